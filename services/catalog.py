@@ -1,0 +1,30 @@
+"""The platform's list of services, loaded by name (services never import each other)."""
+
+from __future__ import annotations
+
+import importlib
+
+from shared.config import SERVICE_NAMES, Settings
+from shared.messaging.topology import Topology
+from shared.service import ServiceRuntime, ServiceSpec, subscriptions
+
+
+def load_spec(name: str) -> ServiceSpec:
+    if name not in SERVICE_NAMES:
+        raise KeyError(f"unknown service {name!r}; choose from {', '.join(SERVICE_NAMES)}")
+    return importlib.import_module(f"services.{name}.app").SERVICE
+
+
+def platform_topology(settings: Settings) -> Topology:
+    """Every process declares the whole topology, so no event is unroutable for lack of a queue."""
+    return Topology.build(
+        settings.exchange,
+        subscriptions([load_spec(name) for name in SERVICE_NAMES]),
+        settings.retry_delays,
+        settings.delivery_limit,
+    )
+
+
+def runtime_for(name: str, settings: Settings | None = None) -> ServiceRuntime:
+    settings = settings or Settings.from_env(name)
+    return ServiceRuntime(load_spec(name), settings, platform_topology(settings))

@@ -1,0 +1,1 @@
+"""The intake service: clients, consent, assessments, risk flags and caseload assignment."""

@@ -1,0 +1,1 @@
+"""The notifications service: notification rules, deliveries and crisis escalation."""

@@ -1,0 +1,1 @@
+"""The planning service: individual service plans, goals, progress notes and reviews."""

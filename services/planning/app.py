@@ -1,0 +1,31 @@
+"""Wiring of the planning service: its description for the platform and its Flask app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from services.planning.handlers import EVENT_HANDLERS
+from services.planning.models import MESSAGING, Base
+from shared.service import ServiceRuntime, ServiceSpec
+from shared.web.service_app import build_app
+
+
+def create_app(runtime: ServiceRuntime) -> Flask:
+    return build_app(
+        runtime,
+        title="Casehub planning",
+        description="Individual service plans, goals, progress notes and reviews.",
+        blueprints=[],
+    )
+
+
+SERVICE = ServiceSpec(
+    name="planning",
+    metadata=Base.metadata,
+    tables=MESSAGING,
+    handlers=EVENT_HANDLERS,
+    create_app=create_app,
+    migrations=Path(__file__).parent / "migrations",
+)

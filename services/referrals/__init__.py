@@ -1,0 +1,1 @@
+"""The referrals service: resource directory, consent-checked referrals and partner access."""

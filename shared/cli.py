@@ -1,0 +1,240 @@
+"""The ``casehub`` command: run APIs and workers, migrate, mint dev tokens, operate the DLQ."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shared.config import SERVICE_NAMES, SERVICE_PORTS, Settings
+from shared.logging import configure_logging
+
+
+def _runtime(service: str) -> Any:
+    from services.catalog import runtime_for
+
+    return runtime_for(service)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    names = SERVICE_NAMES if args.service == "all" else (args.service,)
+    for name in names:
+        _runtime(name).migrate()
+        print(f"{name}: database at head")
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    runtime = _runtime(args.service)
+    configure_logging(args.service, runtime.settings.log_level)
+    if not args.no_migrate:
+        runtime.migrate()
+    port = args.port or SERVICE_PORTS[args.service]
+    options = {
+        "bind": f"{args.host}:{port}",
+        "workers": args.workers or min((os.cpu_count() or 1) * 2 + 1, 8),
+        "worker_class": "gthread",
+        "threads": args.threads,
+        "timeout": 30,
+        "graceful_timeout": 30,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+    }
+
+    class CasehubApi(BaseApplication):  # type: ignore[misc]
+        """gunicorn loads the app in each worker after the fork: no shared sockets."""
+
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            worker_runtime = _runtime(args.service)
+            return worker_runtime.spec.create_app(worker_runtime)
+
+    CasehubApi().run()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from shared.worker import run_worker
+
+    runtime = _runtime(args.service)
+    configure_logging(args.service, runtime.settings.log_level)
+    if not args.no_migrate:
+        runtime.migrate()
+    run_worker(runtime)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from shared.web.auth import mint_token
+
+    settings = Settings.from_env("cli")
+    print(mint_token(settings, args.sub, args.role, org=args.org, ttl_seconds=args.ttl))
+    return 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from shared.messaging.dlq import DeadLetterQueue
+
+    runtime = _runtime(args.service)
+    connection = runtime.connect_broker()
+    try:
+        queue = DeadLetterQueue(
+            connection,
+            runtime.topology,
+            args.service,
+            confirm_timeout=runtime.settings.confirm_timeout,
+        )
+        if args.action == "list":
+            letters = queue.list()
+            for letter in letters:
+                print(json.dumps(letter.summary()))
+            print(
+                f"{len(letters)} dead-lettered event(s) in {runtime.topology.dlq_name(args.service)}"
+            )
+            return 0
+        if args.action == "show":
+            if not args.event_ids:
+                print("dlq show needs an event id", file=sys.stderr)
+                return 2
+            letter = queue.show(args.event_ids[0])
+            if letter is None:
+                print(f"no dead letter with id {args.event_ids[0]}", file=sys.stderr)
+                return 1
+            print(json.dumps({**letter.summary(), "envelope": letter.envelope}, indent=2))
+            return 0
+        if not args.event_ids and not args.all:
+            print("dlq replay needs event ids or --all", file=sys.stderr)
+            return 2
+        replayed = queue.replay(None if args.all else args.event_ids)
+        for event_id in replayed:
+            print(f"replayed {event_id}")
+        missing = set(args.event_ids) - set(replayed)
+        for event_id in sorted(missing):
+            print(f"not found: {event_id}", file=sys.stderr)
+        print(f"{len(replayed)} event(s) replayed to {runtime.topology.queue_name(args.service)}")
+        return 1 if missing else 0
+    finally:
+        connection.release()
+
+
+def _wait_healthy(url: str, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """All four services and their workers on this machine, embedded default unless configured."""
+    from shared.web.auth import ROLES, mint_token
+
+    for name in SERVICE_NAMES:
+        _runtime(name).migrate()
+    command = [sys.executable, "-m", "shared.cli"]
+    children: list[subprocess.Popen[bytes]] = []
+    for name in SERVICE_NAMES:
+        children.append(subprocess.Popen([*command, "worker", name, "--no-migrate"]))
+        children.append(
+            subprocess.Popen(
+                [*command, "api", name, "--no-migrate", "--workers", str(args.workers)]
+            )
+        )
+
+    def stop_all(*_: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)
+    deadline = time.monotonic() + 60
+    healthy = {
+        name: _wait_healthy(f"http://127.0.0.1:{SERVICE_PORTS[name]}/healthz", deadline)
+        for name in SERVICE_NAMES
+    }
+    settings = Settings.from_env("dev")
+    print("\nCasehub is running" + ("" if all(healthy.values()) else " (some services failed!)"))
+    print(f"  data: {settings.data_dir}   broker: {settings.broker_url}")
+    for name in SERVICE_NAMES:
+        port = SERVICE_PORTS[name]
+        state = "up" if healthy[name] else "NOT ANSWERING"
+        print(f"  {name:<14} http://127.0.0.1:{port}/docs   ({state})")
+    print("\nDevelopment tokens (valid 12 hours):")
+    for role in ROLES:
+        org = "demo-partner" if role == "partner" else None
+        token = mint_token(settings, f"demo-{role}", [role], org=org, ttl_seconds=12 * 3600)
+        print(f"  {role:<14} {token}")
+    print("\nCtrl-C stops everything.", flush=True)
+    if args.check:
+        stop_all()
+    exit_code = 0
+    for child in children:
+        exit_code = child.wait() or exit_code
+    return 0 if args.check and all(healthy.values()) else exit_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="casehub", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    service = {"choices": SERVICE_NAMES}
+
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    migrate = add("migrate", cmd_migrate, "upgrade a service's database to the latest migration")
+    migrate.add_argument("service", choices=(*SERVICE_NAMES, "all"))
+    api = add("api", cmd_api, "serve a service's HTTP API with gunicorn")
+    api.add_argument("service", **service)
+    api.add_argument("--host", default="0.0.0.0")
+    api.add_argument("--port", type=int)
+    api.add_argument("--workers", type=int)
+    api.add_argument("--threads", type=int, default=4)
+    api.add_argument("--no-migrate", action="store_true")
+    worker = add("worker", cmd_worker, "run a service's outbox relay and event consumers")
+    worker.add_argument("service", **service)
+    worker.add_argument("--no-migrate", action="store_true")
+    token = add("token", cmd_token, "mint a development JWT")
+    token.add_argument("--sub", required=True)
+    token.add_argument("--role", action="append", required=True)
+    token.add_argument("--org")
+    token.add_argument("--ttl", type=int, default=3600)
+    dlq = add("dlq", cmd_dlq, "list, show or replay a service's dead-lettered events")
+    dlq.add_argument("action", choices=("list", "show", "replay"))
+    dlq.add_argument("service", **service)
+    dlq.add_argument("event_ids", nargs="*")
+    dlq.add_argument("--all", action="store_true", help="replay every dead letter")
+    dev = add("dev", cmd_dev, "run all four services and workers on this machine")
+    dev.add_argument("--workers", type=int, default=1)
+    dev.add_argument("--check", action="store_true", help="start, check /healthz, then stop")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

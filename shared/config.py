@@ -1,0 +1,102 @@
+"""Settings read from environment variables only (12-factor), with defaults that work on a laptop."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICE_NAMES: tuple[str, ...] = ("intake", "planning", "referrals", "notifications")
+SERVICE_PORTS: Mapping[str, int] = {
+    "intake": 8001,
+    "planning": 8002,
+    "referrals": 8003,
+    "notifications": 8004,
+}
+DEVELOPMENT_JWT_SECRET = "casehub-development-secret-change-me"
+EMBEDDED_BROKER_URL = "filesystem://"
+
+
+def default_data_dir() -> Path:
+    """Where the embedded default keeps its SQLite files and broker folder."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "casehub"
+
+
+def _floats(raw: str) -> tuple[float, ...]:
+    values = tuple(float(part) for part in raw.split(",") if part.strip())
+    if not values or any(value <= 0 for value in values):
+        raise ValueError(f"retry delays must be positive seconds, got {raw!r}")
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a service process needs to know about its environment."""
+
+    service: str
+    data_dir: Path
+    database_url: str
+    broker_url: str
+    exchange: str = "casehub.events"
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET
+    jwt_public_key: str | None = None
+    jwt_audience: str = "casehub"
+    jwt_issuer: str = "casehub"
+    retry_delays: tuple[float, ...] = (1.0, 10.0, 60.0)
+    delivery_limit: int = 20
+    prefetch: int = 50
+    relay_batch_size: int = 500
+    relay_poll_interval: float = 1.0
+    confirm_timeout: float = 10.0
+    broker_connect_timeout: float = 5.0
+    broker_heartbeat: int = 30
+    embedded_polling_interval: float = 0.05
+    outbox_retention_days: float = 7.0
+    max_content_length: int = 1_048_576
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def broker_folder(self) -> Path:
+        """The embedded transport's folder: one absolute directory shared by every process."""
+        return self.data_dir / "broker"
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return self.broker_url.startswith(("filesystem:", "memory:"))
+
+    @classmethod
+    def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("CASEHUB_DATA_DIR") or default_data_dir()).expanduser().resolve()
+        database_url = (
+            env.get(f"{service.upper()}_DATABASE_URL") or f"sqlite:///{data_dir / service}.db"
+        )
+        public_key = env.get("CASEHUB_JWT_PUBLIC_KEY")
+        if public_key and Path(public_key).is_file():
+            public_key = Path(public_key).read_text()
+        return cls(
+            service=service,
+            data_dir=data_dir,
+            database_url=database_url,
+            broker_url=env.get("CASEHUB_BROKER_URL") or EMBEDDED_BROKER_URL,
+            exchange=env.get("CASEHUB_EXCHANGE", "casehub.events"),
+            jwt_secret=env.get("CASEHUB_JWT_SECRET", DEVELOPMENT_JWT_SECRET),
+            jwt_public_key=public_key or None,
+            jwt_audience=env.get("CASEHUB_JWT_AUDIENCE", "casehub"),
+            jwt_issuer=env.get("CASEHUB_JWT_ISSUER", "casehub"),
+            retry_delays=_floats(env.get("CASEHUB_RETRY_DELAYS", "1,10,60")),
+            delivery_limit=int(env.get("CASEHUB_DELIVERY_LIMIT", "20")),
+            prefetch=min(max(int(env.get("CASEHUB_PREFETCH", "50")), 1), 500),
+            relay_batch_size=int(env.get("CASEHUB_RELAY_BATCH_SIZE", "500")),
+            relay_poll_interval=float(env.get("CASEHUB_RELAY_POLL_INTERVAL", "1.0")),
+            confirm_timeout=float(env.get("CASEHUB_CONFIRM_TIMEOUT", "10")),
+            broker_connect_timeout=float(env.get("CASEHUB_BROKER_CONNECT_TIMEOUT", "5")),
+            broker_heartbeat=int(env.get("CASEHUB_BROKER_HEARTBEAT", "30")),
+            embedded_polling_interval=float(env.get("CASEHUB_EMBEDDED_POLLING_INTERVAL", "0.05")),
+            outbox_retention_days=float(env.get("CASEHUB_OUTBOX_RETENTION_DAYS", "7")),
+            max_content_length=int(env.get("CASEHUB_MAX_CONTENT_LENGTH", "1048576")),
+            log_level=env.get("CASEHUB_LOG_LEVEL", "INFO").upper(),
+        )

@@ -1,0 +1,29 @@
+"""Event contracts: the CloudEvents envelope and one schema per event type and version."""
+
+from shared.contracts.envelope import (
+    CloudEventSchema,
+    EnvelopeError,
+    Event,
+    event_type_for,
+    routing_key_for,
+)
+from shared.contracts.registry import (
+    REGISTRY,
+    ContractRegistry,
+    ContractViolation,
+    EventContract,
+    UnknownEventType,
+)
+
+__all__ = [
+    "REGISTRY",
+    "CloudEventSchema",
+    "ContractRegistry",
+    "ContractViolation",
+    "EnvelopeError",
+    "Event",
+    "EventContract",
+    "UnknownEventType",
+    "event_type_for",
+    "routing_key_for",
+]

@@ -1,0 +1,96 @@
+"""The single registry of event types: one marshmallow schema per type and version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError
+
+from shared.contracts.envelope import EVENT_TYPE_PATTERN, routing_key_for
+
+
+class UnknownEventType(LookupError):
+    """No contract is registered for this type (and version)."""
+
+
+class ContractViolation(ValueError):
+    """An event's data does not match its contract; ``messages`` names each bad field."""
+
+    def __init__(self, event_type: str, messages: Mapping[str, Any]) -> None:
+        self.event_type = event_type
+        self.messages = dict(messages)
+        named = ", ".join(f"data.{name}" for name in sorted(self.messages))
+        super().__init__(f"{event_type}: invalid {named}: {self.messages}")
+
+
+@dataclass(frozen=True)
+class EventContract:
+    type: str
+    schema: type[Schema]
+    description: str
+
+    @property
+    def producer(self) -> str:
+        """The service that owns (publishes) this event type."""
+        match = EVENT_TYPE_PATTERN.match(self.type)
+        assert match is not None
+        return match.group(1)
+
+    @property
+    def routing_key(self) -> str:
+        return routing_key_for(self.type)
+
+
+class ContractRegistry:
+    """Producers validate before writing the outbox; consumers validate on receipt."""
+
+    def __init__(self) -> None:
+        self._contracts: dict[str, EventContract] = {}
+
+    def register(self, event_type: str, description: str) -> Callable[[type[Schema]], type[Schema]]:
+        if not EVENT_TYPE_PATTERN.match(event_type):
+            raise ValueError(
+                f"event type {event_type!r} must look like casehub.<service>.<aggregate>.<what>.v<N>"
+            )
+
+        def decorator(schema: type[Schema]) -> type[Schema]:
+            if event_type in self._contracts:
+                raise ValueError(f"event type {event_type} is registered twice")
+            self._contracts[event_type] = EventContract(event_type, schema, description)
+            return schema
+
+        return decorator
+
+    def __contains__(self, event_type: object) -> bool:
+        return event_type in self._contracts
+
+    def __iter__(self) -> Iterator[EventContract]:
+        return iter(sorted(self._contracts.values(), key=lambda contract: contract.type))
+
+    def get(self, event_type: str) -> EventContract:
+        try:
+            return self._contracts[event_type]
+        except KeyError:
+            raise UnknownEventType(f"no contract registered for {event_type}") from None
+
+    def validate(self, event_type: str, data: Any, *, tolerant: bool = False) -> dict[str, Any]:
+        """Return the serialisable data, or raise ContractViolation naming the fields.
+
+        Producers validate strictly (an unknown field is a mistake); consumers read tolerantly
+        (``unknown=EXCLUDE``) so a producer may add fields without breaking them.
+        """
+        contract = self.get(event_type)
+        if not isinstance(data, Mapping):
+            raise ContractViolation(event_type, {"_schema": ["data must be a JSON object"]})
+        schema = contract.schema(unknown=EXCLUDE) if tolerant else contract.schema()
+        try:
+            loaded = schema.load(data)
+        except ValidationError as error:
+            raise ContractViolation(event_type, error.normalized_messages()) from error
+        return schema.dump(loaded)
+
+
+#: Every Casehub event type; each service's module in this package registers its own.
+REGISTRY = ContractRegistry()

@@ -1,0 +1,57 @@
+"""Broker connections: RabbitMQ through kombu's py-amqp transport, or the embedded filesystem one."""
+
+from __future__ import annotations
+
+from kombu import Connection
+
+from shared.config import Settings
+from shared.messaging.embedded import Transport as EmbeddedTransport
+from shared.messaging.embedded import embedded_transport_options
+
+
+def open_connection(settings: Settings) -> Connection:
+    """A new, connected broker connection with bounded retries (kombu's default retries forever)."""
+    if settings.broker_url.startswith("filesystem:"):
+        connection = Connection(
+            transport=EmbeddedTransport,
+            transport_options=embedded_transport_options(
+                settings.broker_folder, settings.embedded_polling_interval
+            ),
+        )
+    elif settings.broker_url.startswith("memory:"):
+        connection = Connection("memory://")
+    else:
+        connection = Connection(
+            settings.broker_url,
+            heartbeat=settings.broker_heartbeat,
+            connect_timeout=settings.broker_connect_timeout,
+            transport_options={
+                "max_retries": 3,
+                "interval_start": 0.2,
+                "interval_step": 0.5,
+                "interval_max": 2,
+                "confirm_publish": False,
+            },
+        )
+    connection.ensure_connection(
+        max_retries=3, interval_start=0.2, interval_step=0.5, interval_max=2
+    )
+    return connection
+
+
+def is_embedded(connection: Connection) -> bool:
+    """Embedded transports have no TTL, dead-lettering or confirms; our code supplies them."""
+    return connection.transport.driver_type in ("filesystem", "memory")
+
+
+def broker_errors(connection: Connection) -> tuple[type[BaseException], ...]:
+    return (*connection.connection_errors, *connection.channel_errors, OSError, TimeoutError)
+
+
+def ping_broker(settings: Settings) -> None:
+    """Raise if the broker cannot be reached (readiness)."""
+    connection = open_connection(settings)
+    try:
+        connection.default_channel  # noqa: B018 - opening a channel proves the broker answers
+    finally:
+        connection.release()

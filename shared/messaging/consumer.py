@@ -1,0 +1,423 @@
+"""Consuming a service's queue: validate, handle once (inbox), commit, then ack.
+
+Messages are handled in batches of up to ``prefetch``: one transaction records every event id
+in the inbox and runs every handler. If a handler fails the batch is redone with a savepoint
+per message, so one bad event never rolls back its neighbours' effects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kombu import Connection, Consumer
+from kombu.message import Message
+from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from shared import context, metrics
+from shared.config import Settings
+from shared.contracts import (
+    ContractRegistry,
+    ContractViolation,
+    EnvelopeError,
+    Event,
+    UnknownEventType,
+)
+from shared.db import Database
+from shared.logging import get_logger
+from shared.messaging.broker import is_embedded, open_connection
+from shared.messaging.outbox import OutboxWriter
+from shared.messaging.publisher import OutgoingMessage, Publisher, make_publisher
+from shared.messaging.tables import MessagingTables
+from shared.messaging.topology import DEFAULT_EXCHANGE, Topology
+from shared.unit_of_work import UnitOfWork
+
+log = get_logger(__name__)
+
+Handler = Callable[[Event, UnitOfWork], None]
+ATTEMPT_HEADER = "x-casehub-attempt"
+DUE_HEADER = "x-casehub-due-at"
+ERROR_HEADER = "x-casehub-error"
+FAILED_AT_HEADER = "x-casehub-failed-at"
+
+
+class _RedoOneByOne(Exception):
+    """A handler failed inside the batch transaction, which is rolled back."""
+
+
+class InvalidEvent(ValueError):
+    """Not a valid event for this service: it goes to the dead-letter queue at once."""
+
+
+@dataclass
+class Delivery:
+    message: Message
+    event: Event | None = None
+    handler: Handler | None = None
+    outcome: str = "pending"  # handled | duplicate | failed
+    error: str | None = None
+
+
+def _insert_ignoring_duplicates(
+    session: Session, inbox: Table, rows: list[dict[str, Any]]
+) -> set[str]:
+    """Insert inbox rows; return the ids that were new (an existing id is a redelivery)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = (
+        dialect_insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+    )
+    return set(session.execute(statement).scalars())
+
+
+class EventConsumer:
+    """Consumes ``<service>.events`` with competing-consumer semantics."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        tables: MessagingTables,
+        topology: Topology,
+        registry: ContractRegistry,
+        handlers: Mapping[str, Handler],
+        writer: OutboxWriter,
+        *,
+        connection_factory: Callable[[], Connection] | None = None,
+        before_ack: Callable[[Sequence[Delivery]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.service = settings.service
+        self.database = database
+        self.inbox = tables.inbox
+        self.topology = topology
+        self.registry = registry
+        self.handlers = dict(handlers)
+        self.writer = writer
+        self._connection_factory = connection_factory or (lambda: open_connection(settings))
+        self._before_ack = before_ack
+        self._buffer: list[Message] = []
+
+    # -- decoding -------------------------------------------------------------------------------
+    def _decode(self, message: Message) -> Delivery:
+        delivery = Delivery(message)
+        try:
+            try:
+                envelope = json.loads(message.body)
+            except (ValueError, TypeError) as error:
+                raise InvalidEvent(f"body is not JSON: {error}") from None
+            event = Event.from_cloudevent(envelope)
+            routing_key = event.routing_key
+            handler = self.handlers.get(routing_key)
+            if handler is None:
+                raise InvalidEvent(f"{self.service} has no handler for {routing_key}")
+            data = self.registry.validate(event.type, event.data, tolerant=True)
+        except (InvalidEvent, EnvelopeError, ContractViolation, UnknownEventType) as error:
+            delivery.outcome = "invalid"
+            delivery.error = str(error)
+            return delivery
+        delivery.event = Event(**{**event.__dict__, "data": data})
+        delivery.handler = handler
+        return delivery
+
+    # -- handling -------------------------------------------------------------------------------
+    def _run_handler(self, delivery: Delivery, uow: UnitOfWork) -> None:
+        assert delivery.event is not None and delivery.handler is not None
+        event = delivery.event
+        tokens = (
+            context.correlation_id.set(event.correlationid or event.id),
+            context.causation_id.set(event.id),
+            context.traceparent.set(event.traceparent),
+        )
+        try:
+            delivery.handler(event, uow)
+        finally:
+            context.traceparent.reset(tokens[2])
+            context.causation_id.reset(tokens[1])
+            context.correlation_id.reset(tokens[0])
+
+    def _inbox_row(self, event: Event) -> dict[str, Any]:
+        return {"event_id": event.id, "event_type": event.type, "received_at": datetime.now(UTC)}
+
+    def _handle_together(self, deliveries: list[Delivery]) -> bool:
+        """Fast path: one transaction for the batch. False if a handler failed (nothing kept)."""
+        session = self.database.session()
+        try:
+            with session.begin():
+                unique: dict[str, Delivery] = {}
+                for delivery in deliveries:
+                    assert delivery.event is not None
+                    if delivery.event.id in unique:
+                        delivery.outcome = "duplicate"
+                    else:
+                        unique[delivery.event.id] = delivery
+                rows = [self._inbox_row(d.event) for d in unique.values() if d.event is not None]
+                new_ids = _insert_ignoring_duplicates(session, self.inbox, rows)
+                uow = UnitOfWork(session, self.writer)
+                for event_id, delivery in unique.items():
+                    if event_id not in new_ids:
+                        delivery.outcome = "duplicate"
+                        continue
+                    try:
+                        self._run_handler(delivery, uow)
+                    except SQLAlchemyError:
+                        raise
+                    except Exception as error:
+                        raise _RedoOneByOne from error
+                    delivery.outcome = "handled"
+        except _RedoOneByOne:
+            for delivery in deliveries:
+                delivery.outcome = "pending"
+            return False
+        finally:
+            session.close()
+        return True
+
+    def _handle_one_by_one(self, deliveries: list[Delivery]) -> None:
+        session = self.database.session()
+        try:
+            with session.begin():
+                uow = UnitOfWork(session, self.writer)
+                for delivery in deliveries:
+                    assert delivery.event is not None
+                    savepoint = session.begin_nested()
+                    try:
+                        exists = session.execute(
+                            select(self.inbox.c.event_id).where(
+                                self.inbox.c.event_id == delivery.event.id
+                            )
+                        ).first()
+                        if exists:
+                            savepoint.commit()
+                            delivery.outcome = "duplicate"
+                            continue
+                        session.execute(insert(self.inbox).values(self._inbox_row(delivery.event)))
+                        self._run_handler(delivery, uow)
+                        savepoint.commit()
+                        delivery.outcome = "handled"
+                    except SQLAlchemyError as error:
+                        if savepoint.is_active:
+                            savepoint.rollback()
+                        if not session.is_active or self._is_connection_error(error):
+                            raise
+                        delivery.outcome, delivery.error = (
+                            "failed",
+                            f"{type(error).__name__}: {error}",
+                        )
+                    except Exception as error:
+                        if savepoint.is_active:
+                            savepoint.rollback()
+                        delivery.outcome, delivery.error = (
+                            "failed",
+                            f"{type(error).__name__}: {error}",
+                        )
+        finally:
+            session.close()
+
+    @staticmethod
+    def _is_connection_error(error: SQLAlchemyError) -> bool:
+        return bool(getattr(error, "connection_invalidated", False))
+
+    def process(self, messages: list[Message], publisher: Publisher, stop: threading.Event) -> None:
+        deliveries = [self._decode(message) for message in messages]
+        valid = [d for d in deliveries if d.outcome != "invalid"]
+        backoff = 0.5
+        while valid:
+            try:
+                if not self._handle_together(valid):
+                    self._handle_one_by_one(valid)
+                break
+            except SQLAlchemyError as error:
+                log.warning("consumer.database_unavailable", error=str(error).splitlines()[0])
+                for delivery in valid:
+                    delivery.outcome = "pending"
+                if stop.wait(backoff):
+                    for delivery in deliveries:
+                        delivery.message.requeue()
+                    return
+                backoff = min(backoff * 2, 15)
+        if self._before_ack is not None:
+            self._before_ack(deliveries)
+        self._settle(deliveries, publisher)
+
+    # -- acknowledging, retrying, dead-lettering ----------------------------------------------
+    def _settle(self, deliveries: list[Delivery], publisher: Publisher) -> None:
+        forward: list[tuple[Delivery, OutgoingMessage]] = []
+        for delivery in deliveries:
+            if delivery.outcome in ("invalid", "failed"):
+                forward.append((delivery, self._retry_or_dead_letter(delivery)))
+        if forward:
+            outcome = publisher.publish([message for _, message in forward])
+            confirmed = set(outcome.confirmed)
+            for _delivery, message in forward:
+                if message.key not in confirmed:
+                    raise ConnectionError(f"could not park a failed event: {outcome.failed}")
+        for delivery in deliveries:
+            event_type = delivery.event.type if delivery.event else "unknown"
+            label = {
+                "handled": "handled",
+                "duplicate": "duplicate",
+                "invalid": "dead_lettered",
+                "failed": "retried",
+            }[delivery.outcome]
+            if delivery.outcome == "failed" and self._attempt(delivery.message) >= len(
+                self.topology.retry_delays
+            ):
+                label = "dead_lettered"
+            metrics.EVENTS_CONSUMED.labels(self.service, event_type, label).inc()
+            if label == "dead_lettered":
+                log.error("consumer.dead_lettered", event_type=event_type, error=delivery.error)
+            elif label == "retried":
+                log.warning("consumer.retry", event_type=event_type, error=delivery.error)
+            delivery.message.ack()
+
+    @staticmethod
+    def _attempt(message: Message) -> int:
+        return int((message.headers or {}).get(ATTEMPT_HEADER, 0))
+
+    def _retry_or_dead_letter(self, delivery: Delivery) -> OutgoingMessage:
+        message = delivery.message
+        attempt = self._attempt(message)
+        headers = dict(message.headers or {})
+        headers[ERROR_HEADER] = (delivery.error or "")[:1000]
+        headers[FAILED_AT_HEADER] = datetime.now(UTC).isoformat()
+        delays = self.topology.retry_delays
+        if delivery.outcome == "failed" and attempt < len(delays):
+            headers[ATTEMPT_HEADER] = attempt + 1
+            headers[DUE_HEADER] = time.time() + delays[attempt]
+            target = self.topology.retry_queue_names(self.service)[attempt]
+        else:
+            headers[ATTEMPT_HEADER] = attempt
+            target = self.topology.dlq_name(self.service)
+        return OutgoingMessage(
+            key=id(delivery),
+            message_id=message.properties.get("message_id") or str(id(delivery)),
+            exchange=DEFAULT_EXCHANGE,
+            routing_key=target,
+            body=message.body if isinstance(message.body, bytes) else str(message.body).encode(),
+            headers=headers,
+        )
+
+    # -- the loop -------------------------------------------------------------------------------
+    def _collect(self, message: Message) -> None:
+        self._buffer.append(message)
+
+    def consume(self, connection: Connection, stop: threading.Event) -> None:
+        self.topology.declare(connection)
+        channel = connection.channel()
+        publisher = make_publisher(connection, self.settings.confirm_timeout)
+        consumer = Consumer(
+            channel,
+            queues=[self.topology.service_queue(self.service)],
+            on_message=self._collect,
+            no_ack=False,
+            prefetch_count=self.settings.prefetch,
+        )
+        embedded = is_embedded(connection)
+        self._buffer = []
+        with consumer:
+            while not stop.is_set():
+                deadline = time.monotonic() + 0.05
+                while len(self._buffer) < self.settings.prefetch and time.monotonic() < deadline:
+                    try:
+                        connection.drain_events(timeout=0.01 if self._buffer else 0.05)
+                    except TimeoutError:
+                        if not embedded or not self._buffer:
+                            break
+                if self._buffer:
+                    batch, self._buffer = self._buffer, []
+                    self.process(batch, publisher, stop)
+                if not embedded:
+                    connection.heartbeat_check()
+        publisher.close()
+
+    def run(self, stop: threading.Event) -> None:
+        """Until ``stop``: consume; on a broker failure reconnect with backoff (no restart needed)."""
+        backoff = 0.5
+        while not stop.is_set():
+            connection: Connection | None = None
+            try:
+                connection = self._connection_factory()
+                backoff = 0.5
+                self.consume(connection, stop)
+            except Exception as error:
+                log.warning("consumer.broker_unavailable", error=repr(error))
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 15)
+            finally:
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        connection.release()
+
+
+class DelayedRetryPump:
+    """For the embedded transport, which has no TTL or dead-lettering: moves a retried message
+    back to the service's queue when its delay has passed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        topology: Topology,
+        connection_factory: Callable[[], Connection] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topology = topology
+        self._connection_factory = connection_factory or (lambda: open_connection(settings))
+
+    def pump_once(self, connection: Connection, publisher: Publisher) -> int:
+        moved = 0
+        channel = connection.default_channel
+        main_queue = self.topology.queue_name(self.settings.service)
+        for queue in self.topology.retry_queues(self.settings.service):
+            message = queue.bind(channel).get(no_ack=False)
+            if message is None:
+                continue
+            headers = dict(message.headers or {})
+            if float(headers.get(DUE_HEADER, 0)) > time.time():
+                message.requeue()
+                continue
+            outcome = publisher.publish(
+                [
+                    OutgoingMessage(
+                        key=1,
+                        message_id=message.properties.get("message_id", ""),
+                        exchange=DEFAULT_EXCHANGE,
+                        routing_key=main_queue,
+                        body=message.body,
+                        headers=headers,
+                    )
+                ]
+            )
+            if outcome.confirmed:
+                message.ack()
+                moved += 1
+            else:
+                message.requeue()
+        return moved
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            connection: Connection | None = None
+            try:
+                connection = self._connection_factory()
+                publisher = make_publisher(connection, self.settings.confirm_timeout)
+                while not stop.is_set():
+                    if not self.pump_once(connection, publisher):
+                        stop.wait(min(0.1, min(self.topology.retry_delays) / 4))
+            except Exception as error:
+                log.warning("retry_pump.broker_unavailable", error=repr(error))
+                stop.wait(1.0)
+            finally:
+                if connection is not None:
+                    connection.release()

@@ -1,0 +1,134 @@
+"""The embedded transport: kombu's ``filesystem://`` made safe against a consumer crash.
+
+kombu's filesystem channel moves a message file out of the queue folder when it is read, so a
+consumer killed between reading and acknowledging would lose it. Here a read message is moved
+into an in-flight folder owned by this process; an ack deletes it, a requeue or a channel close
+moves it back, and a process starting up returns the in-flight files of dead processes to their
+queues. That gives the same at-least-once delivery as RabbitMQ; the inbox removes duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import suppress
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+from kombu.transport import filesystem
+from kombu.utils.encoding import bytes_to_str
+from kombu.utils.json import loads
+
+INFLIGHT = "inflight"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_orphaned_messages(broker_folder: Path) -> int:
+    """Return messages read by processes that died before acknowledging them; count them."""
+    inflight_root = broker_folder / INFLIGHT
+    queue_folder = broker_folder / "queue"
+    restored = 0
+    if not inflight_root.is_dir():
+        return 0
+    for owner in inflight_root.iterdir():
+        if not owner.name.isdigit() or _pid_alive(int(owner.name)):
+            continue
+        for message_file in sorted(owner.iterdir()):
+            with suppress(FileNotFoundError):
+                os.rename(message_file, queue_folder / message_file.name)
+                restored += 1
+        with suppress(OSError):
+            owner.rmdir()
+    return restored
+
+
+class CrashSafeChannel(filesystem.Channel):
+    """A filesystem channel whose unacknowledged messages survive the death of the process."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._inflight_files: dict[str, Path] = {}
+
+    @property
+    def _inflight_folder(self) -> Path:
+        folder = Path(self.transport_options["inflight_folder"]) / str(os.getpid())
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _get(self, queue: str) -> dict[str, Any]:
+        wanted = f"{queue}.msg"
+        inflight = self._inflight_folder
+        for filename in sorted(os.listdir(self.data_folder_in)):
+            if filename.partition(".")[2] != wanted:
+                continue
+            target = inflight / filename
+            try:
+                os.rename(os.path.join(self.data_folder_in, filename), target)
+            except OSError:
+                continue  # another consumer took it first
+            payload = loads(bytes_to_str(target.read_bytes()))
+            self._inflight_files[payload["properties"]["delivery_tag"]] = target
+            return payload
+        raise Empty()
+
+    def _return_to_queue(self, delivery_tag: str) -> None:
+        path = self._inflight_files.pop(delivery_tag, None)
+        if path is not None:
+            with suppress(FileNotFoundError):
+                os.rename(path, os.path.join(self.data_folder_in, path.name))
+
+    def _forget(self, delivery_tag: str) -> None:
+        path = self._inflight_files.pop(delivery_tag, None)
+        if path is not None:
+            with suppress(FileNotFoundError):
+                path.unlink()
+
+    def basic_ack(self, delivery_tag: str, multiple: bool = False) -> None:
+        super().basic_ack(delivery_tag, multiple)
+        self._forget(delivery_tag)
+
+    def basic_reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        if requeue:
+            self.qos._quick_ack(delivery_tag)
+            self._return_to_queue(delivery_tag)
+        else:
+            super().basic_reject(delivery_tag, requeue=False)
+            self._forget(delivery_tag)
+
+    def _restore(self, message: Any) -> None:
+        """Called for unacknowledged messages when the channel closes: put the file back as it was."""
+        self._return_to_queue(message.delivery_tag)
+
+    def _restore_at_beginning(self, message: Any) -> None:
+        self._return_to_queue(message.delivery_tag)
+
+
+class Transport(filesystem.Transport):
+    Channel = CrashSafeChannel
+    driver_type = "filesystem"
+    driver_name = "casehub-filesystem"
+
+
+def embedded_transport_options(broker_folder: Path, polling_interval: float) -> dict[str, Any]:
+    """Folders for the embedded transport: one absolute directory that every process shares."""
+    broker_folder = broker_folder.resolve()
+    queue_folder = broker_folder / "queue"
+    for folder in (queue_folder, broker_folder / "control", broker_folder / INFLIGHT):
+        folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(queue_folder),
+        "data_folder_out": str(queue_folder),
+        "control_folder": str(broker_folder / "control"),
+        "inflight_folder": str(broker_folder / INFLIGHT),
+        "store_processed": False,
+        "polling_interval": polling_interval,
+    }

@@ -1,0 +1,268 @@
+"""The outbox relay: claims pending rows, publishes them with confirms, marks them sent."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from kombu import Connection
+from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from shared import metrics
+from shared.config import Settings
+from shared.db import Database
+from shared.logging import get_logger
+from shared.messaging.broker import open_connection
+from shared.messaging.outbox import OutboxWriter, notification_channel
+from shared.messaging.publisher import OutgoingMessage, Publisher, make_publisher
+from shared.messaging.tables import MessagingTables
+from shared.messaging.topology import Topology
+
+log = get_logger(__name__)
+
+
+def publishing_waves(rows: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
+    """Wave k holds the k-th pending row of each subject, so a subject's events go out in order
+    and a later one is never confirmed while an earlier one of the same subject failed."""
+    waves: list[list[Row[Any]]] = []
+    position: dict[str, int] = defaultdict(int)
+    for row in rows:
+        index = position[row.subject]
+        position[row.subject] += 1
+        if index == len(waves):
+            waves.append([])
+        waves[index].append(row)
+    return waves
+
+
+class RelayWaker:
+    """Wakes the relay right after a commit; polling remains the safety net."""
+
+    def __init__(self, database: Database, service: str, writer: OutboxWriter) -> None:
+        self._writer = writer
+        self._listener: psycopg.Connection[Any] | None = None
+        if database.is_postgresql:
+            url = make_url(database.url).set(drivername="postgresql")
+            try:
+                self._listener = psycopg.connect(
+                    url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
+                )
+                self._listener.execute(f'LISTEN "{notification_channel(service)}"')
+            except psycopg.Error as error:
+                log.warning("relay.listen_unavailable", error=str(error))
+                self._listener = None
+
+    def wait(self, timeout: float) -> None:
+        if self._listener is not None:
+            try:
+                for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                    break
+            except psycopg.Error:
+                self._listener = None
+                time.sleep(timeout)
+            return
+        self._writer.written.wait(timeout)
+        self._writer.written.clear()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+
+
+class OutboxRelay:
+    """Publishes a service's outbox; several relays may run (``FOR UPDATE SKIP LOCKED``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        tables: MessagingTables,
+        topology: Topology,
+        writer: OutboxWriter,
+        connection_factory: Callable[[], Connection] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.service = settings.service
+        self.database = database
+        self.outbox = tables.outbox
+        self.topology = topology
+        self.writer = writer
+        self._connection_factory = connection_factory or (lambda: open_connection(settings))
+        self._connection: Connection | None = None
+        self._publisher: Publisher | None = None
+        self._last_cleanup = 0.0
+
+    def _ensure_publisher(self) -> Publisher:
+        if self._publisher is None:
+            connection = self._connection_factory()
+            try:
+                self.topology.declare(connection)
+            except BaseException:
+                connection.release()
+                raise
+            self._connection = connection
+            self._publisher = make_publisher(connection, self.settings.confirm_timeout)
+        return self._publisher
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.release()
+        self._connection = None
+        self._publisher = None
+
+    def _claim(self, session: Any) -> list[Row[Any]]:
+        outbox = self.outbox
+        query = (
+            select(
+                outbox.c.id,
+                outbox.c.event_id,
+                outbox.c.routing_key,
+                outbox.c.subject,
+                outbox.c.payload,
+                outbox.c.event_type,
+            )
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(self.settings.relay_batch_size)
+        )
+        if not self.database.is_postgresql:
+            return list(session.execute(query).all())
+        rows = list(session.execute(query.with_for_update(skip_locked=True)).all())
+        if not rows:
+            return rows
+        # An earlier row of the same subject locked by another relay must go first: skip ours.
+        claimed = [row.id for row in rows]
+        blockers = session.execute(
+            select(outbox.c.subject, func.min(outbox.c.id))
+            .where(
+                outbox.c.published_at.is_(None),
+                outbox.c.subject.in_({row.subject for row in rows}),
+                outbox.c.id.not_in(claimed),
+                outbox.c.id < max(claimed),
+            )
+            .group_by(outbox.c.subject)
+        ).all()
+        first_blocked = dict(blockers)
+        return [
+            row
+            for row in rows
+            if row.subject not in first_blocked or row.id < first_blocked[row.subject]
+        ]
+
+    def publish_pending(self) -> int:
+        """Publish one claimed batch; return how many rows were marked sent."""
+        publisher = self._ensure_publisher()
+        session = self.database.session()
+        published: list[int] = []
+        failures: dict[int, str] = {}
+        try:
+            with session.begin():
+                rows = self._claim(session)
+                if not rows:
+                    return 0
+                by_id = {row.id: row for row in rows}
+                blocked_subjects: set[str] = set()
+                broken: BaseException | None = None
+                for wave in publishing_waves(rows):
+                    wave = [row for row in wave if row.subject not in blocked_subjects]
+                    if not wave:
+                        continue
+                    try:
+                        outcome = publisher.publish([self._message(row) for row in wave])
+                    except Exception as error:
+                        broken = error
+                        break
+                    published.extend(outcome.confirmed)
+                    for row_id in outcome.unroutable:
+                        row = by_id[row_id]
+                        if self.topology.expects_route(row.routing_key):
+                            failures[row_id] = "unroutable: a subscriber's queue is missing"
+                        else:
+                            published.append(row_id)  # nobody subscribes to this type by design
+                    failures.update(outcome.failed)
+                    blocked_subjects.update(by_id[row_id].subject for row_id in failures)
+                now = datetime.now(UTC)
+                if published:
+                    session.execute(
+                        update(self.outbox)
+                        .where(self.outbox.c.id.in_(published))
+                        .values(published_at=now, attempts=self.outbox.c.attempts + 1)
+                    )
+                for row_id, reason in failures.items():
+                    session.execute(
+                        update(self.outbox)
+                        .where(self.outbox.c.id == row_id)
+                        .values(attempts=self.outbox.c.attempts + 1, last_error=reason)
+                    )
+        finally:
+            session.close()
+        for row_id in published:
+            metrics.EVENTS_PUBLISHED.labels(self.service, by_id[row_id].event_type).inc()
+        for reason in failures.values():
+            metrics.EVENTS_PUBLISH_FAILED.labels(self.service, reason.split(":")[0]).inc()
+        if failures:
+            log.warning(
+                "relay.publish_failed", count=len(failures), reasons=sorted(set(failures.values()))
+            )
+        if broken is not None:
+            raise broken
+        return len(published)
+
+    def _message(self, row: Row[Any]) -> OutgoingMessage:
+        return OutgoingMessage(
+            key=row.id,
+            message_id=row.event_id,
+            exchange=self.topology.exchange_name,
+            routing_key=row.routing_key,
+            body=row.payload.encode(),
+        )
+
+    def remove_old_published(self) -> int:
+        """Published rows are kept a while for inspection, then removed so the table stays small."""
+        cutoff = datetime.now(UTC) - timedelta(days=self.settings.outbox_retention_days)
+        with self.database.session() as session, session.begin():
+            result = session.execute(
+                delete(self.outbox).where(
+                    self.outbox.c.published_at.is_not(None), self.outbox.c.published_at < cutoff
+                )
+            )
+        return result.rowcount or 0
+
+    def run(self, stop: threading.Event) -> None:
+        """Until ``stop``: publish, sleep until woken or the poll interval; reconnect with backoff."""
+        waker = RelayWaker(self.database, self.service, self.writer)
+        poll = self.settings.relay_poll_interval
+        if not self.database.is_postgresql:
+            poll = min(poll, 0.1)
+        backoff = 0.5
+        try:
+            while not stop.is_set():
+                try:
+                    published = self.publish_pending()
+                    backoff = 0.5
+                    if time.monotonic() - self._last_cleanup > 60:
+                        self._last_cleanup = time.monotonic()
+                        self.remove_old_published()
+                    if published < self.settings.relay_batch_size:
+                        waker.wait(poll)
+                except SQLAlchemyError as error:
+                    log.warning("relay.database_unavailable", error=str(error).splitlines()[0])
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, 15)
+                except Exception as error:
+                    log.warning("relay.broker_unavailable", error=repr(error))
+                    self._drop_connection()
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, 15)
+        finally:
+            waker.close()
+            self._drop_connection()

@@ -1,0 +1,140 @@
+"""The whole broker topology in one place; every process declares all of it at start."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from kombu import Connection, Exchange, Queue, binding
+
+DEFAULT_EXCHANGE = ""
+
+
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching: ``*`` is exactly one word, ``#`` is zero or more words."""
+    return _match(tuple(pattern.split(".")), tuple(routing_key.split(".")))
+
+
+@cache
+def _match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match(rest, words[skip:]) for skip in range(len(words) + 1))
+    if not words:
+        return False
+    return (head in ("*", words[0])) and _match(rest, words[1:])
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Exchange, one quorum queue per consuming service, its retry queues and its DLQ."""
+
+    exchange_name: str
+    subscriptions: Mapping[str, frozenset[str]]
+    retry_delays: tuple[float, ...] = (1.0, 10.0, 60.0)
+    delivery_limit: int = 20
+    _queues_cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        exchange_name: str,
+        subscriptions: Mapping[str, Iterable[str]],
+        retry_delays: Iterable[float] = (1.0, 10.0, 60.0),
+        delivery_limit: int = 20,
+    ) -> Topology:
+        return cls(
+            exchange_name=exchange_name,
+            subscriptions={name: frozenset(keys) for name, keys in subscriptions.items()},
+            retry_delays=tuple(retry_delays),
+            delivery_limit=delivery_limit,
+        )
+
+    @property
+    def exchange(self) -> Exchange:
+        return Exchange(self.exchange_name, type="topic", durable=True)
+
+    @staticmethod
+    def queue_name(service: str) -> str:
+        return f"{service}.events"
+
+    @staticmethod
+    def dlq_name(service: str) -> str:
+        return f"{service}.events.dlq"
+
+    def retry_queue_names(self, service: str) -> list[str]:
+        return [f"{service}.events.retry.{round(delay * 1000)}ms" for delay in self.retry_delays]
+
+    def expects_route(self, routing_key: str) -> bool:
+        """Whether some service subscribes to this key (else a broker return is expected)."""
+        return any(
+            topic_matches(pattern, routing_key)
+            for patterns in self.subscriptions.values()
+            for pattern in patterns
+        )
+
+    def subscribers(self, routing_key: str) -> list[str]:
+        return sorted(
+            service
+            for service, patterns in self.subscriptions.items()
+            if any(topic_matches(pattern, routing_key) for pattern in patterns)
+        )
+
+    def service_queue(self, service: str) -> Queue:
+        keys = sorted(self.subscriptions.get(service, ()))
+        return Queue(
+            self.queue_name(service),
+            bindings=[binding(self.exchange, routing_key=key) for key in keys],
+            durable=True,
+            queue_arguments={
+                "x-queue-type": "quorum",
+                "x-dead-letter-exchange": DEFAULT_EXCHANGE,
+                "x-dead-letter-routing-key": self.dlq_name(service),
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+                "x-delivery-limit": self.delivery_limit,
+            },
+        )
+
+    def retry_queues(self, service: str) -> list[Queue]:
+        """Delayed retries: each holds a message for its TTL, then dead-letters it back."""
+        return [
+            Queue(
+                name,
+                exchange=None,
+                durable=True,
+                queue_arguments={
+                    "x-queue-type": "quorum",
+                    "x-message-ttl": round(delay * 1000),
+                    "x-dead-letter-exchange": DEFAULT_EXCHANGE,
+                    "x-dead-letter-routing-key": self.queue_name(service),
+                    "x-dead-letter-strategy": "at-least-once",
+                    "x-overflow": "reject-publish",
+                },
+            )
+            for name, delay in zip(self.retry_queue_names(service), self.retry_delays, strict=True)
+        ]
+
+    def dead_letter_queue(self, service: str) -> Queue:
+        return Queue(
+            self.dlq_name(service),
+            exchange=None,
+            durable=True,
+            queue_arguments={"x-queue-type": "quorum"},
+        )
+
+    def declare(self, connection: Connection) -> None:
+        """Declare everything idempotently (same arguments every time, or the broker refuses)."""
+        channel = connection.default_channel
+        self.exchange.declare(channel=channel)
+        for service in sorted(self.subscriptions):
+            for queue in [
+                self.service_queue(service),
+                *self.retry_queues(service),
+                self.dead_letter_queue(service),
+            ]:
+                queue.declare(channel=channel)

@@ -1,0 +1,63 @@
+"""Alembic, one migration history per service, configured in code (no alembic.ini to copy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import MetaData, create_engine, pool
+
+from shared.db import create_database_engine, normalise_database_url
+from shared.messaging.tables import messaging_tables
+
+
+def alembic_config(migrations: Path, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    config.set_main_option(
+        "sqlalchemy.url", normalise_database_url(database_url).replace("%", "%%")
+    )
+    return config
+
+
+def upgrade(migrations: Path, database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(migrations, database_url), revision)
+
+
+def run_migrations(target_metadata: MetaData) -> None:
+    """The body of every service's ``migrations/env.py``."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url is not None
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = (
+        create_database_engine(url)
+        if url.startswith("sqlite")
+        else create_engine(url, poolclass=pool.NullPool)
+    )
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+def create_messaging_tables() -> None:
+    """Used by each service's first migration: the outbox and inbox, with their indexes."""
+    tables = messaging_tables(MetaData())
+    for table in (tables.outbox, tables.inbox):
+        table.create(op.get_bind())
+
+
+def drop_messaging_tables() -> None:
+    tables = messaging_tables(MetaData())
+    for table in (tables.inbox, tables.outbox):
+        table.drop(op.get_bind())

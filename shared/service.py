@@ -1,0 +1,111 @@
+"""What a service is to the platform, and what one process of it needs at run time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from flask import Flask
+from kombu import Connection
+from sqlalchemy import MetaData
+
+from shared.config import Settings
+from shared.contracts import REGISTRY, ContractRegistry
+from shared.db import Database
+from shared.messaging.broker import open_connection, ping_broker
+from shared.messaging.consumer import DelayedRetryPump, EventConsumer, Handler
+from shared.messaging.outbox import OutboxWriter, measure_outbox_lag
+from shared.messaging.relay import OutboxRelay
+from shared.messaging.tables import MessagingTables
+from shared.messaging.topology import Topology
+from shared.unit_of_work import UnitOfWork, unit_of_work
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service as one small description: its tables, its handlers, its app and migrations."""
+
+    name: str
+    metadata: MetaData
+    tables: MessagingTables
+    handlers: Mapping[str, Handler]
+    create_app: Callable[[ServiceRuntime], Flask]
+    migrations: Path | None = None
+    registry: ContractRegistry = field(default=REGISTRY)
+
+
+class ServiceRuntime:
+    """Everything a process of one service uses, created lazily (safe across gunicorn forks)."""
+
+    def __init__(self, spec: ServiceSpec, settings: Settings, topology: Topology) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.topology = topology
+        self.database = Database(settings.database_url)
+
+    @cached_property
+    def outbox(self) -> OutboxWriter:
+        return OutboxWriter(
+            self.spec.name,
+            self.spec.tables.outbox,
+            self.spec.registry,
+            notify_postgresql=self.database.is_postgresql,
+        )
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        return unit_of_work(self.database, self.outbox)
+
+    def connect_broker(self) -> Connection:
+        return open_connection(self.settings)
+
+    def relay(self) -> OutboxRelay:
+        return OutboxRelay(
+            self.settings,
+            self.database,
+            self.spec.tables,
+            self.topology,
+            self.outbox,
+            self.connect_broker,
+        )
+
+    def consumer(self, **options: object) -> EventConsumer:
+        return EventConsumer(
+            self.settings,
+            self.database,
+            self.spec.tables,
+            self.topology,
+            self.spec.registry,
+            self.spec.handlers,
+            self.outbox,
+            connection_factory=self.connect_broker,
+            **options,  # type: ignore[arg-type]
+        )
+
+    def retry_pump(self) -> DelayedRetryPump:
+        return DelayedRetryPump(self.settings, self.topology, self.connect_broker)
+
+    def readiness_checks(self) -> dict[str, Callable[[], None]]:
+        return {"database": self.database.ping, "broker": lambda: ping_broker(self.settings)}
+
+    def measure_outbox(self) -> tuple[int, float]:
+        return measure_outbox_lag(self.database, self.spec.tables.outbox, self.spec.name)
+
+    def create_schema(self) -> None:
+        """Tables straight from the models, for tests of services without migrations."""
+        self.spec.metadata.create_all(self.database.engine)
+
+    def migrate(self) -> None:
+        if self.spec.migrations is None:
+            self.create_schema()
+            return
+        from shared.migrations import upgrade
+
+        upgrade(self.spec.migrations, self.database.url)
+
+
+def subscriptions(specs: Iterator[ServiceSpec] | list[ServiceSpec]) -> dict[str, list[str]]:
+    """The routing keys each service's handlers name: its queue's bindings."""
+    return {spec.name: sorted(spec.handlers) for spec in specs}

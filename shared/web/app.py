@@ -1,0 +1,80 @@
+"""One factory for every service's HTTP app, so errors, auth, docs and probes are identical."""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import flask_smorest
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+from shared.config import Settings
+from shared.logging import configure_logging
+from shared.web.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
+from shared.web.observability import register_observability
+from shared.web.problems import (
+    PROBLEM_CONTENT_TYPE,
+    ProblemSchema,
+    http_exception_response,
+    reason_phrase,
+    register_problem_handlers,
+)
+from shared.web.request_context import register_request_context
+
+SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+
+
+class ServiceApi(flask_smorest.Api):
+    """flask-smorest Api whose errors, and their OpenAPI documentation, are RFC 9457 problems."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        return http_exception_response(error)
+
+    def _register_responses(self) -> None:
+        """Document smorest's shared error responses with the content type we really send."""
+        problem: dict[str, Any] = {"content": {PROBLEM_CONTENT_TYPE: {"schema": ProblemSchema}}}
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": reason_phrase(status)}
+            if status >= 200 and status not in (204, 304):
+                response.update(problem)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Error, as application/problem+json", **problem}
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
+
+
+def create_service_app(
+    settings: Settings,
+    *,
+    title: str,
+    description: str,
+    blueprints: Sequence[flask_smorest.Blueprint],
+    readiness_checks: Mapping[str, Callable[[], None]],
+    version: str = "1.0.0",
+) -> tuple[Flask, flask_smorest.Api]:
+    """Build a service's Flask app: problems, request ids, probes, bearer auth docs, blueprints."""
+    configure_logging(settings.service, settings.log_level)
+    app = Flask(f"casehub.{settings.service}", static_folder=None)
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION=version,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
+        API_SPEC_OPTIONS={"info": {"description": description}},
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+    )
+    app.extensions["casehub_settings"] = settings
+    api = ServiceApi(app)
+    register_problem_handlers(app)
+    register_request_context(app)
+    register_observability(app, settings.service, readiness_checks)
+    api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    return app, api

@@ -1,0 +1,170 @@
+"""JWT bearer authentication and role checks, identical in every service (401 vs 403 kept apart)."""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from copy import deepcopy
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import jwt
+from flask import current_app, g, request
+
+from shared import context
+from shared.config import Settings
+from shared.web.problems import Problem, ProblemSchema
+
+ROLES: tuple[str, ...] = ("intake_worker", "case_manager", "supervisor", "admin", "partner")
+SECURITY_SCHEME_NAME = "bearerAuth"
+SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+_INVALID_TOKEN_DETAILS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
+    (jwt.ExpiredSignatureError, "The bearer token has expired."),
+    (jwt.InvalidSignatureError, "The bearer token's signature is not valid."),
+    (jwt.InvalidAudienceError, "The bearer token was issued for another audience."),
+    (jwt.InvalidIssuerError, "The bearer token comes from an untrusted issuer."),
+    (jwt.InvalidAlgorithmError, "The bearer token's signing algorithm is not accepted."),
+    (jwt.ImmatureSignatureError, "The bearer token is not valid yet."),
+    (jwt.DecodeError, "The bearer token is malformed."),
+)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: subject, roles, and for partners the organisation they act for."""
+
+    sub: str
+    roles: frozenset[str]
+    org: str | None = None
+
+    def has_any(self, *roles: str) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+def _unauthorized(detail: str, *, invalid: bool = True) -> Problem:
+    # RFC 6750 §3.1: no error code when the request carried no credentials at all.
+    challenge = (
+        'Bearer realm="casehub", error="invalid_token"' if invalid else 'Bearer realm="casehub"'
+    )
+    return Problem(401, detail=detail, headers={"WWW-Authenticate": challenge})
+
+
+def mint_token(
+    settings: Settings,
+    sub: str,
+    roles: Iterable[str],
+    *,
+    org: str | None = None,
+    ttl_seconds: int = 3600,
+    private_key: str | None = None,
+) -> str:
+    """Issue a token as our identity provider would: HS256 in development, RS256 with a key."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "roles": list(roles),
+        "aud": settings.jwt_audience,
+        "iss": settings.jwt_issuer,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    if org is not None:
+        claims["org"] = org
+    if private_key is not None:
+        return jwt.encode(claims, private_key, algorithm="RS256")
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def decode_token(settings: Settings, token: str) -> Principal:
+    """Verify a token; one algorithm only, so 'alg: none' and HS/RS confusion are refused."""
+    key, algorithm = (
+        (settings.jwt_public_key, "RS256")
+        if settings.jwt_public_key
+        else (settings.jwt_secret, "HS256")
+    )
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "sub", "aud"]},
+        )
+    except jwt.MissingRequiredClaimError as error:
+        raise _unauthorized(f"The bearer token lacks the '{error.claim}' claim.") from None
+    except jwt.InvalidTokenError as error:
+        detail = next(
+            (text for kind, text in _INVALID_TOKEN_DETAILS if isinstance(error, kind)),
+            "The bearer token is not valid.",
+        )
+        raise _unauthorized(detail) from None
+    sub, roles, org = claims["sub"], claims.get("roles", []), claims.get("org")
+    if not (isinstance(sub, str) and isinstance(roles, list) and isinstance(org, str | None)):
+        raise _unauthorized("The bearer token's sub, roles or org claim is malformed.")
+    return Principal(sub=sub, roles=frozenset(r for r in roles if r in ROLES), org=org)
+
+
+def _bearer_token() -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("An 'Authorization: Bearer <token>' header is required.", invalid=False)
+    return token.strip()
+
+
+def _document_security(wrapper: Any, roles: tuple[str, ...]) -> None:
+    """Make the OpenAPI operation show the bearer requirement and its 401/403 answers."""
+    needed = ", ".join(roles) if roles else "any role"
+    problem = {"content": {"application/problem+json": {"schema": ProblemSchema}}}
+    wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+    manual = wrapper._apidoc.setdefault("manual_doc", {})
+    manual["security"] = [{SECURITY_SCHEME_NAME: []}]
+    manual["x-required-roles"] = list(roles)
+    responses = manual.setdefault("responses", {})
+    responses[401] = {"description": "Missing, expired or invalid bearer token", **problem}
+    responses[403] = {
+        "description": f"Authenticated but lacks a required role: {needed}",
+        **problem,
+    }
+
+
+def require_roles(*roles: str) -> Callable[[F], F]:
+    """Allow the view only to callers holding any of `roles` (none given: any signed-in user).
+
+    Put it directly under `@blp.route` / above `@blp.arguments`, so 401/403 come before 422.
+    """
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}; known: {ROLES}")
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = decode_token(current_app.extensions["casehub_settings"], _bearer_token())
+            if roles and not principal.has_any(*roles):
+                raise Problem(
+                    403,
+                    detail=f"This action requires one of the roles: {', '.join(roles)}.",
+                    headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
+                    required_roles=list(roles),
+                )
+            g.casehub_principal = principal
+            context.actor.set(principal.sub)
+            return current_app.ensure_sync(view)(*args, **kwargs)
+
+        _document_security(wrapper, roles)
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def current_principal() -> Principal:
+    """The caller of the current request; only valid inside a `require_roles` view."""
+    principal = g.get("casehub_principal")
+    if principal is None:
+        raise RuntimeError("current_principal() called in a view without @require_roles")
+    return principal

@@ -1,0 +1,81 @@
+"""Health, readiness and metrics endpoints, identical in every service for probes and scrapers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+from flask import Flask, Response, g, jsonify, request
+
+from shared.logging import get_logger
+from shared.metrics import HTTP_REQUEST_DURATION, render_metrics
+from shared.web.problems import Problem
+
+UNMATCHED_ENDPOINT = "<unmatched>"
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_MAX_REASON_LENGTH = 120
+_log = get_logger(__name__)
+
+
+def _short_reason(error: Exception) -> str:
+    """First line only: enough for an operator, without SQL, tracebacks or long driver text."""
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return text[:_MAX_REASON_LENGTH]
+
+
+def run_readiness_checks(checks: Mapping[str, Callable[[], None]]) -> dict[str, str]:
+    """Run every check (each raises when its dependency is unreachable); 'ok' or a short reason."""
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            check()
+        except Exception as error:
+            results[name] = _short_reason(error)
+            _log.warning("readiness_check_failed", check=name, reason=results[name])
+        else:
+            results[name] = "ok"
+    return results
+
+
+def register_observability(
+    app: Flask, service: str, readiness_checks: Mapping[str, Callable[[], None]]
+) -> None:
+    """Add /healthz, /readyz and /metrics (no auth) and time every request by route template."""
+
+    def healthz() -> Response:
+        return jsonify(status="ok", service=service)
+
+    def readyz() -> Response:
+        results = run_readiness_checks(readiness_checks)
+        failing = sorted(name for name, result in results.items() if result != "ok")
+        if failing:
+            raise Problem(
+                503, detail=f"Not ready: {', '.join(failing)} unreachable.", checks=results
+            )
+        return jsonify(status="ready", service=service, checks=results)
+
+    def metrics() -> Response:
+        body, content_type = render_metrics()
+        return Response(body, content_type=content_type)
+
+    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
+    app.add_url_rule("/readyz", "readyz", readyz, methods=["GET"])
+    app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
+
+    @app.before_request
+    def start_timer() -> None:
+        g.casehub_metrics_started = time.perf_counter()
+
+    @app.after_request
+    def observe_duration(response: Response) -> Response:
+        started = g.get("casehub_metrics_started")
+        if started is not None:
+            rule = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ENDPOINT
+            HTTP_REQUEST_DURATION.labels(
+                service=service,
+                method=request.method if request.method in _KNOWN_METHODS else "OTHER",
+                endpoint=rule,
+                status=str(response.status_code),
+            ).observe(time.perf_counter() - started)
+        return response

@@ -1,0 +1,77 @@
+"""X-Request-ID and traceparent per request, so logs and published events share one correlation id."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from contextvars import ContextVar, Token
+
+import structlog
+from flask import Flask, Response, g, request
+
+from shared import context
+from shared.logging import get_logger
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_TRACEPARENT = re.compile(
+    r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
+)
+_access_log = get_logger("casehub.access")
+
+
+def accepted_request_id(value: str | None) -> str:
+    """Keep a caller's id when it is safe to log and echo; otherwise mint a fresh one."""
+    if value and _REQUEST_ID.fullmatch(value):
+        return value
+    return str(uuid.uuid4())
+
+
+def _enter_request() -> None:
+    request_id = accepted_request_id(request.headers.get(REQUEST_ID_HEADER))
+    incoming_trace = request.headers.get("traceparent", "").strip().lower()
+    trace = incoming_trace if _TRACEPARENT.fullmatch(incoming_trace) else None
+    tokens: list[tuple[ContextVar[str | None], Token[str | None]]] = [
+        (context.correlation_id, context.correlation_id.set(request_id)),
+        (context.traceparent, context.traceparent.set(trace)),
+        (context.actor, context.actor.set(None)),
+    ]
+    g.casehub_context_tokens = tokens
+    g.casehub_request_started = time.perf_counter()
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(correlation_id=request_id)
+
+
+def _finish_request(response: Response) -> Response:
+    request_id = context.correlation_id.get()
+    if request_id:
+        response.headers[REQUEST_ID_HEADER] = request_id
+    started = g.get("casehub_request_started", time.perf_counter())
+    _access_log.info(
+        "http_request",
+        method=request.method,
+        path=request.path,
+        status=response.status_code,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        request_id=request_id,
+        actor=context.actor.get(),
+    )
+    return response
+
+
+def _leave_request(_: BaseException | None) -> None:
+    """Restore the context variables so a reused worker thread starts the next request clean."""
+    for var, token in reversed(g.pop("casehub_context_tokens", [])):
+        try:
+            var.reset(token)
+        except (ValueError, RuntimeError):  # token from another context, or already used
+            var.set(None)
+    structlog.contextvars.clear_contextvars()
+
+
+def register_request_context(app: Flask) -> None:
+    """Install first, so every later hook, log line and error body sees the request id."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _enter_request)
+    app.after_request(_finish_request)
+    app.teardown_request(_leave_request)

@@ -1,0 +1,65 @@
+"""A service's worker process: the outbox relay and the consumers, stopped cleanly by SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+
+from shared.logging import get_logger
+from shared.messaging.broker import is_embedded, open_connection
+from shared.messaging.embedded import recover_orphaned_messages
+from shared.service import ServiceRuntime
+
+log = get_logger(__name__)
+
+
+def worker_threads(runtime: ServiceRuntime, stop: threading.Event) -> list[threading.Thread]:
+    """Relay always; a consumer if the service handles events; a retry pump on the embedded broker."""
+    name = runtime.spec.name
+    targets: list[tuple[str, Callable[[threading.Event], None]]] = [("relay", runtime.relay().run)]
+    if runtime.spec.handlers:
+        targets.append(("consumer", runtime.consumer().run))
+        if runtime.settings.uses_embedded_broker:
+            targets.append(("retry-pump", runtime.retry_pump().run))
+    return [
+        threading.Thread(target=target, args=(stop,), name=f"{name}-{role}", daemon=True)
+        for role, target in targets
+    ]
+
+
+def run_worker(runtime: ServiceRuntime, stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+    if runtime.settings.broker_url.startswith("filesystem:"):
+        restored = recover_orphaned_messages(runtime.settings.broker_folder)
+        if restored:
+            log.info("worker.recovered_unacknowledged_messages", count=restored)
+    try:
+        connection = open_connection(runtime.settings)
+        try:
+            runtime.topology.declare(connection)
+            log.info("worker.topology_declared", embedded=is_embedded(connection))
+        finally:
+            connection.release()
+    except Exception as error:
+        log.warning("worker.broker_unavailable_at_start", error=repr(error))
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("worker.stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+    threads = worker_threads(runtime, stop)
+    for thread in threads:
+        thread.start()
+    log.info("worker.started", service=runtime.spec.name, threads=[t.name for t in threads])
+    while not stop.wait(0.5):
+        dead = [thread.name for thread in threads if not thread.is_alive()]
+        if dead:
+            log.error("worker.thread_died", threads=dead)
+            stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    log.info("worker.stopped", service=runtime.spec.name)
