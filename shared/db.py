@@ -105,8 +105,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # ends the transaction; loaded objects stay readable
 
     def ping(self) -> None:
         """Raise if the database cannot answer a trivial query (readiness)."""

@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 from shared.logging import get_logger
 from shared.messaging.broker import is_embedded, open_connection
-from shared.messaging.embedded import recover_orphaned_messages
 from shared.service import ServiceRuntime
 
 log = get_logger(__name__)
@@ -30,10 +29,6 @@ def worker_threads(runtime: ServiceRuntime, stop: threading.Event) -> list[threa
 
 def run_worker(runtime: ServiceRuntime, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
-    if runtime.settings.broker_url.startswith("filesystem:"):
-        restored = recover_orphaned_messages(runtime.settings.broker_folder)
-        if restored:
-            log.info("worker.recovered_unacknowledged_messages", count=restored)
     try:
         connection = open_connection(runtime.settings)
         try:

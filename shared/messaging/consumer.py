@@ -34,6 +34,7 @@ from shared.contracts import (
 from shared.db import Database
 from shared.logging import get_logger
 from shared.messaging.broker import is_embedded, open_connection
+from shared.messaging.embedded import recover_orphaned_messages
 from shared.messaging.outbox import OutboxWriter
 from shared.messaging.publisher import OutgoingMessage, Publisher, make_publisher
 from shared.messaging.tables import MessagingTables
@@ -50,7 +51,7 @@ FAILED_AT_HEADER = "x-casehub-failed-at"
 
 
 class _RedoOneByOne(Exception):
-    """A handler failed inside the batch transaction, which is rolled back."""
+    """A handler failed inside the batch transaction, which is rolled back; it is not run again."""
 
 
 class InvalidEvent(ValueError):
@@ -153,6 +154,8 @@ class EventConsumer:
     def _handle_together(self, deliveries: list[Delivery]) -> bool:
         """Fast path: one transaction for the batch. False if a handler failed (nothing kept)."""
         session = self.database.session()
+        failed: tuple[Delivery, str] = (deliveries[0], "")
+        failed: tuple[Delivery, str] = (deliveries[0], "")
         try:
             with session.begin():
                 unique: dict[str, Delivery] = {}
@@ -174,11 +177,13 @@ class EventConsumer:
                     except SQLAlchemyError:
                         raise
                     except Exception as error:
+                        failed = (delivery, f"{type(error).__name__}: {error}")
                         raise _RedoOneByOne from error
                     delivery.outcome = "handled"
         except _RedoOneByOne:
             for delivery in deliveries:
                 delivery.outcome = "pending"
+            failed[0].outcome, failed[0].error = "failed", failed[1]
             return False
         finally:
             session.close()
@@ -191,6 +196,8 @@ class EventConsumer:
                 uow = UnitOfWork(session, self.writer)
                 for delivery in deliveries:
                     assert delivery.event is not None
+                    if delivery.outcome != "pending":
+                        continue
                     savepoint = session.begin_nested()
                     try:
                         exists = session.execute(
@@ -314,6 +321,10 @@ class EventConsumer:
         self._buffer.append(message)
 
     def consume(self, connection: Connection, stop: threading.Event) -> None:
+        if connection.transport.driver_type == "filesystem":
+            restored = recover_orphaned_messages(self.settings.broker_folder)
+            if restored:
+                log.info("consumer.recovered_unacknowledged_messages", count=restored)
         self.topology.declare(connection)
         channel = connection.channel()
         publisher = make_publisher(connection, self.settings.confirm_timeout)
@@ -352,7 +363,7 @@ class EventConsumer:
                 backoff = 0.5
                 self.consume(connection, stop)
             except Exception as error:
-                log.warning("consumer.broker_unavailable", error=repr(error))
+                log.warning("consumer.reconnecting", error=repr(error))
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 15)
             finally:

@@ -9,7 +9,9 @@ queues. That gives the same at-least-once delivery as RabbitMQ; the inbox remove
 
 from __future__ import annotations
 
+import fcntl
 import os
+import time
 from contextlib import suppress
 from pathlib import Path
 from queue import Empty
@@ -20,6 +22,7 @@ from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
 
 INFLIGHT = "inflight"
+UNREADABLE_AFTER_SECONDS = 5.0
 
 
 def _pid_alive(pid: int) -> bool:
@@ -75,10 +78,35 @@ class CrashSafeChannel(filesystem.Channel):
                 os.rename(os.path.join(self.data_folder_in, filename), target)
             except OSError:
                 continue  # another consumer took it first
-            payload = loads(bytes_to_str(target.read_bytes()))
+            payload = self._read_complete(target)
+            if payload is None:
+                continue
             self._inflight_files[payload["properties"]["delivery_tag"]] = target
             return payload
         raise Empty()
+
+    def _read_complete(self, path: Path) -> dict[str, Any] | None:
+        """Read a message file once its writer is done (the writer holds an exclusive lock).
+
+        A file caught between its creation and its writer's lock is put back for the next poll;
+        one that is still unreadable after a while is set aside, never silently dropped.
+        """
+        with path.open("rb") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+            try:
+                raw = handle.read()
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        try:
+            return loads(bytes_to_str(raw))
+        except ValueError:
+            if time.time() - path.stat().st_mtime < UNREADABLE_AFTER_SECONDS:
+                os.rename(path, os.path.join(self.data_folder_in, path.name))
+            else:
+                unreadable = Path(self.transport_options["inflight_folder"]).parent / "unreadable"
+                unreadable.mkdir(exist_ok=True)
+                os.rename(path, unreadable / path.name)
+            return None
 
     def _return_to_queue(self, delivery_tag: str) -> None:
         path = self._inflight_files.pop(delivery_tag, None)

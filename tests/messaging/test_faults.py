@@ -1,0 +1,189 @@
+"""What happens when things go wrong: broker away, consumer killed, handler failing, bad events."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from shared.messaging.broker import open_connection
+from shared.messaging.dlq import DeadLetterQueue
+from shared.messaging.publisher import OutgoingMessage, make_publisher
+from tests.support.notes import FAULTS, NOTE_ROUTING_KEY, effects, write_note
+from tests.support.platform import TestPlatform, inbox_ids, outbox_rows, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+UNREACHABLE_BROKER = "amqp://guest:guest@127.0.0.1:1//"
+
+
+def _write_notes(platform: TestPlatform, count: int, prefix: str = "n") -> list[str]:
+    source = platform.source()
+    ids = []
+    for number in range(count):
+        with source.unit_of_work() as uow:
+            ids.append(
+                write_note(uow, f"{prefix}{number}", f"client/{number % 7}", "text", number).id
+            )
+    return ids
+
+
+def test_broker_unreachable_events_wait_in_outbox_then_all_arrive_once(
+    platform: TestPlatform,
+) -> None:
+    down = platform.source(broker_url=UNREACHABLE_BROKER, broker_connect_timeout=0.5)
+    down_relay = down.relay()
+    platform.start(down_relay.run, "relay-without-broker")
+    event_ids = _write_notes(platform, 40)
+
+    assert wait_until(lambda: down_relay._publisher is None, timeout=3)
+    assert all(row.published_at is None for row in outbox_rows(down))
+    platform.shutdown()
+
+    sink = platform.sink()
+    platform.start(platform.source().relay().run, "relay")
+    platform.start(sink.consumer().run, "consumer")
+    assert wait_until(lambda: len(effects(sink)) == 40, timeout=30)
+    assert sorted(effect.event_id for effect in effects(sink)) == sorted(event_ids)
+    assert all(row.published_at is not None for row in outbox_rows(down))
+
+
+def test_consumer_killed_before_ack_gets_redelivery_and_inbox_skips_duplicate(
+    platform: TestPlatform,
+) -> None:
+    [event_id] = _write_notes(platform, 1)
+    relay_source = platform.source()
+    platform.start(relay_source.relay().run, "relay")
+    assert wait_until(lambda: outbox_rows(relay_source)[0].published_at is not None)
+
+    doomed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.worker_process",
+            platform.config.to_json(),
+            "--die-before-ack",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert doomed.returncode == -signal.SIGKILL, doomed.stderr
+    assert "handled-and-dying" in doomed.stdout
+    sink = platform.sink()
+    assert inbox_ids(sink) == {event_id}  # the effect was committed before the crash
+
+    calls_before = FAULTS.calls["n0"]
+    platform.start(sink.consumer().run, "consumer")
+    assert wait_until(lambda: FAULTS.calls["n0"] == calls_before + 1 or _queue_empty(platform))
+    platform.shutdown()
+    assert [effect.event_id for effect in effects(sink)] == [event_id]
+    assert FAULTS.calls["n0"] == calls_before  # redelivered, recognised, handler not run again
+
+
+def _queue_empty(platform: TestPlatform) -> bool:
+    connection = open_connection(platform.sink().settings)
+    try:
+        queue = platform.topology.service_queue(platform.config.sink_name).bind(
+            connection.default_channel
+        )
+        message = queue.get(no_ack=False)
+        if message is None:
+            return True
+        message.requeue()
+        return False
+    finally:
+        connection.release()
+
+
+def test_failing_handler_retries_then_dead_letters_and_replay_succeeds_after_fix(
+    platform: TestPlatform,
+) -> None:
+    FAULTS.failing_note_ids.add("n0")
+    [event_id] = _write_notes(platform, 1)
+    sink = platform.sink()
+    platform.start(platform.source().relay().run, "relay")
+    platform.start(sink.consumer().run, "consumer")
+    if sink.settings.uses_embedded_broker:
+        platform.start(sink.retry_pump().run, "retry-pump")
+
+    attempts = 1 + len(platform.topology.retry_delays)
+    assert wait_until(lambda: FAULTS.calls["n0"] == attempts, timeout=30), FAULTS.calls
+    connection = open_connection(sink.settings)
+    try:
+        dlq = DeadLetterQueue(connection, platform.topology, platform.config.sink_name)
+        assert wait_until(lambda: [letter.event_id for letter in dlq.list()] == [event_id])
+        [letter] = dlq.list()
+        assert "cannot handle note n0 yet" in letter.error
+        assert letter.attempts == len(platform.topology.retry_delays)
+        assert effects(sink) == []
+
+        FAULTS.failing_note_ids.clear()  # the bug is fixed
+        assert dlq.replay([event_id]) == [event_id]
+    finally:
+        connection.release()
+    assert wait_until(lambda: len(effects(sink)) == 1)
+    assert FAULTS.calls["n0"] == attempts + 1
+
+
+def test_invalid_event_goes_straight_to_dead_letter_queue(platform: TestPlatform) -> None:
+    sink = platform.sink()
+    platform.start(sink.consumer().run, "consumer")
+    bad_data_id, not_json_id = str(uuid.uuid4()), str(uuid.uuid4())
+    envelope = {
+        "specversion": "1.0",
+        "id": bad_data_id,
+        "source": "/source",
+        "type": "casehub.source.note.written.v1",
+        "subject": "client/1",
+        "time": "2026-11-23T10:00:00+00:00",
+        "data": {"note_id": "n1", "text": 42},
+    }
+    connection = open_connection(sink.settings)
+    try:
+        publisher = make_publisher(connection, 5)
+        outcome = publisher.publish(
+            [
+                OutgoingMessage(
+                    1,
+                    bad_data_id,
+                    platform.config.exchange,
+                    NOTE_ROUTING_KEY,
+                    json.dumps(envelope).encode(),
+                ),
+                OutgoingMessage(
+                    2, not_json_id, platform.config.exchange, NOTE_ROUTING_KEY, b"{not json"
+                ),
+            ]
+        )
+        assert sorted(outcome.confirmed) == [1, 2]
+        dlq = DeadLetterQueue(connection, platform.topology, platform.config.sink_name)
+        assert wait_until(lambda: len(dlq.list()) == 2)
+        letters = {letter.event_id: letter for letter in dlq.list()}
+    finally:
+        connection.release()
+    assert (
+        "text" in letters[bad_data_id].error and "Not a valid string" in letters[bad_data_id].error
+    )
+    assert "not JSON" in letters[not_json_id].error
+    assert FAULTS.calls["n1"] == 0  # never retried, never handled
+    assert effects(sink) == []
+
+
+def test_worker_stops_cleanly_on_sigterm(platform: TestPlatform) -> None:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.worker_process", platform.config.to_json()],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert worker.stdout is not None
+    assert worker.stdout.readline().strip() == "consuming"
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=20) == 0
+    assert "stopped cleanly" in worker.stdout.read()
