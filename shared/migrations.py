@@ -8,7 +8,7 @@ from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool
 
-from shared.db import create_database_engine, normalise_database_url
+from shared.db import create_database_engine, normalise_database_url, service_metadata
 from shared.messaging.tables import messaging_tables
 
 
@@ -52,12 +52,12 @@ def run_migrations(target_metadata: MetaData) -> None:
 
 def create_messaging_tables() -> None:
     """Used by each service's first migration: the outbox and inbox, with their indexes."""
-    tables = messaging_tables(MetaData())
+    tables = messaging_tables(service_metadata())
     for table in (tables.outbox, tables.inbox):
         table.create(op.get_bind())
 
 
 def drop_messaging_tables() -> None:
-    tables = messaging_tables(MetaData())
+    tables = messaging_tables(service_metadata())
     for table in (tables.inbox, tables.outbox):
         table.drop(op.get_bind())

@@ -44,7 +44,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     real = _real_or_none()
-    where = f"{real.admin_database_url} + {real.broker_url}" if real else "not available (embedded only)"
+    where = (
+        f"{real.admin_database_url} + {real.broker_url}"
+        if real
+        else "not available (embedded only)"
+    )
     return f"casehub real-service backend: {where}"
 
 

@@ -187,3 +187,24 @@ def test_worker_stops_cleanly_on_sigterm(platform: TestPlatform) -> None:
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=20) == 0
     assert "stopped cleanly" in worker.stdout.read()
+
+
+def test_relay_and_consumer_recover_when_the_broker_drops_their_connections(
+    platform: TestPlatform, real_only: None
+) -> None:
+    """As after a broker restart: connections vanish; no process restart is needed."""
+    sink = platform.sink()
+    platform.start(platform.source().relay().run, "relay")
+    platform.start(sink.consumer().run, "consumer")
+    _write_notes(platform, 5, prefix="before")
+    assert wait_until(lambda: len(effects(sink)) == 5)
+
+    subprocess.run(
+        ["rabbitmqctl", "close_all_connections", "casehub test: broker restart"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    _write_notes(platform, 5, prefix="after")
+    assert wait_until(lambda: len(effects(sink)) == 10, timeout=60)
+    assert len({effect.event_id for effect in effects(sink)}) == 10

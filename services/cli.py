@@ -148,7 +148,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     for name in SERVICE_NAMES:
         _runtime(name).migrate()
-    command = [sys.executable, "-m", "shared.cli"]
+    command = [sys.executable, "-m", "services.cli"]
     children: list[subprocess.Popen[bytes]] = []
     for name in SERVICE_NAMES:
         children.append(subprocess.Popen([*command, "worker", name, "--no-migrate"]))
