@@ -119,7 +119,6 @@ class Database:
             self._engine = None
 
 
-
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
