@@ -13,14 +13,23 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from services.catalog import runtime_for
 from shared.config import SERVICE_NAMES, SERVICE_PORTS, Settings
 from shared.logging import configure_logging
+from shared.service import ServiceRuntime
 
 
-def _runtime(service: str) -> Any:
-    from services.catalog import runtime_for
-
+def _runtime(service: str) -> ServiceRuntime:
     return runtime_for(service)
+
+
+def _prepared_runtime(args: argparse.Namespace) -> ServiceRuntime:
+    """The service's runtime with logging configured and, unless told not to, its schema at head."""
+    runtime = _runtime(args.service)
+    configure_logging(args.service, runtime.settings.log_level)
+    if not args.no_migrate:
+        runtime.migrate()
+    return runtime
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -34,10 +43,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
-    runtime = _runtime(args.service)
-    configure_logging(args.service, runtime.settings.log_level)
-    if not args.no_migrate:
-        runtime.migrate()
+    _prepared_runtime(args)
     port = args.port or SERVICE_PORTS[args.service]
     options = {
         "bind": f"{args.host}:{port}",
@@ -60,8 +66,7 @@ def cmd_api(args: argparse.Namespace) -> int:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            worker_runtime = _runtime(args.service)
-            return worker_runtime.spec.create_app(worker_runtime)
+            return _runtime(args.service).create_app()
 
     CasehubApi().run()
     return 0
@@ -70,11 +75,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from shared.worker import run_worker
 
-    runtime = _runtime(args.service)
-    configure_logging(args.service, runtime.settings.log_level)
-    if not args.no_migrate:
-        runtime.migrate()
-    run_worker(runtime)
+    run_worker(_prepared_runtime(args))
     return 0
 
 

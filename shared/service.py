@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from flask import Flask
+from flask_smorest import Blueprint
 from kombu import Connection
 from sqlalchemy import MetaData
 
@@ -26,13 +27,15 @@ from shared.unit_of_work import UnitOfWork, unit_of_work
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """A service as one small description: its tables, its handlers, its app and migrations."""
+    """A service as one small description: its tables, handlers, HTTP blueprints and migrations."""
 
     name: str
+    title: str
+    description: str
     metadata: MetaData
     tables: MessagingTables
     handlers: Mapping[str, Handler]
-    create_app: Callable[[ServiceRuntime], Flask]
+    blueprints: Sequence[Blueprint] = ()
     migrations: Path | None = None
     registry: ContractRegistry = field(default=REGISTRY)
 
@@ -57,6 +60,11 @@ class ServiceRuntime:
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         return unit_of_work(self.database, self.outbox)
+
+    def create_app(self) -> Flask:
+        from shared.web.service_app import build_app
+
+        return build_app(self)
 
     def connect_broker(self) -> Connection:
         return open_connection(self.settings)

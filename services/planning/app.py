@@ -1,4 +1,4 @@
-"""Wiring of the planning service: its description for the platform and its Flask app."""
+"""Wiring of the planning service: what the platform needs to run it."""
 
 from __future__ import annotations
 
@@ -8,24 +8,23 @@ from flask import Flask
 
 from services.planning.handlers import EVENT_HANDLERS
 from services.planning.models import MESSAGING, Base
-from shared.service import ServiceRuntime, ServiceSpec
-from shared.web.service_app import build_app
-
-
-def create_app(runtime: ServiceRuntime) -> Flask:
-    return build_app(
-        runtime,
-        title="Casehub planning",
-        description="Individual service plans, goals, progress notes and reviews.",
-        blueprints=[],
-    )
-
+from shared.config import Settings
+from shared.service import ServiceSpec
 
 SERVICE = ServiceSpec(
     name="planning",
+    title="Casehub planning",
+    description="Individual service plans, goals, progress notes and reviews.",
     metadata=Base.metadata,
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
-    create_app=create_app,
+    blueprints=[],
     migrations=Path(__file__).parent / "migrations",
 )
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """WSGI entry point, e.g. ``gunicorn 'services.planning.app:create_app()'``."""
+    from services.catalog import runtime_for
+
+    return runtime_for(SERVICE.name, settings).create_app()

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import suppress
+from typing import TYPE_CHECKING
 
-import flask_smorest
-from flask import Flask, request
+from flask import Flask, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from shared.service import ServiceRuntime
 from shared.web.app import create_service_app
 
+if TYPE_CHECKING:
+    from shared.service import ServiceRuntime
 
-def build_app(
-    runtime: ServiceRuntime,
-    *,
-    title: str,
-    description: str,
-    blueprints: Sequence[flask_smorest.Blueprint],
-) -> Flask:
+
+def build_app(runtime: ServiceRuntime) -> Flask:
+    spec = runtime.spec
     app, _api = create_service_app(
         runtime.settings,
-        title=title,
-        description=description,
-        blueprints=blueprints,
+        title=spec.title,
+        description=spec.description,
+        blueprints=spec.blueprints,
         readiness_checks=runtime.readiness_checks(),
     )
     app.extensions["casehub_runtime"] = runtime
@@ -37,3 +33,8 @@ def build_app(
                 runtime.measure_outbox()
 
     return app
+
+
+def current_runtime() -> ServiceRuntime:
+    """The runtime of the service handling this request (database, unit of work, settings)."""
+    return current_app.extensions["casehub_runtime"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.contracts import ContractViolation
+from shared.web import mint_token
 from tests.support.notes import Note, effects, write_note
 from tests.support.platform import TestPlatform, inbox_ids, outbox_rows, wait_until
 
@@ -46,4 +49,38 @@ def test_event_with_invalid_data_is_refused_naming_the_field(platform: TestPlatf
 
     assert "data.text" in str(refused.value)
     assert refused.value.messages == {"text": ["Missing data for required field."]}
+    assert outbox_rows(source) == []
+
+
+def test_request_id_of_the_api_call_travels_with_the_event(platform: TestPlatform) -> None:
+    source, sink = platform.source(), platform.sink()
+    token = mint_token(source.settings, "cm1", ["case_manager"])
+    response = (
+        source.create_app()
+        .test_client()
+        .post(
+            "/notes",
+            json={"note_id": "n1", "subject": "client/1", "text": "t"},
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-42"},
+        )
+    )
+    assert response.status_code == 201 and response.headers["X-Request-ID"] == "req-42"
+    platform.start(source.relay().run, "relay")
+    platform.start(sink.consumer().run, "consumer")
+    assert wait_until(lambda: len(effects(sink)) == 1)
+    assert effects(sink)[0].correlation_id == "req-42"
+    assert json.loads(outbox_rows(source)[0].payload)["correlationid"] == "req-42"
+
+
+def test_api_refuses_bad_input_with_problem_json_and_writes_nothing(platform: TestPlatform) -> None:
+    source = platform.source()
+    api = source.create_app().test_client()
+    token = mint_token(source.settings, "cm1", ["case_manager"])
+    response = api.post(
+        "/notes", json={"note_id": "n1"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert set(response.json["errors"]["json"]) == {"subject", "text"}
+    assert api.post("/notes", json={}).status_code == 401
     assert outbox_rows(source) == []

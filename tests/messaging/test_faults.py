@@ -13,6 +13,7 @@ from pathlib import Path
 from shared.messaging.broker import open_connection
 from shared.messaging.dlq import DeadLetterQueue
 from shared.messaging.publisher import OutgoingMessage, make_publisher
+from shared.web import mint_token
 from tests.support.notes import FAULTS, NOTE_ROUTING_KEY, effects, write_note
 from tests.support.platform import TestPlatform, inbox_ids, outbox_rows, wait_until
 
@@ -31,15 +32,24 @@ def _write_notes(platform: TestPlatform, count: int, prefix: str = "n") -> list[
     return ids
 
 
-def test_broker_unreachable_events_wait_in_outbox_then_all_arrive_once(
+def test_broker_unreachable_api_writes_succeed_and_events_wait_then_all_arrive_once(
     platform: TestPlatform,
 ) -> None:
     down = platform.source(broker_url=UNREACHABLE_BROKER, broker_connect_timeout=0.5)
     down_relay = down.relay()
     platform.start(down_relay.run, "relay-without-broker")
-    event_ids = _write_notes(platform, 40)
-
-    assert wait_until(lambda: down_relay._publisher is None, timeout=3)
+    api = down.create_app().test_client()
+    token = mint_token(down.settings, "cm1", ["case_manager"])
+    event_ids = []
+    for number in range(40):
+        response = api.post(
+            "/notes",
+            json={"note_id": f"n{number}", "subject": f"client/{number % 7}", "text": "t"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 201, response.json
+        event_ids.append(response.json["event_id"])
+    assert api.get("/readyz").json["checks"]["broker"] != "ok"
     assert all(row.published_at is None for row in outbox_rows(down))
     platform.shutdown()
 

@@ -45,7 +45,7 @@ def test_service_answers_health_readiness_metrics_and_openapi(
 ) -> None:
     runtime = _runtime(name, backend, data_dir)
     runtime.migrate()
-    client = runtime.spec.create_app(runtime).test_client()
+    client = runtime.create_app().test_client()
 
     assert client.get("/healthz").json == {"status": "ok", "service": name}
     ready = client.get("/readyz")
@@ -67,7 +67,7 @@ def test_service_is_not_ready_when_its_database_is_down(data_dir: Path) -> None:
         broker_url="filesystem://",
     )
     runtime = ServiceRuntime(load_spec("intake"), settings, platform_topology(settings))
-    client = runtime.spec.create_app(runtime).test_client()
+    client = runtime.create_app().test_client()
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
     assert ready.status_code == 503

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from flask import Flask
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import Integer, String, select
@@ -21,7 +20,7 @@ from shared.messaging.tables import messaging_tables
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.unit_of_work import UnitOfWork
 from shared.web import require_roles
-from shared.web.service_app import build_app
+from shared.web.service_app import current_runtime
 
 REGISTRY = ContractRegistry()
 NOTE_WRITTEN = "casehub.source.note.written.v1"
@@ -111,34 +110,28 @@ class NoteOut(Schema):
     event_id = fields.String()
 
 
-def source_app(runtime: ServiceRuntime) -> Flask:
-    blueprint = Blueprint("notes", __name__, url_prefix="/notes", description="Notes")
-
-    @blueprint.route("", methods=["POST"])
-    @require_roles("case_manager")
-    @blueprint.arguments(NoteIn)
-    @blueprint.response(201, NoteOut)
-    def create_note(body: dict[str, str]) -> dict[str, str]:
-        with runtime.unit_of_work() as uow:
-            event = write_note(uow, body["note_id"], body["subject"], body["text"])
-        return {"note_id": body["note_id"], "event_id": event.id}
-
-    return build_app(
-        runtime, title="Notes", description="Test source service.", blueprints=[blueprint]
-    )
+NOTES = Blueprint("notes", __name__, url_prefix="/notes", description="Notes")
 
 
-def sink_app(runtime: ServiceRuntime) -> Flask:
-    return build_app(runtime, title="Sink", description="Test sink service.", blueprints=[])
+@NOTES.route("", methods=["POST"])
+@require_roles("case_manager")
+@NOTES.arguments(NoteIn)
+@NOTES.response(201, NoteOut)
+def create_note(body: dict[str, str]) -> dict[str, str]:
+    with current_runtime().unit_of_work() as uow:
+        event = write_note(uow, body["note_id"], body["subject"], body["text"])
+    return {"note_id": body["note_id"], "event_id": event.id}
 
 
 def source_spec(name: str) -> ServiceSpec:
     return ServiceSpec(
         name=name,
+        title="Notes",
         metadata=SourceBase.metadata,
         tables=SOURCE_TABLES,
+        description="Test source service.",
         handlers={},
-        create_app=source_app,
+        blueprints=[NOTES],
         registry=REGISTRY,
     )
 
@@ -146,10 +139,11 @@ def source_spec(name: str) -> ServiceSpec:
 def sink_spec(name: str) -> ServiceSpec:
     return ServiceSpec(
         name=name,
+        title="Sink",
+        description="Test sink service.",
         metadata=SinkBase.metadata,
         tables=SINK_TABLES,
         handlers={NOTE_ROUTING_KEY: on_note_written},
-        create_app=sink_app,
         registry=REGISTRY,
     )
 
