@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+
+from flask import Flask
 
 from shared.config import SERVICE_NAMES, Settings
 from shared.messaging.topology import Topology
@@ -28,3 +31,12 @@ def platform_topology(settings: Settings) -> Topology:
 def runtime_for(name: str, settings: Settings | None = None) -> ServiceRuntime:
     settings = settings or Settings.from_env(name)
     return ServiceRuntime(load_spec(name), settings, platform_topology(settings))
+
+
+def app_factory(name: str) -> Callable[[Settings | None], Flask]:
+    """A ``create_app(settings=None)`` for WSGI servers: configuration from the environment."""
+
+    def create_app(settings: Settings | None = None) -> Flask:
+        return runtime_for(name, settings).create_app()
+
+    return create_app

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
-
+from services.catalog import app_factory
 from services.intake.handlers import EVENT_HANDLERS
 from services.intake.models import MESSAGING, Base
-from shared.config import Settings
 from shared.service import ServiceSpec
 
 SERVICE = ServiceSpec(
@@ -23,8 +21,5 @@ SERVICE = ServiceSpec(
 )
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """WSGI entry point, e.g. ``gunicorn 'services.intake.app:create_app()'``."""
-    from services.catalog import runtime_for
-
-    return runtime_for(SERVICE.name, settings).create_app()
+#: WSGI entry point, e.g. ``gunicorn 'services.intake.app:create_app()'``.
+create_app = app_factory(SERVICE.name)
