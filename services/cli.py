@@ -40,6 +40,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_revision(args: argparse.Namespace) -> int:
+    from shared.migrations import autogenerate
+
+    spec = _runtime(args.service).spec
+    assert spec.migrations is not None
+    autogenerate(spec.migrations, args.message)
+    return 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
@@ -206,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = add("migrate", cmd_migrate, "upgrade a service's database to the latest migration")
     migrate.add_argument("service", choices=(*SERVICE_NAMES, "all"))
+    revision = add("revision", cmd_revision, "write a service's next migration from its models")
+    revision.add_argument("service", **service)
+    revision.add_argument("-m", "--message", required=True)
     api = add("api", cmd_api, "serve a service's HTTP API with gunicorn")
     api.add_argument("service", **service)
     api.add_argument("--host", default="0.0.0.0")

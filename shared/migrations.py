@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from alembic import command, context, op
@@ -61,3 +62,11 @@ def drop_messaging_tables() -> None:
     tables = messaging_tables(service_metadata())
     for table in (tables.inbox, tables.outbox):
         table.drop(op.get_bind())
+
+
+def autogenerate(migrations: Path, message: str) -> None:
+    """Write the next migration from the difference between the models and the history."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = alembic_config(migrations, f"sqlite:///{folder}/scratch.db")
+        command.upgrade(config, "head")
+        command.revision(config, message=message, autogenerate=True)

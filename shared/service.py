@@ -26,6 +26,16 @@ from shared.unit_of_work import UnitOfWork, unit_of_work
 
 
 @dataclass(frozen=True)
+class PeriodicTask:
+    """Work the worker repeats (e.g. announcing expired consents); it must be safe to run in
+    several workers at once, which the task's own transaction ensures (SKIP LOCKED, flags)."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[ServiceRuntime], object]
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """A service as one small description: its tables, handlers, HTTP blueprints and migrations."""
 
@@ -37,6 +47,7 @@ class ServiceSpec:
     handlers: Mapping[str, Handler]
     blueprints: Sequence[Blueprint] = ()
     migrations: Path | None = None
+    periodic_tasks: Sequence[PeriodicTask] = ()
     registry: ContractRegistry = field(default=REGISTRY)
 
 

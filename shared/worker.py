@@ -5,12 +5,21 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from shared.logging import get_logger
 from shared.messaging.broker import is_embedded, open_connection
-from shared.service import ServiceRuntime
+from shared.service import PeriodicTask, ServiceRuntime
 
 log = get_logger(__name__)
+
+
+def run_periodic(runtime: ServiceRuntime, task: PeriodicTask, stop: threading.Event) -> None:
+    while not stop.wait(task.every_seconds):
+        try:
+            task.run(runtime)
+        except Exception as error:
+            log.warning("worker.periodic_task_failed", task=task.name, error=repr(error))
 
 
 def worker_threads(runtime: ServiceRuntime, stop: threading.Event) -> list[threading.Thread]:
@@ -21,6 +30,8 @@ def worker_threads(runtime: ServiceRuntime, stop: threading.Event) -> list[threa
         targets.append(("consumer", runtime.consumer().run))
         if runtime.settings.uses_embedded_broker:
             targets.append(("retry-pump", runtime.retry_pump().run))
+    for task in runtime.spec.periodic_tasks:
+        targets.append((task.name, partial(run_periodic, runtime, task)))
     return [
         threading.Thread(target=target, args=(stop,), name=f"{name}-{role}", daemon=True)
         for role, target in targets

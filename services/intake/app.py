@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from services.catalog import app_factory
+from services.intake import operations
+from services.intake.api import BLUEPRINTS
 from services.intake.handlers import EVENT_HANDLERS
 from services.intake.models import MESSAGING, Base
-from shared.service import ServiceSpec
+from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
+
+
+def announce_expired_consents(runtime: ServiceRuntime) -> int:
+    with runtime.unit_of_work() as uow:
+        return operations.announce_expired_consents(uow, date.today())
+
 
 SERVICE = ServiceSpec(
     name="intake",
@@ -16,8 +25,9 @@ SERVICE = ServiceSpec(
     metadata=Base.metadata,
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
-    blueprints=[],
+    blueprints=BLUEPRINTS,
     migrations=Path(__file__).parent / "migrations",
+    periodic_tasks=[PeriodicTask("consent-expiry", 300, announce_expired_consents)],
 )
 
 

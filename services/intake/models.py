@@ -1,15 +1,195 @@
-"""The intake service's database: its own tables plus the outbox and inbox."""
+"""The intake service's database: clients and their episodes, consent, assessments, risk flags,
+case managers and assignments, the audit log, plus the outbox and inbox."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import service_metadata
 from shared.messaging.tables import messaging_tables
 
 
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Base(DeclarativeBase):
     metadata = service_metadata()
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, list[str]: JSON}
 
 
 MESSAGING = messaging_tables(Base.metadata)
+
+
+class CaseManager(Base):
+    """A case manager (their id is the ``sub`` of their token) with a caseload cap and a supervisor."""
+
+    __tablename__ = "case_managers"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    team: Mapped[str] = mapped_column(String(100), index=True)
+    supervisor_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    caseload_cap: Mapped[int] = mapped_column(Integer, default=50)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Client(Base):
+    __tablename__ = "clients"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    person_key: Mapped[str] = mapped_column(String(300), index=True)
+    preferred_language: Mapped[str | None] = mapped_column(String(50))
+    contact: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    advance_statement: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    case_manager_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    registered_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+    episodes: Mapped[list[Episode]] = relationship(
+        back_populates="client", order_by="Episode.number", lazy="selectin"
+    )
+    nominated_persons: Mapped[list[NominatedPerson]] = relationship(
+        back_populates="client", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def current_episode(self) -> Episode:
+        return self.episodes[-1]
+
+
+class Episode(Base):
+    """One period of care; discharge closes it and re-admission opens the next."""
+
+    __tablename__ = "episodes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    opened_at: Mapped[datetime] = mapped_column(default=now)
+    closed_at: Mapped[datetime | None]
+    discharge_reason: Mapped[str | None] = mapped_column(String(100))
+    case_manager_id: Mapped[str | None] = mapped_column(ForeignKey("case_managers.id"), index=True)
+    next_review_due: Mapped[date | None] = mapped_column(Date)
+    client: Mapped[Client] = relationship(back_populates="episodes")
+
+
+class NominatedPerson(Base):
+    """Family, carer or advocate, and which categories of information they may be told."""
+
+    __tablename__ = "nominated_persons"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    relationship_to_client: Mapped[str] = mapped_column(String(30))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    email: Mapped[str | None] = mapped_column(String(200))
+    may_be_told: Mapped[list[str]] = mapped_column(default=list)
+    client: Mapped[Client] = relationship(back_populates="nominated_persons")
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    organization_id: Mapped[str] = mapped_column(String(100), index=True)
+    categories: Mapped[list[str]] = mapped_column()
+    starts_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    granted_by: Mapped[str] = mapped_column(String(128))
+    granted_at: Mapped[datetime] = mapped_column(default=now)
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(128))
+    revocation_reason: Mapped[str | None] = mapped_column(String(500))
+    expiry_announced: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Assessment(Base):
+    """Completed assessments are immutable; an amendment is a new version that supersedes one."""
+
+    __tablename__ = "assessments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[str] = mapped_column(ForeignKey("episodes.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("assessments.id"), unique=True)
+    domains: Mapped[dict[str, Any]] = mapped_column()
+    phq9: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    gad7: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cssrs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    risk_level: Mapped[str] = mapped_column(String(20))
+    risk_reasons: Mapped[list[str]] = mapped_column()
+    cssrs_screen_needed: Mapped[bool] = mapped_column(Boolean, default=False)
+    assessed_by: Mapped[str] = mapped_column(String(128))
+    completed_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class RiskFlag(Base):
+    __tablename__ = "risk_flags"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[str] = mapped_column(ForeignKey("episodes.id"))
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"))
+    level: Mapped[str] = mapped_column(String(20))
+    reasons: Mapped[list[str]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    opened_at: Mapped[datetime] = mapped_column(default=now)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+
+
+Index("ix_risk_flags_open", RiskFlag.client_id, RiskFlag.status)
+
+
+class Assignment(Base):
+    """History of who carried an episode; the current one has no ``ended_at``."""
+
+    __tablename__ = "assignments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    episode_id: Mapped[str] = mapped_column(ForeignKey("episodes.id"), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    case_manager_id: Mapped[str] = mapped_column(ForeignKey("case_managers.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    assigned_by: Mapped[str] = mapped_column(String(128))
+    assigned_at: Mapped[datetime] = mapped_column(default=now)
+    ended_at: Mapped[datetime | None]
+    over_cap: Mapped[bool] = mapped_column(Boolean, default=False)
+    override_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class AuditEntry(Base):
+    """Who read or changed what in a client record, when, in which role, under which request."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=now, index=True)
+    actor: Mapped[str] = mapped_column(String(128), index=True)
+    roles: Mapped[list[str]] = mapped_column()
+    action: Mapped[str] = mapped_column(String(50))
+    entity: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[str | None] = mapped_column(String(36))
+    client_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ClientReferenceCounter(Base):
+    """Allocates human-friendly client references (C-1001, C-1002, …) inside the transaction."""
+
+    __tablename__ = "client_reference_counter"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)

@@ -27,3 +27,6 @@ __all__ = [
     "event_type_for",
     "routing_key_for",
 ]
+
+# Each producer's contracts register themselves in REGISTRY on import.
+from shared.contracts import intake, planning  # noqa: F401

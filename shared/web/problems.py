@@ -12,6 +12,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from shared import context
+from shared.errors import CasehubError
 from shared.logging import get_logger
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -165,9 +166,15 @@ def _reject_non_json_body() -> None:
         raise Problem(415, detail=f"This endpoint accepts application/json, not {received}.")
 
 
+def _refusal(error: CasehubError) -> Response:
+    """A rule of the service said no: same problem format, the rule's status and extensions."""
+    return problem_response(Problem(error.status, detail=error.detail, **error.extensions))
+
+
 def register_problem_handlers(app: Flask) -> None:
     """Route every exception a request can raise to a problem+json response."""
     app.register_error_handler(Problem, problem_response)
+    app.register_error_handler(CasehubError, _refusal)
     app.register_error_handler(HTTPException, http_exception_response)
     for error_class in DATABASE_UNAVAILABLE_ERRORS:
         app.register_error_handler(error_class, _database_unavailable)

@@ -1,0 +1,399 @@
+"""HTTP in and out for intake: each view turns a request into one operation in a unit of work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from services.intake import domain, operations
+from services.intake.models import Assessment, Consent, RiskFlag
+from services.intake.schemas import (
+    AssessmentIn,
+    AssessmentOut,
+    AssignmentIn,
+    AssignmentOut,
+    AuditArgs,
+    AuditPage,
+    CaseloadEntry,
+    CaseManagerIn,
+    CaseManagerOut,
+    ClientIn,
+    ClientOut,
+    ClientPage,
+    ClientPatch,
+    ClientSearchArgs,
+    ConsentIn,
+    ConsentOut,
+    DischargeIn,
+    NominatedPersonIn,
+    NominatedPersonOut,
+    ResolveIn,
+    RevokeIn,
+    RiskFlagOut,
+    TeamArgs,
+)
+from shared.unit_of_work import UnitOfWork
+from shared.web import current_principal, require_roles
+from shared.web.service_app import current_runtime
+
+STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
+
+clients = Blueprint(
+    "clients",
+    __name__,
+    url_prefix="/clients",
+    description="Clients, episodes and nominated persons",
+)
+consents = Blueprint(
+    "consents",
+    __name__,
+    url_prefix="/clients",
+    description="Consent to share with partner organisations",
+)
+assessments = Blueprint(
+    "assessments",
+    __name__,
+    url_prefix="/clients",
+    description="Needs assessments, instruments and risk",
+)
+caseloads = Blueprint(
+    "caseloads",
+    __name__,
+    url_prefix="/case-managers",
+    description="Case managers, caps and caseloads",
+)
+audit = Blueprint(
+    "audit", __name__, url_prefix="/audit", description="Who read or changed which client record"
+)
+BLUEPRINTS = [clients, consents, assessments, caseloads, audit]
+
+
+def _uow() -> Any:
+    return current_runtime().unit_of_work()
+
+
+# -- clients -----------------------------------------------------------------------------------
+@clients.route("", methods=["POST"])
+@require_roles("intake_worker", "supervisor", "admin")
+@clients.arguments(ClientIn)
+@clients.response(201, ClientOut)
+@clients.alt_response(
+    409, description="A client with the same name and date of birth exists (existing_client_ids)."
+)
+def register_client(body: dict[str, Any]) -> Any:
+    """Register a client and open their first episode."""
+    confirmed = body.pop("confirmed_not_duplicate")
+    with _uow() as uow:
+        return operations.register_client(
+            uow, current_principal(), body, confirmed_not_duplicate=confirmed
+        )
+
+
+@clients.route("", methods=["GET"])
+@require_roles(*STAFF)
+@clients.arguments(ClientSearchArgs, location="query")
+@clients.response(200, ClientPage)
+def search_clients(args: dict[str, Any]) -> Any:
+    """Search the clients you may see by name, date of birth or external identifier."""
+    with _uow() as uow:
+        page = operations.search_clients(
+            uow,
+            current_principal(),
+            name=args.get("name"),
+            date_of_birth=args.get("date_of_birth"),
+            external_id=args.get("external_id"),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@clients.route("/<client_id>", methods=["GET"])
+@require_roles(*STAFF)
+@clients.response(200, ClientOut)
+def read_client(client_id: str) -> Any:
+    """A client's record (404 when it does not exist or you may not see it)."""
+    with _uow() as uow:
+        return operations.read_client(uow, current_principal(), client_id)
+
+
+@clients.route("/<client_id>", methods=["PATCH"])
+@require_roles(*STAFF)
+@clients.arguments(ClientPatch)
+@clients.response(200, ClientOut)
+def update_client(changes: dict[str, Any], client_id: str) -> Any:
+    """Change a client's details; the event names the changed fields only."""
+    with _uow() as uow:
+        return operations.update_client(uow, current_principal(), client_id, changes)
+
+
+@clients.route("/<client_id>/discharge", methods=["POST"])
+@require_roles("case_manager", "supervisor", "admin")
+@clients.arguments(DischargeIn)
+@clients.response(200, ClientOut)
+def discharge(body: dict[str, Any], client_id: str) -> Any:
+    """Close the client's current episode."""
+    with _uow() as uow:
+        return operations.discharge(uow, current_principal(), client_id, body["reason_code"])
+
+
+@clients.route("/<client_id>/readmit", methods=["POST"])
+@require_roles("intake_worker", "supervisor", "admin")
+@clients.response(201, ClientOut)
+def readmit(client_id: str) -> Any:
+    """Re-admit a discharged client: a new episode."""
+    with _uow() as uow:
+        return operations.readmit(uow, current_principal(), client_id)
+
+
+@clients.route("/<client_id>/nominated-persons", methods=["POST"])
+@require_roles(*STAFF)
+@clients.arguments(NominatedPersonIn)
+@clients.response(201, NominatedPersonOut)
+def add_nominated_person(body: dict[str, Any], client_id: str) -> Any:
+    """Add a family member, carer or advocate and what they may be told."""
+    with _uow() as uow:
+        return operations.add_nominated_person(uow, current_principal(), client_id, body)
+
+
+@clients.route("/<client_id>/nominated-persons/<person_id>", methods=["DELETE"])
+@require_roles(*STAFF)
+@clients.response(204)
+def remove_nominated_person(client_id: str, person_id: str) -> None:
+    """Remove a nominated person."""
+    with _uow() as uow:
+        operations.remove_nominated_person(uow, current_principal(), client_id, person_id)
+
+
+@clients.route("/<client_id>/assignment", methods=["POST"])
+@require_roles("intake_worker", "supervisor", "admin")
+@clients.arguments(AssignmentIn)
+@clients.response(201, AssignmentOut)
+@clients.alt_response(
+    409, description="The case manager is at their cap (a supervisor may override with a reason)."
+)
+def assign(body: dict[str, Any], client_id: str) -> Any:
+    """Assign the client's episode to a named case manager, or automatically within a team."""
+    with _uow() as uow:
+        _client, assignment = operations.assign(
+            uow,
+            current_principal(),
+            client_id,
+            case_manager_id=body["case_manager_id"],
+            team=body["team"],
+            override_reason=body["override_reason"],
+        )
+        return assignment
+
+
+# -- consent -----------------------------------------------------------------------------------
+def _consent_out(consent: Consent) -> dict[str, Any]:
+    return {
+        **{field: getattr(consent, field) for field in ConsentOut().fields if field != "in_force"},
+        "in_force": operations.consent_in_force(consent),
+    }
+
+
+@consents.route("/<client_id>/consents", methods=["POST"])
+@require_roles(*STAFF)
+@consents.arguments(ConsentIn)
+@consents.response(201, ConsentOut)
+def grant_consent(body: dict[str, Any], client_id: str) -> Any:
+    """Record the client's consent to share categories of data with one organisation."""
+    with _uow() as uow:
+        return _consent_out(operations.grant_consent(uow, current_principal(), client_id, body))
+
+
+@consents.route("/<client_id>/consents", methods=["GET"])
+@require_roles(*STAFF)
+@consents.response(200, ConsentOut(many=True))
+def list_consents(client_id: str) -> Any:
+    """Every consent of the client, with whether it is in force now."""
+    with _uow() as uow:
+        return [
+            _consent_out(consent)
+            for consent in operations.list_consents(uow, current_principal(), client_id)
+        ]
+
+
+@consents.route("/<client_id>/consents/<consent_id>/revoke", methods=["POST"])
+@require_roles(*STAFF)
+@consents.arguments(RevokeIn)
+@consents.response(200, ConsentOut)
+def revoke_consent(body: dict[str, Any], client_id: str, consent_id: str) -> Any:
+    """Revoke a consent; partners stop receiving the client's data."""
+    with _uow() as uow:
+        return _consent_out(
+            operations.revoke_consent(
+                uow, current_principal(), client_id, consent_id, body["reason"]
+            )
+        )
+
+
+# -- assessments and risk ----------------------------------------------------------------------
+def _assessment_out(
+    uow: UnitOfWork, assessment: Assessment, flag: RiskFlag | None = None
+) -> dict[str, Any]:
+    ratings = {name: value["rating"] for name, value in assessment.domains.items()}
+    return {
+        **{
+            field: getattr(assessment, field)
+            for field in (
+                "id",
+                "client_id",
+                "episode_id",
+                "version",
+                "supersedes_id",
+                "domains",
+                "phq9",
+                "gad7",
+                "cssrs",
+                "risk_level",
+                "risk_reasons",
+                "cssrs_screen_needed",
+                "assessed_by",
+                "completed_at",
+            )
+        },
+        "unmet_needs": domain.unmet_needs(ratings),
+        "superseded_by_id": operations.superseded_by(uow, assessment),
+        "risk_flag_id": flag.id if flag else None,
+    }
+
+
+@assessments.route("/<client_id>/assessments", methods=["POST"])
+@require_roles(*STAFF)
+@assessments.arguments(AssessmentIn)
+@assessments.response(201, AssessmentOut)
+def record_assessment(body: dict[str, Any], client_id: str) -> Any:
+    """Complete an assessment: the server scores the instruments and decides the risk level."""
+    with _uow() as uow:
+        assessment, flag = operations.record_assessment(uow, current_principal(), client_id, body)
+        return _assessment_out(uow, assessment, flag)
+
+
+@assessments.route("/<client_id>/assessments", methods=["GET"])
+@require_roles(*STAFF)
+@assessments.response(200, AssessmentOut(many=True))
+def list_assessments(client_id: str) -> Any:
+    """All assessments of the client, every version."""
+    with _uow() as uow:
+        return [
+            _assessment_out(uow, a)
+            for a in operations.list_assessments(uow, current_principal(), client_id)
+        ]
+
+
+@assessments.route("/<client_id>/assessments/<assessment_id>", methods=["GET"])
+@require_roles(*STAFF)
+@assessments.response(200, AssessmentOut)
+def read_assessment(client_id: str, assessment_id: str) -> Any:
+    """One assessment version."""
+    with _uow() as uow:
+        return _assessment_out(
+            uow, operations.read_assessment(uow, current_principal(), client_id, assessment_id)
+        )
+
+
+@assessments.route("/<client_id>/assessments/<assessment_id>/amendments", methods=["POST"])
+@require_roles(*STAFF)
+@assessments.arguments(AssessmentIn)
+@assessments.response(201, AssessmentOut)
+def amend_assessment(body: dict[str, Any], client_id: str, assessment_id: str) -> Any:
+    """Amend a completed assessment: a new version that supersedes it (the old one never changes)."""
+    with _uow() as uow:
+        assessment, flag = operations.record_assessment(
+            uow, current_principal(), client_id, body, supersedes_id=assessment_id
+        )
+        return _assessment_out(uow, assessment, flag)
+
+
+@assessments.route("/<client_id>/risk-flags", methods=["GET"])
+@require_roles(*STAFF)
+@assessments.response(200, RiskFlagOut(many=True))
+def list_risk_flags(client_id: str) -> Any:
+    """The client's risk flags, open and resolved."""
+    with _uow() as uow:
+        return operations.list_risk_flags(uow, current_principal(), client_id)
+
+
+@assessments.route("/<client_id>/risk-flags/<flag_id>/resolve", methods=["POST"])
+@require_roles("case_manager", "supervisor")
+@assessments.arguments(ResolveIn)
+@assessments.response(200, RiskFlagOut)
+def resolve_risk_flag(body: dict[str, Any], client_id: str, flag_id: str) -> Any:
+    """Resolve an open risk flag with a note."""
+    with _uow() as uow:
+        return operations.resolve_risk_flag(
+            uow, current_principal(), client_id, flag_id, body["note"]
+        )
+
+
+# -- case managers, caseloads, audit -----------------------------------------------------------
+def _manager_out(manager: Any, load: domain.CaseManagerLoad) -> dict[str, Any]:
+    return {
+        field: getattr(manager, field)
+        for field in ("id", "display_name", "team", "supervisor_id", "caseload_cap", "active")
+    } | {"active_clients": load.active_clients, "open_risk_flags": load.open_risk_flags}
+
+
+@caseloads.route("/<case_manager_id>", methods=["PUT"])
+@require_roles("supervisor", "admin")
+@caseloads.arguments(CaseManagerIn)
+@caseloads.response(200, CaseManagerOut)
+def save_case_manager(body: dict[str, Any], case_manager_id: str) -> Any:
+    """Create or update a case manager: team, supervisor and caseload cap (default 50)."""
+    with _uow() as uow:
+        manager = operations.save_case_manager(uow, current_principal(), case_manager_id, body)
+        return _manager_out(manager, operations.loads(uow, [manager])[0])
+
+
+@caseloads.route("", methods=["GET"])
+@require_roles("supervisor", "admin")
+@caseloads.arguments(TeamArgs, location="query")
+@caseloads.response(200, CaseManagerOut(many=True))
+def team_view(args: dict[str, Any]) -> Any:
+    """Team view: each case manager's load against their cap (a supervisor sees their team)."""
+    with _uow() as uow:
+        return [
+            _manager_out(m, load)
+            for m, load in operations.team_view(uow, current_principal(), args.get("team"))
+        ]
+
+
+@caseloads.route("/<case_manager_id>/caseload", methods=["GET"])
+@require_roles("case_manager", "supervisor", "admin")
+@caseloads.response(200, CaseloadEntry(many=True))
+def caseload(case_manager_id: str) -> Any:
+    """A caseload: clients with open risk flags first, then the nearest review due."""
+    with _uow() as uow:
+        return [
+            {
+                "client": client,
+                "highest_open_risk": level,
+                "open_risk_flags": count,
+                "next_review_due": client.current_episode.next_review_due,
+            }
+            for client, level, count in operations.caseload(
+                uow, current_principal(), case_manager_id
+            )
+        ]
+
+
+@audit.route("", methods=["GET"])
+@require_roles("admin")
+@audit.arguments(AuditArgs, location="query")
+@audit.response(200, AuditPage)
+def audit_log(args: dict[str, Any]) -> Any:
+    """The audit log of client records, oldest first; filter by client or actor."""
+    with _uow() as uow:
+        page = operations.audit_log(
+            uow,
+            current_principal(),
+            client_id=args.get("client_id"),
+            actor_id=args.get("actor"),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+    return {"items": page.items, "next_cursor": page.next_cursor}

@@ -1,0 +1,909 @@
+"""The intake service layer: one function per thing a person does, each inside a unit of work.
+
+Plain Python over the models and the domain rules (no Flask): the API turns a request into a call
+here, and every refusal is a ``shared.errors`` exception the web layer turns into a problem.
+Every read and change of a client record is audited in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, false, func, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+
+from services.intake import domain
+from services.intake.models import (
+    Assessment,
+    Assignment,
+    AuditEntry,
+    CaseManager,
+    Client,
+    ClientReferenceCounter,
+    Consent,
+    Episode,
+    NominatedPerson,
+    RiskFlag,
+)
+from shared import context
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.pagination import Page, keyset_page
+from shared.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from shared.web.auth import Principal
+
+FIRST_CLIENT_REFERENCE = 1000
+UPDATABLE_FIELDS = (
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "external_id",
+    "preferred_language",
+    "contact",
+    "advance_statement",
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- access ------------------------------------------------------------------------------------
+def visible_clients(actor: Principal) -> ColumnElement[bool]:
+    """Which clients the caller may see: admin all; supervisor their team and the unassigned;
+    case manager their own; intake worker the unassigned and those they registered."""
+    if actor.has_any("admin"):
+        return true()
+    rules: list[ColumnElement[bool]] = []
+    if actor.has_any("supervisor"):
+        team = select(CaseManager.id).where(CaseManager.supervisor_id == actor.sub)
+        rules += [Client.case_manager_id.in_(team), Client.case_manager_id.is_(None)]
+    if actor.has_any("case_manager"):
+        rules.append(Client.case_manager_id == actor.sub)
+    if actor.has_any("intake_worker"):
+        rules += [Client.case_manager_id.is_(None), Client.registered_by == actor.sub]
+    return or_(*rules) if rules else false()
+
+
+def audit(
+    uow: UnitOfWork,
+    actor: Principal,
+    action: str,
+    entity: str,
+    entity_id: str | None,
+    client_id: str | None,
+    **detail: Any,
+) -> None:
+    uow.session.add(
+        AuditEntry(
+            actor=actor.sub,
+            roles=sorted(actor.roles),
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            client_id=client_id,
+            correlation_id=context.correlation_id.get(),
+            detail=detail,
+        )
+    )
+
+
+def _client(
+    uow: UnitOfWork, actor: Principal, client_id: str, *, for_update: bool = False
+) -> Client:
+    statement = select(Client).where(Client.id == client_id, visible_clients(actor))
+    if for_update:
+        statement = statement.with_for_update()
+    client = uow.session.scalars(statement).first()
+    if client is None:
+        raise NotFound(f"No client {client_id} that you may see.")
+    return client
+
+
+def _require(actor: Principal, *roles: str) -> None:
+    if not actor.has_any(*roles):
+        raise Forbidden(
+            f"This needs one of the roles: {', '.join(roles)}.", required_roles=list(roles)
+        )
+
+
+def _open_episode(client: Client) -> Episode:
+    episode = client.current_episode
+    if episode.status != domain.EpisodeStatus.OPEN:
+        raise Conflict(f"Client {client.reference} is discharged; re-admit them first.")
+    return episode
+
+
+def _client_event(client: Client) -> dict[str, Any]:
+    return {
+        "client_id": client.id,
+        "client_reference": client.reference,
+        "episode_id": client.current_episode.id,
+    }
+
+
+def _subject(client: Client) -> str:
+    return f"client/{client.id}"
+
+
+# -- clients -----------------------------------------------------------------------------------
+def _next_reference(uow: UnitOfWork) -> str:
+    session = uow.session
+    counter = session.scalars(
+        select(ClientReferenceCounter).where(ClientReferenceCounter.id == 1).with_for_update()
+    ).first()
+    if counter is None:
+        counter = ClientReferenceCounter(id=1, last_value=FIRST_CLIENT_REFERENCE)
+        session.add(counter)
+    counter.last_value += 1
+    return f"C-{counter.last_value}"
+
+
+def register_client(
+    uow: UnitOfWork,
+    actor: Principal,
+    details: Mapping[str, Any],
+    *,
+    confirmed_not_duplicate: bool = False,
+) -> Client:
+    _require(actor, "intake_worker", "supervisor", "admin")
+    key = domain.person_key(details["given_name"], details["family_name"], details["date_of_birth"])
+    existing = list(uow.session.scalars(select(Client.id).where(Client.person_key == key)))
+    if existing and not confirmed_not_duplicate:
+        raise Conflict(
+            "A client with the same name and date of birth exists; confirm it is another person "
+            "with confirmed_not_duplicate=true, or use the existing record.",
+            existing_client_ids=existing,
+        )
+    client = Client(
+        reference=_next_reference(uow),
+        person_key=key,
+        registered_by=actor.sub,
+        given_name=details["given_name"],
+        family_name=details["family_name"],
+        date_of_birth=details["date_of_birth"],
+        external_id=details.get("external_id"),
+        preferred_language=details.get("preferred_language"),
+        contact=dict(details.get("contact") or {}),
+        advance_statement=details.get("advance_statement"),
+    )
+    client.episodes = [Episode(number=1)]
+    client.nominated_persons = [
+        NominatedPerson(**person) for person in details.get("nominated_persons", [])
+    ]
+    uow.session.add(client)
+    uow.session.flush()
+    audit(
+        uow,
+        actor,
+        "register",
+        "client",
+        client.id,
+        client.id,
+        duplicate_confirmed=bool(existing and confirmed_not_duplicate),
+    )
+    uow.publish(
+        "casehub.intake.client.registered.v1",
+        subject=_subject(client),
+        data={
+            **_client_event(client),
+            "registered_by": actor.sub,
+            "registered_at": client.created_at,
+        },
+    )
+    return client
+
+
+def read_client(uow: UnitOfWork, actor: Principal, client_id: str) -> Client:
+    client = _client(uow, actor, client_id)
+    audit(uow, actor, "read", "client", client.id, client.id)
+    return client
+
+
+def search_clients(
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    name: str | None,
+    date_of_birth: date | None,
+    external_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Client]:
+    statement = select(Client).where(visible_clients(actor))
+    if name:
+        pattern = f"%{name.strip().casefold()}%"
+        statement = statement.where(
+            or_(
+                func.lower(Client.given_name).like(pattern),
+                func.lower(Client.family_name).like(pattern),
+                Client.person_key.like(pattern),
+            )
+        )
+    if date_of_birth:
+        statement = statement.where(Client.date_of_birth == date_of_birth)
+    if external_id:
+        statement = statement.where(Client.external_id == external_id)
+    page = keyset_page(uow.session, statement, [Client.reference], limit=limit, cursor=cursor)
+    for client in page.items:
+        audit(uow, actor, "read", "client", client.id, client.id, via="search")
+    return page
+
+
+def update_client(
+    uow: UnitOfWork, actor: Principal, client_id: str, changes: Mapping[str, Any]
+) -> Client:
+    _require(actor, "intake_worker", "case_manager", "supervisor", "admin")
+    client = _client(uow, actor, client_id, for_update=True)
+    changed = sorted(
+        field
+        for field in UPDATABLE_FIELDS
+        if field in changes and getattr(client, field) != changes[field]
+    )
+    for field in changed:
+        setattr(client, field, changes[field])
+    if not changed:
+        return client
+    if {"given_name", "family_name", "date_of_birth"} & set(changed):
+        client.person_key = domain.person_key(
+            client.given_name, client.family_name, client.date_of_birth
+        )
+    client.updated_at = _now()
+    audit(uow, actor, "update", "client", client.id, client.id, fields=changed)
+    _publish_updated(uow, client, changed)
+    return client
+
+
+def _publish_updated(uow: UnitOfWork, client: Client, changed: Sequence[str]) -> None:
+    uow.publish(
+        "casehub.intake.client.updated.v1",
+        subject=_subject(client),
+        data={**_client_event(client), "changed_fields": list(changed), "updated_at": _now()},
+    )
+
+
+def add_nominated_person(
+    uow: UnitOfWork, actor: Principal, client_id: str, person: Mapping[str, Any]
+) -> NominatedPerson:
+    _require(actor, "intake_worker", "case_manager", "supervisor", "admin")
+    client = _client(uow, actor, client_id, for_update=True)
+    nominated = NominatedPerson(**person)
+    client.nominated_persons.append(nominated)
+    uow.session.flush()
+    audit(uow, actor, "add", "nominated_person", nominated.id, client.id)
+    _publish_updated(uow, client, ["nominated_persons"])
+    return nominated
+
+
+def remove_nominated_person(
+    uow: UnitOfWork, actor: Principal, client_id: str, person_id: str
+) -> None:
+    _require(actor, "intake_worker", "case_manager", "supervisor", "admin")
+    client = _client(uow, actor, client_id, for_update=True)
+    person = next((p for p in client.nominated_persons if p.id == person_id), None)
+    if person is None:
+        raise NotFound(f"Client {client.reference} has no nominated person {person_id}.")
+    client.nominated_persons.remove(person)
+    audit(uow, actor, "remove", "nominated_person", person_id, client.id)
+    _publish_updated(uow, client, ["nominated_persons"])
+
+
+def discharge(uow: UnitOfWork, actor: Principal, client_id: str, reason_code: str) -> Client:
+    _require(actor, "case_manager", "supervisor", "admin")
+    client = _client(uow, actor, client_id, for_update=True)
+    episode = _open_episode(client)
+    at = _now()
+    episode.status, episode.closed_at, episode.discharge_reason = (
+        domain.EpisodeStatus.DISCHARGED,
+        at,
+        reason_code,
+    )
+    _end_assignment(uow, episode, at)
+    client.status, client.case_manager_id = domain.EpisodeStatus.DISCHARGED, None
+    episode.case_manager_id = None
+    audit(uow, actor, "discharge", "episode", episode.id, client.id, reason_code=reason_code)
+    uow.publish(
+        "casehub.intake.client.discharged.v1",
+        subject=_subject(client),
+        data={**_client_event(client), "discharged_at": at, "reason_code": reason_code},
+    )
+    return client
+
+
+def readmit(uow: UnitOfWork, actor: Principal, client_id: str) -> Client:
+    _require(actor, "intake_worker", "supervisor", "admin")
+    client = _client(uow, actor, client_id, for_update=True)
+    previous = client.current_episode
+    if previous.status == domain.EpisodeStatus.OPEN:
+        raise Conflict(f"Client {client.reference} already has an open episode.")
+    client.episodes.append(Episode(number=previous.number + 1))
+    client.status = domain.EpisodeStatus.OPEN
+    uow.session.flush()
+    audit(uow, actor, "readmit", "episode", client.current_episode.id, client.id)
+    uow.publish(
+        "casehub.intake.client.readmitted.v1",
+        subject=_subject(client),
+        data={**_client_event(client), "previous_episode_id": previous.id, "readmitted_at": _now()},
+    )
+    return client
+
+
+# -- consent -----------------------------------------------------------------------------------
+def consent_in_force(consent: Consent, at: datetime | None = None) -> bool:
+    return domain.consent_in_force(
+        starts_on=consent.starts_on,
+        expires_on=consent.expires_on,
+        revoked_at=_aware(consent.revoked_at),
+        at=at or _now(),
+    )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def grant_consent(
+    uow: UnitOfWork, actor: Principal, client_id: str, grant: Mapping[str, Any]
+) -> Consent:
+    _require(actor, "intake_worker", "case_manager", "supervisor", "admin")
+    client = _client(uow, actor, client_id, for_update=True)
+    expires_on = grant.get("expires_on")
+    if expires_on is not None and expires_on <= grant["starts_on"]:
+        raise Unprocessable("expires_on", "must be after starts_on")
+    consent = Consent(
+        client_id=client.id,
+        organization_id=grant["organization_id"],
+        categories=sorted(set(grant["categories"])),
+        starts_on=grant["starts_on"],
+        expires_on=expires_on,
+        granted_by=actor.sub,
+    )
+    uow.session.add(consent)
+    uow.session.flush()
+    audit(
+        uow,
+        actor,
+        "grant",
+        "consent",
+        consent.id,
+        client.id,
+        organization_id=consent.organization_id,
+    )
+    uow.publish(
+        "casehub.intake.consent.granted.v1",
+        subject=_subject(client),
+        data={
+            "consent_id": consent.id,
+            "client_id": client.id,
+            "organization_id": consent.organization_id,
+            "categories": consent.categories,
+            "starts_on": consent.starts_on,
+            "expires_on": consent.expires_on,
+        },
+    )
+    return consent
+
+
+def list_consents(uow: UnitOfWork, actor: Principal, client_id: str) -> list[Consent]:
+    client = _client(uow, actor, client_id)
+    audit(uow, actor, "read", "consent", None, client.id)
+    return list(
+        uow.session.scalars(
+            select(Consent).where(Consent.client_id == client.id).order_by(Consent.granted_at)
+        )
+    )
+
+
+def revoke_consent(
+    uow: UnitOfWork, actor: Principal, client_id: str, consent_id: str, reason: str
+) -> Consent:
+    _require(actor, "intake_worker", "case_manager", "supervisor", "admin")
+    client = _client(uow, actor, client_id, for_update=True)
+    consent = uow.session.scalars(
+        select(Consent).where(Consent.id == consent_id, Consent.client_id == client.id)
+    ).first()
+    if consent is None:
+        raise NotFound(f"Client {client.reference} has no consent {consent_id}.")
+    if consent.revoked_at is not None:
+        raise Conflict("This consent is already revoked.")
+    consent.revoked_at, consent.revoked_by, consent.revocation_reason = _now(), actor.sub, reason
+    audit(uow, actor, "revoke", "consent", consent.id, client.id)
+    _publish_revoked(uow, consent, "revoked")
+    return consent
+
+
+def _publish_revoked(uow: UnitOfWork, consent: Consent, reason: str) -> None:
+    uow.publish(
+        "casehub.intake.consent.revoked.v1",
+        subject=f"client/{consent.client_id}",
+        data={
+            "consent_id": consent.id,
+            "client_id": consent.client_id,
+            "organization_id": consent.organization_id,
+            "categories": consent.categories,
+            "revoked_at": consent.revoked_at or _now(),
+            "reason": reason,
+        },
+    )
+
+
+def announce_expired_consents(uow: UnitOfWork, today: date) -> int:
+    """An expired consent counts as revoked: say so once, so consumers stop sharing data."""
+    expired = list(
+        uow.session.scalars(
+            select(Consent)
+            .where(
+                Consent.expires_on <= today,
+                Consent.revoked_at.is_(None),
+                Consent.expiry_announced.is_(False),
+            )
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for consent in expired:
+        consent.expiry_announced = True
+        _publish_revoked(uow, consent, "expired")
+    return len(expired)
+
+
+# -- assessments and risk ----------------------------------------------------------------------
+def _score(instrument: str, scorer: Any, answers: Any) -> Any:
+    try:
+        return scorer(answers)
+    except domain.InstrumentItemError as error:
+        raise Unprocessable(f"{instrument}.{error.item}", error.message) from None
+
+
+def record_assessment(
+    uow: UnitOfWork,
+    actor: Principal,
+    client_id: str,
+    submitted: Mapping[str, Any],
+    *,
+    supersedes_id: str | None = None,
+) -> tuple[Assessment, RiskFlag | None]:
+    _require(actor, "intake_worker", "case_manager", "supervisor", "admin")
+    client = _client(uow, actor, client_id, for_update=True)
+    episode = _open_episode(client)
+    version = 1
+    if supersedes_id is not None:
+        previous = uow.session.get(Assessment, supersedes_id)
+        if previous is None or previous.client_id != client.id:
+            raise NotFound(f"Client {client.reference} has no assessment {supersedes_id}.")
+        if uow.session.scalars(
+            select(Assessment.id).where(Assessment.supersedes_id == previous.id)
+        ).first():
+            raise Conflict("This version was already amended; amend the latest version.")
+        version = previous.version + 1
+    phq9 = (
+        _score("phq9", domain.score_phq9, submitted["phq9"]["items"])
+        if submitted.get("phq9")
+        else None
+    )
+    gad7 = (
+        _score("gad7", domain.score_gad7, submitted["gad7"]["items"])
+        if submitted.get("gad7")
+        else None
+    )
+    cssrs = (
+        _score("cssrs", domain.score_cssrs_screener, domain.CssrsAnswers(**submitted["cssrs"]))
+        if submitted.get("cssrs")
+        else None
+    )
+    risk = domain.assess_risk(phq9, cssrs)
+    ratings = {
+        name: {"rating": str(value["rating"]), "notes": value.get("notes")}
+        for name, value in submitted["domains"].items()
+    }
+    assessment = Assessment(
+        client_id=client.id,
+        episode_id=episode.id,
+        version=version,
+        supersedes_id=supersedes_id,
+        domains=ratings,
+        phq9=None
+        if phq9 is None
+        else {
+            "items": list(submitted["phq9"]["items"]),
+            "total": phq9.total,
+            "severity": str(phq9.severity),
+        },
+        gad7=None
+        if gad7 is None
+        else {
+            "items": list(submitted["gad7"]["items"]),
+            "total": gad7.total,
+            "severity": str(gad7.severity),
+        },
+        cssrs=None
+        if cssrs is None
+        else {"answers": dict(submitted["cssrs"]), "level": str(cssrs.level)},
+        risk_level=str(risk.level),
+        risk_reasons=list(risk.reasons),
+        cssrs_screen_needed=risk.cssrs_screen_needed,
+        assessed_by=actor.sub,
+    )
+    uow.session.add(assessment)
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        raise Conflict("This version was already amended; amend the latest version.") from None
+    audit(
+        uow, actor, "amend" if supersedes_id else "assess", "assessment", assessment.id, client.id
+    )
+    supervisor_id = _supervisor_of(uow, client.case_manager_id)
+    uow.publish(
+        "casehub.intake.assessment.completed.v1",
+        subject=_subject(client),
+        data={
+            **_client_event(client),
+            "assessment_id": assessment.id,
+            "version": version,
+            "supersedes_assessment_id": supersedes_id,
+            "completed_at": assessment.completed_at,
+            "unmet_needs": domain.unmet_needs(
+                {name: value["rating"] for name, value in ratings.items()}
+            ),
+            "phq9": None if phq9 is None else {"total": phq9.total, "severity": str(phq9.severity)},
+            "gad7": None if gad7 is None else {"total": gad7.total, "severity": str(gad7.severity)},
+            "cssrs_level": None if cssrs is None else str(cssrs.level),
+            "risk_level": str(risk.level),
+            "case_manager_id": client.case_manager_id,
+        },
+    )
+    flag = None
+    if domain.opens_risk_flag(risk.level):
+        flag = RiskFlag(
+            client_id=client.id,
+            episode_id=episode.id,
+            assessment_id=assessment.id,
+            level=str(risk.level),
+            reasons=list(risk.reasons),
+        )
+        uow.session.add(flag)
+        uow.session.flush()
+        audit(uow, actor, "flag", "risk_flag", flag.id, client.id, level=flag.level)
+        uow.publish(
+            "casehub.intake.risk.flagged.v1",
+            subject=_subject(client),
+            data={
+                **_client_event(client),
+                "flag_id": flag.id,
+                "assessment_id": assessment.id,
+                "level": flag.level,
+                "reasons": flag.reasons,
+                "case_manager_id": client.case_manager_id,
+                "supervisor_id": supervisor_id,
+                "flagged_at": flag.opened_at,
+            },
+        )
+    return assessment, flag
+
+
+def list_assessments(uow: UnitOfWork, actor: Principal, client_id: str) -> list[Assessment]:
+    client = _client(uow, actor, client_id)
+    audit(uow, actor, "read", "assessment", None, client.id)
+    return list(
+        uow.session.scalars(
+            select(Assessment)
+            .where(Assessment.client_id == client.id)
+            .order_by(Assessment.completed_at, Assessment.version)
+        )
+    )
+
+
+def read_assessment(
+    uow: UnitOfWork, actor: Principal, client_id: str, assessment_id: str
+) -> Assessment:
+    client = _client(uow, actor, client_id)
+    assessment = uow.session.get(Assessment, assessment_id)
+    if assessment is None or assessment.client_id != client.id:
+        raise NotFound(f"Client {client.reference} has no assessment {assessment_id}.")
+    audit(uow, actor, "read", "assessment", assessment.id, client.id)
+    return assessment
+
+
+def superseded_by(uow: UnitOfWork, assessment: Assessment) -> str | None:
+    return uow.session.scalars(
+        select(Assessment.id).where(Assessment.supersedes_id == assessment.id)
+    ).first()
+
+
+def list_risk_flags(uow: UnitOfWork, actor: Principal, client_id: str) -> list[RiskFlag]:
+    client = _client(uow, actor, client_id)
+    audit(uow, actor, "read", "risk_flag", None, client.id)
+    return list(
+        uow.session.scalars(
+            select(RiskFlag).where(RiskFlag.client_id == client.id).order_by(RiskFlag.opened_at)
+        )
+    )
+
+
+def resolve_risk_flag(
+    uow: UnitOfWork, actor: Principal, client_id: str, flag_id: str, note: str
+) -> RiskFlag:
+    _require(actor, "case_manager", "supervisor")
+    client = _client(uow, actor, client_id, for_update=True)
+    flag = uow.session.scalars(
+        select(RiskFlag).where(RiskFlag.id == flag_id, RiskFlag.client_id == client.id)
+    ).first()
+    if flag is None:
+        raise NotFound(f"Client {client.reference} has no risk flag {flag_id}.")
+    if flag.status != "open":
+        raise Conflict("This risk flag is already resolved.")
+    flag.status, flag.resolved_at, flag.resolved_by, flag.resolution_note = (
+        "resolved",
+        _now(),
+        actor.sub,
+        note,
+    )
+    audit(uow, actor, "resolve", "risk_flag", flag.id, client.id)
+    uow.publish(
+        "casehub.intake.risk.resolved.v1",
+        subject=_subject(client),
+        data={
+            **_client_event(client),
+            "flag_id": flag.id,
+            "level": flag.level,
+            "resolved_by": actor.sub,
+            "resolved_at": flag.resolved_at,
+        },
+    )
+    return flag
+
+
+# -- case managers and caseloads ---------------------------------------------------------------
+def _supervisor_of(uow: UnitOfWork, case_manager_id: str | None) -> str | None:
+    if case_manager_id is None:
+        return None
+    return uow.session.scalars(
+        select(CaseManager.supervisor_id).where(CaseManager.id == case_manager_id)
+    ).first()
+
+
+def save_case_manager(
+    uow: UnitOfWork, actor: Principal, case_manager_id: str, values: Mapping[str, Any]
+) -> CaseManager:
+    _require(actor, "supervisor", "admin")
+    if not actor.has_any("admin") and values.get("supervisor_id") != actor.sub:
+        raise Forbidden("A supervisor manages the case managers of their own team only.")
+    manager = uow.session.get(CaseManager, case_manager_id, with_for_update=True)
+    if manager is None:
+        manager = CaseManager(id=case_manager_id)
+        uow.session.add(manager)
+    elif not actor.has_any("admin") and manager.supervisor_id != actor.sub:
+        raise Forbidden("This case manager is in another supervisor's team.")
+    manager.display_name = values["display_name"]
+    manager.team = values["team"]
+    manager.supervisor_id = values.get("supervisor_id")
+    manager.caseload_cap = values.get("caseload_cap", domain.DEFAULT_CASELOAD_CAP)
+    manager.active = values.get("active", True)
+    uow.session.flush()
+    audit(uow, actor, "save", "case_manager", manager.id, None, caseload_cap=manager.caseload_cap)
+    return manager
+
+
+def loads(uow: UnitOfWork, managers: Sequence[CaseManager]) -> list[domain.CaseManagerLoad]:
+    ids = [manager.id for manager in managers]
+    active = dict(
+        uow.session.execute(
+            select(Client.case_manager_id, func.count())
+            .where(Client.case_manager_id.in_(ids))
+            .group_by(Client.case_manager_id)
+        ).all()
+    )
+    flags = dict(
+        uow.session.execute(
+            select(Client.case_manager_id, func.count())
+            .join(RiskFlag, RiskFlag.client_id == Client.id)
+            .where(Client.case_manager_id.in_(ids), RiskFlag.status == "open")
+            .group_by(Client.case_manager_id)
+        ).all()
+    )
+    return [
+        domain.CaseManagerLoad(
+            manager.id, manager.caseload_cap, active.get(manager.id, 0), flags.get(manager.id, 0)
+        )
+        for manager in managers
+    ]
+
+
+def team_view(
+    uow: UnitOfWork, actor: Principal, team: str | None
+) -> list[tuple[CaseManager, domain.CaseManagerLoad]]:
+    _require(actor, "supervisor", "admin")
+    statement = select(CaseManager).order_by(CaseManager.id)
+    if not actor.has_any("admin"):
+        statement = statement.where(CaseManager.supervisor_id == actor.sub)
+    if team:
+        statement = statement.where(CaseManager.team == team)
+    managers = list(uow.session.scalars(statement))
+    return list(zip(managers, loads(uow, managers), strict=True))
+
+
+def assign(
+    uow: UnitOfWork,
+    actor: Principal,
+    client_id: str,
+    *,
+    case_manager_id: str | None,
+    team: str | None,
+    override_reason: str | None,
+) -> tuple[Client, Assignment]:
+    _require(actor, "intake_worker", "supervisor", "admin")
+    client = _client(uow, actor, client_id, for_update=True)
+    episode = _open_episode(client)
+    if case_manager_id is not None:
+        manager = uow.session.get(CaseManager, case_manager_id, with_for_update=True)
+        if manager is None or not manager.active:
+            raise Unprocessable("case_manager_id", "no active case manager with this id")
+        [load] = loads(uow, [manager])
+        if client.case_manager_id == manager.id:
+            raise Conflict(f"Client {client.reference} is already assigned to {manager.id}.")
+        try:
+            decision = domain.decide_assignment(
+                load, override_reason=override_reason, by_supervisor=actor.has_any("supervisor")
+            )
+        except domain.CaseloadFull as full:
+            raise Conflict(
+                str(full),
+                case_manager_id=full.case_manager_id,
+                caseload_cap=full.cap,
+                active_clients=full.active_clients,
+                override="a supervisor may assign over the cap with an override_reason",
+            ) from None
+        method = "explicit"
+    else:
+        if not team:
+            raise Unprocessable(
+                "team", "name a team for automatic assignment, or a case_manager_id"
+            )
+        managers = list(
+            uow.session.scalars(
+                select(CaseManager)
+                .where(CaseManager.team == team, CaseManager.active.is_(True))
+                .order_by(CaseManager.id)
+                .with_for_update()
+            )
+        )
+        candidates = [
+            load for load in loads(uow, managers) if load.case_manager_id != client.case_manager_id
+        ]
+        try:
+            chosen = domain.choose_case_manager(candidates)
+        except domain.NoCaseManagerAvailable:
+            raise Conflict(
+                f"Every case manager of team {team} is at their caseload cap.", team=team
+            ) from None
+        decision = domain.AssignmentDecision(
+            chosen.case_manager_id, over_cap=False, override_reason=None
+        )
+        method = "automatic"
+    at = _now()
+    previous = client.case_manager_id
+    _end_assignment(uow, episode, at)
+    assignment = Assignment(
+        episode_id=episode.id,
+        client_id=client.id,
+        case_manager_id=decision.case_manager_id,
+        method=method,
+        assigned_by=actor.sub,
+        assigned_at=at,
+        over_cap=decision.over_cap,
+        override_reason=decision.override_reason,
+    )
+    uow.session.add(assignment)
+    client.case_manager_id = episode.case_manager_id = decision.case_manager_id
+    uow.session.flush()
+    audit(
+        uow,
+        actor,
+        "assign",
+        "episode",
+        episode.id,
+        client.id,
+        case_manager_id=decision.case_manager_id,
+        method=method,
+        over_cap=decision.over_cap,
+        override_reason=decision.override_reason,
+    )
+    uow.publish(
+        "casehub.intake.case.assigned.v1",
+        subject=_subject(client),
+        data={
+            **_client_event(client),
+            "case_manager_id": decision.case_manager_id,
+            "previous_case_manager_id": previous,
+            "supervisor_id": _supervisor_of(uow, decision.case_manager_id),
+            "assigned_by": actor.sub,
+            "method": method,
+            "over_cap": decision.over_cap,
+            "assigned_at": at,
+        },
+    )
+    return client, assignment
+
+
+def _end_assignment(uow: UnitOfWork, episode: Episode, at: datetime) -> None:
+    uow.session.execute(
+        update(Assignment)
+        .where(Assignment.episode_id == episode.id, Assignment.ended_at.is_(None))
+        .values(ended_at=at)
+    )
+
+
+def caseload(
+    uow: UnitOfWork, actor: Principal, case_manager_id: str
+) -> list[tuple[Client, str | None, int]]:
+    """The case manager's open clients: open risk flags first (high before moderate), then the
+    nearest review due. Returns (client, highest open risk level, open flag count)."""
+    manager = uow.session.get(CaseManager, case_manager_id)
+    allowed = (
+        actor.has_any("admin")
+        or actor.sub == case_manager_id
+        or (
+            actor.has_any("supervisor")
+            and manager is not None
+            and manager.supervisor_id == actor.sub
+        )
+    )
+    if manager is None or not allowed:
+        raise NotFound(f"No caseload {case_manager_id} that you may see.")
+    clients = list(
+        uow.session.scalars(select(Client).where(Client.case_manager_id == case_manager_id))
+    )
+    open_flags = uow.session.execute(
+        select(RiskFlag.client_id, RiskFlag.level).where(
+            RiskFlag.client_id.in_([c.id for c in clients]), RiskFlag.status == "open"
+        )
+    ).all()
+    highest: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for client_id, level in open_flags:
+        counts[client_id] = counts.get(client_id, 0) + 1
+        highest[client_id] = str(
+            domain.max_risk(
+                domain.RiskLevel(level), domain.RiskLevel(highest.get(client_id, "none"))
+            )
+        )
+
+    def order(client: Client) -> tuple[int, date, str]:
+        due = client.current_episode.next_review_due or date.max
+        return (
+            -domain.RiskLevel(highest.get(client.id, "none")).rank,
+            due,
+            client.reference,
+        )
+
+    clients.sort(key=order)
+    audit(uow, actor, "read", "caseload", case_manager_id, None, clients=len(clients))
+    return [(client, highest.get(client.id), counts.get(client.id, 0)) for client in clients]
+
+
+def audit_log(
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    client_id: str | None,
+    actor_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[AuditEntry]:
+    _require(actor, "admin")
+    statement = select(AuditEntry)
+    if client_id:
+        statement = statement.where(AuditEntry.client_id == client_id)
+    if actor_id:
+        statement = statement.where(AuditEntry.actor == actor_id)
+    return keyset_page(uow.session, statement, [AuditEntry.id], limit=limit, cursor=cursor)
+
+
+# -- events from other services ----------------------------------------------------------------
+def note_review_due(uow: UnitOfWork, episode_id: str, due_on: date) -> None:
+    """Planning says a review is due: the caseload view orders by it."""
+    episode = uow.session.get(Episode, episode_id)
+    if episode is not None:
+        episode.next_review_due = due_on

@@ -1,0 +1,294 @@
+"""Request and response bodies of the intake API (marshmallow; documented in OpenAPI)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from services.intake.domain import LIFE_DOMAINS, DataCategory, NeedRating
+
+CATEGORIES = [category.value for category in DataCategory]
+RELATIONSHIPS = ("family", "carer", "advocate", "friend", "other")
+NAME = validate.Length(min=1, max=100)
+
+
+class Contact(Schema):
+    phone = fields.String(validate=validate.Length(max=50), allow_none=True)
+    email = fields.Email(allow_none=True)
+    address = fields.String(validate=validate.Length(max=500), allow_none=True)
+
+
+class NominatedPersonIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    relationship_to_client = fields.String(required=True, validate=validate.OneOf(RELATIONSHIPS))
+    phone = fields.String(validate=validate.Length(max=50), allow_none=True)
+    email = fields.Email(allow_none=True)
+    may_be_told = fields.List(
+        fields.String(validate=validate.OneOf(CATEGORIES)),
+        load_default=list,
+        metadata={"description": "Categories of information this person may be told."},
+    )
+
+
+class NominatedPersonOut(NominatedPersonIn):
+    id = fields.String()
+
+
+class ClientIn(Schema):
+    given_name = fields.String(required=True, validate=NAME, metadata={"example": "Alex"})
+    family_name = fields.String(required=True, validate=NAME, metadata={"example": "Rivera"})
+    date_of_birth = fields.Date(required=True, metadata={"example": "1988-04-12"})
+    external_id = fields.String(validate=validate.Length(max=100), allow_none=True)
+    preferred_language = fields.String(validate=validate.Length(max=50), allow_none=True)
+    contact = fields.Nested(Contact, load_default=dict)
+    advance_statement = fields.String(
+        validate=validate.Length(max=10_000),
+        allow_none=True,
+        metadata={"description": "The client's own statement of preferences for future care."},
+    )
+    nominated_persons = fields.List(fields.Nested(NominatedPersonIn), load_default=list)
+    confirmed_not_duplicate = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Register even though a client with this name and date of birth exists."
+        },
+    )
+
+
+class ClientPatch(Schema):
+    given_name = fields.String(validate=NAME)
+    family_name = fields.String(validate=NAME)
+    date_of_birth = fields.Date()
+    external_id = fields.String(validate=validate.Length(max=100), allow_none=True)
+    preferred_language = fields.String(validate=validate.Length(max=50), allow_none=True)
+    contact = fields.Nested(Contact)
+    advance_statement = fields.String(validate=validate.Length(max=10_000), allow_none=True)
+
+
+class EpisodeOut(Schema):
+    id = fields.String()
+    number = fields.Integer()
+    status = fields.String()
+    opened_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    discharge_reason = fields.String(allow_none=True)
+    case_manager_id = fields.String(allow_none=True)
+    next_review_due = fields.Date(allow_none=True)
+
+
+class ClientOut(Schema):
+    id = fields.String()
+    reference = fields.String(metadata={"example": "C-1042"})
+    status = fields.String()
+    given_name = fields.String()
+    family_name = fields.String()
+    date_of_birth = fields.Date()
+    external_id = fields.String(allow_none=True)
+    preferred_language = fields.String(allow_none=True)
+    contact = fields.Nested(Contact)
+    advance_statement = fields.String(allow_none=True)
+    case_manager_id = fields.String(allow_none=True)
+    episodes = fields.List(fields.Nested(EpisodeOut))
+    nominated_persons = fields.List(fields.Nested(NominatedPersonOut))
+    registered_by = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class PageArgs(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None)
+
+
+class ClientSearchArgs(PageArgs):
+    name = fields.String(validate=validate.Length(min=1, max=100))
+    date_of_birth = fields.Date()
+    external_id = fields.String(validate=validate.Length(max=100))
+
+
+class ClientPage(Schema):
+    items = fields.List(fields.Nested(ClientOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class DischargeIn(Schema):
+    reason_code = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ("goals_met", "moved_away", "transferred", "declined_service", "deceased", "other")
+        ),
+    )
+
+
+class ConsentIn(Schema):
+    organization_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    categories = fields.List(
+        fields.String(validate=validate.OneOf(CATEGORIES)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    starts_on = fields.Date(required=True)
+    expires_on = fields.Date(load_default=None, allow_none=True)
+
+
+class ConsentOut(ConsentIn):
+    id = fields.String()
+    granted_by = fields.String()
+    granted_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    revocation_reason = fields.String(allow_none=True)
+    in_force = fields.Boolean()
+
+
+class RevokeIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class DomainRating(Schema):
+    rating = fields.Enum(NeedRating, by_value=True, required=True)
+    notes = fields.String(validate=validate.Length(max=5_000), allow_none=True)
+
+
+class InstrumentItems(Schema):
+    items = fields.List(
+        fields.Raw(),
+        required=True,
+        metadata={"description": "One answer per item, 0 to 3, in order."},
+    )
+
+
+class CssrsIn(Schema):
+    wish_to_be_dead = fields.Boolean(required=True)
+    suicidal_thoughts = fields.Boolean(required=True)
+    method = fields.Boolean(load_default=None, allow_none=True)
+    intent = fields.Boolean(load_default=None, allow_none=True)
+    plan_with_intent = fields.Boolean(load_default=None, allow_none=True)
+    behaviour_ever = fields.Boolean(load_default=False)
+    behaviour_past_3_months = fields.Boolean(load_default=None, allow_none=True)
+
+
+class AssessmentIn(Schema):
+    domains = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(LIFE_DOMAINS)),
+        values=fields.Nested(DomainRating),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"example": {"housing": {"rating": "unmet_need", "notes": "sofa-surfing"}}},
+    )
+    phq9 = fields.Nested(
+        InstrumentItems,
+        allow_none=True,
+        metadata={"example": {"items": [1, 2, 1, 0, 2, 1, 1, 0, 0]}},
+    )
+    gad7 = fields.Nested(InstrumentItems, allow_none=True)
+    cssrs = fields.Nested(CssrsIn, allow_none=True)
+
+
+class AssessmentOut(Schema):
+    id = fields.String()
+    client_id = fields.String()
+    episode_id = fields.String()
+    version = fields.Integer()
+    supersedes_id = fields.String(allow_none=True)
+    superseded_by_id = fields.String(allow_none=True)
+    domains = fields.Dict()
+    unmet_needs = fields.List(fields.String())
+    phq9 = fields.Dict(allow_none=True)
+    gad7 = fields.Dict(allow_none=True)
+    cssrs = fields.Dict(allow_none=True)
+    risk_level = fields.String()
+    risk_reasons = fields.List(fields.String())
+    cssrs_screen_needed = fields.Boolean()
+    risk_flag_id = fields.String(allow_none=True)
+    assessed_by = fields.String()
+    completed_at = fields.DateTime()
+
+
+class RiskFlagOut(Schema):
+    id = fields.String()
+    client_id = fields.String()
+    assessment_id = fields.String()
+    level = fields.String()
+    reasons = fields.List(fields.String())
+    status = fields.String()
+    opened_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    resolution_note = fields.String(allow_none=True)
+
+
+class ResolveIn(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=5_000))
+
+
+class CaseManagerIn(Schema):
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    team = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    supervisor_id = fields.String(load_default=None, allow_none=True)
+    caseload_cap = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    active = fields.Boolean(load_default=True)
+
+
+class CaseManagerOut(CaseManagerIn):
+    id = fields.String()
+    active_clients = fields.Integer()
+    open_risk_flags = fields.Integer()
+
+
+class TeamArgs(Schema):
+    team = fields.String()
+
+
+class AssignmentIn(Schema):
+    case_manager_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Omit to choose automatically in `team`."},
+    )
+    team = fields.String(load_default=None, allow_none=True)
+    override_reason = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=500),
+        metadata={"description": "Supervisor only: why the case manager's cap may be exceeded."},
+    )
+
+
+class AssignmentOut(Schema):
+    client_id = fields.String()
+    episode_id = fields.String()
+    case_manager_id = fields.String()
+    method = fields.String()
+    over_cap = fields.Boolean()
+    override_reason = fields.String(allow_none=True)
+    assigned_by = fields.String()
+    assigned_at = fields.DateTime()
+
+
+class CaseloadEntry(Schema):
+    client = fields.Nested(ClientOut)
+    highest_open_risk = fields.String(allow_none=True)
+    open_risk_flags = fields.Integer()
+    next_review_due = fields.Date(allow_none=True)
+
+
+class AuditArgs(PageArgs):
+    client_id = fields.String()
+    actor = fields.String()
+
+
+class AuditEntryOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    roles = fields.List(fields.String())
+    action = fields.String()
+    entity = fields.String()
+    entity_id = fields.String(allow_none=True)
+    client_id = fields.String(allow_none=True)
+    correlation_id = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+class AuditPage(Schema):
+    items = fields.List(fields.Nested(AuditEntryOut))
+    next_cursor = fields.String(allow_none=True)

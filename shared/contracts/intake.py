@@ -1,0 +1,131 @@
+"""Events the intake service publishes. Identifiers and the minimum consumers need: no names,
+no item answers, no free-text notes (events cross service and organisation boundaries)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.contracts.registry import REGISTRY
+
+RISK_LEVELS = ("none", "low", "moderate", "high")
+DATA_CATEGORIES = ("contact_details", "diagnosis", "assessment_summary", "risk_information")
+SEVERITIES = ("minimal", "mild", "moderate", "moderately_severe", "severe")
+
+
+class _ClientEvent(Schema):
+    client_id = fields.String(required=True)
+    client_reference = fields.String(required=True, metadata={"example": "C-1042"})
+    episode_id = fields.String(required=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.client.registered.v1", "A client was registered; an episode opened."
+)
+class ClientRegistered(_ClientEvent):
+    registered_by = fields.String(required=True)
+    registered_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.client.readmitted.v1", "A discharged client was re-admitted: a new episode."
+)
+class ClientReadmitted(_ClientEvent):
+    previous_episode_id = fields.String(required=True)
+    readmitted_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.client.updated.v1", "A client's record changed (names of the fields only)."
+)
+class ClientUpdated(_ClientEvent):
+    changed_fields = fields.List(fields.String(), required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register("casehub.intake.client.discharged.v1", "The client's episode was closed.")
+class ClientDischarged(_ClientEvent):
+    discharged_at = fields.AwareDateTime(required=True)
+    reason_code = fields.String(required=True)
+
+
+class _ConsentEvent(Schema):
+    consent_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    organization_id = fields.String(required=True)
+    categories = fields.List(fields.String(validate=validate.OneOf(DATA_CATEGORIES)), required=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.consent.granted.v1", "The client consented to share data with an organisation."
+)
+class ConsentGranted(_ConsentEvent):
+    starts_on = fields.Date(required=True)
+    expires_on = fields.Date(load_default=None, allow_none=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.consent.revoked.v1", "A consent stopped counting (revoked or expired)."
+)
+class ConsentRevoked(_ConsentEvent):
+    revoked_at = fields.AwareDateTime(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(("revoked", "expired")))
+
+
+class InstrumentSummary(Schema):
+    total = fields.Integer(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
+
+
+@REGISTRY.register(
+    "casehub.intake.assessment.completed.v1",
+    "An assessment was completed: scores, levels and unmet-need domains, never item answers.",
+)
+class AssessmentCompleted(_ClientEvent):
+    assessment_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    supersedes_assessment_id = fields.String(load_default=None, allow_none=True)
+    completed_at = fields.AwareDateTime(required=True)
+    unmet_needs = fields.List(fields.String(), required=True)
+    phq9 = fields.Nested(InstrumentSummary, load_default=None, allow_none=True)
+    gad7 = fields.Nested(InstrumentSummary, load_default=None, allow_none=True)
+    cssrs_level = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(RISK_LEVELS)
+    )
+    risk_level = fields.String(required=True, validate=validate.OneOf(RISK_LEVELS))
+    case_manager_id = fields.String(load_default=None, allow_none=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.risk.flagged.v1", "Risk at moderate or above was found: a person must act."
+)
+class RiskFlagged(_ClientEvent):
+    flag_id = fields.String(required=True)
+    assessment_id = fields.String(required=True)
+    level = fields.String(required=True, validate=validate.OneOf(("moderate", "high")))
+    reasons = fields.List(fields.String(), required=True)
+    case_manager_id = fields.String(load_default=None, allow_none=True)
+    supervisor_id = fields.String(load_default=None, allow_none=True)
+    flagged_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.risk.resolved.v1", "A risk flag was resolved by a case manager or supervisor."
+)
+class RiskResolved(_ClientEvent):
+    flag_id = fields.String(required=True)
+    level = fields.String(required=True, validate=validate.OneOf(("moderate", "high")))
+    resolved_by = fields.String(required=True)
+    resolved_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.case.assigned.v1", "A client's episode was assigned to a case manager."
+)
+class CaseAssigned(_ClientEvent):
+    case_manager_id = fields.String(required=True)
+    previous_case_manager_id = fields.String(load_default=None, allow_none=True)
+    supervisor_id = fields.String(load_default=None, allow_none=True)
+    assigned_by = fields.String(required=True)
+    method = fields.String(required=True, validate=validate.OneOf(("explicit", "automatic")))
+    over_cap = fields.Boolean(required=True)
+    assigned_at = fields.AwareDateTime(required=True)

@@ -1,0 +1,76 @@
+"""Cursor pagination (``limit`` + opaque ``cursor``) by keyset, stable while rows are added."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from shared.errors import Unprocessable
+
+T = TypeVar("T")
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def _encode(values: Sequence[Any]) -> str:
+    plain = [value.isoformat() if isinstance(value, date | datetime) else value for value in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, size: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        raise Unprocessable("cursor", "not a cursor this API returned") from None
+    if not isinstance(values, list) or len(values) != size:
+        raise Unprocessable("cursor", "not a cursor this API returned")
+    return values
+
+
+def _coerce(column: InstrumentedAttribute[Any], value: Any) -> Any:
+    python_type = column.type.python_type
+    if python_type is datetime and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if python_type is date and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value
+
+
+def keyset_page(
+    session: Session,
+    statement: Select[Any],
+    keys: Sequence[InstrumentedAttribute[Any]],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[Any]:
+    """Rows after ``cursor`` in ascending order of ``keys`` (the last key must be unique)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    if cursor:
+        values = [
+            _coerce(key, value) for key, value in zip(keys, _decode(cursor, len(keys)), strict=True)
+        ]
+        conditions = []
+        for position, key in enumerate(keys):
+            equal_before = [keys[i] == values[i] for i in range(position)]
+            conditions.append(and_(*equal_before, key > values[position]))
+        statement = statement.where(or_(*conditions))
+    rows = list(session.scalars(statement.order_by(*keys).limit(limit + 1)))
+    if len(rows) <= limit:
+        return Page(rows, None)
+    rows = rows[:limit]
+    last = rows[-1]
+    return Page(rows, _encode([getattr(last, key.key) for key in keys]))

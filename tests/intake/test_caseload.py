@@ -1,0 +1,187 @@
+"""Caseload caps, supervisor overrides, automatic assignment and the caseload views."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.intake.handlers import on_review_due
+from shared.contracts import Event
+from tests.intake.conftest import SUPERVISOR, IntakeApi
+
+
+def test_assigning_past_the_cap_is_409_unless_a_supervisor_overrides_with_a_reason(
+    intake: IntakeApi,
+) -> None:
+    intake.case_manager("cm-1", cap=1)
+    first, second = intake.register("A", "One"), intake.register("B", "Two")
+    assert intake.assign(first["id"], "cm-1").status_code == 201
+
+    refused = intake.assign(second["id"], "cm-1")
+    assert refused.status_code == 409 and refused.json["caseload_cap"] == 1
+    with_reason = intake.call(
+        "POST",
+        f"/clients/{second['id']}/assignment",
+        json_body={"case_manager_id": "cm-1", "override_reason": "continuity"},
+    )
+    assert with_reason.status_code == 409  # an intake worker cannot override
+    blank = intake.call(
+        "POST",
+        f"/clients/{second['id']}/assignment",
+        as_=(SUPERVISOR, "supervisor"),
+        json_body={"case_manager_id": "cm-1", "override_reason": "   "},
+    )
+    assert blank.status_code == 409
+    overridden = intake.call(
+        "POST",
+        f"/clients/{second['id']}/assignment",
+        as_=(SUPERVISOR, "supervisor"),
+        json_body={"case_manager_id": "cm-1", "override_reason": "Knows the family"},
+    )
+    assert overridden.status_code == 201
+    assert (
+        overridden.json["over_cap"] is True
+        and overridden.json["override_reason"] == "Knows the family"
+    )
+    assigned = intake.events("case.assigned.v1")
+    assert [e["data"]["over_cap"] for e in assigned] == [False, True]
+    audit = intake.call(
+        "GET", "/audit", as_=("admin-1", "admin"), query={"client_id": second["id"]}
+    ).json["items"]
+    assert any(
+        entry["action"] == "assign"
+        and entry["detail"]["override_reason"] == "Knows the family"
+        and entry["actor"] == SUPERVISOR
+        for entry in audit
+    )
+
+
+def test_automatic_assignment_picks_the_least_loaded_then_fewest_open_risks(
+    intake: IntakeApi,
+) -> None:
+    for cm in ("cm-a", "cm-b", "cm-c"):
+        intake.case_manager(cm)
+    busy = intake.register("Busy", "Client")
+    intake.assign(busy["id"], "cm-a")
+    risky = intake.register("Risky", "Client")
+    intake.assign(risky["id"], "cm-b")
+    intake.call(
+        "POST",
+        f"/clients/{risky['id']}/assessments",
+        json_body={
+            "domains": {"housing": {"rating": "met_need"}},
+            "phq9": {"items": [0, 0, 0, 0, 0, 0, 0, 0, 1]},
+        },
+    )
+    newcomer = intake.register("New", "Client")
+    response = intake.call(
+        "POST", f"/clients/{newcomer['id']}/assignment", json_body={"team": "north"}
+    )
+    assert response.status_code == 201 and response.json["case_manager_id"] == "cm-c"
+    another = intake.register("Another", "Client")
+    response = intake.call(
+        "POST", f"/clients/{another['id']}/assignment", json_body={"team": "north"}
+    )
+    assert response.json["case_manager_id"] == "cm-a"  # a and b carry one each; b has an open risk
+    assert response.json["method"] == "automatic"
+
+
+def test_automatic_assignment_in_a_full_team_is_409(intake: IntakeApi) -> None:
+    intake.case_manager("cm-1", cap=1)
+    intake.assign(intake.register("A", "One")["id"], "cm-1")
+    response = intake.call(
+        "POST",
+        f"/clients/{intake.register('B', 'Two')['id']}/assignment",
+        json_body={"team": "north"},
+    )
+    assert response.status_code == 409
+
+
+def test_team_view_shows_load_against_cap_for_the_supervisors_team_only(intake: IntakeApi) -> None:
+    intake.case_manager("cm-1", cap=10)
+    intake.case_manager("cm-x", supervisor="sup-2", team="south")
+    intake.assign(intake.register()["id"], "cm-1")
+    team = intake.call("GET", "/case-managers", as_=(SUPERVISOR, "supervisor")).json
+    assert [(m["id"], m["active_clients"], m["caseload_cap"]) for m in team] == [("cm-1", 1, 10)]
+    everyone = intake.call("GET", "/case-managers", as_=("admin-1", "admin")).json
+    assert {m["id"] for m in everyone} == {"cm-1", "cm-x"}
+
+
+def test_caseload_lists_open_risk_first_then_nearest_review(intake: IntakeApi) -> None:
+    intake.case_manager("cm-1")
+    clients = [intake.register(f"C{n}", "Person", f"1980-01-0{n + 1}") for n in range(3)]
+    for client in clients:
+        intake.assign(client["id"], "cm-1")
+    intake.call(
+        "POST",
+        f"/clients/{clients[2]['id']}/assessments",
+        json_body={
+            "domains": {"housing": {"rating": "met_need"}},
+            "phq9": {"items": [0, 0, 0, 0, 0, 0, 0, 0, 1]},
+        },
+    )
+    with intake.runtime.unit_of_work() as uow:
+        on_review_due(
+            Event(
+                type="casehub.planning.review.due.v1",
+                source="/planning",
+                subject="x",
+                data={
+                    "review_id": "r1",
+                    "plan_id": "p1",
+                    "client_id": clients[1]["id"],
+                    "episode_id": clients[1]["episodes"][0]["id"],
+                    "due_on": date(2026, 12, 1),
+                },
+            ),
+            uow,
+        )
+    caseload = intake.call("GET", "/case-managers/cm-1/caseload", as_=("cm-1", "case_manager")).json
+    assert [entry["client"]["id"] for entry in caseload] == [
+        clients[2]["id"],
+        clients[1]["id"],
+        clients[0]["id"],
+    ]
+    assert (
+        caseload[0]["highest_open_risk"] == "moderate"
+        and caseload[1]["next_review_due"] == "2026-12-01"
+    )
+    assert (
+        intake.call("GET", "/case-managers/cm-1/caseload", as_=("cm-2", "case_manager")).status_code
+        == 404
+    )
+    assert (
+        intake.call(
+            "GET", "/case-managers/cm-1/caseload", as_=(SUPERVISOR, "supervisor")
+        ).status_code
+        == 200
+    )
+    assert (
+        intake.call("GET", "/case-managers/cm-1/caseload", as_=("sup-2", "supervisor")).status_code
+        == 404
+    )
+
+
+def test_reassignment_ends_the_previous_assignment_and_names_it_in_the_event(
+    intake: IntakeApi,
+) -> None:
+    intake.case_manager("cm-1")
+    intake.case_manager("cm-2")
+    client = intake.register()
+    intake.assign(client["id"], "cm-1")
+    assert intake.assign(client["id"], "cm-1").status_code == 409
+    moved = intake.call(
+        "POST",
+        f"/clients/{client['id']}/assignment",
+        as_=(SUPERVISOR, "supervisor"),
+        json_body={"case_manager_id": "cm-2"},
+    )
+    assert moved.status_code == 201
+    assert intake.events("case.assigned.v1")[-1]["data"]["previous_case_manager_id"] == "cm-1"
+    assert (
+        intake.call("GET", f"/clients/{client['id']}", as_=("cm-1", "case_manager")).status_code
+        == 404
+    )
+    assert (
+        intake.call("GET", f"/clients/{client['id']}", as_=("cm-2", "case_manager")).status_code
+        == 200
+    )
