@@ -38,6 +38,15 @@ from shared.web import current_principal, require_roles
 from shared.web.service_app import current_runtime
 
 STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
+ASSESSMENT_EXAMPLE = {
+    "domains": {
+        "housing": {"rating": "unmet_need", "notes": "Staying with friends"},
+        "income": {"rating": "met_need"},
+    },
+    "phq9": {"items": [1, 2, 1, 0, 2, 1, 1, 0, 0]},
+    "gad7": {"items": [1, 1, 2, 0, 1, 0, 1]},
+    "cssrs": {"wish_to_be_dead": False, "suicidal_thoughts": False},
+}
 
 clients = Blueprint(
     "clients",
@@ -76,7 +85,23 @@ def _uow() -> Any:
 # -- clients -----------------------------------------------------------------------------------
 @clients.route("", methods=["POST"])
 @require_roles("intake_worker", "supervisor", "admin")
-@clients.arguments(ClientIn)
+@clients.arguments(
+    ClientIn,
+    example={
+        "given_name": "Alex",
+        "family_name": "Rivera",
+        "date_of_birth": "1988-04-12",
+        "preferred_language": "English",
+        "contact": {"phone": "555-0100"},
+        "nominated_persons": [
+            {
+                "name": "Sam Rivera",
+                "relationship_to_client": "family",
+                "may_be_told": ["contact_details"],
+            }
+        ],
+    },
+)
 @clients.response(201, ClientOut)
 @clients.alt_response(
     409, description="A client with the same name and date of birth exists (existing_client_ids)."
@@ -120,7 +145,7 @@ def read_client(client_id: str) -> Any:
 
 @clients.route("/<client_id>", methods=["PATCH"])
 @require_roles(*STAFF)
-@clients.arguments(ClientPatch)
+@clients.arguments(ClientPatch, example={"preferred_language": "Spanish"})
 @clients.response(200, ClientOut)
 def update_client(changes: dict[str, Any], client_id: str) -> Any:
     """Change a client's details; the event names the changed fields only."""
@@ -130,7 +155,7 @@ def update_client(changes: dict[str, Any], client_id: str) -> Any:
 
 @clients.route("/<client_id>/discharge", methods=["POST"])
 @require_roles("case_manager", "supervisor", "admin")
-@clients.arguments(DischargeIn)
+@clients.arguments(DischargeIn, example={"reason_code": "goals_met"})
 @clients.response(200, ClientOut)
 def discharge(body: dict[str, Any], client_id: str) -> Any:
     """Close the client's current episode."""
@@ -149,7 +174,14 @@ def readmit(client_id: str) -> Any:
 
 @clients.route("/<client_id>/nominated-persons", methods=["POST"])
 @require_roles(*STAFF)
-@clients.arguments(NominatedPersonIn)
+@clients.arguments(
+    NominatedPersonIn,
+    example={
+        "name": "Jo Park",
+        "relationship_to_client": "carer",
+        "may_be_told": ["risk_information"],
+    },
+)
 @clients.response(201, NominatedPersonOut)
 def add_nominated_person(body: dict[str, Any], client_id: str) -> Any:
     """Add a family member, carer or advocate and what they may be told."""
@@ -168,7 +200,7 @@ def remove_nominated_person(client_id: str, person_id: str) -> None:
 
 @clients.route("/<client_id>/assignment", methods=["POST"])
 @require_roles("intake_worker", "supervisor", "admin")
-@clients.arguments(AssignmentIn)
+@clients.arguments(AssignmentIn, example={"case_manager_id": "cm-17", "override_reason": None})
 @clients.response(201, AssignmentOut)
 @clients.alt_response(
     409, description="The case manager is at their cap (a supervisor may override with a reason)."
@@ -197,7 +229,15 @@ def _consent_out(consent: Consent) -> dict[str, Any]:
 
 @consents.route("/<client_id>/consents", methods=["POST"])
 @require_roles(*STAFF)
-@consents.arguments(ConsentIn)
+@consents.arguments(
+    ConsentIn,
+    example={
+        "organization_id": "housing-first",
+        "categories": ["contact_details", "assessment_summary"],
+        "starts_on": "2026-11-23",
+        "expires_on": "2027-11-23",
+    },
+)
 @consents.response(201, ConsentOut)
 def grant_consent(body: dict[str, Any], client_id: str) -> Any:
     """Record the client's consent to share categories of data with one organisation."""
@@ -219,7 +259,7 @@ def list_consents(client_id: str) -> Any:
 
 @consents.route("/<client_id>/consents/<consent_id>/revoke", methods=["POST"])
 @require_roles(*STAFF)
-@consents.arguments(RevokeIn)
+@consents.arguments(RevokeIn, example={"reason": "The client asked to stop sharing."})
 @consents.response(200, ConsentOut)
 def revoke_consent(body: dict[str, Any], client_id: str, consent_id: str) -> Any:
     """Revoke a consent; partners stop receiving the client's data."""
@@ -264,7 +304,7 @@ def _assessment_out(
 
 @assessments.route("/<client_id>/assessments", methods=["POST"])
 @require_roles(*STAFF)
-@assessments.arguments(AssessmentIn)
+@assessments.arguments(AssessmentIn, example=ASSESSMENT_EXAMPLE)
 @assessments.response(201, AssessmentOut)
 def record_assessment(body: dict[str, Any], client_id: str) -> Any:
     """Complete an assessment: the server scores the instruments and decides the risk level."""
@@ -298,7 +338,7 @@ def read_assessment(client_id: str, assessment_id: str) -> Any:
 
 @assessments.route("/<client_id>/assessments/<assessment_id>/amendments", methods=["POST"])
 @require_roles(*STAFF)
-@assessments.arguments(AssessmentIn)
+@assessments.arguments(AssessmentIn, example=ASSESSMENT_EXAMPLE)
 @assessments.response(201, AssessmentOut)
 def amend_assessment(body: dict[str, Any], client_id: str, assessment_id: str) -> Any:
     """Amend a completed assessment: a new version that supersedes it (the old one never changes)."""
@@ -320,7 +360,7 @@ def list_risk_flags(client_id: str) -> Any:
 
 @assessments.route("/<client_id>/risk-flags/<flag_id>/resolve", methods=["POST"])
 @require_roles("case_manager", "supervisor")
-@assessments.arguments(ResolveIn)
+@assessments.arguments(ResolveIn, example={"note": "Safety plan agreed; crisis line given."})
 @assessments.response(200, RiskFlagOut)
 def resolve_risk_flag(body: dict[str, Any], client_id: str, flag_id: str) -> Any:
     """Resolve an open risk flag with a note."""
@@ -340,7 +380,15 @@ def _manager_out(manager: Any, load: domain.CaseManagerLoad) -> dict[str, Any]:
 
 @caseloads.route("/<case_manager_id>", methods=["PUT"])
 @require_roles("supervisor", "admin")
-@caseloads.arguments(CaseManagerIn)
+@caseloads.arguments(
+    CaseManagerIn,
+    example={
+        "display_name": "Dana Okafor",
+        "team": "north",
+        "supervisor_id": "sup-1",
+        "caseload_cap": 50,
+    },
+)
 @caseloads.response(200, CaseManagerOut)
 def save_case_manager(body: dict[str, Any], case_manager_id: str) -> Any:
     """Create or update a case manager: team, supervisor and caseload cap (default 50)."""
