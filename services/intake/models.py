@@ -7,10 +7,10 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared.db import service_metadata
+from shared.db import UtcDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
 
 
@@ -24,7 +24,7 @@ def now() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = service_metadata()
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[str]: JSON}
 
 
 MESSAGING = messaging_tables(Base.metadata)

@@ -35,7 +35,6 @@ from shared.unit_of_work import UnitOfWork
 if TYPE_CHECKING:
     from shared.web.auth import Principal
 
-FIRST_CLIENT_REFERENCE = 1000
 UPDATABLE_FIELDS = (
     "given_name",
     "family_name",
@@ -131,13 +130,10 @@ def _subject(client: Client) -> str:
 
 # -- clients -----------------------------------------------------------------------------------
 def _next_reference(uow: UnitOfWork) -> str:
-    session = uow.session
-    counter = session.scalars(
+    """Locks the one counter row: references are gap-free and unique under concurrency."""
+    counter = uow.session.scalars(
         select(ClientReferenceCounter).where(ClientReferenceCounter.id == 1).with_for_update()
-    ).first()
-    if counter is None:
-        counter = ClientReferenceCounter(id=1, last_value=FIRST_CLIENT_REFERENCE)
-        session.add(counter)
+    ).one()
     counter.last_value += 1
     return f"C-{counter.last_value}"
 

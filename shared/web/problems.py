@@ -140,6 +140,15 @@ def _database_unavailable(error: Exception) -> Response:
     return problem_response(problem)
 
 
+def _concurrent_change(error: Exception) -> Response:
+    """A uniqueness rule caught two requests racing for the same thing: nothing was written."""
+    _log.warning("integrity_conflict", error_type=type(error).__name__)
+    detail = (
+        "A concurrent change conflicts with this request; nothing was written. Reload and retry."
+    )
+    return problem_response(Problem(409, detail=detail))
+
+
 def _unexpected_error(error: Exception) -> Response:
     _log.error("unhandled_exception", error_type=type(error).__name__, exc_info=error)
     detail = "An unexpected error occurred. Quote the request_id when reporting it."
@@ -178,5 +187,6 @@ def register_problem_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, http_exception_response)
     for error_class in DATABASE_UNAVAILABLE_ERRORS:
         app.register_error_handler(error_class, _database_unavailable)
+    app.register_error_handler(sa_exc.IntegrityError, _concurrent_change)
     app.register_error_handler(Exception, _unexpected_error)
     app.before_request(_reject_non_json_body)

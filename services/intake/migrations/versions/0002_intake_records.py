@@ -198,6 +198,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_risk_flags_client_id'), ['client_id'], unique=False)
         batch_op.create_index('ix_risk_flags_open', ['client_id', 'status'], unique=False)
 
+    counter = sa.table("client_reference_counter", sa.column("id", sa.Integer), sa.column("last_value", sa.Integer))
+    op.bulk_insert(counter, [{"id": 1, "last_value": 1000}])
     # ### end Alembic commands ###
 
 
