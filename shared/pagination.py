@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, or_
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from shared.errors import Unprocessable
 
@@ -40,7 +40,7 @@ def _decode(cursor: str, size: int) -> list[Any]:
     return values
 
 
-def _coerce(column: InstrumentedAttribute[Any], value: Any) -> Any:
+def _coerce(column: Any, value: Any) -> Any:
     python_type = column.type.python_type
     if python_type is datetime and isinstance(value, str):
         return datetime.fromisoformat(value)
@@ -52,12 +52,14 @@ def _coerce(column: InstrumentedAttribute[Any], value: Any) -> Any:
 def keyset_page(
     session: Session,
     statement: Select[Any],
-    keys: Sequence[InstrumentedAttribute[Any]],
+    keys: Sequence[Any],
     *,
     limit: int,
     cursor: str | None,
+    rows: bool = False,
 ) -> Page[Any]:
-    """Rows after ``cursor`` in ascending order of ``keys`` (the last key must be unique)."""
+    """Items after ``cursor`` in ascending order of ``keys`` (the last key must be unique):
+    ORM entities, or table rows when ``rows`` is set (a Core ``select(table)``)."""
     limit = max(1, min(limit, MAX_LIMIT))
     if cursor:
         values = [
@@ -68,9 +70,10 @@ def keyset_page(
             equal_before = [keys[i] == values[i] for i in range(position)]
             conditions.append(and_(*equal_before, key > values[position]))
         statement = statement.where(or_(*conditions))
-    rows = list(session.scalars(statement.order_by(*keys).limit(limit + 1)))
-    if len(rows) <= limit:
-        return Page(rows, None)
-    rows = rows[:limit]
-    last = rows[-1]
-    return Page(rows, _encode([getattr(last, key.key) for key in keys]))
+    ordered = statement.order_by(*keys).limit(limit + 1)
+    items = list(session.execute(ordered).all() if rows else session.scalars(ordered))
+    if len(items) <= limit:
+        return Page(items, None)
+    items = items[:limit]
+    last = items[-1]
+    return Page(items, _encode([getattr(last, key.key) for key in keys]))

@@ -7,14 +7,12 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from services.intake import domain, operations
-from services.intake.models import Assessment, Consent, RiskFlag
+from services.intake.models import AUDIT, Assessment, Consent, RiskFlag
 from services.intake.schemas import (
     AssessmentIn,
     AssessmentOut,
     AssignmentIn,
     AssignmentOut,
-    AuditArgs,
-    AuditPage,
     CaseloadEntry,
     CaseManagerIn,
     CaseManagerOut,
@@ -35,6 +33,7 @@ from services.intake.schemas import (
 )
 from shared.unit_of_work import UnitOfWork
 from shared.web import current_principal, require_roles
+from shared.web.audit import audit_blueprint
 from shared.web.service_app import current_runtime
 
 STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
@@ -72,10 +71,7 @@ caseloads = Blueprint(
     url_prefix="/case-managers",
     description="Case managers, caps and caseloads",
 )
-audit = Blueprint(
-    "audit", __name__, url_prefix="/audit", description="Who read or changed which client record"
-)
-BLUEPRINTS = [clients, consents, assessments, caseloads, audit]
+BLUEPRINTS = [clients, consents, assessments, caseloads, audit_blueprint(AUDIT)]
 
 
 def _uow() -> Any:
@@ -427,21 +423,3 @@ def caseload(case_manager_id: str) -> Any:
                 uow, current_principal(), case_manager_id
             )
         ]
-
-
-@audit.route("", methods=["GET"])
-@require_roles("admin")
-@audit.arguments(AuditArgs, location="query")
-@audit.response(200, AuditPage)
-def audit_log(args: dict[str, Any]) -> Any:
-    """The audit log of client records, oldest first; filter by client or actor."""
-    with _uow() as uow:
-        page = operations.audit_log(
-            uow,
-            current_principal(),
-            client_id=args.get("client_id"),
-            actor_id=args.get("actor"),
-            limit=args["limit"],
-            cursor=args["cursor"],
-        )
-    return {"items": page.items, "next_cursor": page.next_cursor}

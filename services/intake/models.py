@@ -1,5 +1,5 @@
 """The intake service's database: clients and their episodes, consent, assessments, risk flags,
-case managers and assignments, the audit log, plus the outbox and inbox."""
+case managers and assignments, plus the audit trail, the outbox and the inbox."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.audit import AuditTrail
 from shared.db import UtcDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
 
@@ -28,6 +29,7 @@ class Base(DeclarativeBase):
 
 
 MESSAGING = messaging_tables(Base.metadata)
+AUDIT = AuditTrail(Base.metadata)
 
 
 class CaseManager(Base):
@@ -169,22 +171,6 @@ class Assignment(Base):
     ended_at: Mapped[datetime | None]
     over_cap: Mapped[bool] = mapped_column(Boolean, default=False)
     override_reason: Mapped[str | None] = mapped_column(String(500))
-
-
-class AuditEntry(Base):
-    """Who read or changed what in a client record, when, in which role, under which request."""
-
-    __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(default=now, index=True)
-    actor: Mapped[str] = mapped_column(String(128), index=True)
-    roles: Mapped[list[str]] = mapped_column()
-    action: Mapped[str] = mapped_column(String(50))
-    entity: Mapped[str] = mapped_column(String(50))
-    entity_id: Mapped[str | None] = mapped_column(String(36))
-    client_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    correlation_id: Mapped[str | None] = mapped_column(String(128))
-    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class ClientReferenceCounter(Base):

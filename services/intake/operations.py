@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from services.intake import domain
 from services.intake.models import (
+    AUDIT,
     Assessment,
     Assignment,
-    AuditEntry,
     CaseManager,
     Client,
     ClientReferenceCounter,
@@ -27,7 +27,6 @@ from services.intake.models import (
     NominatedPerson,
     RiskFlag,
 )
-from shared import context
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
@@ -76,18 +75,7 @@ def audit(
     client_id: str | None,
     **detail: Any,
 ) -> None:
-    uow.session.add(
-        AuditEntry(
-            actor=actor.sub,
-            roles=sorted(actor.roles),
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            client_id=client_id,
-            correlation_id=context.correlation_id.get(),
-            detail=detail,
-        )
-    )
+    AUDIT.record(uow.session, actor, action, entity, entity_id, client_id, **detail)
 
 
 def _client(
@@ -877,24 +865,6 @@ def caseload(
     clients.sort(key=order)
     audit(uow, actor, "read", "caseload", case_manager_id, None, clients=len(clients))
     return [(client, highest.get(client.id), counts.get(client.id, 0)) for client in clients]
-
-
-def audit_log(
-    uow: UnitOfWork,
-    actor: Principal,
-    *,
-    client_id: str | None,
-    actor_id: str | None,
-    limit: int,
-    cursor: str | None,
-) -> Page[AuditEntry]:
-    _require(actor, "admin")
-    statement = select(AuditEntry)
-    if client_id:
-        statement = statement.where(AuditEntry.client_id == client_id)
-    if actor_id:
-        statement = statement.where(AuditEntry.actor == actor_id)
-    return keyset_page(uow.session, statement, [AuditEntry.id], limit=limit, cursor=cursor)
 
 
 # -- events from other services ----------------------------------------------------------------

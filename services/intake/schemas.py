@@ -269,26 +269,3 @@ class CaseloadEntry(Schema):
     highest_open_risk = fields.String(allow_none=True)
     open_risk_flags = fields.Integer()
     next_review_due = fields.Date(allow_none=True)
-
-
-class AuditArgs(PageArgs):
-    client_id = fields.String()
-    actor = fields.String()
-
-
-class AuditEntryOut(Schema):
-    id = fields.Integer()
-    at = fields.DateTime()
-    actor = fields.String()
-    roles = fields.List(fields.String())
-    action = fields.String()
-    entity = fields.String()
-    entity_id = fields.String(allow_none=True)
-    client_id = fields.String(allow_none=True)
-    correlation_id = fields.String(allow_none=True)
-    detail = fields.Dict()
-
-
-class AuditPage(Schema):
-    items = fields.List(fields.Nested(AuditEntryOut))
-    next_cursor = fields.String(allow_none=True)

@@ -1,0 +1,84 @@
+"""The audit trail every service keeps of reads and changes of client records (who, role, what,
+when, under which request), written in the same transaction as the change it describes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.orm import Session
+
+from shared import context
+from shared.db import UtcDateTime
+from shared.pagination import Page, keyset_page
+
+if TYPE_CHECKING:
+    from shared.web.auth import Principal
+
+
+class AuditTrail:
+    """The ``audit_log`` table of one service's database and the two things done with it."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.table = Table(
+            "audit_log",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("at", UtcDateTime(), nullable=False),
+            Column("actor", String(128), nullable=False),
+            Column("roles", JSON, nullable=False),
+            Column("action", String(50), nullable=False),
+            Column("entity", String(50), nullable=False),
+            Column("entity_id", String(36)),
+            Column("client_id", String(36)),
+            Column("correlation_id", String(128)),
+            Column("detail", JSON, nullable=False),
+        )
+        Index("ix_audit_log_at", self.table.c.at)
+        Index("ix_audit_log_actor", self.table.c.actor)
+        Index("ix_audit_log_client_id", self.table.c.client_id)
+
+    def record(
+        self,
+        session: Session,
+        actor: Principal,
+        action: str,
+        entity: str,
+        entity_id: str | None,
+        client_id: str | None,
+        **detail: Any,
+    ) -> None:
+        """Never put names, answers or notes in ``detail``: identifiers and field names only."""
+        from datetime import UTC, datetime
+
+        session.execute(
+            insert(self.table).values(
+                at=datetime.now(UTC),
+                actor=actor.sub,
+                roles=sorted(actor.roles),
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                client_id=client_id,
+                correlation_id=context.correlation_id.get(),
+                detail=detail,
+            )
+        )
+
+    def page(
+        self,
+        session: Session,
+        *,
+        client_id: str | None,
+        actor_id: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[Any]:
+        statement = select(self.table)
+        if client_id:
+            statement = statement.where(self.table.c.client_id == client_id)
+        if actor_id:
+            statement = statement.where(self.table.c.actor == actor_id)
+        return keyset_page(
+            session, statement, [self.table.c.id], limit=limit, cursor=cursor, rows=True
+        )

@@ -1,0 +1,64 @@
+"""``GET /audit``: the admin's view of a service's audit trail, the same in every service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from shared.audit import AuditTrail
+from shared.web.auth import require_roles
+from shared.web.service_app import current_runtime
+
+
+class AuditArgs(Schema):
+    client_id = fields.String()
+    actor = fields.String()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None)
+
+
+class AuditEntryOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    roles = fields.List(fields.String())
+    action = fields.String()
+    entity = fields.String()
+    entity_id = fields.String(allow_none=True)
+    client_id = fields.String(allow_none=True)
+    correlation_id = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+class AuditPage(Schema):
+    items = fields.List(fields.Nested(AuditEntryOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+def audit_blueprint(trail: AuditTrail) -> Blueprint:
+    blueprint = Blueprint(
+        "audit",
+        __name__,
+        url_prefix="/audit",
+        description="Who read or changed which client record",
+    )
+
+    @blueprint.route("", methods=["GET"])
+    @require_roles("admin")
+    @blueprint.arguments(AuditArgs, location="query")
+    @blueprint.response(200, AuditPage)
+    def audit_log(args: dict[str, Any]) -> Any:
+        """The audit trail, oldest first; filter by client or actor."""
+        with current_runtime().unit_of_work() as uow:
+            page = trail.page(
+                uow.session,
+                client_id=args.get("client_id"),
+                actor_id=args.get("actor"),
+                limit=args["limit"],
+                cursor=args["cursor"],
+            )
+        return {"items": page.items, "next_cursor": page.next_cursor}
+
+    return blueprint
