@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool
 
-from shared.db import create_database_engine, normalise_database_url, service_metadata
+from shared.db import UtcDateTime, create_database_engine, normalise_database_url, service_metadata
 from shared.messaging.tables import messaging_tables
 
 
@@ -45,10 +46,18 @@ def run_migrations(target_metadata: MetaData) -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            render_item=_render_plain_types,
         )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+def _render_plain_types(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Migrations name plain SQLAlchemy types, so they never import our Python types."""
+    if kind == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def create_messaging_tables() -> None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from services.catalog import app_factory
+from services.planning import operations
+from services.planning.api import BLUEPRINTS
 from services.planning.handlers import EVENT_HANDLERS
 from services.planning.models import MESSAGING, Base
-from shared.service import ServiceSpec
+from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
+
+
+def announce_due_reviews(runtime: ServiceRuntime) -> int:
+    with runtime.unit_of_work() as uow:
+        return operations.announce_due_reviews(uow, datetime.now(UTC).date())
+
 
 SERVICE = ServiceSpec(
     name="planning",
@@ -16,8 +25,9 @@ SERVICE = ServiceSpec(
     metadata=Base.metadata,
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
-    blueprints=[],
+    blueprints=BLUEPRINTS,
     migrations=Path(__file__).parent / "migrations",
+    periodic_tasks=[PeriodicTask("review-scheduler", 60, announce_due_reviews)],
 )
 
 

@@ -2,6 +2,35 @@
 
 from __future__ import annotations
 
-from shared.messaging.consumer import Handler
+from datetime import UTC, datetime
 
-EVENT_HANDLERS: dict[str, Handler] = {}
+from services.planning import operations
+from shared.contracts import Event
+from shared.messaging.consumer import Handler
+from shared.unit_of_work import UnitOfWork
+
+
+def on_assessment_completed(event: Event, uow: UnitOfWork) -> None:
+    operations.draft_from_assessment(uow, event.data)
+
+
+def on_case_assigned(event: Event, uow: UnitOfWork) -> None:
+    operations.record_assignment(uow, event.data)
+
+
+def on_risk_flagged(event: Event, uow: UnitOfWork) -> None:
+    operations.respond_to_high_risk(
+        uow, event.data, operations.ReviewPolicy.from_env(), datetime.now(UTC).date()
+    )
+
+
+def on_client_discharged(event: Event, uow: UnitOfWork) -> None:
+    operations.close_on_discharge(uow, event.data)
+
+
+EVENT_HANDLERS: dict[str, Handler] = {
+    "intake.assessment.completed.v1": on_assessment_completed,
+    "intake.case.assigned.v1": on_case_assigned,
+    "intake.risk.flagged.v1": on_risk_flagged,
+    "intake.client.discharged.v1": on_client_discharged,
+}

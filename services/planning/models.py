@@ -1,15 +1,108 @@
-"""The planning service's database: its own tables plus the outbox and inbox."""
+"""The planning service's database: service plans and their versions, progress notes, reviews,
+a projection of who carries each episode (from intake's events), the audit trail, outbox, inbox."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
 
-from shared.db import service_metadata
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.audit import AuditTrail
+from shared.db import UtcDateTime, service_metadata
 from shared.messaging.tables import messaging_tables
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
     metadata = service_metadata()
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[str]: JSON}
 
 
 MESSAGING = messaging_tables(Base.metadata)
+AUDIT = AuditTrail(Base.metadata)
+
+
+class EpisodeCare(Base):
+    """Who carries an episode, as intake announced it (never read from intake's database)."""
+
+    __tablename__ = "episode_care"
+    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_reference: Mapped[str] = mapped_column(String(20))
+    case_manager_id: Mapped[str | None] = mapped_column(String(128))
+    supervisor_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class Plan(Base):
+    """The individual service plan of one episode; its content lives in versions."""
+
+    __tablename__ = "plans"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_reference: Mapped[str] = mapped_column(String(20))
+    episode_id: Mapped[str] = mapped_column(String(36), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    owner_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    supervisor_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    safety_plan_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    latest_assessment_id: Mapped[str | None] = mapped_column(String(36))
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    approved_version: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    approved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(String(100))
+
+
+class PlanVersion(Base):
+    """A snapshot of goals, strategies and safety plan; approved versions never change."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "number", name="uq_plan_versions_plan_id_number"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    content: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    created_by: Mapped[str] = mapped_column(String(128))
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(128))
+    agreement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ProgressNote(Base):
+    __tablename__ = "progress_notes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    goal_id: Mapped[str] = mapped_column(String(36), index=True)
+    note: Mapped[str] = mapped_column(Text)
+    attainment: Mapped[int] = mapped_column(Integer)
+    achieved: Mapped[bool] = mapped_column(Boolean, default=False)
+    written_by: Mapped[str] = mapped_column(String(128))
+    written_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Review(Base):
+    """A scheduled plan review; ``due_announced_at`` makes ``review.due`` go out exactly once."""
+
+    __tablename__ = "reviews"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    due_announced_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]

@@ -8,6 +8,22 @@ from marshmallow import Schema, fields, validate
 from shared.contracts.registry import REGISTRY
 
 RISK_LEVELS = ("none", "low", "moderate", "high")
+#: The 13 life domains of the needs assessment; ``unmet_needs`` in events are drawn from these.
+LIFE_DOMAINS = (
+    "mental_state",
+    "physical_health",
+    "co_occurring_conditions",
+    "substance_use",
+    "safety_to_self",
+    "safety_to_others",
+    "relationships",
+    "work_and_education",
+    "leisure",
+    "daily_living_skills",
+    "income",
+    "housing",
+    "rights_and_advocacy",
+)
 DATA_CATEGORIES = ("contact_details", "diagnosis", "assessment_summary", "risk_information")
 SEVERITIES = ("minimal", "mild", "moderate", "moderately_severe", "severe")
 
@@ -85,7 +101,7 @@ class AssessmentCompleted(_ClientEvent):
     version = fields.Integer(required=True)
     supersedes_assessment_id = fields.String(load_default=None, allow_none=True)
     completed_at = fields.AwareDateTime(required=True)
-    unmet_needs = fields.List(fields.String(), required=True)
+    unmet_needs = fields.List(fields.String(validate=validate.OneOf(LIFE_DOMAINS)), required=True)
     phq9 = fields.Nested(InstrumentSummary, load_default=None, allow_none=True)
     gad7 = fields.Nested(InstrumentSummary, load_default=None, allow_none=True)
     cssrs_level = fields.String(

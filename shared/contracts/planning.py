@@ -1,10 +1,73 @@
-"""Events the planning service publishes (agreed here first, so consumers can be built)."""
+"""Events the planning service publishes: identifiers, statuses and dates, never goal wording."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields
 
 from shared.contracts.registry import REGISTRY
+
+
+class _PlanEvent(Schema):
+    plan_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    episode_id = fields.String(required=True)
+
+
+@REGISTRY.register(
+    "casehub.planning.plan.created.v1", "A draft service plan was created for an episode."
+)
+class PlanCreated(_PlanEvent):
+    client_reference = fields.String(required=True)
+    owner_id = fields.String(load_default=None, allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.planning.plan.approved.v1", "A plan version was agreed with the client and approved."
+)
+class PlanApproved(_PlanEvent):
+    version = fields.Integer(required=True)
+    owner_id = fields.String(load_default=None, allow_none=True)
+    approved_at = fields.AwareDateTime(required=True)
+    next_review_due = fields.Date(required=True)
+
+
+@REGISTRY.register(
+    "casehub.planning.plan.reviewed.v1", "A plan review was completed (the plan is active again)."
+)
+class PlanReviewed(_PlanEvent):
+    review_id = fields.String(load_default=None, allow_none=True)
+    version = fields.Integer(required=True)
+    reviewed_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.planning.plan.closed.v1", "The plan was closed (discharge or decision)."
+)
+class PlanClosed(_PlanEvent):
+    reason = fields.String(required=True)
+    closed_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register("casehub.planning.goal.achieved.v1", "A goal of the plan was achieved.")
+class GoalAchieved(_PlanEvent):
+    goal_id = fields.String(required=True)
+    domain = fields.String(required=True)
+    achieved_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.planning.strategy.referral_requested.v1",
+    "An approved plan asks for a referral to a partner service (the referrals service acts on it).",
+)
+class StrategyReferralRequested(_PlanEvent):
+    client_reference = fields.String(required=True)
+    goal_id = fields.String(required=True)
+    strategy_id = fields.String(required=True)
+    domain = fields.String(required=True)
+    partner_service_id = fields.String(load_default=None, allow_none=True)
+    requested_by = fields.String(required=True)
+    requested_at = fields.AwareDateTime(required=True)
 
 
 @REGISTRY.register(

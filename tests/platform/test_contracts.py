@@ -77,3 +77,10 @@ def test_broken_envelope_names_each_bad_attribute() -> None:
             {"specversion": "0.3", "id": "not-a-uuid", "source": "intake", "data": {}}
         )
     assert set(error.value.messages) == {"specversion", "id", "source", "type", "subject", "time"}
+
+
+def test_intake_life_domains_are_the_contracts_life_domains() -> None:
+    from services.intake.domain import LIFE_DOMAINS as intake_domains
+    from shared.contracts.intake import LIFE_DOMAINS
+
+    assert intake_domains == LIFE_DOMAINS

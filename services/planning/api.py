@@ -1,0 +1,309 @@
+"""HTTP in and out for planning: each view turns a request into one operation in a unit of work."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from services.planning import domain, operations
+from services.planning.models import AUDIT, Plan, PlanVersion, Review
+from services.planning.schemas import (
+    AgreementIn,
+    CloseIn,
+    CompareArgs,
+    ComparisonOut,
+    GoalIn,
+    GoalPatch,
+    OverdueReviewOut,
+    PlanArgs,
+    PlanOut,
+    ProgressNoteIn,
+    ProgressNoteOut,
+    SafetyPlanIn,
+    StrategyIn,
+    VersionOut,
+)
+from shared.web import current_principal, require_roles
+from shared.web.audit import audit_blueprint
+from shared.web.service_app import current_runtime
+
+READERS = ("case_manager", "supervisor", "admin")
+EDITORS = ("case_manager", "supervisor")
+
+plans = Blueprint("plans", __name__, url_prefix="/plans", description="Individual service plans")
+goals = Blueprint(
+    "goals", __name__, url_prefix="/plans", description="Goals, strategies, safety plan, progress"
+)
+reviews = Blueprint("reviews", __name__, url_prefix="/reviews", description="Plan reviews")
+BLUEPRINTS = [plans, goals, reviews, audit_blueprint(AUDIT)]
+
+GOAL_EXAMPLE = {
+    "domain": "housing",
+    "in_own_words": "I want my own place where I feel safe",
+    "measurable_target": "Signed tenancy agreement",
+    "target_date": "2027-03-31",
+}
+AGREEMENT_EXAMPLE = {
+    "client_agreed": True,
+    "method": "signed",
+    "present": ["client", "case manager", "sister"],
+}
+
+
+def _uow() -> Any:
+    return current_runtime().unit_of_work()
+
+
+def _plan_out(plan: Plan, version: PlanVersion, review: Review | None) -> dict[str, Any]:
+    fields = (
+        "id",
+        "client_id",
+        "client_reference",
+        "episode_id",
+        "status",
+        "owner_id",
+        "supervisor_id",
+        "safety_plan_required",
+        "latest_assessment_id",
+        "current_version",
+        "approved_version",
+        "created_at",
+        "approved_at",
+        "closed_at",
+        "close_reason",
+    )
+    return {
+        **{field: getattr(plan, field) for field in fields},
+        "allowed_transitions": domain.allowed_transitions(plan.status),
+        "next_review_due": review.due_on if review else None,
+        "working_version": version,
+    }
+
+
+def _respond(uow: Any, plan: Plan) -> dict[str, Any]:
+    return _plan_out(
+        plan,
+        operations._version(uow, plan, plan.current_version),
+        operations.next_review(uow, plan),
+    )
+
+
+@plans.route("", methods=["GET"])
+@require_roles(*READERS)
+@plans.arguments(PlanArgs, location="query")
+@plans.response(200, PlanOut(many=True))
+def list_plans(args: dict[str, Any]) -> Any:
+    """Plans you carry (case manager), your team's (supervisor) or all (admin)."""
+    with _uow() as uow:
+        return [
+            _respond(uow, plan)
+            for plan in operations.list_plans(
+                uow, current_principal(), client_id=args.get("client_id"), status=args.get("status")
+            )
+        ]
+
+
+@plans.route("/<plan_id>", methods=["GET"])
+@require_roles(*READERS)
+@plans.response(200, PlanOut)
+def read_plan(plan_id: str) -> Any:
+    """A plan with its working version (404 if it is not yours to see)."""
+    with _uow() as uow:
+        return _plan_out(*operations.read_plan(uow, current_principal(), plan_id))
+
+
+@plans.route("/<plan_id>/versions", methods=["GET"])
+@require_roles(*READERS)
+@plans.response(200, VersionOut(many=True))
+def list_versions(plan_id: str) -> Any:
+    """Every version of the plan, oldest first."""
+    with _uow() as uow:
+        return operations.list_versions(uow, current_principal(), plan_id)
+
+
+@plans.route("/<plan_id>/versions/<int:number>", methods=["GET"])
+@require_roles(*READERS)
+@plans.response(200, VersionOut)
+def read_version(plan_id: str, number: int) -> Any:
+    """One version of the plan."""
+    with _uow() as uow:
+        return operations.read_version(uow, current_principal(), plan_id, number)
+
+
+@plans.route("/<plan_id>/compare", methods=["GET"])
+@require_roles(*READERS)
+@plans.arguments(CompareArgs, location="query")
+@plans.response(200, ComparisonOut)
+def compare_versions(args: dict[str, Any], plan_id: str) -> Any:
+    """What changed between two versions: goals and strategies added, removed or changed."""
+    with _uow() as uow:
+        return operations.compare(uow, current_principal(), plan_id, args["older"], args["newer"])
+
+
+@plans.route("/<plan_id>/approve", methods=["POST"])
+@require_roles(*EDITORS)
+@plans.arguments(AgreementIn, example=AGREEMENT_EXAMPLE)
+@plans.response(200, PlanOut)
+@plans.alt_response(
+    409, description="Not allowed from this status (allowed named), or not ready (reasons)."
+)
+def approve(agreement: dict[str, Any], plan_id: str) -> Any:
+    """Record the client's agreement and approve the working version; a review is scheduled."""
+    with _uow() as uow:
+        plan = operations.approve(
+            uow, current_principal(), plan_id, agreement, operations.ReviewPolicy.from_env()
+        )
+        return _respond(uow, plan)
+
+
+@plans.route("/<plan_id>/start-review", methods=["POST"])
+@require_roles(*EDITORS)
+@plans.response(200, PlanOut)
+def start_review(plan_id: str) -> Any:
+    """Open the plan for review: changes now go into a new version."""
+    with _uow() as uow:
+        return _respond(uow, operations.start_review(uow, current_principal(), plan_id))
+
+
+@plans.route("/<plan_id>/close", methods=["POST"])
+@require_roles(*EDITORS)
+@plans.arguments(CloseIn, example={"reason": "goals met"})
+@plans.response(200, PlanOut)
+def close(body: dict[str, Any], plan_id: str) -> Any:
+    """Close the plan."""
+    with _uow() as uow:
+        return _respond(uow, operations.close(uow, current_principal(), plan_id, body["reason"]))
+
+
+@goals.route("/<plan_id>/goals", methods=["POST"])
+@require_roles(*EDITORS)
+@goals.arguments(GoalIn, example=GOAL_EXAMPLE)
+@goals.response(201, PlanOut)
+def add_goal(goal: dict[str, Any], plan_id: str) -> Any:
+    """Add a goal in the client's own words with a measurable target and date."""
+    with _uow() as uow:
+        plan, _version, _goal_id = operations.add_goal(uow, current_principal(), plan_id, goal)
+        return _respond(uow, plan)
+
+
+@goals.route("/<plan_id>/goals/<goal_id>", methods=["PATCH"])
+@require_roles(*EDITORS)
+@goals.arguments(
+    GoalPatch, example={"in_own_words": "A flat near my sister", "target_date": "2027-04-30"}
+)
+@goals.response(200, PlanOut)
+def update_goal(changes: dict[str, Any], plan_id: str, goal_id: str) -> Any:
+    """Write a proposed goal with the client, or change a goal during a review."""
+    with _uow() as uow:
+        plan, _version = operations.update_goal(uow, current_principal(), plan_id, goal_id, changes)
+        return _respond(uow, plan)
+
+
+@goals.route("/<plan_id>/goals/<goal_id>", methods=["DELETE"])
+@require_roles(*EDITORS)
+@goals.response(200, PlanOut)
+def remove_goal(plan_id: str, goal_id: str) -> Any:
+    """Remove a goal from the working version."""
+    with _uow() as uow:
+        plan, _version = operations.remove_goal(uow, current_principal(), plan_id, goal_id)
+        return _respond(uow, plan)
+
+
+@goals.route("/<plan_id>/goals/<goal_id>/strategies", methods=["POST"])
+@require_roles(*EDITORS)
+@goals.arguments(
+    StrategyIn,
+    example={
+        "description": "Referral to Housing First for a tenancy",
+        "type": "referral",
+        "responsible": "partner_service",
+        "due_by": "2027-01-15",
+        "partner_service_id": "housing-first-tenancy",
+    },
+)
+@goals.response(201, PlanOut)
+def add_strategy(strategy: dict[str, Any], plan_id: str, goal_id: str) -> Any:
+    """Add a strategy: what is done, by whom, by when (a referral is requested on approval)."""
+    with _uow() as uow:
+        plan, _version, _strategy_id = operations.add_strategy(
+            uow, current_principal(), plan_id, goal_id, strategy
+        )
+        return _respond(uow, plan)
+
+
+@goals.route("/<plan_id>/goals/<goal_id>/strategies/<strategy_id>", methods=["DELETE"])
+@require_roles(*EDITORS)
+@goals.response(200, PlanOut)
+def remove_strategy(plan_id: str, goal_id: str, strategy_id: str) -> Any:
+    """Remove a strategy from the working version."""
+    with _uow() as uow:
+        plan, _version = operations.remove_strategy(
+            uow, current_principal(), plan_id, goal_id, strategy_id
+        )
+        return _respond(uow, plan)
+
+
+@goals.route("/<plan_id>/safety-plan", methods=["PUT"])
+@require_roles(*EDITORS)
+@goals.arguments(
+    SafetyPlanIn,
+    example={
+        "warning_signs": ["Not sleeping"],
+        "internal_coping_strategies": ["Walk the dog"],
+        "distraction_people_and_places": ["The library"],
+        "people_to_ask_for_help": ["Sister: 555-0101"],
+        "professionals_and_crisis_lines": ["Crisis line 988"],
+        "making_environment_safe": ["Medication with pharmacist"],
+    },
+)
+@goals.response(200, PlanOut)
+def set_safety_plan(safety_plan: dict[str, Any], plan_id: str) -> Any:
+    """The six sections of the safety plan (required after a high-risk flag)."""
+    with _uow() as uow:
+        plan, _version = operations.set_safety_plan(uow, current_principal(), plan_id, safety_plan)
+        return _respond(uow, plan)
+
+
+@goals.route("/<plan_id>/goals/<goal_id>/progress-notes", methods=["POST"])
+@require_roles(*EDITORS)
+@goals.arguments(
+    ProgressNoteIn, example={"note": "Viewed two flats", "attainment": 0, "achieved": False}
+)
+@goals.response(201, ProgressNoteOut)
+def add_progress_note(note: dict[str, Any], plan_id: str, goal_id: str) -> Any:
+    """Monitoring: a progress note with a goal attainment rating."""
+    with _uow() as uow:
+        return operations.add_progress_note(uow, current_principal(), plan_id, goal_id, note)
+
+
+@goals.route("/<plan_id>/goals/<goal_id>/progress-notes", methods=["GET"])
+@require_roles(*READERS)
+@goals.response(200, ProgressNoteOut(many=True))
+def list_progress_notes(plan_id: str, goal_id: str) -> Any:
+    """The goal's progress notes, oldest first."""
+    with _uow() as uow:
+        return operations.list_progress_notes(uow, current_principal(), plan_id, goal_id)
+
+
+@reviews.route("/overdue", methods=["GET"])
+@require_roles(*READERS)
+@reviews.response(200, OverdueReviewOut(many=True))
+def overdue(**_: Any) -> Any:
+    """Reviews past their date: your plans (case manager), your team's (supervisor), or all (admin)."""
+    with _uow() as uow:
+        return [
+            {
+                "review_id": review.id,
+                "plan_id": plan.id,
+                "client_id": plan.client_id,
+                "client_reference": plan.client_reference,
+                "owner_id": plan.owner_id,
+                "due_on": review.due_on,
+                "reason": review.reason,
+            }
+            for review, plan in operations.overdue_reviews(
+                uow, current_principal(), datetime.now(UTC).date()
+            )
+        ]

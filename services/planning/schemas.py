@@ -1,0 +1,181 @@
+"""Request and response bodies of the planning API (marshmallow; documented in OpenAPI)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from services.planning.domain import (
+    SAFETY_PLAN_SECTIONS,
+    Attainment,
+    GoalStatus,
+    Responsible,
+    StrategyType,
+)
+from shared.contracts.intake import LIFE_DOMAINS
+
+TEXT = validate.Length(min=1, max=2_000)
+
+
+class GoalIn(Schema):
+    domain = fields.String(required=True, validate=validate.OneOf(LIFE_DOMAINS))
+    in_own_words = fields.String(
+        required=True, validate=TEXT, metadata={"description": "The client's own words."}
+    )
+    measurable_target = fields.String(required=True, validate=TEXT)
+    target_date = fields.Date(load_default=None, allow_none=True)
+
+
+class GoalPatch(Schema):
+    in_own_words = fields.String(validate=TEXT)
+    measurable_target = fields.String(validate=TEXT)
+    target_date = fields.Date(allow_none=True)
+    status = fields.Enum(GoalStatus, by_value=True)
+
+
+class StrategyIn(Schema):
+    description = fields.String(required=True, validate=TEXT)
+    type = fields.Enum(StrategyType, by_value=True, load_default=StrategyType.ACTION)
+    responsible = fields.Enum(Responsible, by_value=True, required=True)
+    due_by = fields.Date(load_default=None, allow_none=True)
+    partner_service_id = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=100)
+    )
+
+
+class StrategyOut(Schema):
+    id = fields.String()
+    description = fields.String()
+    type = fields.String()
+    responsible = fields.String()
+    due_by = fields.String(allow_none=True)
+    partner_service_id = fields.String(allow_none=True)
+
+
+class GoalOut(Schema):
+    id = fields.String()
+    domain = fields.String()
+    in_own_words = fields.String()
+    measurable_target = fields.String()
+    target_date = fields.String(allow_none=True)
+    status = fields.String()
+    strategies = fields.List(fields.Nested(StrategyOut))
+
+
+SafetyPlanIn = Schema.from_dict(
+    {
+        section: fields.List(
+            fields.String(validate=validate.Length(min=1, max=500)), load_default=list
+        )
+        for section in SAFETY_PLAN_SECTIONS
+    },
+    name="SafetyPlanIn",
+)
+
+
+class ContentOut(Schema):
+    goals = fields.List(fields.Nested(GoalOut))
+    safety_plan = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), allow_none=True
+    )
+
+
+class VersionOut(Schema):
+    number = fields.Integer()
+    status = fields.String()
+    content = fields.Nested(ContentOut)
+    created_at = fields.DateTime()
+    created_by = fields.String()
+    approved_at = fields.DateTime(allow_none=True)
+    approved_by = fields.String(allow_none=True)
+    agreement = fields.Dict(allow_none=True)
+
+
+class PlanOut(Schema):
+    id = fields.String()
+    client_id = fields.String()
+    client_reference = fields.String()
+    episode_id = fields.String()
+    status = fields.String()
+    allowed_transitions = fields.List(fields.String())
+    owner_id = fields.String(allow_none=True)
+    supervisor_id = fields.String(allow_none=True)
+    safety_plan_required = fields.Boolean()
+    latest_assessment_id = fields.String(allow_none=True)
+    current_version = fields.Integer()
+    approved_version = fields.Integer(allow_none=True)
+    next_review_due = fields.Date(allow_none=True)
+    created_at = fields.DateTime()
+    approved_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    close_reason = fields.String(allow_none=True)
+    working_version = fields.Nested(VersionOut)
+
+
+class PlanArgs(Schema):
+    client_id = fields.String()
+    status = fields.String(validate=validate.OneOf(("draft", "active", "under_review", "closed")))
+
+
+class AgreementIn(Schema):
+    client_agreed = fields.Boolean(
+        required=True, validate=validate.Equal(True, error="the client must agree to the plan")
+    )
+    method = fields.String(
+        required=True, validate=validate.OneOf(("signed", "verbal", "electronic"))
+    )
+    present = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "Who was present."},
+    )
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2_000))
+
+
+class CloseIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class CompareArgs(Schema):
+    older = fields.Integer(required=True, validate=validate.Range(min=1))
+    newer = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class ComparisonOut(Schema):
+    goals_added = fields.List(fields.String())
+    goals_removed = fields.List(fields.String())
+    goals_changed = fields.List(fields.Dict())
+    strategies_added = fields.List(fields.String())
+    strategies_removed = fields.List(fields.String())
+    safety_plan_changed = fields.Boolean()
+
+
+class ProgressNoteIn(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=5_000))
+    attainment = fields.Enum(
+        Attainment,
+        by_value=True,
+        required=True,
+        metadata={"description": "Goal Attainment Scaling, -2 (much less) to +2 (much more)."},
+    )
+    achieved = fields.Boolean(load_default=False)
+
+
+class ProgressNoteOut(Schema):
+    id = fields.String()
+    goal_id = fields.String()
+    note = fields.String()
+    attainment = fields.Integer()
+    achieved = fields.Boolean()
+    written_by = fields.String()
+    written_at = fields.DateTime()
+
+
+class OverdueReviewOut(Schema):
+    review_id = fields.String()
+    plan_id = fields.String()
+    client_id = fields.String()
+    client_reference = fields.String()
+    owner_id = fields.String(allow_none=True)
+    due_on = fields.Date()
+    reason = fields.String()
