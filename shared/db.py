@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     DateTime,
     Dialect,
     Engine,
@@ -159,3 +162,16 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def new_id() -> str:
+    """Primary keys are UUIDs: created anywhere, unguessable, safe to put in events."""
+    return str(uuid.uuid4())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+#: How every service maps Python annotations of its models to column types.
+TYPE_ANNOTATIONS: dict[Any, Any] = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[str]: JSON}

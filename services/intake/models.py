@@ -3,29 +3,20 @@ case managers and assignments, plus the audit trail, the outbox and the inbox.""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.audit import AuditTrail
-from shared.db import UtcDateTime, service_metadata
+from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
 from shared.messaging.tables import messaging_tables
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
     metadata = service_metadata()
-    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map = TYPE_ANNOTATIONS
 
 
 MESSAGING = messaging_tables(Base.metadata)
@@ -59,8 +50,8 @@ class Client(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     case_manager_id: Mapped[str | None] = mapped_column(String(128), index=True)
     registered_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=now)
-    updated_at: Mapped[datetime] = mapped_column(default=now)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
     episodes: Mapped[list[Episode]] = relationship(
         back_populates="client", order_by="Episode.number", lazy="selectin"
     )
@@ -81,7 +72,7 @@ class Episode(Base):
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="open")
-    opened_at: Mapped[datetime] = mapped_column(default=now)
+    opened_at: Mapped[datetime] = mapped_column(default=utc_now)
     closed_at: Mapped[datetime | None]
     discharge_reason: Mapped[str | None] = mapped_column(String(100))
     case_manager_id: Mapped[str | None] = mapped_column(ForeignKey("case_managers.id"), index=True)
@@ -112,7 +103,7 @@ class Consent(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date)
     granted_by: Mapped[str] = mapped_column(String(128))
-    granted_at: Mapped[datetime] = mapped_column(default=now)
+    granted_at: Mapped[datetime] = mapped_column(default=utc_now)
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(128))
     revocation_reason: Mapped[str | None] = mapped_column(String(500))
@@ -136,7 +127,7 @@ class Assessment(Base):
     risk_reasons: Mapped[list[str]] = mapped_column()
     cssrs_screen_needed: Mapped[bool] = mapped_column(Boolean, default=False)
     assessed_by: Mapped[str] = mapped_column(String(128))
-    completed_at: Mapped[datetime] = mapped_column(default=now)
+    completed_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 class RiskFlag(Base):
@@ -148,7 +139,7 @@ class RiskFlag(Base):
     level: Mapped[str] = mapped_column(String(20))
     reasons: Mapped[list[str]] = mapped_column()
     status: Mapped[str] = mapped_column(String(20), default="open")
-    opened_at: Mapped[datetime] = mapped_column(default=now)
+    opened_at: Mapped[datetime] = mapped_column(default=utc_now)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(128))
     resolution_note: Mapped[str | None] = mapped_column(Text)
@@ -167,7 +158,7 @@ class Assignment(Base):
     case_manager_id: Mapped[str] = mapped_column(ForeignKey("case_managers.id"), index=True)
     method: Mapped[str] = mapped_column(String(20))
     assigned_by: Mapped[str] = mapped_column(String(128))
-    assigned_at: Mapped[datetime] = mapped_column(default=now)
+    assigned_at: Mapped[datetime] = mapped_column(default=utc_now)
     ended_at: Mapped[datetime | None]
     over_cap: Mapped[bool] = mapped_column(Boolean, default=False)
     override_reason: Mapped[str | None] = mapped_column(String(500))

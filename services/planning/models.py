@@ -3,29 +3,20 @@ a projection of who carries each episode (from intake's events), the audit trail
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import AuditTrail
-from shared.db import UtcDateTime, service_metadata
+from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
 from shared.messaging.tables import messaging_tables
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
     metadata = service_metadata()
-    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map = TYPE_ANNOTATIONS
 
 
 MESSAGING = messaging_tables(Base.metadata)
@@ -58,7 +49,7 @@ class Plan(Base):
     latest_assessment_id: Mapped[str | None] = mapped_column(String(36))
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     approved_version: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=now)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
     approved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(100))
@@ -76,7 +67,7 @@ class PlanVersion(Base):
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="draft")
     content: Mapped[dict[str, Any]] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(default=now)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
     created_by: Mapped[str] = mapped_column(String(128))
     approved_at: Mapped[datetime | None]
     approved_by: Mapped[str | None] = mapped_column(String(128))
@@ -92,7 +83,7 @@ class ProgressNote(Base):
     attainment: Mapped[int] = mapped_column(Integer)
     achieved: Mapped[bool] = mapped_column(Boolean, default=False)
     written_by: Mapped[str] = mapped_column(String(128))
-    written_at: Mapped[datetime] = mapped_column(default=now)
+    written_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 class Review(Base):

@@ -18,8 +18,8 @@ from queue import Empty
 from typing import Any
 
 from kombu.transport import filesystem
-from kombu.utils.encoding import bytes_to_str
-from kombu.utils.json import loads
+from kombu.utils.encoding import bytes_to_str, str_to_bytes
+from kombu.utils.json import dumps, loads
 
 INFLIGHT = "inflight"
 UNREADABLE_AFTER_SECONDS = 5.0
@@ -119,6 +119,33 @@ class CrashSafeChannel(filesystem.Channel):
         if path is not None:
             with suppress(FileNotFoundError):
                 path.unlink()
+
+    def _queue_bind(self, exchange: str, routing_key: str, pattern: str, queue: str) -> None:
+        """Add a binding to the exchange's file without ever truncating another process's.
+
+        kombu creates a missing file with ``open("wb")``: two processes declaring at once can
+        each truncate the other's bindings, leaving a queue silently unbound.
+        """
+        path = self._exchange_file(exchange)
+        self.control_folder.mkdir(parents=True, exist_ok=True)
+        entry = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        with os.fdopen(descriptor, "r+b", buffering=0) as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                raw = handle.read()
+                bindings = (
+                    [filesystem.exchange_queue_t(*item) for item in loads(bytes_to_str(raw))]
+                    if raw
+                    else []
+                )
+                if entry not in bindings:
+                    bindings.insert(0, entry)
+                    handle.seek(0)
+                    handle.truncate()
+                    handle.write(str_to_bytes(dumps(bindings)))
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def basic_ack(self, delivery_tag: str, multiple: bool = False) -> None:
         super().basic_ack(delivery_tag, multiple)
