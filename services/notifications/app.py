@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from services.catalog import app_factory
+from services.notifications import operations
+from services.notifications.api import BLUEPRINTS
+from services.notifications.channels import ChannelConfig
 from services.notifications.handlers import EVENT_HANDLERS
 from services.notifications.models import MESSAGING, Base
-from shared.service import ServiceSpec
+from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
+
+
+def dispatch_due(runtime: ServiceRuntime) -> int:
+    with runtime.unit_of_work() as uow:
+        return operations.dispatch_due(uow, ChannelConfig.from_env(), datetime.now(UTC))
+
+
+def escalate_due(runtime: ServiceRuntime) -> int:
+    with runtime.unit_of_work() as uow:
+        return operations.escalate_due(uow, ChannelConfig.from_env(), datetime.now(UTC))
+
 
 SERVICE = ServiceSpec(
     name="notifications",
@@ -16,8 +31,12 @@ SERVICE = ServiceSpec(
     metadata=Base.metadata,
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
-    blueprints=[],
+    blueprints=BLUEPRINTS,
     migrations=Path(__file__).parent / "migrations",
+    periodic_tasks=[
+        PeriodicTask("dispatcher", 1, dispatch_due),
+        PeriodicTask("escalator", 15, escalate_due),
+    ],
 )
 
 

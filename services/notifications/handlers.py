@@ -1,7 +1,35 @@
-"""Events the notifications service consumes, each mapped to a plain function (routing key -> handler)."""
+"""Events the notifications service consumes, each mapped to a plain function (routing key -> handler).
+
+Handlers only record what must be sent (notifications and deliveries, in the inbox transaction);
+the dispatcher sends, so a slow mail server never stalls the consumer."""
 
 from __future__ import annotations
 
-from shared.messaging.consumer import Handler
+from datetime import UTC, datetime
 
-EVENT_HANDLERS: dict[str, Handler] = {}
+from services.notifications import operations
+from services.notifications.channels import ChannelConfig
+from shared.contracts import Event
+from shared.messaging.consumer import Handler
+from shared.unit_of_work import UnitOfWork
+
+
+def on_notifiable_event(event: Event, uow: UnitOfWork) -> None:
+    operations.notify(uow, event, ChannelConfig.from_env(), datetime.now(UTC))
+
+
+def on_case_assigned(event: Event, uow: UnitOfWork) -> None:
+    operations.record_assignment(uow, event.data)
+    on_notifiable_event(event, uow)
+
+
+def on_client_discharged(event: Event, uow: UnitOfWork) -> None:
+    operations.record_discharge(uow, event.data)
+
+
+EVENT_HANDLERS: dict[str, Handler] = {
+    "intake.risk.flagged.v1": on_notifiable_event,
+    "intake.case.assigned.v1": on_case_assigned,
+    "intake.client.discharged.v1": on_client_discharged,
+    "planning.review.due.v1": on_notifiable_event,
+}

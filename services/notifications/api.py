@@ -1,0 +1,186 @@
+"""HTTP in and out for notifications: inbox, acknowledgement, preferences, rules, delivery log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from services.notifications import operations
+from services.notifications.models import AUDIT
+from services.notifications.schemas import (
+    DeliveryArgs,
+    DeliveryOut,
+    InboxArgs,
+    InboxItem,
+    NotificationOut,
+    PreferenceIn,
+    PreferenceOut,
+    RuleOut,
+    RulePatch,
+)
+from shared.web import current_principal, require_roles
+from shared.web.audit import audit_blueprint
+from shared.web.service_app import current_runtime
+
+STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
+
+inbox = Blueprint(
+    "inbox", __name__, url_prefix="/me", description="My notifications and preferences"
+)
+notifications = Blueprint(
+    "notifications", __name__, url_prefix="/notifications", description="Acknowledging alerts"
+)
+admin = Blueprint(
+    "admin", __name__, url_prefix="", description="Rules, preferences and the delivery log"
+)
+BLUEPRINTS = [inbox, notifications, admin, audit_blueprint(AUDIT)]
+PREFERENCE_EXAMPLE = {
+    "email": "dana@example.org",
+    "channels": ["email", "in_app"],
+    "time_zone": "Europe/London",
+    "quiet_start": "21:00:00",
+    "quiet_end": "07:00:00",
+    "daily_digest_at": "08:00:00",
+}
+
+
+def _uow() -> Any:
+    return current_runtime().unit_of_work()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@inbox.route("/notifications", methods=["GET"])
+@require_roles(*STAFF)
+@inbox.arguments(InboxArgs, location="query")
+@inbox.response(200, InboxItem(many=True))
+def my_notifications(args: dict[str, Any]) -> Any:
+    """My in-app inbox, newest first."""
+    with _uow() as uow:
+        return [
+            {
+                "delivery_id": d.id,
+                "notification_id": n.id,
+                "subject": n.subject,
+                "body": n.body,
+                "urgency": n.urgency,
+                "client_reference": n.client_reference,
+                "created_at": n.created_at,
+                "read_at": d.read_at,
+                "acknowledged_at": n.acknowledged_at,
+            }
+            for d, n in operations.inbox(uow, current_principal(), unread_only=args["unread"])
+        ]
+
+
+@inbox.route("/notifications/<delivery_id>/read", methods=["POST"])
+@require_roles(*STAFF)
+@inbox.response(204)
+def mark_read(delivery_id: str) -> None:
+    """Mark an inbox item read (reading is not acknowledging a crisis alert)."""
+    with _uow() as uow:
+        operations.mark_read(uow, current_principal(), delivery_id, _now())
+
+
+@inbox.route("/preferences", methods=["GET"])
+@require_roles(*STAFF)
+@inbox.response(200, PreferenceOut)
+def my_preferences() -> Any:
+    """How I am reached."""
+    with _uow() as uow:
+        return operations.read_preferences(uow, current_principal(), current_principal().sub)
+
+
+@inbox.route("/preferences", methods=["PUT"])
+@require_roles(*STAFF)
+@inbox.arguments(PreferenceIn, example=PREFERENCE_EXAMPLE)
+@inbox.response(200, PreferenceOut)
+def save_my_preferences(values: dict[str, Any]) -> Any:
+    """Channels, quiet hours (non-urgent items wait) and a daily digest for low-priority items."""
+    with _uow() as uow:
+        return operations.save_preferences(
+            uow, current_principal(), current_principal().sub, values
+        )
+
+
+@notifications.route("/<notification_id>/acknowledge", methods=["POST"])
+@require_roles(*STAFF)
+@notifications.response(200, NotificationOut)
+def acknowledge(notification_id: str) -> Any:
+    """I have seen this alert and am acting on it: escalation stops."""
+    with _uow() as uow:
+        return operations.acknowledge(uow, current_principal(), notification_id, _now())
+
+
+@admin.route("/users/<user_id>/preferences", methods=["PUT"])
+@require_roles("admin")
+@admin.arguments(PreferenceIn, example=PREFERENCE_EXAMPLE)
+@admin.response(200, PreferenceOut)
+def save_preferences(values: dict[str, Any], user_id: str) -> Any:
+    """Set someone's contact details and preferences (admin)."""
+    with _uow() as uow:
+        return operations.save_preferences(uow, current_principal(), user_id, values)
+
+
+@admin.route("/rules", methods=["GET"])
+@require_roles("admin", "supervisor")
+@admin.response(200, RuleOut(many=True))
+def list_rules() -> Any:
+    """Which events notify whom, how and how urgently."""
+    with _uow() as uow:
+        return operations.list_rules(uow)
+
+
+@admin.route("/rules/<rule_id>", methods=["PATCH"])
+@require_roles("admin")
+@admin.arguments(RulePatch, example={"escalate_after_minutes": 10})
+@admin.response(200, RuleOut)
+def update_rule(values: dict[str, Any], rule_id: str) -> Any:
+    """Change a rule's recipients, channels, urgency, escalation time or switch it off."""
+    with _uow() as uow:
+        return operations.update_rule(
+            uow,
+            current_principal(),
+            rule_id,
+            {
+                k: [str(v) for v in value]
+                if isinstance(value, list)
+                else (str(value) if k == "urgency" else value)
+                for k, value in values.items()
+            },
+        )
+
+
+@admin.route("/deliveries", methods=["GET"])
+@require_roles("admin", "supervisor")
+@admin.arguments(DeliveryArgs, location="query")
+@admin.response(200, DeliveryOut(many=True))
+def list_deliveries(args: dict[str, Any]) -> Any:
+    """The delivery log with every attempt; ``status=failed`` shows what did not get through."""
+    with _uow() as uow:
+        return [
+            {
+                **{
+                    f: getattr(d, f)
+                    for f in (
+                        "id",
+                        "notification_id",
+                        "recipient",
+                        "channel",
+                        "status",
+                        "attempts",
+                        "next_attempt_at",
+                        "last_error",
+                        "delivered_at",
+                    )
+                },
+                "attempt_log": operations.attempts_of(uow, d.id),
+            }
+            for d in operations.deliveries(
+                uow, status=args.get("status"), notification_id=args.get("notification_id")
+            )
+        ]

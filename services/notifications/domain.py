@@ -1,0 +1,140 @@
+"""Notification rules as plain functions: who is told, how urgently, when quiet hours hold a
+message, how retries back off and where an unacknowledged crisis alert escalates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class Urgency(StrEnum):
+    URGENT = "urgent"  # crisis: at once, ignores quiet hours, escalates until acknowledged
+    PRIORITY = "priority"  # at once, never held for quiet hours or a digest
+    NORMAL = "normal"  # held during the recipient's quiet hours
+    LOW = "low"  # may wait for the recipient's daily digest
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    IN_APP = "in_app"
+
+
+class RecipientRole(StrEnum):
+    CASE_MANAGER = "case_manager"
+    SUPERVISOR = "supervisor"
+    ON_CALL = "on_call"
+    INTAKE_ON_CALL = "intake_on_call"
+
+
+ON_CALL_RECIPIENTS = {
+    RecipientRole.ON_CALL: "on_call",
+    RecipientRole.INTAKE_ON_CALL: "intake_on_call",
+}
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class RuleView:
+    event_type: str
+    levels: tuple[str, ...] | None
+    recipients: tuple[str, ...]
+    channels: tuple[str, ...]
+    urgency: Urgency
+
+
+def rule_applies(rule: RuleView, routing_key: str, level: str | None) -> bool:
+    return rule.event_type == routing_key and (rule.levels is None or level in rule.levels)
+
+
+def resolve_recipients(
+    roles: Sequence[str], *, case_manager_id: str | None, supervisor_id: str | None
+) -> list[str]:
+    """Users (or on-call addresses) for the rule's roles. A client with no case manager goes to
+    the intake team's on-call and one with no supervisor to on-call: never nowhere."""
+    resolved: list[str] = []
+    for role in roles:
+        if role == RecipientRole.CASE_MANAGER:
+            resolved.append(case_manager_id or ON_CALL_RECIPIENTS[RecipientRole.INTAKE_ON_CALL])
+        elif role == RecipientRole.SUPERVISOR:
+            resolved.append(supervisor_id or ON_CALL_RECIPIENTS[RecipientRole.ON_CALL])
+        else:
+            resolved.append(ON_CALL_RECIPIENTS[RecipientRole(role)])
+    return list(dict.fromkeys(resolved))
+
+
+def is_on_call(recipient: str) -> bool:
+    return recipient in ON_CALL_RECIPIENTS.values()
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time
+    end: time
+    zone: str = "UTC"
+
+    def contains(self, moment: datetime) -> bool:
+        local = moment.astimezone(ZoneInfo(self.zone)).time()
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end  # spans midnight
+
+    def ends_after(self, moment: datetime) -> datetime:
+        zone = ZoneInfo(self.zone)
+        local = moment.astimezone(zone)
+        end = datetime.combine(local.date(), self.end, tzinfo=zone)
+        if end <= local:
+            end += timedelta(days=1)
+        return end
+
+
+def release_time(
+    urgency: Urgency | str,
+    now: datetime,
+    *,
+    quiet: QuietHours | None,
+    daily_digest_at: time | None,
+    zone: str = "UTC",
+) -> datetime:
+    """When a delivery may go out: urgent and priority at once; normal after quiet hours; low at
+    the next digest when the recipient asked for one (else like normal)."""
+    urgency = Urgency(urgency)
+    if urgency in (Urgency.URGENT, Urgency.PRIORITY):
+        return now
+    if urgency == Urgency.LOW and daily_digest_at is not None:
+        local = now.astimezone(ZoneInfo(zone))
+        digest = datetime.combine(local.date(), daily_digest_at, tzinfo=ZoneInfo(zone))
+        return digest if digest > local else digest + timedelta(days=1)
+    if quiet is not None and quiet.contains(now):
+        return quiet.ends_after(now)
+    return now
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff: 30 s, 1 min, 2 min, 4 min … capped at 30 minutes."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
+
+
+def escalation_targets(level: int, *, supervisor_id: str | None) -> list[str]:
+    """Unacknowledged crisis alert: first the supervisor again, then the on-call address."""
+    if level == 1:
+        return [supervisor_id or ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]]
+    if level == 2:
+        return [ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]]
+    return []
+
+
+def rules_from_rows(rows: Sequence[Mapping[str, object]]) -> list[RuleView]:
+    return [
+        RuleView(
+            event_type=str(row["event_type"]),
+            levels=tuple(row["levels"]) if row.get("levels") else None,  # type: ignore[arg-type]
+            recipients=tuple(row["recipients"]),  # type: ignore[arg-type]
+            channels=tuple(row["channels"]),  # type: ignore[arg-type]
+            urgency=Urgency(str(row["urgency"])),
+        )
+        for row in rows
+    ]

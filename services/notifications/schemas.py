@@ -1,0 +1,108 @@
+"""Request and response bodies of the notifications API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from services.notifications.domain import Channel, RecipientRole, Urgency
+
+
+class PreferenceIn(Schema):
+    email = fields.Email(allow_none=True)
+    webhook_url = fields.Url(allow_none=True, require_tld=False)
+    webhook_secret = fields.String(
+        allow_none=True, validate=validate.Length(min=16, max=200), load_only=True
+    )
+    channels = fields.List(fields.Enum(Channel, by_value=True), validate=validate.Length(min=1))
+    time_zone = fields.String(validate=validate.Length(min=1, max=64))
+    quiet_start = fields.Time(allow_none=True)
+    quiet_end = fields.Time(allow_none=True)
+    daily_digest_at = fields.Time(allow_none=True)
+
+
+class PreferenceOut(Schema):
+    user_id = fields.String()
+    email = fields.String(allow_none=True)
+    webhook_url = fields.String(allow_none=True)
+    channels = fields.List(fields.String())
+    time_zone = fields.String()
+    quiet_start = fields.Time(allow_none=True)
+    quiet_end = fields.Time(allow_none=True)
+    daily_digest_at = fields.Time(allow_none=True)
+
+
+class RuleOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    event_type = fields.String()
+    levels = fields.List(fields.String(), allow_none=True)
+    recipients = fields.List(fields.String())
+    channels = fields.List(fields.String())
+    urgency = fields.String()
+    template = fields.String()
+    escalate_after_minutes = fields.Integer(allow_none=True)
+    active = fields.Boolean()
+
+
+class RulePatch(Schema):
+    recipients = fields.List(
+        fields.Enum(RecipientRole, by_value=True), validate=validate.Length(min=1)
+    )
+    channels = fields.List(fields.Enum(Channel, by_value=True), validate=validate.Length(min=1))
+    urgency = fields.Enum(Urgency, by_value=True)
+    escalate_after_minutes = fields.Integer(
+        allow_none=True, validate=validate.Range(min=1, max=1440)
+    )
+    active = fields.Boolean()
+
+
+class InboxArgs(Schema):
+    unread = fields.Boolean(load_default=False)
+
+
+class InboxItem(Schema):
+    delivery_id = fields.String()
+    notification_id = fields.String()
+    subject = fields.String()
+    body = fields.String()
+    urgency = fields.String()
+    client_reference = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+    acknowledged_at = fields.DateTime(allow_none=True)
+
+
+class NotificationOut(Schema):
+    id = fields.String()
+    event_type = fields.String()
+    urgency = fields.String()
+    subject = fields.String()
+    client_reference = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    escalation_level = fields.Integer()
+    acknowledged_at = fields.DateTime(allow_none=True)
+    acknowledged_by = fields.String(allow_none=True)
+
+
+class DeliveryArgs(Schema):
+    status = fields.String(validate=validate.OneOf(("pending", "delivered", "failed")))
+    notification_id = fields.String()
+
+
+class AttemptOut(Schema):
+    at = fields.DateTime()
+    succeeded = fields.Boolean()
+    error = fields.String(allow_none=True)
+
+
+class DeliveryOut(Schema):
+    id = fields.String()
+    notification_id = fields.String()
+    recipient = fields.String()
+    channel = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime()
+    last_error = fields.String(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    attempt_log = fields.List(fields.Nested(AttemptOut))
