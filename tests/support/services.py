@@ -13,6 +13,7 @@ from shared.config import Settings
 from shared.messaging.broker import open_connection
 from shared.messaging.topology import Topology
 from shared.service import ServiceRuntime, subscriptions
+from shared.worker import worker_threads
 from tests.support.backends import Backend
 
 
@@ -46,12 +47,9 @@ class RunningServices:
         return self.runtimes[name]
 
     def start_workers(self) -> None:
+        """Each service's worker threads exactly as ``casehub worker`` runs them."""
         for runtime in self.runtimes.values():
-            targets = [runtime.relay().run]
-            if runtime.spec.handlers:
-                targets.append(runtime.consumer().run)
-            for target in targets:
-                thread = threading.Thread(target=target, args=(self.stop,), daemon=True)
+            for thread in worker_threads(runtime, self.stop):
                 thread.start()
                 self.threads.append(thread)
 

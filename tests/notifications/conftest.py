@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.notifications import operations
+from services.notifications.channels import ChannelConfig
+from services.notifications.handlers import EVENT_HANDLERS
+from shared.contracts import REGISTRY, Event
+from tests.support.backends import Backend
+from tests.support.mail import Mailbox, start_smtp
+from tests.support.service_api import ServiceApi
+
+CASE_MANAGER, SUPERVISOR = "cm-1", "sup-1"
+NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+
+
+@dataclass
+class NotificationsApi(ServiceApi):
+    mailbox: Mailbox | None = None
+
+    def deliver(
+        self,
+        routing_key: str,
+        data: dict[str, Any],
+        event_id: str | None = None,
+        now: datetime = NOW,
+    ) -> str:
+        """Hand an event to the handler as the consumer does; the clock is the test's."""
+        event_type = f"casehub.{routing_key}"
+        event = Event(
+            type=event_type,
+            source=f"/{routing_key.split('.')[0]}",
+            subject="client/x",
+            data=REGISTRY.validate(event_type, data, tolerant=True),
+            id=event_id or str(uuid.uuid4()),
+        )
+        with self.runtime.unit_of_work() as uow:
+            if (
+                routing_key == "intake.client.discharged.v1"
+                or routing_key == "intake.case.assigned.v1"
+            ):
+                EVENT_HANDLERS[routing_key](event, uow)
+            else:
+                operations.notify(uow, event, ChannelConfig.from_env(), now)
+        return event.id
+
+    def dispatch(self, now: datetime) -> int:
+        with self.runtime.unit_of_work() as uow:
+            return operations.dispatch_due(uow, ChannelConfig.from_env(), now)
+
+    def escalate(self, now: datetime) -> int:
+        with self.runtime.unit_of_work() as uow:
+            return operations.escalate_due(uow, ChannelConfig.from_env(), now)
+
+    def person(self, user_id: str, **preferences: Any) -> None:
+        values = {
+            "email": f"{user_id}@agency.example",
+            "channels": ["email", "in_app"],
+            **preferences,
+        }
+        response = self.call(
+            "PUT", f"/users/{user_id}/preferences", as_=("admin-1", "admin"), json_body=values
+        )
+        assert response.status_code == 200, response.json
+
+    def risk_flagged(
+        self,
+        level: str = "high",
+        *,
+        case_manager: str | None = CASE_MANAGER,
+        supervisor: str | None = SUPERVISOR,
+        now: datetime = NOW,
+    ) -> str:
+        return self.deliver(
+            "intake.risk.flagged.v1",
+            {
+                "client_id": "c-1",
+                "client_reference": "C-1042",
+                "episode_id": "e-1",
+                "flag_id": "f-1",
+                "assessment_id": "a-1",
+                "level": level,
+                "reasons": ["C-SSRS Q4: suicidal intent in the past month"],
+                "case_manager_id": case_manager,
+                "supervisor_id": supervisor,
+                "flagged_at": now,
+            },
+            now=now,
+        )
+
+
+@pytest.fixture
+def notifications(
+    backend: Backend, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[NotificationsApi]:
+    controller, mailbox, port = start_smtp()
+    monkeypatch.setenv("NOTIFICATIONS_SMTP_PORT", str(port))
+    monkeypatch.setenv("NOTIFICATIONS_ON_CALL_EMAIL", "on-call@agency.example")
+    monkeypatch.setenv("NOTIFICATIONS_INTAKE_ON_CALL_EMAIL", "intake-on-call@agency.example")
+    api = NotificationsApi.start("notifications", backend, data_dir)
+    api.mailbox = mailbox
+    api.default_caller = ("admin-1", "admin")
+    yield api
+    controller.stop()
+    api.runtime.database.dispose()

@@ -1,0 +1,197 @@
+"""The crisis path: a risk flag always reaches a person, at once, and escalates until acknowledged."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from tests.notifications.conftest import CASE_MANAGER, NOW, SUPERVISOR, NotificationsApi
+
+QUIET_ALL_DAY = {"quiet_start": "00:00:00", "quiet_end": "23:59:00"}
+
+
+def test_high_risk_flag_emails_case_manager_and_supervisor_at_once_even_in_quiet_hours(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.person(CASE_MANAGER, **QUIET_ALL_DAY)
+    notifications.person(SUPERVISOR, **QUIET_ALL_DAY)
+    notifications.risk_flagged("high")
+    notifications.dispatch(NOW)
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    [to_case_manager] = mailbox.to(f"{CASE_MANAGER}@agency.example")
+    [to_supervisor] = mailbox.to(f"{SUPERVISOR}@agency.example")
+    assert to_case_manager["Subject"] == "URGENT: crisis alert for client C-1042"
+    assert to_supervisor["Subject"] == to_case_manager["Subject"]
+    text = to_case_manager.get_payload()
+    assert "C-1042" in text and "C-SSRS" not in text and "intent" not in text  # minimal PHI
+    inbox = notifications.call("GET", "/me/notifications", as_=(CASE_MANAGER, "case_manager")).json
+    assert [item["urgency"] for item in inbox] == ["urgent"]
+
+
+def test_unacknowledged_alert_escalates_to_supervisor_then_on_call(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    notifications.risk_flagged("high")
+    notifications.dispatch(NOW)
+    assert notifications.escalate(NOW + timedelta(minutes=14)) == 0
+    assert notifications.escalate(NOW + timedelta(minutes=15, seconds=1)) == 1
+    notifications.dispatch(NOW + timedelta(minutes=16))
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    assert len(mailbox.to(f"{SUPERVISOR}@agency.example")) == 2
+    assert "escalation 1" in mailbox.to(f"{SUPERVISOR}@agency.example")[1].get_payload()
+    assert notifications.escalate(NOW + timedelta(minutes=31)) == 1
+    notifications.dispatch(NOW + timedelta(minutes=31))
+    assert len(mailbox.to("on-call@agency.example")) == 1
+    assert notifications.escalate(NOW + timedelta(hours=5)) == 0  # on-call is the last step
+    escalated = notifications.events("notification.escalated.v1")
+    assert [(e["data"]["level"], e["data"]["escalated_to"]) for e in escalated] == [
+        (1, [SUPERVISOR]),
+        (2, ["on_call"]),
+    ]
+
+
+def test_acknowledged_alert_does_not_escalate(notifications: NotificationsApi) -> None:
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    notifications.risk_flagged("high")
+    notifications.dispatch(NOW)
+    [item] = notifications.call("GET", "/me/notifications", as_=(CASE_MANAGER, "case_manager")).json
+    acknowledged = notifications.call(
+        "POST",
+        f"/notifications/{item['notification_id']}/acknowledge",
+        as_=(CASE_MANAGER, "case_manager"),
+    )
+    assert acknowledged.status_code == 200 and acknowledged.json["acknowledged_by"] == CASE_MANAGER
+    assert (
+        notifications.call(
+            "POST",
+            f"/notifications/{item['notification_id']}/acknowledge",
+            as_=(SUPERVISOR, "supervisor"),
+        ).status_code
+        == 409
+    )
+    assert (
+        notifications.call(
+            "POST",
+            f"/notifications/{item['notification_id']}/acknowledge",
+            as_=("cm-9", "case_manager"),
+        ).status_code
+        == 404
+    )
+    assert notifications.escalate(NOW + timedelta(hours=2)) == 0
+    assert notifications.events("notification.escalated.v1") == []
+    [event] = notifications.events("notification.acknowledged.v1")
+    assert event["data"]["acknowledged_by"] == CASE_MANAGER
+
+
+def test_moderate_risk_goes_to_the_case_manager_at_once_despite_quiet_hours(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.person(CASE_MANAGER, **QUIET_ALL_DAY)
+    notifications.risk_flagged("moderate")
+    notifications.dispatch(NOW)
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    [message] = mailbox.to(f"{CASE_MANAGER}@agency.example")
+    assert message["Subject"] == "Priority: risk flag for client C-1042"
+    assert mailbox.to(f"{SUPERVISOR}@agency.example") == []
+
+
+def test_client_without_a_case_manager_goes_to_the_intake_on_call(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.risk_flagged("moderate", case_manager=None, supervisor=None)
+    notifications.dispatch(NOW)
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    assert len(mailbox.to("intake-on-call@agency.example")) == 1
+
+
+def test_urgent_alert_for_people_without_email_still_reaches_on_call(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.risk_flagged("high")  # nobody has preferences (no email address) on file
+    notifications.dispatch(NOW)
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    assert len(mailbox.to("on-call@agency.example")) == 1
+
+
+def test_redelivered_event_sends_nothing_twice(notifications: NotificationsApi) -> None:
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    event_id = notifications.risk_flagged("high")
+    notifications.deliver(
+        "intake.risk.flagged.v1",
+        {
+            "client_id": "c-1",
+            "client_reference": "C-1042",
+            "episode_id": "e-1",
+            "flag_id": "f-1",
+            "assessment_id": "a-1",
+            "level": "high",
+            "reasons": [],
+            "case_manager_id": CASE_MANAGER,
+            "supervisor_id": SUPERVISOR,
+            "flagged_at": NOW,
+        },
+        event_id=event_id,
+    )
+    notifications.dispatch(NOW)
+    notifications.dispatch(NOW + timedelta(minutes=1))
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    assert len(mailbox.messages) == 2
+    assert len(notifications.events("notification.delivered.v1")) == 2
+
+
+def test_quiet_hours_hold_normal_items_until_they_end(notifications: NotificationsApi) -> None:
+    notifications.person(CASE_MANAGER, quiet_start="13:00:00", quiet_end="15:00:00")
+    notifications.deliver(
+        "intake.case.assigned.v1",
+        {
+            "client_id": "c-2",
+            "client_reference": "C-2000",
+            "episode_id": "e-2",
+            "case_manager_id": CASE_MANAGER,
+            "supervisor_id": SUPERVISOR,
+            "assigned_by": "iw-1",
+            "method": "explicit",
+            "over_cap": False,
+            "assigned_at": NOW,
+        },
+    )
+    notifications.dispatch(NOW)
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    assert mailbox.messages == []
+    notifications.dispatch(NOW.replace(hour=15, minute=0, second=1))
+    assert [m["Subject"] for m in mailbox.messages] == ["New client on your caseload: C-2000"]
+
+
+def test_review_reminders_wait_for_the_daily_digest_and_arrive_together(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.person(CASE_MANAGER, daily_digest_at=time(8, 0).isoformat())
+    for number in (1, 2):
+        notifications.deliver(
+            "planning.review.due.v1",
+            {
+                "review_id": f"r-{number}",
+                "plan_id": f"p-{number}",
+                "client_id": f"c-{number}",
+                "episode_id": f"e-{number}",
+                "due_on": "2026-11-23",
+                "case_manager_id": CASE_MANAGER,
+            },
+        )
+    notifications.dispatch(NOW)
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    assert mailbox.messages == []
+    notifications.dispatch(NOW + timedelta(days=1) - timedelta(hours=6))  # 08:00 next morning
+    [digest] = mailbox.messages
+    assert digest["Subject"] == "Casehub daily digest: 2 items"

@@ -1,0 +1,181 @@
+"""Delivery: retries and a visible failure, signed webhooks, the inbox, preferences and rules."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+
+from services.notifications import domain
+from services.notifications.channels import TEMPLATES, render
+from tests.notifications.conftest import CASE_MANAGER, NOW, SUPERVISOR, NotificationsApi
+from tests.support.mail import free_port
+
+
+def test_smtp_failure_is_retried_with_backoff_then_fails_visibly(
+    notifications: NotificationsApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTIFICATIONS_SMTP_PORT", str(free_port()))  # nothing listens there
+    notifications.person(CASE_MANAGER)
+    notifications.risk_flagged("moderate")
+    moment = NOW
+    for attempt in range(1, domain.MAX_ATTEMPTS + 1):
+        assert notifications.dispatch(moment) == 1
+        assert notifications.dispatch(moment) == 0  # not again before the backoff
+        moment += domain.retry_delay(attempt)
+    [failed] = notifications.call("GET", "/deliveries", query={"status": "failed"}).json
+    assert failed["attempts"] == domain.MAX_ATTEMPTS and failed["channel"] == "email"
+    assert len(failed["attempt_log"]) == domain.MAX_ATTEMPTS
+    assert all(not attempt["succeeded"] for attempt in failed["attempt_log"])
+    [event] = notifications.events("notification.failed.v1")
+    assert event["data"]["delivery_id"] == failed["id"]
+    assert "casehub_events_publish_failed_total" in notifications.http.get("/metrics").text
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Receiver.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_webhook_delivery_is_signed_with_the_recipients_secret(
+    notifications: NotificationsApi,
+) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret = "s3cret-s3cret-s3cret"
+    _Receiver.received.clear()
+    try:
+        notifications.person(
+            CASE_MANAGER,
+            channels=["webhook", "in_app"],
+            email=None,
+            webhook_url=f"http://127.0.0.1:{server.server_port}/hook",
+            webhook_secret=secret,
+        )
+        notifications.person(SUPERVISOR)
+        notifications.risk_flagged("high")
+        notifications.dispatch(NOW)
+    finally:
+        server.shutdown()
+    [(headers, body)] = _Receiver.received
+    expected = hmac.new(
+        secret.encode(), headers["X-Casehub-Timestamp"].encode() + b"." + body, hashlib.sha256
+    )
+    assert headers["X-Casehub-Signature"] == f"sha256={expected.hexdigest()}"
+    payload = json.loads(body)
+    assert payload["data"]["urgency"] == "urgent" and "C-1042" in payload["data"]["subject"]
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_templates_show_only_the_client_reference_and_escape_html(template: str) -> None:
+    subject, body = render(
+        template,
+        client_reference="<b>C-1</b>",
+        app_url="https://casehub.example",
+        notification_id="n-1",
+        escalation_level=1,
+    )
+    assert "<b>" not in subject + body and "&lt;b&gt;C-1&lt;/b&gt;" in subject + body
+    for clinical in ("PHQ", "GAD", "C-SSRS", "suicid", "diagnos", "score"):
+        assert clinical.lower() not in (subject + body).lower()
+
+
+def test_inbox_lists_my_items_and_marks_them_read(notifications: NotificationsApi) -> None:
+    notifications.person(CASE_MANAGER)
+    notifications.risk_flagged("moderate")
+    me = (CASE_MANAGER, "case_manager")
+    [item] = notifications.call("GET", "/me/notifications", as_=me, query={"unread": True}).json
+    assert (
+        notifications.call(
+            "POST", f"/me/notifications/{item['delivery_id']}/read", as_=me
+        ).status_code
+        == 204
+    )
+    assert notifications.call("GET", "/me/notifications", as_=me, query={"unread": True}).json == []
+    assert (
+        notifications.call(
+            "POST", f"/me/notifications/{item['delivery_id']}/read", as_=(SUPERVISOR, "supervisor")
+        ).status_code
+        == 404
+    )
+    assert notifications.call("GET", "/me/notifications", as_=None).status_code == 401
+
+
+def test_people_set_their_own_preferences_and_admins_anyone(
+    notifications: NotificationsApi,
+) -> None:
+    me = (CASE_MANAGER, "case_manager")
+    saved = notifications.call(
+        "PUT",
+        "/me/preferences",
+        as_=me,
+        json_body={
+            "email": "me@agency.example",
+            "channels": ["email", "in_app"],
+            "quiet_start": "22:00:00",
+            "quiet_end": "06:00:00",
+            "time_zone": "Europe/London",
+        },
+    )
+    assert saved.status_code == 200 and saved.json["quiet_start"] == "22:00:00"
+    assert notifications.call("GET", "/me/preferences", as_=me).json["email"] == "me@agency.example"
+    assert (
+        notifications.call(
+            "PUT", "/users/cm-2/preferences", as_=me, json_body={"email": "x@y.org"}
+        ).status_code
+        == 403
+    )
+    bad = notifications.call("PUT", "/me/preferences", as_=me, json_body={"channels": ["pigeon"]})
+    assert bad.status_code == 422
+
+
+def test_admins_change_rules_and_supervisors_can_read_them(notifications: NotificationsApi) -> None:
+    rules = notifications.call("GET", "/rules", as_=(SUPERVISOR, "supervisor")).json
+    crisis = next(rule for rule in rules if rule["levels"] == ["high"])
+    assert crisis["urgency"] == "urgent" and crisis["escalate_after_minutes"] == 15
+    changed = notifications.call(
+        "PATCH", f"/rules/{crisis['id']}", json_body={"escalate_after_minutes": 5}
+    )
+    assert changed.status_code == 200 and changed.json["escalate_after_minutes"] == 5
+    assert (
+        notifications.call(
+            "PATCH",
+            f"/rules/{crisis['id']}",
+            as_=(SUPERVISOR, "supervisor"),
+            json_body={"active": False},
+        ).status_code
+        == 403
+    )
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    notifications.risk_flagged("high")
+    assert notifications.escalate(NOW + timedelta(minutes=5, seconds=1)) == 1
+
+
+def test_openapi_documents_every_operation(notifications: NotificationsApi) -> None:
+    spec = notifications.http.get("/openapi.json").json
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            assert operation.get("summary") or operation.get("description"), (method, path)
+            assert operation["security"] == [{"bearerAuth": []}], (method, path)
+            if "requestBody" in operation:
+                assert "example" in operation["requestBody"]["content"]["application/json"], (
+                    method,
+                    path,
+                )
