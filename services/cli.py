@@ -154,10 +154,16 @@ def _wait_healthy(url: str, deadline: float) -> bool:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """All four services and their workers on this machine, embedded default unless configured."""
+    from services.mailcatcher import start_mail_catcher
     from shared.web.auth import ROLES, mint_token
 
     for name in SERVICE_NAMES:
         _runtime(name).migrate()
+    settings = Settings.from_env("dev")
+    mail_folder = settings.data_dir / "mail"
+    catcher = start_mail_catcher(
+        mail_folder, int(os.environ.get("NOTIFICATIONS_SMTP_PORT", "1025"))
+    )
     command = [sys.executable, "-m", "services.cli"]
     children: list[subprocess.Popen[bytes]] = []
     for name in SERVICE_NAMES:
@@ -180,9 +186,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
         name: _wait_healthy(f"http://127.0.0.1:{SERVICE_PORTS[name]}/healthz", deadline)
         for name in SERVICE_NAMES
     }
-    settings = Settings.from_env("dev")
     print("\nCasehub is running" + ("" if all(healthy.values()) else " (some services failed!)"))
     print(f"  data: {settings.data_dir}   broker: {settings.broker_url}")
+    if catcher is not None:
+        print(f"  email: caught on 127.0.0.1:{catcher.port}, written to {mail_folder}")
     for name in SERVICE_NAMES:
         port = SERVICE_PORTS[name]
         state = "up" if healthy[name] else "NOT ANSWERING"
@@ -198,6 +205,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     exit_code = 0
     for child in children:
         exit_code = child.wait() or exit_code
+    if catcher is not None:
+        catcher.stop()
     return 0 if args.check and all(healthy.values()) else exit_code
 
 
