@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import os
 import smtplib
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined
+
+from shared.webhooks import post_signed
 
 #: Subject and body per template. Only the client's reference and the urgency appear: no names,
 #: diagnoses, scores or reasons ("open Casehub" is where the detail lives, behind a login).
@@ -85,27 +81,5 @@ def send_email(config: ChannelConfig, to: str, subject: str, body: str) -> None:
         smtp.send_message(message)
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 over ``timestamp + "." + body``: a receiver recomputes it and compares."""
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
 def send_webhook(config: ChannelConfig, url: str, secret: str, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = str(int(time.time()))
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/cloudevents+json",
-            "X-Casehub-Timestamp": timestamp,
-            "X-Casehub-Signature": f"sha256={sign(secret, timestamp, body)}",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=config.webhook_timeout) as response:
-            if not 200 <= response.status < 300:
-                raise OSError(f"webhook answered {response.status}")
-    except urllib.error.HTTPError as error:
-        raise OSError(f"webhook answered {error.code}") from None
+    post_signed(url, secret, payload, timeout=config.webhook_timeout)
