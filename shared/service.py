@@ -49,6 +49,8 @@ class ServiceSpec:
     migrations: Path | None = None
     periodic_tasks: Sequence[PeriodicTask] = ()
     registry: ContractRegistry = field(default=REGISTRY)
+    #: Extra wiring of the Flask app (e.g. accepting partners' API keys).
+    configure_app: Callable[[Flask, ServiceRuntime], None] | None = None
 
 
 class ServiceRuntime:

@@ -5,9 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.catalog import app_factory
+from services.referrals import operations
+from services.referrals.api import BLUEPRINTS, accept_partner_api_keys
 from services.referrals.handlers import EVENT_HANDLERS
 from services.referrals.models import MESSAGING, Base
-from shared.service import ServiceSpec
+from shared.db import utc_now
+from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
+
+
+def deliver_webhooks(runtime: ServiceRuntime) -> int:
+    with runtime.unit_of_work() as uow:
+        return operations.deliver_webhooks(uow, utc_now())
+
+
+def announce_overdue(runtime: ServiceRuntime) -> int:
+    with runtime.unit_of_work() as uow:
+        return operations.announce_overdue(uow, utc_now())
+
 
 SERVICE = ServiceSpec(
     name="referrals",
@@ -16,8 +30,13 @@ SERVICE = ServiceSpec(
     metadata=Base.metadata,
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
-    blueprints=[],
+    blueprints=BLUEPRINTS,
     migrations=Path(__file__).parent / "migrations",
+    periodic_tasks=[
+        PeriodicTask("partner-webhooks", 2, deliver_webhooks),
+        PeriodicTask("overdue-referrals", 300, announce_overdue),
+    ],
+    configure_app=accept_partner_api_keys,
 )
 
 

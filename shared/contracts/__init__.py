@@ -29,4 +29,4 @@ __all__ = [
 ]
 
 # Each producer's contracts register themselves in REGISTRY on import.
-from shared.contracts import intake, notifications, planning  # noqa: F401
+from shared.contracts import intake, notifications, planning, referrals  # noqa: F401

@@ -116,6 +116,23 @@ def _bearer_token() -> str:
     return token.strip()
 
 
+API_KEY_HEADER = "X-Api-Key"
+API_KEY_RESOLVER = "casehub_api_key_resolver"
+
+
+def _api_key_principal() -> Principal | None:
+    """A service may accept API keys (partners' machine credentials) besides bearer tokens:
+    it registers ``app.extensions[API_KEY_RESOLVER]``, a function key -> Principal or None."""
+    key = request.headers.get(API_KEY_HEADER)
+    resolver = current_app.extensions.get(API_KEY_RESOLVER)
+    if not key or resolver is None:
+        return None
+    principal = resolver(key)
+    if principal is None:
+        raise _unauthorized("The API key is not valid (unknown, rotated or revoked).")
+    return principal
+
+
 def _document_security(wrapper: Any, roles: tuple[str, ...]) -> None:
     """Make the OpenAPI operation show the bearer requirement and its 401/403 answers."""
     needed = ", ".join(roles) if roles else "any role"
@@ -144,7 +161,9 @@ def require_roles(*roles: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = decode_token(current_app.extensions["casehub_settings"], _bearer_token())
+            principal = _api_key_principal() or decode_token(
+                current_app.extensions["casehub_settings"], _bearer_token()
+            )
             if roles and not principal.has_any(*roles):
                 raise Problem(
                     403,

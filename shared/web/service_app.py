@@ -24,6 +24,8 @@ def build_app(runtime: ServiceRuntime) -> Flask:
         readiness_checks=runtime.readiness_checks(),
     )
     app.extensions["casehub_runtime"] = runtime
+    if spec.configure_app is not None:
+        spec.configure_app(app, runtime)
 
     @app.before_request
     def measure_outbox_before_scrape() -> None:

@@ -1,0 +1,365 @@
+"""HTTP in and out for referrals: the directory, staff referrals, and the partner-facing API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Blueprint
+
+from services.referrals import operations
+from services.referrals.models import AUDIT, Referral
+from services.referrals.schemas import (
+    ApiKeyOut,
+    FeedArgs,
+    FeedPage,
+    MoveIn,
+    OrganizationIn,
+    OrganizationOut,
+    PartnerReferralOut,
+    ReferralIn,
+    ReferralOut,
+    ServiceIn,
+    ServiceOut,
+    ServicePage,
+    ServiceSearchArgs,
+    StatusArgs,
+    SubscriptionIn,
+    SubscriptionOut,
+    WebhookDeliveryOut,
+)
+from shared.db import utc_now
+from shared.service import ServiceRuntime
+from shared.web import Principal, current_principal, require_roles
+from shared.web.audit import audit_blueprint
+from shared.web.auth import API_KEY_RESOLVER
+from shared.web.service_app import current_runtime
+
+STAFF = ("case_manager", "supervisor", "admin")
+
+directory = Blueprint(
+    "directory", __name__, url_prefix="", description="Resource directory (Open Referral HSDS)"
+)
+referrals = Blueprint(
+    "referrals", __name__, url_prefix="/referrals", description="Referrals (referrer side)"
+)
+partner = Blueprint(
+    "partner",
+    __name__,
+    url_prefix="/partner",
+    description="Partner-facing API: your organisation's referrals, events feed and webhooks. "
+    "Authenticate with a bearer token carrying an `org` claim or an `X-Api-Key` header.",
+)
+BLUEPRINTS = [directory, referrals, partner, audit_blueprint(AUDIT)]
+MOVE_EXAMPLE = {"status": "accepted", "reason_code": None, "note": "Intake appointment booked"}
+
+
+def _uow() -> Any:
+    return current_runtime().unit_of_work()
+
+
+def accept_partner_api_keys(app: Flask, runtime: ServiceRuntime) -> None:
+    def resolve(presented: str) -> Principal | None:
+        with runtime.unit_of_work() as uow:
+            organization = operations.organization_for_key(uow, presented)
+        prefix = presented.split("_")[1] if presented.count("_") >= 2 else "?"
+        return (
+            Principal(sub=f"apikey:{prefix}", roles=frozenset({"partner"}), org=organization)
+            if organization
+            else None
+        )
+
+    app.extensions[API_KEY_RESOLVER] = resolve
+
+
+def _referral_out(uow: Any, referral: Referral) -> dict[str, Any]:
+    fields = (
+        "id",
+        "client_id",
+        "client_reference",
+        "organization_id",
+        "service_id",
+        "domain",
+        "status",
+        "referrer_id",
+        "plan_id",
+        "strategy_id",
+        "packet",
+        "outcome",
+        "created_at",
+        "sent_at",
+        "updated_at",
+    )
+    return {
+        **{f: getattr(referral, f) for f in fields},
+        "transitions": operations.transitions(uow, referral),
+    }
+
+
+# -- directory ---------------------------------------------------------------------------------
+@directory.route("/organizations/<organization_id>", methods=["PUT"])
+@require_roles("admin")
+@directory.arguments(
+    OrganizationIn, example={"name": "Housing First", "website": "https://housing.example"}
+)
+@directory.response(200, OrganizationOut)
+def save_organization(values: dict[str, Any], organization_id: str) -> Any:
+    """Add or change a partner organisation."""
+    with _uow() as uow:
+        return operations.save_organization(uow, current_principal(), organization_id, values)
+
+
+@directory.route("/services/<service_id>", methods=["PUT"])
+@require_roles("admin", "partner")
+@directory.arguments(
+    ServiceIn,
+    example={
+        "organization_id": "housing-first",
+        "name": "Tenancy support",
+        "domains": ["housing"],
+        "languages": ["en", "es"],
+        "capacity_status": "available",
+        "latitude": 51.5,
+        "longitude": -0.12,
+    },
+)
+@directory.response(200, ServiceOut)
+def save_service(values: dict[str, Any], service_id: str) -> Any:
+    """Add or change a service (a partner keeps its own capacity up to date)."""
+    with _uow() as uow:
+        return operations.save_service(uow, current_principal(), service_id, values)
+
+
+@directory.route("/services", methods=["GET"])
+@require_roles(*STAFF, "partner")
+@directory.arguments(ServiceSearchArgs, location="query")
+@directory.response(200, ServicePage)
+def search_services(args: dict[str, Any]) -> Any:
+    """Services by need domain, language, open capacity and distance from a point."""
+    near = (
+        (args["latitude"], args["longitude"])
+        if "latitude" in args and "longitude" in args
+        else None
+    )
+    with _uow() as uow:
+        page = operations.search_services(
+            uow,
+            domain_name=args.get("domain"),
+            language=args.get("language"),
+            open_capacity=args["open_capacity"],
+            near=near,
+            within_km=args.get("within_km"),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        items = [
+            {**{c.key: getattr(s, c.key) for c in s.__table__.columns}, "distance_km": d}
+            for s, d in page.items
+        ]
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+@directory.route("/organizations/<organization_id>/api-keys", methods=["POST"])
+@require_roles("admin")
+@directory.response(201, ApiKeyOut)
+def issue_api_key(organization_id: str) -> Any:
+    """Issue a partner API key (shown once). Rotate by issuing a new one and revoking the old."""
+    with _uow() as uow:
+        key, secret = operations.issue_api_key(uow, current_principal(), organization_id)
+        return {
+            **{
+                f: getattr(key, f)
+                for f in ("id", "organization_id", "prefix", "created_at", "revoked_at")
+            },
+            "key": secret,
+        }
+
+
+@directory.route("/api-keys/<key_id>/revoke", methods=["POST"])
+@require_roles("admin")
+@directory.response(200, ApiKeyOut)
+def revoke_api_key(key_id: str) -> Any:
+    """Revoke a partner API key at once."""
+    with _uow() as uow:
+        return operations.revoke_api_key(uow, current_principal(), key_id, utc_now())
+
+
+# -- referrer side -----------------------------------------------------------------------------
+@referrals.route("", methods=["POST"])
+@require_roles("case_manager", "supervisor")
+@referrals.arguments(
+    ReferralIn,
+    example={
+        "client_id": "0b7c…",
+        "service_id": "tenancy-support",
+        "domain": "housing",
+        "packet": {
+            "contact_details": {"phone": "555-0100"},
+            "assessment_summary": "Unmet need: housing",
+        },
+    },
+)
+@referrals.response(201, ReferralOut)
+def create_referral(values: dict[str, Any]) -> Any:
+    """Draft a referral for a client on your caseload; the packet is filtered by consent when sent."""
+    with _uow() as uow:
+        return _referral_out(
+            uow, operations.create_referral(uow, current_principal(), values, utc_now())
+        )
+
+
+@referrals.route("", methods=["GET"])
+@require_roles(*STAFF)
+@referrals.arguments(StatusArgs, location="query")
+@referrals.response(200, ReferralOut(many=True))
+def list_referrals(args: dict[str, Any]) -> Any:
+    """Referrals you made (case manager), your team's (supervisor) or all (admin)."""
+    with _uow() as uow:
+        return [
+            _referral_out(uow, r)
+            for r in operations.list_referrals(uow, current_principal(), status=args.get("status"))
+        ]
+
+
+@referrals.route("/<referral_id>", methods=["GET"])
+@require_roles(*STAFF)
+@referrals.response(200, ReferralOut)
+def read_referral(referral_id: str) -> Any:
+    """A referral with every transition."""
+    with _uow() as uow:
+        return _referral_out(uow, operations.read(uow, current_principal(), referral_id))
+
+
+@referrals.route("/<referral_id>/send", methods=["POST"])
+@require_roles("case_manager", "supervisor")
+@referrals.response(200, ReferralOut)
+@referrals.alt_response(
+    409, description="No consent in force for the organisation, or no capacity."
+)
+def send_referral(referral_id: str) -> Any:
+    """Send to the partner (requested): needs consent in force and capacity."""
+    with _uow() as uow:
+        return _referral_out(uow, operations.send(uow, current_principal(), referral_id, utc_now()))
+
+
+@referrals.route("/<referral_id>/status", methods=["POST"])
+@require_roles("case_manager", "supervisor")
+@referrals.arguments(MoveIn, example={"status": "cancelled", "reason_code": "client_declined"})
+@referrals.response(200, ReferralOut)
+def move_referral(body: dict[str, Any], referral_id: str) -> Any:
+    """Referrer moves: cancel, entered-in-error."""
+    with _uow() as uow:
+        referral = operations.move(
+            uow,
+            current_principal(),
+            referral_id,
+            body["status"],
+            reason_code=body["reason_code"],
+            note=body["note"],
+            outcome=body["outcome"],
+            now=utc_now(),
+        )
+        return _referral_out(uow, referral)
+
+
+# -- partner side ------------------------------------------------------------------------------
+@partner.route("/referrals", methods=["GET"])
+@require_roles("partner")
+@partner.arguments(StatusArgs, location="query")
+@partner.response(200, PartnerReferralOut(many=True))
+def partner_referrals(args: dict[str, Any]) -> Any:
+    """Referrals addressed to your organisation."""
+    with _uow() as uow:
+        return [
+            operations.partner_view(uow, r, utc_now().date())
+            for r in operations.list_referrals(uow, current_principal(), status=args.get("status"))
+        ]
+
+
+@partner.route("/referrals/<referral_id>", methods=["GET"])
+@require_roles("partner")
+@partner.response(200, PartnerReferralOut)
+def partner_referral(referral_id: str) -> Any:
+    """One referral addressed to you, with the consented parts of the packet only."""
+    with _uow() as uow:
+        return operations.partner_view(
+            uow, operations.read(uow, current_principal(), referral_id), utc_now().date()
+        )
+
+
+@partner.route("/referrals/<referral_id>/status", methods=["POST"])
+@require_roles("partner")
+@partner.arguments(MoveIn, example=MOVE_EXAMPLE)
+@partner.response(200, PartnerReferralOut)
+def partner_move(body: dict[str, Any], referral_id: str) -> Any:
+    """Accept, reject (with a reason), start, hold, complete (with an outcome) or fail a referral."""
+    with _uow() as uow:
+        referral = operations.move(
+            uow,
+            current_principal(),
+            referral_id,
+            body["status"],
+            reason_code=body["reason_code"],
+            note=body["note"],
+            outcome=body["outcome"],
+            now=utc_now(),
+        )
+        return operations.partner_view(uow, referral, utc_now().date())
+
+
+@partner.route("/events", methods=["GET"])
+@require_roles("partner")
+@partner.arguments(FeedArgs, location="query")
+@partner.response(200, FeedPage)
+def partner_feed(args: dict[str, Any]) -> Any:
+    """Your CloudEvents in order; pass ``after=next_cursor`` to continue (no gaps, no repeats)."""
+    with _uow() as uow:
+        page = operations.feed(uow, current_principal(), after=args["after"], limit=args["limit"])
+        return {
+            "items": [entry.cloudevent for entry in page.items],
+            "next_cursor": page.next_cursor,
+        }
+
+
+@partner.route("/webhooks", methods=["POST"])
+@require_roles("partner")
+@partner.arguments(
+    SubscriptionIn,
+    example={
+        "url": "https://partner.example/casehub",
+        "secret": "at-least-16-chars-secret",
+        "event_types": ["casehub.referrals.referral.sent.v1"],
+    },
+)
+@partner.response(201, SubscriptionOut)
+def subscribe(values: dict[str, Any]) -> Any:
+    """Receive your events as signed CloudEvents over HTTP (see docs/partners.md)."""
+    with _uow() as uow:
+        return operations.subscribe(uow, current_principal(), values)
+
+
+@partner.route("/webhooks", methods=["GET"])
+@require_roles("partner")
+@partner.response(200, SubscriptionOut(many=True))
+def list_subscriptions() -> Any:
+    """Your webhook subscriptions, with failures and whether they were disabled."""
+    with _uow() as uow:
+        return operations.subscriptions(uow, current_principal())
+
+
+@partner.route("/webhooks/<subscription_id>/deliveries", methods=["GET"])
+@require_roles("partner")
+@partner.response(200, WebhookDeliveryOut(many=True))
+def webhook_deliveries(subscription_id: str) -> Any:
+    """The delivery log of one subscription."""
+    with _uow() as uow:
+        return operations.webhook_log(uow, current_principal(), subscription_id)
+
+
+@partner.route("/webhooks/<subscription_id>/reactivate", methods=["POST"])
+@require_roles("partner")
+@partner.response(200, SubscriptionOut)
+def reactivate(subscription_id: str) -> Any:
+    """Turn a disabled subscription back on once your endpoint works again."""
+    with _uow() as uow:
+        return operations.reactivate(uow, current_principal(), subscription_id)

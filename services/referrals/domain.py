@@ -1,0 +1,128 @@
+"""Referral rules as plain Python: the FHIR Task lifecycle with who may make each move, reason
+codes, what a partner may see of the client, and distance for the directory search."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import date
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+
+class ReferralStatus(StrEnum):
+    DRAFT = "draft"
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    IN_PROGRESS = "in-progress"
+    ON_HOLD = "on-hold"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ENTERED_IN_ERROR = "entered-in-error"
+
+
+class Side(StrEnum):
+    REFERRER = "referrer"  # the referring case manager (or the platform acting for them)
+    PARTNER = "partner"  # the organisation the referral is addressed to
+
+
+S, R, P = ReferralStatus, Side.REFERRER, Side.PARTNER
+#: from -> {to: side allowed to make the move}; entered-in-error is added for every status below.
+TRANSITIONS: Mapping[ReferralStatus, Mapping[ReferralStatus, Side]] = MappingProxyType(
+    {
+        S.DRAFT: {S.REQUESTED: R, S.CANCELLED: R},
+        S.REQUESTED: {S.ACCEPTED: P, S.REJECTED: P, S.CANCELLED: R},
+        S.ACCEPTED: {S.IN_PROGRESS: P, S.ON_HOLD: P, S.COMPLETED: P, S.FAILED: P, S.CANCELLED: R},
+        S.IN_PROGRESS: {S.ON_HOLD: P, S.COMPLETED: P, S.FAILED: P, S.CANCELLED: R},
+        S.ON_HOLD: {S.IN_PROGRESS: P, S.COMPLETED: P, S.FAILED: P, S.CANCELLED: R},
+        S.REJECTED: {},
+        S.COMPLETED: {},
+        S.FAILED: {},
+        S.CANCELLED: {},
+        S.ENTERED_IN_ERROR: {},
+    }
+)
+OPEN = frozenset({S.DRAFT, S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD})
+NEEDS_REASON = frozenset({S.REJECTED, S.FAILED, S.CANCELLED, S.ON_HOLD, S.ENTERED_IN_ERROR})
+REASON_CODES = (
+    "no_capacity",
+    "not_eligible",
+    "could_not_contact",
+    "client_declined",
+    "client_moved",
+    "consent_revoked",
+    "client_discharged",
+    "duplicate",
+    "service_closed",
+    "other",
+)
+
+
+class TransitionRefused(Exception):
+    """An illegal move (409 naming the allowed ones) or one the caller's side may not make (403)."""
+
+    def __init__(self, message: str, *, allowed: list[str], forbidden: bool = False) -> None:
+        super().__init__(message)
+        self.allowed, self.forbidden = allowed, forbidden
+
+
+def allowed_moves(current: ReferralStatus | str, side: Side | str | None = None) -> list[str]:
+    moves = dict(TRANSITIONS[ReferralStatus(current)])
+    if ReferralStatus(current) != S.ENTERED_IN_ERROR:
+        moves[S.ENTERED_IN_ERROR] = R
+    return sorted(str(to) for to, who in moves.items() if side is None or who == Side(side))
+
+
+def check_move(
+    current: ReferralStatus | str,
+    requested: ReferralStatus | str,
+    side: Side | str,
+    reason_code: str | None,
+) -> ReferralStatus:
+    current, requested, side = ReferralStatus(current), ReferralStatus(requested), Side(side)
+    everyone = allowed_moves(current)
+    if str(requested) not in everyone:
+        raise TransitionRefused(
+            f"A {current} referral cannot become {requested}; allowed: "
+            f"{', '.join(everyone) or 'none'}",
+            allowed=everyone,
+        )
+    mine = allowed_moves(current, side)
+    if str(requested) not in mine:
+        raise TransitionRefused(
+            f"Only the {'partner' if side == R else 'referrer'} may make a {current} "
+            f"referral {requested}",
+            allowed=mine,
+            forbidden=True,
+        )
+    if requested in NEEDS_REASON and not reason_code:
+        raise TransitionRefused(f"Moving to {requested} needs a reason_code", allowed=mine)
+    return requested
+
+
+def consented_packet(packet: Mapping[str, Any], categories: Iterable[str]) -> dict[str, Any]:
+    """Only the data categories the client consented to share with this organisation."""
+    allowed = set(categories)
+    return {category: value for category, value in packet.items() if category in allowed}
+
+
+def consent_in_force(starts_on: date, expires_on: date | None, revoked: bool, today: date) -> bool:
+    return not revoked and starts_on <= today and (expires_on is None or today < expires_on)
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance for "services near the client"."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(a))
+
+
+def webhook_backoff_seconds(attempts: int) -> int:
+    return min(30 * 2 ** max(attempts - 1, 0), 3600)
+
+
+DISABLE_AFTER_FAILURES = 5

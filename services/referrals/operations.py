@@ -1,0 +1,676 @@
+"""The referrals service layer: directory, consent-checked referrals through the FHIR Task
+lifecycle, partner credentials and the partner event feed with signed webhook delivery."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select
+
+from services.referrals import domain
+from services.referrals.models import (
+    AUDIT,
+    ApiKey,
+    ClientCare,
+    ConsentGrant,
+    Organization,
+    PartnerEvent,
+    Referral,
+    ReferralTransition,
+    Service,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from shared.db import utc_now
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.logging import get_logger
+from shared.pagination import Page, keyset_page
+from shared.unit_of_work import UnitOfWork
+from shared.webhooks import post_signed
+
+if TYPE_CHECKING:
+    from shared.web.auth import Principal
+
+log = get_logger(__name__)
+R, P = domain.Side.REFERRER, domain.Side.PARTNER
+
+
+def overdue_after() -> timedelta:
+    return timedelta(days=float(os.environ.get("REFERRALS_RESPONSE_DAYS", "3")))
+
+
+# -- directory ---------------------------------------------------------------------------------
+def save_organization(
+    uow: UnitOfWork, actor: Principal, organization_id: str, values: Mapping[str, Any]
+) -> Organization:
+    organization = uow.session.get(Organization, organization_id) or Organization(
+        id=organization_id
+    )
+    for field, value in values.items():
+        setattr(organization, field, value)
+    uow.session.add(organization)
+    AUDIT.record(
+        uow.session, actor, "save", "organization", None, None, organization_id=organization_id
+    )
+    return organization
+
+
+def save_service(
+    uow: UnitOfWork, actor: Principal, service_id: str, values: Mapping[str, Any]
+) -> Service:
+    if uow.session.get(Organization, values["organization_id"]) is None:
+        raise Unprocessable("organization_id", "no such organisation in the directory")
+    if (
+        actor.has_any("partner")
+        and not actor.has_any("admin")
+        and values["organization_id"] != actor.org
+    ):
+        raise Forbidden("A partner maintains its own organisation's services only.")
+    service = uow.session.get(Service, service_id) or Service(id=service_id)
+    for field, value in values.items():
+        setattr(service, field, value)
+    uow.session.add(service)
+    return service
+
+
+def search_services(
+    uow: UnitOfWork,
+    *,
+    domain_name: str | None,
+    language: str | None,
+    open_capacity: bool,
+    near: tuple[float, float] | None,
+    within_km: float | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[tuple[Service, float | None]]:
+    statement = select(Service)
+    if open_capacity:
+        statement = statement.where(Service.capacity_status == "available")
+    services = [
+        s
+        for s in uow.session.scalars(statement.order_by(Service.id))
+        if (not domain_name or domain_name in s.domains)
+        and (not language or language in s.languages)
+    ]
+    scored: list[tuple[Service, float | None]] = []
+    for service in services:
+        distance = None
+        if near and service.latitude is not None and service.longitude is not None:
+            distance = domain.distance_km(near[0], near[1], service.latitude, service.longitude)
+        if within_km is not None and (distance is None or distance > within_km):
+            continue
+        scored.append((service, distance))
+    if near:
+        scored.sort(key=lambda item: (item[1] if item[1] is not None else float("inf"), item[0].id))
+    start = int(cursor) if cursor and cursor.isdigit() else 0
+    page = scored[start : start + limit]
+    return Page(page, str(start + limit) if start + limit < len(scored) else None)
+
+
+# -- projections from intake and planning ------------------------------------------------------
+def record_consent(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    grant = uow.session.get(ConsentGrant, data["consent_id"])
+    if grant is None:
+        uow.session.add(
+            ConsentGrant(
+                consent_id=data["consent_id"],
+                client_id=data["client_id"],
+                organization_id=data["organization_id"],
+                categories=list(data["categories"]),
+                starts_on=date.fromisoformat(str(data["starts_on"])),
+                expires_on=date.fromisoformat(str(data["expires_on"]))
+                if data.get("expires_on")
+                else None,
+            )
+        )
+
+
+def record_revocation(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> None:
+    """Revoked (or expired) consent: no more sharing, and open referrals to that organisation end."""
+    grant = uow.session.get(ConsentGrant, data["consent_id"])
+    if grant is not None:
+        grant.revoked = True
+    if _consented_categories(uow, data["client_id"], data["organization_id"], now.date()) is None:
+        for referral in _open_referrals(
+            uow, client_id=data["client_id"], organization_id=data["organization_id"]
+        ):
+            _move(
+                uow,
+                referral,
+                domain.ReferralStatus.CANCELLED,
+                by="system",
+                side=R,
+                reason_code="consent_revoked",
+                note=None,
+                now=now,
+            )
+
+
+def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    care = uow.session.get(ClientCare, data["client_id"]) or ClientCare(
+        client_id=data["client_id"], client_reference=data["client_reference"]
+    )
+    care.case_manager_id, care.supervisor_id = data["case_manager_id"], data.get("supervisor_id")
+    uow.session.add(care)
+
+
+def record_discharge(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> None:
+    for referral in _open_referrals(uow, client_id=data["client_id"]):
+        _move(
+            uow,
+            referral,
+            domain.ReferralStatus.CANCELLED,
+            by="system",
+            side=R,
+            reason_code="client_discharged",
+            note=None,
+            now=now,
+        )
+
+
+def draft_from_strategy(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> Referral | None:
+    """A plan's referral strategy becomes a draft referral (the case manager completes and sends it)."""
+    if uow.session.scalars(
+        select(Referral.id).where(Referral.strategy_id == data["strategy_id"])
+    ).first():
+        return None
+    service = (
+        uow.session.get(Service, data["partner_service_id"])
+        if data.get("partner_service_id")
+        else None
+    )
+    if service is None:
+        log.warning("referral.strategy_without_known_service", strategy_id=data["strategy_id"])
+        return None
+    care = uow.session.get(ClientCare, data["client_id"])
+    referral = Referral(
+        client_id=data["client_id"],
+        client_reference=data["client_reference"],
+        episode_id=data["episode_id"],
+        organization_id=service.organization_id,
+        service_id=service.id,
+        domain=data["domain"],
+        plan_id=data["plan_id"],
+        goal_id=data["goal_id"],
+        strategy_id=data["strategy_id"],
+        referrer_id=care.case_manager_id if care else None,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(referral)
+    uow.session.flush()
+    _publish(uow, "referral.created.v1", referral, now)
+    return referral
+
+
+# -- referrals (referrer side) -----------------------------------------------------------------
+def _visible_to_referrer(actor: Principal) -> Any:
+    if actor.has_any("admin"):
+        return True
+    rules = []
+    if actor.has_any("case_manager"):
+        rules.append(Referral.referrer_id == actor.sub)
+    if actor.has_any("supervisor"):
+        rules.append(
+            Referral.client_id.in_(
+                select(ClientCare.client_id).where(ClientCare.supervisor_id == actor.sub)
+            )
+        )
+    return or_(*rules) if rules else False
+
+
+def _referral(uow: UnitOfWork, actor: Principal, referral_id: str) -> Referral:
+    """Partners see only their organisation's referrals; staff only those they refer or supervise."""
+    referral = uow.session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound(f"No referral {referral_id} that you may see.")
+    if actor.has_any("partner"):
+        if referral.organization_id != actor.org or referral.status == domain.ReferralStatus.DRAFT:
+            raise NotFound(f"No referral {referral_id} that you may see.")
+        return referral
+    allowed = uow.session.scalars(
+        select(Referral.id).where(Referral.id == referral_id, _visible_to_referrer(actor))
+    ).first()
+    if not allowed:
+        raise NotFound(f"No referral {referral_id} that you may see.")
+    return referral
+
+
+def create_referral(
+    uow: UnitOfWork, actor: Principal, values: Mapping[str, Any], now: datetime
+) -> Referral:
+    service = uow.session.get(Service, values["service_id"])
+    if service is None:
+        raise Unprocessable("service_id", "no such service in the directory")
+    care = uow.session.get(ClientCare, values["client_id"])
+    if care is None or (
+        care.case_manager_id != actor.sub and not actor.has_any("supervisor", "admin")
+    ):
+        raise NotFound(f"No client {values['client_id']} on your caseload.")
+    referral = Referral(
+        client_id=care.client_id,
+        client_reference=care.client_reference,
+        organization_id=service.organization_id,
+        service_id=service.id,
+        domain=values.get("domain"),
+        referrer_id=care.case_manager_id,
+        packet=dict(values.get("packet") or {}),
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(referral)
+    uow.session.flush()
+    AUDIT.record(uow.session, actor, "create", "referral", referral.id, referral.client_id)
+    _publish(uow, "referral.created.v1", referral, now)
+    return referral
+
+
+def update_packet(
+    uow: UnitOfWork, actor: Principal, referral_id: str, packet: Mapping[str, Any]
+) -> Referral:
+    referral = _referral(uow, actor, referral_id)
+    if referral.status != domain.ReferralStatus.DRAFT:
+        raise Conflict("Only a draft referral's packet can change.", current_status=referral.status)
+    referral.packet = dict(packet)
+    AUDIT.record(
+        uow.session,
+        actor,
+        "update",
+        "referral",
+        referral.id,
+        referral.client_id,
+        fields=sorted(packet),
+    )
+    return referral
+
+
+def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> Referral:
+    """Needs the client's consent for the organisation in force and room in the service."""
+    referral = _referral(uow, actor, referral_id)
+    if _consented_categories(uow, referral.client_id, referral.organization_id, now.date()) is None:
+        raise Conflict(
+            f"Client {referral.client_reference} has no consent in force to share with "
+            f"{referral.organization_id}; record consent in intake first.",
+            reason="no_consent",
+        )
+    service = uow.session.get(Service, referral.service_id) if referral.service_id else None
+    if service is not None and service.capacity_status != "available":
+        raise Conflict(
+            f"Service {service.id} has no capacity ({service.capacity_status}).",
+            reason="no_capacity",
+            capacity_status=service.capacity_status,
+        )
+    _move(
+        uow,
+        referral,
+        domain.ReferralStatus.REQUESTED,
+        by=actor.sub,
+        side=R,
+        reason_code=None,
+        note=None,
+        now=now,
+    )
+    referral.sent_at = now
+    return referral
+
+
+def move(
+    uow: UnitOfWork,
+    actor: Principal,
+    referral_id: str,
+    to: str,
+    *,
+    reason_code: str | None,
+    note: str | None,
+    outcome: str | None,
+    now: datetime,
+) -> Referral:
+    referral = _referral(uow, actor, referral_id)
+    side = P if actor.has_any("partner") else R
+    if to == domain.ReferralStatus.COMPLETED and not outcome:
+        raise Unprocessable("outcome", "completion carries an outcome")
+    _move(
+        uow,
+        referral,
+        domain.ReferralStatus(to),
+        by=actor.sub,
+        side=side,
+        reason_code=reason_code,
+        note=note,
+        now=now,
+    )
+    if outcome:
+        referral.outcome = outcome
+    return referral
+
+
+def _move(
+    uow: UnitOfWork,
+    referral: Referral,
+    to: domain.ReferralStatus,
+    *,
+    by: str,
+    side: domain.Side,
+    reason_code: str | None,
+    note: str | None,
+    now: datetime,
+) -> None:
+    try:
+        domain.check_move(referral.status, to, side, reason_code)
+    except domain.TransitionRefused as refused:
+        error = Forbidden if refused.forbidden else Conflict
+        raise error(str(refused), current_status=referral.status, allowed=refused.allowed) from None
+    previous = referral.status
+    referral.status, referral.updated_at = str(to), now
+    uow.session.add(
+        ReferralTransition(
+            referral_id=referral.id,
+            from_status=previous,
+            to_status=str(to),
+            by=by,
+            side=str(side),
+            at=now,
+            reason_code=reason_code,
+            note=note,
+        )
+    )
+    _publish(
+        uow,
+        "referral.status_changed.v1",
+        referral,
+        now,
+        from_status=previous,
+        reason_code=reason_code,
+        by_side=str(side),
+    )
+    if to == domain.ReferralStatus.REQUESTED:
+        _publish(uow, "referral.sent.v1", referral, now)
+    elif to == domain.ReferralStatus.COMPLETED:
+        _publish(uow, "referral.completed.v1", referral, now)
+    elif to == domain.ReferralStatus.CANCELLED:
+        _publish(uow, "referral.cancelled.v1", referral, now, reason_code=reason_code)
+
+
+def _publish(
+    uow: UnitOfWork, short_type: str, referral: Referral, now: datetime, **extra: Any
+) -> None:
+    """The domain event, and the same fact on the partner's feed (never for drafts)."""
+    data = {
+        "referral_id": referral.id,
+        "client_id": referral.client_id,
+        "client_reference": referral.client_reference,
+        "organization_id": referral.organization_id,
+        "service_id": referral.service_id,
+        "status": referral.status,
+        "plan_id": referral.plan_id,
+        "strategy_id": referral.strategy_id,
+        "at": now,
+        **extra,
+    }
+    event = uow.publish(
+        f"casehub.referrals.{short_type}", subject=f"referral/{referral.id}", data=data
+    )
+    if referral.sent_at is not None or referral.status == domain.ReferralStatus.REQUESTED:
+        partner_view = {
+            k: v
+            for k, v in event.to_cloudevent().items()
+            if k not in ("correlationid", "causationid")
+        }
+        partner_view["data"] = {
+            k: v
+            for k, v in partner_view["data"].items()
+            if k not in ("client_id", "plan_id", "strategy_id")
+        }
+        entry = PartnerEvent(
+            organization_id=referral.organization_id,
+            event_type=event.type,
+            cloudevent=partner_view,
+            created_at=now,
+        )
+        uow.session.add(entry)
+        uow.session.flush()
+        for subscription in uow.session.scalars(
+            select(WebhookSubscription).where(
+                WebhookSubscription.organization_id == referral.organization_id,
+                WebhookSubscription.active.is_(True),
+            )
+        ):
+            if not subscription.event_types or event.type in subscription.event_types:
+                uow.session.add(
+                    WebhookDelivery(
+                        subscription_id=subscription.id,
+                        partner_event_id=entry.id,
+                        next_attempt_at=now,
+                    )
+                )
+
+
+def _consented_categories(
+    uow: UnitOfWork, client_id: str, organization_id: str, today: date
+) -> set[str] | None:
+    grants = uow.session.scalars(
+        select(ConsentGrant).where(
+            ConsentGrant.client_id == client_id, ConsentGrant.organization_id == organization_id
+        )
+    ).all()
+    live = [
+        g for g in grants if domain.consent_in_force(g.starts_on, g.expires_on, g.revoked, today)
+    ]
+    return {category for grant in live for category in grant.categories} if live else None
+
+
+def _open_referrals(
+    uow: UnitOfWork, *, client_id: str, organization_id: str | None = None
+) -> list[Referral]:
+    statement = select(Referral).where(
+        Referral.client_id == client_id, Referral.status.in_([str(s) for s in domain.OPEN])
+    )
+    if organization_id:
+        statement = statement.where(Referral.organization_id == organization_id)
+    return list(uow.session.scalars(statement.with_for_update()))
+
+
+def partner_view(uow: UnitOfWork, referral: Referral, today: date) -> dict[str, Any]:
+    """What a partner sees: status and service, and only the consented parts of the packet."""
+    categories = (
+        _consented_categories(uow, referral.client_id, referral.organization_id, today) or set()
+    )
+    return {
+        "id": referral.id,
+        "client_reference": referral.client_reference,
+        "service_id": referral.service_id,
+        "status": referral.status,
+        "domain": referral.domain,
+        "sent_at": referral.sent_at,
+        "updated_at": referral.updated_at,
+        "outcome": referral.outcome,
+        "packet": domain.consented_packet(referral.packet, categories),
+        "allowed_moves": domain.allowed_moves(referral.status, P),
+    }
+
+
+def read(uow: UnitOfWork, actor: Principal, referral_id: str) -> Referral:
+    referral = _referral(uow, actor, referral_id)
+    AUDIT.record(uow.session, actor, "read", "referral", referral.id, referral.client_id)
+    return referral
+
+
+def list_referrals(uow: UnitOfWork, actor: Principal, *, status: str | None) -> list[Referral]:
+    if actor.has_any("partner"):
+        statement = select(Referral).where(
+            Referral.organization_id == actor.org, Referral.status != domain.ReferralStatus.DRAFT
+        )
+    else:
+        statement = select(Referral).where(_visible_to_referrer(actor))
+    if status:
+        statement = statement.where(Referral.status == status)
+    return list(uow.session.scalars(statement.order_by(Referral.created_at)))
+
+
+def transitions(uow: UnitOfWork, referral: Referral) -> list[ReferralTransition]:
+    return list(
+        uow.session.scalars(
+            select(ReferralTransition)
+            .where(ReferralTransition.referral_id == referral.id)
+            .order_by(ReferralTransition.at)
+        )
+    )
+
+
+def announce_overdue(uow: UnitOfWork, now: datetime) -> int:
+    """A partner silent past the response time: ``referral.overdue`` once."""
+    late = list(
+        uow.session.scalars(
+            select(Referral)
+            .where(
+                Referral.status == domain.ReferralStatus.REQUESTED,
+                Referral.overdue_announced.is_(False),
+                Referral.sent_at <= now - overdue_after(),
+            )
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for referral in late:
+        referral.overdue_announced = True
+        _publish(uow, "referral.overdue.v1", referral, now, sent_at=referral.sent_at)
+    return len(late)
+
+
+# -- partner credentials, feed and webhooks ----------------------------------------------------
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_api_key(uow: UnitOfWork, actor: Principal, organization_id: str) -> tuple[ApiKey, str]:
+    if uow.session.get(Organization, organization_id) is None:
+        raise NotFound(f"No organisation {organization_id}.")
+    prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    key = ApiKey(organization_id=organization_id, prefix=prefix, secret_hash=_hash(secret))
+    uow.session.add(key)
+    uow.session.flush()
+    AUDIT.record(
+        uow.session, actor, "issue", "api_key", key.id, None, organization_id=organization_id
+    )
+    return key, f"chk_{prefix}_{secret}"
+
+
+def revoke_api_key(uow: UnitOfWork, actor: Principal, key_id: str, now: datetime) -> ApiKey:
+    key = uow.session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"No API key {key_id}.")
+    key.revoked_at = key.revoked_at or now
+    AUDIT.record(
+        uow.session, actor, "revoke", "api_key", key.id, None, organization_id=key.organization_id
+    )
+    return key
+
+
+def organization_for_key(uow: UnitOfWork, presented: str) -> str | None:
+    """The organisation an API key belongs to, if it is valid (constant-time comparison)."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != "chk":
+        return None
+    key = uow.session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+    if (
+        key is None
+        or key.revoked_at is not None
+        or not secrets.compare_digest(key.secret_hash, _hash(parts[2]))
+    ):
+        return None
+    key.last_used_at = utc_now()
+    return key.organization_id
+
+
+def feed(uow: UnitOfWork, actor: Principal, *, after: str | None, limit: int) -> Page[PartnerEvent]:
+    statement = select(PartnerEvent).where(PartnerEvent.organization_id == actor.org)
+    return keyset_page(uow.session, statement, [PartnerEvent.id], limit=limit, cursor=after)
+
+
+def subscribe(uow: UnitOfWork, actor: Principal, values: Mapping[str, Any]) -> WebhookSubscription:
+    subscription = WebhookSubscription(
+        organization_id=actor.org,
+        url=values["url"],
+        secret=values["secret"],
+        event_types=list(values.get("event_types") or []),
+    )
+    uow.session.add(subscription)
+    uow.session.flush()
+    AUDIT.record(uow.session, actor, "subscribe", "webhook", subscription.id, None)
+    return subscription
+
+
+def subscriptions(uow: UnitOfWork, actor: Principal) -> list[WebhookSubscription]:
+    return list(
+        uow.session.scalars(
+            select(WebhookSubscription).where(WebhookSubscription.organization_id == actor.org)
+        )
+    )
+
+
+def webhook_log(uow: UnitOfWork, actor: Principal, subscription_id: str) -> list[WebhookDelivery]:
+    subscription = uow.session.get(WebhookSubscription, subscription_id)
+    if subscription is None or subscription.organization_id != actor.org:
+        raise NotFound(f"No subscription {subscription_id}.")
+    return list(
+        uow.session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.subscription_id == subscription.id)
+            .order_by(WebhookDelivery.partner_event_id)
+        )
+    )
+
+
+def deliver_webhooks(uow: UnitOfWork, now: datetime, *, batch: int = 50) -> int:
+    """Send due partner webhooks; back off on failure; disable a subscription that keeps failing."""
+    due = uow.session.execute(
+        select(WebhookDelivery, WebhookSubscription, PartnerEvent)
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .join(PartnerEvent, PartnerEvent.id == WebhookDelivery.partner_event_id)
+        .where(
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookSubscription.active.is_(True),
+        )
+        .order_by(WebhookDelivery.partner_event_id)
+        .limit(batch)
+        .with_for_update(skip_locked=True, of=WebhookDelivery)
+    ).all()
+    for delivery, subscription, entry in due:
+        delivery.attempts += 1
+        try:
+            post_signed(subscription.url, subscription.secret, entry.cloudevent)
+        except OSError as error:
+            delivery.last_error = str(error)[:500]
+            delivery.next_attempt_at = now + timedelta(
+                seconds=domain.webhook_backoff_seconds(delivery.attempts)
+            )
+            subscription.consecutive_failures += 1
+            if subscription.consecutive_failures >= domain.DISABLE_AFTER_FAILURES:
+                subscription.active, subscription.disabled_at = False, now
+                subscription.disabled_reason = (
+                    f"disabled after {subscription.consecutive_failures} failed deliveries"
+                )
+                log.error(
+                    "webhook.disabled",
+                    subscription_id=subscription.id,
+                    organization=subscription.organization_id,
+                )
+            continue
+        delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
+        subscription.consecutive_failures = 0
+    return len(due)
+
+
+def reactivate(uow: UnitOfWork, actor: Principal, subscription_id: str) -> WebhookSubscription:
+    subscription = uow.session.get(WebhookSubscription, subscription_id)
+    if subscription is None or subscription.organization_id != actor.org:
+        raise NotFound(f"No subscription {subscription_id}.")
+    subscription.active, subscription.consecutive_failures = True, 0
+    subscription.disabled_at = subscription.disabled_reason = None
+    return subscription

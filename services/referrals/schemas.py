@@ -1,0 +1,177 @@
+"""Request and response bodies of the referrals API (staff-facing and partner-facing)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from services.referrals.domain import REASON_CODES, ReferralStatus
+from shared.contracts.intake import DATA_CATEGORIES, LIFE_DOMAINS
+
+CAPACITY = ("available", "waitlist", "full")
+
+
+class OrganizationIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(allow_none=True)
+    website = fields.Url(allow_none=True)
+    contacts = fields.List(fields.Dict(), load_default=list)
+
+
+class OrganizationOut(OrganizationIn):
+    id = fields.String()
+
+
+class ServiceIn(Schema):
+    organization_id = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    domains = fields.List(
+        fields.String(validate=validate.OneOf(LIFE_DOMAINS)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    eligibility = fields.String(allow_none=True)
+    languages = fields.List(
+        fields.String(validate=validate.Length(min=2, max=35)), load_default=list
+    )
+    fees = fields.String(allow_none=True)
+    capacity_status = fields.String(load_default="available", validate=validate.OneOf(CAPACITY))
+    capacity_total = fields.Integer(allow_none=True, validate=validate.Range(min=0))
+    capacity_in_use = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    address = fields.String(allow_none=True)
+    latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+
+
+class ServiceOut(ServiceIn):
+    id = fields.String()
+    distance_km = fields.Float(allow_none=True)
+
+
+class ServiceSearchArgs(Schema):
+    domain = fields.String(validate=validate.OneOf(LIFE_DOMAINS))
+    language = fields.String()
+    open_capacity = fields.Boolean(load_default=False)
+    latitude = fields.Float(validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(validate=validate.Range(min=-180, max=180))
+    within_km = fields.Float(validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None)
+
+
+class ServicePage(Schema):
+    items = fields.List(fields.Nested(ServiceOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+Packet = Schema.from_dict(
+    {category: fields.Raw(allow_none=True) for category in DATA_CATEGORIES}, name="Packet"
+)
+
+
+class ReferralIn(Schema):
+    client_id = fields.String(required=True)
+    service_id = fields.String(required=True)
+    domain = fields.String(validate=validate.OneOf(LIFE_DOMAINS), allow_none=True)
+    packet = fields.Nested(Packet, load_default=dict)
+
+
+class MoveIn(Schema):
+    status = fields.String(required=True, validate=validate.OneOf([str(s) for s in ReferralStatus]))
+    reason_code = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(REASON_CODES)
+    )
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2_000))
+    outcome = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2_000))
+
+
+class TransitionOut(Schema):
+    from_status = fields.String()
+    to_status = fields.String()
+    by = fields.String()
+    side = fields.String()
+    at = fields.DateTime()
+    reason_code = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class ReferralOut(Schema):
+    id = fields.String()
+    client_id = fields.String()
+    client_reference = fields.String()
+    organization_id = fields.String()
+    service_id = fields.String(allow_none=True)
+    domain = fields.String(allow_none=True)
+    status = fields.String()
+    referrer_id = fields.String(allow_none=True)
+    plan_id = fields.String(allow_none=True)
+    strategy_id = fields.String(allow_none=True)
+    packet = fields.Dict()
+    outcome = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime()
+    transitions = fields.List(fields.Nested(TransitionOut))
+
+
+class PartnerReferralOut(Schema):
+    id = fields.String()
+    client_reference = fields.String()
+    service_id = fields.String(allow_none=True)
+    domain = fields.String(allow_none=True)
+    status = fields.String()
+    sent_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime()
+    outcome = fields.String(allow_none=True)
+    packet = fields.Dict(
+        metadata={"description": "Only the data categories the client consented to share."}
+    )
+    allowed_moves = fields.List(fields.String())
+
+
+class StatusArgs(Schema):
+    status = fields.String(validate=validate.OneOf([str(s) for s in ReferralStatus]))
+
+
+class ApiKeyOut(Schema):
+    id = fields.String()
+    organization_id = fields.String()
+    prefix = fields.String()
+    created_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    key = fields.String(metadata={"description": "Shown once; only a hash is stored."})
+
+
+class FeedArgs(Schema):
+    after = fields.String(
+        load_default=None, metadata={"description": "The next_cursor of the previous page."}
+    )
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=200))
+
+
+class FeedPage(Schema):
+    items = fields.List(fields.Dict())
+    next_cursor = fields.String(allow_none=True)
+
+
+class SubscriptionIn(Schema):
+    url = fields.Url(required=True, require_tld=False)
+    secret = fields.String(required=True, validate=validate.Length(min=16, max=200), load_only=True)
+    event_types = fields.List(fields.String(), load_default=list)
+
+
+class SubscriptionOut(SubscriptionIn):
+    id = fields.String()
+    active = fields.Boolean()
+    consecutive_failures = fields.Integer()
+    disabled_at = fields.DateTime(allow_none=True)
+    disabled_reason = fields.String(allow_none=True)
+
+
+class WebhookDeliveryOut(Schema):
+    id = fields.String()
+    partner_event_id = fields.Integer()
+    status = fields.String()
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime()
+    last_error = fields.String(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
