@@ -1,0 +1,159 @@
+"""Consent-checked referrals, the FHIR Task lifecycle, and what each partner may see."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from services.referrals.domain import TRANSITIONS, ReferralStatus
+from tests.referrals.conftest import HOUSING, THERAPY, ReferralsApi
+
+
+def test_sending_needs_consent_for_that_organisation(referrals: ReferralsApi) -> None:
+    client_id = referrals.client(consent_to=THERAPY)
+    referral_id = referrals.referral(client_id, "tenancy", send=False)
+    refused = referrals.call("POST", f"/referrals/{referral_id}/send")
+    assert refused.status_code == 409 and refused.json["reason"] == "no_consent"
+    referrals.consent(client_id, HOUSING, ["contact_details"])
+    assert referrals.call("POST", f"/referrals/{referral_id}/send").json["status"] == "requested"
+
+
+def test_a_full_service_refuses_referrals_with_its_waitlist_state(referrals: ReferralsApi) -> None:
+    referrals.call(
+        "PUT",
+        "/services/tenancy",
+        as_=("admin-1", "admin"),
+        json_body={
+            "organization_id": HOUSING,
+            "name": "tenancy",
+            "domains": ["housing"],
+            "capacity_status": "waitlist",
+        },
+    )
+    referral_id = referrals.referral(referrals.client(), send=False)
+    refused = referrals.call("POST", f"/referrals/{referral_id}/send")
+    assert refused.status_code == 409 and refused.json["capacity_status"] == "waitlist"
+
+
+def test_the_partner_sees_only_consented_categories_of_the_packet(referrals: ReferralsApi) -> None:
+    client_id = referrals.client(categories=["contact_details", "assessment_summary"])
+    referral_id = referrals.referral(client_id)
+    seen = referrals.call(
+        "GET", f"/partner/referrals/{referral_id}", as_=("h-1", "partner", HOUSING)
+    ).json
+    assert seen["packet"] == {
+        "contact_details": {"phone": "555-0100"},
+        "assessment_summary": "Unmet: housing",
+    }
+    assert "client_id" not in seen
+
+
+def test_partners_never_see_another_organisations_referrals(referrals: ReferralsApi) -> None:
+    referral_id = referrals.referral(referrals.client())
+    other = ("t-1", "partner", THERAPY)
+    assert referrals.call("GET", f"/partner/referrals/{referral_id}", as_=other).status_code == 404
+    assert referrals.call("GET", "/partner/referrals", as_=other).json == []
+    assert referrals.partner_move(referral_id, "accepted", org=THERAPY).status_code == 404
+    assert referrals.call("GET", "/partner/events", as_=other).json["items"] == []
+    assert referrals.call("GET", "/referrals", as_=("h-1", "partner", HOUSING)).status_code == 403
+    assert [
+        r["id"]
+        for r in referrals.call("GET", "/partner/referrals", as_=("h-1", "partner", HOUSING)).json
+    ] == [referral_id]
+
+
+def test_partners_do_not_see_drafts(referrals: ReferralsApi) -> None:
+    referral_id = referrals.referral(referrals.client(), send=False)
+    assert (
+        referrals.call(
+            "GET", f"/partner/referrals/{referral_id}", as_=("h-1", "partner", HOUSING)
+        ).status_code
+        == 404
+    )
+
+
+SIDE_OF = {"referrer": ("cm-1", "case_manager"), "partner": ("h-1", "partner", HOUSING)}
+REACH = {  # how to bring a fresh referral to each status
+    "draft": [],
+    "requested": ["send"],
+    "accepted": ["send", "accepted"],
+    "in-progress": ["send", "accepted", "in-progress"],
+    "on-hold": ["send", "accepted", "on-hold"],
+    "rejected": ["send", "rejected"],
+    "completed": ["send", "accepted", "completed"],
+    "failed": ["send", "accepted", "failed"],
+    "cancelled": ["cancelled"],
+    "entered-in-error": ["entered-in-error"],
+}
+
+
+def _bring(referrals: ReferralsApi, status: str) -> str:
+    referral_id = referrals.referral(referrals.client(), send=False)
+    for step in REACH[status]:
+        if step == "send":
+            response = referrals.call("POST", f"/referrals/{referral_id}/send")
+        elif step in ("cancelled", "entered-in-error"):
+            response = referrals.call(
+                "POST",
+                f"/referrals/{referral_id}/status",
+                json_body={"status": step, "reason_code": "duplicate"},
+            )
+        else:
+            response = referrals.partner_move(
+                referral_id, step, reason_code="no_capacity", outcome="Housed"
+            )
+        assert response.status_code == 200, (status, step, response.json)
+    return referral_id
+
+
+@pytest.mark.parametrize("start", [str(s) for s in ReferralStatus])
+def test_every_move_by_each_side_follows_the_transition_table(
+    referrals: ReferralsApi, start: str
+) -> None:
+    """From ``start``, every target status by each side: 200, 403 (the other side's move) or 409."""
+    for target, side in itertools.product(
+        [str(s) for s in ReferralStatus], ["referrer", "partner"]
+    ):
+        if start == "draft" and side == "partner":
+            continue  # a partner cannot see a draft at all: test_partners_do_not_see_drafts
+        referral_id = _bring(referrals, start)
+        path = (
+            f"/referrals/{referral_id}/status"
+            if side == "referrer"
+            else f"/partner/referrals/{referral_id}/status"
+        )
+        response = referrals.call(
+            "POST",
+            path,
+            as_=SIDE_OF[side],
+            json_body={"status": target, "reason_code": "other", "outcome": "Done"},
+        )
+        legal_for_anyone = target in {str(t) for t in TRANSITIONS[ReferralStatus(start)]} or (
+            target == "entered-in-error" and start != "entered-in-error"
+        )
+        mover = TRANSITIONS[ReferralStatus(start)].get(ReferralStatus(target))
+        mine = legal_for_anyone and (str(mover) == side if mover else side == "referrer")
+        where = (start, target, side, response.json)
+        if mine:
+            assert response.status_code == 200 and response.json["status"] == target, where
+        else:
+            assert response.status_code == (403 if legal_for_anyone else 409), where
+            assert "allowed" in response.json, where
+
+
+def test_rejection_needs_a_reason_and_completion_an_outcome(referrals: ReferralsApi) -> None:
+    referral_id = referrals.referral(referrals.client())
+    assert referrals.partner_move(referral_id, "rejected").status_code == 409
+    assert referrals.partner_move(referral_id, "accepted").status_code == 200
+    assert referrals.partner_move(referral_id, "completed").status_code == 422
+    done = referrals.partner_move(referral_id, "completed", outcome="Tenancy signed")
+    assert done.status_code == 200 and done.json["outcome"] == "Tenancy signed"
+    history = referrals.call("GET", f"/referrals/{referral_id}").json["transitions"]
+    assert [(t["from_status"], t["to_status"], t["side"]) for t in history] == [
+        ("draft", "requested", "referrer"),
+        ("requested", "accepted", "partner"),
+        ("accepted", "completed", "partner"),
+    ]
+    types = [e["type"].rsplit(".", 2)[-2] for e in referrals.events()]
+    assert "completed" in types and types.count("status_changed") == 3
