@@ -314,11 +314,10 @@ def partner_move(body: dict[str, Any], referral_id: str) -> Any:
 def partner_feed(args: dict[str, Any]) -> Any:
     """Your CloudEvents in order; pass ``after=next_cursor`` to continue (no gaps, no repeats)."""
     with _uow() as uow:
-        page = operations.feed(uow, current_principal(), after=args["after"], limit=args["limit"])
-        return {
-            "items": [entry.cloudevent for entry in page.items],
-            "next_cursor": page.next_cursor,
-        }
+        entries, cursor = operations.feed(
+            uow, current_principal(), after=args["after"], limit=args["limit"]
+        )
+        return {"items": [entry.cloudevent for entry in entries], "next_cursor": cursor}
 
 
 @partner.route("/webhooks", methods=["POST"])

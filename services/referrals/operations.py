@@ -29,7 +29,7 @@ from services.referrals.models import (
 from shared.db import utc_now
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.logging import get_logger
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page
 from shared.unit_of_work import UnitOfWork
 from shared.webhooks import post_signed
 
@@ -587,9 +587,23 @@ def organization_for_key(uow: UnitOfWork, presented: str) -> str | None:
     return key.organization_id
 
 
-def feed(uow: UnitOfWork, actor: Principal, *, after: str | None, limit: int) -> Page[PartnerEvent]:
-    statement = select(PartnerEvent).where(PartnerEvent.organization_id == actor.org)
-    return keyset_page(uow.session, statement, [PartnerEvent.id], limit=limit, cursor=after)
+def feed(
+    uow: UnitOfWork, actor: Principal, *, after: str | None, limit: int
+) -> tuple[list[PartnerEvent], str]:
+    """Events after the cursor in order. The cursor returned is where to continue, also at the
+    end, so a partner polls with it and gets each event exactly once."""
+    if after is not None and not after.isdigit():
+        raise Unprocessable("after", "not a cursor this feed returned")
+    position = int(after or 0)
+    entries = list(
+        uow.session.scalars(
+            select(PartnerEvent)
+            .where(PartnerEvent.organization_id == actor.org, PartnerEvent.id > position)
+            .order_by(PartnerEvent.id)
+            .limit(limit)
+        )
+    )
+    return entries, str(entries[-1].id if entries else position)
 
 
 def subscribe(uow: UnitOfWork, actor: Principal, values: Mapping[str, Any]) -> WebhookSubscription:

@@ -150,7 +150,9 @@ class FeedArgs(Schema):
 
 class FeedPage(Schema):
     items = fields.List(fields.Dict())
-    next_cursor = fields.String(allow_none=True)
+    next_cursor = fields.String(
+        metadata={"description": "Pass as `after` next time, even when no items came."}
+    )
 
 
 class SubscriptionIn(Schema):
