@@ -42,13 +42,12 @@ class NotificationsApi(ServiceApi):
             id=event_id or str(uuid.uuid4()),
         )
         with self.runtime.unit_of_work() as uow:
-            if (
-                routing_key == "intake.client.discharged.v1"
-                or routing_key == "intake.case.assigned.v1"
-            ):
+            if routing_key == "intake.client.discharged.v1":
                 EVENT_HANDLERS[routing_key](event, uow)
             else:
-                operations.notify(uow, event, ChannelConfig.from_env(), now)
+                if routing_key == "intake.case.assigned.v1":
+                    operations.record_assignment(uow, event.data)
+                operations.notify(uow, event, ChannelConfig.from_env(), now)  # the test's clock
         return event.id
 
     def dispatch(self, now: datetime) -> int:
