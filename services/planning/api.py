@@ -83,11 +83,14 @@ def _plan_out(plan: Plan, version: PlanVersion, review: Review | None) -> dict[s
 
 
 def _respond(uow: Any, plan: Plan) -> dict[str, Any]:
-    return _plan_out(
-        plan,
-        operations._version(uow, plan, plan.current_version),
-        operations.next_review(uow, plan),
-    )
+    return {
+        **_plan_out(
+            plan,
+            operations._version(uow, plan, plan.current_version),
+            operations.next_review(uow, plan),
+        ),
+        "strategy_referrals": operations.strategy_referrals(uow, plan),
+    }
 
 
 @plans.route("", methods=["GET"])
@@ -111,7 +114,8 @@ def list_plans(args: dict[str, Any]) -> Any:
 def read_plan(plan_id: str) -> Any:
     """A plan with its working version (404 if it is not yours to see)."""
     with _uow() as uow:
-        return _plan_out(*operations.read_plan(uow, current_principal(), plan_id))
+        plan, _version, _review = operations.read_plan(uow, current_principal(), plan_id)
+        return _respond(uow, plan)
 
 
 @plans.route("/<plan_id>/versions", methods=["GET"])

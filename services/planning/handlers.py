@@ -28,7 +28,12 @@ def on_client_discharged(event: Event, uow: UnitOfWork) -> None:
     operations.close_on_discharge(uow, event.data)
 
 
+def on_referral_status_changed(event: Event, uow: UnitOfWork) -> None:
+    operations.record_referral_status(uow, event.data)
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
+    "referrals.referral.status_changed.v1": on_referral_status_changed,
     "intake.assessment.completed.v1": on_assessment_completed,
     "intake.case.assigned.v1": on_case_assigned,
     "intake.risk.flagged.v1": on_risk_flagged,

@@ -97,3 +97,14 @@ class Review(Base):
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     due_announced_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+
+
+class StrategyReferral(Base):
+    """Where a referral strategy stands at the partner, from the referrals service's events."""
+
+    __tablename__ = "strategy_referrals"
+    strategy_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    referral_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(30))
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)

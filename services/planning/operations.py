@@ -20,6 +20,7 @@ from services.planning.models import (
     PlanVersion,
     ProgressNote,
     Review,
+    StrategyReferral,
     new_id,
 )
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -646,3 +647,26 @@ def close_on_discharge(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
     plan = _plan_for_episode(uow, data["episode_id"])
     if plan is not None and plan.status != domain.PlanStatus.CLOSED:
         _close(uow, plan, "client discharged")
+
+
+def record_referral_status(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """The partner's progress on a referral strategy closes the loop on the plan."""
+    if not data.get("strategy_id") or not data.get("plan_id"):
+        return  # a referral made outside a plan
+    if uow.session.get(Plan, data["plan_id"]) is None:
+        return
+    link = uow.session.get(StrategyReferral, data["strategy_id"])
+    if link is None:
+        link = StrategyReferral(
+            strategy_id=data["strategy_id"],
+            plan_id=data["plan_id"],
+            referral_id=data["referral_id"],
+            status=data["status"],
+        )
+        uow.session.add(link)
+    link.status, link.referral_id, link.updated_at = data["status"], data["referral_id"], _now()
+
+
+def strategy_referrals(uow: UnitOfWork, plan: Plan) -> dict[str, str]:
+    links = uow.session.scalars(select(StrategyReferral).where(StrategyReferral.plan_id == plan.id))
+    return {link.strategy_id: link.status for link in links}

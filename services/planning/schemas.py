@@ -109,6 +109,11 @@ class PlanOut(Schema):
     closed_at = fields.DateTime(allow_none=True)
     close_reason = fields.String(allow_none=True)
     working_version = fields.Nested(VersionOut)
+    strategy_referrals = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "Referral strategy id -> the referral's status at the partner."},
+    )
 
 
 class PlanArgs(Schema):
