@@ -10,6 +10,7 @@ import pytest
 
 from shared.web import mint_token
 from tests.support.backends import Backend
+from tests.support.journey import admit_client
 from tests.support.mail import Mailbox, start_smtp
 from tests.support.platform import wait_until
 from tests.support.services import RunningServices
@@ -49,21 +50,7 @@ def test_high_risk_assessment_emails_case_manager_and_supervisor(
             json={"email": f"{person}@agency.example", "channels": ["email", "in_app"]},
         )
         assert saved.status_code == 200
-    intake_http.put(
-        "/case-managers/cm-1",
-        headers=as_("sup-1", "supervisor"),
-        json={"display_name": "CM", "team": "north", "supervisor_id": "sup-1"},
-    )
-    client = intake_http.post(
-        "/clients",
-        headers=as_("iw-1", "intake_worker"),
-        json={"given_name": "Alex", "family_name": "Rivera", "date_of_birth": "1988-04-12"},
-    ).json
-    intake_http.post(
-        f"/clients/{client['id']}/assignment",
-        headers=as_("iw-1", "intake_worker"),
-        json={"case_manager_id": "cm-1"},
-    )
+    client = admit_client(intake_http, intake.settings)
     assessed = intake_http.post(
         f"/clients/{client['id']}/assessments",
         headers=as_("cm-1", "case_manager"),

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from services.planning.models import Plan
 from shared.web import mint_token
 from tests.support.backends import Backend
+from tests.support.journey import admit_client
 from tests.support.platform import wait_until
 from tests.support.services import RunningServices
 
@@ -38,21 +39,7 @@ def test_high_risk_assessment_drafts_a_plan_needing_a_safety_plan_once(
     def as_(sub: str, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {mint_token(intake.settings, sub, [role])}"}
 
-    http.put(
-        "/case-managers/cm-1",
-        headers=as_("sup-1", "supervisor"),
-        json={"display_name": "CM", "team": "north", "supervisor_id": "sup-1"},
-    )
-    client = http.post(
-        "/clients",
-        headers=as_("iw-1", "intake_worker"),
-        json={"given_name": "Alex", "family_name": "Rivera", "date_of_birth": "1988-04-12"},
-    ).json
-    http.post(
-        f"/clients/{client['id']}/assignment",
-        headers=as_("iw-1", "intake_worker"),
-        json={"case_manager_id": "cm-1"},
-    )
+    client = admit_client(http, intake.settings)
     assessed = http.post(
         f"/clients/{client['id']}/assessments",
         headers=as_("cm-1", "case_manager"),

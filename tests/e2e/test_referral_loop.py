@@ -12,6 +12,7 @@ import pytest
 
 from shared.web import mint_token
 from tests.support.backends import Backend
+from tests.support.journey import admit_client
 from tests.support.platform import wait_until
 from tests.support.services import RunningServices
 
@@ -45,21 +46,7 @@ def test_a_referral_strategy_is_sent_completed_and_shown_on_the_plan(
             "domains": ["housing"],
         },
     )
-    intake.put(
-        "/case-managers/cm-1",
-        headers=as_("sup-1", "supervisor"),
-        json={"display_name": "CM", "team": "north", "supervisor_id": "sup-1"},
-    )
-    client = intake.post(
-        "/clients",
-        headers=as_("iw-1", "intake_worker"),
-        json={"given_name": "Alex", "family_name": "Rivera", "date_of_birth": "1988-04-12"},
-    ).json
-    intake.post(
-        f"/clients/{client['id']}/assignment",
-        headers=as_("iw-1", "intake_worker"),
-        json={"case_manager_id": "cm-1"},
-    )
+    client = admit_client(intake, settings)
     intake.post(
         f"/clients/{client['id']}/consents",
         headers=cm,
