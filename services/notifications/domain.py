@@ -3,7 +3,7 @@ message, how retries back off and where an unacknowledged crisis alert escalates
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -35,19 +35,6 @@ ON_CALL_RECIPIENTS = {
     RecipientRole.INTAKE_ON_CALL: "intake_on_call",
 }
 MAX_ATTEMPTS = 5
-
-
-@dataclass(frozen=True)
-class RuleView:
-    event_type: str
-    levels: tuple[str, ...] | None
-    recipients: tuple[str, ...]
-    channels: tuple[str, ...]
-    urgency: Urgency
-
-
-def rule_applies(rule: RuleView, routing_key: str, level: str | None) -> bool:
-    return rule.event_type == routing_key and (rule.levels is None or level in rule.levels)
 
 
 def resolve_recipients(
@@ -125,16 +112,3 @@ def escalation_targets(level: int, *, supervisor_id: str | None) -> list[str]:
     if level == 2:
         return [ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]]
     return []
-
-
-def rules_from_rows(rows: Sequence[Mapping[str, object]]) -> list[RuleView]:
-    return [
-        RuleView(
-            event_type=str(row["event_type"]),
-            levels=tuple(row["levels"]) if row.get("levels") else None,  # type: ignore[arg-type]
-            recipients=tuple(row["recipients"]),  # type: ignore[arg-type]
-            channels=tuple(row["channels"]),  # type: ignore[arg-type]
-            urgency=Urgency(str(row["urgency"])),
-        )
-        for row in rows
-    ]

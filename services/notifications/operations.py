@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import Counter
 from sqlalchemy import or_, select
 
 from services.notifications import domain
@@ -21,7 +22,6 @@ from services.notifications.models import (
     Preference,
     Rule,
 )
-from shared import metrics
 from shared.contracts import Event
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.logging import get_logger
@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from shared.web.auth import Principal
 
 log = get_logger(__name__)
+DELIVERIES_FAILED = Counter(
+    "casehub_notification_deliveries_failed_total",
+    "Deliveries that failed after every retry (each also published as notification.failed)",
+    ["channel", "urgency"],
+)
 
 
 # -- from events -------------------------------------------------------------------------------
@@ -226,9 +231,7 @@ def _attempt(
             )
             if delivery.attempts >= domain.MAX_ATTEMPTS:
                 delivery.status = "failed"
-                metrics.EVENTS_PUBLISH_FAILED.labels(
-                    "notifications", f"{delivery.channel}_delivery"
-                ).inc()
+                DELIVERIES_FAILED.labels(delivery.channel, each.urgency).inc()
                 log.error(
                     "notification.delivery_failed",
                     delivery_id=delivery.id,

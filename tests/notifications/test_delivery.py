@@ -35,7 +35,7 @@ def test_smtp_failure_is_retried_with_backoff_then_fails_visibly(
     assert all(not attempt["succeeded"] for attempt in failed["attempt_log"])
     [event] = notifications.events("notification.failed.v1")
     assert event["data"]["delivery_id"] == failed["id"]
-    assert "casehub_events_publish_failed_total" in notifications.http.get("/metrics").text
+    assert "casehub_notification_deliveries_failed_total" in notifications.http.get("/metrics").text
 
 
 class _Receiver(BaseHTTPRequestHandler):

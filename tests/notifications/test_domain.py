@@ -1,0 +1,67 @@
+"""Notification rules as plain functions: recipients, quiet hours, digests, backoff, escalation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from services.notifications.domain import (
+    QuietHours,
+    escalation_targets,
+    release_time,
+    resolve_recipients,
+    retry_delay,
+)
+
+NIGHT = QuietHours(time(22, 0), time(7, 0), "Europe/London")
+
+
+@pytest.mark.parametrize(
+    ("hour", "quiet"), [(21, False), (22, True), (3, True), (6, True), (7, False), (12, False)]
+)
+def test_quiet_hours_can_span_midnight(hour: int, quiet: bool) -> None:
+    assert NIGHT.contains(datetime(2026, 1, 15, hour, 30, tzinfo=UTC)) is quiet
+
+
+def test_normal_items_wait_for_the_end_of_quiet_hours_urgent_and_priority_never_wait() -> None:
+    late = datetime(2026, 1, 15, 23, 0, tzinfo=UTC)
+    assert release_time("normal", late, quiet=NIGHT, daily_digest_at=None) == datetime(
+        2026, 1, 16, 7, 0, tzinfo=UTC
+    )
+    assert release_time("urgent", late, quiet=NIGHT, daily_digest_at=None) == late
+    assert release_time("priority", late, quiet=NIGHT, daily_digest_at=None) == late
+    assert release_time(
+        "normal", late.replace(hour=12), quiet=NIGHT, daily_digest_at=None
+    ) == late.replace(hour=12)
+
+
+def test_low_items_go_to_the_next_digest() -> None:
+    morning = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    assert release_time("low", morning, quiet=None, daily_digest_at=time(8)) == morning + timedelta(
+        hours=23
+    )
+    assert release_time(
+        "low", morning.replace(hour=7), quiet=None, daily_digest_at=time(8)
+    ) == morning.replace(hour=8)
+
+
+def test_nobody_is_never_the_answer() -> None:
+    assert resolve_recipients(
+        ["case_manager", "supervisor"], case_manager_id=None, supervisor_id=None
+    ) == ["intake_on_call", "on_call"]
+    assert resolve_recipients(
+        ["case_manager", "supervisor"], case_manager_id="cm", supervisor_id="sup"
+    ) == ["cm", "sup"]
+
+
+def test_escalation_goes_to_the_supervisor_then_on_call_then_stops() -> None:
+    assert escalation_targets(1, supervisor_id="sup") == ["sup"]
+    assert escalation_targets(1, supervisor_id=None) == ["on_call"]
+    assert escalation_targets(2, supervisor_id="sup") == ["on_call"]
+    assert escalation_targets(3, supervisor_id="sup") == []
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert retry_delay(20) == timedelta(minutes=30)
