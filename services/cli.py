@@ -49,6 +49,15 @@ def cmd_revision(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_topology(args: argparse.Namespace) -> int:
+    """Print the broker topology every process declares, as a RabbitMQ definitions file."""
+    from services.catalog import platform_topology
+    from shared.messaging.topology import rabbitmq_definitions
+
+    print(json.dumps(rabbitmq_definitions(platform_topology(Settings.from_env("cli"))), indent=2))
+    return 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
@@ -227,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     revision = add("revision", cmd_revision, "write a service's next migration from its models")
     revision.add_argument("service", **service)
     revision.add_argument("-m", "--message", required=True)
+    add("topology", cmd_topology, "print the RabbitMQ definitions (exchange, queues, bindings)")
     api = add("api", cmd_api, "serve a service's HTTP API with gunicorn")
     api.add_argument("service", **service)
     api.add_argument("--host", default="0.0.0.0")

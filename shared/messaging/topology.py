@@ -138,3 +138,50 @@ class Topology:
                 self.dead_letter_queue(service),
             ]:
                 queue.declare(channel=channel)
+
+
+def rabbitmq_definitions(topology: Topology, vhost: str = "/") -> dict[str, Any]:
+    """The same topology as a RabbitMQ definitions file (loaded at broker start in deployments)."""
+    queues, bindings = [], []
+    for service in sorted(topology.subscriptions):
+        for queue in [
+            topology.service_queue(service),
+            *topology.retry_queues(service),
+            topology.dead_letter_queue(service),
+        ]:
+            queues.append(
+                {
+                    "name": queue.name,
+                    "vhost": vhost,
+                    "durable": True,
+                    "auto_delete": False,
+                    "arguments": dict(queue.queue_arguments or {}),
+                }
+            )
+        for key in sorted(topology.subscriptions[service]):
+            bindings.append(
+                {
+                    "source": topology.exchange_name,
+                    "vhost": vhost,
+                    "destination": topology.queue_name(service),
+                    "destination_type": "queue",
+                    "routing_key": key,
+                    "arguments": {},
+                }
+            )
+    return {
+        "vhosts": [{"name": vhost}],
+        "exchanges": [
+            {
+                "name": topology.exchange_name,
+                "vhost": vhost,
+                "type": "topic",
+                "durable": True,
+                "auto_delete": False,
+                "internal": False,
+                "arguments": {},
+            }
+        ],
+        "queues": queues,
+        "bindings": bindings,
+    }
