@@ -203,11 +203,27 @@ def cmd_dev(args: argparse.Namespace) -> int:
         port = SERVICE_PORTS[name]
         state = "up" if healthy[name] else "NOT ANSWERING"
         print(f"  {name:<14} http://127.0.0.1:{port}/docs   ({state})")
+    if all(healthy.values()) and not args.no_demo_data:
+        from services.demo import SUPERVISOR, TEAM, load_demo_data
+
+        counts = load_demo_data(settings)
+        print(
+            f"  demo data: {counts['clients']} clients ({counts['assigned']} assigned, {counts['high_risk']} high "
+            f"risk, {counts['discharged']} discharged); supervisor {SUPERVISOR}, case managers "
+            f"{', '.join(cm for cm, _ in TEAM)}"
+        )
     print("\nDevelopment tokens (valid 12 hours):")
+    demo_people = {
+        "intake_worker": "iw-demo",
+        "case_manager": "cm-ana",
+        "supervisor": "sup-maria",
+        "admin": "admin-demo",
+        "partner": "housing-first-staff",
+    }
     for role in ROLES:
-        org = "demo-partner" if role == "partner" else None
-        token = mint_token(settings, f"demo-{role}", [role], org=org, ttl_seconds=12 * 3600)
-        print(f"  {role:<14} {token}")
+        org = "housing-first" if role == "partner" else None
+        token = mint_token(settings, demo_people[role], [role], org=org, ttl_seconds=12 * 3600)
+        print(f"  {role:<14} ({demo_people[role]}) {token}")
     print("\nCtrl-C stops everything.", flush=True)
     if args.check:
         stop_all()
@@ -260,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev = add("dev", cmd_dev, "run all four services and workers on this machine")
     dev.add_argument("--workers", type=int, default=1)
     dev.add_argument("--check", action="store_true", help="start, check /healthz, then stop")
+    dev.add_argument("--no-demo-data", action="store_true", help="start empty")
     return parser
 
 

@@ -61,4 +61,5 @@ def test_dev_command_brings_up_all_four_services_healthy(data_dir: Path) -> None
         ("notifications", 8004),
     ):
         assert f"{name:<14} http://127.0.0.1:{port}/docs   (up)" in result.stdout
-    assert "case_manager" in result.stdout
+    assert "case_manager   (cm-ana)" in result.stdout
+    assert "demo data: 60 clients (50 assigned, 4 high risk, 4 discharged)" in result.stdout
