@@ -30,6 +30,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Plan review due for client {{ client_reference }}",
         "A service plan review is due for client {{ client_reference }}. Open Casehub: {{ app_url }}",
     ),
+    "referral_update": (
+        "Referral update for client {{ client_reference }}",
+        "A partner has completed a referral for client {{ client_reference }}. Open Casehub: {{ app_url }}",
+    ),
     "new_assignment": (
         "New client on your caseload: {{ client_reference }}",
         "Client {{ client_reference }} has been assigned to you. Open Casehub: {{ app_url }}",

@@ -32,4 +32,5 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "intake.case.assigned.v1": on_case_assigned,
     "intake.client.discharged.v1": on_client_discharged,
     "planning.review.due.v1": on_notifiable_event,
+    "referrals.referral.completed.v1": on_notifiable_event,
 }
