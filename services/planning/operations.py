@@ -650,21 +650,26 @@ def close_on_discharge(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
 
 
 def record_referral_status(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    """The partner's progress on a referral strategy closes the loop on the plan."""
+    """The partner's progress on a referral strategy closes the loop on the plan. Events may arrive
+    out of order (competing consumers, redelivery): only a newer status replaces an older one."""
     if not data.get("strategy_id") or not data.get("plan_id"):
         return  # a referral made outside a plan
     if uow.session.get(Plan, data["plan_id"]) is None:
         return
+    at = data["at"] if isinstance(data["at"], datetime) else datetime.fromisoformat(str(data["at"]))
     link = uow.session.get(StrategyReferral, data["strategy_id"])
     if link is None:
-        link = StrategyReferral(
-            strategy_id=data["strategy_id"],
-            plan_id=data["plan_id"],
-            referral_id=data["referral_id"],
-            status=data["status"],
+        uow.session.add(
+            StrategyReferral(
+                strategy_id=data["strategy_id"],
+                plan_id=data["plan_id"],
+                referral_id=data["referral_id"],
+                status=data["status"],
+                updated_at=at,
+            )
         )
-        uow.session.add(link)
-    link.status, link.referral_id, link.updated_at = data["status"], data["referral_id"], _now()
+    elif at >= link.updated_at:
+        link.status, link.referral_id, link.updated_at = data["status"], data["referral_id"], at
 
 
 def strategy_referrals(uow: UnitOfWork, plan: Plan) -> dict[str, str]:

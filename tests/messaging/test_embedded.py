@@ -37,3 +37,18 @@ def test_concurrent_declarations_never_lose_a_binding(tmp_path: Path) -> None:
     for attempt in range(5):
         bound = _declare_concurrently(Transport, tmp_path / str(attempt), 12)
         assert bound == sorted(f"q{n}" for n in range(12))
+
+
+def test_messages_published_in_the_same_millisecond_are_read_in_order(tmp_path: Path) -> None:
+    options = embedded_transport_options(tmp_path, 0.01)
+    with Connection(transport=Transport, transport_options=options) as connection:
+        queue = Queue("ordered", exchange=Exchange("", type="direct"), routing_key="ordered")
+        channel = connection.channel()
+        queue.declare(channel=channel)
+        producer = connection.Producer(channel)
+        for number in range(200):  # far more than one per millisecond
+            producer.publish({"n": number}, routing_key="ordered", serializer="json")
+        received = []
+        while (message := queue.bind(channel).get(no_ack=True)) is not None:
+            received.append(message.decode()["n"])
+    assert received == list(range(200))
