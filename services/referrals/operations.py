@@ -199,7 +199,9 @@ def draft_from_strategy(uow: UnitOfWork, data: Mapping[str, Any], now: datetime)
         plan_id=data["plan_id"],
         goal_id=data["goal_id"],
         strategy_id=data["strategy_id"],
-        referrer_id=care.case_manager_id if care else None,
+        referrer_id=(
+            care.case_manager_id if care and care.case_manager_id else data["requested_by"]
+        ),
         created_at=now,
         updated_at=now,
     )
