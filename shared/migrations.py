@@ -79,3 +79,16 @@ def autogenerate(migrations: Path, message: str) -> None:
         config = alembic_config(migrations, f"sqlite:///{folder}/scratch.db")
         command.upgrade(config, "head")
         command.revision(config, message=message, autogenerate=True)
+
+
+def create_audit_table() -> None:
+    """The audit trail every service keeps, with its indexes (one definition: ``shared.audit``)."""
+    from shared.audit import AuditTrail
+
+    AuditTrail(service_metadata()).table.create(op.get_bind())
+
+
+def drop_audit_table() -> None:
+    from shared.audit import AuditTrail
+
+    AuditTrail(service_metadata()).table.drop(op.get_bind())

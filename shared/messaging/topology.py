@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -37,7 +37,6 @@ class Topology:
     subscriptions: Mapping[str, frozenset[str]]
     retry_delays: tuple[float, ...] = (1.0, 10.0, 60.0)
     delivery_limit: int = 20
-    _queues_cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(
