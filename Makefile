@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Test files run in parallel (pytest-xdist, one file per worker at a time); TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 2
 
 .PHONY: install dev test lint format bench
 
@@ -17,11 +19,18 @@ dev: install
 	$(BIN)/casehub dev
 
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
 
 format: install
 	$(BIN)/ruff check --fix .

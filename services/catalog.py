@@ -25,6 +25,7 @@ def platform_topology(settings: Settings) -> Topology:
         subscriptions([load_spec(name) for name in SERVICE_NAMES]),
         settings.retry_delays,
         settings.delivery_limit,
+        settings.queue_prefix,
     )
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from services.catalog import runtime_for
-from shared.config import SERVICE_NAMES, SERVICE_PORTS, Settings
+from shared.config import SERVICE_NAMES, SERVICE_PORTS, Settings, without_password
 from shared.logging import configure_logging
 from shared.service import ServiceRuntime
 
@@ -150,8 +151,9 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         connection.release()
 
 
-def _wait_healthy(url: str, deadline: float) -> bool:
-    while time.monotonic() < deadline:
+def _wait_healthy(url: str, deadline: float, process: subprocess.Popen[bytes]) -> bool:
+    """True once ``url`` answers 200; False at the deadline or as soon as the server has exited."""
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
@@ -161,11 +163,48 @@ def _wait_healthy(url: str, deadline: float) -> bool:
     return False
 
 
+def _ports_in_use(ports: Sequence[int]) -> list[int]:
+    """Ports on 127.0.0.1 something already listens on (another ``casehub dev``, say)."""
+    taken = []
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                taken.append(port)
+    return taken
+
+
+def _stop(children: Sequence[subprocess.Popen[bytes]], grace: float = 40) -> int:
+    """SIGTERM every child, wait for all of them, SIGKILL what is still running after ``grace``."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    exit_code = 0
+    for child in children:
+        try:
+            returncode = child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            returncode = child.wait()
+        exit_code = exit_code or (returncode if returncode > 0 else 0)
+    return exit_code
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     """All four services and their workers on this machine, embedded default unless configured."""
     from services.mailcatcher import start_mail_catcher
     from shared.web.auth import ROLES, mint_token
 
+    ports = {name: args.base_port + offset for offset, name in enumerate(SERVICE_NAMES)}
+    taken = _ports_in_use(list(ports.values()))
+    if taken:
+        print(
+            f"port(s) {', '.join(map(str, taken))} already in use on 127.0.0.1 (is another "
+            "casehub dev running?): stop it, or choose other ports with --base-port",
+            file=sys.stderr,
+        )
+        return 1
     for name in SERVICE_NAMES:
         _runtime(name).migrate()
     settings = Settings.from_env("dev")
@@ -174,65 +213,93 @@ def cmd_dev(args: argparse.Namespace) -> int:
         mail_folder, int(os.environ.get("NOTIFICATIONS_SMTP_PORT", "1025"))
     )
     command = [sys.executable, "-m", "services.cli"]
+    environment = {
+        "CASEHUB_APP_URL": f"http://127.0.0.1:{ports['notifications']}",
+        **os.environ,
+    }
+    apis: dict[str, subprocess.Popen[bytes]] = {}
     children: list[subprocess.Popen[bytes]] = []
-    for name in SERVICE_NAMES:
-        children.append(subprocess.Popen([*command, "worker", name, "--no-migrate"]))
-        children.append(
-            subprocess.Popen(
-                [*command, "api", name, "--no-migrate", "--workers", str(args.workers)]
-            )
-        )
+    interrupted = False
 
-    def stop_all(*_: object) -> None:
+    def interrupt(*_: object) -> None:
+        nonlocal interrupted
+        interrupted = True
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, stop_all)
-    signal.signal(signal.SIGINT, stop_all)
-    deadline = time.monotonic() + 60
-    healthy = {
-        name: _wait_healthy(f"http://127.0.0.1:{SERVICE_PORTS[name]}/healthz", deadline)
-        for name in SERVICE_NAMES
-    }
-    print("\nCasehub is running" + ("" if all(healthy.values()) else " (some services failed!)"))
-    print(f"  data: {settings.data_dir}   broker: {settings.broker_url}")
-    if catcher is not None:
-        print(f"  email: caught on 127.0.0.1:{catcher.port}, written to {mail_folder}")
-    for name in SERVICE_NAMES:
-        port = SERVICE_PORTS[name]
-        state = "up" if healthy[name] else "NOT ANSWERING"
-        print(f"  {name:<14} http://127.0.0.1:{port}/docs   ({state})")
-    if all(healthy.values()) and not args.no_demo_data:
-        from services.demo import SUPERVISOR, TEAM, load_demo_data
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        for name in SERVICE_NAMES:
+            children.append(
+                subprocess.Popen([*command, "worker", name, "--no-migrate"], env=environment)
+            )
+            apis[name] = subprocess.Popen(
+                [
+                    *command,
+                    "api",
+                    name,
+                    "--no-migrate",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(ports[name]),
+                    "--workers",
+                    str(args.workers),
+                ],
+                env=environment,
+            )
+            children.append(apis[name])
+        deadline = time.monotonic() + 90
+        healthy = {
+            name: _wait_healthy(f"http://127.0.0.1:{ports[name]}/healthz", deadline, apis[name])
+            for name in SERVICE_NAMES
+        }
+        up = all(healthy.values())
+        print("\nCasehub is running" + ("" if up else " (some services failed!)"))
+        print(f"  data: {settings.data_dir}   broker: {without_password(settings.broker_url)}")
+        if catcher is not None:
+            print(f"  email: caught on 127.0.0.1:{catcher.port}, written to {mail_folder}")
+        for name in SERVICE_NAMES:
+            state = "up" if healthy[name] else "NOT ANSWERING"
+            print(f"  {name:<14} http://127.0.0.1:{ports[name]}/docs   ({state})")
+        if up and not args.no_demo_data:
+            from services.demo import SUPERVISOR, TEAM, load_demo_data
 
-        counts = load_demo_data(settings)
-        print(
-            f"  demo data: {counts['clients']} clients ({counts['assigned']} assigned, {counts['high_risk']} high "
-            f"risk, {counts['discharged']} discharged); supervisor {SUPERVISOR}, case managers "
-            f"{', '.join(cm for cm, _ in TEAM)}"
-        )
-    print("\nDevelopment tokens (valid 12 hours):")
-    demo_people = {
-        "intake_worker": "iw-demo",
-        "case_manager": "cm-ana",
-        "supervisor": "sup-maria",
-        "admin": "admin-demo",
-        "partner": "housing-first-staff",
-    }
-    for role in ROLES:
-        org = "housing-first" if role == "partner" else None
-        token = mint_token(settings, demo_people[role], [role], org=org, ttl_seconds=12 * 3600)
-        print(f"  {role:<14} ({demo_people[role]}) {token}")
-    print("\nCtrl-C stops everything.", flush=True)
-    if args.check:
-        stop_all()
-    exit_code = 0
-    for child in children:
-        exit_code = child.wait() or exit_code
-    if catcher is not None:
-        catcher.stop()
-    return 0 if args.check and all(healthy.values()) else exit_code
+            urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+            counts = load_demo_data(settings, urls=urls)
+            print(
+                f"  demo data: {counts['clients']} clients ({counts['assigned']} assigned, "
+                f"{counts['high_risk']} high risk, {counts['discharged']} discharged); "
+                f"supervisor {SUPERVISOR}, case managers {', '.join(cm for cm, _ in TEAM)}"
+            )
+        print("\nDevelopment tokens (valid 12 hours):")
+        demo_people = {
+            "intake_worker": "iw-demo",
+            "case_manager": "cm-ana",
+            "supervisor": "sup-maria",
+            "admin": "admin-demo",
+            "partner": "housing-first-staff",
+        }
+        for role in ROLES:
+            org = "housing-first" if role == "partner" else None
+            token = mint_token(settings, demo_people[role], [role], org=org, ttl_seconds=12 * 3600)
+            print(f"  {role:<14} ({demo_people[role]}) {token}")
+        if args.check:
+            return 0 if up else 1
+        print("\nCtrl-C stops everything.", flush=True)
+        while not interrupted and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        if not interrupted:
+            print("a service process exited; stopping the others", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        sys.stdout.flush()
+        _stop(children)
+        if catcher is not None:
+            catcher.stop()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -277,6 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--workers", type=int, default=1)
     dev.add_argument("--check", action="store_true", help="start, check /healthz, then stop")
     dev.add_argument("--no-demo-data", action="store_true", help="start empty")
+    dev.add_argument(
+        "--base-port",
+        type=int,
+        default=SERVICE_PORTS[SERVICE_NAMES[0]],
+        help="intake's port; planning, referrals and notifications take the next three",
+    )
     return parser
 
 

@@ -7,6 +7,7 @@ import json
 import random
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -63,9 +64,14 @@ DOMAINS = [
 ]
 
 
+def local_urls(host: str = "127.0.0.1") -> dict[str, str]:
+    """Where ``casehub dev`` serves each service."""
+    return {name: f"http://{host}:{port}" for name, port in SERVICE_PORTS.items()}
+
+
 class DemoClient:
-    def __init__(self, settings: Settings, host: str = "127.0.0.1") -> None:
-        self.settings, self.host = settings, host
+    def __init__(self, settings: Settings, urls: Mapping[str, str] | None = None) -> None:
+        self.settings, self.urls = settings, urls or local_urls()
 
     def call(
         self,
@@ -79,7 +85,7 @@ class DemoClient:
     ) -> Any:
         token = mint_token(self.settings, sub, [role], org=org)
         request = urllib.request.Request(
-            f"http://{self.host}:{SERVICE_PORTS[service]}{path}",
+            f"{self.urls[service]}{path}",
             method=method,
             data=None if body is None else json.dumps(body).encode(),
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
@@ -94,9 +100,15 @@ class DemoClient:
             raise
 
 
-def load_demo_data(settings: Settings, clients: int = 60, seed: int = 7) -> dict[str, int]:
+def load_demo_data(
+    settings: Settings,
+    clients: int = 60,
+    seed: int = 7,
+    *,
+    urls: Mapping[str, str] | None = None,
+) -> dict[str, int]:
     """A supervised team of four, ~60 clients in varied states, three partners with services."""
-    demo, rng = DemoClient(settings), random.Random(seed)
+    demo, rng = DemoClient(settings, urls), random.Random(seed)
     for cm_id, display in TEAM:
         demo.call(
             "intake",

@@ -1,5 +1,5 @@
 """The audit trail every service keeps of reads and changes of client records (who, role, what,
-when, under which request), written in the same transaction as the change it describes."""
+when, under which request and why), written in the same transaction as the change it describes."""
 
 from __future__ import annotations
 
@@ -15,11 +15,19 @@ from shared.pagination import Page, keyset_page
 if TYPE_CHECKING:
     from shared.web.auth import Principal
 
+PURPOSE_LENGTH = 200
+
+
+def purpose_column() -> Column[str]:
+    """Why the record was read or changed: the caller's stated purpose, else the operation."""
+    return Column("purpose", String(PURPOSE_LENGTH))
+
 
 class AuditTrail:
     """The ``audit_log`` table of one service's database and the two things done with it."""
 
-    def __init__(self, metadata: MetaData) -> None:
+    def __init__(self, metadata: MetaData, *, as_first_migrated: bool = False) -> None:
+        later = [] if as_first_migrated else [purpose_column()]
         self.table = Table(
             "audit_log",
             metadata,
@@ -33,6 +41,7 @@ class AuditTrail:
             Column("client_id", String(36)),
             Column("correlation_id", String(128)),
             Column("detail", JSON, nullable=False),
+            *later,
         )
         Index("ix_audit_log_at", self.table.c.at)
         Index("ix_audit_log_actor", self.table.c.actor)
@@ -61,6 +70,7 @@ class AuditTrail:
                 entity_id=entity_id,
                 client_id=client_id,
                 correlation_id=context.correlation_id.get(),
+                purpose=context.purpose.get(),
                 detail=detail,
             )
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +17,23 @@ SERVICE_PORTS: Mapping[str, int] = {
 }
 DEVELOPMENT_JWT_SECRET = "casehub-development-secret-change-me"
 EMBEDDED_BROKER_URL = "filesystem://"
+PLATFORM_EXCHANGE = "casehub.events"
 
 
 def default_data_dir() -> Path:
     """Where the embedded default keeps its SQLite files and broker folder."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "casehub"
+
+
+def without_password(url: str) -> str:
+    """A database or broker URL fit for a terminal or a log line: its password replaced."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _floats(raw: str) -> tuple[float, ...]:
@@ -39,7 +51,9 @@ class Settings:
     data_dir: Path
     database_url: str
     broker_url: str
-    exchange: str = "casehub.events"
+    exchange: str = PLATFORM_EXCHANGE
+    #: None: derived from the exchange (see Topology.build); "" forces unprefixed names.
+    queue_prefix: str | None = None
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_public_key: str | None = None
     jwt_audience: str = "casehub"
@@ -82,7 +96,8 @@ class Settings:
             data_dir=data_dir,
             database_url=database_url,
             broker_url=env.get("CASEHUB_BROKER_URL") or EMBEDDED_BROKER_URL,
-            exchange=env.get("CASEHUB_EXCHANGE", "casehub.events"),
+            exchange=env.get("CASEHUB_EXCHANGE", PLATFORM_EXCHANGE),
+            queue_prefix=env.get("CASEHUB_QUEUE_PREFIX"),
             jwt_secret=env.get("CASEHUB_JWT_SECRET", DEVELOPMENT_JWT_SECRET),
             jwt_public_key=public_key or None,
             jwt_audience=env.get("CASEHUB_JWT_AUDIENCE", "casehub"),

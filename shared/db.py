@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -57,16 +60,22 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def create_database_engine(url: str) -> Engine:
+    """An engine whose errors and SQL logging never show bound values: they are client data."""
     url = normalise_database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            hide_parameters=True,
+            connect_args={"timeout": 30, "check_same_thread": False},
+        )
         _configure_sqlite(engine)
         return engine
     return create_engine(
         url,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
@@ -130,6 +139,53 @@ class Database:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+class CommitSignal:
+    """PostgreSQL LISTEN/NOTIFY: a transaction that ran ``signal_on_commit`` wakes this waiter
+    the moment it commits (a rolled-back one never does). Elsewhere ``wait`` just sleeps, so the
+    waiting loop falls back to polling."""
+
+    def __init__(self, database: Database, channel: str) -> None:
+        self._listener: psycopg.Connection[Any] | None = None
+        if database.is_postgresql:
+            url = make_url(database.url).set(drivername="postgresql")
+            try:
+                self._listener = psycopg.connect(
+                    url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
+                )
+                self._listener.execute(f'LISTEN "{channel}"')
+            except psycopg.Error:
+                self.close()
+
+    @property
+    def listening(self) -> bool:
+        return self._listener is not None
+
+    def wait(self, timeout: float) -> bool:
+        """True if woken by a commit, False after ``timeout``."""
+        if self._listener is None:
+            time.sleep(timeout)
+            return False
+        try:
+            for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                return True
+        except psycopg.Error:
+            self.close()
+            time.sleep(timeout)
+        return False
+
+    def close(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._listener.close()
+        self._listener = None
+
+
+def signal_on_commit(session: Session, channel: str) -> None:
+    """Wake the ``CommitSignal`` waiters of ``channel`` when this session's transaction commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
 
 
 NAMING_CONVENTION = {

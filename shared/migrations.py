@@ -82,10 +82,23 @@ def autogenerate(migrations: Path, message: str) -> None:
 
 
 def create_audit_table() -> None:
-    """The audit trail every service keeps, with its indexes (one definition: ``shared.audit``)."""
+    """The audit trail as first migrated, with its indexes (one definition: ``shared.audit``);
+    columns added later come from their own migrations, so old and new databases agree."""
     from shared.audit import AuditTrail
 
-    AuditTrail(service_metadata()).table.create(op.get_bind())
+    AuditTrail(service_metadata(), as_first_migrated=True).table.create(op.get_bind())
+
+
+def add_audit_purpose() -> None:
+    """Every service's migration that records why a client record was read or changed."""
+    from shared.audit import purpose_column
+
+    op.add_column("audit_log", purpose_column())
+
+
+def drop_audit_purpose() -> None:
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_column("purpose")
 
 
 def drop_audit_table() -> None:

@@ -33,6 +33,9 @@ class PeriodicTask:
     name: str
     every_seconds: float
     run: Callable[[ServiceRuntime], object]
+    #: A ``signal_on_commit`` channel that runs the task at once (PostgreSQL), e.g. the
+    #: notification dispatcher when a crisis alert is recorded; the interval stays the fallback.
+    woken_by: str | None = None
 
 
 @dataclass(frozen=True)

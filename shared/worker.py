@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from functools import partial
 
+from shared.db import CommitSignal
 from shared.logging import get_logger
 from shared.messaging.broker import is_embedded, open_connection
 from shared.service import PeriodicTask, ServiceRuntime
@@ -15,11 +16,22 @@ log = get_logger(__name__)
 
 
 def run_periodic(runtime: ServiceRuntime, task: PeriodicTask, stop: threading.Event) -> None:
-    while not stop.wait(task.every_seconds):
-        try:
-            task.run(runtime)
-        except Exception as error:
-            log.warning("worker.periodic_task_failed", task=task.name, error=repr(error))
+    signal = CommitSignal(runtime.database, task.woken_by) if task.woken_by else None
+    try:
+        while True:
+            if signal is not None and signal.listening:
+                signal.wait(task.every_seconds)
+                if stop.is_set():
+                    break
+            elif stop.wait(task.every_seconds):
+                break
+            try:
+                task.run(runtime)
+            except Exception as error:
+                log.warning("worker.periodic_task_failed", task=task.name, error=repr(error))
+    finally:
+        if signal is not None:
+            signal.close()
 
 
 def worker_threads(runtime: ServiceRuntime, stop: threading.Event) -> list[threading.Thread]:

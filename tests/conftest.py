@@ -16,6 +16,7 @@ from tests.support.backends import (
     real_backend,
     stop_containers,
 )
+from tests.support.private_servers import PrivatePostgres, PrivateRabbitMQ
 
 _real: Backend | None = None
 _real_checked = False
@@ -74,3 +75,53 @@ def data_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "casehub"
     folder.mkdir()
     return folder
+
+
+def _require(reason: str | None) -> None:
+    """The fault tests need server binaries of their own; missing ones fail loudly, never skip."""
+    if reason is not None:
+        pytest.fail(
+            f"the fault tests start a RabbitMQ node and a PostgreSQL cluster of their own: {reason} "
+            "(install them, or leave the fault tests out with -m 'not slow')"
+        )
+
+
+@pytest.fixture(scope="session")
+def private_rabbitmq() -> Iterator[PrivateRabbitMQ]:
+    """One node for the whole session; each test has its own exchange and queues on it."""
+    _require(PrivateRabbitMQ.unavailable())
+    node = PrivateRabbitMQ()
+    node.start()
+    yield node
+    node.shutdown()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    _require(PrivatePostgres.unavailable())
+    cluster = PrivatePostgres()
+    cluster.start()
+    yield cluster
+    cluster.shutdown()
+
+
+#: Figures tests report with ``record_property(<section>, line)``; docs/reliability.md quotes them.
+FIGURE_SECTIONS = ("schemathesis", "faults")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures at the end of the run (they travel in the test reports, so they also
+    arrive from pytest-xdist workers)."""
+    reports = terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+    for section in FIGURE_SECTIONS:
+        lines = sorted(
+            str(value)
+            for report in reports
+            if report.when == "call"
+            for name, value in report.user_properties
+            if name == section
+        )
+        if lines:
+            terminalreporter.section(section)
+            for line in lines:
+                terminalreporter.line(line)

@@ -153,6 +153,7 @@ def update_client(changes: dict[str, Any], client_id: str) -> Any:
 @require_roles("case_manager", "supervisor", "admin")
 @clients.arguments(DischargeIn, example={"reason_code": "goals_met"})
 @clients.response(200, ClientOut)
+@clients.alt_response(409, description="The client is already discharged.")
 def discharge(body: dict[str, Any], client_id: str) -> Any:
     """Close the client's current episode."""
     with _uow() as uow:
@@ -162,6 +163,7 @@ def discharge(body: dict[str, Any], client_id: str) -> Any:
 @clients.route("/<client_id>/readmit", methods=["POST"])
 @require_roles("intake_worker", "supervisor", "admin")
 @clients.response(201, ClientOut)
+@clients.alt_response(409, description="The client already has an open episode.")
 def readmit(client_id: str) -> Any:
     """Re-admit a discharged client: a new episode."""
     with _uow() as uow:
@@ -257,6 +259,7 @@ def list_consents(client_id: str) -> Any:
 @require_roles(*STAFF)
 @consents.arguments(RevokeIn, example={"reason": "The client asked to stop sharing."})
 @consents.response(200, ConsentOut)
+@consents.alt_response(409, description="The consent is already revoked.")
 def revoke_consent(body: dict[str, Any], client_id: str, consent_id: str) -> Any:
     """Revoke a consent; partners stop receiving the client's data."""
     with _uow() as uow:
@@ -302,6 +305,7 @@ def _assessment_out(
 @require_roles(*STAFF)
 @assessments.arguments(AssessmentIn, example=ASSESSMENT_EXAMPLE)
 @assessments.response(201, AssessmentOut)
+@assessments.alt_response(409, description="The client is discharged; re-admit them first.")
 def record_assessment(body: dict[str, Any], client_id: str) -> Any:
     """Complete an assessment: the server scores the instruments and decides the risk level."""
     with _uow() as uow:
@@ -336,6 +340,9 @@ def read_assessment(client_id: str, assessment_id: str) -> Any:
 @require_roles(*STAFF)
 @assessments.arguments(AssessmentIn, example=ASSESSMENT_EXAMPLE)
 @assessments.response(201, AssessmentOut)
+@assessments.alt_response(
+    409, description="This version was already amended, or the client is discharged."
+)
 def amend_assessment(body: dict[str, Any], client_id: str, assessment_id: str) -> Any:
     """Amend a completed assessment: a new version that supersedes it (the old one never changes)."""
     with _uow() as uow:
@@ -358,6 +365,7 @@ def list_risk_flags(client_id: str) -> Any:
 @require_roles("case_manager", "supervisor")
 @assessments.arguments(ResolveIn, example={"note": "Safety plan agreed; crisis line given."})
 @assessments.response(200, RiskFlagOut)
+@assessments.alt_response(409, description="The risk flag is already resolved.")
 def resolve_risk_flag(body: dict[str, Any], client_id: str, flag_id: str) -> Any:
     """Resolve an open risk flag with a note."""
     with _uow() as uow:

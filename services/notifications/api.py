@@ -89,6 +89,7 @@ def mark_read(delivery_id: str) -> None:
 @inbox.route("/preferences", methods=["GET"])
 @require_roles(*STAFF)
 @inbox.response(200, PreferenceOut)
+@inbox.alt_response(404, description="No preferences were set for you yet.")
 def my_preferences() -> Any:
     """How I am reached."""
     with _uow() as uow:
@@ -110,6 +111,7 @@ def save_my_preferences(values: dict[str, Any]) -> Any:
 @notifications.route("/<notification_id>/acknowledge", methods=["POST"])
 @require_roles(*STAFF)
 @notifications.response(200, NotificationOut)
+@notifications.alt_response(409, description="Already acknowledged (by whom is named).")
 def acknowledge(notification_id: str) -> Any:
     """I have seen this alert and am acting on it: escalation stops."""
     with _uow() as uow:

@@ -15,8 +15,9 @@ from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 
 
 def dispatch_due(runtime: ServiceRuntime) -> int:
-    with runtime.unit_of_work() as uow:
-        return operations.dispatch_due(uow, ChannelConfig.from_env(), datetime.now(UTC))
+    return operations.dispatch_due(
+        runtime.unit_of_work, ChannelConfig.from_env(), datetime.now(UTC)
+    )
 
 
 def escalate_due(runtime: ServiceRuntime) -> int:
@@ -34,7 +35,7 @@ SERVICE = ServiceSpec(
     blueprints=BLUEPRINTS,
     migrations=Path(__file__).parent / "migrations",
     periodic_tasks=[
-        PeriodicTask("dispatcher", 1, dispatch_due),
+        PeriodicTask("dispatcher", 1, dispatch_due, woken_by=operations.DISPATCH_NOW),
         PeriodicTask("escalator", 15, escalate_due),
     ],
 )

@@ -3,8 +3,8 @@ sends them with retries; an escalator chases unacknowledged crisis alerts. Time 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +12,7 @@ from prometheus_client import Counter
 from sqlalchemy import or_, select
 
 from services.notifications import domain
-from services.notifications.channels import ChannelConfig, render, send_email, send_webhook
+from services.notifications.channels import ChannelConfig, Mailer, render, send_webhook
 from services.notifications.models import (
     AUDIT,
     ClientCare,
@@ -23,6 +23,7 @@ from services.notifications.models import (
     Rule,
 )
 from shared.contracts import Event
+from shared.db import signal_on_commit
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.logging import get_logger
 from shared.unit_of_work import UnitOfWork
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
     from shared.web.auth import Principal
 
 log = get_logger(__name__)
+#: Wakes the dispatcher when a delivery due now commits (a crisis alert must not wait for
+#: the next poll); see ``PeriodicTask.woken_by``.
+DISPATCH_NOW = "casehub_notifications_dispatch"
+
 DELIVERIES_FAILED = Counter(
     "casehub_notification_deliveries_failed_total",
     "Deliveries that failed after every retry (each also published as notification.failed)",
@@ -115,16 +120,18 @@ def _deliver(
     """Create each recipient x channel delivery once, honouring preferences and quiet hours.
     An urgent notification no one can receive by email also goes to on-call by email."""
     emailed = False
+    due_now = False
+    # The notification is new (``notify`` skips one that exists), so only this loop can have
+    # created a delivery for it: no query per recipient and channel.
+    created: set[tuple[str, str]] = set()
+    people = [r for r in recipients if not domain.is_on_call(r)]
+    if people:  # one query; the lookups below then come from the session, not a query each
+        uow.session.scalars(select(Preference).where(Preference.user_id.in_(people))).all()
     for recipient in recipients:
         for channel in _channels_for(uow, recipient, channels):
-            if uow.session.scalars(
-                select(Delivery.id).where(
-                    Delivery.notification_id == notification.id,
-                    Delivery.recipient == recipient,
-                    Delivery.channel == channel,
-                )
-            ).first():
+            if (recipient, channel) in created:
                 continue
+            created.add((recipient, channel))
             release, digest = _release(uow, recipient, notification.urgency, now)
             delivery = Delivery(
                 notification_id=notification.id,
@@ -137,6 +144,7 @@ def _deliver(
                 delivery.status, delivery.delivered_at = "delivered", now
             uow.session.add(delivery)
             emailed = emailed or channel == domain.Channel.EMAIL
+            due_now = due_now or (channel != domain.Channel.IN_APP and release <= now)
     if notification.urgency == domain.Urgency.URGENT and not emailed:
         uow.session.add(
             Delivery(
@@ -146,7 +154,10 @@ def _deliver(
                 next_attempt_at=now,
             )
         )
+        due_now = True
     uow.session.flush()
+    if due_now:
+        signal_on_commit(uow.session, DISPATCH_NOW)
 
 
 def _channels_for(uow: UnitOfWork, recipient: str, wanted: list[str]) -> list[str]:
@@ -191,36 +202,64 @@ def _release(uow: UnitOfWork, recipient: str, urgency: str, now: datetime) -> tu
 Sender = Callable[[Delivery, Notification, list[Notification]], None]
 
 
-def dispatch_due(uow: UnitOfWork, config: ChannelConfig, now: datetime, *, batch: int = 100) -> int:
-    """Send what is due; a failure is retried with backoff and ends visibly in ``failed``."""
-    due = uow.session.execute(
+def dispatch_due(
+    unit_of_work: Callable[[], AbstractContextManager[UnitOfWork]],
+    config: ChannelConfig,
+    now: datetime,
+    *,
+    limit: int = 500,
+) -> int:
+    """Send what is due over one SMTP connection, each message in its own transaction: a crash
+    repeats at most the one message in flight (with the same Message-ID), never a whole batch."""
+    sent = 0
+    with Mailer(config) as mailer:
+        while sent < limit:
+            with unit_of_work() as uow:
+                done = dispatch_next(uow, config, mailer, now)
+            if not done:
+                break
+            sent += done
+    return sent
+
+
+def dispatch_next(uow: UnitOfWork, config: ChannelConfig, mailer: Mailer, now: datetime) -> int:
+    """The next due delivery, with its digest companions; a failure is retried with backoff and
+    ends visibly in ``failed``."""
+    due = (
         select(Delivery, Notification)
         .join(Notification, Notification.id == Delivery.notification_id)
         .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
         .order_by(Delivery.next_attempt_at)
-        .limit(batch)
         .with_for_update(skip_locked=True, of=Delivery)
-    ).all()
-    digests: dict[tuple[str, str], list[tuple[Delivery, Notification]]] = defaultdict(list)
-    for delivery, notification in due:
-        if delivery.digest:
-            digests[(delivery.recipient, delivery.channel)].append((delivery, notification))
-        else:
-            _attempt(uow, config, now, [(delivery, notification)])
-    for group in digests.values():
-        _attempt(uow, config, now, group)
-    return len(due)
+    )
+    first = uow.session.execute(due.limit(1)).first()
+    if first is None:
+        return 0
+    group = [(first[0], first[1])]
+    if first[0].digest:
+        companions = uow.session.execute(
+            due.where(
+                Delivery.digest.is_(True),
+                Delivery.recipient == first[0].recipient,
+                Delivery.channel == first[0].channel,
+                Delivery.id != first[0].id,
+            )
+        ).all()
+        group += [(delivery, notification) for delivery, notification in companions]
+    _attempt(uow, config, mailer, now, group)
+    return len(group)
 
 
 def _attempt(
     uow: UnitOfWork,
     config: ChannelConfig,
+    mailer: Mailer,
     now: datetime,
     group: list[tuple[Delivery, Notification]],
 ) -> None:
     first, _notification = group[0]
     try:
-        _send(uow, config, first, [n for _, n in group])
+        _send(uow, config, mailer, first, [n for _, n in group])
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"[:500]
         for delivery, each in group:
@@ -274,7 +313,11 @@ def _attempt(
 
 
 def _send(
-    uow: UnitOfWork, config: ChannelConfig, delivery: Delivery, notifications: list[Notification]
+    uow: UnitOfWork,
+    config: ChannelConfig,
+    mailer: Mailer,
+    delivery: Delivery,
+    notifications: list[Notification],
 ) -> None:
     if len(notifications) == 1:
         subject, body = notifications[0].subject, notifications[0].body
@@ -295,7 +338,7 @@ def _send(
             if preference is None or not preference.email:
                 raise LookupError("no email address on file")
             address = preference.email
-        send_email(config, address, subject, body)
+        mailer.send(address, subject, body, message_id=f"<{delivery.id}@casehub>")
     elif delivery.channel == domain.Channel.WEBHOOK:
         preference = uow.session.get(Preference, person)
         if preference is None or not preference.webhook_url or not preference.webhook_secret:
@@ -422,9 +465,20 @@ def inbox(
     )
     if unread_only:
         statement = statement.where(Delivery.read_at.is_(None))
-    return [
+    items = [
         (delivery, notification) for delivery, notification in uow.session.execute(statement).all()
     ]
+    for _delivery, notification in items:  # an alert names a client: reading it is audited
+        AUDIT.record(
+            uow.session,
+            actor,
+            "read",
+            "notification",
+            notification.id,
+            notification.client_id,
+            via="inbox",
+        )
+    return items
 
 
 def mark_read(uow: UnitOfWork, actor: Principal, delivery_id: str, now: datetime) -> Delivery:

@@ -45,6 +45,10 @@ GOAL_EXAMPLE = {
     "measurable_target": "Signed tenancy agreement",
     "target_date": "2027-03-31",
 }
+NOT_EDITABLE = (
+    "The plan is not editable in its status (only draft and under review plans change), "
+    "or the move is not allowed from it (the allowed ones are named)."
+)
 AGREEMENT_EXAMPLE = {
     "client_agreed": True,
     "method": "signed",
@@ -86,7 +90,7 @@ def _respond(uow: Any, plan: Plan) -> dict[str, Any]:
     return {
         **_plan_out(
             plan,
-            operations._version(uow, plan, plan.current_version),
+            operations.plan_version(uow, plan, plan.current_version),
             operations.next_review(uow, plan),
         ),
         "strategy_referrals": operations.strategy_referrals(uow, plan),
@@ -165,6 +169,7 @@ def approve(agreement: dict[str, Any], plan_id: str) -> Any:
 @plans.route("/<plan_id>/start-review", methods=["POST"])
 @require_roles(*EDITORS)
 @plans.response(200, PlanOut)
+@plans.alt_response(409, description=NOT_EDITABLE)
 def start_review(plan_id: str) -> Any:
     """Open the plan for review: changes now go into a new version."""
     with _uow() as uow:
@@ -175,6 +180,7 @@ def start_review(plan_id: str) -> Any:
 @require_roles(*EDITORS)
 @plans.arguments(CloseIn, example={"reason": "goals met"})
 @plans.response(200, PlanOut)
+@plans.alt_response(409, description=NOT_EDITABLE)
 def close(body: dict[str, Any], plan_id: str) -> Any:
     """Close the plan."""
     with _uow() as uow:
@@ -185,6 +191,7 @@ def close(body: dict[str, Any], plan_id: str) -> Any:
 @require_roles(*EDITORS)
 @goals.arguments(GoalIn, example=GOAL_EXAMPLE)
 @goals.response(201, PlanOut)
+@goals.alt_response(409, description=NOT_EDITABLE)
 def add_goal(goal: dict[str, Any], plan_id: str) -> Any:
     """Add a goal in the client's own words with a measurable target and date."""
     with _uow() as uow:
@@ -198,6 +205,7 @@ def add_goal(goal: dict[str, Any], plan_id: str) -> Any:
     GoalPatch, example={"in_own_words": "A flat near my sister", "target_date": "2027-04-30"}
 )
 @goals.response(200, PlanOut)
+@goals.alt_response(409, description=NOT_EDITABLE)
 def update_goal(changes: dict[str, Any], plan_id: str, goal_id: str) -> Any:
     """Write a proposed goal with the client, or change a goal during a review."""
     with _uow() as uow:
@@ -208,6 +216,7 @@ def update_goal(changes: dict[str, Any], plan_id: str, goal_id: str) -> Any:
 @goals.route("/<plan_id>/goals/<goal_id>", methods=["DELETE"])
 @require_roles(*EDITORS)
 @goals.response(200, PlanOut)
+@goals.alt_response(409, description=NOT_EDITABLE)
 def remove_goal(plan_id: str, goal_id: str) -> Any:
     """Remove a goal from the working version."""
     with _uow() as uow:
@@ -228,6 +237,7 @@ def remove_goal(plan_id: str, goal_id: str) -> Any:
     },
 )
 @goals.response(201, PlanOut)
+@goals.alt_response(409, description=NOT_EDITABLE)
 def add_strategy(strategy: dict[str, Any], plan_id: str, goal_id: str) -> Any:
     """Add a strategy: what is done, by whom, by when (a referral is requested on approval)."""
     with _uow() as uow:
@@ -240,6 +250,7 @@ def add_strategy(strategy: dict[str, Any], plan_id: str, goal_id: str) -> Any:
 @goals.route("/<plan_id>/goals/<goal_id>/strategies/<strategy_id>", methods=["DELETE"])
 @require_roles(*EDITORS)
 @goals.response(200, PlanOut)
+@goals.alt_response(409, description=NOT_EDITABLE)
 def remove_strategy(plan_id: str, goal_id: str, strategy_id: str) -> Any:
     """Remove a strategy from the working version."""
     with _uow() as uow:
@@ -263,6 +274,7 @@ def remove_strategy(plan_id: str, goal_id: str, strategy_id: str) -> Any:
     },
 )
 @goals.response(200, PlanOut)
+@goals.alt_response(409, description=NOT_EDITABLE)
 def set_safety_plan(safety_plan: dict[str, Any], plan_id: str) -> Any:
     """The six sections of the safety plan (required after a high-risk flag)."""
     with _uow() as uow:
@@ -276,6 +288,7 @@ def set_safety_plan(safety_plan: dict[str, Any], plan_id: str) -> Any:
     ProgressNoteIn, example={"note": "Viewed two flats", "attainment": 0, "achieved": False}
 )
 @goals.response(201, ProgressNoteOut)
+@goals.alt_response(409, description=NOT_EDITABLE)
 def add_progress_note(note: dict[str, Any], plan_id: str, goal_id: str) -> Any:
     """Monitoring: a progress note with a goal attainment rating."""
     with _uow() as uow:

@@ -100,10 +100,17 @@ def audit(
     AUDIT.record(uow.session, actor, action, entity, entity_id, client_id, **detail)
 
 
-def _version(uow: UnitOfWork, plan: Plan, number: int) -> PlanVersion:
-    version = uow.session.scalars(
-        select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.number == number)
-    ).first()
+def plan_version(uow: UnitOfWork, plan: Plan, number: int) -> PlanVersion:
+    """Numbers past the plan's versions are answered without a query: the database cannot even
+    hold some of them (an integer beyond 64 bits is a 500 in SQLite and PostgreSQL)."""
+    in_range = 1 <= number <= plan.current_version
+    version = (
+        uow.session.scalars(
+            select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.number == number)
+        ).first()
+        if in_range
+        else None
+    )
     if version is None:
         raise NotFound(f"Plan {plan.id} has no version {number}.")
     return version
@@ -124,7 +131,7 @@ def _working_version(uow: UnitOfWork, plan: Plan, actor_id: str) -> PlanVersion:
             current_status=plan.status,
             allowed=domain.allowed_transitions(plan.status),
         )
-    latest = _version(uow, plan, plan.current_version)
+    latest = plan_version(uow, plan, plan.current_version)
     if latest.status == "draft":
         return latest
     draft = PlanVersion(
@@ -159,7 +166,7 @@ def read_plan(
 ) -> tuple[Plan, PlanVersion, Review | None]:
     plan = _plan(uow, actor, plan_id)
     audit(uow, actor, "read", "plan", plan.id, plan.client_id)
-    return plan, _version(uow, plan, plan.current_version), next_review(uow, plan)
+    return plan, plan_version(uow, plan, plan.current_version), next_review(uow, plan)
 
 
 def next_review(uow: UnitOfWork, plan: Plan) -> Review | None:
@@ -183,7 +190,7 @@ def list_versions(uow: UnitOfWork, actor: Principal, plan_id: str) -> list[PlanV
 def read_version(uow: UnitOfWork, actor: Principal, plan_id: str, number: int) -> PlanVersion:
     plan = _plan(uow, actor, plan_id)
     audit(uow, actor, "read", "plan_version", plan.id, plan.client_id, version=number)
-    return _version(uow, plan, number)
+    return plan_version(uow, plan, number)
 
 
 def compare(
@@ -192,7 +199,7 @@ def compare(
     plan = _plan(uow, actor, plan_id)
     audit(uow, actor, "read", "plan_versions", plan.id, plan.client_id, compared=[older, newer])
     return domain.compare_versions(
-        _version(uow, plan, older).content, _version(uow, plan, newer).content
+        plan_version(uow, plan, older).content, plan_version(uow, plan, newer).content
     )
 
 
@@ -330,13 +337,13 @@ def approve(
     plan = _editable_plan(uow, actor, plan_id)
     was_under_review = plan.status == domain.PlanStatus.UNDER_REVIEW
     target = _transition(plan, domain.PlanStatus.ACTIVE)
-    version = _version(uow, plan, plan.current_version)
+    version = plan_version(uow, plan, plan.current_version)
     problems = domain.approval_problems(
         version.content, safety_plan_required=plan.safety_plan_required
     )
     if problems:
         raise Conflict("The plan cannot be approved yet.", reasons=problems)
-    previous = _version(uow, plan, plan.approved_version) if plan.approved_version else None
+    previous = plan_version(uow, plan, plan.approved_version) if plan.approved_version else None
     at = _now()
     if version.status == "draft":
         version.content = domain.agree_goals(version.content)
@@ -460,7 +467,7 @@ def add_progress_note(
             "Progress is monitored on an approved plan that is not closed.",
             current_status=plan.status,
         )
-    goal = _goal(_version(uow, plan, plan.approved_version).content, goal_id)
+    goal = _goal(plan_version(uow, plan, plan.approved_version).content, goal_id)
     achieved_before = uow.session.scalars(
         select(ProgressNote.id).where(
             ProgressNote.goal_id == goal_id, ProgressNote.achieved.is_(True)

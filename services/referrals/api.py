@@ -51,6 +51,7 @@ partner = Blueprint(
     "Authenticate with a bearer token carrying an `org` claim or an `X-Api-Key` header.",
 )
 BLUEPRINTS = [directory, referrals, partner, audit_blueprint(AUDIT)]
+MOVE_REFUSED = "Not a move allowed from the referral's status (the allowed ones are named)."
 MOVE_EXAMPLE = {"status": "accepted", "reason_code": None, "note": "Intake appointment booked"}
 
 
@@ -246,6 +247,7 @@ def send_referral(referral_id: str) -> Any:
 @require_roles("case_manager", "supervisor")
 @referrals.arguments(MoveIn, example={"status": "cancelled", "reason_code": "client_declined"})
 @referrals.response(200, ReferralOut)
+@referrals.alt_response(409, description=MOVE_REFUSED)
 def move_referral(body: dict[str, Any], referral_id: str) -> Any:
     """Referrer moves: cancel, entered-in-error."""
     with _uow() as uow:
@@ -291,6 +293,7 @@ def partner_referral(referral_id: str) -> Any:
 @require_roles("partner")
 @partner.arguments(MoveIn, example=MOVE_EXAMPLE)
 @partner.response(200, PartnerReferralOut)
+@partner.alt_response(409, description=MOVE_REFUSED)
 def partner_move(body: dict[str, Any], referral_id: str) -> Any:
     """Accept, reject (with a reason), start, hold, complete (with an outcome) or fail a referral."""
     with _uow() as uow:

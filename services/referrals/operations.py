@@ -65,13 +65,12 @@ def save_service(
 ) -> Service:
     if uow.session.get(Organization, values["organization_id"]) is None:
         raise Unprocessable("organization_id", "no such organisation in the directory")
-    if (
-        actor.has_any("partner")
-        and not actor.has_any("admin")
-        and values["organization_id"] != actor.org
-    ):
-        raise Forbidden("A partner maintains its own organisation's services only.")
     service = uow.session.get(Service, service_id) or Service(id=service_id)
+    if actor.has_any("partner") and not actor.has_any("admin"):
+        # Neither another organisation's service, nor a move of one into the partner's own.
+        owners = {values["organization_id"], service.organization_id or values["organization_id"]}
+        if owners != {actor.org}:
+            raise Forbidden("A partner maintains its own organisation's services only.")
     for field, value in values.items():
         setattr(service, field, value)
     uow.session.add(service)
@@ -115,7 +114,11 @@ def search_services(
 
 # -- projections from intake and planning ------------------------------------------------------
 def record_consent(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    grant = uow.session.get(ConsentGrant, data["consent_id"])
+    # No autoflush: the lookup must not flush the batch's earlier grants one round trip at a
+    # time; they are inserted together at commit (a repeated id within one batch fails the
+    # flush, and the consumer's one-by-one redo then finds the first one).
+    with uow.session.no_autoflush:
+        grant = uow.session.get(ConsentGrant, data["consent_id"])
     if grant is None:
         uow.session.add(
             ConsentGrant(
@@ -251,8 +254,10 @@ def create_referral(
     if service is None:
         raise Unprocessable("service_id", "no such service in the directory")
     care = uow.session.get(ClientCare, values["client_id"])
-    if care is None or (
-        care.case_manager_id != actor.sub and not actor.has_any("supervisor", "admin")
+    if care is None or not (
+        care.case_manager_id == actor.sub
+        or (actor.has_any("supervisor") and care.supervisor_id == actor.sub)
+        or actor.has_any("admin")
     ):
         raise NotFound(f"No client {values['client_id']} on your caseload.")
     referral = Referral(
@@ -319,6 +324,7 @@ def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> 
         now=now,
     )
     referral.sent_at = now
+    AUDIT.record(uow.session, actor, "send", "referral", referral.id, referral.client_id)
     return referral
 
 
@@ -349,6 +355,16 @@ def move(
     )
     if outcome:
         referral.outcome = outcome
+    AUDIT.record(
+        uow.session,
+        actor,
+        "move",
+        "referral",
+        referral.id,
+        referral.client_id,
+        to=to,
+        reason_code=reason_code,
+    )
     return referral
 
 
@@ -512,7 +528,12 @@ def list_referrals(uow: UnitOfWork, actor: Principal, *, status: str | None) -> 
         statement = select(Referral).where(_visible_to_referrer(actor))
     if status:
         statement = statement.where(Referral.status == status)
-    return list(uow.session.scalars(statement.order_by(Referral.created_at)))
+    referrals = list(uow.session.scalars(statement.order_by(Referral.created_at)))
+    for referral in referrals:
+        AUDIT.record(
+            uow.session, actor, "read", "referral", referral.id, referral.client_id, via="list"
+        )
+    return referrals
 
 
 def transitions(uow: UnitOfWork, referral: Referral) -> list[ReferralTransition]:
@@ -609,6 +630,8 @@ def feed(
 
 
 def subscribe(uow: UnitOfWork, actor: Principal, values: Mapping[str, Any]) -> WebhookSubscription:
+    if actor.org is None or uow.session.get(Organization, actor.org) is None:
+        raise Forbidden("Your credential names no partner organisation of the directory.")
     subscription = WebhookSubscription(
         organization_id=actor.org,
         url=values["url"],

@@ -8,6 +8,8 @@ from services.referrals.domain import REASON_CODES, ReferralStatus
 from shared.contracts.intake import DATA_CATEGORIES, LIFE_DOMAINS
 
 CAPACITY = ("available", "waitlist", "full")
+#: Places a service can offer; also keeps the number inside the database column (a 32-bit integer).
+MAX_CAPACITY = 1_000_000
 
 
 class OrganizationIn(Schema):
@@ -35,8 +37,12 @@ class ServiceIn(Schema):
     )
     fees = fields.String(allow_none=True)
     capacity_status = fields.String(load_default="available", validate=validate.OneOf(CAPACITY))
-    capacity_total = fields.Integer(allow_none=True, validate=validate.Range(min=0))
-    capacity_in_use = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    capacity_total = fields.Integer(
+        allow_none=True, validate=validate.Range(min=0, max=MAX_CAPACITY)
+    )
+    capacity_in_use = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=MAX_CAPACITY)
+    )
     address = fields.String(allow_none=True)
     latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))

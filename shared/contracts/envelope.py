@@ -40,6 +40,10 @@ class CloudEventSchema(Schema):
     traceparent = fields.String(load_default=None, allow_none=True)
 
 
+#: One instance, reused: building a schema deep-copies its fields, and loading keeps no state.
+_CLOUD_EVENT = CloudEventSchema()
+
+
 class EnvelopeError(ValueError):
     """The message is not a Casehub CloudEvent at all; it names what is wrong."""
 
@@ -90,7 +94,7 @@ class Event:
         if not isinstance(envelope, dict):
             raise EnvelopeError({"_schema": ["a CloudEvent must be a JSON object"]})
         try:
-            loaded = CloudEventSchema().load(envelope)
+            loaded = _CLOUD_EVENT.load(envelope)
         except ValidationError as error:
             raise EnvelopeError(error.normalized_messages()) from error
         return cls(

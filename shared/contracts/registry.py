@@ -48,6 +48,9 @@ class ContractRegistry:
 
     def __init__(self) -> None:
         self._contracts: dict[str, EventContract] = {}
+        #: Building a marshmallow schema deep-copies its fields; one instance per type and mode
+        #: is reused (loading keeps no state on the instance), which the profile asked for.
+        self._schemas: dict[tuple[str, bool], Schema] = {}
 
     def register(self, event_type: str, description: str) -> Callable[[type[Schema]], type[Schema]]:
         if not EVENT_TYPE_PATTERN.match(event_type):
@@ -84,7 +87,10 @@ class ContractRegistry:
         contract = self.get(event_type)
         if not isinstance(data, Mapping):
             raise ContractViolation(event_type, {"_schema": ["data must be a JSON object"]})
-        schema = contract.schema(unknown=EXCLUDE) if tolerant else contract.schema()
+        schema = self._schemas.get((event_type, tolerant))
+        if schema is None:
+            schema = contract.schema(unknown=EXCLUDE) if tolerant else contract.schema()
+            self._schemas[(event_type, tolerant)] = schema
         try:
             loaded = schema.load(data)
         except ValidationError as error:

@@ -8,6 +8,14 @@ from shared.config import Settings
 from shared.messaging.embedded import Transport as EmbeddedTransport
 from shared.messaging.embedded import embedded_transport_options
 
+RECONNECT_BACKOFF_MAX = 4.0
+
+
+def next_backoff(current: float) -> float:
+    """Doubling waits between reconnection attempts, capped low: once the broker is back, a risk
+    flag waiting in the outbox should move within seconds, and an attempt costs next to nothing."""
+    return min(current * 2, RECONNECT_BACKOFF_MAX)
+
 
 def open_connection(settings: Settings) -> Connection:
     """A new, connected broker connection with bounded retries (kombu's default retries forever)."""

@@ -19,7 +19,7 @@ from typing import Any
 from kombu import Connection, Consumer
 from kombu.message import Message
 from sqlalchemy import Table, insert, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from shared import context, metrics
@@ -33,7 +33,7 @@ from shared.contracts import (
 )
 from shared.db import Database
 from shared.logging import get_logger
-from shared.messaging.broker import is_embedded, open_connection
+from shared.messaging.broker import is_embedded, next_backoff, open_connection
 from shared.messaging.embedded import recover_orphaned_messages
 from shared.messaging.outbox import OutboxWriter
 from shared.messaging.publisher import OutgoingMessage, Publisher, make_publisher
@@ -76,10 +76,10 @@ def _insert_ignoring_duplicates(
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = (
-        dialect_insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
-    )
-    return set(session.execute(statement).scalars())
+    # Parameters as a list (executemany): the statement compiles once and is cached, where a
+    # multi-row VALUES was compiled anew for every batch (the pipeline profile showed it).
+    statement = dialect_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
+    return set(session.execute(statement, rows).scalars())
 
 
 class EventConsumer:
@@ -109,6 +109,9 @@ class EventConsumer:
         self._connection_factory = connection_factory or (lambda: open_connection(settings))
         self._before_ack = before_ack
         self._buffer: list[Message] = []
+        #: RabbitMQ acks a whole batch with one ``multiple`` ack; kombu's virtual transports
+        #: ignore ``multiple``, so there each message is acked.
+        self._ack_whole_batch = False
 
     # -- decoding -------------------------------------------------------------------------------
     def _decode(self, message: Message) -> Delivery:
@@ -155,7 +158,7 @@ class EventConsumer:
         """Fast path: one transaction for the batch. False if a handler failed (nothing kept)."""
         session = self.database.session()
         failed: tuple[Delivery, str] = (deliveries[0], "")
-        failed: tuple[Delivery, str] = (deliveries[0], "")
+        failed: tuple[Delivery, str] | None = None
         try:
             with session.begin():
                 unique: dict[str, Delivery] = {}
@@ -174,16 +177,26 @@ class EventConsumer:
                         continue
                     try:
                         self._run_handler(delivery, uow)
-                    except SQLAlchemyError:
-                        raise
+                    except SQLAlchemyError as error:
+                        if self._is_infrastructure_error(error):
+                            raise
+                        failed = (delivery, f"{type(error).__name__}: {error}")
+                        raise _RedoOneByOne from error
                     except Exception as error:
                         failed = (delivery, f"{type(error).__name__}: {error}")
                         raise _RedoOneByOne from error
                     delivery.outcome = "handled"
+                try:
+                    session.flush()  # a handler's failing write surfaces here, not at commit
+                except SQLAlchemyError as error:
+                    if self._is_infrastructure_error(error):
+                        raise
+                    raise _RedoOneByOne from error  # one by one tells whose write it was
         except _RedoOneByOne:
             for delivery in deliveries:
                 delivery.outcome = "pending"
-            failed[0].outcome, failed[0].error = "failed", failed[1]
+            if failed is not None:
+                failed[0].outcome, failed[0].error = "failed", failed[1]
             return False
         finally:
             session.close()
@@ -198,33 +211,29 @@ class EventConsumer:
                     assert delivery.event is not None
                     if delivery.outcome != "pending":
                         continue
-                    savepoint = session.begin_nested()
                     try:
-                        exists = session.execute(
-                            select(self.inbox.c.event_id).where(
-                                self.inbox.c.event_id == delivery.event.id
+                        with session.begin_nested():  # rolled back on any error, flush included
+                            exists = session.execute(
+                                select(self.inbox.c.event_id).where(
+                                    self.inbox.c.event_id == delivery.event.id
+                                )
+                            ).first()
+                            if exists:
+                                delivery.outcome = "duplicate"
+                                continue
+                            session.execute(
+                                insert(self.inbox).values(self._inbox_row(delivery.event))
                             )
-                        ).first()
-                        if exists:
-                            savepoint.commit()
-                            delivery.outcome = "duplicate"
-                            continue
-                        session.execute(insert(self.inbox).values(self._inbox_row(delivery.event)))
-                        self._run_handler(delivery, uow)
-                        savepoint.commit()
+                            self._run_handler(delivery, uow)
                         delivery.outcome = "handled"
                     except SQLAlchemyError as error:
-                        if savepoint.is_active:
-                            savepoint.rollback()
-                        if not session.is_active or self._is_connection_error(error):
+                        if not session.is_active or self._is_infrastructure_error(error):
                             raise
                         delivery.outcome, delivery.error = (
                             "failed",
                             f"{type(error).__name__}: {error}",
                         )
                     except Exception as error:
-                        if savepoint.is_active:
-                            savepoint.rollback()
                         delivery.outcome, delivery.error = (
                             "failed",
                             f"{type(error).__name__}: {error}",
@@ -233,8 +242,12 @@ class EventConsumer:
             session.close()
 
     @staticmethod
-    def _is_connection_error(error: SQLAlchemyError) -> bool:
-        return bool(getattr(error, "connection_invalidated", False))
+    def _is_infrastructure_error(error: SQLAlchemyError) -> bool:
+        """The database is away or busy (connection lost, deadlock): wait and try again, never
+        dead-letter; any other database error is the handler's and counts as its failure."""
+        return isinstance(error, OperationalError | InterfaceError) or bool(
+            getattr(error, "connection_invalidated", False)
+        )
 
     def process(self, messages: list[Message], publisher: Publisher, stop: threading.Event) -> None:
         deliveries = [self._decode(message) for message in messages]
@@ -253,7 +266,7 @@ class EventConsumer:
                     for delivery in deliveries:
                         delivery.message.requeue()
                     return
-                backoff = min(backoff * 2, 15)
+                backoff = next_backoff(backoff)
         if self._before_ack is not None:
             self._before_ack(deliveries)
         self._settle(deliveries, publisher)
@@ -287,7 +300,11 @@ class EventConsumer:
                 log.error("consumer.dead_lettered", event_type=event_type, error=delivery.error)
             elif label == "retried":
                 log.warning("consumer.retry", event_type=event_type, error=delivery.error)
-            delivery.message.ack()
+            if not self._ack_whole_batch:
+                delivery.message.ack()
+        if self._ack_whole_batch and deliveries:
+            # Every earlier delivery on this channel is settled: one frame acks the batch.
+            max(deliveries, key=lambda d: d.message.delivery_tag).message.ack(multiple=True)
 
     @staticmethod
     def _attempt(message: Message) -> int:
@@ -336,6 +353,7 @@ class EventConsumer:
             prefetch_count=self.settings.prefetch,
         )
         embedded = is_embedded(connection)
+        self._ack_whole_batch = not embedded
         self._buffer = []
         with consumer:
             while not stop.is_set():
@@ -365,7 +383,7 @@ class EventConsumer:
             except Exception as error:
                 log.warning("consumer.reconnecting", error=repr(error))
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 15)
+                backoff = next_backoff(backoff)
             finally:
                 if connection is not None:
                     with contextlib.suppress(Exception):

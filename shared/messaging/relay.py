@@ -10,17 +10,15 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 from kombu import Connection
 from sqlalchemy import Row, delete, func, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared import metrics
 from shared.config import Settings
-from shared.db import Database
+from shared.db import CommitSignal, Database
 from shared.logging import get_logger
-from shared.messaging.broker import open_connection
+from shared.messaging.broker import next_backoff, open_connection
 from shared.messaging.outbox import OutboxWriter, notification_channel
 from shared.messaging.publisher import OutgoingMessage, Publisher, make_publisher
 from shared.messaging.tables import MessagingTables
@@ -48,33 +46,19 @@ class RelayWaker:
 
     def __init__(self, database: Database, service: str, writer: OutboxWriter) -> None:
         self._writer = writer
-        self._listener: psycopg.Connection[Any] | None = None
-        if database.is_postgresql:
-            url = make_url(database.url).set(drivername="postgresql")
-            try:
-                self._listener = psycopg.connect(
-                    url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
-                )
-                self._listener.execute(f'LISTEN "{notification_channel(service)}"')
-            except psycopg.Error as error:
-                log.warning("relay.listen_unavailable", error=str(error))
-                self._listener = None
+        self._signal = CommitSignal(database, notification_channel(service))
+        if database.is_postgresql and not self._signal.listening:
+            log.warning("relay.listen_unavailable")
 
     def wait(self, timeout: float) -> None:
-        if self._listener is not None:
-            try:
-                for _ in self._listener.notifies(timeout=timeout, stop_after=1):
-                    break
-            except psycopg.Error:
-                self._listener = None
-                time.sleep(timeout)
+        if self._signal.listening:
+            self._signal.wait(timeout)
             return
         self._writer.written.wait(timeout)
         self._writer.written.clear()
 
     def close(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
+        self._signal.close()
 
 
 class OutboxRelay:
@@ -257,12 +241,12 @@ class OutboxRelay:
                 except SQLAlchemyError as error:
                     log.warning("relay.database_unavailable", error=str(error).splitlines()[0])
                     stop.wait(backoff)
-                    backoff = min(backoff * 2, 15)
+                    backoff = next_backoff(backoff)
                 except Exception as error:
                     log.warning("relay.broker_unavailable", error=repr(error))
                     self._drop_connection()
                     stop.wait(backoff)
-                    backoff = min(backoff * 2, 15)
+                    backoff = next_backoff(backoff)
         finally:
             waker.close()
             self._drop_connection()

@@ -9,6 +9,8 @@ from typing import Any
 
 from kombu import Connection, Exchange, Queue, binding
 
+from shared.config import PLATFORM_EXCHANGE
+
 DEFAULT_EXCHANGE = ""
 
 
@@ -37,6 +39,10 @@ class Topology:
     subscriptions: Mapping[str, frozenset[str]]
     retry_delays: tuple[float, ...] = (1.0, 10.0, 60.0)
     delivery_limit: int = 20
+    #: Queue names are global on a vhost: queues of any exchange but the platform's carry its
+    #: name, so two platforms (staging beside production, parallel test or benchmark runs) never
+    #: consume each other's events. An explicit prefix (CASEHUB_QUEUE_PREFIX) overrides that.
+    queue_prefix: str = ""
 
     @classmethod
     def build(
@@ -45,28 +51,41 @@ class Topology:
         subscriptions: Mapping[str, Iterable[str]],
         retry_delays: Iterable[float] = (1.0, 10.0, 60.0),
         delivery_limit: int = 20,
+        queue_prefix: str | None = None,
     ) -> Topology:
+        if queue_prefix is None:
+            queue_prefix = "" if exchange_name == PLATFORM_EXCHANGE else f"{exchange_name}."
         return cls(
             exchange_name=exchange_name,
             subscriptions={name: frozenset(keys) for name, keys in subscriptions.items()},
             retry_delays=tuple(retry_delays),
             delivery_limit=delivery_limit,
+            queue_prefix=queue_prefix,
         )
 
     @property
     def exchange(self) -> Exchange:
         return Exchange(self.exchange_name, type="topic", durable=True)
 
-    @staticmethod
-    def queue_name(service: str) -> str:
-        return f"{service}.events"
+    def queue_name(self, service: str) -> str:
+        return f"{self.queue_prefix}{service}.events"
 
-    @staticmethod
-    def dlq_name(service: str) -> str:
-        return f"{service}.events.dlq"
+    def dlq_name(self, service: str) -> str:
+        return f"{self.queue_name(service)}.dlq"
 
     def retry_queue_names(self, service: str) -> list[str]:
-        return [f"{service}.events.retry.{round(delay * 1000)}ms" for delay in self.retry_delays]
+        return [
+            f"{self.queue_name(service)}.retry.{round(delay * 1000)}ms"
+            for delay in self.retry_delays
+        ]
+
+    def queue_names(self, service: str) -> list[str]:
+        """Every queue this topology declares for one consuming service."""
+        return [
+            self.queue_name(service),
+            *self.retry_queue_names(service),
+            self.dlq_name(service),
+        ]
 
     def expects_route(self, routing_key: str) -> bool:
         """Whether some service subscribes to this key (else a broker return is expected)."""

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import flask_smorest
+from apispec import BasePlugin
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
@@ -24,6 +25,47 @@ from shared.web.problems import (
 from shared.web.request_context import register_request_context
 
 SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+
+
+def _problem_content() -> dict[str, Any]:
+    return {PROBLEM_CONTENT_TYPE: {"schema": "Problem"}}
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": _problem_content()}
+
+
+#: Answers the shared layer gives for any operation of a kind, whatever the view does.
+_BODY_ERRORS = {
+    400: "The body is not valid JSON",
+    413: "The body is larger than the limit (CASEHUB_MAX_CONTENT_LENGTH)",
+    415: "The body is not application/json",
+}
+_NOT_FOUND = "No such record, or not one you may see (existence is not revealed)"
+
+
+class SharedResponsesPlugin(BasePlugin):
+    """Documents, on each operation, the errors every service gives alike: 404 for a path naming
+    a record, and 400/413/415 for a JSON body; and gives every error a view documents (e.g. its
+    409) the problem+json body it really has. Clients and fuzzers then see every status code an
+    operation can answer in its own `responses`, not only under `default`."""
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+    ) -> None:
+        for operation in (operations or {}).values():
+            responses = operation.setdefault("responses", {})
+            documented = {str(code) for code in responses}
+            extra = dict(_BODY_ERRORS) if "requestBody" in operation else {}
+            if path and "{" in path:
+                extra[404] = _NOT_FOUND
+            for status, description in extra.items():
+                if str(status) not in documented:
+                    responses[status] = _problem_response(description)
+            for status, response in responses.items():
+                is_error = str(status).isdigit() and int(status) >= 400
+                if is_error and isinstance(response, dict) and "content" not in response:
+                    response["content"] = _problem_content()
 
 
 class ServiceApi(flask_smorest.Api):
@@ -70,7 +112,7 @@ def create_service_app(
         MAX_CONTENT_LENGTH=settings.max_content_length,
     )
     app.extensions["casehub_settings"] = settings
-    api = ServiceApi(app)
+    api = ServiceApi(app, spec_kwargs={"extra_plugins": [SharedResponsesPlugin()]})
     register_problem_handlers(app)
     register_request_context(app)
     register_observability(app, settings.service, readiness_checks)

@@ -29,6 +29,10 @@ class AuditEntryOut(Schema):
     entity_id = fields.String(allow_none=True)
     client_id = fields.String(allow_none=True)
     correlation_id = fields.String(allow_none=True)
+    purpose = fields.String(
+        allow_none=True,
+        metadata={"description": "Why: the caller's X-Purpose header, else the operation"},
+    )
     detail = fields.Dict()
 
 

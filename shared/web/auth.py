@@ -19,7 +19,12 @@ from shared.web.problems import Problem, ProblemSchema
 
 ROLES: tuple[str, ...] = ("intake_worker", "case_manager", "supervisor", "admin", "partner")
 SECURITY_SCHEME_NAME = "bearerAuth"
-SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+SECURITY_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "Send an optional `X-Purpose` header saying why: the audit trail keeps it.",
+}
 _INVALID_TOKEN_DETAILS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
     (jwt.ExpiredSignatureError, "The bearer token has expired."),
     (jwt.InvalidSignatureError, "The bearer token's signature is not valid."),

@@ -155,14 +155,19 @@ def _unexpected_error(error: Exception) -> Response:
     return problem_response(Problem(500, detail=detail))
 
 
-def _view_takes_json_body() -> bool:
+def _argument_locations() -> set[str]:
+    """Where the view about to run reads its arguments (json, query, ...), from its smorest doc."""
     view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)
     if view_class is not None:
         method = request.method.lower()
         view = getattr(view_class, "get" if method == "head" else method, None)
     arguments = getattr(view, "_apidoc", {}).get("arguments", {})
-    return any(p.get("in") == "json" for p in arguments.get("parameters", []))
+    return {p.get("in") for p in arguments.get("parameters", [])}
+
+
+def _view_takes_json_body() -> bool:
+    return "json" in _argument_locations()
 
 
 def _reject_non_json_body() -> None:
@@ -173,6 +178,44 @@ def _reject_non_json_body() -> None:
     if has_body and not request.is_json and _view_takes_json_body():
         received = request.mimetype or "a body without Content-Type"
         raise Problem(415, detail=f"This endpoint accepts application/json, not {received}.")
+
+
+_NUL = "\x00"
+_NUL_MESSAGE = "must not contain a NUL (U+0000) character"
+
+
+def _fields_with_nul(value: Any, name: str = "") -> Iterator[str]:
+    if isinstance(value, str):
+        if _NUL in value:
+            yield name or "body"
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            field = f"{name}.{key}" if name else str(key)
+            if _NUL in str(key):
+                yield field
+            yield from _fields_with_nul(item, field)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _fields_with_nul(item, f"{name}.{index}" if name else str(index))
+
+
+def _reject_nul_characters() -> None:
+    """PostgreSQL cannot store U+0000 in text and none of our fields means anything by it, so it
+    is refused at the door, alike on every backend: a 4xx naming the field, not a database 500."""
+    if any(_NUL in str(value) for value in (request.view_args or {}).values()):
+        raise Problem(404, detail="No such record: the path contains a NUL (U+0000) character.")
+    locations = _argument_locations()
+    errors: dict[str, dict[str, list[str]]] = {}
+    if "query" in locations:
+        names = [k for k, v in request.args.items(multi=True) if _NUL in k or _NUL in v]
+        if names:
+            errors["query"] = {name: [_NUL_MESSAGE] for name in names}
+    if "json" in locations and request.is_json:
+        names = list(_fields_with_nul(request.get_json(silent=True)))
+        if names:
+            errors["json"] = {name: [_NUL_MESSAGE] for name in names}
+    if errors:
+        raise Problem(422, detail=validation_detail(errors), errors=errors)
 
 
 def _refusal(error: CasehubError) -> Response:
@@ -190,3 +233,4 @@ def register_problem_handlers(app: Flask) -> None:
     app.register_error_handler(sa_exc.IntegrityError, _concurrent_change)
     app.register_error_handler(Exception, _unexpected_error)
     app.before_request(_reject_non_json_body)
+    app.before_request(_reject_nul_characters)

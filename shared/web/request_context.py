@@ -1,4 +1,5 @@
-"""X-Request-ID and traceparent per request, so logs and published events share one correlation id."""
+"""X-Request-ID and traceparent per request, so logs and published events share one correlation id;
+X-Purpose, so the audit trail says why a client record was read or changed."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ import structlog
 from flask import Flask, Response, g, request
 
 from shared import context
+from shared.audit import PURPOSE_LENGTH
 from shared.logging import get_logger
+from shared.web.problems import Problem
 
 REQUEST_ID_HEADER = "X-Request-ID"
+PURPOSE_HEADER = "X-Purpose"
+_PURPOSE = re.compile(rf"[^\x00-\x1f\x7f]{{1,{PURPOSE_LENGTH}}}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _TRACEPARENT = re.compile(
     r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
@@ -28,6 +33,18 @@ def accepted_request_id(value: str | None) -> str:
     return str(uuid.uuid4())
 
 
+def stated_purpose(value: str | None) -> str | None:
+    """The caller's reason for the request, if given; never logged, kept in the audit trail."""
+    if value is None or not value.strip():
+        return None
+    if not _PURPOSE.fullmatch(value.strip()):
+        raise Problem(
+            400,
+            detail=f"{PURPOSE_HEADER} must be 1 to {PURPOSE_LENGTH} characters on one line.",
+        )
+    return value.strip()
+
+
 def _enter_request() -> None:
     request_id = accepted_request_id(request.headers.get(REQUEST_ID_HEADER))
     incoming_trace = request.headers.get("traceparent", "").strip().lower()
@@ -36,11 +53,13 @@ def _enter_request() -> None:
         (context.correlation_id, context.correlation_id.set(request_id)),
         (context.traceparent, context.traceparent.set(trace)),
         (context.actor, context.actor.set(None)),
+        (context.purpose, context.purpose.set(request.endpoint)),
     ]
     g.casehub_context_tokens = tokens
     g.casehub_request_started = time.perf_counter()
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(correlation_id=request_id)
+    context.purpose.set(stated_purpose(request.headers.get(PURPOSE_HEADER)) or request.endpoint)
 
 
 def _finish_request(response: Response) -> Response:

@@ -4,12 +4,7 @@ embedded default (the same commands the container images run)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -18,110 +13,11 @@ from typing import Any
 import pytest
 import requests
 
-from shared.config import SERVICE_NAMES, Settings
-from shared.web import mint_token
+from shared.config import SERVICE_NAMES
 from tests.support.backends import Backend
-from tests.support.mail import Mailbox, free_port, start_smtp
+from tests.support.mail import Mailbox, start_smtp
 from tests.support.platform import wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Platform:
-    def __init__(self, backend: Backend, data_dir: Path, smtp_port: int) -> None:
-        self.ports = {name: free_port() for name in SERVICE_NAMES}
-        self.exchange = f"casehub.journey.{uuid.uuid4().hex[:8]}"
-        self.environment = {
-            **{k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")},
-            "CASEHUB_DATA_DIR": str(data_dir),
-            "CASEHUB_BROKER_URL": backend.broker_url,
-            "CASEHUB_EXCHANGE": self.exchange,
-            "CASEHUB_RETRY_DELAYS": "0.5",
-            "CASEHUB_RELAY_POLL_INTERVAL": "0.2",
-            "NOTIFICATIONS_SMTP_PORT": str(smtp_port),
-            "CASEHUB_LOG_LEVEL": "WARNING",
-        }
-        for name in SERVICE_NAMES:
-            self.environment[f"{name.upper()}_DATABASE_URL"] = backend.new_database(name, data_dir)
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.settings = Settings.from_env("journey", self.environment)
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "services.cli"]
-        for name in SERVICE_NAMES:
-            subprocess.run(
-                [*command, "migrate", name],
-                cwd=ROOT,
-                env=self.environment,
-                check=True,
-                capture_output=True,
-            )
-        for name in SERVICE_NAMES:
-            self.processes.append(
-                subprocess.Popen(
-                    [
-                        *command,
-                        "api",
-                        name,
-                        "--no-migrate",
-                        "--workers",
-                        "1",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(self.ports[name]),
-                    ],
-                    cwd=ROOT,
-                    env=self.environment,
-                )
-            )
-            self.processes.append(
-                subprocess.Popen(
-                    [*command, "worker", name, "--no-migrate"], cwd=ROOT, env=self.environment
-                )
-            )
-        for name in SERVICE_NAMES:
-            assert wait_until(lambda n=name: self._ready(n), timeout=60), (
-                f"{name} never became ready"
-            )
-
-    def _ready(self, name: str) -> bool:
-        try:
-            return requests.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.ports[name]}"
-
-    def call(
-        self,
-        service: str,
-        method: str,
-        path: str,
-        who: tuple[str, ...],
-        body: Any = None,
-        org: str | None = None,
-        **query: Any,
-    ) -> requests.Response:
-        token = mint_token(self.settings, who[0], who[1:], org=org)
-        return requests.request(
-            method,
-            f"{self.url(service)}{path}",
-            json=body,
-            params=query or None,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
+from tests.support.processes import ProcessPlatform
 
 
 @pytest.fixture
@@ -132,20 +28,20 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
 
 
 @pytest.fixture
-def platform(backend: Backend, data_dir: Path, mailbox: tuple[Mailbox, int]) -> Iterator[Platform]:
-    running = Platform(backend, data_dir, mailbox[1])
+def platform(
+    backend: Backend, data_dir: Path, mailbox: tuple[Mailbox, int]
+) -> Iterator[ProcessPlatform]:
+    databases = {name: backend.new_database(name, data_dir) for name in SERVICE_NAMES}
+    running = ProcessPlatform(
+        backend.broker_url, databases, data_dir, {"NOTIFICATIONS_SMTP_PORT": str(mailbox[1])}
+    )
     running.start()
-    yield running
-    running.stop()
-    if backend.is_real:
-        from kombu import Connection
-
-        with Connection(backend.broker_url) as connection:
-            channel = connection.channel()
-            for name in SERVICE_NAMES:
-                for suffix in ("", ".dlq", ".retry.500ms"):
-                    channel.queue_delete(f"{name}.events{suffix}")
-            channel.exchange_delete(running.exchange)
+    try:
+        for name in SERVICE_NAMES:
+            assert wait_until(lambda n=name: running.ready(n), timeout=60), f"{name} not ready"
+        yield running
+    finally:
+        running.stop()
 
 
 IW, CM, SUP, ADMIN = (
@@ -157,7 +53,7 @@ IW, CM, SUP, ADMIN = (
 
 
 def test_the_journey_from_intake_to_a_completed_referral(
-    platform: Platform, mailbox: tuple[Mailbox, int]
+    platform: ProcessPlatform, mailbox: tuple[Mailbox, int]
 ) -> None:
     inbox, _ = mailbox
     for person in ("cm-1", "sup-1"):

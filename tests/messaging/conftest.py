@@ -13,6 +13,7 @@ from tests.support.platform import TestPlatform, create_platform
 @pytest.fixture
 def platform(backend: Backend, data_dir: Path) -> Iterator[TestPlatform]:
     FAULTS.failing_note_ids.clear()
+    FAULTS.refused_note_ids.clear()
     FAULTS.calls.clear()
     test_platform = create_platform(backend, data_dir)
     yield test_platform

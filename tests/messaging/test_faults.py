@@ -8,14 +8,25 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from shared.messaging.broker import open_connection
 from shared.messaging.dlq import DeadLetterQueue
 from shared.messaging.publisher import OutgoingMessage, make_publisher
 from shared.web import mint_token
+from tests.support.backends import Backend
 from tests.support.notes import FAULTS, NOTE_ROUTING_KEY, effects, write_note
-from tests.support.platform import TestPlatform, inbox_ids, outbox_rows, wait_until
+from tests.support.platform import (
+    TestPlatform,
+    create_platform,
+    inbox_ids,
+    outbox_rows,
+    wait_until,
+)
+from tests.support.private_servers import PrivateRabbitMQ
 
 REPO = Path(__file__).resolve().parents[2]
 UNREACHABLE_BROKER = "amqp://guest:guest@127.0.0.1:1//"
@@ -140,6 +151,29 @@ def test_failing_handler_retries_then_dead_letters_and_replay_succeeds_after_fix
     assert FAULTS.calls["n0"] == attempts + 1
 
 
+def test_a_write_the_database_refuses_dead_letters_that_event_and_keeps_its_batch_mates(
+    platform: TestPlatform,
+) -> None:
+    FAULTS.refused_note_ids.add("n0")
+    refused, accepted = _write_notes(platform, 2)
+    sink = platform.sink()
+    platform.start(platform.source().relay().run, "relay")
+    platform.start(sink.consumer().run, "consumer")
+    if sink.settings.uses_embedded_broker:
+        platform.start(sink.retry_pump().run, "retry-pump")
+
+    connection = open_connection(sink.settings)
+    try:
+        dlq = DeadLetterQueue(connection, platform.topology, platform.config.sink_name)
+        assert wait_until(lambda: [letter.event_id for letter in dlq.list()] == [refused])
+        [letter] = dlq.list()
+        assert "IntegrityError" in letter.error
+    finally:
+        connection.release()
+    assert [effect.event_id for effect in effects(sink)] == [accepted]
+    assert refused not in inbox_ids(sink)  # nothing half-recorded for the refused event
+
+
 def test_invalid_event_goes_straight_to_dead_letter_queue(platform: TestPlatform) -> None:
     sink = platform.sink()
     platform.start(sink.consumer().run, "consumer")
@@ -199,22 +233,36 @@ def test_worker_stops_cleanly_on_sigterm(platform: TestPlatform) -> None:
     assert "stopped cleanly" in worker.stdout.read()
 
 
+@pytest.fixture
+def platform_on_private_node(
+    backend: Backend, real_only: None, data_dir: Path, private_rabbitmq: PrivateRabbitMQ
+) -> Iterator[TestPlatform]:
+    """On a RabbitMQ node of the test's own, so dropping every connection disturbs nobody else."""
+    private = Backend(
+        backend.kind,
+        broker_url=private_rabbitmq.url,
+        admin_database_url=backend.admin_database_url,
+    )
+    test_platform = create_platform(private, data_dir)
+    yield test_platform
+    test_platform.shutdown()
+    test_platform.remove_broker_objects()
+    private.drop_databases()
+
+
+@pytest.mark.slow
 def test_relay_and_consumer_recover_when_the_broker_drops_their_connections(
-    platform: TestPlatform, real_only: None
+    platform_on_private_node: TestPlatform, private_rabbitmq: PrivateRabbitMQ
 ) -> None:
     """As after a broker restart: connections vanish; no process restart is needed."""
+    platform = platform_on_private_node
     sink = platform.sink()
     platform.start(platform.source().relay().run, "relay")
     platform.start(sink.consumer().run, "consumer")
     _write_notes(platform, 5, prefix="before")
     assert wait_until(lambda: len(effects(sink)) == 5)
 
-    subprocess.run(
-        ["rabbitmqctl", "close_all_connections", "casehub test: broker restart"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    private_rabbitmq.ctl("close_all_connections", "casehub test: broker restart")
     _write_notes(platform, 5, prefix="after")
     assert wait_until(lambda: len(effects(sink)) == 10, timeout=60)
     assert len({effect.event_id for effect in effects(sink)}) == 10

@@ -51,8 +51,7 @@ class NotificationsApi(ServiceApi):
         return event.id
 
     def dispatch(self, now: datetime) -> int:
-        with self.runtime.unit_of_work() as uow:
-            return operations.dispatch_due(uow, ChannelConfig.from_env(), now)
+        return operations.dispatch_due(self.runtime.unit_of_work, ChannelConfig.from_env(), now)
 
     def escalate(self, now: datetime) -> int:
         with self.runtime.unit_of_work() as uow:

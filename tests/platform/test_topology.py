@@ -64,14 +64,29 @@ def test_each_bound_queue_receives_what_it_should(backend: Backend, data_dir: Pa
                 received[service].append(message.delivery_info["routing_key"])
         if backend.is_real:
             for service in services:
-                for name in [
-                    topology.queue_name(service),
-                    topology.dlq_name(service),
-                    *topology.retry_queue_names(service),
-                ]:
+                for name in topology.queue_names(service):
                     channel.queue_delete(name)
             channel.exchange_delete(topology.exchange_name)
     finally:
         connection.release()
     assert sorted(received[f"alpha{suffix}"]) == sorted(keys[:2])
     assert sorted(received[f"beta{suffix}"]) == sorted(keys)
+
+
+def test_queues_of_another_exchange_are_prefixed_so_two_platforms_never_share_a_queue() -> None:
+    subscriptions = {"planning": ["intake.#"]}
+    platform = Topology.build("casehub.events", subscriptions, retry_delays=(1.0,))
+    staging = Topology.build("casehub.staging", subscriptions, retry_delays=(1.0,))
+    assert platform.queue_names("planning") == [
+        "planning.events",
+        "planning.events.retry.1000ms",
+        "planning.events.dlq",
+    ]
+    assert staging.queue_names("planning") == [
+        "casehub.staging.planning.events",
+        "casehub.staging.planning.events.retry.1000ms",
+        "casehub.staging.planning.events.dlq",
+    ]
+    assert staging.service_queue("planning").queue_arguments["x-dead-letter-routing-key"] == (
+        "casehub.staging.planning.events.dlq"
+    )

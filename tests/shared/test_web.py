@@ -348,11 +348,13 @@ def test_stdlib_logs_are_json_and_configuring_twice_adds_no_handler(
 
 def test_openapi_json_documents_bearer_security(client: FlaskClient) -> None:
     spec = client.get("/openapi.json").get_json()
-    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+    scheme = spec["components"]["securitySchemes"]["bearerAuth"]
+    assert {key: scheme[key] for key in ("type", "scheme", "bearerFormat")} == {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
     }
+    assert "X-Purpose" in scheme["description"]
     protected = spec["paths"]["/things/mine"]["get"]
     assert protected["security"] == [{"bearerAuth": []}]
     assert {"401", "403"} <= set(protected["responses"])

@@ -122,11 +122,7 @@ class TestPlatform:
         try:
             channel = connection.channel()
             sink = self.config.sink_name
-            for queue in [
-                self.topology.queue_name(sink),
-                self.topology.dlq_name(sink),
-                *self.topology.retry_queue_names(sink),
-            ]:
+            for queue in self.topology.queue_names(sink):
                 channel.queue_delete(queue)
             channel.exchange_delete(self.config.exchange)
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from services.catalog import load_spec
@@ -18,7 +18,14 @@ from tests.support.backends import Backend
 
 
 class RunningServices:
-    def __init__(self, backend: Backend, data_dir: Path, names: Iterable[str]) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        data_dir: Path,
+        names: Iterable[str],
+        configure: Callable[[Settings], Settings] | None = None,
+    ) -> None:
+        """``configure`` may change each service's settings (log level, credentials in URLs)."""
         self.backend = backend
         self.exchange = f"casehub.test.{uuid.uuid4().hex[:8]}"
         specs = {name: load_spec(name) for name in names}
@@ -37,6 +44,8 @@ class RunningServices:
                 broker_connect_timeout=2,
                 relay_poll_interval=0.2,
             )
+            if configure is not None:
+                settings = configure(settings)
             topology = Topology.build(
                 self.exchange, subscriptions(list(specs.values())), settings.retry_delays
             )
@@ -65,11 +74,7 @@ class RunningServices:
             channel = connection.channel()
             topology = any_runtime.topology
             for name in topology.subscriptions:
-                for queue in [
-                    topology.queue_name(name),
-                    topology.dlq_name(name),
-                    *topology.retry_queue_names(name),
-                ]:
+                for queue in topology.queue_names(name):
                     channel.queue_delete(queue)
             channel.exchange_delete(self.exchange)
         finally:

@@ -1,0 +1,21 @@
+"""The audit trail records why a client record was read or changed.
+
+Revision ID: planning_0004
+Revises: planning_0003
+Create Date: 2026-11-23
+"""
+
+from shared.migrations import add_audit_purpose, drop_audit_purpose
+
+revision = "planning_0004"
+down_revision = "planning_0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    add_audit_purpose()
+
+
+def downgrade() -> None:
+    drop_audit_purpose()

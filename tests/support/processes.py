@@ -1,0 +1,193 @@
+"""Services run as the container images run them: a gunicorn API process and a worker process
+per service, started with the `casehub` CLI, so tests can stop, kill and restart them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+from kombu import Connection
+
+from shared.config import SERVICE_NAMES, Settings
+from shared.messaging.topology import Topology
+from shared.service import subscriptions
+from shared.web import mint_token
+from tests.support.mail import free_port
+from tests.support.platform import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+CASEHUB = [sys.executable, "-m", "services.cli"]
+
+
+class ProcessPlatform:
+    """Some or all services on one broker, each with its own database, its own exchange per run."""
+
+    def __init__(
+        self,
+        broker_url: str,
+        database_urls: Mapping[str, str],
+        data_dir: Path,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        self.services = list(database_urls)
+        self.broker_url = broker_url
+        self.data_dir = data_dir
+        self.ports = {name: free_port() for name in self.services}
+        self.exchange = f"casehub.proc.{uuid.uuid4().hex[:8]}"
+        self.environment = {
+            **{k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")},
+            "CASEHUB_DATA_DIR": str(data_dir),
+            "CASEHUB_BROKER_URL": broker_url,
+            "CASEHUB_EXCHANGE": self.exchange,
+            "CASEHUB_RETRY_DELAYS": "0.5",
+            "CASEHUB_RELAY_POLL_INTERVAL": "0.2",
+            "CASEHUB_BROKER_CONNECT_TIMEOUT": "2",
+            "CASEHUB_LOG_LEVEL": "WARNING",
+            **{f"{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},
+            **(environment or {}),
+        }
+        self.settings = Settings.from_env("tests", self.environment)
+        self.apis: dict[str, subprocess.Popen[bytes]] = {}
+        self.workers: dict[str, list[subprocess.Popen[bytes]]] = {
+            name: [] for name in SERVICE_NAMES
+        }
+        self._logs: list[Any] = []
+
+    # -- processes ----------------------------------------------------------------------------
+    def _spawn(self, label: str, *arguments: str) -> subprocess.Popen[bytes]:
+        log = open(self.data_dir / f"{label}.log", "ab")  # noqa: SIM115 - closed in stop()
+        self._logs.append(log)
+        return subprocess.Popen(
+            [*CASEHUB, *arguments], cwd=ROOT, env=self.environment, stdout=log, stderr=log
+        )
+
+    def migrate(self) -> None:
+        for name in self.services:
+            subprocess.run(
+                [*CASEHUB, "migrate", name],
+                cwd=ROOT,
+                env=self.environment,
+                check=True,
+                capture_output=True,
+            )
+
+    def start_api(self, name: str) -> None:
+        port = str(self.ports[name])
+        self.apis[name] = self._spawn(
+            f"{name}-api",
+            *("api", name, "--no-migrate", "--workers", "1", "--host", "127.0.0.1"),
+            *("--port", port),
+        )
+
+    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+        process = self._spawn(f"{name}-worker", "worker", name, "--no-migrate")
+        self.workers[name].append(process)
+        return process
+
+    def start(self, workers: Iterable[str] | None = None) -> None:
+        """Migrate, then an API per service and a worker for each of ``workers`` (default all)."""
+        self.migrate()
+        for name in self.services:
+            self.start_api(name)
+        for name in self.services if workers is None else workers:
+            self.start_worker(name)
+        for name in self.services:
+            assert wait_until(lambda n=name: self.answers(n), timeout=60), f"{name} never answered"
+
+    def answers(self, name: str) -> bool:
+        try:
+            return requests.get(f"{self.url(name)}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def ready(self, name: str) -> bool:
+        try:
+            return requests.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    @staticmethod
+    def kill(process: subprocess.Popen[bytes]) -> None:
+        """SIGKILL: no cleanup, no acknowledgement, no commit of what was in flight."""
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop(self) -> None:
+        running = [*self.apis.values(), *(p for ps in self.workers.values() for p in ps)]
+        for process in running:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in running:
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for log in self._logs:
+            log.close()
+        if self.broker_url.startswith("amqp"):
+            self.remove_broker_objects()
+
+    def remove_broker_objects(self) -> None:
+        topology = self.topology()
+        with Connection(self.broker_url, connect_timeout=5) as connection:
+            channel = connection.channel()
+            for name in topology.subscriptions:
+                for queue in topology.queue_names(name):
+                    channel.queue_delete(queue)
+            channel.exchange_delete(self.exchange)
+
+    def topology(self) -> Topology:
+        from services.catalog import load_spec
+
+        specs = [load_spec(name) for name in SERVICE_NAMES]
+        return Topology.build(self.exchange, subscriptions(specs), self.settings.retry_delays)
+
+    def log_text(self, label: str) -> str:
+        path = self.data_dir / f"{label}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def headers(self, who: tuple[str, ...], org: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_token(self.settings, who[0], who[1:], org=org)}"}
+
+    def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        who: tuple[str, ...],
+        body: Any = None,
+        org: str | None = None,
+        session: requests.Session | None = None,
+        **query: Any,
+    ) -> requests.Response:
+        return (session or requests).request(
+            method,
+            f"{self.url(service)}{path}",
+            json=body,
+            params=query or None,
+            headers=self.headers(who, org),
+            timeout=10,
+        )
+
+    def casehub(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        """The operator's CLI, with this platform's environment."""
+        return subprocess.run(
+            [*CASEHUB, *arguments],
+            cwd=ROOT,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
