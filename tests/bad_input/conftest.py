@@ -1,0 +1,264 @@
+"""Each service on a fresh database with a little data in it, and a caller for every role.
+
+The fuzzing and malformed-input tests run against all four services alike; what differs per
+service (which records exist, who may call what) is gathered here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from shared.config import SERVICE_NAMES
+from tests.intake.conftest import IntakeApi
+from tests.notifications.conftest import NotificationsApi
+from tests.planning.conftest import PlanningApi
+from tests.referrals.conftest import HOUSING, ReferralsApi
+from tests.support.backends import Backend
+from tests.support.mail import start_smtp
+from tests.support.service_api import ServiceApi
+
+STAFF_CALLERS: dict[str, tuple[str, ...]] = {
+    "intake_worker": ("iw-1", "intake_worker"),
+    "case_manager": ("cm-1", "case_manager"),
+    "supervisor": ("sup-1", "supervisor"),
+    "admin": ("admin-1", "admin"),
+}
+
+
+@dataclass
+class SeededService:
+    """A running service, the ids of records that exist in it (by path parameter name), and
+    the caller who acts in each role (the case manager owns the records, the supervisor
+    supervises them, the partner is the organisation they were referred to).
+
+    ``other_states`` replace some of the ids with records in another state (a discharged
+    client, a draft referral, an active plan) so that more moves can succeed."""
+
+    name: str
+    api: ServiceApi
+    records: dict[str, str]
+    other_states: list[dict[str, str]] = field(default_factory=list)
+    callers: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(STAFF_CALLERS))
+    api_keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def record_sets(self) -> list[dict[str, str]]:
+        return [self.records, *({**self.records, **state} for state in self.other_states)]
+
+    @property
+    def openapi(self) -> dict[str, Any]:
+        return self.api.http.get("/openapi.json").json
+
+    def auth_headers(self, role: str, *, api_key: bool = False) -> dict[str, str]:
+        """A bearer token for the role; with ``api_key`` also the role's API key, which the
+        service checks first (the token stays so the request is valid by the spec)."""
+        caller = self.callers[role]
+        headers = {"Authorization": f"Bearer {self.api.token(caller[0], *caller[1:])}"}
+        if api_key and role in self.api_keys:
+            headers["X-Api-Key"] = self.api_keys[role]
+        return headers
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows in every table of the service's database: a rejected request must change none."""
+        engine = self.api.runtime.database.engine
+        with engine.connect() as connection:
+            return {
+                name: connection.execute(
+                    sa.select(sa.func.count()).select_from(sa.table(name))
+                ).scalar_one()
+                for name in sa.inspect(engine).get_table_names()
+            }
+
+
+def _seed_intake(api: IntakeApi) -> SeededService:
+    api.case_manager("cm-1")
+    api.case_manager("cm-17")  # the one the assignment example names
+    unassigned = api.register(given="Sam", family="Lee")
+    discharged = api.register(given="Kim", family="Ode")
+    gone = api.call(
+        "POST",
+        f"/clients/{discharged['id']}/discharge",
+        as_=("admin-1", "admin"),
+        json_body={"reason_code": "goals_met"},
+    )
+    assert gone.status_code == 200, gone.json
+    client = api.register()
+    assigned = api.assign(client["id"], "cm-1")
+    assert assigned.status_code == 201, assigned.json
+    assessment = api.call(
+        "POST",
+        f"/clients/{client['id']}/assessments",
+        json_body={
+            "domains": {"housing": {"rating": "unmet_need"}},
+            "cssrs": {
+                "wish_to_be_dead": True,
+                "suicidal_thoughts": True,
+                "method": False,
+                "intent": True,
+                "plan_with_intent": False,
+                "behaviour_ever": False,
+            },
+        },
+    )
+    assert assessment.status_code == 201, assessment.json
+    consent = api.call(
+        "POST",
+        f"/clients/{client['id']}/consents",
+        json_body={
+            "organization_id": "housing-first",
+            "categories": ["contact_details"],
+            "starts_on": "2026-01-01",
+        },
+    )
+    assert consent.status_code == 201, consent.json
+    person = api.call(
+        "POST",
+        f"/clients/{client['id']}/nominated-persons",
+        json_body={"name": "Jo Park", "relationship_to_client": "carer", "may_be_told": []},
+    )
+    assert person.status_code == 201, person.json
+    return SeededService(
+        "intake",
+        api,
+        {
+            "client_id": client["id"],
+            "assessment_id": assessment.json["id"],
+            "flag_id": assessment.json["risk_flag_id"],
+            "consent_id": consent.json["id"],
+            "person_id": person.json["id"],
+            "case_manager_id": "cm-1",
+        },
+        other_states=[{"client_id": unassigned["id"]}, {"client_id": discharged["id"]}],
+    )
+
+
+def _plan_with_a_strategy(api: PlanningApi, *, approved: bool) -> dict[str, str]:
+    """A plan whose goals are written with the client (so it may be approved), one goal with a
+    referral strategy; approved (active) or still a draft."""
+    plan_id = api.new_episode()["plan_id"]
+    goal = api.plan(plan_id)["working_version"]["content"]["goals"][0]
+    strategy = api.call(
+        "POST",
+        f"/plans/{plan_id}/goals/{goal['id']}/strategies",
+        json_body={
+            "description": "Referral for a tenancy",
+            "type": "referral",
+            "responsible": "partner_service",
+            "partner_service_id": "tenancy",
+        },
+    )
+    assert strategy.status_code == 201, strategy.json
+    [goal] = [
+        g for g in strategy.json["working_version"]["content"]["goals"] if g["id"] == goal["id"]
+    ]
+    api.write_goals(plan_id)
+    if approved:
+        approval = api.approve(plan_id)
+        assert approval.status_code == 200, approval.json
+    return {
+        "plan_id": plan_id,
+        "goal_id": goal["id"],
+        "strategy_id": goal["strategies"][0]["id"],
+        "number": "1",
+    }
+
+
+def _seed_planning(api: PlanningApi) -> SeededService:
+    return SeededService(
+        "planning",
+        api,
+        _plan_with_a_strategy(api, approved=False),
+        other_states=[_plan_with_a_strategy(api, approved=True)],
+    )
+
+
+def _seed_referrals(api: ReferralsApi) -> SeededService:
+    api.directory()
+    client_id = api.client()
+    referral_id = api.referral(client_id)
+    draft_id = api.referral(client_id, send=False)
+    admin = ("admin-1", "admin")
+    key = api.call("POST", f"/organizations/{HOUSING}/api-keys", as_=admin)
+    assert key.status_code == 201, key.json
+    partner = (f"{HOUSING}-staff", "partner", HOUSING)
+    subscription = api.call(
+        "POST",
+        "/partner/webhooks",
+        as_=partner,
+        json_body={
+            "url": "https://partner.example/casehub",
+            "secret": "at-least-16-chars-secret",
+            "event_types": ["casehub.referrals.referral.sent.v1"],
+        },
+    )
+    assert subscription.status_code == 201, subscription.json
+    return SeededService(
+        "referrals",
+        api,
+        {
+            "referral_id": referral_id,
+            "organization_id": HOUSING,
+            "service_id": "tenancy",
+            "key_id": key.json["id"],
+            "subscription_id": subscription.json["id"],
+        },
+        other_states=[{"referral_id": draft_id}],
+        callers={**STAFF_CALLERS, "partner": partner},
+        api_keys={"partner": key.json["key"]},
+    )
+
+
+def _seed_notifications(api: NotificationsApi) -> SeededService:
+    for person in ("cm-1", "sup-1"):
+        api.person(person)
+    api.risk_flagged("high")
+    admin = ("admin-1", "admin")
+    deliveries = api.call("GET", "/deliveries", as_=admin).json
+    [in_app] = [d for d in deliveries if d["recipient"] == "cm-1" and d["channel"] == "in_app"]
+    rules = api.call("GET", "/rules", as_=admin).json
+    return SeededService(
+        "notifications",
+        api,
+        {
+            "delivery_id": in_app["id"],
+            "notification_id": in_app["notification_id"],
+            "user_id": "cm-1",
+            "rule_id": rules[0]["id"],
+        },
+    )
+
+
+SEEDERS: dict[str, tuple[type[ServiceApi], Callable[[Any], SeededService]]] = {
+    "intake": (IntakeApi, _seed_intake),
+    "planning": (PlanningApi, _seed_planning),
+    "referrals": (ReferralsApi, _seed_referrals),
+    "notifications": (NotificationsApi, _seed_notifications),
+}
+assert set(SEEDERS) == set(SERVICE_NAMES), "every service is fuzzed and fed bad input"
+
+
+@pytest.fixture(params=SERVICE_NAMES)
+def service(
+    request: pytest.FixtureRequest,
+    backend: Backend,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[SeededService]:
+    """One service (parametrized over all four) with seeded records, on the test's backend."""
+    controller, _mailbox, port = start_smtp()
+    monkeypatch.setenv("NOTIFICATIONS_SMTP_PORT", str(port))
+    monkeypatch.setenv("NOTIFICATIONS_ON_CALL_EMAIL", "on-call@agency.example")
+    monkeypatch.setenv("NOTIFICATIONS_INTAKE_ON_CALL_EMAIL", "intake-on-call@agency.example")
+    api_class, seed = SEEDERS[request.param]
+    api = api_class.start(request.param, backend, data_dir)
+    try:
+        yield seed(api)
+    finally:
+        controller.stop()
+        api.runtime.database.dispose()
