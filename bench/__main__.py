@@ -1,0 +1,119 @@
+"""``python -m bench``: every benchmark on real PostgreSQL + RabbitMQ, then ``bench/RESULTS.md``.
+
+python -m bench                      # everything, full sizes (~10 min), rewrites RESULTS.md
+python -m bench --only crisis        # one benchmark (repeatable), prints its table
+python -m bench --quick              # every size scaled down (~2 min)
+CASEHUB_BENCH_DATABASE_URL=postgresql://... CASEHUB_BENCH_BROKER_URL=amqp://... python -m bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.api import run_api
+from bench.crisis import run_crisis
+from bench.environment import machine_facts
+from bench.pipeline import run_pipeline, run_scale_out
+from bench.report import Outcome, render, table, write
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    events: int
+    scale_events: int
+    alerts: int
+    alert_rate: float
+    background_rate: float
+    clients: int
+    seconds: float
+
+
+FULL = Sizes(20_000, 8_000, 500, 10, 20, 50_000, 8)
+QUICK = Sizes(2_000, 1_500, 40, 20, 10, 2_000, 2)
+TINY = Sizes(300, 300, 5, 10, 5, 200, 1)
+
+BENCHMARKS: dict[str, Callable[[Sizes, bool], list[Outcome]]] = {
+    "pipeline": lambda s, profile: run_pipeline(s.events, profile),
+    "crisis": lambda s, profile: [run_crisis(s.alerts, s.background_rate, s.alert_rate, profile)],
+    "api": lambda s, profile: run_api(s.clients, s.seconds, profile),
+    "scale": lambda s, _profile: [run_scale_out(s.scale_events)],
+}
+
+
+def merge(outcomes: list[Outcome]) -> list[Outcome]:
+    """One section per benchmark (memory figures come from several of them)."""
+    merged: dict[str, Outcome] = {}
+    for outcome in outcomes:
+        into = merged.setdefault(outcome.benchmark, Outcome(outcome.benchmark))
+        into.figures += outcome.figures
+        into.notes += outcome.notes
+        into.profiles.update(outcome.profiles)
+    order = ["event pipeline", "crisis-alert latency", "API throughput", "scale-out", "memory"]
+    return sorted(merged.values(), key=lambda o: order.index(o.benchmark))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[*BENCHMARKS, "memory"],
+        help="run this benchmark only (repeatable); memory comes with pipeline and api",
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="every size scaled down")
+    size.add_argument("--tiny", action="store_true", help="smallest sizes (the smoke test)")
+    parser.add_argument("--no-profile", action="store_true", help="skip py-spy sampling")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="write the results here (default: bench/RESULTS.md on a full run of everything)",
+    )
+    args = parser.parse_args(argv)
+    # SIGTERM (e.g. from ``timeout``) unwinds like Ctrl-C, so every run still drops its
+    # databases, queues and exchange and stops its service processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sizes = TINY if args.tiny else QUICK if args.quick else FULL
+    chosen = list(dict.fromkeys(args.only or BENCHMARKS))
+    if "memory" in chosen:
+        chosen.remove("memory")
+        chosen += [name for name in ("pipeline", "api") if name not in chosen]
+    started = time.monotonic()
+    facts = machine_facts()
+    outcomes: list[Outcome] = []
+    for name in chosen:
+        began = time.monotonic()
+        print(f"== {name}", file=sys.stderr, flush=True)
+        load_before = os.getloadavg()[0]
+        found = BENCHMARKS[name](sizes, not args.no_profile)
+        took_here = time.monotonic() - began
+        found[0].notes.append(
+            f"Took {took_here:.0f} s; load average {load_before:.1f} before, "
+            f"{os.getloadavg()[0]:.1f} after (other work on the machine shows here)."
+        )
+        outcomes += found
+        print(f"   {name}: {took_here:.0f} s", file=sys.stderr, flush=True)
+    outcomes = merge(outcomes)
+    took = time.monotonic() - started
+    print(table(outcomes))
+    output = args.output
+    if output is None and not args.only and sizes is FULL:
+        output = RESULTS
+    if output is not None:
+        command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
+        write(output, render(outcomes, facts, command.strip(), took))
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
