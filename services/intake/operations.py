@@ -117,11 +117,19 @@ def _subject(client: Client) -> str:
 
 
 # -- clients -----------------------------------------------------------------------------------
-def _next_reference(uow: UnitOfWork) -> str:
-    """Locks the one counter row: references are gap-free and unique under concurrency."""
-    counter = uow.session.scalars(
-        select(ClientReferenceCounter).where(ClientReferenceCounter.id == 1).with_for_update()
+def _lock_reference_counter(uow: UnitOfWork) -> ClientReferenceCounter:
+    """The one counter row, locked until commit: registrations queue here, so references are
+    gap-free and unique, and the duplicate check that follows sees every earlier registration
+    (at READ COMMITTED each statement after the wait reads what the others committed)."""
+    return uow.session.scalars(
+        select(ClientReferenceCounter)
+        .where(ClientReferenceCounter.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
+
+
+def _next_reference(counter: ClientReferenceCounter) -> str:
     counter.last_value += 1
     return f"C-{counter.last_value}"
 
@@ -135,6 +143,7 @@ def register_client(
 ) -> Client:
     _require(actor, "intake_worker", "supervisor", "admin")
     key = domain.person_key(details["given_name"], details["family_name"], details["date_of_birth"])
+    counter = _lock_reference_counter(uow)
     existing = list(uow.session.scalars(select(Client.id).where(Client.person_key == key)))
     if existing and not confirmed_not_duplicate:
         raise Conflict(
@@ -143,7 +152,7 @@ def register_client(
             existing_client_ids=existing,
         )
     client = Client(
-        reference=_next_reference(uow),
+        reference=_next_reference(counter),
         person_key=key,
         registered_by=actor.sub,
         given_name=details["given_name"],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -59,6 +62,34 @@ def test_same_name_and_birth_date_is_a_409_with_the_existing_id_unless_confirmed
         },
     )
     assert confirmed.status_code == 201 and confirmed.json["id"] != first["id"]
+
+
+def test_the_same_person_registered_at_once_from_several_desks_becomes_one_client(
+    intake: IntakeApi,
+) -> None:
+    """A double-submitted form or two desks at once: the duplicate check must see the other
+    registration, not race past it and leave two records of one person."""
+    callers = 6
+    start = threading.Barrier(callers)
+    token = intake.token("iw-1", "intake_worker")
+
+    def register() -> Any:
+        http = intake.http.application.test_client()
+        start.wait()
+        return http.post(
+            "/clients",
+            json={"given_name": "Sam", "family_name": "Okafor", "date_of_birth": "1979-02-03"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    with ThreadPoolExecutor(callers) as pool:
+        responses = list(pool.map(lambda _: register(), range(callers)))
+    created = [response.json for response in responses if response.status_code == 201]
+    assert len(created) == 1, [response.status_code for response in responses]
+    refused = [response for response in responses if response.status_code != 201]
+    assert {response.status_code for response in refused} == {409}
+    assert all(r.json["existing_client_ids"] == [created[0]["id"]] for r in refused)
+    assert len(intake.events("client.registered.v1")) == 1
 
 
 def test_bad_client_input_is_a_422_naming_fields_and_writes_nothing(intake: IntakeApi) -> None:
