@@ -135,14 +135,18 @@ def record_consent(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
 
 
 def record_revocation(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> None:
-    """Revoked (or expired) consent: no more sharing, and open referrals to that organisation end."""
+    """Revoked (or expired) consent: no more sharing, and open referrals to that organisation end.
+
+    Locks the open referrals before the grant, in the order ``send`` takes them, so a send
+    racing this revocation waits for it (or it for the send) instead of deadlocking."""
+    open_referrals = _open_referrals(
+        uow, client_id=data["client_id"], organization_id=data["organization_id"]
+    )
     grant = uow.session.get(ConsentGrant, data["consent_id"])
     if grant is not None:
         grant.revoked = True
     if _consented_categories(uow, data["client_id"], data["organization_id"], now.date()) is None:
-        for referral in _open_referrals(
-            uow, client_id=data["client_id"], organization_id=data["organization_id"]
-        ):
+        for referral in open_referrals:
             _move(
                 uow,
                 referral,
@@ -230,9 +234,17 @@ def _visible_to_referrer(actor: Principal) -> Any:
     return or_(*rules) if rules else False
 
 
-def _referral(uow: UnitOfWork, actor: Principal, referral_id: str) -> Referral:
-    """Partners see only their organisation's referrals; staff only those they refer or supervise."""
-    referral = uow.session.get(Referral, referral_id)
+def _referral(
+    uow: UnitOfWork, actor: Principal, referral_id: str, *, for_update: bool = False
+) -> Referral:
+    """Partners see only their organisation's referrals; staff only those they refer or supervise.
+
+    ``for_update`` locks the row until commit: both sides may move a referral at the same
+    moment, and the second move must be judged against the status the first one left."""
+    statement = select(Referral).where(Referral.id == referral_id)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    referral = uow.session.scalars(statement).first()
     if referral is None:
         raise NotFound(f"No referral {referral_id} that you may see.")
     if actor.has_any("partner"):
@@ -281,7 +293,7 @@ def create_referral(
 def update_packet(
     uow: UnitOfWork, actor: Principal, referral_id: str, packet: Mapping[str, Any]
 ) -> Referral:
-    referral = _referral(uow, actor, referral_id)
+    referral = _referral(uow, actor, referral_id, for_update=True)
     if referral.status != domain.ReferralStatus.DRAFT:
         raise Conflict("Only a draft referral's packet can change.", current_status=referral.status)
     referral.packet = dict(packet)
@@ -299,8 +311,11 @@ def update_packet(
 
 def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> Referral:
     """Needs the client's consent for the organisation in force and room in the service."""
-    referral = _referral(uow, actor, referral_id)
-    if _consented_categories(uow, referral.client_id, referral.organization_id, now.date()) is None:
+    referral = _referral(uow, actor, referral_id, for_update=True)
+    consented = _consented_categories(
+        uow, referral.client_id, referral.organization_id, now.date(), lock=True
+    )
+    if consented is None:
         raise Conflict(
             f"Client {referral.client_reference} has no consent in force to share with "
             f"{referral.organization_id}; record consent in intake first.",
@@ -339,7 +354,7 @@ def move(
     outcome: str | None,
     now: datetime,
 ) -> Referral:
-    referral = _referral(uow, actor, referral_id)
+    referral = _referral(uow, actor, referral_id, for_update=True)
     side = P if actor.has_any("partner") else R
     if to == domain.ReferralStatus.COMPLETED and not outcome:
         raise Unprocessable("outcome", "completion carries an outcome")
@@ -470,13 +485,16 @@ def _publish(
 
 
 def _consented_categories(
-    uow: UnitOfWork, client_id: str, organization_id: str, today: date
+    uow: UnitOfWork, client_id: str, organization_id: str, today: date, *, lock: bool = False
 ) -> set[str] | None:
-    grants = uow.session.scalars(
-        select(ConsentGrant).where(
-            ConsentGrant.client_id == client_id, ConsentGrant.organization_id == organization_id
-        )
-    ).all()
+    """``lock`` holds the grants until commit, so a revocation arriving meanwhile waits and then
+    finds (and cancels) what was sent under the consent it ends."""
+    statement = select(ConsentGrant).where(
+        ConsentGrant.client_id == client_id, ConsentGrant.organization_id == organization_id
+    )
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    grants = uow.session.scalars(statement).all()
     live = [
         g for g in grants if domain.consent_in_force(g.starts_on, g.expires_on, g.revoked, today)
     ]
@@ -491,7 +509,7 @@ def _open_referrals(
     )
     if organization_id:
         statement = statement.where(Referral.organization_id == organization_id)
-    return list(uow.session.scalars(statement.with_for_update()))
+    return list(uow.session.scalars(statement.order_by(Referral.id).with_for_update()))
 
 
 def partner_view(uow: UnitOfWork, referral: Referral, today: date) -> dict[str, Any]:

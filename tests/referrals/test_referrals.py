@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -157,3 +162,86 @@ def test_rejection_needs_a_reason_and_completion_an_outcome(referrals: Referrals
     ]
     types = [e["type"].rsplit(".", 2)[-2] for e in referrals.events()]
     assert "completed" in types and types.count("status_changed") == 3
+
+
+def _at_once(*calls: Any) -> list[Any]:
+    """Run the calls on threads released together, as two people pressing a button together."""
+    start = threading.Barrier(len(calls))
+
+    def released(call: Any) -> Any:
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(released, calls))
+
+
+def _post_as(referrals: ReferralsApi, path: str, caller: tuple[str, ...], body: Any = None) -> Any:
+    """A request on its own test client, ready to run on another thread."""
+    http, token = referrals.http.application.test_client(), referrals.token(*caller)
+    return lambda: http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_the_partner_accepting_while_the_case_manager_cancels_keeps_one_lifecycle(
+    referrals: ReferralsApi,
+) -> None:
+    """Both sides move a requested referral at the same moment. They queue: the second move is
+    judged against the status the first left (cancel after accept is legal; accept after cancel
+    is a 409), so the lifecycle is one chain, never two transitions out of ``requested``."""
+    for _ in range(5):
+        referral_id = referrals.referral(referrals.client())
+        responses = _at_once(
+            _post_as(
+                referrals,
+                f"/partner/referrals/{referral_id}/status",
+                ("h-1", "partner", HOUSING),
+                {"status": "accepted"},
+            ),
+            _post_as(
+                referrals,
+                f"/referrals/{referral_id}/status",
+                ("cm-1", "case_manager"),
+                {"status": "cancelled", "reason_code": "other"},
+            ),
+        )
+        assert all(r.status_code in (200, 409) for r in responses), [r.json for r in responses]
+        chain = [
+            (event["data"]["from_status"], event["data"]["status"])
+            for event in referrals.events("referral.status_changed.v1")
+            if event["data"]["referral_id"] == referral_id
+        ]
+        assert chain[0][1] == "requested", chain
+        for (_, reached), (left, _) in itertools.pairwise(chain):
+            assert left == reached, chain
+        assert len(chain) == 1 + sum(r.status_code == 200 for r in responses), chain
+        final = referrals.call("GET", f"/referrals/{referral_id}").json
+        assert final["status"] == chain[-1][1], (final["status"], chain)
+
+
+def test_a_referral_sent_as_consent_is_revoked_never_stays_open_without_consent(
+    referrals: ReferralsApi,
+) -> None:
+    """The case manager sends while intake's revocation arrives: either the send is refused, or
+    the revocation finds the sent referral and cancels it. Never shared without consent."""
+    for _ in range(5):
+        client_id = referrals.client(consent_to=None)
+        consent_id = referrals.consent(client_id, HOUSING, ["contact_details"])
+        referral_id = referrals.referral(client_id, send=False)
+        revocation = {
+            "consent_id": consent_id,
+            "client_id": client_id,
+            "organization_id": HOUSING,
+            "categories": ["contact_details"],
+            "revoked_at": datetime.now(UTC),
+            "reason": "revoked",
+        }
+        response, _ = _at_once(
+            _post_as(referrals, f"/referrals/{referral_id}/send", ("cm-1", "case_manager")),
+            functools.partial(referrals.deliver, "intake.consent.revoked.v1", revocation),
+        )
+        status = referrals.call("GET", f"/referrals/{referral_id}").json["status"]
+        if response.status_code == 200:
+            assert status == "cancelled"
+        else:
+            assert response.status_code == 409 and response.json["reason"] == "no_consent"
+            assert status in ("draft", "cancelled")  # the revocation also ends open drafts
