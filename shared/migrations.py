@@ -105,3 +105,12 @@ def drop_audit_table() -> None:
     from shared.audit import AuditTrail
 
     AuditTrail(service_metadata()).table.drop(op.get_bind())
+
+
+def create_idempotency_table() -> None:
+    """Every service's migration that adds write requests' Idempotency-Key claims."""
+    messaging_tables(service_metadata()).idempotency_keys.create(op.get_bind())
+
+
+def drop_idempotency_table() -> None:
+    messaging_tables(service_metadata()).idempotency_keys.drop(op.get_bind())

@@ -75,7 +75,7 @@ class ServiceRuntime:
         )
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
-        return unit_of_work(self.database, self.outbox)
+        return unit_of_work(self.database, self.outbox, self.spec.tables.idempotency_keys)
 
     def create_app(self) -> Flask:
         from shared.web.service_app import build_app

@@ -6,10 +6,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from shared.contracts import Event
 from shared.db import Database
+from shared.idempotency import current_request
 from shared.messaging.outbox import WAKE_KEY, OutboxWriter
 
 
@@ -30,13 +32,28 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work(database: Database, outbox: OutboxWriter) -> Iterator[UnitOfWork]:
+def unit_of_work(
+    database: Database, outbox: OutboxWriter, idempotency_keys: Table | None = None
+) -> Iterator[UnitOfWork]:
+    """With ``idempotency_keys``, a write request's ``Idempotency-Key`` is claimed (or its first
+    response replayed) inside this transaction, so the claim lives exactly as long as the change."""
     session = database.session()
+    request = current_request.get() if idempotency_keys is not None else None
+    claimed_here = False
     try:
         with session.begin():
             uow = UnitOfWork(session, outbox)
+            if request is not None and request.claimed_in is None:
+                request.claim(session, idempotency_keys, database)  # type: ignore[arg-type]
+                claimed_here = request.claimed_in is not None
             yield uow
+        if claimed_here:
+            request.committed = True  # type: ignore[union-attr]
         if session.info.pop(WAKE_KEY, False):
             outbox.after_commit()
+    except BaseException:
+        if claimed_here:
+            request.claimed_in = None  # type: ignore[union-attr]  # rolled back with the change
+        raise
     finally:
         session.close()

@@ -8,11 +8,20 @@ from collections.abc import Callable
 from functools import partial
 
 from shared.db import CommitSignal
+from shared.idempotency import remove_expired
 from shared.logging import get_logger
 from shared.messaging.broker import is_embedded, open_connection
 from shared.service import PeriodicTask, ServiceRuntime
 
 log = get_logger(__name__)
+
+
+def remove_expired_idempotency_keys(runtime: ServiceRuntime) -> int:
+    return remove_expired(runtime.database, runtime.spec.tables.idempotency_keys)
+
+
+#: What every service's worker does besides its own periodic tasks.
+HOUSEKEEPING = (PeriodicTask("idempotency-key-expiry", 3600, remove_expired_idempotency_keys),)
 
 
 def run_periodic(runtime: ServiceRuntime, task: PeriodicTask, stop: threading.Event) -> None:
@@ -42,7 +51,7 @@ def worker_threads(runtime: ServiceRuntime, stop: threading.Event) -> list[threa
         targets.append(("consumer", runtime.consumer().run))
         if runtime.settings.uses_embedded_broker:
             targets.append(("retry-pump", runtime.retry_pump().run))
-    for task in runtime.spec.periodic_tasks:
+    for task in (*runtime.spec.periodic_tasks, *HOUSEKEEPING):
         targets.append((task.name, partial(run_periodic, runtime, task)))
     return [
         threading.Thread(target=target, args=(stop,), name=f"{name}-{role}", daemon=True)

@@ -1,4 +1,4 @@
-"""The outbox and inbox tables that live in every service's own database."""
+"""The outbox, inbox and idempotency-key tables that live in every service's own database."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from sqlalchemy import (
     text,
 )
 
+from shared.idempotency import idempotency_table
+
 OUTBOX_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -24,10 +26,13 @@ OUTBOX_ID = BigInteger().with_variant(Integer(), "sqlite")
 class MessagingTables:
     outbox: Table
     inbox: Table
+    #: Write requests' Idempotency-Key claims (``shared.idempotency``).
+    idempotency_keys: Table
 
 
 def messaging_tables(metadata: MetaData) -> MessagingTables:
-    """Add ``outbox`` and ``inbox`` to a service's metadata (each service has its own database)."""
+    """Add ``outbox``, ``inbox`` and ``idempotency_keys`` to a service's metadata (each service
+    has its own database)."""
     outbox = Table(
         "outbox",
         metadata,
@@ -65,4 +70,4 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("received_at", DateTime(timezone=True), nullable=False),
         comment="Ids of the events this service has handled, written with the handler's effects.",
     )
-    return MessagingTables(outbox=outbox, inbox=inbox)
+    return MessagingTables(outbox=outbox, inbox=inbox, idempotency_keys=idempotency_table(metadata))

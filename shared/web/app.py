@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from shared.config import Settings
 from shared.logging import configure_logging
 from shared.web.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
+from shared.web.idempotency import register_idempotency
 from shared.web.observability import register_observability
 from shared.web.problems import (
     PROBLEM_CONTENT_TYPE,
@@ -115,6 +116,7 @@ def create_service_app(
     api = ServiceApi(app, spec_kwargs={"extra_plugins": [SharedResponsesPlugin()]})
     register_problem_handlers(app)
     register_request_context(app)
+    register_idempotency(app)
     register_observability(app, settings.service, readiness_checks)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
     for blueprint in blueprints:
