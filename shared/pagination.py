@@ -40,12 +40,30 @@ def _decode(cursor: str, size: int) -> list[Any]:
     return values
 
 
+def _python_type(column: Any) -> type:
+    """The key's Python type, looking through a TypeDecorator (whose own answer is ``object``)."""
+    column_type = column.type
+    python_type = column_type.python_type
+    if python_type is object and hasattr(column_type, "impl"):
+        python_type = column_type.impl.python_type
+    return python_type  # type: ignore[no-any-return]
+
+
 def _coerce(column: Any, value: Any) -> Any:
-    python_type = column.type.python_type
-    if python_type is datetime and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    if python_type is date and isinstance(value, str):
-        return date.fromisoformat(value)
+    """A cursor's value back to the key's type; a value that cannot be one is a bad cursor."""
+    python_type = _python_type(column)
+    try:
+        if python_type is datetime and isinstance(value, str):
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:
+                raise ValueError("a cursor's timestamps carry their zone")
+            return moment
+        if python_type is date and isinstance(value, str):
+            return date.fromisoformat(value)
+    except ValueError:
+        raise Unprocessable("cursor", "not a cursor this API returned") from None
+    if not isinstance(value, python_type) or isinstance(value, bool) is not (python_type is bool):
+        raise Unprocessable("cursor", "not a cursor this API returned")
     return value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.intake.domain import LIFE_DOMAINS, DataCategory, NeedRating
+from shared.web.paging import CursorPage, PageArgs
 
 CATEGORIES = [category.value for category in DataCategory]
 RELATIONSHIPS = ("family", "carer", "advocate", "friend", "other")
@@ -94,20 +95,14 @@ class ClientOut(Schema):
     updated_at = fields.DateTime()
 
 
-class PageArgs(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None)
-
-
 class ClientSearchArgs(PageArgs):
     name = fields.String(validate=validate.Length(min=1, max=100))
     date_of_birth = fields.Date()
     external_id = fields.String(validate=validate.Length(max=100))
 
 
-class ClientPage(Schema):
+class ClientPage(CursorPage):
     items = fields.List(fields.Nested(ClientOut))
-    next_cursor = fields.String(allow_none=True)
 
 
 class DischargeIn(Schema):

@@ -11,7 +11,7 @@ from services.notifications import operations
 from services.notifications.models import AUDIT
 from services.notifications.schemas import (
     DeliveryArgs,
-    DeliveryOut,
+    DeliveryPage,
     InboxArgs,
     InboxItem,
     NotificationOut,
@@ -160,29 +160,39 @@ def update_rule(values: dict[str, Any], rule_id: str) -> Any:
 @admin.route("/deliveries", methods=["GET"])
 @require_roles("admin", "supervisor")
 @admin.arguments(DeliveryArgs, location="query")
-@admin.response(200, DeliveryOut(many=True))
+@admin.response(200, DeliveryPage)
 def list_deliveries(args: dict[str, Any]) -> Any:
-    """The delivery log with every attempt; ``status=failed`` shows what did not get through."""
+    """The delivery log with every attempt, by next attempt time, a page at a time;
+    ``status=failed`` shows what did not get through."""
     with _uow() as uow:
-        return [
-            {
-                **{
-                    f: getattr(d, f)
-                    for f in (
-                        "id",
-                        "notification_id",
-                        "recipient",
-                        "channel",
-                        "status",
-                        "attempts",
-                        "next_attempt_at",
-                        "last_error",
-                        "delivered_at",
-                    )
-                },
-                "attempt_log": operations.attempts_of(uow, d.id),
-            }
-            for d in operations.deliveries(
-                uow, status=args.get("status"), notification_id=args.get("notification_id")
-            )
-        ]
+        page = operations.deliveries(
+            uow,
+            status=args.get("status"),
+            notification_id=args.get("notification_id"),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        attempts = operations.attempts_of(uow, [delivery.id for delivery in page.items])
+        return {
+            "items": [
+                {
+                    **{
+                        f: getattr(d, f)
+                        for f in (
+                            "id",
+                            "notification_id",
+                            "recipient",
+                            "channel",
+                            "status",
+                            "attempts",
+                            "next_attempt_at",
+                            "last_error",
+                            "delivered_at",
+                        )
+                    },
+                    "attempt_log": attempts.get(d.id, []),
+                }
+                for d in page.items
+            ],
+            "next_cursor": page.next_cursor,
+        }

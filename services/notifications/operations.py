@@ -26,6 +26,7 @@ from shared.contracts import Event
 from shared.db import signal_on_commit
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.logging import get_logger
+from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -530,21 +531,31 @@ def update_rule(uow: UnitOfWork, actor: Principal, rule_id: str, values: Mapping
 
 
 def deliveries(
-    uow: UnitOfWork, *, status: str | None, notification_id: str | None
-) -> list[Delivery]:
-    statement = select(Delivery).order_by(Delivery.next_attempt_at)
+    uow: UnitOfWork,
+    *,
+    status: str | None,
+    notification_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Delivery]:
+    """By next attempt time; a pending delivery retried meanwhile may move to a later page."""
+    statement = select(Delivery)
     if status:
         statement = statement.where(Delivery.status == status)
     if notification_id:
         statement = statement.where(Delivery.notification_id == notification_id)
-    return list(uow.session.scalars(statement.limit(500)))
-
-
-def attempts_of(uow: UnitOfWork, delivery_id: str) -> list[DeliveryAttempt]:
-    return list(
-        uow.session.scalars(
-            select(DeliveryAttempt)
-            .where(DeliveryAttempt.delivery_id == delivery_id)
-            .order_by(DeliveryAttempt.at)
-        )
+    return keyset_page(
+        uow.session, statement, [Delivery.next_attempt_at, Delivery.id], limit=limit, cursor=cursor
     )
+
+
+def attempts_of(uow: UnitOfWork, delivery_ids: list[str]) -> dict[str, list[DeliveryAttempt]]:
+    """The attempt logs of a page of deliveries, in one query."""
+    logs: dict[str, list[DeliveryAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
+    for attempt in uow.session.scalars(
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id.in_(delivery_ids))
+        .order_by(DeliveryAttempt.at)
+    ):
+        logs[attempt.delivery_id].append(attempt)
+    return logs

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.notifications.domain import Channel, RecipientRole, Urgency
+from shared.web.paging import CursorPage, PageArgs
 
 
 class PreferenceIn(Schema):
@@ -84,7 +85,7 @@ class NotificationOut(Schema):
     acknowledged_by = fields.String(allow_none=True)
 
 
-class DeliveryArgs(Schema):
+class DeliveryArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(("pending", "delivered", "failed")))
     notification_id = fields.String()
 
@@ -106,3 +107,7 @@ class DeliveryOut(Schema):
     last_error = fields.String(allow_none=True)
     delivered_at = fields.DateTime(allow_none=True)
     attempt_log = fields.List(fields.Nested(AttemptOut))
+
+
+class DeliveryPage(CursorPage):
+    items = fields.List(fields.Nested(DeliveryOut))

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from services.referrals.domain import REASON_CODES, ReferralStatus
 from shared.contracts.intake import DATA_CATEGORIES, LIFE_DOMAINS
+from shared.web.paging import CursorPage, PageArgs
 
 CAPACITY = ("available", "waitlist", "full")
 #: Places a service can offer; also keeps the number inside the database column (a 32-bit integer).
@@ -53,20 +54,17 @@ class ServiceOut(ServiceIn):
     distance_km = fields.Float(allow_none=True)
 
 
-class ServiceSearchArgs(Schema):
+class ServiceSearchArgs(PageArgs):
     domain = fields.String(validate=validate.OneOf(LIFE_DOMAINS))
     language = fields.String()
     open_capacity = fields.Boolean(load_default=False)
     latitude = fields.Float(validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(validate=validate.Range(min=-180, max=180))
     within_km = fields.Float(validate=validate.Range(min=0))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None)
 
 
-class ServicePage(Schema):
+class ServicePage(CursorPage):
     items = fields.List(fields.Nested(ServiceOut))
-    next_cursor = fields.String(allow_none=True)
 
 
 Packet = Schema.from_dict(

@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from shared.audit import AuditTrail
 from shared.web.auth import require_roles
+from shared.web.paging import CursorPage, PageArgs
 from shared.web.service_app import current_runtime
 
 
-class AuditArgs(Schema):
+class AuditArgs(PageArgs):
     client_id = fields.String()
     actor = fields.String()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None)
 
 
 class AuditEntryOut(Schema):
@@ -36,9 +35,8 @@ class AuditEntryOut(Schema):
     detail = fields.Dict()
 
 
-class AuditPage(Schema):
+class AuditPage(CursorPage):
     items = fields.List(fields.Nested(AuditEntryOut))
-    next_cursor = fields.String(allow_none=True)
 
 
 def audit_blueprint(trail: AuditTrail) -> Blueprint:

@@ -29,7 +29,7 @@ def test_smtp_failure_is_retried_with_backoff_then_fails_visibly(
         assert notifications.dispatch(moment) == 1
         assert notifications.dispatch(moment) == 0  # not again before the backoff
         moment += domain.retry_delay(attempt)
-    [failed] = notifications.call("GET", "/deliveries", query={"status": "failed"}).json
+    [failed] = notifications.call("GET", "/deliveries", query={"status": "failed"}).json["items"]
     assert failed["attempts"] == domain.MAX_ATTEMPTS and failed["channel"] == "email"
     assert len(failed["attempt_log"]) == domain.MAX_ATTEMPTS
     assert all(not attempt["succeeded"] for attempt in failed["attempt_log"])
@@ -179,3 +179,27 @@ def test_openapi_documents_every_operation(notifications: NotificationsApi) -> N
                     method,
                     path,
                 )
+
+
+def test_the_delivery_log_pages_through_every_delivery_with_its_attempts(
+    notifications: NotificationsApi,
+) -> None:
+    """No silent cap: page by page, every delivery appears once, each with its own attempts."""
+    for person in (CASE_MANAGER, "sup-1"):
+        notifications.person(person)
+    for _ in range(4):
+        notifications.risk_flagged("high")
+    notifications.dispatch(NOW)
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        query = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = notifications.call("GET", "/deliveries", query=query).json
+        assert len(page["items"]) <= 3
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len({d["id"] for d in seen}) >= 8
+    emailed = [d for d in seen if d["channel"] == "email" and d["status"] == "delivered"]
+    assert emailed and all(len(d["attempt_log"]) == 1 for d in emailed)
