@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import secrets
 import signal
 import socket
 import subprocess
@@ -143,6 +144,7 @@ class Stack:
             "CASEHUB_EXCHANGE": self.exchange,
             "CASEHUB_QUEUE_PREFIX": self.queue_prefix,
             "CASEHUB_LOG_LEVEL": "WARNING",
+            "CASEHUB_JWT_SECRET": secrets.token_hex(32),
             **extra_env,
         }
         for service in services:

@@ -62,6 +62,10 @@ def cmd_topology(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
+    problem = Settings.from_env(args.service).token_secret_problem()
+    if problem:
+        print(f"casehub api {args.service}: refusing to start. {problem}", file=sys.stderr)
+        return 2
     _prepared_runtime(args)
     port = args.port or SERVICE_PORTS[args.service]
     options = {

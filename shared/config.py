@@ -16,6 +16,8 @@ SERVICE_PORTS: Mapping[str, int] = {
     "notifications": 8004,
 }
 DEVELOPMENT_JWT_SECRET = "casehub-development-secret-change-me"
+#: Shorter HS256 secrets can be brute-forced offline from a single token (RFC 7518 §3.2).
+MINIMUM_JWT_SECRET_BYTES = 32
 EMBEDDED_BROKER_URL = "filesystem://"
 PLATFORM_EXCHANGE = "casehub.events"
 
@@ -80,6 +82,33 @@ class Settings:
     @property
     def uses_embedded_broker(self) -> bool:
         return self.broker_url.startswith(("filesystem:", "memory:"))
+
+    @property
+    def is_embedded_default(self) -> bool:
+        """SQLite file and broker-less transport: one laptop, nothing shared."""
+        return self.database_url.startswith("sqlite") and self.uses_embedded_broker
+
+    def token_secret_problem(self) -> str | None:
+        """Why this API must not verify tokens with its HS256 secret, or None when it may.
+
+        The development secret is public and a short one can be guessed, so either would let
+        anyone mint an admin token; only the embedded default on a laptop may use them."""
+        if self.jwt_public_key or self.is_embedded_default:
+            return None
+        if self.jwt_secret == DEVELOPMENT_JWT_SECRET:
+            return (
+                "CASEHUB_JWT_SECRET is not set, and the development secret is public: set "
+                f"CASEHUB_JWT_SECRET to {MINIMUM_JWT_SECRET_BYTES}+ random bytes (e.g. "
+                "`openssl rand -hex 32`), or CASEHUB_JWT_PUBLIC_KEY to your identity "
+                "provider's RS256 key."
+            )
+        if len(self.jwt_secret.encode()) < MINIMUM_JWT_SECRET_BYTES:
+            return (
+                f"CASEHUB_JWT_SECRET is shorter than {MINIMUM_JWT_SECRET_BYTES} bytes and could "
+                "be guessed from one token: use `openssl rand -hex 32`, or "
+                "CASEHUB_JWT_PUBLIC_KEY for RS256."
+            )
+        return None
 
     @classmethod
     def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> Settings:

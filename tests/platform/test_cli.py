@@ -114,3 +114,32 @@ def test_dev_command_refuses_ports_another_process_listens_on(data_dir: Path) ->
     assert result.returncode == 1
     assert f"port(s) {base + 2} already in use" in result.stderr
     assert not (data_dir / "intake.db").exists()
+
+
+def test_api_refuses_the_public_development_secret_outside_the_embedded_default(
+    data_dir: Path,
+) -> None:
+    """Anyone can mint an admin token with the development secret: a real deployment must not
+    start with it, nor with a secret short enough to guess; the laptop default still may."""
+    deployed = {
+        "INTAKE_DATABASE_URL": "postgresql://casehub@127.0.0.1:1/intake",
+        "CASEHUB_BROKER_URL": "amqp://guest:guest@127.0.0.1:1//",
+    }
+    for secret, reason in ((None, "development secret is public"), ("short", "shorter than 32")):
+        environment = {**deployed, **({"CASEHUB_JWT_SECRET": secret} if secret else {})}
+        refused = _casehub("api", "intake", data_dir=data_dir, extra_env=environment)
+        assert refused.returncode == 2, refused.stderr
+        assert "refusing to start" in refused.stderr and reason in refused.stderr
+    assert Settings.from_env("intake", {"CASEHUB_DATA_DIR": str(data_dir)}).is_embedded_default
+    assert (
+        Settings.from_env(
+            "intake", {**deployed, "CASEHUB_JWT_SECRET": "x" * 32}
+        ).token_secret_problem()
+        is None
+    )
+    assert (
+        Settings.from_env(
+            "intake", {**deployed, "CASEHUB_JWT_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----"}
+        ).token_secret_problem()
+        is None
+    )

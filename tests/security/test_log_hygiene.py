@@ -368,6 +368,7 @@ def test_worker_and_api_startup_output_shows_no_password(
         "CASEHUB_BROKER_URL": f"amqp://casehub:{broker_password}@127.0.0.1:1//",
         "CASEHUB_BROKER_CONNECT_TIMEOUT": "1",
         "CASEHUB_LOG_LEVEL": "DEBUG",
+        "CASEHUB_JWT_SECRET": JWT_SECRET,
     }
     casehub = [sys.executable, "-m", "services.cli"]
     worker = _output_until(
@@ -387,6 +388,7 @@ def test_worker_and_api_startup_output_shows_no_password(
     assert "Running upgrade" in worker, "the migration's output was captured"
     for text in (worker, api):
         assert DATABASE_PASSWORD not in text and broker_password not in text
+        assert JWT_SECRET not in text
 
 
 failing_sql = Blueprint("failing_sql", __name__, url_prefix="/failing-sql")

@@ -4,6 +4,7 @@ per service, started with the `casehub` CLI, so tests can stop, kill and restart
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -50,6 +51,7 @@ class ProcessPlatform:
             "CASEHUB_RELAY_POLL_INTERVAL": "0.2",
             "CASEHUB_BROKER_CONNECT_TIMEOUT": "2",
             "CASEHUB_LOG_LEVEL": "WARNING",
+            "CASEHUB_JWT_SECRET": secrets.token_hex(32),
             **{f"{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},
             **(environment or {}),
         }
