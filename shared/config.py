@@ -58,6 +58,11 @@ class Settings:
     queue_prefix: str | None = None
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_public_key: str | None = None
+    #: The identity provider's JWKS endpoint: RS256/ES256 keys picked by ``kid``, refetched when
+    #: it rotates them. Takes precedence over the public key and the secret.
+    jwt_jwks_url: str | None = None
+    #: Where the roles are in the token: a claim name or a dotted path (``realm_access.roles``).
+    jwt_roles_claim: str = "roles"
     jwt_audience: str = "casehub"
     jwt_issuer: str = "casehub"
     retry_delays: tuple[float, ...] = (1.0, 10.0, 60.0)
@@ -93,7 +98,7 @@ class Settings:
 
         The development secret is public and a short one can be guessed, so either would let
         anyone mint an admin token; only the embedded default on a laptop may use them."""
-        if self.jwt_public_key or self.is_embedded_default:
+        if self.jwt_jwks_url or self.jwt_public_key or self.is_embedded_default:
             return None
         if self.jwt_secret == DEVELOPMENT_JWT_SECRET:
             return (
@@ -129,6 +134,8 @@ class Settings:
             queue_prefix=env.get("CASEHUB_QUEUE_PREFIX"),
             jwt_secret=env.get("CASEHUB_JWT_SECRET", DEVELOPMENT_JWT_SECRET),
             jwt_public_key=public_key or None,
+            jwt_jwks_url=env.get("CASEHUB_JWT_JWKS_URL") or None,
+            jwt_roles_claim=env.get("CASEHUB_JWT_ROLES_CLAIM", "roles"),
             jwt_audience=env.get("CASEHUB_JWT_AUDIENCE", "casehub"),
             jwt_issuer=env.get("CASEHUB_JWT_ISSUER", "casehub"),
             retry_delays=_floats(env.get("CASEHUB_RETRY_DELAYS", "1,10,60")),

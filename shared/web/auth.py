@@ -35,6 +35,8 @@ _INVALID_TOKEN_DETAILS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
     (jwt.DecodeError, "The bearer token is malformed."),
 )
 F = TypeVar("F", bound=Callable[..., Any])
+#: What an identity provider's JWKS keys may sign with; the key's own algorithm must be one.
+JWKS_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256")
 
 
 @dataclass(frozen=True)
@@ -84,18 +86,53 @@ def mint_token(
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
+@functools.lru_cache(maxsize=4)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    """One per process and URL: the key set is cached for 5 minutes and refetched at once (at
+    most every 30 s) when a token names a key it does not hold, as after a rotation."""
+    return jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=300, timeout=5)
+
+
+def _verification_key(settings: Settings, token: str) -> tuple[Any, list[str]]:
+    """The key and the only algorithms accepted with it, so 'alg: none' and HS/RS confusion
+    are refused."""
+    if settings.jwt_jwks_url:
+        try:
+            signing_key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token)
+        except jwt.PyJWKClientConnectionError:
+            raise Problem(
+                503,
+                detail="The identity provider's signing keys cannot be fetched; retry shortly.",
+                headers={"Retry-After": "5"},
+            ) from None
+        except jwt.PyJWKClientError:
+            raise _unauthorized(
+                "The bearer token is signed with a key the identity provider does not publish."
+            ) from None
+        return signing_key.key, [
+            alg for alg in JWKS_ALGORITHMS if alg == signing_key.algorithm_name
+        ]
+    if settings.jwt_public_key:
+        return settings.jwt_public_key, ["RS256"]
+    return settings.jwt_secret, ["HS256"]
+
+
+def _claim(claims: dict[str, Any], path: str) -> Any:
+    """A claim by name or dotted path (Keycloak keeps roles in ``realm_access.roles``)."""
+    value: Any = claims
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def decode_token(settings: Settings, token: str) -> Principal:
-    """Verify a token; one algorithm only, so 'alg: none' and HS/RS confusion are refused."""
-    key, algorithm = (
-        (settings.jwt_public_key, "RS256")
-        if settings.jwt_public_key
-        else (settings.jwt_secret, "HS256")
-    )
+    """Verify a token's signature, expiry, audience and issuer; read subject, roles and org."""
     try:
+        key, algorithms = _verification_key(settings, token)
         claims = jwt.decode(
             token,
             key,
-            algorithms=[algorithm],
+            algorithms=algorithms,
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "sub", "aud"]},
@@ -108,7 +145,8 @@ def decode_token(settings: Settings, token: str) -> Principal:
             "The bearer token is not valid.",
         )
         raise _unauthorized(detail) from None
-    sub, roles, org = claims["sub"], claims.get("roles", []), claims.get("org")
+    sub, org = claims["sub"], claims.get("org")
+    roles = _claim(claims, settings.jwt_roles_claim) or []
     if not (isinstance(sub, str) and isinstance(roles, list) and isinstance(org, str | None)):
         raise _unauthorized("The bearer token's sub, roles or org claim is malformed.")
     return Principal(sub=sub, roles=frozenset(r for r in roles if r in ROLES), org=org)
