@@ -38,8 +38,8 @@ class SeededService:
     supervises them, the partner is the organisation they were referred to).
 
     ``other_states`` replace some of the ids with records in another state (a discharged
-    client, a draft referral, an active plan, one under review with two versions) so that more
-    moves can succeed."""
+    client, a draft and an accepted referral, an active plan, one under review with two
+    versions) so that more moves can succeed."""
 
     name: str
     api: ServiceApi
@@ -201,6 +201,9 @@ def _seed_referrals(api: ReferralsApi) -> SeededService:
     client_id = api.client()
     referral_id = api.referral(client_id)
     draft_id = api.referral(client_id, send=False)
+    accepted_id = api.referral(client_id)
+    accepted = api.partner_move(accepted_id, "accepted")
+    assert accepted.status_code == 200, accepted.json
     admin = ("admin-1", "admin")
     key = api.call("POST", f"/organizations/{HOUSING}/api-keys", as_=admin)
     assert key.status_code == 201, key.json
@@ -227,7 +230,7 @@ def _seed_referrals(api: ReferralsApi) -> SeededService:
             "key_id": key.json["id"],
             "subscription_id": subscription.json["id"],
         },
-        other_states=[{"referral_id": draft_id}],
+        other_states=[{"referral_id": draft_id}, {"referral_id": accepted_id}],
         callers={**STAFF_CALLERS, "partner": partner},
         api_keys={"partner": key.json["key"]},
     )
