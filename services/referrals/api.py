@@ -201,6 +201,7 @@ def revoke_api_key(key_id: str) -> Any:
     },
 )
 @referrals.response(201, ReferralOut)
+@referrals.alt_response(404, description="No such client on your caseload.")
 def create_referral(values: dict[str, Any]) -> Any:
     """Draft a referral for a client on your caseload; the packet is filtered by consent when sent."""
     with _uow() as uow:

@@ -11,6 +11,7 @@ from apispec import BasePlugin
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from shared.audit import PURPOSE_LENGTH
 from shared.config import Settings
 from shared.logging import configure_logging
 from shared.web.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
@@ -23,7 +24,11 @@ from shared.web.problems import (
     reason_phrase,
     register_problem_handlers,
 )
-from shared.web.request_context import register_request_context
+from shared.web.request_context import (
+    PURPOSE_CHARACTERS,
+    PURPOSE_HEADER,
+    register_request_context,
+)
 
 SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
 
@@ -43,21 +48,51 @@ _BODY_ERRORS = {
     415: "The body is not application/json",
 }
 _NOT_FOUND = "No such record, or not one you may see (existence is not revealed)"
+_BAD_PURPOSE = (
+    f"{PURPOSE_HEADER} is longer than {PURPOSE_LENGTH} characters or holds a control character"
+)
+#: The header every operation takes, as a component each operation refers to.
+PURPOSE_PARAMETER_ID = "XPurpose"
+PURPOSE_PARAMETER: dict[str, Any] = {
+    "name": PURPOSE_HEADER,
+    "required": False,
+    "description": (
+        "Why you read or change the record, e.g. `annual review with the client`: the audit "
+        "trail keeps it (without it, the operation's name). Spaces and tabs around it are "
+        "dropped and an empty value counts as not given; a longer value, or one with a control "
+        "character, is a 400 problem, never cut short. Use ASCII: other bytes are read as "
+        "ISO-8859-1."
+    ),
+    "schema": {
+        "type": "string",
+        "maxLength": PURPOSE_LENGTH,
+        "pattern": f"^{PURPOSE_CHARACTERS}*$",
+    },
+    "example": "annual review with the client",
+}
 
 
 class SharedResponsesPlugin(BasePlugin):
-    """Documents, on each operation, the errors every service gives alike: 404 for a path naming
-    a record, and 400/413/415 for a JSON body; and gives every error a view documents (e.g. its
-    409) the problem+json body it really has. Clients and fuzzers then see every status code an
-    operation can answer in its own `responses`, not only under `default`."""
+    """Documents, on each operation, what every service takes and answers alike: the optional
+    X-Purpose header and the 400 for a malformed one, 404 for a path naming a record, and
+    400/413/415 for a JSON body; and gives every error a view documents (e.g. its 409) the
+    problem+json body it really has. Clients and fuzzers then see every status code an operation
+    can answer in its own `responses`, not only under `default`.
+
+    It runs on the operation flask-smorest has finished building, so the parameters its
+    `arguments` produced are kept and the header is added once, by reference."""
 
     def operation_helper(
         self, path: str | None = None, operations: dict | None = None, **kwargs: Any
     ) -> None:
         for operation in (operations or {}).values():
+            operation.setdefault("parameters", []).append(PURPOSE_PARAMETER_ID)
             responses = operation.setdefault("responses", {})
             documented = {str(code) for code in responses}
-            extra = dict(_BODY_ERRORS) if "requestBody" in operation else {}
+            extra: dict[int, str] = {400: _BAD_PURPOSE}
+            if "requestBody" in operation:
+                extra.update(_BODY_ERRORS)
+                extra[400] = f"{_BODY_ERRORS[400]}, or {_BAD_PURPOSE}"
             if path and "{" in path:
                 extra[404] = _NOT_FOUND
             for status, description in extra.items():
@@ -119,6 +154,7 @@ def create_service_app(
     register_idempotency(app)
     register_observability(app, settings.service, readiness_checks)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
+    api.spec.components.parameter(PURPOSE_PARAMETER_ID, "header", PURPOSE_PARAMETER)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     return app, api

@@ -18,7 +18,10 @@ from shared.web.problems import Problem
 
 REQUEST_ID_HEADER = "X-Request-ID"
 PURPOSE_HEADER = "X-Purpose"
-_PURPOSE = re.compile(rf"[^\x00-\x1f\x7f]{{1,{PURPOSE_LENGTH}}}")
+#: What an HTTP field value may hold (RFC 9110 §5.5): visible ASCII, spaces and obs-text bytes,
+#: which WSGI hands over as ISO-8859-1 characters; so no tab, newline or other control character.
+PURPOSE_CHARACTERS = r"[ -~\x80-\xff]"
+_PURPOSE = re.compile(rf"{PURPOSE_CHARACTERS}{{1,{PURPOSE_LENGTH}}}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _TRACEPARENT = re.compile(
     r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
@@ -34,15 +37,25 @@ def accepted_request_id(value: str | None) -> str:
 
 
 def stated_purpose(value: str | None) -> str | None:
-    """The caller's reason for the request, if given; never logged, kept in the audit trail."""
-    if value is None or not value.strip():
+    """The caller's reason for the request, if given; never logged, kept in the audit trail.
+
+    Only the spaces and tabs around a field value are not part of it (RFC 9110 §5.5), so those
+    alone are dropped; a longer value is refused, never cut, so the trail holds what was said."""
+    purpose = (value or "").strip(" \t")
+    if not purpose:
         return None
-    if not _PURPOSE.fullmatch(value.strip()):
+    if not _PURPOSE.fullmatch(purpose):
         raise Problem(
             400,
-            detail=f"{PURPOSE_HEADER} must be 1 to {PURPOSE_LENGTH} characters on one line.",
+            detail=(
+                f"{PURPOSE_HEADER} must be at most {PURPOSE_LENGTH} printable characters on one "
+                "line (no tab or other control character)."
+            ),
+            errors={
+                "headers": {PURPOSE_HEADER: [f"at most {PURPOSE_LENGTH} printable characters"]}
+            },
         )
-    return value.strip()
+    return purpose
 
 
 def _enter_request() -> None:

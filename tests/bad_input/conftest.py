@@ -38,7 +38,8 @@ class SeededService:
     supervises them, the partner is the organisation they were referred to).
 
     ``other_states`` replace some of the ids with records in another state (a discharged
-    client, a draft referral, an active plan) so that more moves can succeed."""
+    client, a draft and an accepted referral, an active plan, one under review with two
+    versions) so that more moves can succeed."""
 
     name: str
     api: ServiceApi
@@ -169,12 +170,29 @@ def _plan_with_a_strategy(api: PlanningApi, *, approved: bool) -> dict[str, str]
     }
 
 
+def _plan_under_review(api: PlanningApi) -> dict[str, str]:
+    """An approved plan opened for review with its goal changed, so it has a second version to
+    compare with the approved one (``older`` and ``newer`` are the compare operation's query)."""
+    records = _plan_with_a_strategy(api, approved=True)
+    plan_id = records["plan_id"]
+    opened = api.call("POST", f"/plans/{plan_id}/start-review")
+    assert opened.status_code == 200, opened.json
+    changed = api.call(
+        "PATCH",
+        f"/plans/{plan_id}/goals/{records['goal_id']}",
+        json_body={"measurable_target": "Keys to a flat of my own"},
+    )
+    assert changed.status_code == 200, changed.json
+    assert changed.json["current_version"] == 2, changed.json
+    return {**records, "number": "2", "older": "1", "newer": "2"}
+
+
 def _seed_planning(api: PlanningApi) -> SeededService:
     return SeededService(
         "planning",
         api,
         _plan_with_a_strategy(api, approved=False),
-        other_states=[_plan_with_a_strategy(api, approved=True)],
+        other_states=[_plan_with_a_strategy(api, approved=True), _plan_under_review(api)],
     )
 
 
@@ -183,6 +201,9 @@ def _seed_referrals(api: ReferralsApi) -> SeededService:
     client_id = api.client()
     referral_id = api.referral(client_id)
     draft_id = api.referral(client_id, send=False)
+    accepted_id = api.referral(client_id)
+    accepted = api.partner_move(accepted_id, "accepted")
+    assert accepted.status_code == 200, accepted.json
     admin = ("admin-1", "admin")
     key = api.call("POST", f"/organizations/{HOUSING}/api-keys", as_=admin)
     assert key.status_code == 201, key.json
@@ -202,13 +223,14 @@ def _seed_referrals(api: ReferralsApi) -> SeededService:
         "referrals",
         api,
         {
+            "client_id": client_id,
             "referral_id": referral_id,
             "organization_id": HOUSING,
             "service_id": "tenancy",
             "key_id": key.json["id"],
             "subscription_id": subscription.json["id"],
         },
-        other_states=[{"referral_id": draft_id}],
+        other_states=[{"referral_id": draft_id}, {"referral_id": accepted_id}],
         callers={**STAFF_CALLERS, "partner": partner},
         api_keys={"partner": key.json["key"]},
     )

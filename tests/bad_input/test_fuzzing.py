@@ -4,7 +4,9 @@ only `default`), and every body matches the documented schema and content type.
 
 Valid and invalid requests (schema-conforming data, then schemathesis' negative data: wrong
 types, missing fields, bytes that are not JSON) are generated with fixed seeds, so a CI failure
-reproduces locally. Most cases name records that exist, so the fuzzer reaches past the 404s.
+reproduces locally. Most cases name records that exist (in the path, and in the query and body
+of valid cases), so the fuzzer reaches past the 404s: every operation must answer 2xx at least
+once, or the run proves only that the service refuses what it does not understand.
 """
 
 from __future__ import annotations
@@ -46,15 +48,25 @@ CHECKS = [
 ]
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 #: Operations that end a seeded record run last (deletions just before them), so the others
-#: mostly find it still open.
+#: mostly find it still open. The referrer's own move only cancels or voids a referral, so it
+#: waits until the partner has had its turn at accepting, starting and completing.
 ENDING_SUFFIXES = ("/close", "/discharge", "/revoke")
+ENDING_OPERATIONS = ("POST /referrals/{referral_id}/status",)
+
+
+def _run_order(operation: Any) -> tuple[bool, bool, int]:
+    """Enders last, deletions before them, and a record's parts deleted before the record
+    (a goal's strategy before the goal), so each deletion finds what it deletes."""
+    deletes = operation.method == "delete"
+    ends = operation.path.endswith(ENDING_SUFFIXES) or operation.label in ENDING_OPERATIONS
+    return (ends, deletes, -operation.path.count("/") if deletes else 0)
 
 
 @dataclass
 class FuzzFigures:
     """What one service's run generated and found, for the suite's summary and for triage."""
 
-    operations: int = 0
+    operations: list[str] = field(default_factory=list)
     cases: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     succeeded: set[str] = field(default_factory=set)
@@ -64,9 +76,14 @@ class FuzzFigures:
     def server_errors(self) -> int:
         return sum(count for status, count in self.statuses.items() if status >= 500)
 
+    @property
+    def never_succeeded(self) -> list[str]:
+        return [label for label in self.operations if label not in self.succeeded]
+
     def summary(self) -> str:
+        never = f", never 2xx: {', '.join(self.never_succeeded)}" if self.never_succeeded else ""
         return (
-            f"{self.operations} operations ({len(self.succeeded)} answered 2xx), "
+            f"{len(self.operations)} operations ({len(self.succeeded)} answered 2xx{never}), "
             f"{self.cases} cases, {self.server_errors} server errors, "
             f"{len(self.failures)} distinct failures, statuses {dict(sorted(self.statuses.items()))}"
         )
@@ -86,6 +103,28 @@ def _roles_allowed(service: SeededService, definition: dict[str, Any]) -> list[s
     return [role for role in required if role in service.callers]
 
 
+def _name_existing_records(case: Any, existing: dict[str, str], *, positive: bool) -> None:
+    """Put ids of seeded records where the operation names them: always in the path (schemathesis
+    re-checks a negative case's path values before it counts a 2xx against the service), and in
+    the query and the JSON body's top-level fields only of a valid case, so that a negative case
+    keeps the invalid value it was generated with."""
+    path = case.operation.path_parameters
+    case.path_parameters = {
+        **(case.path_parameters or {}),
+        **{p.name: existing[p.name] for p in path if p.name in existing},
+    }
+    if not positive:
+        return
+    query = [p.name for p in case.operation.query if p.name in existing]
+    if query:
+        case.query = {**(case.query or {}), **{name: existing[name] for name in query}}
+    if isinstance(case.body, dict):
+        case.body = {
+            name: existing.get(name, value) if isinstance(value, str) else value
+            for name, value in case.body.items()
+        }
+
+
 def _fuzz(
     service: SeededService,
     operation: Any,
@@ -95,11 +134,7 @@ def _fuzz(
 ) -> None:
     definition = operation.definition.raw
     documented = {str(code) for code in definition["responses"] if code != "default"}
-    names = [parameter.name for parameter in operation.path_parameters]
-    known = [
-        {name: records[name] for name in names if name in records}
-        for records in service.record_sets
-    ]
+    known = [dict(records) for records in service.record_sets]
     cases = st.one_of(
         operation.as_strategy(mode),
         *(operation.schema.get_strategies_from_examples(operation) if mode.is_positive else ()),
@@ -121,7 +156,7 @@ def _fuzz(
     )
     def exercise(case: Any, role: str, existing: dict[str, str], api_key: bool) -> None:
         if existing:
-            case.path_parameters = {**(case.path_parameters or {}), **existing}
+            _name_existing_records(case, existing, positive=mode.is_positive)
         headers = {
             name: value
             for name, value in (case.headers or {}).items()
@@ -155,17 +190,13 @@ def test_every_operation_answers_as_documented_and_never_with_a_server_error(
 ) -> None:
     spec = service.openapi
     schema = schemathesis.openapi.from_wsgi("/openapi.json", service.api.http.application)
-    operations = sorted(
-        (result.ok() for result in schema.get_all_operations()),
-        key=lambda operation: (
-            operation.path.endswith(ENDING_SUFFIXES),
-            operation.method == "delete",
-        ),
-    )
+    operations = sorted((result.ok() for result in schema.get_all_operations()), key=_run_order)
     assert len(operations) == sum(
         method in HTTP_METHODS for item in spec["paths"].values() for method in item
     )
-    figures = FIGURES[f"{service.name} on {backend.kind}"] = FuzzFigures(operations=len(operations))
+    figures = FIGURES[f"{service.name} on {backend.kind}"] = FuzzFigures(
+        operations=[operation.label for operation in operations]
+    )
     examples = MAX_EXAMPLES[backend.kind]
     for operation in operations:
         for mode in GenerationMode:
@@ -178,4 +209,7 @@ def test_every_operation_answers_as_documented_and_never_with_a_server_error(
     )
     assert not figures.failures, f"{len(figures.failures)} distinct failures:\n\n{report}"
     assert figures.server_errors == 0
+    assert not figures.never_succeeded, (
+        f"never answered 2xx, so never reached past validation: {figures.never_succeeded}"
+    )
     assert figures.cases >= len(operations) * sum(examples.values()) // 2

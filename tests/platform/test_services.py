@@ -9,9 +9,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from services.catalog import load_spec, platform_topology
+from shared.audit import PURPOSE_LENGTH
 from shared.config import SERVICE_NAMES, Settings
 from shared.service import ServiceRuntime
-from tests.support.backends import Backend
+from tests.support.backends import Backend, embedded_backend
+
+HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 
 
 def _runtime(name: str, backend: Backend, data_dir: Path) -> ServiceRuntime:
@@ -57,6 +60,43 @@ def test_service_answers_health_readiness_metrics_and_openapi(
     assert "bearerAuth" in spec["components"]["securitySchemes"]
     missing = client.get("/no/such/thing")
     assert missing.status_code == 404 and missing.content_type == "application/problem+json"
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_every_operation_documents_the_optional_x_purpose_header_once(
+    name: str, data_dir: Path
+) -> None:
+    """The audit trail records X-Purpose on every operation, so every operation says it takes
+    it, with the limit the service enforces and the 400 it answers to a malformed one."""
+    spec = _runtime(name, embedded_backend(), data_dir).create_app().test_client()
+    spec = spec.get("/openapi.json").json
+    header = spec["components"]["parameters"]["XPurpose"]
+    assert (header["name"], header["in"], header["required"]) == ("X-Purpose", "header", False)
+    assert header["schema"]["maxLength"] == PURPOSE_LENGTH
+
+    operations = {
+        f"{method.upper()} {path}": operation
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    }
+    assert len(operations) > 5
+    without = {
+        label: operation.get("parameters", [])
+        for label, operation in operations.items()
+        if [
+            parameter
+            for parameter in operation.get("parameters", [])
+            if parameter.get("$ref") == "#/components/parameters/XPurpose"
+            or parameter.get("name", "").lower() == "x-purpose"
+        ]
+        != [{"$ref": "#/components/parameters/XPurpose"}]
+    }
+    assert not without, f"operations not listing X-Purpose exactly once: {without}"
+    no_400 = [
+        label for label, operation in operations.items() if "400" not in operation["responses"]
+    ]
+    assert not no_400, f"operations not documenting the 400 for a malformed X-Purpose: {no_400}"
 
 
 def test_service_is_not_ready_when_its_database_is_down(data_dir: Path) -> None:

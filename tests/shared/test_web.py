@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import socket
 import time
 from dataclasses import replace
@@ -361,6 +362,30 @@ def test_openapi_json_documents_bearer_security(client: FlaskClient) -> None:
     assert "security" not in spec["paths"]["/things/"]["post"]
     assert "/healthz" not in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_x_purpose_is_accepted_and_refused_exactly_as_its_documented_schema_says(
+    client: FlaskClient,
+) -> None:
+    """The header's maxLength and pattern are the rule the request context applies: the longest
+    documented value passes whole, one character more or a control character is a 400 problem
+    naming the header (never silently cut), and the spaces around a value are not part of it."""
+    spec = client.get("/openapi.json").get_json()
+    schema = spec["components"]["parameters"]["XPurpose"]["schema"]
+    longest = schema["maxLength"]
+    pattern = re.compile(schema["pattern"])
+
+    def post(purpose: str) -> Any:
+        return client.post("/things/", json={"count": 1}, headers={"X-Purpose": purpose})
+
+    accepted = ["x" * longest, f"  {'y' * longest}\t", "café visit ~ 2", "   "]
+    for purpose in accepted:
+        assert pattern.fullmatch(purpose.strip(" \t")), purpose
+        assert post(purpose).status_code == 201, purpose
+    for purpose in ["x" * (longest + 1), "tab\tinside", "bell\x07", "delete\x7f", "euro €"]:
+        assert len(purpose) > longest or not pattern.fullmatch(purpose), purpose
+        body = _assert_problem(post(purpose), 400)
+        assert "X-Purpose" in body["detail"] and "X-Purpose" in body["errors"]["headers"]
 
 
 def test_healthz_ok_and_readyz_reports_failing_check(settings: Settings) -> None:
