@@ -142,8 +142,8 @@ class CloseIn(Schema):
 
 
 class CompareArgs(Schema):
-    older = fields.Integer(required=True, validate=validate.Range(min=1))
-    newer = fields.Integer(required=True, validate=validate.Range(min=1))
+    older = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"example": 1})
+    newer = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"example": 2})
 
 
 class ComparisonOut(Schema):
