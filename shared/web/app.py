@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared.audit import PURPOSE_LENGTH
 from shared.config import Settings
+from shared.idempotency import KEY_HEADER, KEY_LENGTH
 from shared.logging import configure_logging
 from shared.web.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
 from shared.web.idempotency import register_idempotency
@@ -72,6 +73,27 @@ PURPOSE_PARAMETER: dict[str, Any] = {
 }
 
 
+IDEMPOTENCY_PARAMETER_ID = "IdempotencyKey"
+IDEMPOTENCY_PARAMETER: dict[str, Any] = {
+    "name": KEY_HEADER,
+    "required": False,
+    "description": (
+        "Makes a retry safe: the same request sent again with the same key by the same caller "
+        "within 24 hours is answered with the first response (header `Idempotent-Replayed: "
+        "true`) instead of being carried out twice. A UUID per request is a good key. The same "
+        "key with a different request is a 422; a retry while the first is still running is a "
+        "409 (`reason: idempotency_key_in_use`); a refused request leaves no claim."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": KEY_LENGTH, "pattern": "^[!-~]+$"},
+    "example": "5f0c6a8e-6a39-4f55-9d4b-0e8a1c3d7b21",
+}
+_IDEMPOTENCY_ERRORS = {
+    409: "A request with this Idempotency-Key is still running, or this one conflicts",
+    422: "This Idempotency-Key was used for a different request, or the request is invalid",
+}
+_WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
 class SharedResponsesPlugin(BasePlugin):
     """Documents, on each operation, what every service takes and answers alike: the optional
     X-Purpose header and the 400 for a malformed one, 404 for a path naming a record, and
@@ -85,16 +107,22 @@ class SharedResponsesPlugin(BasePlugin):
     def operation_helper(
         self, path: str | None = None, operations: dict | None = None, **kwargs: Any
     ) -> None:
-        for operation in (operations or {}).values():
-            operation.setdefault("parameters", []).append(PURPOSE_PARAMETER_ID)
+        for method, operation in (operations or {}).items():
+            parameters = operation.setdefault("parameters", [])
+            parameters.append(PURPOSE_PARAMETER_ID)
             responses = operation.setdefault("responses", {})
             documented = {str(code) for code in responses}
             extra: dict[int, str] = {400: _BAD_PURPOSE}
+            if method in _WRITE_METHODS:
+                parameters.append(IDEMPOTENCY_PARAMETER_ID)
+                extra.update(_IDEMPOTENCY_ERRORS)
             if "requestBody" in operation:
                 extra.update(_BODY_ERRORS)
                 extra[400] = f"{_BODY_ERRORS[400]}, or {_BAD_PURPOSE}"
             if path and "{" in path:
                 extra[404] = _NOT_FOUND
+            if method in _WRITE_METHODS:
+                extra[400] += f"; or the {KEY_HEADER} is malformed"
             for status, description in extra.items():
                 if str(status) not in documented:
                     responses[status] = _problem_response(description)
@@ -155,6 +183,7 @@ def create_service_app(
     register_observability(app, settings.service, readiness_checks)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
     api.spec.components.parameter(PURPOSE_PARAMETER_ID, "header", PURPOSE_PARAMETER)
+    api.spec.components.parameter(IDEMPOTENCY_PARAMETER_ID, "header", IDEMPOTENCY_PARAMETER)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     return app, api

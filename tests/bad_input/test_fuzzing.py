@@ -11,6 +11,7 @@ once, or the run proves only that the service refuses what it does not understan
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -162,6 +163,11 @@ def _fuzz(
             for name, value in (case.headers or {}).items()
             if name.lower() not in ("authorization", "x-api-key")
         }
+        if mode.is_positive and any(name.lower() == "idempotency-key" for name in headers):
+            # A valid case is a new request: its own key, so it runs rather than replaying or
+            # being refused as a reused key (tests/intake/test_idempotent_writes.py covers both).
+            headers = {n: v for n, v in headers.items() if n.lower() != "idempotency-key"}
+            headers["Idempotency-Key"] = str(uuid.uuid4())
         case.headers = {**headers, **service.auth_headers(role, api_key=api_key)}
         response = case.call()
         figures.cases += 1

@@ -122,3 +122,30 @@ def test_every_handled_event_type_has_a_contract_and_a_producer() -> None:
         for routing_key in spec.handlers:
             contract = spec.registry.get(f"casehub.{routing_key}")
             assert contract.producer in SERVICE_NAMES and contract.producer != name
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_every_write_documents_the_optional_idempotency_key_and_reads_do_not(
+    name: str, data_dir: Path
+) -> None:
+    """Clients learn from the spec that a write may be retried safely with a key, and what a
+    reused or busy key answers."""
+    spec = _runtime(name, embedded_backend(), data_dir).create_app().test_client()
+    spec = spec.get("/openapi.json").json
+    header = spec["components"]["parameters"]["IdempotencyKey"]
+    assert (header["name"], header["in"], header["required"]) == (
+        "Idempotency-Key",
+        "header",
+        False,
+    )
+    reference = {"$ref": "#/components/parameters/IdempotencyKey"}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            listed = operation.get("parameters", []).count(reference)
+            if method == "get":
+                assert listed == 0, f"GET {path}"
+            else:
+                assert listed == 1, f"{method.upper()} {path}"
+                assert {"409", "422"} <= set(operation["responses"]), f"{method.upper()} {path}"
