@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from shared.clock import agency_today
 from shared.config import SERVICE_PORTS, Settings
 from shared.web.auth import mint_token
 
@@ -191,7 +192,7 @@ def load_demo_data(
             {
                 "organization_id": org,
                 "categories": ["contact_details", "assessment_summary"],
-                "starts_on": date.today().isoformat(),
+                "starts_on": agency_today().isoformat(),
             },
         )
         high = number % 15 == 0

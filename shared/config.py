@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.clock import TIMEZONE_VARIABLE, agency_zone_named
+
 SERVICE_NAMES: tuple[str, ...] = ("intake", "planning", "referrals", "notifications")
 SERVICE_PORTS: Mapping[str, int] = {
     "intake": 8001,
@@ -118,6 +120,7 @@ class Settings:
     @classmethod
     def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        agency_zone_named(env.get(TIMEZONE_VARIABLE, "UTC"))  # a typo fails at start, not later
         data_dir = Path(env.get("CASEHUB_DATA_DIR") or default_data_dir()).expanduser().resolve()
         database_url = (
             env.get(f"{service.upper()}_DATABASE_URL") or f"sqlite:///{data_dir / service}.db"

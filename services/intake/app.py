@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from services.catalog import app_factory
@@ -10,12 +9,13 @@ from services.intake import operations
 from services.intake.api import BLUEPRINTS
 from services.intake.handlers import EVENT_HANDLERS
 from services.intake.models import MESSAGING, Base
+from shared.clock import agency_today
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 
 
 def announce_expired_consents(runtime: ServiceRuntime) -> int:
     with runtime.unit_of_work() as uow:
-        return operations.announce_expired_consents(uow, date.today())
+        return operations.announce_expired_consents(uow, agency_today())
 
 
 SERVICE = ServiceSpec(

@@ -27,6 +27,7 @@ from services.intake.models import (
     NominatedPerson,
     RiskFlag,
 )
+from shared.clock import in_agency_zone
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
@@ -330,7 +331,7 @@ def consent_in_force(consent: Consent, at: datetime | None = None) -> bool:
         starts_on=consent.starts_on,
         expires_on=consent.expires_on,
         revoked_at=_aware(consent.revoked_at),
-        at=at or _now(),
+        at=in_agency_zone(at or _now()),
     )
 
 

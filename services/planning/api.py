@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask_smorest import Blueprint
@@ -25,6 +24,7 @@ from services.planning.schemas import (
     StrategyIn,
     VersionOut,
 )
+from shared.clock import agency_today
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
 from shared.web.service_app import current_runtime
@@ -320,7 +320,5 @@ def overdue(**_: Any) -> Any:
                 "due_on": review.due_on,
                 "reason": review.reason,
             }
-            for review, plan in operations.overdue_reviews(
-                uow, current_principal(), datetime.now(UTC).date()
-            )
+            for review, plan in operations.overdue_reviews(uow, current_principal(), agency_today())
         ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from services.catalog import app_factory
@@ -10,12 +9,13 @@ from services.planning import operations
 from services.planning.api import BLUEPRINTS
 from services.planning.handlers import EVENT_HANDLERS
 from services.planning.models import MESSAGING, Base
+from shared.clock import agency_today
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 
 
 def announce_due_reviews(runtime: ServiceRuntime) -> int:
     with runtime.unit_of_work() as uow:
-        return operations.announce_due_reviews(uow, datetime.now(UTC).date())
+        return operations.announce_due_reviews(uow, agency_today())
 
 
 SERVICE = ServiceSpec(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from services.planning import operations
+from shared.clock import agency_today
 from shared.contracts import Event
 from shared.messaging.consumer import Handler
 from shared.unit_of_work import UnitOfWork
@@ -20,7 +19,7 @@ def on_case_assigned(event: Event, uow: UnitOfWork) -> None:
 
 def on_risk_flagged(event: Event, uow: UnitOfWork) -> None:
     operations.respond_to_high_risk(
-        uow, event.data, operations.ReviewPolicy.from_env(), datetime.now(UTC).date()
+        uow, event.data, operations.ReviewPolicy.from_env(), agency_today()
     )
 
 

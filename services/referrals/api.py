@@ -28,6 +28,7 @@ from services.referrals.schemas import (
     SubscriptionOut,
     WebhookDeliveryOut,
 )
+from shared.clock import agency_today
 from shared.db import utc_now
 from shared.service import ServiceRuntime
 from shared.web import Principal, current_principal, require_roles
@@ -274,7 +275,7 @@ def partner_referrals(args: dict[str, Any]) -> Any:
     """Referrals addressed to your organisation."""
     with _uow() as uow:
         return [
-            operations.partner_view(uow, r, utc_now().date())
+            operations.partner_view(uow, r, agency_today())
             for r in operations.list_referrals(uow, current_principal(), status=args.get("status"))
         ]
 
@@ -286,7 +287,7 @@ def partner_referral(referral_id: str) -> Any:
     """One referral addressed to you, with the consented parts of the packet only."""
     with _uow() as uow:
         return operations.partner_view(
-            uow, operations.read(uow, current_principal(), referral_id), utc_now().date()
+            uow, operations.read(uow, current_principal(), referral_id), agency_today()
         )
 
 
@@ -308,7 +309,7 @@ def partner_move(body: dict[str, Any], referral_id: str) -> Any:
             outcome=body["outcome"],
             now=utc_now(),
         )
-        return operations.partner_view(uow, referral, utc_now().date())
+        return operations.partner_view(uow, referral, agency_today())
 
 
 @partner.route("/events", methods=["GET"])

@@ -26,6 +26,7 @@ from services.referrals.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from shared.clock import agency_today
 from shared.db import utc_now
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.logging import get_logger
@@ -145,7 +146,10 @@ def record_revocation(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -
     grant = uow.session.get(ConsentGrant, data["consent_id"])
     if grant is not None:
         grant.revoked = True
-    if _consented_categories(uow, data["client_id"], data["organization_id"], now.date()) is None:
+    if (
+        _consented_categories(uow, data["client_id"], data["organization_id"], agency_today(now))
+        is None
+    ):
         for referral in open_referrals:
             _move(
                 uow,
@@ -313,7 +317,7 @@ def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> 
     """Needs the client's consent for the organisation in force and room in the service."""
     referral = _referral(uow, actor, referral_id, for_update=True)
     consented = _consented_categories(
-        uow, referral.client_id, referral.organization_id, now.date(), lock=True
+        uow, referral.client_id, referral.organization_id, agency_today(now), lock=True
     )
     if consented is None:
         raise Conflict(

@@ -5,14 +5,50 @@ from __future__ import annotations
 import functools
 import itertools
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
+from services.referrals import operations
 from services.referrals.domain import TRANSITIONS, ReferralStatus
+from shared.errors import Conflict
+from shared.web.auth import Principal
 from tests.referrals.conftest import HOUSING, THERAPY, ReferralsApi
+
+
+@pytest.mark.parametrize(("zone", "sent"), [("UTC", True), ("Pacific/Kiritimati", False)])
+def test_consent_ends_on_the_agency_s_expiry_day_not_utc_s(
+    referrals: ReferralsApi, monkeypatch: pytest.MonkeyPatch, zone: str, sent: bool
+) -> None:
+    """Consent until 1 December: at noon UTC on 30 November it is already 1 December for an
+    agency at UTC+14, so nothing more may be shared with the partner there."""
+    monkeypatch.setenv("CASEHUB_TIMEZONE", zone)
+    client_id = referrals.client(consent_to=None)
+    referrals.deliver(
+        "intake.consent.granted.v1",
+        {
+            "consent_id": str(uuid.uuid4()),
+            "client_id": client_id,
+            "organization_id": HOUSING,
+            "categories": ["contact_details"],
+            "starts_on": date(2026, 11, 1),
+            "expires_on": date(2026, 12, 1),
+        },
+    )
+    referral_id = referrals.referral(client_id, send=False)
+    noon_utc = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    case_manager = Principal(sub="cm-1", roles=frozenset({"case_manager"}))
+    try:
+        with referrals.runtime.unit_of_work() as uow:
+            operations.send(uow, case_manager, referral_id, noon_utc)
+        outcome = True
+    except Conflict as refused:
+        assert refused.extensions["reason"] == "no_consent"
+        outcome = False
+    assert outcome is sent
 
 
 def test_sending_needs_consent_for_that_organisation(referrals: ReferralsApi) -> None:

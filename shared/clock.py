@@ -1,0 +1,38 @@
+"""The agency's calendar. Clinical rules that speak in days — consent in force until its expiry
+day, a review due on a date, "today's" expired consents — use the agency's local date
+(``CASEHUB_TIMEZONE``, an IANA name such as ``America/Chicago``; UTC by default), the same in
+every service and whatever the server's own zone is."""
+
+from __future__ import annotations
+
+import functools
+import os
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TIMEZONE_VARIABLE = "CASEHUB_TIMEZONE"
+
+
+@functools.lru_cache(maxsize=8)
+def agency_zone_named(name: str) -> ZoneInfo:
+    name = name.strip() or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{TIMEZONE_VARIABLE}={name!r} is not an IANA time zone (e.g. Europe/London)"
+        ) from None
+
+
+def agency_zone() -> ZoneInfo:
+    return agency_zone_named(os.environ.get(TIMEZONE_VARIABLE, "UTC"))
+
+
+def agency_today(now: datetime | None = None) -> date:
+    """The agency's date at ``now`` (default: this moment)."""
+    return (now or datetime.now(UTC)).astimezone(agency_zone()).date()
+
+
+def in_agency_zone(moment: datetime) -> datetime:
+    """The same instant on the agency's clock, so its ``.date()`` is the agency's day."""
+    return moment.astimezone(agency_zone())
