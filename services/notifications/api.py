@@ -141,8 +141,14 @@ def list_rules() -> Any:
 @require_roles("admin")
 @admin.arguments(RulePatch, example={"escalate_after_minutes": 10})
 @admin.response(200, RuleOut)
+@admin.alt_response(
+    409,
+    description="A risk-flag rule cannot be switched off, nor the crisis "
+    "rule made less than urgent or stop escalating.",
+)
 def update_rule(values: dict[str, Any], rule_id: str) -> Any:
-    """Change a rule's recipients, channels, urgency, escalation time or switch it off."""
+    """Change a rule's recipients, channels, urgency, escalation time or switch it off (not a
+    risk-flag rule: a risk flag must always reach a person)."""
     with _uow() as uow:
         return operations.update_rule(
             uow,

@@ -35,6 +35,23 @@ ON_CALL_RECIPIENTS = {
     RecipientRole.INTAKE_ON_CALL: "intake_on_call",
 }
 MAX_ATTEMPTS = 5
+RISK_FLAGGED = "intake.risk.flagged.v1"
+
+
+def risk_rule_refusal(event_type: str, urgency: str, changes: dict[str, object]) -> str | None:
+    """Why a change to a risk-flag rule is refused, or None. Recipients and channels may be
+    tuned, but the rule stays on, and a crisis rule stays urgent (so email, on-call and quiet
+    hours ignored) and keeps escalating until someone acknowledges."""
+    if event_type != RISK_FLAGGED:
+        return None
+    if changes.get("active") is False:
+        return "A risk-flag rule cannot be switched off: a risk flag must always reach a person."
+    if urgency == Urgency.URGENT:
+        if "urgency" in changes and changes["urgency"] != Urgency.URGENT:
+            return "The crisis alert rule stays urgent: it must not wait for quiet hours."
+        if "escalate_after_minutes" in changes and changes["escalate_after_minutes"] is None:
+            return "The crisis alert rule keeps escalating until someone acknowledges it."
+    return None
 
 
 def resolve_recipients(

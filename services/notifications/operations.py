@@ -524,6 +524,9 @@ def update_rule(uow: UnitOfWork, actor: Principal, rule_id: str, values: Mapping
     rule = uow.session.get(Rule, rule_id)
     if rule is None:
         raise NotFound(f"No rule {rule_id}.")
+    refusal = domain.risk_rule_refusal(rule.event_type, rule.urgency, dict(values))
+    if refusal:
+        raise Conflict(refusal, reason="risk_rule_protected")
     for field, value in values.items():
         setattr(rule, field, value)
     AUDIT.record(uow.session, actor, "update", "rule", rule.id, None, fields=sorted(values))

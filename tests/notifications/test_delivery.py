@@ -166,6 +166,39 @@ def test_admins_change_rules_and_supervisors_can_read_them(notifications: Notifi
     assert notifications.escalate(NOW + timedelta(minutes=5, seconds=1)) == 1
 
 
+@pytest.mark.parametrize(
+    ("levels", "change"),
+    [
+        (["high"], {"active": False}),
+        (["high"], {"urgency": "priority"}),
+        (["high"], {"escalate_after_minutes": None}),
+        (["moderate"], {"active": False}),
+    ],
+)
+def test_no_one_can_switch_off_the_path_of_a_risk_flag(
+    notifications: NotificationsApi, levels: list[str], change: dict[str, Any]
+) -> None:
+    """An admin may tune who hears of a risk flag and how, but not make it reach no one or
+    stop it escalating: the change is a 409 and the rule is unchanged."""
+    rules = notifications.call("GET", "/rules").json
+    rule = next(r for r in rules if r["levels"] == levels)
+    refused = notifications.call("PATCH", f"/rules/{rule['id']}", json_body=change)
+    assert refused.status_code == 409 and refused.json["reason"] == "risk_rule_protected"
+    after = next(r for r in notifications.call("GET", "/rules").json if r["id"] == rule["id"])
+    assert after == rule
+    notifications.person(CASE_MANAGER)
+    level = "high" if levels == ["high"] else "moderate"
+    notifications.risk_flagged(level)
+    assert notifications.dispatch(NOW) >= 1
+
+
+def test_other_rules_can_be_switched_off(notifications: NotificationsApi) -> None:
+    rules = notifications.call("GET", "/rules").json
+    review = next(r for r in rules if r["event_type"] == "planning.review.due.v1")
+    off = notifications.call("PATCH", f"/rules/{review['id']}", json_body={"active": False})
+    assert off.status_code == 200 and off.json["active"] is False
+
+
 def test_openapi_documents_every_operation(notifications: NotificationsApi) -> None:
     spec = notifications.http.get("/openapi.json").json
     for path, item in spec["paths"].items():
