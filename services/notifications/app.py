@@ -16,7 +16,7 @@ from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 
 def dispatch_due(runtime: ServiceRuntime) -> int:
     return operations.dispatch_due(
-        runtime.unit_of_work, ChannelConfig.from_env(), datetime.now(UTC)
+        runtime.unit_of_work, ChannelConfig.from_env(), lambda: datetime.now(UTC)
     )
 
 

@@ -35,6 +35,14 @@ ON_CALL_RECIPIENTS = {
     RecipientRole.INTAKE_ON_CALL: "intake_on_call",
 }
 MAX_ATTEMPTS = 5
+#: The order in which due deliveries are sent (lower first): a crisis alert never waits behind
+#: routine mail that merely came due earlier.
+SENDING_ORDER: dict[str, int] = {
+    Urgency.URGENT: 0,
+    Urgency.PRIORITY: 1,
+    Urgency.NORMAL: 2,
+    Urgency.LOW: 3,
+}
 
 
 def resolve_recipients(

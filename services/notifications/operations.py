@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 
 from services.notifications import domain
 from services.notifications.channels import ChannelConfig, Mailer, render, send_webhook
@@ -200,20 +200,24 @@ def _release(uow: UnitOfWork, recipient: str, urgency: str, now: datetime) -> tu
 
 # -- sending -----------------------------------------------------------------------------------
 Sender = Callable[[Delivery, Notification, list[Notification]], None]
+Clock = Callable[[], datetime]
 
 
 def dispatch_due(
     unit_of_work: Callable[[], AbstractContextManager[UnitOfWork]],
     config: ChannelConfig,
-    now: datetime,
+    clock: Clock,
     *,
     limit: int = 500,
 ) -> int:
     """Send what is due over one SMTP connection, each message in its own transaction: a crash
-    repeats at most the one message in flight (with the same Message-ID), never a whole batch."""
+    repeats at most the one message in flight (with the same Message-ID), never a whole batch.
+    The clock is read for every message, so an alert recorded while a run is sending goes out in
+    this run instead of waiting for the next one."""
     sent = 0
     with Mailer(config) as mailer:
         while sent < limit:
+            now = clock()
             with unit_of_work() as uow:
                 done = dispatch_next(uow, config, mailer, now)
             if not done:
@@ -223,13 +227,16 @@ def dispatch_due(
 
 
 def dispatch_next(uow: UnitOfWork, config: ChannelConfig, mailer: Mailer, now: datetime) -> int:
-    """The next due delivery, with its digest companions; a failure is retried with backoff and
-    ends visibly in ``failed``."""
+    """The most urgent due delivery (the oldest first within an urgency), with its digest
+    companions; a failure is retried with backoff and ends visibly in ``failed``."""
+    urgency_rank = case(
+        domain.SENDING_ORDER, value=Notification.urgency, else_=len(domain.SENDING_ORDER)
+    )
     due = (
         select(Delivery, Notification)
         .join(Notification, Notification.id == Delivery.notification_id)
         .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at)
+        .order_by(urgency_rank, Delivery.next_attempt_at)
         .with_for_update(skip_locked=True, of=Delivery)
     )
     first = uow.session.execute(due.limit(1)).first()
