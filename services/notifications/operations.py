@@ -125,24 +125,37 @@ def _deliver(
     # created a delivery for it: no query per recipient and channel.
     created: set[tuple[str, str]] = set()
     people = [r for r in recipients if not domain.is_on_call(r)]
-    if people:  # one query; the lookups below then come from the session, not a query each
-        uow.session.scalars(select(Preference).where(Preference.user_id.in_(people))).all()
+    # One query, kept in a dict: the session's identity map holds loaded rows only weakly, so
+    # looking each one up again was a query per recipient, and each query flushed the previous
+    # delivery on its own (the consumer's largest cost on the crisis path).
+    preferences = (
+        {
+            p.user_id: p
+            for p in uow.session.scalars(select(Preference).where(Preference.user_id.in_(people)))
+        }
+        if people
+        else {}
+    )
     for recipient in recipients:
-        for channel in _channels_for(uow, recipient, channels):
+        preference = preferences.get(recipient)
+        for channel in _channels_for(recipient, preference, channels):
             if (recipient, channel) in created:
                 continue
             created.add((recipient, channel))
-            release, digest = _release(uow, recipient, notification.urgency, now)
-            delivery = Delivery(
-                notification_id=notification.id,
-                recipient=recipient,
-                channel=channel,
-                next_attempt_at=release,
-                digest=digest,
+            release, digest = _release(preference, notification.urgency, now)
+            in_app = channel == domain.Channel.IN_APP
+            # Every delivery sets the same columns, so the flush inserts them in one statement.
+            uow.session.add(
+                Delivery(
+                    notification_id=notification.id,
+                    recipient=recipient,
+                    channel=channel,
+                    next_attempt_at=release,
+                    digest=digest,
+                    status="delivered" if in_app else "pending",
+                    delivered_at=now if in_app else None,
+                )
             )
-            if channel == domain.Channel.IN_APP:
-                delivery.status, delivery.delivered_at = "delivered", now
-            uow.session.add(delivery)
             emailed = emailed or channel == domain.Channel.EMAIL
             due_now = due_now or (channel != domain.Channel.IN_APP and release <= now)
     if notification.urgency == domain.Urgency.URGENT and not emailed:
@@ -160,10 +173,9 @@ def _deliver(
         signal_on_commit(uow.session, DISPATCH_NOW)
 
 
-def _channels_for(uow: UnitOfWork, recipient: str, wanted: list[str]) -> list[str]:
+def _channels_for(recipient: str, preference: Preference | None, wanted: list[str]) -> list[str]:
     if domain.is_on_call(recipient):
         return [str(domain.Channel.EMAIL)]
-    preference = uow.session.get(Preference, recipient)
     if preference is None:
         return [channel for channel in wanted if channel == domain.Channel.IN_APP]
     chosen = [
@@ -179,8 +191,8 @@ def _channels_for(uow: UnitOfWork, recipient: str, wanted: list[str]) -> list[st
     ]
 
 
-def _release(uow: UnitOfWork, recipient: str, urgency: str, now: datetime) -> tuple[datetime, bool]:
-    preference = None if domain.is_on_call(recipient) else uow.session.get(Preference, recipient)
+def _release(preference: Preference | None, urgency: str, now: datetime) -> tuple[datetime, bool]:
+    """Preferences apply to people only: on-call (no preference) gets everything at once."""
     if preference is None:
         return now, False
     quiet = (

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import event
 
 from tests.notifications.conftest import CASE_MANAGER, NOW, SUPERVISOR, NotificationsApi
 
@@ -227,3 +230,25 @@ def test_review_reminders_wait_for_the_daily_digest_and_arrive_together(
     notifications.dispatch(NOW + timedelta(days=1) - timedelta(hours=6))  # 08:00 next morning
     [digest] = mailbox.messages
     assert digest["Subject"] == "Casehub daily digest: 2 items"
+
+
+def test_recording_an_alert_reads_the_recipients_preferences_once(
+    notifications: NotificationsApi,
+) -> None:
+    """Each read was also a flush of one delivery: the consumer's largest cost per alert."""
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = notifications.runtime.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        notifications.risk_flagged("high")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len([s for s in statements if "FROM preferences" in s]) == 1
+    [deliveries] = [s for s in statements if s.startswith("INSERT INTO deliveries")]
+    assert deliveries  # the four deliveries (2 people x email, in-app) in one statement
