@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from shared.contracts import Event
@@ -30,8 +31,10 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work(database: Database, outbox: OutboxWriter) -> Iterator[UnitOfWork]:
-    session = database.session()
+def unit_of_work(
+    database: Database, outbox: OutboxWriter, connection: Connection | None = None
+) -> Iterator[UnitOfWork]:
+    session = database.session(connection)
     try:
         with session.begin():
             uow = UnitOfWork(session, outbox)

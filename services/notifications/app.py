@@ -15,9 +15,10 @@ from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 
 
 def dispatch_due(runtime: ServiceRuntime) -> int:
-    return operations.dispatch_due(
-        runtime.unit_of_work, ChannelConfig.from_env(), lambda: datetime.now(UTC)
-    )
+    with runtime.units_of_work_on_one_connection() as unit_of_work:
+        return operations.dispatch_due(
+            unit_of_work, ChannelConfig.from_env(), lambda: datetime.now(UTC)
+        )
 
 
 def escalate_due(runtime: ServiceRuntime) -> int:

@@ -53,7 +53,8 @@ class NotificationsApi(ServiceApi):
     def dispatch(self, now: datetime | operations.Clock) -> int:
         """One dispatcher run at a fixed moment, or on a clock the test moves during the run."""
         clock = now if callable(now) else lambda: now
-        return operations.dispatch_due(self.runtime.unit_of_work, ChannelConfig.from_env(), clock)
+        with self.runtime.units_of_work_on_one_connection() as unit_of_work:  # as the worker
+            return operations.dispatch_due(unit_of_work, ChannelConfig.from_env(), clock)
 
     def escalate(self, now: datetime) -> int:
         with self.runtime.unit_of_work() as uow:
