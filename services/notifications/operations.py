@@ -245,8 +245,9 @@ def dispatch_next(uow: UnitOfWork, config: ChannelConfig, mailer: Mailer, now: d
         domain.SENDING_ORDER, value=Notification.urgency, else_=len(domain.SENDING_ORDER)
     )
     due = (
-        select(Delivery, Notification)
+        select(Delivery, Notification, Preference)
         .join(Notification, Notification.id == Delivery.notification_id)
+        .outerjoin(Preference, Preference.user_id == Delivery.recipient)
         .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
         .order_by(urgency_rank, Delivery.next_attempt_at)
         .with_for_update(skip_locked=True, of=Delivery)
@@ -254,19 +255,28 @@ def dispatch_next(uow: UnitOfWork, config: ChannelConfig, mailer: Mailer, now: d
     first = uow.session.execute(due.limit(1)).first()
     if first is None:
         return 0
-    group = [(first[0], first[1])]
-    if first[0].digest:
+    delivery, notification, preference = first
+    person = _person(delivery.recipient)
+    if preference is None and person != delivery.recipient:  # an escalation: "sup-1#escalation1"
+        preference = uow.session.get(Preference, person)
+    group = [(delivery, notification)]
+    if delivery.digest:
         companions = uow.session.execute(
             due.where(
                 Delivery.digest.is_(True),
-                Delivery.recipient == first[0].recipient,
-                Delivery.channel == first[0].channel,
-                Delivery.id != first[0].id,
+                Delivery.recipient == delivery.recipient,
+                Delivery.channel == delivery.channel,
+                Delivery.id != delivery.id,
             )
         ).all()
-        group += [(delivery, notification) for delivery, notification in companions]
-    _attempt(uow, config, mailer, now, group)
+        group += [(companion, each) for companion, each, _ in companions]
+    _attempt(uow, config, mailer, now, group, preference)
     return len(group)
+
+
+def _person(recipient: str) -> str:
+    """The person a delivery is for: "sup-1#escalation1" is sup-1 again."""
+    return recipient.split("#", 1)[0]
 
 
 def _attempt(
@@ -275,10 +285,11 @@ def _attempt(
     mailer: Mailer,
     now: datetime,
     group: list[tuple[Delivery, Notification]],
+    preference: Preference | None,
 ) -> None:
     first, _notification = group[0]
     try:
-        _send(uow, config, mailer, first, [n for _, n in group])
+        _send(config, mailer, first, [n for _, n in group], preference)
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"[:500]
         for delivery, each in group:
@@ -332,12 +343,13 @@ def _attempt(
 
 
 def _send(
-    uow: UnitOfWork,
     config: ChannelConfig,
     mailer: Mailer,
     delivery: Delivery,
     notifications: list[Notification],
+    preference: Preference | None,
 ) -> None:
+    """``preference`` is the person's (read with the delivery); on-call has none."""
     if len(notifications) == 1:
         subject, body = notifications[0].subject, notifications[0].body
     else:
@@ -346,20 +358,18 @@ def _send(
             "\n\n".join(f"- {n.subject}" for n in notifications)
             + f"\n\nOpen Casehub: {config.app_url}"
         )
-    person = delivery.recipient.split("#", 1)[0]  # "sup-1#escalation1" is sup-1 again
+    person = _person(delivery.recipient)
     if delivery.channel == domain.Channel.EMAIL:
         if person == "on_call":
             address = config.on_call_email
         elif person == "intake_on_call":
             address = config.intake_on_call_email
         else:
-            preference = uow.session.get(Preference, person)
             if preference is None or not preference.email:
                 raise LookupError("no email address on file")
             address = preference.email
         mailer.send(address, subject, body, message_id=f"<{delivery.id}@casehub>")
     elif delivery.channel == domain.Channel.WEBHOOK:
-        preference = uow.session.get(Preference, person)
         if preference is None or not preference.webhook_url or not preference.webhook_secret:
             raise LookupError("no webhook on file")
         send_webhook(

@@ -252,3 +252,28 @@ def test_recording_an_alert_reads_the_recipients_preferences_once(
     assert len([s for s in statements if "FROM preferences" in s]) == 1
     [deliveries] = [s for s in statements if s.startswith("INSERT INTO deliveries")]
     assert deliveries  # the four deliveries (2 people x email, in-app) in one statement
+
+
+def test_sending_an_alert_reads_the_address_with_the_delivery(
+    notifications: NotificationsApi,
+) -> None:
+    """No query of its own for each email's address: one round trip fewer per message."""
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR, email="supervisor@agency.example")
+    notifications.risk_flagged("high")
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = notifications.runtime.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert notifications.dispatch(NOW) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert not [s for s in statements if "FROM preferences" in s]
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    assert len(mailbox.to(f"{CASE_MANAGER}@agency.example")) == 1
+    assert len(mailbox.to("supervisor@agency.example")) == 1
