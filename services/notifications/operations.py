@@ -3,8 +3,9 @@ sends them with retries; an escalator chases unacknowledged crisis alerts. Time 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -221,13 +222,14 @@ def dispatch_due(
     clock: Clock,
     *,
     limit: int = 500,
+    mailer: Mailer | None = None,
 ) -> int:
     """Send what is due over one SMTP connection, each message in its own transaction: a crash
     repeats at most the one message in flight (with the same Message-ID), never a whole batch.
     The clock is read for every message, so an alert recorded while a run is sending goes out in
-    this run instead of waiting for the next one."""
+    this run instead of waiting for the next one. A ``mailer`` given is left open."""
     sent = 0
-    with Mailer(config) as mailer:
+    with nullcontext(mailer) if mailer is not None else Mailer(config) as mailer:
         while sent < limit:
             now = clock()
             with unit_of_work() as uow:
@@ -236,6 +238,35 @@ def dispatch_due(
                 break
             sent += done
     return sent
+
+
+class Dispatcher:
+    """Dispatcher runs that keep their SMTP connection between them: a run is mostly one alert's
+    emails, and connecting and greeting the server again each time delayed the first of them.
+    The connection is closed once no run has sent anything for ``idle_seconds``."""
+
+    def __init__(self, clock: Clock, *, idle_seconds: float = 30.0) -> None:
+        self.clock = clock
+        self.idle_seconds = idle_seconds
+        self._mailer: Mailer | None = None
+        self._last_sent = time.monotonic()
+
+    def run(
+        self, unit_of_work: Callable[[], AbstractContextManager[UnitOfWork]], config: ChannelConfig
+    ) -> int:
+        if self._mailer is None or self._mailer.config != config:
+            self.close()
+            self._mailer = Mailer(config)
+        sent = dispatch_due(unit_of_work, config, self.clock, mailer=self._mailer)
+        if sent:
+            self._last_sent = time.monotonic()
+        elif time.monotonic() - self._last_sent >= self.idle_seconds:
+            self._mailer.close()
+        return sent
+
+    def close(self) -> None:
+        if self._mailer is not None:
+            self._mailer.close()
 
 
 def dispatch_next(uow: UnitOfWork, config: ChannelConfig, mailer: Mailer, now: datetime) -> int:
