@@ -1,18 +1,25 @@
 """LISTEN/NOTIFY wake-ups: a waiter wakes on a commit, never on a rollback, and takes the
-wake-ups queued meanwhile together (one run for them all, not one empty run each)."""
+wake-ups queued meanwhile together (one run for them all, not one empty run each); an outbox
+write wakes the relay."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
-from shared.db import CommitSignal, Database, signal_on_commit
+from shared.contracts import REGISTRY
+from shared.db import CommitSignal, Database, service_metadata, signal_on_commit
+from shared.messaging.outbox import OutboxWriter, notification_channel
+from shared.messaging.tables import messaging_tables
 from tests.support.backends import Backend
 
 CHANNEL = "casehub_test_wake"
+DISCHARGED = "casehub.intake.client.discharged.v1"
 
 
 @pytest.fixture
@@ -54,3 +61,36 @@ def test_a_rolled_back_transaction_wakes_no_one(database: Database) -> None:
         assert signal.wait(5) is True
     finally:
         signal.close()
+
+
+def test_an_event_written_to_the_outbox_wakes_the_relay_when_it_commits(
+    database: Database,
+) -> None:
+    metadata = service_metadata()
+    tables = messaging_tables(metadata)
+    metadata.create_all(database.engine)
+    writer = OutboxWriter(
+        "intake", tables.outbox, REGISTRY, notify_postgresql=database.is_postgresql
+    )
+    relay = CommitSignal(database, notification_channel("intake"))
+    data = {
+        "client_id": "c-1",
+        "client_reference": "C-1042",
+        "episode_id": "e-1",
+        "discharged_at": datetime.now(UTC),
+        "reason_code": "moved_away",
+    }
+    try:
+        for commit in (False, True):
+            with database.session() as session:
+                session.begin()
+                writer.write(session, writer.build(DISCHARGED, subject="client/c-1", data=data))
+                if commit:
+                    session.commit()
+                else:
+                    session.rollback()
+            assert relay.wait(5 if commit else 0.3) is commit
+    finally:
+        relay.close()
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(tables.outbox)) == 1
