@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import (
     JSON,
+    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -115,10 +116,11 @@ class Database:
     def is_postgresql(self) -> bool:
         return self.dialect == "postgresql"
 
-    def session(self) -> Session:
+    def session(self, connection: Connection | None = None) -> Session:
+        """A session on a connection from the pool, or on ``connection`` when one is given."""
         self.engine  # noqa: B018 - creates the session factory for this process
         assert self._sessions is not None
-        return self._sessions()
+        return self._sessions() if connection is None else self._sessions(bind=connection)
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

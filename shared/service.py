@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 from flask import Flask
@@ -76,6 +76,15 @@ class ServiceRuntime:
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         return unit_of_work(self.database, self.outbox, self.spec.tables.idempotency_keys)
+
+    @contextmanager
+    def units_of_work_on_one_connection(
+        self,
+    ) -> Iterator[Callable[[], AbstractContextManager[UnitOfWork]]]:
+        """Units of work one after another on one connection: a loop of short transactions (the
+        dispatcher's one per email) skips the pool's checkout and liveness ping for each."""
+        with self.database.engine.connect() as connection:
+            yield partial(unit_of_work, self.database, self.outbox, connection=connection)
 
     def create_app(self) -> Flask:
         from shared.web.service_app import build_app

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
 from shared.contracts import Event
@@ -33,11 +33,16 @@ class UnitOfWork:
 
 @contextmanager
 def unit_of_work(
-    database: Database, outbox: OutboxWriter, idempotency_keys: Table | None = None
+    database: Database,
+    outbox: OutboxWriter,
+    idempotency_keys: Table | None = None,
+    *,
+    connection: Connection | None = None,
 ) -> Iterator[UnitOfWork]:
     """With ``idempotency_keys``, a write request's ``Idempotency-Key`` is claimed (or its first
-    response replayed) inside this transaction, so the claim lives exactly as long as the change."""
-    session = database.session()
+    response replayed) inside this transaction, so the claim lives exactly as long as the change.
+    With ``connection``, the transaction runs on it instead of one from the pool."""
+    session = database.session(connection)
     request = current_request.get() if idempotency_keys is not None else None
     claimed_here = False
     try:

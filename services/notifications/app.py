@@ -13,11 +13,13 @@ from services.notifications.handlers import EVENT_HANDLERS
 from services.notifications.models import MESSAGING, Base
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 
+#: One per worker process, run by its dispatcher thread only.
+DISPATCHER = operations.Dispatcher(lambda: datetime.now(UTC))
+
 
 def dispatch_due(runtime: ServiceRuntime) -> int:
-    return operations.dispatch_due(
-        runtime.unit_of_work, ChannelConfig.from_env(), datetime.now(UTC)
-    )
+    with runtime.units_of_work_on_one_connection() as unit_of_work:
+        return DISPATCHER.run(unit_of_work, ChannelConfig.from_env())
 
 
 def escalate_due(runtime: ServiceRuntime) -> int:

@@ -95,9 +95,9 @@ def _email(
 
 
 class Mailer:
-    """One SMTP connection for a whole dispatcher run: a burst of crisis alerts is many emails,
-    and a connection each (connect, EHLO, QUIT) was most of the dispatcher's time. A connection
-    the server dropped is reopened once; any other failure raises (the dispatcher retries)."""
+    """One SMTP connection for many dispatcher runs: a burst of crisis alerts is many emails, and
+    a connection each (connect, EHLO, QUIT) was most of the dispatcher's time. A connection the
+    server dropped is reopened once; any other failure raises (the dispatcher retries)."""
 
     def __init__(self, config: ChannelConfig) -> None:
         self.config = config
@@ -113,6 +113,9 @@ class Mailer:
             if fresh:
                 raise
             self._connection().send_message(message)
+        except OSError:  # e.g. a timeout mid-message: the next one needs a clean connection
+            self.close()
+            raise
 
     def _connection(self) -> smtplib.SMTP:
         if self._smtp is None:

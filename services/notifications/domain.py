@@ -54,6 +54,16 @@ def risk_rule_refusal(event_type: str, urgency: str, changes: dict[str, object])
     return None
 
 
+#: The order in which due deliveries are sent (lower first): a crisis alert never waits behind
+#: routine mail that merely came due earlier.
+SENDING_ORDER: dict[str, int] = {
+    Urgency.URGENT: 0,
+    Urgency.PRIORITY: 1,
+    Urgency.NORMAL: 2,
+    Urgency.LOW: 3,
+}
+
+
 def resolve_recipients(
     roles: Sequence[str], *, case_manager_id: str | None, supervisor_id: str | None
 ) -> list[str]:

@@ -3,13 +3,14 @@ sends them with retries; an escalator chases unacknowledged crisis alerts. Time 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 
 from services.notifications import domain
 from services.notifications.channels import ChannelConfig, Mailer, render, send_webhook
@@ -126,24 +127,37 @@ def _deliver(
     # created a delivery for it: no query per recipient and channel.
     created: set[tuple[str, str]] = set()
     people = [r for r in recipients if not domain.is_on_call(r)]
-    if people:  # one query; the lookups below then come from the session, not a query each
-        uow.session.scalars(select(Preference).where(Preference.user_id.in_(people))).all()
+    # One query, kept in a dict: the session's identity map holds loaded rows only weakly, so
+    # looking each one up again was a query per recipient, and each query flushed the previous
+    # delivery on its own (the consumer's largest cost on the crisis path).
+    preferences = (
+        {
+            p.user_id: p
+            for p in uow.session.scalars(select(Preference).where(Preference.user_id.in_(people)))
+        }
+        if people
+        else {}
+    )
     for recipient in recipients:
-        for channel in _channels_for(uow, recipient, channels):
+        preference = preferences.get(recipient)
+        for channel in _channels_for(recipient, preference, channels):
             if (recipient, channel) in created:
                 continue
             created.add((recipient, channel))
-            release, digest = _release(uow, recipient, notification.urgency, now)
-            delivery = Delivery(
-                notification_id=notification.id,
-                recipient=recipient,
-                channel=channel,
-                next_attempt_at=release,
-                digest=digest,
+            release, digest = _release(preference, notification.urgency, now)
+            in_app = channel == domain.Channel.IN_APP
+            # Every delivery sets the same columns, so the flush inserts them in one statement.
+            uow.session.add(
+                Delivery(
+                    notification_id=notification.id,
+                    recipient=recipient,
+                    channel=channel,
+                    next_attempt_at=release,
+                    digest=digest,
+                    status="delivered" if in_app else "pending",
+                    delivered_at=now if in_app else None,
+                )
             )
-            if channel == domain.Channel.IN_APP:
-                delivery.status, delivery.delivered_at = "delivered", now
-            uow.session.add(delivery)
             emailed = emailed or channel == domain.Channel.EMAIL
             due_now = due_now or (channel != domain.Channel.IN_APP and release <= now)
     if notification.urgency == domain.Urgency.URGENT and not emailed:
@@ -161,10 +175,9 @@ def _deliver(
         signal_on_commit(uow.session, DISPATCH_NOW)
 
 
-def _channels_for(uow: UnitOfWork, recipient: str, wanted: list[str]) -> list[str]:
+def _channels_for(recipient: str, preference: Preference | None, wanted: list[str]) -> list[str]:
     if domain.is_on_call(recipient):
         return [str(domain.Channel.EMAIL)]
-    preference = uow.session.get(Preference, recipient)
     if preference is None:
         return [channel for channel in wanted if channel == domain.Channel.IN_APP]
     chosen = [
@@ -180,8 +193,8 @@ def _channels_for(uow: UnitOfWork, recipient: str, wanted: list[str]) -> list[st
     ]
 
 
-def _release(uow: UnitOfWork, recipient: str, urgency: str, now: datetime) -> tuple[datetime, bool]:
-    preference = None if domain.is_on_call(recipient) else uow.session.get(Preference, recipient)
+def _release(preference: Preference | None, urgency: str, now: datetime) -> tuple[datetime, bool]:
+    """Preferences apply to people only: on-call (no preference) gets everything at once."""
     if preference is None:
         return now, False
     quiet = (
@@ -201,20 +214,25 @@ def _release(uow: UnitOfWork, recipient: str, urgency: str, now: datetime) -> tu
 
 # -- sending -----------------------------------------------------------------------------------
 Sender = Callable[[Delivery, Notification, list[Notification]], None]
+Clock = Callable[[], datetime]
 
 
 def dispatch_due(
     unit_of_work: Callable[[], AbstractContextManager[UnitOfWork]],
     config: ChannelConfig,
-    now: datetime,
+    clock: Clock,
     *,
     limit: int = 500,
+    mailer: Mailer | None = None,
 ) -> int:
     """Send what is due over one SMTP connection, each message in its own transaction: a crash
-    repeats at most the one message in flight (with the same Message-ID), never a whole batch."""
+    repeats at most the one message in flight (with the same Message-ID), never a whole batch.
+    The clock is read for every message, so an alert recorded while a run is sending goes out in
+    this run instead of waiting for the next one. A ``mailer`` given is left open."""
     sent = 0
-    with Mailer(config) as mailer:
+    with nullcontext(mailer) if mailer is not None else Mailer(config) as mailer:
         while sent < limit:
+            now = clock()
             with unit_of_work() as uow:
                 done = dispatch_next(uow, config, mailer, now)
             if not done:
@@ -223,32 +241,74 @@ def dispatch_due(
     return sent
 
 
+class Dispatcher:
+    """Dispatcher runs that keep their SMTP connection between them: a run is mostly one alert's
+    emails, and connecting and greeting the server again each time delayed the first of them.
+    The connection is closed once no run has sent anything for ``idle_seconds``."""
+
+    def __init__(self, clock: Clock, *, idle_seconds: float = 30.0) -> None:
+        self.clock = clock
+        self.idle_seconds = idle_seconds
+        self._mailer: Mailer | None = None
+        self._last_sent = time.monotonic()
+
+    def run(
+        self, unit_of_work: Callable[[], AbstractContextManager[UnitOfWork]], config: ChannelConfig
+    ) -> int:
+        if self._mailer is None or self._mailer.config != config:
+            self.close()
+            self._mailer = Mailer(config)
+        sent = dispatch_due(unit_of_work, config, self.clock, mailer=self._mailer)
+        if sent:
+            self._last_sent = time.monotonic()
+        elif time.monotonic() - self._last_sent >= self.idle_seconds:
+            self._mailer.close()
+        return sent
+
+    def close(self) -> None:
+        if self._mailer is not None:
+            self._mailer.close()
+
+
 def dispatch_next(uow: UnitOfWork, config: ChannelConfig, mailer: Mailer, now: datetime) -> int:
-    """The next due delivery, with its digest companions; a failure is retried with backoff and
-    ends visibly in ``failed``."""
+    """The most urgent due delivery (the oldest first within an urgency), with its digest
+    companions; a failure is retried with backoff and ends visibly in ``failed``."""
+    urgency_rank = case(
+        domain.SENDING_ORDER, value=Notification.urgency, else_=len(domain.SENDING_ORDER)
+    )
     due = (
-        select(Delivery, Notification)
+        select(Delivery, Notification, Preference)
         .join(Notification, Notification.id == Delivery.notification_id)
+        .outerjoin(Preference, Preference.user_id == Delivery.recipient)
         .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at)
+        .order_by(urgency_rank, Delivery.next_attempt_at)
         .with_for_update(skip_locked=True, of=Delivery)
     )
     first = uow.session.execute(due.limit(1)).first()
     if first is None:
         return 0
-    group = [(first[0], first[1])]
-    if first[0].digest:
+    delivery, notification, preference = first
+    person = _person(delivery.recipient)
+    if preference is None and person != delivery.recipient:  # an escalation: "sup-1#escalation1"
+        preference = uow.session.get(Preference, person)
+    group = [(delivery, notification)]
+    if delivery.digest:
         companions = uow.session.execute(
             due.where(
                 Delivery.digest.is_(True),
-                Delivery.recipient == first[0].recipient,
-                Delivery.channel == first[0].channel,
-                Delivery.id != first[0].id,
+                Delivery.recipient == delivery.recipient,
+                Delivery.channel == delivery.channel,
+                Delivery.id != delivery.id,
             )
         ).all()
-        group += [(delivery, notification) for delivery, notification in companions]
-    _attempt(uow, config, mailer, now, group)
+        group += [(companion, each) for companion, each, _ in companions]
+    _attempt(uow, config, mailer, now, group, preference)
     return len(group)
+
+
+def _person(recipient: str) -> str:
+    """The person a delivery is for: "sup-1#escalation1" is sup-1 again."""
+    return recipient.split("#", 1)[0]
 
 
 def _attempt(
@@ -257,10 +317,11 @@ def _attempt(
     mailer: Mailer,
     now: datetime,
     group: list[tuple[Delivery, Notification]],
+    preference: Preference | None,
 ) -> None:
     first, _notification = group[0]
     try:
-        _send(uow, config, mailer, first, [n for _, n in group])
+        _send(config, mailer, first, [n for _, n in group], preference)
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"[:500]
         for delivery, each in group:
@@ -314,12 +375,13 @@ def _attempt(
 
 
 def _send(
-    uow: UnitOfWork,
     config: ChannelConfig,
     mailer: Mailer,
     delivery: Delivery,
     notifications: list[Notification],
+    preference: Preference | None,
 ) -> None:
+    """``preference`` is the person's (read with the delivery); on-call has none."""
     if len(notifications) == 1:
         subject, body = notifications[0].subject, notifications[0].body
     else:
@@ -328,20 +390,18 @@ def _send(
             "\n\n".join(f"- {n.subject}" for n in notifications)
             + f"\n\nOpen Casehub: {config.app_url}"
         )
-    person = delivery.recipient.split("#", 1)[0]  # "sup-1#escalation1" is sup-1 again
+    person = _person(delivery.recipient)
     if delivery.channel == domain.Channel.EMAIL:
         if person == "on_call":
             address = config.on_call_email
         elif person == "intake_on_call":
             address = config.intake_on_call_email
         else:
-            preference = uow.session.get(Preference, person)
             if preference is None or not preference.email:
                 raise LookupError("no email address on file")
             address = preference.email
         mailer.send(address, subject, body, message_id=f"<{delivery.id}@casehub>")
     elif delivery.channel == domain.Channel.WEBHOOK:
-        preference = uow.session.get(Preference, person)
         if preference is None or not preference.webhook_url or not preference.webhook_secret:
             raise LookupError("no webhook on file")
         send_webhook(

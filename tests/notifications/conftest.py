@@ -50,8 +50,11 @@ class NotificationsApi(ServiceApi):
                 operations.notify(uow, event, ChannelConfig.from_env(), now)  # the test's clock
         return event.id
 
-    def dispatch(self, now: datetime) -> int:
-        return operations.dispatch_due(self.runtime.unit_of_work, ChannelConfig.from_env(), now)
+    def dispatch(self, now: datetime | operations.Clock) -> int:
+        """One dispatcher run at a fixed moment, or on a clock the test moves during the run."""
+        clock = now if callable(now) else lambda: now
+        with self.runtime.units_of_work_on_one_connection() as unit_of_work:  # as the worker
+            return operations.dispatch_due(unit_of_work, ChannelConfig.from_env(), clock)
 
     def escalate(self, now: datetime) -> int:
         with self.runtime.unit_of_work() as uow:
@@ -67,6 +70,23 @@ class NotificationsApi(ServiceApi):
             "PUT", f"/users/{user_id}/preferences", as_=("admin-1", "admin"), json_body=values
         )
         assert response.status_code == 200, response.json
+
+    def case_assigned(self, client_reference: str = "C-2000", now: datetime = NOW) -> str:
+        return self.deliver(
+            "intake.case.assigned.v1",
+            {
+                "client_id": "c-2",
+                "client_reference": client_reference,
+                "episode_id": "e-2",
+                "case_manager_id": CASE_MANAGER,
+                "supervisor_id": SUPERVISOR,
+                "assigned_by": "iw-1",
+                "method": "explicit",
+                "over_cap": False,
+                "assigned_at": now,
+            },
+            now=now,
+        )
 
     def risk_flagged(
         self,

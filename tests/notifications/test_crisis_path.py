@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import event
 
 from tests.notifications.conftest import CASE_MANAGER, NOW, SUPERVISOR, NotificationsApi
 
@@ -26,6 +29,51 @@ def test_high_risk_flag_emails_case_manager_and_supervisor_at_once_even_in_quiet
     assert "C-1042" in text and "C-SSRS" not in text and "intent" not in text  # minimal PHI
     inbox = notifications.call("GET", "/me/notifications", as_=(CASE_MANAGER, "case_manager")).json
     assert [item["urgency"] for item in inbox] == ["urgent"]
+
+
+def test_crisis_alert_is_sent_before_routine_mail_that_came_due_earlier(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    notifications.case_assigned("C-2000", now=NOW - timedelta(minutes=5))
+    notifications.risk_flagged("high")
+    assert notifications.dispatch(NOW) == 3
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    assert [message["Subject"].split(":")[0] for message in mailbox.messages] == [
+        "URGENT",
+        "URGENT",
+        "New client on your caseload",
+    ]
+
+
+def test_alert_recorded_while_the_dispatcher_is_sending_goes_out_in_the_same_run(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    notifications.risk_flagged("moderate")  # one email, to the case manager
+    later = NOW + timedelta(seconds=2)
+    readings: list[datetime] = []
+
+    def clock() -> datetime:
+        """The dispatcher reads it before each message: after the first one is out, a crisis
+        alert is recorded (as the consumer would, meanwhile) and time moves on."""
+        if len(readings) == 1:
+            notifications.risk_flagged("high", now=later)
+        readings.append(NOW if not readings else later)
+        return readings[-1]
+
+    assert notifications.dispatch(clock) == 3
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    assert [message["Subject"].split(":")[0] for message in mailbox.messages] == [
+        "Priority",
+        "URGENT",
+        "URGENT",
+    ]
+    assert notifications.dispatch(later) == 0
 
 
 def test_unacknowledged_alert_escalates_to_supervisor_then_on_call(
@@ -150,20 +198,7 @@ def test_redelivered_event_sends_nothing_twice(notifications: NotificationsApi) 
 
 def test_quiet_hours_hold_normal_items_until_they_end(notifications: NotificationsApi) -> None:
     notifications.person(CASE_MANAGER, quiet_start="13:00:00", quiet_end="15:00:00")
-    notifications.deliver(
-        "intake.case.assigned.v1",
-        {
-            "client_id": "c-2",
-            "client_reference": "C-2000",
-            "episode_id": "e-2",
-            "case_manager_id": CASE_MANAGER,
-            "supervisor_id": SUPERVISOR,
-            "assigned_by": "iw-1",
-            "method": "explicit",
-            "over_cap": False,
-            "assigned_at": NOW,
-        },
-    )
+    notifications.case_assigned("C-2000")
     notifications.dispatch(NOW)
     mailbox = notifications.mailbox
     assert mailbox is not None
@@ -195,3 +230,50 @@ def test_review_reminders_wait_for_the_daily_digest_and_arrive_together(
     notifications.dispatch(NOW + timedelta(days=1) - timedelta(hours=6))  # 08:00 next morning
     [digest] = mailbox.messages
     assert digest["Subject"] == "Casehub daily digest: 2 items"
+
+
+def test_recording_an_alert_reads_the_recipients_preferences_once(
+    notifications: NotificationsApi,
+) -> None:
+    """Each read was also a flush of one delivery: the consumer's largest cost per alert."""
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = notifications.runtime.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        notifications.risk_flagged("high")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len([s for s in statements if "FROM preferences" in s]) == 1
+    [deliveries] = [s for s in statements if s.startswith("INSERT INTO deliveries")]
+    assert deliveries  # the four deliveries (2 people x email, in-app) in one statement
+
+
+def test_sending_an_alert_reads_the_address_with_the_delivery(
+    notifications: NotificationsApi,
+) -> None:
+    """No query of its own for each email's address: one round trip fewer per message."""
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR, email="supervisor@agency.example")
+    notifications.risk_flagged("high")
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = notifications.runtime.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert notifications.dispatch(NOW) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert not [s for s in statements if "FROM preferences" in s]
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    assert len(mailbox.to(f"{CASE_MANAGER}@agency.example")) == 1
+    assert len(mailbox.to("supervisor@agency.example")) == 1

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from services.notifications import domain
-from services.notifications.channels import TEMPLATES, render
+from services.notifications import domain, operations
+from services.notifications.channels import TEMPLATES, ChannelConfig, render
 from tests.notifications.conftest import CASE_MANAGER, NOW, SUPERVISOR, NotificationsApi
 from tests.support.mail import free_port
 
@@ -236,3 +236,30 @@ def test_the_delivery_log_pages_through_every_delivery_with_its_attempts(
     assert len(seen) == len({d["id"] for d in seen}) >= 8
     emailed = [d for d in seen if d["channel"] == "email" and d["status"] == "delivered"]
     assert emailed and all(len(d["attempt_log"]) == 1 for d in emailed)
+
+
+def test_dispatcher_keeps_its_smtp_connection_between_runs_until_idle(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.person(CASE_MANAGER)
+    config = ChannelConfig.from_env()
+    dispatcher = operations.Dispatcher(lambda: NOW, idle_seconds=0)
+
+    def run() -> int:
+        with notifications.runtime.units_of_work_on_one_connection() as unit_of_work:
+            return dispatcher.run(unit_of_work, config)
+
+    try:
+        notifications.risk_flagged("moderate")
+        assert run() == 1
+        notifications.risk_flagged("moderate")
+        assert run() == 1  # the next alert's run: same connection, no new greeting
+        assert run() == 0  # nothing sent and idle (for 0 s here): the connection is closed
+        notifications.risk_flagged("moderate")
+        assert run() == 1
+    finally:
+        dispatcher.close()
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    first, second, third = mailbox.peers
+    assert first == second and third != first

@@ -14,9 +14,12 @@ from aiosmtpd.controller import Controller
 @dataclass
 class Mailbox:
     messages: list[Message] = field(default_factory=list)
+    #: The client's (host, port) per message: messages from one SMTP connection share it.
+    peers: list[tuple[str, int]] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(envelope.content))
+        self.peers.append(tuple(session.peer))
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[Message]:

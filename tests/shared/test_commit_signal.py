@@ -1,0 +1,96 @@
+"""LISTEN/NOTIFY wake-ups: a waiter wakes on a commit, never on a rollback, and takes the
+wake-ups queued meanwhile together (one run for them all, not one empty run each); an outbox
+write wakes the relay."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from shared.contracts import REGISTRY
+from shared.db import CommitSignal, Database, service_metadata, signal_on_commit
+from shared.messaging.outbox import OutboxWriter, notification_channel
+from shared.messaging.tables import messaging_tables
+from tests.support.backends import Backend
+
+CHANNEL = "casehub_test_wake"
+DISCHARGED = "casehub.intake.client.discharged.v1"
+
+
+@pytest.fixture
+def database(backend: Backend, real_only: None, data_dir: Path) -> Iterator[Database]:
+    database = Database(backend.new_database("signal", data_dir))
+    yield database
+    database.dispose()
+
+
+def _commit_with_signal(database: Database, *, roll_back: bool = False) -> None:
+    with database.session() as session:
+        session.begin()
+        signal_on_commit(session, CHANNEL)
+        if roll_back:
+            session.rollback()
+        else:
+            session.commit()
+
+
+def test_commits_queued_while_the_waiter_was_busy_wake_it_once(database: Database) -> None:
+    signal = CommitSignal(database, CHANNEL)
+    try:
+        assert signal.listening
+        for _ in range(3):
+            _commit_with_signal(database)
+        time.sleep(0.5)  # the server passes the notifications on to the idle listener
+        assert signal.wait(5) is True
+        assert signal.wait(0.3) is False
+    finally:
+        signal.close()
+
+
+def test_a_rolled_back_transaction_wakes_no_one(database: Database) -> None:
+    signal = CommitSignal(database, CHANNEL)
+    try:
+        _commit_with_signal(database, roll_back=True)
+        assert signal.wait(0.3) is False
+        _commit_with_signal(database)
+        assert signal.wait(5) is True
+    finally:
+        signal.close()
+
+
+def test_an_event_written_to_the_outbox_wakes_the_relay_when_it_commits(
+    database: Database,
+) -> None:
+    metadata = service_metadata()
+    tables = messaging_tables(metadata)
+    metadata.create_all(database.engine)
+    writer = OutboxWriter(
+        "intake", tables.outbox, REGISTRY, notify_postgresql=database.is_postgresql
+    )
+    relay = CommitSignal(database, notification_channel("intake"))
+    data = {
+        "client_id": "c-1",
+        "client_reference": "C-1042",
+        "episode_id": "e-1",
+        "discharged_at": datetime.now(UTC),
+        "reason_code": "moved_away",
+    }
+    try:
+        for commit in (False, True):
+            with database.session() as session:
+                session.begin()
+                writer.write(session, writer.build(DISCHARGED, subject="client/c-1", data=data))
+                if commit:
+                    session.commit()
+                else:
+                    session.rollback()
+            assert relay.wait(5 if commit else 0.3) is commit
+    finally:
+        relay.close()
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(tables.outbox)) == 1
