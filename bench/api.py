@@ -208,8 +208,9 @@ def run_api(clients: int, seconds: float, profile: bool = True) -> list[Outcome]
     )
     outcome.notes.append(
         f"SQL statements per request (each a PostgreSQL round trip), commit not counted: POST "
-        f"/clients {statements['POST /clients']} (duplicate check, gap-free reference counter "
-        "row lock, client, episode, audit, outbox row carrying the pg_notify) against 1 insert bare; GET "
+        f"/clients {statements['POST /clients']} (gap-free reference counter row lock, held to "
+        "commit so registrations and their duplicate check queue there; duplicate check, client, "
+        "episode, audit, outbox row carrying the pg_notify) against 1 insert bare; GET "
         f"caseload {statements['GET caseload']} (manager, clients, their episodes and nominated "
         "persons, open risk flags, the audit row of the read) against 1 select bare, and "
         "full client records serialised by marshmallow. Auth (JWT), validation, audit and the "
