@@ -29,15 +29,13 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
-    exc,
-    insert,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
 from shared import context
-from shared.db import Database, UtcDateTime
+from shared.db import Database, UtcDateTime, insert_ignoring_duplicates
 from shared.errors import CasehubError, Conflict
 
 KEY_HEADER = "Idempotency-Key"
@@ -105,24 +103,20 @@ class IdempotentRequest:
         actor = context.actor.get()
         if self.claimed_in is not None or actor is None:
             return
+        claim = {
+            "actor": actor,
+            "key": self.key,
+            "fingerprint": self.fingerprint,
+            "created_at": datetime.now(UTC),
+        }
+        if insert_ignoring_duplicates(session, table, [claim], table.c.key):
+            self.claimed_in = (database, table)
+            return
         row = session.execute(
             select(table).where(table.c.actor == actor, table.c.key == self.key)
         ).first()
-        if row is None:
-            try:
-                with session.begin_nested():
-                    session.execute(
-                        insert(table).values(
-                            actor=actor,
-                            key=self.key,
-                            fingerprint=self.fingerprint,
-                            created_at=datetime.now(UTC),
-                        )
-                    )
-            except exc.IntegrityError:
-                raise _in_progress() from None
-            self.claimed_in = (database, table)
-            return
+        if row is None:  # removed by expiry in between: a retry that late is a new request
+            raise _in_progress()
         if row.fingerprint != self.fingerprint:
             raise KeyReused(
                 f"This {KEY_HEADER} was already used for a different request; use a new key "

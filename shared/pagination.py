@@ -62,7 +62,8 @@ def _coerce(column: Any, value: Any) -> Any:
             return date.fromisoformat(value)
     except ValueError:
         raise Unprocessable("cursor", "not a cursor this API returned") from None
-    if not isinstance(value, python_type) or isinstance(value, bool) is not (python_type is bool):
+    is_bool_mixup = isinstance(value, bool) and python_type is not bool  # JSON true for an int
+    if not isinstance(value, python_type) or is_bool_mixup:
         raise Unprocessable("cursor", "not a cursor this API returned")
     return value
 

@@ -18,9 +18,8 @@ from typing import Any
 
 from kombu import Connection, Consumer
 from kombu.message import Message
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from shared import context, metrics
 from shared.config import Settings
@@ -31,7 +30,7 @@ from shared.contracts import (
     Event,
     UnknownEventType,
 )
-from shared.db import Database
+from shared.db import Database, insert_ignoring_duplicates
 from shared.logging import get_logger
 from shared.messaging.broker import is_embedded, next_backoff, open_connection
 from shared.messaging.embedded import recover_orphaned_messages
@@ -65,21 +64,6 @@ class Delivery:
     handler: Handler | None = None
     outcome: str = "pending"  # handled | duplicate | failed
     error: str | None = None
-
-
-def _insert_ignoring_duplicates(
-    session: Session, inbox: Table, rows: list[dict[str, Any]]
-) -> set[str]:
-    """Insert inbox rows; return the ids that were new (an existing id is a redelivery)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    # Parameters as a list (executemany): the statement compiles once and is cached, where a
-    # multi-row VALUES was compiled anew for every batch (the pipeline profile showed it).
-    statement = dialect_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
-    return set(session.execute(statement, rows).scalars())
 
 
 class EventConsumer:
@@ -169,7 +153,9 @@ class EventConsumer:
                     else:
                         unique[delivery.event.id] = delivery
                 rows = [self._inbox_row(d.event) for d in unique.values() if d.event is not None]
-                new_ids = _insert_ignoring_duplicates(session, self.inbox, rows)
+                new_ids = insert_ignoring_duplicates(
+                    session, self.inbox, rows, self.inbox.c.event_id
+                )
                 uow = UnitOfWork(session, self.writer)
                 for event_id, delivery in unique.items():
                     if event_id not in new_ids:

@@ -109,9 +109,9 @@ def _verification_key(settings: Settings, token: str) -> tuple[Any, list[str]]:
             raise _unauthorized(
                 "The bearer token is signed with a key the identity provider does not publish."
             ) from None
-        return signing_key.key, [
-            alg for alg in JWKS_ALGORITHMS if alg == signing_key.algorithm_name
-        ]
+        if signing_key.algorithm_name not in JWKS_ALGORITHMS:
+            raise _unauthorized("The bearer token's signing algorithm is not accepted.")
+        return signing_key.key, [signing_key.algorithm_name]
     if settings.jwt_public_key:
         return settings.jwt_public_key, ["RS256"]
     return settings.jwt_secret, ["HS256"]
