@@ -15,7 +15,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from services.catalog import runtime_for
-from shared.config import SERVICE_NAMES, SERVICE_PORTS, Settings, without_password
+from shared.config import (
+    SERVICE_NAMES,
+    SERVICE_PORTS,
+    Settings,
+    default_api_workers,
+    without_password,
+)
 from shared.logging import configure_logging
 from shared.service import ServiceRuntime
 
@@ -35,10 +41,44 @@ def _prepared_runtime(args: argparse.Namespace) -> ServiceRuntime:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     names = SERVICE_NAMES if args.service == "all" else (args.service,)
+    if args.check:
+        return _check_migrated(names, args.wait)
     for name in names:
         _runtime(name).migrate()
         print(f"{name}: database at head")
     return 0
+
+
+def _check_migrated(names: Sequence[str], wait: float) -> int:
+    """Exit 0 once every database is at its head revision (the migration Job of this release
+    has run), 1 if it is not within ``wait`` seconds: an API's init container runs this, so the
+    API never starts against an older schema. Changes nothing."""
+    from shared.migrations import schema_revisions
+
+    deadline = time.monotonic() + wait
+    while True:
+        behind: list[str] = []
+        for name in names:
+            runtime = _runtime(name)
+            if runtime.spec.migrations is None:
+                continue
+            try:
+                current, heads = schema_revisions(runtime.spec.migrations, runtime.database.url)
+            except Exception as error:  # the database is not up yet: wait for it too
+                behind.append(f"{name}: database unreachable ({type(error).__name__})")
+                continue
+            if current != heads:
+                have = ", ".join(sorted(current)) or "empty"
+                behind.append(f"{name}: at {have}, release needs {', '.join(sorted(heads))}")
+        if not behind:
+            for name in names:
+                print(f"{name}: database at head")
+            return 0
+        if time.monotonic() >= deadline:
+            for line in behind:
+                print(line, file=sys.stderr)
+            return 1
+        time.sleep(min(2.0, max(deadline - time.monotonic(), 0.1)))
 
 
 def cmd_revision(args: argparse.Namespace) -> int:
@@ -60,17 +100,43 @@ def cmd_topology(args: argparse.Namespace) -> int:
 
 
 def cmd_api(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
     from gunicorn.app.base import BaseApplication
 
-    problem = Settings.from_env(args.service).token_secret_problem()
+    from shared import metrics
+
+    settings = Settings.from_env(args.service)
+    problem = settings.token_secret_problem()
     if problem:
         print(f"casehub api {args.service}: refusing to start. {problem}", file=sys.stderr)
         return 2
-    _prepared_runtime(args)
+    runtime = _prepared_runtime(args)
     port = args.port or SERVICE_PORTS[args.service]
+    metrics_port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
+    if metrics_port is not None:
+        os.environ["CASEHUB_METRICS_PORT"] = str(metrics_port)  # the workers' apps read it
+    # Every gunicorn worker writes its metrics to files here, so one scrape sums them all.
+    configured = os.environ.get(metrics.MULTIPROC_VARIABLE)
+    folder = Path(configured or tempfile.mkdtemp(prefix=f"casehub-{args.service}-metrics-"))
+    metrics.use_multiprocess_dir(folder)
+    metrics_server: list[metrics.MetricsServer] = []
+
+    def when_ready(_server: Any) -> None:
+        if metrics_port is not None:
+            metrics_server.append(
+                metrics.MetricsServer(args.host, metrics_port, hooks=runtime.scrape_hooks()).start()
+            )
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        metrics.process_exited(worker.pid)
+
     options = {
         "bind": f"{args.host}:{port}",
-        "workers": args.workers or min((os.cpu_count() or 1) * 2 + 1, 8),
+        "workers": args.workers or default_api_workers(),
+        "when_ready": when_ready,
+        "child_exit": child_exit,
         "worker_class": "gthread",
         "threads": args.threads,
         "timeout": 30,
@@ -91,14 +157,26 @@ def cmd_api(args: argparse.Namespace) -> int:
         def load(self) -> Any:
             return _runtime(args.service).create_app()
 
-    CasehubApi().run()
+    master = os.getpid()
+    try:
+        CasehubApi().run()
+    finally:
+        # gunicorn's workers leave through here too (SystemExit after the fork): only the
+        # master owns the metrics server and the folder.
+        if os.getpid() == master:
+            for server in metrics_server:
+                server.stop()
+            if not configured:
+                metrics.remove_multiprocess_dir(folder)
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from shared import metrics
     from shared.worker import run_worker
 
-    run_worker(_prepared_runtime(args))
+    metrics.use_single_process()
+    run_worker(_prepared_runtime(args), metrics_port=args.metrics_port)
     return 0
 
 
@@ -320,6 +398,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = add("migrate", cmd_migrate, "upgrade a service's database to the latest migration")
     migrate.add_argument("service", choices=(*SERVICE_NAMES, "all"))
+    migrate.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing: exit 0 if the database is at this release's head revision, else 1",
+    )
+    migrate.add_argument(
+        "--wait", type=float, default=0, help="with --check: seconds to wait for the migration"
+    )
     revision = add("revision", cmd_revision, "write a service's next migration from its models")
     revision.add_argument("service", **service)
     revision.add_argument("-m", "--message", required=True)
@@ -328,12 +414,29 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("service", **service)
     api.add_argument("--host", default="0.0.0.0")
     api.add_argument("--port", type=int)
-    api.add_argument("--workers", type=int)
+    api.add_argument(
+        "--workers",
+        type=int,
+        help="gunicorn workers (default CASEHUB_API_WORKERS, else 2 per CPU of the container's "
+        "quota + 1, at most 8)",
+    )
     api.add_argument("--threads", type=int, default=4)
     api.add_argument("--no-migrate", action="store_true")
+    api.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /metrics there, summed over every worker, and not on the API's port "
+        "(default CASEHUB_METRICS_PORT)",
+    )
     worker = add("worker", cmd_worker, "run a service's outbox relay and event consumers")
     worker.add_argument("service", **service)
     worker.add_argument("--no-migrate", action="store_true")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        help="/metrics, /healthz and /readyz (default CASEHUB_METRICS_PORT, else 9101 for "
+        "intake, 9102 planning, …; 0 for none)",
+    )
     token = add("token", cmd_token, "mint a development JWT")
     token.add_argument("--sub", required=True)
     token.add_argument("--role", action="append", required=True)

@@ -17,6 +17,10 @@ SERVICE_PORTS: Mapping[str, int] = {
     "referrals": 8003,
     "notifications": 8004,
 }
+#: A worker's /metrics, /healthz and /readyz when CASEHUB_METRICS_PORT is not set.
+WORKER_METRICS_PORTS: Mapping[str, int] = {
+    name: port + 1100 for name, port in SERVICE_PORTS.items()
+}
 DEVELOPMENT_JWT_SECRET = "casehub-development-secret-change-me"
 #: Shorter HS256 secrets can be brute-forced offline from a single token (RFC 7518 §3.2).
 MINIMUM_JWT_SECRET_BYTES = 32
@@ -79,6 +83,10 @@ class Settings:
     outbox_retention_days: float = 7.0
     max_content_length: int = 1_048_576
     log_level: str = "INFO"
+    #: Where /metrics is served instead of the API's own port (the gunicorn master serves it,
+    #: summing every worker) and the worker's metrics and probe port. None: an API serves
+    #: /metrics on its own port, a worker on ``WORKER_METRICS_PORTS``.
+    metrics_port: int | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -153,4 +161,39 @@ class Settings:
             outbox_retention_days=float(env.get("CASEHUB_OUTBOX_RETENTION_DAYS", "7")),
             max_content_length=int(env.get("CASEHUB_MAX_CONTENT_LENGTH", "1048576")),
             log_level=env.get("CASEHUB_LOG_LEVEL", "INFO").upper(),
+            metrics_port=int(env["CASEHUB_METRICS_PORT"])
+            if env.get("CASEHUB_METRICS_PORT")
+            else None,
         )
+
+
+def container_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> float:
+    """CPUs this process may use: the container's CPU quota (cgroup v2 ``cpu.max`` or v1
+    ``cpu.cfs_quota_us``), else the CPUs it is pinned to. ``os.cpu_count()`` is the node's count,
+    which on a 64-core node would start 129 gunicorn workers in a pod limited to one CPU."""
+    quota: float | None = None
+    try:
+        limit, period = (cgroup / "cpu.max").read_text().split()[:2]
+        if limit != "max":
+            quota = int(limit) / int(period)
+    except (OSError, ValueError):
+        try:
+            limit = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+            period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+            if limit > 0 and period > 0:
+                quota = limit / period
+        except (OSError, ValueError):
+            pass
+    pinned = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    available = float(pinned or 1)
+    return min(quota, available) if quota else available
+
+
+def default_api_workers(env: Mapping[str, str] | None = None, cpus: float | None = None) -> int:
+    """gunicorn workers per API process: ``CASEHUB_API_WORKERS`` if set, else 2 per CPU of the
+    container's quota plus one, at most 8 (each worker holds its own database pool)."""
+    env = os.environ if env is None else env
+    if env.get("CASEHUB_API_WORKERS"):
+        return max(int(env["CASEHUB_API_WORKERS"]), 1)
+    cpus = container_cpus() if cpus is None else cpus
+    return max(1, min(int(2 * cpus) + 1, 8))

@@ -114,3 +114,19 @@ def create_idempotency_table() -> None:
 
 def drop_idempotency_table() -> None:
     messaging_tables(service_metadata()).idempotency_keys.drop(op.get_bind())
+
+
+def schema_revisions(migrations: Path, database_url: str) -> tuple[set[str], set[str]]:
+    """The revisions the database is at, and the heads of the service's history: equal once
+    its migrations have run (what a Kubernetes init container waits for before the API starts)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(migrations, database_url)).get_heads())
+    engine = create_engine(normalise_database_url(database_url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+    return current, heads

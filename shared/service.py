@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 from kombu import Connection
 from sqlalchemy import MetaData
 
+from shared import metrics
 from shared.config import Settings
 from shared.contracts import REGISTRY, ContractRegistry
 from shared.db import Database
@@ -54,6 +55,9 @@ class ServiceSpec:
     registry: ContractRegistry = field(default=REGISTRY)
     #: Extra wiring of the Flask app (e.g. accepting partners' API keys).
     configure_app: Callable[[Flask, ServiceRuntime], None] | None = None
+    #: Figures read from the service's database when Prometheus scrapes (e.g. unacknowledged
+    #: crisis alerts), on its API's and its worker's /metrics.
+    scrape_hooks: Sequence[Callable[[ServiceRuntime], None]] = ()
 
 
 class ServiceRuntime:
@@ -121,10 +125,45 @@ class ServiceRuntime:
         return DelayedRetryPump(self.settings, self.topology, self.connect_broker)
 
     def readiness_checks(self) -> dict[str, Callable[[], None]]:
-        return {"database": self.database.ping, "broker": lambda: ping_broker(self.settings)}
+        """What a process needs to serve: its database."""
+        return {"database": self.database.ping}
+
+    def reported_checks(self) -> dict[str, Callable[[], None]]:
+        """What /readyz reports without leaving service: the outbox holds writes meanwhile."""
+        return {"broker": lambda: ping_broker(self.settings)}
 
     def measure_outbox(self) -> tuple[int, float]:
         return measure_outbox_lag(self.database, self.spec.tables.outbox, self.spec.name)
+
+    def measure_queues(self) -> None:
+        """Depth of the service's queue and dead-letter queue, asked of the broker (passive
+        declares, which never create anything)."""
+        if self.spec.name not in self.topology.subscriptions:
+            return
+        connection = open_connection(self.settings, quick=True)
+        try:
+            channel = connection.default_channel
+            for role, name in (
+                ("events", self.topology.queue_name(self.spec.name)),
+                ("dlq", self.topology.dlq_name(self.spec.name)),
+            ):
+                declared = channel.queue_declare(queue=name, passive=True)
+                metrics.QUEUE_MESSAGES.labels(self.spec.name, role).set(declared.message_count)
+        finally:
+            connection.release()
+
+    def scrape_hooks(self, *, queues: bool = False) -> list[Callable[[], None]]:
+        """What to read afresh before each scrape: the outbox lag, the service's own figures,
+        and with ``queues`` (the worker) the depth of its queues."""
+
+        def outbox_lag() -> None:
+            self.measure_outbox()
+
+        hooks: list[Callable[[], None]] = [outbox_lag]
+        hooks += [partial(hook, self) for hook in self.spec.scrape_hooks]
+        if queues:
+            hooks.append(self.measure_queues)
+        return hooks
 
     def create_schema(self) -> None:
         """Tables straight from the models, for tests of services without migrations."""

@@ -1,17 +1,22 @@
-"""A service's worker process: the outbox relay and the consumers, stopped cleanly by SIGTERM."""
+"""A service's worker process: the outbox relay and the consumers, stopped cleanly by SIGTERM,
+with /metrics, /healthz and /readyz on a port of its own (it serves no other HTTP)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
+from shared import metrics
+from shared.config import WORKER_METRICS_PORTS
 from shared.db import CommitSignal
 from shared.idempotency import remove_expired
 from shared.logging import get_logger
 from shared.messaging.broker import is_embedded, open_connection
 from shared.service import PeriodicTask, ServiceRuntime
+from shared.web.observability import run_readiness_checks
 
 log = get_logger(__name__)
 
@@ -59,7 +64,62 @@ def worker_threads(runtime: ServiceRuntime, stop: threading.Event) -> list[threa
     ]
 
 
-def run_worker(runtime: ServiceRuntime, stop: threading.Event | None = None) -> None:
+def worker_metrics_port(runtime: ServiceRuntime) -> int | None:
+    """``CASEHUB_METRICS_PORT``, else the service's default worker port (9101 for intake…)."""
+    return runtime.settings.metrics_port or WORKER_METRICS_PORTS.get(runtime.spec.name)
+
+
+def start_metrics_server(
+    runtime: ServiceRuntime,
+    threads: Sequence[threading.Thread],
+    stop: threading.Event,
+    port: int,
+    host: str | None = None,
+) -> metrics.MetricsServer | None:
+    """Probes and metrics for the worker. /healthz fails once a worker thread has died (the
+    process is about to exit) or it is stopping; /readyz needs the database, reports the broker;
+    /metrics adds the outbox lag and queue depths, read at scrape time."""
+    service = runtime.spec.name
+
+    def health() -> tuple[bool, dict[str, str]]:
+        dead = sorted(thread.name for thread in threads if not thread.is_alive())
+        details = {"threads": "ok" if not dead else f"stopped: {', '.join(dead)}"}
+        if stop.is_set():
+            details["worker"] = "stopping"
+        return not dead and not stop.is_set(), details
+
+    def readiness() -> tuple[bool, dict[str, str]]:
+        alive, details = health()
+        required = run_readiness_checks(runtime.readiness_checks(), service)
+        reported = run_readiness_checks(runtime.reported_checks(), service)
+        ok = alive and all(result == "ok" for result in required.values())
+        return ok, {**details, **required, **reported}
+
+    try:
+        server = metrics.MetricsServer(
+            host or os.environ.get("CASEHUB_METRICS_HOST", "0.0.0.0"),
+            port,
+            hooks=runtime.scrape_hooks(queues=True),
+            health=health,
+            readiness=readiness,
+        )
+    except OSError as error:
+        # A second worker on one machine (the embedded default) finds the port taken: it runs
+        # on without, as before; in a pod the probes then fail, which is the alarm wanted there.
+        log.warning("worker.metrics_port_unavailable", port=port, error=repr(error))
+        return None
+    log.info("worker.metrics_serving", port=server.port)
+    return server.start()
+
+
+def run_worker(
+    runtime: ServiceRuntime,
+    stop: threading.Event | None = None,
+    *,
+    metrics_port: int | None = None,
+) -> None:
+    """Until SIGTERM (or ``stop``): every worker thread, and the metrics server on
+    ``metrics_port`` (default ``worker_metrics_port``; 0 for none)."""
     stop = stop or threading.Event()
     try:
         connection = open_connection(runtime.settings)
@@ -81,6 +141,8 @@ def run_worker(runtime: ServiceRuntime, stop: threading.Event | None = None) -> 
     threads = worker_threads(runtime, stop)
     for thread in threads:
         thread.start()
+    port = worker_metrics_port(runtime) if metrics_port is None else metrics_port
+    server = start_metrics_server(runtime, threads, stop, port) if port else None
     log.info("worker.started", service=runtime.spec.name, threads=[t.name for t in threads])
     while not stop.wait(0.5):
         dead = [thread.name for thread in threads if not thread.is_alive()]
@@ -89,4 +151,6 @@ def run_worker(runtime: ServiceRuntime, stop: threading.Event | None = None) -> 
             stop.set()
     for thread in threads:
         thread.join(timeout=30)
+    if server is not None:
+        server.stop()
     log.info("worker.stopped", service=runtime.spec.name)

@@ -10,6 +10,7 @@ from services.notifications import operations
 from services.notifications.api import BLUEPRINTS
 from services.notifications.channels import ChannelConfig
 from services.notifications.handlers import EVENT_HANDLERS
+from services.notifications.metrics import measure_crisis_alerts
 from services.notifications.models import MESSAGING, Base
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 
@@ -40,6 +41,7 @@ SERVICE = ServiceSpec(
         PeriodicTask("dispatcher", 1, dispatch_due, woken_by=operations.DISPATCH_NOW),
         PeriodicTask("escalator", 15, escalate_due),
     ],
+    scrape_hooks=[measure_crisis_alerts],
 )
 
 

@@ -17,8 +17,17 @@ def next_backoff(current: float) -> float:
     return min(current * 2, RECONNECT_BACKOFF_MAX)
 
 
-def open_connection(settings: Settings) -> Connection:
-    """A new, connected broker connection with bounded retries (kombu's default retries forever)."""
+def broker_hosts(url: str) -> list[str]:
+    """The URLs of a failover broker URL (``amqp://h1//;amqp://h2//``): kombu tries them in turn
+    when a connection is opened, starting with the first."""
+    return [part for part in url.split(";") if part.strip()]
+
+
+def open_connection(settings: Settings, *, quick: bool = False) -> Connection:
+    """A new, connected broker connection with bounded retries (kombu's default retries forever).
+
+    With several hosts in the URL every one is tried before giving up; ``quick`` tries each once
+    with a short timeout and no pause (a readiness probe must answer within a second or two)."""
     if settings.broker_url.startswith("filesystem:"):
         connection = Connection(
             transport=EmbeddedTransport,
@@ -32,7 +41,11 @@ def open_connection(settings: Settings) -> Connection:
         connection = Connection(
             settings.broker_url,
             heartbeat=settings.broker_heartbeat,
-            connect_timeout=settings.broker_connect_timeout,
+            connect_timeout=(
+                min(settings.broker_connect_timeout, 1.0)
+                if quick
+                else settings.broker_connect_timeout
+            ),
             transport_options={
                 "max_retries": 3,
                 "interval_start": 0.2,
@@ -41,8 +54,12 @@ def open_connection(settings: Settings) -> Connection:
                 "confirm_publish": False,
             },
         )
+    hosts = len(broker_hosts(settings.broker_url))
     connection.ensure_connection(
-        max_retries=3, interval_start=0.2, interval_step=0.5, interval_max=2
+        max_retries=hosts - 1 if quick else max(3, 2 * hosts - 1),
+        interval_start=0.2,
+        interval_step=0.5,
+        interval_max=2,
     )
     return connection
 
@@ -57,8 +74,8 @@ def broker_errors(connection: Connection) -> tuple[type[BaseException], ...]:
 
 
 def ping_broker(settings: Settings) -> None:
-    """Raise if the broker cannot be reached (readiness)."""
-    connection = open_connection(settings)
+    """Raise if no broker host can be reached (reported by /readyz, each host tried once)."""
+    connection = open_connection(settings, quick=True)
     try:
         connection.default_channel  # noqa: B018 - opening a channel proves the broker answers
     finally:

@@ -342,6 +342,7 @@ class EventConsumer:
         self._ack_whole_batch = not embedded
         self._buffer = []
         with consumer:
+            metrics.CONSUMER_CONNECTED.labels(self.service).set(1)
             while not stop.is_set():
                 deadline = time.monotonic() + 0.05
                 while len(self._buffer) < self.settings.prefetch and time.monotonic() < deadline:
@@ -367,6 +368,7 @@ class EventConsumer:
                 backoff = 0.5
                 self.consume(connection, stop)
             except Exception as error:
+                metrics.CONSUMER_CONNECTED.labels(self.service).set(0)
                 log.warning("consumer.reconnecting", error=repr(error))
                 stop.wait(backoff)
                 backoff = next_backoff(backoff)
@@ -374,6 +376,7 @@ class EventConsumer:
                 if connection is not None:
                     with contextlib.suppress(Exception):
                         connection.release()
+        metrics.CONSUMER_CONNECTED.labels(self.service).set(0)
 
 
 class DelayedRetryPump:

@@ -159,6 +159,8 @@ def create_service_app(
     description: str,
     blueprints: Sequence[flask_smorest.Blueprint],
     readiness_checks: Mapping[str, Callable[[], None]],
+    reported_checks: Mapping[str, Callable[[], None]] | None = None,
+    scrape_hooks: Sequence[Callable[[], None]] = (),
     version: str = "1.0.0",
 ) -> tuple[Flask, flask_smorest.Api]:
     """Build a service's Flask app: problems, request ids, probes, bearer auth docs, blueprints."""
@@ -180,7 +182,14 @@ def create_service_app(
     register_problem_handlers(app)
     register_request_context(app)
     register_idempotency(app)
-    register_observability(app, settings.service, readiness_checks)
+    register_observability(
+        app,
+        settings.service,
+        readiness_checks,
+        reported_checks,
+        serve_metrics=settings.metrics_port is None,
+        scrape_hooks=scrape_hooks,
+    )
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
     api.spec.components.parameter(PURPOSE_PARAMETER_ID, "header", PURPOSE_PARAMETER)
     api.spec.components.parameter(IDEMPOTENCY_PARAMETER_ID, "header", IDEMPOTENCY_PARAMETER)

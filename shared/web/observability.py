@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from flask import Flask, Response, g, jsonify, request
 
 from shared.logging import get_logger
-from shared.metrics import HTTP_REQUEST_DURATION, render_metrics
+from shared.metrics import DEPENDENCY_UP, HTTP_REQUEST_DURATION, ScrapeHook, render_metrics
 from shared.web.problems import Problem
 
 UNMATCHED_ENDPOINT = "<unmatched>"
@@ -24,8 +24,12 @@ def _short_reason(error: Exception) -> str:
     return text[:_MAX_REASON_LENGTH]
 
 
-def run_readiness_checks(checks: Mapping[str, Callable[[], None]]) -> dict[str, str]:
-    """Run every check (each raises when its dependency is unreachable); 'ok' or a short reason."""
+def run_readiness_checks(
+    checks: Mapping[str, Callable[[], None]], service: str | None = None
+) -> dict[str, str]:
+    """Run every check (each raises when its dependency is unreachable); 'ok' or a short reason.
+
+    With ``service``, each result is also the ``casehub_dependency_up`` gauge."""
     results: dict[str, str] = {}
     for name, check in checks.items():
         try:
@@ -35,33 +39,55 @@ def run_readiness_checks(checks: Mapping[str, Callable[[], None]]) -> dict[str, 
             _log.warning("readiness_check_failed", check=name, reason=results[name])
         else:
             results[name] = "ok"
+        if service is not None:
+            DEPENDENCY_UP.labels(service, name).set(1 if results[name] == "ok" else 0)
     return results
 
 
 def register_observability(
-    app: Flask, service: str, readiness_checks: Mapping[str, Callable[[], None]]
+    app: Flask,
+    service: str,
+    readiness_checks: Mapping[str, Callable[[], None]],
+    reported_checks: Mapping[str, Callable[[], None]] | None = None,
+    *,
+    serve_metrics: bool = True,
+    scrape_hooks: Sequence[ScrapeHook] = (),
 ) -> None:
-    """Add /healthz, /readyz and /metrics (no auth) and time every request by route template."""
+    """Add /healthz, /readyz and (unless metrics have a port of their own) /metrics, and time
+    every request by route template.
+
+    ``readiness_checks`` decide readiness (the service's database); ``reported_checks`` are only
+    reported in /readyz and the ``casehub_dependency_up`` gauge (the broker: while it is away
+    the outbox holds every write, so taking the API out of service would only lose requests)."""
+    reported = dict(reported_checks or {})
 
     def healthz() -> Response:
         return jsonify(status="ok", service=service)
 
     def readyz() -> Response:
-        results = run_readiness_checks(readiness_checks)
-        failing = sorted(name for name, result in results.items() if result != "ok")
+        required = run_readiness_checks(readiness_checks, service)
+        results = {**required, **run_readiness_checks(reported, service)}
+        failing = sorted(name for name, result in required.items() if result != "ok")
         if failing:
             raise Problem(
                 503, detail=f"Not ready: {', '.join(failing)} unreachable.", checks=results
             )
-        return jsonify(status="ready", service=service, checks=results)
+        degraded = sorted(name for name, result in results.items() if result != "ok")
+        return jsonify(
+            status="degraded" if degraded else "ready",
+            service=service,
+            checks=results,
+            **({"degraded": degraded} if degraded else {}),
+        )
 
     def metrics() -> Response:
-        body, content_type = render_metrics()
+        body, content_type = render_metrics(scrape_hooks)
         return Response(body, content_type=content_type)
 
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
     app.add_url_rule("/readyz", "readyz", readyz, methods=["GET"])
-    app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
+    if serve_metrics:
+        app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
 
     @app.before_request
     def start_timer() -> None:

@@ -1,12 +1,10 @@
-"""A service's Flask app from its runtime: the shared factory plus outbox figures on /metrics."""
+"""A service's Flask app from its runtime: the shared factory, its checks and scrape-time figures."""
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, request
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Flask, current_app
 
 from shared.web.app import create_service_app
 
@@ -22,17 +20,12 @@ def build_app(runtime: ServiceRuntime) -> Flask:
         description=spec.description,
         blueprints=spec.blueprints,
         readiness_checks=runtime.readiness_checks(),
+        reported_checks=runtime.reported_checks(),
+        scrape_hooks=runtime.scrape_hooks(),
     )
     app.extensions["casehub_runtime"] = runtime
     if spec.configure_app is not None:
         spec.configure_app(app, runtime)
-
-    @app.before_request
-    def measure_outbox_before_scrape() -> None:
-        """Outbox lag is read from the database when Prometheus scrapes, never stale."""
-        if request.path == "/metrics":
-            with suppress(SQLAlchemyError):  # /readyz reports the database; /metrics still answers
-                runtime.measure_outbox()
 
     return app
 

@@ -57,6 +57,9 @@ class ProcessPlatform:
         }
         self.settings = Settings.from_env("tests", self.environment)
         self.apis: dict[str, subprocess.Popen[bytes]] = {}
+        #: Where each API's gunicorn master and each worker serve /metrics (ports of their own).
+        self.api_metrics_ports: dict[str, int] = {}
+        self.worker_metrics_ports: dict[str, list[int]] = {name: [] for name in SERVICE_NAMES}
         self.workers: dict[str, list[subprocess.Popen[bytes]]] = {
             name: [] for name in SERVICE_NAMES
         }
@@ -80,17 +83,22 @@ class ProcessPlatform:
                 capture_output=True,
             )
 
-    def start_api(self, name: str) -> None:
+    def start_api(self, name: str, workers: int = 1) -> None:
         port = str(self.ports[name])
+        self.api_metrics_ports[name] = free_port()
         self.apis[name] = self._spawn(
             f"{name}-api",
-            *("api", name, "--no-migrate", "--workers", "1", "--host", "127.0.0.1"),
-            *("--port", port),
+            *("api", name, "--no-migrate", "--workers", str(workers), "--host", "127.0.0.1"),
+            *("--port", port, "--metrics-port", str(self.api_metrics_ports[name])),
         )
 
     def start_worker(self, name: str) -> subprocess.Popen[bytes]:
-        process = self._spawn(f"{name}-worker", "worker", name, "--no-migrate")
+        metrics_port = free_port()
+        process = self._spawn(
+            f"{name}-worker", "worker", name, "--no-migrate", "--metrics-port", str(metrics_port)
+        )
         self.workers[name].append(process)
+        self.worker_metrics_ports[name].append(metrics_port)
         return process
 
     def start(self, workers: Iterable[str] | None = None) -> None:
@@ -114,6 +122,14 @@ class ProcessPlatform:
             return requests.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200
         except requests.RequestException:
             return False
+
+    def readiness_detail(self, name: str) -> list[str] | None:
+        """What a ready API reports as degraded (the broker), or None if it is not ready."""
+        try:
+            answer = requests.get(f"{self.url(name)}/readyz", timeout=5)
+        except requests.RequestException:
+            return None
+        return answer.json().get("degraded", []) if answer.status_code == 200 else None
 
     @staticmethod
     def kill(process: subprocess.Popen[bytes]) -> None:

@@ -1,0 +1,169 @@
+"""Metrics from every process, scraped as Prometheus would: an API's gunicorn workers summed by
+its master on a port of its own, each worker process on its own port, and every metric the
+operations guide, the READMEs and the alert rules name found on one of them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.reliability.conftest import HIGH_RISK, SUP, Workload, hire_case_managers, unpublished
+from tests.support.backends import Backend
+from tests.support.mail import Mailbox, start_smtp
+from tests.support.platform import wait_until
+from tests.support.processes import ProcessPlatform
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ["intake", "planning", "notifications"]
+ADMIN = ("admin-1", "admin")
+#: Where operators read metric names: the guides, and the alert rules and dashboard they load.
+DOCUMENTS = [
+    ROOT / "docs" / "operations.md",
+    ROOT / "README.md",
+    ROOT / "deploy" / "README.md",
+    *sorted((ROOT / "deploy" / "observability").glob("*")),
+]
+_HISTOGRAM_PARTS = re.compile(r"_(bucket|count|sum)$")
+
+
+def documented_metric_names() -> set[str]:
+    names: set[str] = set()
+    for document in DOCUMENTS:
+        if document.is_file():
+            names |= set(re.findall(r"\bcasehub_[a-z_]+[a-z]", document.read_text()))
+    return {name for name in names if not name.startswith("casehub_test")}
+
+
+def exposed_names(text: str) -> set[str]:
+    names = set()
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            names.add(line.split()[2])
+        elif line and not line.startswith("#"):
+            sample = re.split(r"[{ ]", line, maxsplit=1)[0]
+            names |= {sample, _HISTOGRAM_PARTS.sub("", sample)}
+    return names
+
+
+def scrape(port: int) -> str:
+    response = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    assert response.status_code == 200
+    return response.text
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of the sample named ``name`` with (at least) these labels."""
+    for line in text.splitlines():
+        named = line.startswith(f"{name}{{") or line.startswith(f"{name} ")
+        if named and all(f'{key}="{value}"' in line for key, value in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    controller, mailbox, port = start_smtp()
+    yield mailbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def platform(
+    backend: Backend, real_only: None, data_dir: Path, mailbox: tuple[Mailbox, int]
+) -> Iterator[ProcessPlatform]:
+    databases = {name: backend.new_database(name, data_dir) for name in SERVICES}
+    running = ProcessPlatform(
+        backend.broker_url, databases, data_dir, {"NOTIFICATIONS_SMTP_PORT": str(mailbox[1])}
+    )
+    running.migrate()
+    running.start_api("intake", workers=2)
+    for name in ("planning", "notifications"):
+        running.start_api(name)
+    for name in SERVICES:
+        running.start_worker(name)
+    for name in SERVICES:
+        assert wait_until(lambda n=name: running.answers(n), timeout=60), f"{name} never answered"
+    yield running
+    running.stop()
+
+
+def test_every_process_serves_metrics_on_its_own_port_and_every_documented_one_is_there(
+    platform: ProcessPlatform, mailbox: tuple[Mailbox, int]
+) -> None:
+    inbox, _ = mailbox
+    hire_case_managers(platform)
+    for person in ("cm-0", "sup-1"):
+        saved = platform.call(
+            "notifications",
+            "PUT",
+            f"/users/{person}/preferences",
+            ADMIN,
+            {"email": f"{person}@agency.example", "channels": ["email"]},
+        )
+        assert saved.status_code == 200, saved.text
+    Workload(platform).run(0, 1, cssrs=HIGH_RISK, threads=1)
+    assert wait_until(lambda: len(inbox.to("sup-1@agency.example")) >= 1, timeout=60)
+    assert wait_until(lambda: unpublished(platform, "intake") == 0, timeout=30)
+
+    # An API's own port does not serve /metrics: its master does, on the metrics port.
+    assert requests.get(f"{platform.url('intake')}/metrics", timeout=5).status_code == 404
+    reads = 12
+    for _ in range(reads):
+        assert platform.call("intake", "GET", "/case-managers", SUP).status_code == 200
+    intake_api = scrape(platform.api_metrics_ports["intake"])
+    # The master serves no request itself: this count is the two gunicorn workers' summed.
+    assert (
+        sample(
+            intake_api,
+            "casehub_http_request_duration_seconds_count",
+            endpoint="/case-managers",
+            method="GET",
+            status="200",
+        )
+        == reads
+    )
+    assert sample(intake_api, "casehub_outbox_pending", service="intake") == 0
+
+    workers = {name: scrape(platform.worker_metrics_ports[name][0]) for name in SERVICES}
+    assert sample(workers["intake"], "casehub_events_published_total", service="intake")
+    assert sample(
+        workers["planning"],
+        "casehub_events_consumed_total",
+        service="planning",
+        type="casehub.intake.risk.flagged.v1",
+        outcome="handled",
+    )
+    for name in SERVICES:
+        assert sample(workers[name], "casehub_consumer_connected", service=name) == 1
+        assert sample(workers[name], "casehub_queue_messages", service=name, queue="dlq") == 0
+        assert sample(workers[name], "casehub_outbox_oldest_pending_seconds", service=name) == 0
+        for probe in ("healthz", "readyz"):
+            answer = requests.get(
+                f"http://127.0.0.1:{platform.worker_metrics_ports[name][0]}/{probe}", timeout=5
+            )
+            assert answer.status_code == 200, answer.text
+    notifications = workers["notifications"]
+    assert sample(notifications, "casehub_crisis_alerts_unacknowledged") == 1
+    assert (sample(notifications, "casehub_crisis_alert_oldest_unacknowledged_seconds") or 0) > 0
+    assert (
+        sample(
+            notifications,
+            "casehub_notification_deliveries_failed_total",
+            channel="email",
+            urgency="urgent",
+        )
+        == 0
+    )
+    assert sample(notifications, "casehub_events_published_total", service="notifications")
+
+    everywhere = set().union(
+        *(exposed_names(text) for text in workers.values()),
+        *(exposed_names(scrape(port)) for port in platform.api_metrics_ports.values()),
+    )
+    documented = documented_metric_names()
+    assert len(documented) >= 10, documented
+    assert documented <= everywhere, sorted(documented - everywhere)
