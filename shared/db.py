@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,15 +76,25 @@ def create_database_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
+    pool_size, max_overflow = pool_limits()
     return create_engine(
         url,
         hide_parameters=True,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         pool_timeout=10,
         connect_args={"connect_timeout": 5},
     )
+
+
+def pool_limits(env: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """Connections one process keeps (``CASEHUB_DB_POOL_SIZE``, default 10) and may open beyond
+    them under load (``CASEHUB_DB_MAX_OVERFLOW``, default 10). Every gunicorn worker and every
+    worker process has its own pool: replicas * processes * (size + overflow) must stay below
+    PostgreSQL's ``max_connections`` or PgBouncer's pool (docs/operations.md)."""
+    env = os.environ if env is None else env
+    return int(env.get("CASEHUB_DB_POOL_SIZE", "10")), int(env.get("CASEHUB_DB_MAX_OVERFLOW", "10"))
 
 
 class Database:
