@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import smtplib
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from functools import cache
 from typing import Any
@@ -56,11 +57,33 @@ def render(template: str, **values: Any) -> tuple[str, str]:
     return _compiled(subject).render(**values), _compiled(body).render(**values)
 
 
+class SmtpSettingsError(ValueError):
+    """The SMTP settings would send the relay's password in clear: refused before connecting."""
+
+
+_STARTTLS_WORDS = {"starttls", "true", "1", "yes", "on"}
+_PLAIN_WORDS = {"none", "false", "0", "no", "off", ""}
+
+
+def _starttls(value: str) -> bool:
+    word = value.strip().lower()
+    if word not in _STARTTLS_WORDS | _PLAIN_WORDS:
+        raise SmtpSettingsError(f"NOTIFICATIONS_SMTP_TLS must be starttls or none, not {value!r}")
+    return word in _STARTTLS_WORDS
+
+
 @dataclass(frozen=True)
 class ChannelConfig:
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_timeout: float = 10.0
+    #: STARTTLS before anything else (``NOTIFICATIONS_SMTP_TLS=starttls``): the server's
+    #: certificate is verified against the system's CAs or ``smtp_ca_file``, and a server that
+    #: does not offer STARTTLS is refused, never used in clear.
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_ca_file: str | None = None
     sender: str = "casehub@localhost"
     on_call_email: str = "on-call@localhost"
     intake_on_call_email: str = "intake-on-call@localhost"
@@ -73,6 +96,10 @@ class ChannelConfig:
         return cls(
             smtp_host=env.get("NOTIFICATIONS_SMTP_HOST", "127.0.0.1"),
             smtp_port=int(env.get("NOTIFICATIONS_SMTP_PORT", "1025")),
+            smtp_starttls=_starttls(env.get("NOTIFICATIONS_SMTP_TLS", "none")),
+            smtp_user=env.get("NOTIFICATIONS_SMTP_USER") or None,
+            smtp_password=env.get("NOTIFICATIONS_SMTP_PASSWORD") or None,
+            smtp_ca_file=env.get("NOTIFICATIONS_SMTP_CA_FILE") or None,
             sender=env.get("NOTIFICATIONS_FROM", "casehub@localhost"),
             on_call_email=env.get("NOTIFICATIONS_ON_CALL_EMAIL", "on-call@localhost"),
             intake_on_call_email=env.get(
@@ -120,9 +147,23 @@ class Mailer:
     def _connection(self) -> smtplib.SMTP:
         if self._smtp is None:
             config = self.config
-            self._smtp = smtplib.SMTP(
-                config.smtp_host, config.smtp_port, timeout=config.smtp_timeout
-            )
+            if config.smtp_user and not config.smtp_starttls:
+                raise SmtpSettingsError(
+                    "NOTIFICATIONS_SMTP_USER is set but NOTIFICATIONS_SMTP_TLS is not starttls: "
+                    "the password would cross the network in clear"
+                )
+            smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.smtp_timeout)
+            try:
+                if config.smtp_starttls:
+                    # Raises SMTPNotSupportedError if the server offers no STARTTLS: no downgrade.
+                    smtp.starttls(context=ssl.create_default_context(cafile=config.smtp_ca_file))
+                if config.smtp_user:
+                    smtp.login(config.smtp_user, config.smtp_password or "")
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    smtp.close()
+                raise
+            self._smtp = smtp
         return self._smtp
 
     def close(self) -> None:
