@@ -31,6 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.tracing import instrument_engine
+
 
 def normalise_database_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs and always drive them with psycopg 3."""
@@ -75,9 +77,10 @@ def create_database_engine(url: str) -> Engine:
             connect_args={"timeout": 30, "check_same_thread": False},
         )
         _configure_sqlite(engine)
+        instrument_engine(engine)
         return engine
     pool_size, max_overflow = pool_limits()
-    return create_engine(
+    engine = create_engine(
         url,
         hide_parameters=True,
         pool_pre_ping=True,
@@ -86,6 +89,8 @@ def create_database_engine(url: str) -> Engine:
         pool_timeout=10,
         connect_args={"connect_timeout": 5},
     )
+    instrument_engine(engine)
+    return engine
 
 
 def pool_limits(env: Mapping[str, str] | None = None) -> tuple[int, int]:

@@ -16,7 +16,12 @@ _ADOPTED_LOGGERS = ("gunicorn.error", "gunicorn.access")
 
 
 def add_context_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """Carry the correlation and causation ids of the current request or message into the line."""
+    """Carry the correlation and causation ids of the current request or message, and the
+    current trace and span ids, into the line."""
+    from shared.tracing import trace_ids
+
+    for key, value in trace_ids().items():
+        event_dict.setdefault(key, value)
     for key, var in (
         ("correlation_id", context.correlation_id),
         ("causation_id", context.causation_id),

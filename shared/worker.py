@@ -16,6 +16,7 @@ from shared.idempotency import remove_expired
 from shared.logging import get_logger
 from shared.messaging.broker import is_embedded, open_connection
 from shared.service import PeriodicTask, ServiceRuntime
+from shared.tracing import configure_tracing
 from shared.web.observability import run_readiness_checks
 
 log = get_logger(__name__)
@@ -120,6 +121,7 @@ def run_worker(
 ) -> None:
     """Until SIGTERM (or ``stop``): every worker thread, and the metrics server on
     ``metrics_port`` (default ``worker_metrics_port``; 0 for none)."""
+    configure_tracing(runtime.spec.name)
     stop = stop or threading.Event()
     try:
         connection = open_connection(runtime.settings)

@@ -83,6 +83,9 @@ class Notification(Base):
     escalate_at: Mapped[datetime | None] = mapped_column(index=True)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+    #: W3C traceparent of the event's handling: the email is sent in that trace (one crisis
+    #: alert, one trace from the assessment to the inbox).
+    traceparent: Mapped[str | None] = mapped_column(String(55))
 
 
 class Delivery(Base):

@@ -23,6 +23,7 @@ from services.notifications.models import (
     Preference,
     Rule,
 )
+from shared import tracing
 from shared.contracts import Event
 from shared.db import signal_on_commit
 from shared.errors import Conflict, Forbidden, NotFound
@@ -92,6 +93,7 @@ def notify(
             urgency=rule.urgency,
             subject="",
             body="",
+            traceparent=tracing.current_traceparent(),
         )
         uow.session.add(notification)
         uow.session.flush()
@@ -319,9 +321,15 @@ def _attempt(
     group: list[tuple[Delivery, Notification]],
     preference: Preference | None,
 ) -> None:
-    first, _notification = group[0]
+    first, notification = group[0]
     try:
-        _send(config, mailer, first, [n for _, n in group], preference)
+        with tracing.span(
+            f"send {first.channel}",
+            kind=tracing.SpanKind.CLIENT,
+            parent=tracing.context_from(notification.traceparent),
+            attributes={"casehub.delivery.id": first.id, "casehub.urgency": notification.urgency},
+        ):
+            _send(config, mailer, first, [n for _, n in group], preference)
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"[:500]
         for delivery, each in group:

@@ -21,7 +21,7 @@ from kombu.message import Message
 from sqlalchemy import insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from shared import context, metrics
+from shared import context, metrics, tracing
 from shared.config import Settings
 from shared.contracts import (
     ContractRegistry,
@@ -129,7 +129,24 @@ class EventConsumer:
             context.traceparent.set(event.traceparent),
         )
         try:
-            delivery.handler(event, uow)
+            if tracing.recording():
+                with tracing.span(
+                    f"process {event.routing_key}",
+                    kind=tracing.SpanKind.CONSUMER,
+                    parent=tracing.context_from(
+                        (delivery.message.headers or {}).get("traceparent"), event.traceparent
+                    ),
+                    attributes={
+                        "messaging.system": "rabbitmq",
+                        "messaging.operation.type": "process",
+                        "messaging.message.id": event.id,
+                        "messaging.rabbitmq.destination.routing_key": event.routing_key,
+                        "casehub.service": self.service,
+                    },
+                ):
+                    delivery.handler(event, uow)
+            else:
+                delivery.handler(event, uow)
         finally:
             context.traceparent.reset(tokens[2])
             context.causation_id.reset(tokens[1])

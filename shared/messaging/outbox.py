@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
-from shared import context, metrics
+from shared import context, metrics, tracing
 from shared.contracts import ContractRegistry, Event
 from shared.db import Database
 
@@ -50,7 +50,7 @@ class OutboxWriter:
             data=validated,
             correlationid=context.correlation_id.get(),
             causationid=context.causation_id.get(),
-            traceparent=context.traceparent.get(),
+            traceparent=tracing.current_traceparent(),
         )
 
     def write(self, session: Session, event: Event) -> None:

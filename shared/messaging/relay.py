@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections import defaultdict
@@ -14,7 +15,7 @@ from kombu import Connection
 from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.config import Settings
 from shared.db import CommitSignal, Database
 from shared.logging import get_logger
@@ -25,6 +26,8 @@ from shared.messaging.tables import MessagingTables
 from shared.messaging.topology import Topology
 
 log = get_logger(__name__)
+#: The envelope's traceparent, read without parsing the JSON (compact, keys sorted).
+_TRACEPARENT = re.compile(r'"traceparent":"([0-9a-f-]{55})"')
 
 
 def publishing_waves(rows: Sequence[Row[Any]]) -> list[list[Row[Any]]]:
@@ -148,6 +151,8 @@ class OutboxRelay:
         session = self.database.session()
         published: list[int] = []
         failures: dict[int, str] = {}
+        spans: dict[int, Any] = {}
+        traced = tracing.recording()
         try:
             with session.begin():
                 rows = self._claim(session)
@@ -160,8 +165,12 @@ class OutboxRelay:
                     wave = [row for row in wave if row.subject not in blocked_subjects]
                     if not wave:
                         continue
+                    if traced:
+                        spans.update((row.id, self._publish_span(row)) for row in wave)
                     try:
-                        outcome = publisher.publish([self._message(row) for row in wave])
+                        outcome = publisher.publish(
+                            [self._message(row, spans.get(row.id)) for row in wave]
+                        )
                     except Exception as error:
                         broken = error
                         break
@@ -189,6 +198,9 @@ class OutboxRelay:
                     )
         finally:
             session.close()
+            for row_id, span in spans.items():
+                failed = failures.get(row_id) or (None if row_id in published else "not sent")
+                tracing.end_span(span, failed=failed)
         for row_id in published:
             metrics.EVENTS_PUBLISHED.labels(self.service, by_id[row_id].event_type).inc()
         for reason in failures.values():
@@ -201,13 +213,37 @@ class OutboxRelay:
             raise broken
         return len(published)
 
-    def _message(self, row: Row[Any]) -> OutgoingMessage:
+    def _publish_span(self, row: Row[Any]) -> Any:
+        """A producer span per event, child of the span that raised it (the envelope's
+        traceparent), ended when the broker confirms or refuses it."""
+        found = _TRACEPARENT.search(row.payload)
+        return tracing.start_span(
+            f"publish {row.routing_key}",
+            kind=tracing.SpanKind.PRODUCER,
+            parent=tracing.context_from(found.group(1) if found else None),
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.operation.type": "publish",
+                "messaging.destination.name": self.topology.exchange_name,
+                "messaging.rabbitmq.destination.routing_key": row.routing_key,
+                "messaging.message.id": row.event_id,
+                "casehub.service": self.service,
+            },
+        )
+
+    def _message(self, row: Row[Any], span: Any = None) -> OutgoingMessage:
+        """With a span, its traceparent rides in the message's headers: the consumer's span is
+        its child, while the envelope keeps the producer's (what the event's trace started as)."""
+        headers = (
+            {"traceparent": tracing.format_traceparent(span.get_span_context())} if span else {}
+        )
         return OutgoingMessage(
             key=row.id,
             message_id=row.event_id,
             exchange=self.topology.exchange_name,
             routing_key=row.routing_key,
             body=row.payload.encode(),
+            headers=headers,
         )
 
     def remove_old_published(self) -> int:

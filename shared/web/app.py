@@ -15,6 +15,7 @@ from shared.audit import PURPOSE_LENGTH
 from shared.config import Settings
 from shared.idempotency import KEY_HEADER, KEY_LENGTH
 from shared.logging import configure_logging
+from shared.tracing import configure_tracing, instrument_app
 from shared.web.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
 from shared.web.idempotency import register_idempotency
 from shared.web.observability import register_observability
@@ -165,6 +166,7 @@ def create_service_app(
 ) -> tuple[Flask, flask_smorest.Api]:
     """Build a service's Flask app: problems, request ids, probes, bearer auth docs, blueprints."""
     configure_logging(settings.service, settings.log_level)
+    configure_tracing(settings.service)
     app = Flask(f"casehub.{settings.service}", static_folder=None)
     app.config.update(
         API_TITLE=title,
@@ -195,4 +197,5 @@ def create_service_app(
     api.spec.components.parameter(IDEMPOTENCY_PARAMETER_ID, "header", IDEMPOTENCY_PARAMETER)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
+    instrument_app(app)
     return app, api

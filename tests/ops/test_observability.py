@@ -1,11 +1,21 @@
-"""Metrics from every process, scraped as Prometheus would: an API's gunicorn workers summed by
-its master on a port of its own, each worker process on its own port, and every metric the
-operations guide, the READMEs and the alert rules name found on one of them."""
+"""What an operator sees of real processes (gunicorn APIs, worker processes) on one crisis alert:
+
+- metrics scraped as Prometheus would: an API's gunicorn workers summed by its master on a port
+  of its own, each worker process on its own port, and every metric the operations guide, the
+  READMEs and the alert rules name found on one of them;
+- traces exported over OTLP/HTTP to a collector: the assessment's POST in intake's API, the
+  publish in intake's worker, the handling in planning's and notifications' workers and the
+  email, one trace id across five processes; the same id in the API's log line."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -64,6 +74,76 @@ def sample(text: str, name: str, **labels: str) -> float | None:
     return None
 
 
+@dataclass(frozen=True)
+class ExportedSpan:
+    service: str
+    name: str
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+
+
+class Collector:
+    """An OTLP/HTTP trace receiver on loopback, keeping every span it is sent."""
+
+    def __init__(self) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        self.spans: list[ExportedSpan] = []
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                request = ExportTraceServiceRequest.FromString(body)
+                for resource_spans in request.resource_spans:
+                    service = next(
+                        a.value.string_value
+                        for a in resource_spans.resource.attributes
+                        if a.key == "service.name"
+                    )
+                    for scope in resource_spans.scope_spans:
+                        collector.spans.extend(
+                            ExportedSpan(
+                                service,
+                                span.name,
+                                span.trace_id.hex(),
+                                span.span_id.hex(),
+                                span.parent_span_id.hex(),
+                            )
+                            for span in scope.spans
+                        )
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def named(self, name: str) -> list[ExportedSpan]:
+        return [span for span in list(self.spans) if span.name == name]
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    running = Collector()
+    yield running
+    running.stop()
+
+
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
     controller, mailbox, port = start_smtp()
@@ -73,11 +153,23 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
 
 @pytest.fixture
 def platform(
-    backend: Backend, real_only: None, data_dir: Path, mailbox: tuple[Mailbox, int]
+    backend: Backend,
+    real_only: None,
+    data_dir: Path,
+    mailbox: tuple[Mailbox, int],
+    collector: Collector,
 ) -> Iterator[ProcessPlatform]:
     databases = {name: backend.new_database(name, data_dir) for name in SERVICES}
     running = ProcessPlatform(
-        backend.broker_url, databases, data_dir, {"NOTIFICATIONS_SMTP_PORT": str(mailbox[1])}
+        backend.broker_url,
+        databases,
+        data_dir,
+        {
+            "NOTIFICATIONS_SMTP_PORT": str(mailbox[1]),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "CASEHUB_LOG_LEVEL": "INFO",
+        },
     )
     running.migrate()
     running.start_api("intake", workers=2)
@@ -91,8 +183,9 @@ def platform(
     running.stop()
 
 
-def test_every_process_serves_metrics_on_its_own_port_and_every_documented_one_is_there(
-    platform: ProcessPlatform, mailbox: tuple[Mailbox, int]
+@pytest.mark.slow
+def test_a_crisis_alert_seen_by_an_operator_one_trace_and_metrics_from_every_process(
+    platform: ProcessPlatform, mailbox: tuple[Mailbox, int], collector: Collector
 ) -> None:
     inbox, _ = mailbox
     hire_case_managers(platform)
@@ -167,3 +260,38 @@ def test_every_process_serves_metrics_on_its_own_port_and_every_documented_one_i
     documented = documented_metric_names()
     assert len(documented) >= 10, documented
     assert documented <= everywhere, sorted(documented - everywhere)
+
+    # -- one trace, five processes ----------------------------------------------------------
+    def emailed_in_trace() -> bool:
+        return len(collector.named("send email")) >= 2 and bool(
+            collector.named("process intake.risk.flagged.v1")
+        )
+
+    assert wait_until(emailed_in_trace, timeout=30)
+    [post] = [
+        span
+        for span in collector.spans
+        if span.service == "casehub-intake"
+        and span.name.startswith("POST /clients/")
+        and span.name.endswith("/assessments")
+    ]
+    in_trace = [span for span in collector.spans if span.trace_id == post.trace_id]
+    by_id = {span.span_id: span for span in in_trace}
+    [publish] = [span for span in in_trace if span.name == "publish intake.risk.flagged.v1"]
+    assert publish.service == "casehub-intake" and publish.parent_span_id == post.span_id
+    handled = {
+        span.service: span for span in in_trace if span.name == "process intake.risk.flagged.v1"
+    }
+    assert set(handled) == {"casehub-planning", "casehub-notifications"}
+    assert {span.parent_span_id for span in handled.values()} == {publish.span_id}
+    emails = [span for span in in_trace if span.name == "send email"]
+    assert len(emails) == 2  # the case manager's and the supervisor's crisis alerts
+    assert all(by_id[email.parent_span_id] == handled["casehub-notifications"] for email in emails)
+    assert any(span.name.startswith(("INSERT", "SELECT")) for span in in_trace)  # SQL spans
+
+    access_lines = [
+        json.loads(line)
+        for line in platform.log_text("intake-api").splitlines()
+        if line.startswith("{") and '"http_request"' in line and "/assessments" in line
+    ]
+    assert [line["trace_id"] for line in access_lines] == [post.trace_id]
