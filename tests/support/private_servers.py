@@ -4,6 +4,7 @@ a real server without touching the shared ones other tests (and other people) ar
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -26,14 +28,15 @@ class PrivateRabbitMQ:
     """A second RabbitMQ node on its own ports and data folder; ``stop_app``/``start_app`` as an
     operator would, so quorum queues and their messages survive like on a real restart."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "casehub-fault", extra_config: str = "") -> None:
         self.folder = folder = _server_folder("casehub-rabbitmq-")
-        self.node = f"casehub-fault-{uuid.uuid4().hex[:6]}@localhost"
+        self.node = f"{name}-{uuid.uuid4().hex[:6]}@localhost"
         self.port = free_port()
         (folder / "enabled_plugins").write_text("[].\n")
         (folder / "rabbitmq.conf").write_text(
-            f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n"
+            f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n{extra_config}"
         )
+        _owned_by_rabbitmq(folder)
         self.environment = {
             **os.environ,
             "RABBITMQ_NODENAME": self.node,
@@ -56,16 +59,18 @@ class PrivateRabbitMQ:
     def url(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}//"
 
-    def ctl(self, *arguments: str, timeout: float = 60) -> None:
-        subprocess.run(
+    def ctl(self, *arguments: str, timeout: float = 60) -> str:
+        return subprocess.run(
             ["rabbitmqctl", "-q", "-n", self.node, *arguments],
             env=self.environment,
             check=True,
             capture_output=True,
             timeout=timeout,
-        )
+            text=True,
+        ).stdout
 
-    def start(self) -> None:
+    def launch(self) -> None:
+        """Start the node's VM; ``start`` also waits for it to be up."""
         subprocess.Popen(
             ["rabbitmq-server"],
             env=self.environment,
@@ -73,6 +78,12 @@ class PrivateRabbitMQ:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    def start(self) -> None:
+        self.launch()
+        self.await_startup()
+
+    def await_startup(self) -> None:
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -94,6 +105,64 @@ class PrivateRabbitMQ:
         with contextlib.suppress(subprocess.SubprocessError):
             self.ctl("stop", timeout=60)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class RabbitMQCluster:
+    """Three RabbitMQ nodes of a test's own on this machine, each with its node name, ports,
+    config file and data folder, joined into one cluster: quorum queues declared on it have a
+    member on every node, so one node can stop without the queues stopping."""
+
+    def __init__(self, size: int = 3) -> None:
+        self.nodes = [PrivateRabbitMQ(name=f"casehub-c{n + 1}") for n in range(size)]
+
+    @property
+    def url(self) -> str:
+        """A failover URL: kombu connects to the first node that answers, in this order."""
+        return ";".join(node.url for node in self.nodes)
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.launch()
+        for node in self.nodes:
+            node.await_startup()
+        first = self.nodes[0]
+        for node in self.nodes[1:]:
+            node.ctl("stop_app")
+            node.ctl("join_cluster", first.node)
+            node.start_app()
+        assert set(self.running_nodes()) == {node.node for node in self.nodes}
+
+    def running_nodes(self, asking: PrivateRabbitMQ | None = None) -> list[str]:
+        status = json.loads((asking or self.up_node()).ctl("cluster_status", "--formatter", "json"))
+        return list(status["running_nodes"])
+
+    def up_node(self, besides: PrivateRabbitMQ | None = None) -> PrivateRabbitMQ:
+        """A node to ask about the cluster: the first one that answers."""
+        for node in self.nodes:
+            if node is besides:
+                continue
+            try:
+                node.ctl("status", timeout=30)
+                return node
+            except subprocess.SubprocessError:
+                continue
+        raise RuntimeError("no node of the cluster answers")
+
+    def node_named(self, name: str) -> PrivateRabbitMQ:
+        return next(node for node in self.nodes if node.node == name)
+
+    def queues(self, asking: PrivateRabbitMQ | None = None) -> dict[str, dict[str, Any]]:
+        """Each quorum queue's leader and members, by queue name."""
+        listed = json.loads(
+            (asking or self.up_node()).ctl(
+                "list_queues", "name", "leader", "members", "type", "--formatter", "json"
+            )
+        )
+        return {queue["name"]: queue for queue in listed}
+
+    def shutdown(self) -> None:
+        for node in self.nodes:
+            node.shutdown()
 
 
 class PrivatePostgres:
@@ -152,6 +221,15 @@ class PrivatePostgres:
         with contextlib.suppress(subprocess.SubprocessError):
             self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _owned_by_rabbitmq(folder: Path) -> None:
+    """The node runs as the rabbitmq user (the server script switches to it when run as root)."""
+    if os.geteuid() != 0:
+        return
+    with contextlib.suppress(LookupError, OSError):
+        for path in [folder, *folder.rglob("*")]:
+            shutil.chown(path, "rabbitmq", "rabbitmq")
 
 
 def _server_folder(prefix: str) -> Path:
