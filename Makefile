@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Test files run in parallel (pytest-xdist, one file per worker at a time); TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 2
 
-.PHONY: install dev test lint format bench
+.PHONY: install dev test lint format bench lock
 
 install: $(VENV)/.installed
 
@@ -35,3 +35,10 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The image's dependencies, pinned with hashes (deploy/Dockerfile installs exactly these).
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
+		--output-file deploy/requirements.lock
+	printf 'setuptools>=68\n' | $(BIN)/uv pip compile - --generate-hashes --universal \
+		--python-version 3.11 --no-header --output-file deploy/requirements-build.lock
