@@ -340,8 +340,7 @@ def test_production_runs_replicated_engines_pinned_by_digest_with_backups() -> N
     rabbitmq = by_kind("production", "RabbitmqCluster")["casehub-rabbitmq"]["spec"]
     assert rabbitmq["replicas"] == 3
     assert (
-        "load_definitions = /etc/rabbitmq/definitions"
-        in rabbitmq["rabbitmq"]["additionalConfig"]
+        "load_definitions = /etc/rabbitmq/definitions" in rabbitmq["rabbitmq"]["additionalConfig"]
     )
     postgres = by_kind("production", "Cluster")["casehub-db"]["spec"]
     assert postgres["instances"] == 3
