@@ -102,9 +102,24 @@ def test_a_crisis_alert_is_one_trace_from_the_assessment_post_to_the_email(
     assert assessed.status_code == 201, assessed.json
     services.start_workers()
     assert wait_until(lambda: len(mailbox.to("sup-1@agency.example")) >= 1, timeout=45)
-    assert wait_until(
-        lambda: len(_named(spans.get_finished_spans(), "send email")) >= 2, timeout=10
-    )
+
+    def traced_to_the_end() -> bool:
+        finished = spans.get_finished_spans()
+        handled_by = {
+            span.attributes["casehub.service"]
+            for span in _named(finished, "process intake.risk.flagged.v1")
+        }
+        urgent = [
+            span
+            for span in _named(finished, "send email")
+            if span.attributes["casehub.urgency"] == "urgent"
+        ]
+        return len(urgent) >= 2 and handled_by == {
+            "planning",
+            "notifications",
+        }
+
+    assert wait_until(traced_to_the_end, timeout=30)
 
     finished = list(spans.get_finished_spans())
     by_id = {span.context.span_id: span for span in finished}
