@@ -150,3 +150,39 @@ def test_a_crisis_alert_is_one_trace_from_the_assessment_post_to_the_email(
     for email in emails:
         assert email.context.trace_id == trace_id
         assert by_id[email.parent.span_id].name == "process intake.risk.flagged.v1"
+
+
+def _tracing_in_a_fresh_process(environment: dict[str, str]) -> list[str]:
+    """What a new process (its own global tracer provider) does with this environment."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from shared.tracing import configure_tracing, recording, tracer, trace_ids\n"
+        "from opentelemetry import trace\n"
+        "configure_tracing('intake')\n"
+        "span = tracer().start_span('a')\n"
+        "with trace.use_span(span):\n"
+        "    print(recording(), span.is_recording(), bool(trace_ids().get('trace_id')))\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**clean, **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.split()
+
+
+def test_export_is_off_unless_an_otlp_endpoint_is_configured() -> None:
+    # nothing recorded, but every log line still gets a trace id
+    assert _tracing_in_a_fresh_process({}) == ["False", "False", "True"]
+    configured = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
+        "OTEL_BSP_SCHEDULE_DELAY": "60000",
+    }
+    assert _tracing_in_a_fresh_process(configured) == ["True", "True", "True"]
