@@ -285,6 +285,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             "supervisor": "sup-maria",
             "admin": "admin-demo",
             "partner": "housing-first-staff",
+            "on_call": "on-call-demo",
         }
         for role in ROLES:
             org = "housing-first" if role == "partner" else None

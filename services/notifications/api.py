@@ -8,6 +8,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from services.notifications import operations
+from services.notifications.domain import ON_CALL_ROLE
 from services.notifications.models import AUDIT
 from services.notifications.schemas import (
     DeliveryArgs,
@@ -25,6 +26,8 @@ from shared.web.audit import audit_blueprint
 from shared.web.service_app import current_runtime
 
 STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
+#: Who may acknowledge: the staff an alert reached, and on-call for what reached on-call.
+ACKNOWLEDGERS = (*STAFF, ON_CALL_ROLE)
 
 inbox = Blueprint(
     "inbox", __name__, url_prefix="/me", description="My notifications and preferences"
@@ -109,11 +112,13 @@ def save_my_preferences(values: dict[str, Any]) -> Any:
 
 
 @notifications.route("/<notification_id>/acknowledge", methods=["POST"])
-@require_roles(*STAFF)
+@require_roles(*ACKNOWLEDGERS)
 @notifications.response(200, NotificationOut)
 @notifications.alt_response(409, description="Already acknowledged (by whom is named).")
 def acknowledge(notification_id: str) -> Any:
-    """I have seen this alert and am acting on it: escalation stops."""
+    """I have seen this alert and am acting on it: escalation stops. Only someone it reached may
+    (a recipient, compared exactly; the ``on_call`` role for an alert that reached on-call; an
+    admin); for anyone else it does not exist (404)."""
     with _uow() as uow:
         return operations.acknowledge(uow, current_principal(), notification_id, _now())
 
@@ -169,10 +174,13 @@ def update_rule(values: dict[str, Any], rule_id: str) -> Any:
 @admin.response(200, DeliveryPage)
 def list_deliveries(args: dict[str, Any]) -> Any:
     """The delivery log with every attempt, by next attempt time, a page at a time;
-    ``status=failed`` shows what did not get through."""
+    ``status=failed`` shows what did not get through. A supervisor sees the deliveries
+    concerning their team (sent to them or their case managers, or about their clients); an
+    admin sees all."""
     with _uow() as uow:
         page = operations.deliveries(
             uow,
+            current_principal(),
             status=args.get("status"),
             notification_id=args.get("notification_id"),
             limit=args["limit"],
@@ -188,6 +196,8 @@ def list_deliveries(args: dict[str, Any]) -> Any:
                             "id",
                             "notification_id",
                             "recipient",
+                            "recipient_kind",
+                            "escalation_level",
                             "channel",
                             "status",
                             "attempts",

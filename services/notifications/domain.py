@@ -3,7 +3,7 @@ message, how retries back off and where an unacknowledged crisis alert escalates
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -30,11 +30,23 @@ class RecipientRole(StrEnum):
     INTAKE_ON_CALL = "intake_on_call"
 
 
+class RecipientKind(StrEnum):
+    """A delivery goes to a person (the ``sub`` of their token) or to an on-call address. The
+    two never mix: a person whose subject happens to read "on_call" is not the on-call team."""
+
+    PERSON = "person"
+    ON_CALL = "on_call"
+
+
 ON_CALL_RECIPIENTS = {
     RecipientRole.ON_CALL: "on_call",
     RecipientRole.INTAKE_ON_CALL: "intake_on_call",
 }
+#: The role that answers for the on-call addresses: its holders may acknowledge what reached them.
+ON_CALL_ROLE = "on_call"
 MAX_ATTEMPTS = 5
+#: The last escalation level: after on-call there is no one further to tell.
+LAST_ESCALATION_LEVEL = 2
 RISK_FLAGGED = "intake.risk.flagged.v1"
 
 
@@ -82,6 +94,10 @@ def resolve_recipients(
 
 def is_on_call(recipient: str) -> bool:
     return recipient in ON_CALL_RECIPIENTS.values()
+
+
+def recipient_kind(recipient: str) -> RecipientKind:
+    return RecipientKind.ON_CALL if is_on_call(recipient) else RecipientKind.PERSON
 
 
 @dataclass(frozen=True)
@@ -132,10 +148,27 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
 
 
-def escalation_targets(level: int, *, supervisor_id: str | None) -> list[str]:
-    """Unacknowledged crisis alert: first the supervisor again, then the on-call address."""
+def escalation_targets(
+    level: int, *, supervisor_id: str | None, emailable: Collection[str] | None = None
+) -> list[str]:
+    """Unacknowledged crisis alert: first the supervisor again, then the on-call address. An
+    escalation is an email; a supervisor with no address on file (``emailable`` names those who
+    have one) is replaced by on-call, so a reminder never goes nowhere."""
+    on_call = ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]
     if level == 1:
-        return [supervisor_id or ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]]
-    if level == 2:
-        return [ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]]
+        target = supervisor_id or on_call
+        if emailable is not None and not is_on_call(target) and target not in emailable:
+            target = on_call
+        return [target]
+    if level == LAST_ESCALATION_LEVEL:
+        return [on_call]
     return []
+
+
+def next_escalation_at(
+    level: int, now: datetime, escalate_after_minutes: int | None
+) -> datetime | None:
+    """When the alert, just escalated to ``level``, escalates again if still unacknowledged."""
+    if level >= LAST_ESCALATION_LEVEL or not escalate_after_minutes:
+        return None
+    return now + timedelta(minutes=escalate_after_minutes)

@@ -59,8 +59,8 @@ class ClientCare(Base):
     __tablename__ = "client_care"
     client_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     client_reference: Mapped[str] = mapped_column(String(20))
-    case_manager_id: Mapped[str | None] = mapped_column(String(128))
-    supervisor_id: Mapped[str | None] = mapped_column(String(128))
+    case_manager_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    supervisor_id: Mapped[str | None] = mapped_column(String(128), index=True)
 
 
 class Notification(Base):
@@ -86,17 +86,26 @@ class Notification(Base):
 
 
 class Delivery(Base):
-    """One notification x recipient x channel, created exactly once."""
+    """One notification x recipient x channel at one escalation level, created exactly once:
+    level 0 is the alert itself, 1 and 2 the reminders of an unacknowledged crisis alert."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint(
-            "notification_id", "recipient", "channel", name="uq_deliveries_notification_id"
+            "notification_id",
+            "recipient",
+            "channel",
+            "escalation_level",
+            name="uq_deliveries_notification_recipient_channel_level",
         ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     notification_id: Mapped[str] = mapped_column(ForeignKey("notifications.id"), index=True)
+    #: Exactly a person's ``sub`` or an on-call address (``recipient_kind`` says which): compared
+    #: with ``=``, never as a pattern.
     recipient: Mapped[str] = mapped_column(String(128), index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(20), default="person")
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     channel: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     digest: Mapped[bool] = mapped_column(Boolean, default=False)

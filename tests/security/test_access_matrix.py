@@ -97,7 +97,8 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "POST /me/notifications/{delivery_id}/read": STAFF,
         "GET /me/preferences": STAFF,
         "PUT /me/preferences": STAFF,
-        "POST /notifications/{notification_id}/acknowledge": STAFF,
+        # on-call acknowledges by role, only what reached on-call (tests/notifications)
+        "POST /notifications/{notification_id}/acknowledge": STAFF | {"on_call"},
         "PUT /users/{user_id}/preferences": {ADMIN},
         "GET /rules": {ADMIN, SUP},
         "PATCH /rules/{rule_id}": {ADMIN},
@@ -225,8 +226,9 @@ def test_staff_of_another_caseload_or_team_cannot_reach_a_clients_record(
 def test_lists_never_show_another_caseloads_records(secured: SecuredService) -> None:
     """Whatever a colleague outside the caseload may list, the seeded client is absent from it.
 
-    (Notifications' ``GET /deliveries`` is the service-wide delivery log for supervisors and
-    admins: ids, recipients and channels, but no client reference, name or text.)"""
+    (Notifications' ``GET /deliveries`` is the delivery log, of a supervisor's team or, for
+    admins, of everyone: ids, recipients and channels, but no client reference, name or text;
+    tests/notifications/test_delivery_log_scope.py checks the team scope.)"""
     leaks: list[str] = []
     for operation in secured.operations():
         if operation.method != "GET" or operation.parameters:
