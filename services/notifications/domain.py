@@ -3,7 +3,7 @@ message, how retries back off and where an unacknowledged crisis alert escalates
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -149,17 +149,14 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def escalation_targets(
-    level: int, *, supervisor_id: str | None, emailable: Collection[str] | None = None
+    level: int, *, supervisor_id: str | None, supervisor_has_email: bool = True
 ) -> list[str]:
-    """Unacknowledged crisis alert: first the supervisor again, then the on-call address. An
-    escalation is an email; a supervisor with no address on file (``emailable`` names those who
-    have one) is replaced by on-call, so a reminder never goes nowhere."""
+    """Unacknowledged crisis alert: first the supervisor again, then the on-call address. A
+    reminder is an email: with no supervisor, or none with an address on file, on-call gets it,
+    so a reminder never goes nowhere."""
     on_call = ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]
     if level == 1:
-        target = supervisor_id or on_call
-        if emailable is not None and not is_on_call(target) and target not in emailable:
-            target = on_call
-        return [target]
+        return [supervisor_id if supervisor_id and supervisor_has_email else on_call]
     if level == LAST_ESCALATION_LEVEL:
         return [on_call]
     return []

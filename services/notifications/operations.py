@@ -493,18 +493,14 @@ def escalate(
     level = notification.escalation_level + 1
     rule = uow.session.get(Rule, notification.rule_id)
     supervisor = _current_supervisor(uow, notification)
-    emailable = (
-        set(
-            uow.session.scalars(
-                select(Preference.user_id).where(
-                    Preference.user_id == supervisor, Preference.email.is_not(None)
-                )
-            )
-        )
+    supervisor_email = (
+        uow.session.scalar(select(Preference.email).where(Preference.user_id == supervisor))
         if supervisor
-        else set()
+        else None
     )
-    targets = domain.escalation_targets(level, supervisor_id=supervisor, emailable=emailable)
+    targets = domain.escalation_targets(
+        level, supervisor_id=supervisor, supervisor_has_email=supervisor_email is not None
+    )
     notification.escalation_level = level
     notification.escalate_at = domain.next_escalation_at(
         level, now, rule.escalate_after_minutes if rule else None
@@ -533,7 +529,6 @@ def escalate(
         }
         for target in targets
     }
-    uow.session.flush()
     created = insert_ignoring_duplicates(
         uow.session, Delivery.__table__, list(rows.values()), Delivery.__table__.c.id
     )
@@ -603,7 +598,9 @@ def acknowledge(
 def _visible_notification(
     uow: UnitOfWork, actor: Principal, notification_id: str, *, lock: bool = False
 ) -> Notification:
-    notification = uow.session.get(Notification, notification_id, with_for_update=lock or None)
+    notification = uow.session.get(
+        Notification, notification_id, with_for_update=True if lock else None
+    )
     reached = [_delivered_to(actor)]
     if actor.has_any(domain.ON_CALL_ROLE):
         reached.append(Delivery.recipient_kind == domain.RecipientKind.ON_CALL)

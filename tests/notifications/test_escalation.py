@@ -4,6 +4,7 @@ alert whose escalation fails never holds back another's."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -236,3 +237,42 @@ def test_an_alert_whose_escalation_fails_holds_back_no_other_and_is_retried(
     assert notifications.escalate(LEVEL_2 + timedelta(seconds=30)) == 3
     assert sorted(level for n, level, _ in _escalated(notifications) if n == broken) == [1, 2]
     assert _failed_escalations(notifications) == failed_before + 2
+
+
+def test_two_escalators_at_once_escalate_each_alert_once(notifications: NotificationsApi) -> None:
+    """Two workers' escalators run together: each alert goes up one level, once."""
+    alerts = {
+        _flag(notifications, f"C-{1100 + n}", case_manager=None, supervisor=None) for n in range(12)
+    }
+    start = threading.Barrier(2)
+    counts: list[int] = []
+
+    def escalator() -> None:
+        start.wait()
+        counts.append(notifications.escalate(LEVEL_1))
+
+    runs = [threading.Thread(target=escalator) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert sum(counts) == len(alerts)
+    assert sorted(n for n, level, _ in _escalated(notifications) if level == 1) == sorted(alerts)
+    log = _log_of_reminders(notifications)
+    assert sorted(n for n, level in log if level == 1) == sorted(alerts)
+
+
+def _log_of_reminders(notifications: NotificationsApi) -> list[tuple[str, int]]:
+    items: list[tuple[str, int]] = []
+    cursor: str | None = None
+    while True:
+        query = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = notifications.call("GET", "/deliveries", query=query).json
+        items += [
+            (d["notification_id"], d["escalation_level"])
+            for d in page["items"]
+            if d["escalation_level"] > 0
+        ]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
