@@ -43,4 +43,6 @@ class RebindingDns:
         return list(self.public if self.answers <= self.honest else self.inside)
 
 
-PARTNER_HOSTS = Hosts({"partner.example": [UNROUTED_PUBLIC_ADDRESS]})
+PARTNER_HOSTS = Hosts(
+    {name: [UNROUTED_PUBLIC_ADDRESS] for name in ("partner.example", "talk-well.example")}
+)
