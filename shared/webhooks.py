@@ -20,6 +20,7 @@ import socket
 import ssl
 import time
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from shared.logging import get_logger
@@ -65,6 +66,12 @@ def verify(
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+@cache
+def _system_tls() -> ssl.SSLContext:
+    """The system's trust store, loaded once per process rather than for every delivery."""
+    return ssl.create_default_context()
+
+
 def _connection(
     destination: Destination, address: str, timeout: float, tls: ssl.SSLContext | None
 ) -> http.client.HTTPConnection:
@@ -76,7 +83,7 @@ def _connection(
             destination.host,
             destination.port,
             timeout=timeout,
-            context=tls or ssl.create_default_context(),
+            context=tls or _system_tls(),
         )
     else:
         connection = http.client.HTTPConnection(destination.host, destination.port, timeout=timeout)
