@@ -15,7 +15,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from services.catalog import runtime_for
-from shared.config import SERVICE_NAMES, SERVICE_PORTS, Settings, without_password
+from shared.config import (
+    ALLOW_PRIVATE_WEBHOOKS_VARIABLE,
+    LOOPBACK_HOST,
+    SERVICE_NAMES,
+    SERVICE_PORTS,
+    Settings,
+    without_password,
+)
 from shared.logging import configure_logging
 from shared.service import ServiceRuntime
 
@@ -62,7 +69,7 @@ def cmd_topology(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
-    problem = Settings.from_env(args.service).token_secret_problem()
+    problem = Settings.from_env(args.service).token_secret_problem(args.host)
     if problem:
         print(f"casehub api {args.service}: refusing to start. {problem}", file=sys.stderr)
         return 2
@@ -219,6 +226,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "services.cli"]
     environment = {
         "CASEHUB_APP_URL": f"http://127.0.0.1:{ports['notifications']}",
+        # Everything listens on loopback here: webhooks may reach a receiver on this machine.
+        **({ALLOW_PRIVATE_WEBHOOKS_VARIABLE: "1"} if settings.is_embedded_default else {}),
         **os.environ,
     }
     apis: dict[str, subprocess.Popen[bytes]] = {}
@@ -327,7 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("topology", cmd_topology, "print the RabbitMQ definitions (exchange, queues, bindings)")
     api = add("api", cmd_api, "serve a service's HTTP API with gunicorn")
     api.add_argument("service", **service)
-    api.add_argument("--host", default="0.0.0.0")
+    api.add_argument(
+        "--host",
+        default=LOOPBACK_HOST,
+        help="address to listen on (default: this machine only); any other address needs "
+        "CASEHUB_JWT_SECRET of 32+ bytes or CASEHUB_JWT_PUBLIC_KEY",
+    )
     api.add_argument("--port", type=int)
     api.add_argument("--workers", type=int)
     api.add_argument("--threads", type=int, default=4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import urllib.parse
 from collections.abc import Mapping
@@ -21,6 +22,10 @@ DEVELOPMENT_JWT_SECRET = "casehub-development-secret-change-me"
 #: Shorter HS256 secrets can be brute-forced offline from a single token (RFC 7518 §3.2).
 MINIMUM_JWT_SECRET_BYTES = 32
 EMBEDDED_BROKER_URL = "filesystem://"
+#: Where ``casehub api`` listens unless told otherwise: this machine only.
+LOOPBACK_HOST = "127.0.0.1"
+#: Development only: webhooks may go to http:// and to loopback or private addresses.
+ALLOW_PRIVATE_WEBHOOKS_VARIABLE = "CASEHUB_ALLOW_PRIVATE_WEBHOOKS"
 PLATFORM_EXCHANGE = "casehub.events"
 
 
@@ -38,6 +43,29 @@ def without_password(url: str) -> str:
     userinfo, _, host = parts.netloc.rpartition("@")
     user = userinfo.partition(":")[0]
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def is_loopback_bind(host: str) -> bool:
+    """Whether a listener on ``host`` is reachable from this machine only. Anything else —
+    ``0.0.0.0``, ``::``, an interface address, a name other than ``localhost`` — counts as
+    reachable from the network."""
+    host = host.strip().removeprefix("[").removesuffix("]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """An on/off setting; anything but the usual spellings fails at start, not silently."""
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name} must be 1 or 0, got {raw!r}")
 
 
 def _floats(raw: str) -> tuple[float, ...]:
@@ -79,6 +107,9 @@ class Settings:
     outbox_retention_days: float = 7.0
     max_content_length: int = 1_048_576
     log_level: str = "INFO"
+    #: Development only (``CASEHUB_ALLOW_PRIVATE_WEBHOOKS=1``): webhook URLs may be http:// and
+    #: point at loopback or private addresses. Off unless set; ``casehub dev`` sets it.
+    allow_private_webhooks: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -95,24 +126,34 @@ class Settings:
         """SQLite file and broker-less transport: one laptop, nothing shared."""
         return self.database_url.startswith("sqlite") and self.uses_embedded_broker
 
-    def token_secret_problem(self) -> str | None:
-        """Why this API must not verify tokens with its HS256 secret, or None when it may.
+    def token_secret_problem(self, bind_host: str = LOOPBACK_HOST) -> str | None:
+        """Why an API listening on ``bind_host`` must not verify tokens with its HS256 secret,
+        or None when it may.
 
         The development secret is public and a short one can be guessed, so either would let
-        anyone mint an admin token; only the embedded default on a laptop may use them."""
-        if self.jwt_jwks_url or self.jwt_public_key or self.is_embedded_default:
+        anyone who reaches the API mint an admin token: only the embedded default listening on
+        loopback may use them. Any other bind address is refused whatever the backends."""
+        if self.jwt_jwks_url or self.jwt_public_key:
             return None
+        exposed = not is_loopback_bind(bind_host)
+        if not exposed and self.is_embedded_default:
+            return None
+        where = (
+            f"the API would listen on {bind_host}, reachable from the network"
+            if exposed
+            else "this is not the embedded default (SQLite and filesystem://)"
+        )
         if self.jwt_secret == DEVELOPMENT_JWT_SECRET:
             return (
-                "CASEHUB_JWT_SECRET is not set, and the development secret is public: set "
-                f"CASEHUB_JWT_SECRET to {MINIMUM_JWT_SECRET_BYTES}+ random bytes (e.g. "
+                f"CASEHUB_JWT_SECRET is not set, and the development secret is public while {where}: "
+                f"set CASEHUB_JWT_SECRET to {MINIMUM_JWT_SECRET_BYTES}+ random bytes (e.g. "
                 "`openssl rand -hex 32`), or CASEHUB_JWT_PUBLIC_KEY to your identity "
                 "provider's RS256 key."
             )
         if len(self.jwt_secret.encode()) < MINIMUM_JWT_SECRET_BYTES:
             return (
                 f"CASEHUB_JWT_SECRET is shorter than {MINIMUM_JWT_SECRET_BYTES} bytes and could "
-                "be guessed from one token: use `openssl rand -hex 32`, or "
+                f"be guessed from one token while {where}: use `openssl rand -hex 32`, or "
                 "CASEHUB_JWT_PUBLIC_KEY for RS256."
             )
         return None
@@ -153,4 +194,5 @@ class Settings:
             outbox_retention_days=float(env.get("CASEHUB_OUTBOX_RETENTION_DAYS", "7")),
             max_content_length=int(env.get("CASEHUB_MAX_CONTENT_LENGTH", "1048576")),
             log_level=env.get("CASEHUB_LOG_LEVEL", "INFO").upper(),
+            allow_private_webhooks=_flag(env, ALLOW_PRIVATE_WEBHOOKS_VARIABLE),
         )

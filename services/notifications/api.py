@@ -107,7 +107,7 @@ def save_my_preferences(values: dict[str, Any]) -> Any:
     """Channels, quiet hours (non-urgent items wait) and a daily digest for low-priority items."""
     with _uow() as uow:
         return operations.save_preferences(
-            uow, current_principal(), current_principal().sub, values
+            uow, current_principal(), current_principal().sub, values, current_runtime().outbound
         )
 
 
@@ -130,7 +130,9 @@ def acknowledge(notification_id: str) -> Any:
 def save_preferences(values: dict[str, Any], user_id: str) -> Any:
     """Set someone's contact details and preferences (admin)."""
     with _uow() as uow:
-        return operations.save_preferences(uow, current_principal(), user_id, values)
+        return operations.save_preferences(
+            uow, current_principal(), user_id, values, current_runtime().outbound
+        )
 
 
 @admin.route("/rules", methods=["GET"])

@@ -19,7 +19,7 @@ DISPATCHER = operations.Dispatcher(lambda: datetime.now(UTC))
 
 def dispatch_due(runtime: ServiceRuntime) -> int:
     with runtime.units_of_work_on_one_connection() as unit_of_work:
-        return DISPATCHER.run(unit_of_work, ChannelConfig.from_env())
+        return DISPATCHER.run(unit_of_work, ChannelConfig.from_env(runtime.outbound))
 
 
 def escalate_due(runtime: ServiceRuntime) -> int:

@@ -25,8 +25,9 @@ from services.notifications.models import (
 )
 from shared.contracts import Event
 from shared.db import insert_ignoring_duplicates, new_id, signal_on_commit
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.logging import get_logger
+from shared.outbound import OutboundGuard, OutboundRefused
 from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
 
@@ -663,10 +664,20 @@ def mark_read(uow: UnitOfWork, actor: Principal, delivery_id: str, now: datetime
 
 
 def save_preferences(
-    uow: UnitOfWork, actor: Principal, user_id: str, values: Mapping[str, Any]
+    uow: UnitOfWork,
+    actor: Principal,
+    user_id: str,
+    values: Mapping[str, Any],
+    outbound: OutboundGuard,
 ) -> Preference:
+    """A webhook URL must be one ``outbound`` allows now (each delivery checks it again)."""
     if user_id != actor.sub and not actor.has_any("admin"):
         raise Forbidden("You may only change your own preferences.")
+    if values.get("webhook_url"):
+        try:
+            outbound.check(values["webhook_url"])
+        except OutboundRefused as refused:
+            raise Unprocessable("webhook_url", str(refused)) from None
     preference = uow.session.get(Preference, user_id) or Preference(user_id=user_id)
     for field, value in values.items():
         setattr(preference, field, value)

@@ -237,10 +237,12 @@ def read_referral(referral_id: str) -> Any:
 @require_roles("case_manager", "supervisor")
 @referrals.response(200, ReferralOut)
 @referrals.alt_response(
-    409, description="No consent in force for the organisation, or no capacity."
+    409,
+    description="Not a draft, no consent in force for the organisation, or no capacity "
+    "(`reason`: `no_consent`, `no_capacity`, `no_service`).",
 )
 def send_referral(referral_id: str) -> Any:
-    """Send to the partner (requested): needs consent in force and capacity."""
+    """Send to the partner (requested): the only way there; needs consent in force and capacity."""
     with _uow() as uow:
         return _referral_out(uow, operations.send(uow, current_principal(), referral_id, utc_now()))
 
@@ -249,9 +251,13 @@ def send_referral(referral_id: str) -> Any:
 @require_roles("case_manager", "supervisor")
 @referrals.arguments(MoveIn, example={"status": "cancelled", "reason_code": "client_declined"})
 @referrals.response(200, ReferralOut)
-@referrals.alt_response(409, description=MOVE_REFUSED)
+@referrals.alt_response(
+    409,
+    description=f"{MOVE_REFUSED} Sending (`requested`) is refused with `reason: use_own_endpoint` "
+    "naming `POST /referrals/{referral_id}/send`.",
+)
 def move_referral(body: dict[str, Any], referral_id: str) -> Any:
-    """Referrer moves: cancel, entered-in-error."""
+    """Referrer moves: cancel, entered-in-error (sending has its own endpoint)."""
     with _uow() as uow:
         referral = operations.move(
             uow,
@@ -337,9 +343,10 @@ def partner_feed(args: dict[str, Any]) -> Any:
 )
 @partner.response(201, SubscriptionOut)
 def subscribe(values: dict[str, Any]) -> Any:
-    """Receive your events as signed CloudEvents over HTTP (see docs/partners.md)."""
+    """Receive your events as signed CloudEvents over HTTPS (see docs/partners.md). The URL must
+    be https:// on a host that resolves to public internet addresses only (422 otherwise)."""
     with _uow() as uow:
-        return operations.subscribe(uow, current_principal(), values)
+        return operations.subscribe(uow, current_principal(), values, current_runtime().outbound)
 
 
 @partner.route("/webhooks", methods=["GET"])

@@ -30,9 +30,10 @@ from shared.clock import agency_today
 from shared.db import utc_now
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.logging import get_logger
+from shared.outbound import OutboundGuard, OutboundRefused
 from shared.pagination import Page
 from shared.unit_of_work import UnitOfWork
-from shared.webhooks import post_signed
+from shared.webhooks import DeliveryFailed, post_signed
 
 if TYPE_CHECKING:
     from shared.web.auth import Principal
@@ -252,7 +253,7 @@ def _referral(
     if referral is None:
         raise NotFound(f"No referral {referral_id} that you may see.")
     if actor.has_any("partner"):
-        if referral.organization_id != actor.org or referral.status == domain.ReferralStatus.DRAFT:
+        if referral.organization_id != actor.org or referral.sent_at is None:
             raise NotFound(f"No referral {referral_id} that you may see.")
         return referral
     allowed = uow.session.scalars(
@@ -316,22 +317,6 @@ def update_packet(
 def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> Referral:
     """Needs the client's consent for the organisation in force and room in the service."""
     referral = _referral(uow, actor, referral_id, for_update=True)
-    consented = _consented_categories(
-        uow, referral.client_id, referral.organization_id, agency_today(now), lock=True
-    )
-    if consented is None:
-        raise Conflict(
-            f"Client {referral.client_reference} has no consent in force to share with "
-            f"{referral.organization_id}; record consent in intake first.",
-            reason="no_consent",
-        )
-    service = uow.session.get(Service, referral.service_id) if referral.service_id else None
-    if service is not None and service.capacity_status != "available":
-        raise Conflict(
-            f"Service {service.id} has no capacity ({service.capacity_status}).",
-            reason="no_capacity",
-            capacity_status=service.capacity_status,
-        )
     _move(
         uow,
         referral,
@@ -342,9 +327,35 @@ def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> 
         note=None,
         now=now,
     )
-    referral.sent_at = now
     AUDIT.record(uow.session, actor, "send", "referral", referral.id, referral.client_id)
     return referral
+
+
+def _ensure_sendable(uow: UnitOfWork, referral: Referral, today: date) -> None:
+    """The one gate to ``requested``, where the partner first sees the referral and its events:
+    the client's consent for the organisation in force, and room in the service. ``_move`` runs
+    it for every move there, so no path can go round it."""
+    consented = _consented_categories(
+        uow, referral.client_id, referral.organization_id, today, lock=True
+    )
+    if consented is None:
+        raise Conflict(
+            f"Client {referral.client_reference} has no consent in force to share with "
+            f"{referral.organization_id}; record consent in intake first.",
+            reason="no_consent",
+        )
+    service = uow.session.get(Service, referral.service_id) if referral.service_id else None
+    if service is None:
+        raise Conflict(
+            "The referral names no service of the directory, so its capacity cannot be checked.",
+            reason="no_service",
+        )
+    if service.capacity_status != "available":
+        raise Conflict(
+            f"Service {service.id} has no capacity ({service.capacity_status}).",
+            reason="no_capacity",
+            capacity_status=service.capacity_status,
+        )
 
 
 def move(
@@ -362,6 +373,18 @@ def move(
     side = P if actor.has_any("partner") else R
     if to == domain.ReferralStatus.COMPLETED and not outcome:
         raise Unprocessable("outcome", "completion carries an outcome")
+    own_endpoint = domain.OWN_ENDPOINTS.get(domain.ReferralStatus(to))
+    if own_endpoint is not None:
+        _check_move(referral, domain.ReferralStatus(to), side, reason_code)
+        endpoint = own_endpoint.format(referral_id=referral.id)
+        raise Conflict(
+            f"A referral becomes {to} only through {endpoint}, which checks the client's "
+            "consent and the service's capacity; this endpoint does not make that move.",
+            reason="use_own_endpoint",
+            endpoint=endpoint,
+            current_status=referral.status,
+            allowed=[m for m in domain.allowed_moves(referral.status, side) if m != to],
+        )
     _move(
         uow,
         referral,
@@ -398,11 +421,10 @@ def _move(
     note: str | None,
     now: datetime,
 ) -> None:
-    try:
-        domain.check_move(referral.status, to, side, reason_code)
-    except domain.TransitionRefused as refused:
-        error = Forbidden if refused.forbidden else Conflict
-        raise error(str(refused), current_status=referral.status, allowed=refused.allowed) from None
+    _check_move(referral, to, side, reason_code)
+    if to == domain.ReferralStatus.REQUESTED:
+        _ensure_sendable(uow, referral, agency_today(now))
+        referral.sent_at = now
     previous = referral.status
     referral.status, referral.updated_at = str(to), now
     uow.session.add(
@@ -434,10 +456,21 @@ def _move(
         _publish(uow, "referral.cancelled.v1", referral, now, reason_code=reason_code)
 
 
+def _check_move(
+    referral: Referral, to: domain.ReferralStatus, side: domain.Side, reason_code: str | None
+) -> None:
+    try:
+        domain.check_move(referral.status, to, side, reason_code)
+    except domain.TransitionRefused as refused:
+        error = Forbidden if refused.forbidden else Conflict
+        raise error(str(refused), current_status=referral.status, allowed=refused.allowed) from None
+
+
 def _publish(
     uow: UnitOfWork, short_type: str, referral: Referral, now: datetime, **extra: Any
 ) -> None:
-    """The domain event, and the same fact on the partner's feed (never for drafts)."""
+    """The domain event, and the same fact on the partner's feed once the referral was sent
+    (never for one that was not: a draft cancelled is none of the partner's business)."""
     data = {
         "referral_id": referral.id,
         "client_id": referral.client_id,
@@ -453,7 +486,7 @@ def _publish(
     event = uow.publish(
         f"casehub.referrals.{short_type}", subject=f"referral/{referral.id}", data=data
     )
-    if referral.sent_at is not None or referral.status == domain.ReferralStatus.REQUESTED:
+    if referral.sent_at is not None:
         partner_view = {
             k: v
             for k, v in event.to_cloudevent().items()
@@ -544,7 +577,7 @@ def read(uow: UnitOfWork, actor: Principal, referral_id: str) -> Referral:
 def list_referrals(uow: UnitOfWork, actor: Principal, *, status: str | None) -> list[Referral]:
     if actor.has_any("partner"):
         statement = select(Referral).where(
-            Referral.organization_id == actor.org, Referral.status != domain.ReferralStatus.DRAFT
+            Referral.organization_id == actor.org, Referral.sent_at.is_not(None)
         )
     else:
         statement = select(Referral).where(_visible_to_referrer(actor))
@@ -651,9 +684,17 @@ def feed(
     return entries, str(entries[-1].id if entries else position)
 
 
-def subscribe(uow: UnitOfWork, actor: Principal, values: Mapping[str, Any]) -> WebhookSubscription:
+def subscribe(
+    uow: UnitOfWork, actor: Principal, values: Mapping[str, Any], outbound: OutboundGuard
+) -> WebhookSubscription:
+    """A webhook to a public https endpoint only (``outbound`` checks the URL as resolved now;
+    each delivery checks it again)."""
     if actor.org is None or uow.session.get(Organization, actor.org) is None:
         raise Forbidden("Your credential names no partner organisation of the directory.")
+    try:
+        outbound.check(values["url"])
+    except OutboundRefused as refused:
+        raise Unprocessable("url", str(refused)) from None
     subscription = WebhookSubscription(
         organization_id=actor.org,
         url=values["url"],
@@ -687,8 +728,12 @@ def webhook_log(uow: UnitOfWork, actor: Principal, subscription_id: str) -> list
     )
 
 
-def deliver_webhooks(uow: UnitOfWork, now: datetime, *, batch: int = 50) -> int:
-    """Send due partner webhooks; back off on failure; disable a subscription that keeps failing."""
+def deliver_webhooks(
+    uow: UnitOfWork, now: datetime, *, outbound: OutboundGuard, batch: int = 50
+) -> int:
+    """Send due partner webhooks where ``outbound`` allows them now; back off on failure; disable
+    a subscription that keeps failing. The delivery log says "delivery failed" or the HTTP
+    status class, never what the network did."""
     due = uow.session.execute(
         select(WebhookDelivery, WebhookSubscription, PartnerEvent)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
@@ -705,9 +750,9 @@ def deliver_webhooks(uow: UnitOfWork, now: datetime, *, batch: int = 50) -> int:
     for delivery, subscription, entry in due:
         delivery.attempts += 1
         try:
-            post_signed(subscription.url, subscription.secret, entry.cloudevent)
-        except OSError as error:
-            delivery.last_error = str(error)[:500]
+            post_signed(subscription.url, subscription.secret, entry.cloudevent, guard=outbound)
+        except DeliveryFailed as failed:
+            delivery.last_error = str(failed)
             delivery.next_attempt_at = now + timedelta(
                 seconds=domain.webhook_backoff_seconds(delivery.attempts)
             )

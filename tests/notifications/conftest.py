@@ -57,7 +57,8 @@ class NotificationsApi(ServiceApi):
         """One dispatcher run at a fixed moment, or on a clock the test moves during the run."""
         clock = now if callable(now) else lambda: now
         with self.runtime.units_of_work_on_one_connection() as unit_of_work:  # as the worker
-            return operations.dispatch_due(unit_of_work, ChannelConfig.from_env(), clock)
+            config = ChannelConfig.from_env(self.runtime.outbound)  # as the worker's
+            return operations.dispatch_due(unit_of_work, config, clock)
 
     def escalate(self, now: datetime) -> int:
         """One escalator run at the test's moment, as the worker runs it."""
@@ -130,13 +131,19 @@ class NotificationsApi(ServiceApi):
 
 @pytest.fixture
 def notifications(
-    backend: Backend, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    backend: Backend,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> Iterator[NotificationsApi]:
+    """``request.param`` may change the service's settings (e.g. allow_private_webhooks)."""
     controller, mailbox, port = start_smtp()
     monkeypatch.setenv("NOTIFICATIONS_SMTP_PORT", str(port))
     monkeypatch.setenv("NOTIFICATIONS_ON_CALL_EMAIL", "on-call@agency.example")
     monkeypatch.setenv("NOTIFICATIONS_INTAKE_ON_CALL_EMAIL", "intake-on-call@agency.example")
-    api = NotificationsApi.start("notifications", backend, data_dir)
+    api = NotificationsApi.start(
+        "notifications", backend, data_dir, **getattr(request, "param", {})
+    )
     api.mailbox = mailbox
     api.default_caller = ("admin-1", "admin")
     yield api

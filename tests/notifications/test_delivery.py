@@ -51,6 +51,9 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.parametrize(  # the receiver listens on 127.0.0.1: the development setting, explicitly
+    "notifications", [{"allow_private_webhooks": True}], indirect=True, ids=["loopback-webhooks"]
+)
 def test_webhook_delivery_is_signed_with_the_recipients_secret(
     notifications: NotificationsApi,
 ) -> None:
