@@ -23,6 +23,10 @@ def on_case_assigned(event: Event, uow: UnitOfWork) -> None:
     on_notifiable_event(event, uow)
 
 
+def on_case_manager_updated(event: Event, uow: UnitOfWork) -> None:
+    operations.record_team_change(uow, event.data)
+
+
 def on_client_discharged(event: Event, uow: UnitOfWork) -> None:
     operations.record_discharge(uow, event.data)
 
@@ -30,6 +34,7 @@ def on_client_discharged(event: Event, uow: UnitOfWork) -> None:
 EVENT_HANDLERS: dict[str, Handler] = {
     "intake.risk.flagged.v1": on_notifiable_event,
     "intake.case.assigned.v1": on_case_assigned,
+    "intake.case_manager.updated.v1": on_case_manager_updated,
     "intake.client.discharged.v1": on_client_discharged,
     "planning.review.due.v1": on_notifiable_event,
     "referrals.referral.completed.v1": on_notifiable_event,
