@@ -8,6 +8,7 @@ version and a projection keeps only the highest it has seen."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +31,11 @@ def supersedes(incoming: int | None, stored: int | None) -> bool:
     """Whether an event's version replaces what a projection holds. An event from before
     versions were carried (``None``) is applied as it always was."""
     return incoming is None or stored is None or incoming > stored
+
+
+def _moment(value: datetime | str) -> datetime:
+    """Event data arrives as JSON: timestamps as ISO 8601 text."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 class CareTeam:
@@ -61,7 +67,7 @@ class CareTeam:
             "supervisor_id": data.get("supervisor_id"),
             "active": data["active"],
             "version": data["version"],
-            "updated_at": data["updated_at"],
+            "updated_at": _moment(data["updated_at"]),
         }
         statement = dialect_insert(self.table).values(values)
         statement = statement.on_conflict_do_update(

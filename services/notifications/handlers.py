@@ -19,8 +19,9 @@ def on_notifiable_event(event: Event, uow: UnitOfWork) -> None:
 
 
 def on_case_assigned(event: Event, uow: UnitOfWork) -> None:
-    operations.record_assignment(uow, event.data)
-    on_notifiable_event(event, uow)
+    """A late assignment (superseded by a newer one) tells no one they have a new client."""
+    if operations.record_assignment(uow, event.data):
+        on_notifiable_event(event, uow)
 
 
 def on_case_manager_updated(event: Event, uow: UnitOfWork) -> None:

@@ -69,12 +69,12 @@ def _escalate_to(uow: UnitOfWork, client_ids: Any, supervisor_id: str | None) ->
     )
 
 
-def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> bool:
     """Alerts about the client go to the new case manager and their supervisor. A late event (an
-    older ``care_version``) changes nothing."""
+    older ``care_version``) changes nothing: False."""
     care = _care(uow, data)
     if not supersedes(data.get("care_version"), care.care_version):
-        return
+        return False
     care.care_version = data.get("care_version")
     care.case_manager_id = data["case_manager_id"]
     care.supervisor_id = CARE_TEAM.supervisor_of(
@@ -85,6 +85,7 @@ def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
     )
     if care.supervisor_id is not None:
         _escalate_to(uow, [care.client_id], care.supervisor_id)
+    return True
 
 
 def record_discharge(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
