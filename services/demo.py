@@ -115,8 +115,8 @@ def load_demo_data(
             "intake",
             "PUT",
             f"/case-managers/{cm_id}",
-            SUPERVISOR,
-            "supervisor",
+            "admin-demo",
+            "admin",
             {
                 "display_name": display,
                 "team": "north",

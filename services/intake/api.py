@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from services.intake import domain, operations
-from services.intake.models import AUDIT, Assessment, Consent, RiskFlag
+from services.intake.models import AUDIT, Assessment, Consent, DuplicateReview, RiskFlag
 from services.intake.schemas import (
     AssessmentIn,
     AssessmentOut,
@@ -24,6 +24,10 @@ from services.intake.schemas import (
     ConsentIn,
     ConsentOut,
     DischargeIn,
+    DuplicateResolveIn,
+    DuplicateReviewArgs,
+    DuplicateReviewOut,
+    DuplicateReviewPage,
     NominatedPersonIn,
     NominatedPersonOut,
     ResolveIn,
@@ -71,7 +75,20 @@ caseloads = Blueprint(
     url_prefix="/case-managers",
     description="Case managers, caps and caseloads",
 )
-BLUEPRINTS = [clients, consents, assessments, caseloads, audit_blueprint(AUDIT)]
+duplicate_reviews = Blueprint(
+    "duplicate_reviews",
+    __name__,
+    url_prefix="/duplicate-reviews",
+    description="Registrations that matched a client their registrar may not see",
+)
+BLUEPRINTS = [
+    clients,
+    consents,
+    assessments,
+    caseloads,
+    duplicate_reviews,
+    audit_blueprint(AUDIT),
+]
 
 
 def _uow() -> Any:
@@ -100,7 +117,10 @@ def _uow() -> Any:
 )
 @clients.response(201, ClientOut)
 @clients.alt_response(
-    409, description="A client with the same name and date of birth exists (existing_client_ids)."
+    409,
+    description="A client you may see has the same name and date of birth (existing_client_ids). "
+    "A match you may not see is not revealed: the client is registered and the pair goes to "
+    "the duplicate-review list.",
 )
 def register_client(body: dict[str, Any]) -> Any:
     """Register a client and open their first episode."""
@@ -394,8 +414,11 @@ def _manager_out(manager: Any, load: domain.CaseManagerLoad) -> dict[str, Any]:
     },
 )
 @caseloads.response(200, CaseManagerOut)
+@caseloads.alt_response(404, description="A supervisor names a case manager not in their team.")
 def save_case_manager(body: dict[str, Any], case_manager_id: str) -> Any:
-    """Create or update a case manager: team, supervisor and caseload cap (default 50)."""
+    """Create (admin) or update a case manager: team, supervisor, caseload cap (default 50), active.
+
+    Other services' access rules follow the change (``case_manager.updated``)."""
     with _uow() as uow:
         manager = operations.save_case_manager(uow, current_principal(), case_manager_id, body)
         return _manager_out(manager, operations.loads(uow, [manager])[0])
@@ -431,3 +454,54 @@ def caseload(case_manager_id: str) -> Any:
                 uow, current_principal(), case_manager_id
             )
         ]
+
+
+# -- duplicate reviews -------------------------------------------------------------------------
+def _review_out(uow: UnitOfWork, review: DuplicateReview) -> dict[str, Any]:
+    references = operations.duplicate_review_references(uow, review)
+    return {
+        field: getattr(review, field)
+        for field in DuplicateReviewOut().fields
+        if hasattr(review, field)
+    } | {
+        "new_client_reference": references.get(review.new_client_id),
+        "existing_client_reference": references.get(review.existing_client_id),
+    }
+
+
+@duplicate_reviews.route("", methods=["GET"])
+@require_roles("supervisor", "admin")
+@duplicate_reviews.arguments(DuplicateReviewArgs, location="query")
+@duplicate_reviews.response(200, DuplicateReviewPage)
+def list_duplicate_reviews(args: dict[str, Any]) -> Any:
+    """Pairs of records that may be one person, oldest first (a supervisor sees the pairs whose
+    two records they may both see)."""
+    with _uow() as uow:
+        page = operations.list_duplicate_reviews(
+            uow,
+            current_principal(),
+            status=args.get("status"),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        return {
+            "items": [_review_out(uow, review) for review in page.items],
+            "next_cursor": page.next_cursor,
+        }
+
+
+@duplicate_reviews.route("/<review_id>/resolve", methods=["POST"])
+@require_roles("supervisor", "admin")
+@duplicate_reviews.arguments(
+    DuplicateResolveIn, example={"outcome": "distinct", "note": "Different NHS numbers."}
+)
+@duplicate_reviews.response(200, DuplicateReviewOut)
+@duplicate_reviews.alt_response(409, description="The review is already resolved.")
+def resolve_duplicate_review(body: dict[str, Any], review_id: str) -> Any:
+    """Decide: ``distinct`` (two people) or ``merged`` (the newer record is closed as a duplicate
+    of the older and points to it)."""
+    with _uow() as uow:
+        review = operations.resolve_duplicate_review(
+            uow, current_principal(), review_id, str(body["outcome"]), body["note"]
+        )
+        return _review_out(uow, review)

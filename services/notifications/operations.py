@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
-from sqlalchemy import and_, case, exists, or_, select
+from sqlalchemy import and_, case, exists, or_, select, update
 
 from services.notifications import domain
 from services.notifications.channels import ChannelConfig, Mailer, render, send_webhook
 from services.notifications.models import (
     AUDIT,
+    CARE_TEAM,
     ClientCare,
     Delivery,
     DeliveryAttempt,
@@ -23,6 +24,7 @@ from services.notifications.models import (
     Preference,
     Rule,
 )
+from shared.care_team import supersedes
 from shared.contracts import Event
 from shared.db import insert_ignoring_duplicates, new_id, signal_on_commit
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -56,18 +58,69 @@ ESCALATIONS_FAILED = Counter(
 
 
 # -- from events -------------------------------------------------------------------------------
-def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    care = uow.session.get(ClientCare, data["client_id"])
+def _care(uow: UnitOfWork, data: Mapping[str, Any]) -> ClientCare:
+    care = uow.session.get(ClientCare, data["client_id"], with_for_update=True)
     if care is None:
         care = ClientCare(client_id=data["client_id"], client_reference=data["client_reference"])
         uow.session.add(care)
-    care.case_manager_id, care.supervisor_id = data["case_manager_id"], data.get("supervisor_id")
+    return care
+
+
+def _escalate_to(uow: UnitOfWork, client_ids: Any, supervisor_id: str | None) -> None:
+    """A crisis alert not yet acknowledged escalates to the supervisor responsible now."""
+    uow.session.execute(
+        update(Notification)
+        .where(
+            Notification.client_id.in_(client_ids),
+            Notification.acknowledged_at.is_(None),
+            Notification.escalate_at.is_not(None),
+        )
+        .values(supervisor_id=supervisor_id)
+    )
+
+
+def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> bool:
+    """Alerts about the client go to the new case manager and their supervisor. A late event (an
+    older ``care_version``) changes nothing: False."""
+    care = _care(uow, data)
+    if not supersedes(data.get("care_version"), care.care_version):
+        return False
+    care.care_version = data.get("care_version")
+    care.case_manager_id = data["case_manager_id"]
+    care.supervisor_id = CARE_TEAM.supervisor_of(
+        uow.session,
+        data["case_manager_id"],
+        announced=data.get("supervisor_id"),
+        announced_version=data.get("case_manager_version"),
+    )
+    if care.supervisor_id is not None:
+        _escalate_to(uow, [care.client_id], care.supervisor_id)
+    return True
 
 
 def record_discharge(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    care = uow.session.get(ClientCare, data["client_id"])
-    if care is not None:
+    care = _care(uow, data)
+    if supersedes(data.get("care_version"), care.care_version):
+        care.care_version = data.get("care_version")
         care.case_manager_id = care.supervisor_id = None
+
+
+def record_team_change(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """A case manager moved team: alerts about their clients go to the new supervisor, and so do
+    the escalations of those not yet acknowledged."""
+    if not CARE_TEAM.record(uow.session, data):
+        return
+    supervisor_id = data.get("supervisor_id")
+    carried = select(ClientCare.client_id).where(
+        ClientCare.case_manager_id == data["case_manager_id"]
+    )
+    if supervisor_id is not None:
+        _escalate_to(uow, carried, supervisor_id)
+    uow.session.execute(
+        update(ClientCare)
+        .where(ClientCare.case_manager_id == data["case_manager_id"])
+        .values(supervisor_id=supervisor_id)
+    )
 
 
 def notify(

@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, exists, or_, select, update
 
 from services.referrals import domain
 from services.referrals.models import (
     AUDIT,
+    CARE_TEAM,
     ApiKey,
     ClientCare,
     ConsentGrant,
@@ -26,6 +27,7 @@ from services.referrals.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from shared.care_team import supersedes
 from shared.clock import agency_today
 from shared.db import utc_now
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -164,15 +166,46 @@ def record_revocation(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -
             )
 
 
+def _care(uow: UnitOfWork, data: Mapping[str, Any]) -> ClientCare:
+    care = uow.session.get(ClientCare, data["client_id"], with_for_update=True)
+    if care is None:
+        care = ClientCare(client_id=data["client_id"], client_reference=data["client_reference"])
+        uow.session.add(care)
+    return care
+
+
 def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    care = uow.session.get(ClientCare, data["client_id"]) or ClientCare(
-        client_id=data["client_id"], client_reference=data["client_reference"]
+    """The new case manager (and their supervisor) see the client's referrals; the one before no
+    longer does. A late event (an older ``care_version``) changes nothing."""
+    care = _care(uow, data)
+    if not supersedes(data.get("care_version"), care.care_version):
+        return
+    care.care_version = data.get("care_version")
+    care.case_manager_id = data["case_manager_id"]
+    care.supervisor_id = CARE_TEAM.supervisor_of(
+        uow.session,
+        data["case_manager_id"],
+        announced=data.get("supervisor_id"),
+        announced_version=data.get("case_manager_version"),
     )
-    care.case_manager_id, care.supervisor_id = data["case_manager_id"], data.get("supervisor_id")
-    uow.session.add(care)
+
+
+def record_team_change(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """A case manager moved team (or left): their clients' referrals follow the new supervisor."""
+    if CARE_TEAM.record(uow.session, data):
+        uow.session.execute(
+            update(ClientCare)
+            .where(ClientCare.case_manager_id == data["case_manager_id"])
+            .values(supervisor_id=data.get("supervisor_id"))
+        )
 
 
 def record_discharge(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> None:
+    """Open referrals are cancelled and no one carries the client any more (admins still read)."""
+    care = _care(uow, data)
+    if supersedes(data.get("care_version"), care.care_version):
+        care.care_version = data.get("care_version")
+        care.case_manager_id = care.supervisor_id = None
     for referral in _open_referrals(uow, client_id=data["client_id"]):
         _move(
             uow,
@@ -225,11 +258,25 @@ def draft_from_strategy(uow: UnitOfWork, data: Mapping[str, Any], now: datetime)
 
 # -- referrals (referrer side) -----------------------------------------------------------------
 def _visible_to_referrer(actor: Principal) -> Any:
+    """Staff see the referrals of the clients they carry now (a case manager; none once
+    deactivated) or supervise now, as intake's latest assignment and team events say."""
     if actor.has_any("admin"):
         return True
     rules = []
     if actor.has_any("case_manager"):
-        rules.append(Referral.referrer_id == actor.sub)
+        carried = select(ClientCare.client_id).where(ClientCare.case_manager_id == actor.sub)
+        unknown_care = ~exists(
+            select(ClientCare.client_id).where(ClientCare.client_id == Referral.client_id)
+        )
+        rules.append(
+            and_(
+                or_(
+                    Referral.client_id.in_(carried),
+                    and_(unknown_care, Referral.referrer_id == actor.sub),
+                ),
+                ~CARE_TEAM.deactivated(actor.sub),
+            )
+        )
     if actor.has_any("supervisor"):
         rules.append(
             Referral.client_id.in_(
@@ -271,8 +318,13 @@ def create_referral(
     if service is None:
         raise Unprocessable("service_id", "no such service in the directory")
     care = uow.session.get(ClientCare, values["client_id"])
+    carries = (
+        care is not None
+        and care.case_manager_id == actor.sub
+        and not uow.session.scalar(select(CARE_TEAM.deactivated(actor.sub)))
+    )
     if care is None or not (
-        care.case_manager_id == actor.sub
+        carries
         or (actor.has_any("supervisor") and care.supervisor_id == actor.sub)
         or actor.has_any("admin")
     ):

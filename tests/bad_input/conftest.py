@@ -124,10 +124,20 @@ def _seed_intake(api: IntakeApi) -> SeededService:
         json_body={"name": "Jo Park", "relationship_to_client": "carer", "may_be_told": []},
     )
     assert person.status_code == 201, person.json
+    # another desk registers the same person without seeing cm-1's client: a duplicate review
+    again = api.call(
+        "POST",
+        "/clients",
+        as_=("iw-2", "intake_worker"),
+        json_body={"given_name": "Alex", "family_name": "Rivera", "date_of_birth": "1988-04-12"},
+    )
+    assert again.status_code == 201, again.json
+    [review] = api.call("GET", "/duplicate-reviews", as_=("admin-1", "admin")).json["items"]
     return SeededService(
         "intake",
         api,
         {
+            "review_id": review["id"],
             "client_id": client["id"],
             "assessment_id": assessment.json["id"],
             "flag_id": assessment.json["risk_flag_id"],

@@ -84,7 +84,7 @@ def test_the_journey_from_intake_to_a_completed_referral(
         "intake",
         "PUT",
         "/case-managers/cm-1",
-        SUP,
+        ADMIN,
         {"display_name": "CM", "team": "north", "supervisor_id": "sup-1"},
     ).ok
 

@@ -49,6 +49,8 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "PUT /case-managers/{case_manager_id}": {SUP, ADMIN},
         "GET /case-managers": {SUP, ADMIN},
         "GET /case-managers/{case_manager_id}/caseload": {CM, SUP, ADMIN},
+        "GET /duplicate-reviews": {SUP, ADMIN},
+        "POST /duplicate-reviews/{review_id}/resolve": {SUP, ADMIN},
         "GET /audit": {ADMIN},
     },
     "planning": {
