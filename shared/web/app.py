@@ -16,6 +16,7 @@ from shared.config import Settings
 from shared.idempotency import KEY_HEADER, KEY_LENGTH
 from shared.logging import configure_logging
 from shared.web.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
+from shared.web.docs import docs_config, register_docs_assets
 from shared.web.idempotency import register_idempotency
 from shared.web.observability import register_observability
 from shared.web.problems import (
@@ -30,9 +31,6 @@ from shared.web.request_context import (
     PURPOSE_HEADER,
     register_request_context,
 )
-
-SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
-
 
 def _problem_content() -> dict[str, Any]:
     return {PROBLEM_CONTENT_TYPE: {"schema": "Problem"}}
@@ -170,8 +168,7 @@ def create_service_app(
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
+        **docs_config(),
         API_SPEC_OPTIONS={"info": {"description": description}},
         MAX_CONTENT_LENGTH=settings.max_content_length,
     )
@@ -181,6 +178,7 @@ def create_service_app(
     register_request_context(app)
     register_idempotency(app)
     register_observability(app, settings.service, readiness_checks)
+    register_docs_assets(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
     api.spec.components.parameter(PURPOSE_PARAMETER_ID, "header", PURPOSE_PARAMETER)
     api.spec.components.parameter(IDEMPOTENCY_PARAMETER_ID, "header", IDEMPOTENCY_PARAMETER)

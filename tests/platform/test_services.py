@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,45 @@ def test_every_write_documents_the_optional_idempotency_key_and_reads_do_not(
             else:
                 assert listed == 1, f"{method.upper()} {path}"
                 assert {"409", "422"} <= set(operation["responses"]), f"{method.upper()} {path}"
+
+
+class _PageAssets(HTMLParser):
+    """The scripts and stylesheets a page makes a browser fetch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "script" and found.get("src"):
+            self.urls.append(str(found["src"]))
+        if tag == "link" and found.get("href"):
+            self.urls.append(str(found["href"]))
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_docs_page_works_offline_every_script_and_style_comes_from_the_service(
+    name: str, data_dir: Path
+) -> None:
+    """/docs is Swagger UI: without internet a CDN-hosted copy is a blank page, so the page names
+    no other host and the service itself answers every script and stylesheet it references."""
+    client = _runtime(name, embedded_backend(), data_dir).create_app().test_client()
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.content_type.startswith("text/html")
+    html = page.get_data(as_text=True)
+    assert not re.search(r"(https?:)?//[a-z0-9]", html, re.IGNORECASE), "an external host"
+    parser = _PageAssets()
+    parser.feed(html)
+    assert any(url.endswith(".js") for url in parser.urls)
+    assert any(url.endswith(".css") for url in parser.urls)
+    for url in parser.urls:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        expected = "text/css" if url.endswith(".css") else "javascript"
+        assert expected in asset.content_type, (url, asset.content_type)
+        assert len(asset.get_data()) > 1000, url
+    assert "SwaggerUIBundle" in client.get(parser.urls[-1]).get_data(as_text=True)
+    assert '"validatorUrl": null' in html  # the badge would send the spec to swagger.io
+    spec_url = re.search(r'url: "([^"]+)"', html)
+    assert spec_url and client.get(spec_url.group(1)).json["info"]["title"] == f"Casehub {name}"
