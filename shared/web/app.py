@@ -32,6 +32,7 @@ from shared.web.request_context import (
     register_request_context,
 )
 
+
 def _problem_content() -> dict[str, Any]:
     return {PROBLEM_CONTENT_TYPE: {"schema": "Problem"}}
 
