@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from services.intake import domain, operations
 from services.intake.models import AUDIT, Assessment, Consent, RiskFlag
 from services.intake.schemas import (
@@ -34,6 +32,7 @@ from services.intake.schemas import (
 from shared.unit_of_work import UnitOfWork
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
+from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
 STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
@@ -116,11 +115,12 @@ def register_client(body: dict[str, Any]) -> Any:
 @clients.arguments(ClientSearchArgs, location="query")
 @clients.response(200, ClientPage)
 def search_clients(args: dict[str, Any]) -> Any:
-    """Search the clients you may see by name, date of birth or external identifier."""
+    """Search the clients you may see by reference, name, date of birth or external identifier."""
     with _uow() as uow:
         page = operations.search_clients(
             uow,
             current_principal(),
+            reference=args.get("reference"),
             name=args.get("name"),
             date_of_birth=args.get("date_of_birth"),
             external_id=args.get("external_id"),

@@ -206,8 +206,11 @@ def search_clients(
     external_id: str | None,
     limit: int,
     cursor: str | None,
+    reference: str | None = None,
 ) -> Page[Client]:
     statement = select(Client).where(visible_clients(actor))
+    if reference:
+        statement = statement.where(Client.reference == reference)
     if name:
         pattern = f"%{name.strip().casefold()}%"
         statement = statement.where(

@@ -96,6 +96,13 @@ class ClientOut(Schema):
 
 
 class ClientSearchArgs(PageArgs):
+    reference = fields.String(
+        validate=validate.Length(min=1, max=20),
+        metadata={
+            "description": "Exactly this client reference (alerts name only the reference).",
+            "example": "C-1042",
+        },
+    )
     name = fields.String(validate=validate.Length(min=1, max=100))
     date_of_birth = fields.Date()
     external_id = fields.String(validate=validate.Length(max=100))

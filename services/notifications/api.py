@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from services.notifications import operations
 from services.notifications.models import AUDIT
 from services.notifications.schemas import (
@@ -22,6 +20,7 @@ from services.notifications.schemas import (
 )
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
+from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
 STAFF = ("intake_worker", "case_manager", "supervisor", "admin")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from services.planning import domain, operations
 from services.planning.models import AUDIT, Plan, PlanVersion, Review
 from services.planning.schemas import (
@@ -27,6 +25,7 @@ from services.planning.schemas import (
 from shared.clock import agency_today
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
+from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
 READERS = ("case_manager", "supervisor", "admin")

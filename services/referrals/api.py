@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from flask_smorest import Blueprint
 
 from services.referrals import operations
 from services.referrals.models import AUDIT, Referral
@@ -34,6 +33,7 @@ from shared.service import ServiceRuntime
 from shared.web import Principal, current_principal, require_roles
 from shared.web.audit import audit_blueprint
 from shared.web.auth import API_KEY_RESOLVER
+from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
 STAFF = ("case_manager", "supervisor", "admin")

@@ -26,6 +26,7 @@ from shared.web.problems import (
     reason_phrase,
     register_problem_handlers,
 )
+from shared.web.query import UNKNOWN_QUERY_MESSAGE, register_query_check
 from shared.web.request_context import (
     PURPOSE_CHARACTERS,
     PURPOSE_HEADER,
@@ -47,6 +48,10 @@ _BODY_ERRORS = {
     413: "The body is larger than the limit (CASEHUB_MAX_CONTENT_LENGTH)",
     415: "The body is not application/json",
 }
+_UNKNOWN_QUERY = (
+    "A query parameter the operation does not take (each is named under errors.query: "
+    f"{UNKNOWN_QUERY_MESSAGE!r})"
+)
 _NOT_FOUND = "No such record, or not one you may see (existence is not revealed)"
 _BAD_PURPOSE = (
     f"{PURPOSE_HEADER} is longer than {PURPOSE_LENGTH} characters or holds a control character"
@@ -111,7 +116,7 @@ class SharedResponsesPlugin(BasePlugin):
             parameters.append(PURPOSE_PARAMETER_ID)
             responses = operation.setdefault("responses", {})
             documented = {str(code) for code in responses}
-            extra: dict[int, str] = {400: _BAD_PURPOSE}
+            extra: dict[int, str] = {400: _BAD_PURPOSE, 422: _UNKNOWN_QUERY}
             if method in _WRITE_METHODS:
                 parameters.append(IDEMPOTENCY_PARAMETER_ID)
                 extra.update(_IDEMPOTENCY_ERRORS)
@@ -180,6 +185,7 @@ def create_service_app(
     register_idempotency(app)
     register_observability(app, settings.service, readiness_checks)
     register_docs_assets(app)
+    register_query_check(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
     api.spec.components.parameter(PURPOSE_PARAMETER_ID, "header", PURPOSE_PARAMETER)
     api.spec.components.parameter(IDEMPOTENCY_PARAMETER_ID, "header", IDEMPOTENCY_PARAMETER)

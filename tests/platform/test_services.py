@@ -14,6 +14,7 @@ from services.catalog import load_spec, platform_topology
 from shared.audit import PURPOSE_LENGTH
 from shared.config import SERVICE_NAMES, Settings
 from shared.service import ServiceRuntime
+from shared.web.auth import ROLES, mint_token
 from tests.support.backends import Backend, embedded_backend
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
@@ -193,3 +194,52 @@ def test_docs_page_works_offline_every_script_and_style_comes_from_the_service(
     assert '"validatorUrl": null' in html  # the badge would send the spec to swagger.io
     spec_url = re.search(r'url: "([^"]+)"', html)
     assert spec_url and client.get(spec_url.group(1)).json["info"]["title"] == f"Casehub {name}"
+
+
+UNKNOWN = "casehub_no_such_parameter"
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_every_endpoint_refuses_a_query_parameter_it_does_not_take_naming_it(
+    name: str, data_dir: Path
+) -> None:
+    """A mistyped filter must not be ignored (an unfiltered answer looks like a real one): every
+    operation of the OpenAPI document, and the probes and docs, answer 422 naming the parameter,
+    after authentication (no token is still a 401) and whatever else the request carries."""
+    runtime = _runtime(name, embedded_backend(), data_dir)
+    runtime.migrate()
+    client = runtime.create_app().test_client()
+    token = mint_token(runtime.settings, "someone", list(ROLES), org="org-1")
+    spec = client.get("/openapi.json").json
+    operations = [
+        (method, path, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+    assert len(operations) > 5
+    refused = []
+    for method, path, operation in operations:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        declared = [p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"]
+        assert UNKNOWN not in declared
+        answer = client.open(
+            url,
+            method=method.upper(),
+            query_string={UNKNOWN: "1"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        label = f"{method.upper()} {path}"
+        if answer.status_code == 422 and UNKNOWN in answer.json["errors"]["query"]:
+            assert answer.content_type == "application/problem+json"
+            assert "422" in operation["responses"], label
+            assert all(name in answer.json["detail"] for name in declared), label
+            refused.append(label)
+        if operation.get("security"):
+            anonymous = client.open(url, method=method.upper(), query_string={UNKNOWN: "1"})
+            assert anonymous.status_code == 401, label
+    assert refused == [f"{method.upper()} {path}" for method, path, _ in operations]
+    for public in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"):
+        answer = client.get(public, query_string={UNKNOWN: "1", "also": "2"})
+        assert answer.status_code == 422, public
+        assert sorted(answer.json["errors"]["query"]) == ["also", UNKNOWN], public
