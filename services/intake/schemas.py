@@ -236,8 +236,12 @@ class CaseManagerOut(CaseManagerIn):
     open_risk_flags = fields.Integer()
 
 
-class TeamArgs(Schema):
+class TeamArgs(PageArgs):
     team = fields.String()
+
+
+class CaseManagerPage(CursorPage):
+    items = fields.List(fields.Nested(CaseManagerOut))
 
 
 class AssignmentIn(Schema):
@@ -271,3 +275,19 @@ class CaseloadEntry(Schema):
     highest_open_risk = fields.String(allow_none=True)
     open_risk_flags = fields.Integer()
     next_review_due = fields.Date(allow_none=True)
+
+
+class CaseloadPage(CursorPage):
+    items = fields.List(fields.Nested(CaseloadEntry))
+
+
+class ConsentPage(CursorPage):
+    items = fields.List(fields.Nested(ConsentOut))
+
+
+class AssessmentPage(CursorPage):
+    items = fields.List(fields.Nested(AssessmentOut))
+
+
+class RiskFlagPage(CursorPage):
+    items = fields.List(fields.Nested(RiskFlagOut))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -243,3 +244,39 @@ def test_every_endpoint_refuses_a_query_parameter_it_does_not_take_naming_it(
         answer = client.get(public, query_string={UNKNOWN: "1", "also": "2"})
         assert answer.status_code == 422, public
         assert sorted(answer.json["errors"]["query"]) == ["also", UNKNOWN], public
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_every_list_answers_one_paged_shape_with_limit_and_cursor(
+    name: str, data_dir: Path
+) -> None:
+    """A client (the web app, a partner) reads every list the same way: ``{items, next_cursor}``,
+    a page at a time with ``limit`` and ``cursor``; no operation answers a bare array."""
+    spec = _runtime(name, embedded_backend(), data_dir).create_app().test_client()
+    spec = spec.get("/openapi.json").json
+    lists, wrong = [], []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            label = f"{method.upper()} {path}"
+            content = operation["responses"].get("200", {}).get("content", {})
+            schema = _resolve(spec, content.get("application/json", {}).get("schema", {}))
+            if schema.get("type") == "array":
+                wrong.append(f"{label} answers a bare array")
+                continue
+            properties = schema.get("properties", {})
+            if properties.get("items", {}).get("type") != "array":
+                continue
+            lists.append(label)
+            query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+            if "next_cursor" not in properties or not {"limit", "cursor"} <= query:
+                wrong.append(f"{label} lacks next_cursor, limit or cursor")
+    assert wrong == []
+    assert len(lists) >= 3 and "GET /audit" in lists

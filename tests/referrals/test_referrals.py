@@ -94,13 +94,18 @@ def test_partners_never_see_another_organisations_referrals(referrals: Referrals
     referral_id = referrals.referral(referrals.client())
     other = ("t-1", "partner", THERAPY)
     assert referrals.call("GET", f"/partner/referrals/{referral_id}", as_=other).status_code == 404
-    assert referrals.call("GET", "/partner/referrals", as_=other).json == []
+    assert referrals.call("GET", "/partner/referrals", as_=other).json == {
+        "items": [],
+        "next_cursor": None,
+    }
     assert referrals.partner_move(referral_id, "accepted", org=THERAPY).status_code == 404
     assert referrals.call("GET", "/partner/events", as_=other).json["items"] == []
     assert referrals.call("GET", "/referrals", as_=("h-1", "partner", HOUSING)).status_code == 403
     assert [
         r["id"]
-        for r in referrals.call("GET", "/partner/referrals", as_=("h-1", "partner", HOUSING)).json
+        for r in referrals.call("GET", "/partner/referrals", as_=("h-1", "partner", HOUSING)).json[
+            "items"
+        ]
     ] == [referral_id]
 
 

@@ -185,7 +185,9 @@ def _flow_with_free_text(
     _ok(intake.patch(base, headers=cm, json={"advance_statement": "Prefers afternoon visits"}))
 
     def plan() -> Any:
-        plans = planning.get("/plans", headers=cm, query_string={"client_id": client["id"]}).json
+        plans = planning.get("/plans", headers=cm, query_string={"client_id": client["id"]}).json[
+            "items"
+        ]
         return plans[0] if plans else None
 
     assert wait_until(lambda: plan() is not None, timeout=30)
@@ -254,7 +256,9 @@ def _flow_with_free_text(
         ),
         timeout=30,
     )
-    [draft] = [r for r in referrals.get("/referrals", headers=cm).json if r["status"] == "draft"]
+    [draft] = [
+        r for r in referrals.get("/referrals", headers=cm).json["items"] if r["status"] == "draft"
+    ]
     _ok(referrals.post(f"/referrals/{draft['id']}/send", headers=cm))
     _ok(
         referrals.post(
@@ -276,7 +280,8 @@ def _flow_with_free_text(
         )
     )
     assert wait_until(
-        lambda: bool(notifications.get("/me/notifications", headers=cm).json), timeout=30
+        lambda: bool(notifications.get("/me/notifications", headers=cm).json["items"]),
+        timeout=30,
     )
     return [key, key.split("_")[-1]]
 
