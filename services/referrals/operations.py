@@ -322,7 +322,9 @@ def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> 
     if consented is None:
         raise Conflict(
             f"Client {referral.client_reference} has no consent in force to share with "
-            f"{referral.organization_id}; record consent in intake first.",
+            f"{referral.organization_id} yet. A consent recorded in intake reaches referrals "
+            "within seconds: if it was just recorded, retry shortly; if not, record the "
+            "client's consent for this organisation in intake first.",
             reason="no_consent",
         )
     service = uow.session.get(Service, referral.service_id) if referral.service_id else None

@@ -56,6 +56,10 @@ def test_sending_needs_consent_for_that_organisation(referrals: ReferralsApi) ->
     referral_id = referrals.referral(client_id, "tenancy", send=False)
     refused = referrals.call("POST", f"/referrals/{referral_id}/send")
     assert refused.status_code == 409 and refused.json["reason"] == "no_consent"
+    # consent recorded a moment ago in intake may still be on its way here: say so, not "go
+    # record it", or a case manager who just did records it twice
+    detail = refused.json["detail"]
+    assert "reaches referrals within seconds" in detail and "retry shortly" in detail
     referrals.consent(client_id, HOUSING, ["contact_details"])
     assert referrals.call("POST", f"/referrals/{referral_id}/send").json["status"] == "requested"
 
