@@ -193,22 +193,20 @@ STOP_GRACE_SECONDS = 4.0
 
 def _stop(children: Sequence[subprocess.Popen[bytes]], grace: float = STOP_GRACE_SECONDS) -> int:
     """SIGTERM each child once (gunicorn stops its workers gracefully, a worker finishes its
-    batch), wait for all, then SIGKILL the process group of any still running after ``grace``."""
+    batch), then SIGKILL the process group of any still running after ``grace``."""
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + grace
-    exit_code = 0
+    while time.monotonic() < deadline and any(child.poll() is None for child in children):
+        time.sleep(0.05)
     for child in children:
-        try:
-            returncode = child.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
+        if child.poll() is None:
             print(f"process {child.pid} did not stop in {grace:.0f} s: killed", file=sys.stderr)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGKILL)
-            returncode = child.wait()
-        exit_code = exit_code or (returncode if returncode > 0 else 0)
-    return exit_code
+    codes = [child.wait() for child in children]
+    return next((code for code in codes if code > 0), 0)
 
 
 DEV_BASE_PORT = SERVICE_PORTS[SERVICE_NAMES[0]]
