@@ -284,8 +284,34 @@ def _print_dev_tokens(settings: Settings) -> int:
         print(f"no tokens in {path}: start casehub dev first", file=sys.stderr)
         return 1
     print(path.read_text(), end="")
-    print(f"(from {path}; `casehub token --sub <id> --role <role>` mints others)")
+    print(f"(from {path}; `.venv/bin/casehub token --sub <id> --role <role>` mints others)")
     return 0
+
+
+def _base_port_argument(base_port: int) -> list[str]:
+    return [] if base_port == DEV_BASE_PORT else ["--base-port", str(base_port)]
+
+
+def _load_demo_data(settings: Settings, ports: dict[str, int]) -> bool:
+    """Load the demo data through the running APIs; False, said plainly, if that failed."""
+    from services.demo import SUPERVISOR, TEAM, load_demo_data
+
+    print("  demo data: loading through the APIs…", flush=True)
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    try:
+        counts = load_demo_data(settings, urls=urls)
+    except (OSError, TimeoutError) as error:
+        print(f"  demo data: NOT complete ({error}); the services keep running", flush=True)
+        return False
+    print(
+        f"  demo data: {counts['clients']} clients ({counts['assigned']} assigned, "
+        f"{counts['high_risk']} high risk, {counts['discharged']} discharged); "
+        f"{counts['active_plans']} active plans, {counts['draft_plans']} drafts; "
+        f"reviews {counts['reviews_due']} due, {counts['reviews_overdue']} overdue; "
+        f"{counts['alerts_acknowledged']} crisis alerts acknowledged; "
+        f"supervisor {SUPERVISOR}, case managers {', '.join(cm for cm, _ in TEAM)}"
+    )
+    return True
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -381,22 +407,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
             state = "up" if healthy[name] else "NOT ANSWERING"
             print(f"  {name:<14} http://127.0.0.1:{ports[name]}/docs   ({state})")
         if up and not args.no_demo_data:
-            from services.demo import SUPERVISOR, TEAM, load_demo_data
-
-            print("  demo data: loading through the APIs…", flush=True)
-            urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-            counts = load_demo_data(settings, urls=urls)
-            print(
-                f"  demo data: {counts['clients']} clients ({counts['assigned']} assigned, "
-                f"{counts['high_risk']} high risk, {counts['discharged']} discharged); "
-                f"{counts['active_plans']} active plans, {counts['draft_plans']} drafts; "
-                f"reviews {counts['reviews_due']} due, {counts['reviews_overdue']} overdue; "
-                f"{counts['alerts_acknowledged']} crisis alerts acknowledged; "
-                f"supervisor {SUPERVISOR}, case managers {', '.join(cm for cm, _ in TEAM)}"
-            )
+            up = _load_demo_data(settings, ports)
         tokens_path, tokens = write_dev_tokens(settings)
+        again = " ".join(["casehub dev --tokens", *_base_port_argument(args.base_port)])
         print("", *tokens, sep="\n")
-        print(f"  (also in {tokens_path}: `casehub dev --tokens` prints them again)")
+        print(f"  (also in {tokens_path}; `.venv/bin/{again}` prints them again)")
         if args.check:
             return 0 if up else 1
         print("\nCtrl-C stops everything.", flush=True)
