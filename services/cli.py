@@ -299,7 +299,7 @@ def _load_demo_data(settings: Settings, ports: dict[str, int]) -> bool:
     print("  demo data: loading through the APIs…", flush=True)
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
-        counts = load_demo_data(settings, urls=urls)
+        counts = load_demo_data(settings, urls=urls, planning=Settings.from_env("planning"))
     except (OSError, TimeoutError) as error:
         print(f"  demo data: NOT complete ({error}); the services keep running", flush=True)
         return False

@@ -148,16 +148,18 @@ def load_demo_data(
     seed: int = 7,
     *,
     urls: Mapping[str, str] | None = None,
+    planning: Settings | None = None,
 ) -> dict[str, int]:
     """A supervised team of four, ~60 clients in varied states, three partners with services,
-    plans approved with the clients, a review due and one overdue, crisis alerts acknowledged."""
+    plans approved with the clients, a review due and one overdue, crisis alerts acknowledged.
+    ``planning`` is the running planning service's configuration (default: this environment's)."""
     demo, rng = DemoClient(settings, urls), random.Random(seed)
     _team_and_partners(demo, rng)
     records = _clients(demo, rng, clients)
     in_care = [r for r in records if r.case_manager and not r.discharged]
     deadline = time.monotonic() + EVENTS_TIMEOUT
     active = _plans(demo, in_care, deadline)
-    due, overdue = _reviews_due_and_overdue(active[:2])
+    due, overdue = _reviews_due_and_overdue(planning or Settings.from_env("planning"), active[:2])
     return {
         "clients": len(records),
         "assigned": sum(1 for r in records if r.case_manager),
@@ -342,7 +344,7 @@ def _settled_plan(demo: DemoClient, record: DemoClientRecord) -> dict[str, Any] 
     return plan if plan["safety_plan_required"] or not record.high_risk else None
 
 
-def _reviews_due_and_overdue(plan_ids: list[str]) -> tuple[int, int]:
+def _reviews_due_and_overdue(planning: Settings, plan_ids: list[str]) -> tuple[int, int]:
     """The one thing no API offers is time: two approved plans' next reviews are moved back, as
     if approved months ago (one due today, one two weeks overdue). The planning worker's
     scheduler then announces them like any other due review, within a minute."""
@@ -353,7 +355,7 @@ def _reviews_due_and_overdue(plan_ids: list[str]) -> tuple[int, int]:
 
     today = agency_today()
     moved = list(zip(plan_ids, (today, today - timedelta(days=14)), strict=False))
-    runtime = runtime_for("planning")
+    runtime = runtime_for("planning", planning)
     try:
         with runtime.unit_of_work() as uow:
             for plan_id, due_on in moved:

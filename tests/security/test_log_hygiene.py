@@ -294,7 +294,9 @@ def test_logs_at_debug_carry_no_client_data_and_no_secret(
     settings = platform["intake"].settings
     tokens: list[str] = []
     try:
-        counts = demo.load_demo_data(settings, clients=12, urls=urls)
+        counts = demo.load_demo_data(
+            settings, clients=12, urls=urls, planning=platform["planning"].settings
+        )
         assert counts["clients"] == 12
         api_keys = _flow_with_free_text(http, settings, tokens)
     finally:
