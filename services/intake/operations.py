@@ -30,7 +30,7 @@ from services.intake.models import (
 )
 from shared.clock import in_agency_zone
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, keyset_page, ordered_page
 from shared.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -238,8 +238,11 @@ def search_clients(
     external_id: str | None,
     limit: int,
     cursor: str | None,
+    reference: str | None = None,
 ) -> Page[Client]:
     statement = select(Client).where(visible_clients(actor))
+    if reference:
+        statement = statement.where(Client.reference == reference)
     if name:
         pattern = f"%{name.strip().casefold()}%"
         statement = statement.where(
@@ -431,13 +434,17 @@ def grant_consent(
     return consent
 
 
-def list_consents(uow: UnitOfWork, actor: Principal, client_id: str) -> list[Consent]:
+def list_consents(
+    uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
+) -> Page[Consent]:
     client = _client(uow, actor, client_id)
     audit(uow, actor, "read", "consent", None, client.id)
-    return list(
-        uow.session.scalars(
-            select(Consent).where(Consent.client_id == client.id).order_by(Consent.granted_at)
-        )
+    return keyset_page(
+        uow.session,
+        select(Consent).where(Consent.client_id == client.id),
+        [Consent.granted_at, Consent.id],
+        limit=limit,
+        cursor=cursor,
     )
 
 
@@ -627,15 +634,17 @@ def record_assessment(
     return assessment, flag
 
 
-def list_assessments(uow: UnitOfWork, actor: Principal, client_id: str) -> list[Assessment]:
+def list_assessments(
+    uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
+) -> Page[Assessment]:
     client = _client(uow, actor, client_id)
     audit(uow, actor, "read", "assessment", None, client.id)
-    return list(
-        uow.session.scalars(
-            select(Assessment)
-            .where(Assessment.client_id == client.id)
-            .order_by(Assessment.completed_at, Assessment.version)
-        )
+    return keyset_page(
+        uow.session,
+        select(Assessment).where(Assessment.client_id == client.id),
+        [Assessment.completed_at, Assessment.version, Assessment.id],
+        limit=limit,
+        cursor=cursor,
     )
 
 
@@ -656,13 +665,17 @@ def superseded_by(uow: UnitOfWork, assessment: Assessment) -> str | None:
     ).first()
 
 
-def list_risk_flags(uow: UnitOfWork, actor: Principal, client_id: str) -> list[RiskFlag]:
+def list_risk_flags(
+    uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
+) -> Page[RiskFlag]:
     client = _client(uow, actor, client_id)
     audit(uow, actor, "read", "risk_flag", None, client.id)
-    return list(
-        uow.session.scalars(
-            select(RiskFlag).where(RiskFlag.client_id == client.id).order_by(RiskFlag.opened_at)
-        )
+    return keyset_page(
+        uow.session,
+        select(RiskFlag).where(RiskFlag.client_id == client.id),
+        [RiskFlag.opened_at, RiskFlag.id],
+        limit=limit,
+        cursor=cursor,
     )
 
 
@@ -794,16 +807,16 @@ def loads(uow: UnitOfWork, managers: Sequence[CaseManager]) -> list[domain.CaseM
 
 
 def team_view(
-    uow: UnitOfWork, actor: Principal, team: str | None
-) -> list[tuple[CaseManager, domain.CaseManagerLoad]]:
+    uow: UnitOfWork, actor: Principal, team: str | None, *, limit: int, cursor: str | None
+) -> Page[tuple[CaseManager, domain.CaseManagerLoad]]:
     _require(actor, "supervisor", "admin")
-    statement = select(CaseManager).order_by(CaseManager.id)
+    statement = select(CaseManager)
     if not actor.has_any("admin"):
         statement = statement.where(CaseManager.supervisor_id == actor.sub)
     if team:
         statement = statement.where(CaseManager.team == team)
-    managers = list(uow.session.scalars(statement))
-    return list(zip(managers, loads(uow, managers), strict=True))
+    page = keyset_page(uow.session, statement, [CaseManager.id], limit=limit, cursor=cursor)
+    return Page(list(zip(page.items, loads(uow, page.items), strict=True)), page.next_cursor)
 
 
 def assign(
@@ -923,10 +936,11 @@ def _end_assignment(uow: UnitOfWork, episode: Episode, at: datetime) -> None:
 
 
 def caseload(
-    uow: UnitOfWork, actor: Principal, case_manager_id: str
-) -> list[tuple[Client, str | None, int]]:
+    uow: UnitOfWork, actor: Principal, case_manager_id: str, *, limit: int, cursor: str | None
+) -> Page[tuple[Client, str | None, int]]:
     """The case manager's open clients: open risk flags first (high before moderate), then the
-    nearest review due. Returns (client, highest open risk level, open flag count)."""
+    nearest review due, a page at a time. Items: (client, highest open risk level, open flags).
+    The rank is computed here, so the page is cut in Python (a caseload is capped: ≤ 500)."""
     manager = uow.session.get(CaseManager, case_manager_id)
     allowed = (
         actor.has_any("admin")
@@ -957,17 +971,20 @@ def caseload(
             )
         )
 
-    def order(client: Client) -> tuple[int, date, str]:
+    def order(client: Client) -> tuple[int, str, str]:
         due = client.current_episode.next_review_due or date.max
         return (
             -domain.RiskLevel(highest.get(client.id, "none")).rank,
-            due,
+            due.isoformat(),
             client.reference,
         )
 
-    clients.sort(key=order)
-    audit(uow, actor, "read", "caseload", case_manager_id, None, clients=len(clients))
-    return [(client, highest.get(client.id), counts.get(client.id, 0)) for client in clients]
+    page = ordered_page(clients, order, limit=limit, cursor=cursor)
+    audit(uow, actor, "read", "caseload", case_manager_id, None, clients=len(page.items))
+    return Page(
+        [(client, highest.get(client.id), counts.get(client.id, 0)) for client in page.items],
+        page.next_cursor,
+    )
 
 
 # -- events from other services ----------------------------------------------------------------

@@ -100,6 +100,13 @@ class ClientOut(Schema):
 
 
 class ClientSearchArgs(PageArgs):
+    reference = fields.String(
+        validate=validate.Length(min=1, max=20),
+        metadata={
+            "description": "Exactly this client reference (alerts name only the reference).",
+            "example": "C-1042",
+        },
+    )
     name = fields.String(validate=validate.Length(min=1, max=100))
     date_of_birth = fields.Date()
     external_id = fields.String(validate=validate.Length(max=100))
@@ -233,8 +240,12 @@ class CaseManagerOut(CaseManagerIn):
     open_risk_flags = fields.Integer()
 
 
-class TeamArgs(Schema):
+class TeamArgs(PageArgs):
     team = fields.String()
+
+
+class CaseManagerPage(CursorPage):
+    items = fields.List(fields.Nested(CaseManagerOut))
 
 
 class AssignmentIn(Schema):
@@ -304,3 +315,19 @@ class DuplicateResolveIn(Schema):
         },
     )
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class CaseloadPage(CursorPage):
+    items = fields.List(fields.Nested(CaseloadEntry))
+
+
+class ConsentPage(CursorPage):
+    items = fields.List(fields.Nested(ConsentOut))
+
+
+class AssessmentPage(CursorPage):
+    items = fields.List(fields.Nested(AssessmentOut))
+
+
+class RiskFlagPage(CursorPage):
+    items = fields.List(fields.Nested(RiskFlagOut))

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from services.notifications import operations
 from services.notifications.domain import ON_CALL_ROLE
 from services.notifications.models import AUDIT
@@ -14,15 +12,18 @@ from services.notifications.schemas import (
     DeliveryArgs,
     DeliveryPage,
     InboxArgs,
-    InboxItem,
+    InboxPage,
     NotificationOut,
     PreferenceIn,
     PreferenceOut,
     RuleOut,
+    RulePage,
     RulePatch,
 )
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
+from shared.web.paging import PageArgs, page_body
+from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
 STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
@@ -60,24 +61,34 @@ def _now() -> datetime:
 @inbox.route("/notifications", methods=["GET"])
 @require_roles(*STAFF)
 @inbox.arguments(InboxArgs, location="query")
-@inbox.response(200, InboxItem(many=True))
+@inbox.response(200, InboxPage)
 def my_notifications(args: dict[str, Any]) -> Any:
     """My in-app inbox, newest first."""
     with _uow() as uow:
-        return [
-            {
-                "delivery_id": d.id,
-                "notification_id": n.id,
-                "subject": n.subject,
-                "body": n.body,
-                "urgency": n.urgency,
-                "client_reference": n.client_reference,
-                "created_at": n.created_at,
-                "read_at": d.read_at,
-                "acknowledged_at": n.acknowledged_at,
-            }
-            for d, n in operations.inbox(uow, current_principal(), unread_only=args["unread"])
-        ]
+        page = operations.inbox(
+            uow,
+            current_principal(),
+            unread_only=args["unread"],
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        return page_body(
+            page,
+            [
+                {
+                    "delivery_id": d.id,
+                    "notification_id": n.id,
+                    "subject": n.subject,
+                    "body": n.body,
+                    "urgency": n.urgency,
+                    "client_reference": n.client_reference,
+                    "created_at": n.created_at,
+                    "read_at": d.read_at,
+                    "acknowledged_at": n.acknowledged_at,
+                }
+                for d, n in page.items
+            ],
+        )
 
 
 @inbox.route("/notifications/<delivery_id>/read", methods=["POST"])
@@ -137,11 +148,12 @@ def save_preferences(values: dict[str, Any], user_id: str) -> Any:
 
 @admin.route("/rules", methods=["GET"])
 @require_roles("admin", "supervisor")
-@admin.response(200, RuleOut(many=True))
-def list_rules() -> Any:
-    """Which events notify whom, how and how urgently."""
+@admin.arguments(PageArgs, location="query")
+@admin.response(200, RulePage)
+def list_rules(args: dict[str, Any]) -> Any:
+    """Which events notify whom, how and how urgently (by rule name)."""
     with _uow() as uow:
-        return operations.list_rules(uow)
+        return page_body(operations.list_rules(uow, limit=args["limit"], cursor=args["cursor"]))
 
 
 @admin.route("/rules/<rule_id>", methods=["PATCH"])

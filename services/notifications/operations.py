@@ -677,19 +677,26 @@ def _delivered_to(actor: Principal) -> Any:
 
 
 def inbox(
-    uow: UnitOfWork, actor: Principal, *, unread_only: bool
-) -> list[tuple[Delivery, Notification]]:
+    uow: UnitOfWork, actor: Principal, *, unread_only: bool, limit: int, cursor: str | None
+) -> Page[tuple[Delivery, Notification]]:
     statement = (
         select(Delivery, Notification)
         .join(Notification, Notification.id == Delivery.notification_id)
         .where(_delivered_to(actor), Delivery.channel == domain.Channel.IN_APP)
-        .order_by(Notification.created_at.desc())
     )
     if unread_only:
         statement = statement.where(Delivery.read_at.is_(None))
-    items = [
-        (delivery, notification) for delivery, notification in uow.session.execute(statement).all()
-    ]
+    page = keyset_page(
+        uow.session,
+        statement,
+        [Notification.created_at, Delivery.id],
+        limit=limit,
+        cursor=cursor,
+        rows=True,
+        descending=True,
+        key_values=lambda row: (row.Notification.created_at, row.Delivery.id),
+    )
+    items = [(delivery, notification) for delivery, notification in page.items]
     for _delivery, notification in items:  # an alert names a client: reading it is audited
         AUDIT.record(
             uow.session,
@@ -700,7 +707,7 @@ def inbox(
             notification.client_id,
             via="inbox",
         )
-    return items
+    return Page(items, page.next_cursor)
 
 
 def mark_read(uow: UnitOfWork, actor: Principal, delivery_id: str, now: datetime) -> Delivery:
@@ -748,8 +755,8 @@ def read_preferences(uow: UnitOfWork, actor: Principal, user_id: str) -> Prefere
     return preference
 
 
-def list_rules(uow: UnitOfWork) -> list[Rule]:
-    return list(uow.session.scalars(select(Rule).order_by(Rule.name)))
+def list_rules(uow: UnitOfWork, *, limit: int, cursor: str | None) -> Page[Rule]:
+    return keyset_page(uow.session, select(Rule), [Rule.name], limit=limit, cursor=cursor)
 
 
 def update_rule(uow: UnitOfWork, actor: Principal, rule_id: str, values: Mapping[str, Any]) -> Rule:

@@ -57,7 +57,7 @@ class RulePatch(Schema):
     active = fields.Boolean()
 
 
-class InboxArgs(Schema):
+class InboxArgs(PageArgs):
     unread = fields.Boolean(load_default=False)
 
 
@@ -117,3 +117,11 @@ class DeliveryOut(Schema):
 
 class DeliveryPage(CursorPage):
     items = fields.List(fields.Nested(DeliveryOut))
+
+
+class InboxPage(CursorPage):
+    items = fields.List(fields.Nested(InboxItem))
+
+
+class RulePage(CursorPage):
+    items = fields.List(fields.Nested(RuleOut))

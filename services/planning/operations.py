@@ -26,6 +26,7 @@ from services.planning.models import (
 )
 from shared.care_team import supersedes
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -151,17 +152,25 @@ def _working_version(uow: UnitOfWork, plan: Plan, actor_id: str) -> PlanVersion:
 
 # -- reading -----------------------------------------------------------------------------------
 def list_plans(
-    uow: UnitOfWork, actor: Principal, *, client_id: str | None, status: str | None
-) -> list[Plan]:
-    statement = select(Plan).where(visible_plans(actor)).order_by(Plan.created_at)
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    client_id: str | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Plan]:
+    statement = select(Plan).where(visible_plans(actor))
     if client_id:
         statement = statement.where(Plan.client_id == client_id)
     if status:
         statement = statement.where(Plan.status == status)
-    plans = list(uow.session.scalars(statement))
-    for plan in plans:
+    page = keyset_page(
+        uow.session, statement, [Plan.created_at, Plan.id], limit=limit, cursor=cursor
+    )
+    for plan in page.items:
         audit(uow, actor, "read", "plan", plan.id, plan.client_id, via="list")
-    return plans
+    return page
 
 
 def read_plan(
@@ -180,13 +189,17 @@ def next_review(uow: UnitOfWork, plan: Plan) -> Review | None:
     ).first()
 
 
-def list_versions(uow: UnitOfWork, actor: Principal, plan_id: str) -> list[PlanVersion]:
+def list_versions(
+    uow: UnitOfWork, actor: Principal, plan_id: str, *, limit: int, cursor: str | None
+) -> Page[PlanVersion]:
     plan = _plan(uow, actor, plan_id)
     audit(uow, actor, "read", "plan_versions", plan.id, plan.client_id)
-    return list(
-        uow.session.scalars(
-            select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.number)
-        )
+    return keyset_page(
+        uow.session,
+        select(PlanVersion).where(PlanVersion.plan_id == plan.id),
+        [PlanVersion.number],
+        limit=limit,
+        cursor=cursor,
     )
 
 
@@ -504,29 +517,44 @@ def add_progress_note(
 
 
 def list_progress_notes(
-    uow: UnitOfWork, actor: Principal, plan_id: str, goal_id: str
-) -> list[ProgressNote]:
+    uow: UnitOfWork,
+    actor: Principal,
+    plan_id: str,
+    goal_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[ProgressNote]:
     plan = _plan(uow, actor, plan_id)
     audit(uow, actor, "read", "progress_notes", goal_id, plan.client_id, plan_id=plan.id)
-    return list(
-        uow.session.scalars(
-            select(ProgressNote)
-            .where(ProgressNote.plan_id == plan.id, ProgressNote.goal_id == goal_id)
-            .order_by(ProgressNote.written_at)
-        )
+    return keyset_page(
+        uow.session,
+        select(ProgressNote).where(
+            ProgressNote.plan_id == plan.id, ProgressNote.goal_id == goal_id
+        ),
+        [ProgressNote.written_at, ProgressNote.id],
+        limit=limit,
+        cursor=cursor,
     )
 
 
-def overdue_reviews(uow: UnitOfWork, actor: Principal, today: date) -> list[tuple[Review, Plan]]:
+def overdue_reviews(
+    uow: UnitOfWork, actor: Principal, today: date, *, limit: int, cursor: str | None
+) -> Page[tuple[Review, Plan]]:
     """Reviews past their date on the plans the caller carries (or supervises)."""
-    rows = uow.session.execute(
+    page = keyset_page(
+        uow.session,
         select(Review, Plan)
         .join(Plan, Plan.id == Review.plan_id)
-        .where(Review.status.in_(PENDING_REVIEW), Review.due_on < today, visible_plans(actor))
-        .order_by(Review.due_on)
-    ).all()
-    audit(uow, actor, "read", "overdue_reviews", None, None, count=len(rows))
-    return [(review, plan) for review, plan in rows]
+        .where(Review.status.in_(PENDING_REVIEW), Review.due_on < today, visible_plans(actor)),
+        [Review.due_on, Review.id],
+        limit=limit,
+        cursor=cursor,
+        rows=True,
+        key_values=lambda row: (row.Review.due_on, row.Review.id),
+    )
+    audit(uow, actor, "read", "overdue_reviews", None, None, count=len(page.items))
+    return Page([(review, plan) for review, plan in page.items], page.next_cursor)
 
 
 def announce_due_reviews(uow: UnitOfWork, today: date) -> int:

@@ -33,7 +33,7 @@ from shared.db import utc_now
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.logging import get_logger
 from shared.outbound import OutboundGuard, OutboundRefused
-from shared.pagination import Page
+from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
 from shared.webhooks import DeliveryFailed, post_signed
 
@@ -393,7 +393,9 @@ def _ensure_sendable(uow: UnitOfWork, referral: Referral, today: date) -> None:
     if consented is None:
         raise Conflict(
             f"Client {referral.client_reference} has no consent in force to share with "
-            f"{referral.organization_id}; record consent in intake first.",
+            f"{referral.organization_id} yet. A consent recorded in intake reaches referrals "
+            "within seconds: if it was just recorded, retry shortly; if not, record the "
+            "client's consent for this organisation in intake first.",
             reason="no_consent",
         )
     service = uow.session.get(Service, referral.service_id) if referral.service_id else None
@@ -626,7 +628,9 @@ def read(uow: UnitOfWork, actor: Principal, referral_id: str) -> Referral:
     return referral
 
 
-def list_referrals(uow: UnitOfWork, actor: Principal, *, status: str | None) -> list[Referral]:
+def list_referrals(
+    uow: UnitOfWork, actor: Principal, *, status: str | None, limit: int, cursor: str | None
+) -> Page[Referral]:
     if actor.has_any("partner"):
         statement = select(Referral).where(
             Referral.organization_id == actor.org, Referral.sent_at.is_not(None)
@@ -635,12 +639,14 @@ def list_referrals(uow: UnitOfWork, actor: Principal, *, status: str | None) -> 
         statement = select(Referral).where(_visible_to_referrer(actor))
     if status:
         statement = statement.where(Referral.status == status)
-    referrals = list(uow.session.scalars(statement.order_by(Referral.created_at)))
-    for referral in referrals:
+    page = keyset_page(
+        uow.session, statement, [Referral.created_at, Referral.id], limit=limit, cursor=cursor
+    )
+    for referral in page.items:
         AUDIT.record(
             uow.session, actor, "read", "referral", referral.id, referral.client_id, via="list"
         )
-    return referrals
+    return page
 
 
 def transitions(uow: UnitOfWork, referral: Referral) -> list[ReferralTransition]:
@@ -759,24 +765,30 @@ def subscribe(
     return subscription
 
 
-def subscriptions(uow: UnitOfWork, actor: Principal) -> list[WebhookSubscription]:
-    return list(
-        uow.session.scalars(
-            select(WebhookSubscription).where(WebhookSubscription.organization_id == actor.org)
-        )
+def subscriptions(
+    uow: UnitOfWork, actor: Principal, *, limit: int, cursor: str | None
+) -> Page[WebhookSubscription]:
+    return keyset_page(
+        uow.session,
+        select(WebhookSubscription).where(WebhookSubscription.organization_id == actor.org),
+        [WebhookSubscription.id],
+        limit=limit,
+        cursor=cursor,
     )
 
 
-def webhook_log(uow: UnitOfWork, actor: Principal, subscription_id: str) -> list[WebhookDelivery]:
+def webhook_log(
+    uow: UnitOfWork, actor: Principal, subscription_id: str, *, limit: int, cursor: str | None
+) -> Page[WebhookDelivery]:
     subscription = uow.session.get(WebhookSubscription, subscription_id)
     if subscription is None or subscription.organization_id != actor.org:
         raise NotFound(f"No subscription {subscription_id}.")
-    return list(
-        uow.session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.subscription_id == subscription.id)
-            .order_by(WebhookDelivery.partner_event_id)
-        )
+    return keyset_page(
+        uow.session,
+        select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id),
+        [WebhookDelivery.partner_event_id],
+        limit=limit,
+        cursor=cursor,
     )
 
 

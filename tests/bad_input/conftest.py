@@ -253,7 +253,7 @@ def _seed_notifications(api: NotificationsApi) -> SeededService:
     admin = ("admin-1", "admin")
     deliveries = api.call("GET", "/deliveries", as_=admin).json["items"]
     [in_app] = [d for d in deliveries if d["recipient"] == "cm-1" and d["channel"] == "in_app"]
-    rules = api.call("GET", "/rules", as_=admin).json
+    rules = api.call("GET", "/rules", as_=admin).json["items"]
     return SeededService(
         "notifications",
         api,

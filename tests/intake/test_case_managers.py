@@ -20,7 +20,7 @@ def test_a_supervisor_naming_an_unknown_case_manager_gets_404_and_nothing_is_cre
 ) -> None:
     response = _save(intake, "cm-new", (SUPERVISOR, "supervisor"))
     assert response.status_code == 404 and response.content_type == "application/problem+json"
-    assert intake.call("GET", "/case-managers", as_=ADMIN).json == []
+    assert intake.call("GET", "/case-managers", as_=ADMIN).json["items"] == []
     assert intake.events("case_manager.updated.v1") == []
     assert _save(intake, "cm-new", ADMIN).status_code == 200
 

@@ -56,7 +56,7 @@ def test_a_look_alike_subject_cannot_acknowledge_someone_elses_alert(
     notifications.dispatch(LEVEL_1)
 
     assert _acknowledge(notifications, alert, sub, role) == 404
-    inbox = notifications.call("GET", "/me/notifications", as_=(sub, role)).json
+    inbox = notifications.call("GET", "/me/notifications", as_=(sub, role)).json["items"]
     assert inbox == []
     assert _acknowledged_by(notifications, alert) == []
     assert notifications.escalate(LEVEL_2) == 1  # still escalating: nobody acknowledged it

@@ -93,7 +93,9 @@ def test_an_unacknowledged_crisis_alert_escalates_to_the_supervisor_responsible_
     services.start_workers()
 
     def alerts(person: str) -> list[str]:
-        inbox = notifications.call("GET", "/me/notifications", as_=(person, "supervisor")).json
+        inbox = notifications.call("GET", "/me/notifications", as_=(person, "supervisor")).json[
+            "items"
+        ]
         return sorted(item["client_reference"] for item in inbox)
 
     references = sorted([reassigned["reference"], stays["reference"]])
@@ -186,7 +188,7 @@ def test_a_late_assignment_never_sends_alerts_back_to_the_former_case_manager(
             item["subject"]
             for item in notifications.call(
                 "GET", "/me/notifications", as_=(person, "case_manager")
-            ).json
+            ).json["items"]
         )
 
     assert inbox("cm-3") == [

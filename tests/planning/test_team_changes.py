@@ -78,7 +78,7 @@ def test_the_safety_plan_follows_a_team_change_a_reassignment_and_a_departure(
     services.start_workers()
 
     def the_plan() -> Any:
-        plans = planning.get("/plans", headers=bearer(settings, "admin-1", "admin")).json
+        plans = planning.get("/plans", headers=bearer(settings, "admin-1", "admin")).json["items"]
         return plans[0] if plans and plans[0]["safety_plan_required"] else None
 
     assert wait_until(lambda: the_plan() is not None, timeout=30)
@@ -94,7 +94,7 @@ def test_the_safety_plan_follows_a_team_change_a_reassignment_and_a_departure(
     assert status("sup-2", "supervisor", plan_id, write=True) == 200
     assert status("sup-1", "supervisor", plan_id) == 404
     assert status("sup-1", "supervisor", plan_id, write=True) == 404
-    listed = planning.get("/plans", headers=bearer(settings, "sup-1", "supervisor")).json
+    listed = planning.get("/plans", headers=bearer(settings, "sup-1", "supervisor")).json["items"]
     assert plan_id not in [plan["id"] for plan in listed]
     assert status("cm-1", "case_manager", plan_id) == 200
 

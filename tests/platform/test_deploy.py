@@ -5,6 +5,8 @@ container runs a `casehub` command this codebase accepts."""
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -86,3 +88,18 @@ def test_the_image_runs_casehub_as_a_non_root_user_without_build_tools() -> None
     final_stage = dockerfile.split("\nFROM ")[-1]
     assert "USER casehub" in final_stage and 'ENTRYPOINT ["casehub"]' in final_stage
     assert "build" not in final_stage.split("\n")[0] and "gcc" not in final_stage
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower()
+
+
+def test_the_image_carries_no_development_dependency() -> None:
+    """The mail catcher of ``casehub dev`` (aiosmtpd) is a development extra: the image installs
+    the package without extras, so it does not ship an SMTP server nobody runs."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "aiosmtpd" not in {_name(r) for r in project["dependencies"]}
+    assert "aiosmtpd" in {_name(r) for r in project["optional-dependencies"]["dev"]}
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert "pip wheel --no-cache-dir --wheel-dir /wheels .\n" in dockerfile
+    assert "[dev]" not in dockerfile and "aiosmtpd" not in dockerfile

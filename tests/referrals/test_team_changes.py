@@ -62,7 +62,7 @@ def test_the_referral_packet_follows_reassignment_team_change_and_discharge(
         ).status_code
 
     assert wait_until(lambda: drafted() == 201, timeout=30)
-    [referral] = referrals.get("/referrals", headers=admin).json
+    [referral] = referrals.get("/referrals", headers=admin).json["items"]
     path = f"/referrals/{referral['id']}"
 
     def sees(person: str, role: str) -> tuple[int, bool]:
@@ -70,7 +70,7 @@ def test_the_referral_packet_follows_reassignment_team_change_and_discharge(
         response = referrals.get(path, headers=bearer(settings, person, role))
         if response.status_code == 200:
             assert response.json["packet"]["contact_details"] == {"phone": "555-0100"}
-        listed = referrals.get("/referrals", headers=bearer(settings, person, role)).json
+        listed = referrals.get("/referrals", headers=bearer(settings, person, role)).json["items"]
         return response.status_code, referral["id"] in [r["id"] for r in listed]
 
     shown, hidden = (200, True), (404, False)

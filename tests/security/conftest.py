@@ -339,8 +339,8 @@ def _seed_notifications(api: NotificationsApi) -> SecuredService:
     for person in ("cm-1", "sup-1", "cm-2", "sup-2", "iw-2"):
         api.person(person)
     api.risk_flagged("high", case_manager="cm-1", supervisor="sup-1")
-    [item] = _call(api, INSIDERS[CM], "GET", "/me/notifications")
-    rules = _call(api, INSIDERS[ADMIN], "GET", "/rules")
+    [item] = _call(api, INSIDERS[CM], "GET", "/me/notifications")["items"]
+    rules = _call(api, INSIDERS[ADMIN], "GET", "/rules")["items"]
     return SecuredService(
         "notifications",
         api,

@@ -108,8 +108,16 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /audit": {ADMIN},
     },
 }
-#: Public by design in every service: probes, metrics and the API's own documentation.
-PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "GET /docs"}
+#: Public by design in every service: probes, metrics and the API's own documentation (with
+#: the Swagger UI files it loads).
+PUBLIC = {
+    "GET /healthz",
+    "GET /readyz",
+    "GET /metrics",
+    "GET /openapi.json",
+    "GET /docs",
+    "GET /docs/assets/{filename}",
+}
 #: Path parameters that name (part of) one client's record, or one person's own items.
 CLIENT_SCOPED = {"client_id", "plan_id", "referral_id", "notification_id", "delivery_id"}
 CASELOAD_SCOPED = CLIENT_SCOPED | {"case_manager_id"}
@@ -191,6 +199,7 @@ def test_missing_or_bad_credentials_are_401_on_every_operation(secured: SecuredS
 def test_probes_metrics_and_docs_are_public(secured: SecuredService) -> None:
     for route in sorted(PUBLIC):
         method, path = route.split(" ")
+        path = path.replace("{filename}", "swagger-ui.css")
         response = secured.api.http.open(path, method=method)
         assert response.status_code == 200, (route, response.status_code)
 

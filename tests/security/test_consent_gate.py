@@ -159,7 +159,9 @@ def _drafts(api: ReferralsApi, client_id: str) -> list[str]:
         },
     )
     [planned] = [
-        r["id"] for r in api.call("GET", "/referrals").json if r["strategy_id"] == strategy_id
+        r["id"]
+        for r in api.call("GET", "/referrals").json["items"]
+        if r["strategy_id"] == strategy_id
     ]
     return [written.json["id"], planned]
 
@@ -193,7 +195,7 @@ def _never_reached_the_partner(api: ReferralsApi, referral_id: str) -> None:
     ]
     for partner in (HOUSING_PARTNER, THERAPY_PARTNER):
         assert referral_id not in [
-            r["id"] for r in api.call("GET", "/partner/referrals", as_=partner).json
+            r["id"] for r in api.call("GET", "/partner/referrals", as_=partner).json["items"]
         ]
         assert api.call("GET", f"/partner/referrals/{referral_id}", as_=partner).status_code == 404
         feed = api.call("GET", "/partner/events", as_=partner, query={"limit": 200}).json
@@ -237,7 +239,10 @@ def test_the_generic_move_refuses_to_send_even_with_consent_and_room_naming_send
     _never_reached_the_partner(referrals, referral_id)
     sent = referrals.call("POST", f"/referrals/{referral_id}/send")
     assert sent.status_code == 200 and sent.json["status"] == "requested"
-    assert [r["id"] for r in referrals.call("GET", "/partner/referrals", as_=HOUSING_PARTNER).json]
+    assert [
+        r["id"]
+        for r in referrals.call("GET", "/partner/referrals", as_=HOUSING_PARTNER).json["items"]
+    ]
     feed = referrals.call("GET", "/partner/events", as_=HOUSING_PARTNER).json["items"]
     assert referral_id in [e["data"]["referral_id"] for e in feed]
 

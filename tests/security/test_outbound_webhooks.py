@@ -244,7 +244,7 @@ def _deliver(api: ReferralsApi, outbound: OutboundGuard) -> int:
 def _log(api: ReferralsApi, subscription_id: str) -> list[dict[str, Any]]:
     response = api.call("GET", f"/partner/webhooks/{subscription_id}/deliveries", as_=PARTNER)
     assert response.status_code == 200, response.json
-    return list(response.json)
+    return list(response.json["items"])
 
 
 # -- registration -----------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def test_inward_and_non_https_webhooks_are_refused_when_registered(
         )
         assert preference.status_code == 422, (url, preference.json)
         assert preference.json["errors"]["json"]["webhook_url"], (url, preference.json)
-    assert referrals.call("GET", "/partner/webhooks", as_=PARTNER).json == []
+    assert referrals.call("GET", "/partner/webhooks", as_=PARTNER).json["items"] == []
     assert (
         notifications.call("GET", "/me/preferences", as_=("cm-1", "case_manager")).status_code
         == 404
@@ -402,7 +402,8 @@ def test_the_partners_delivery_log_tells_no_network_detail(
         "answers 405": {f"{DELIVERY_FAILED}: HTTP 4xx"},
     }
     told = [d["last_error"] for i in ids.values() for d in _log(referrals, i)] + [
-        s["disabled_reason"] for s in referrals.call("GET", "/partner/webhooks", as_=PARTNER).json
+        s["disabled_reason"]
+        for s in referrals.call("GET", "/partner/webhooks", as_=PARTNER).json["items"]
     ]
     said = json.dumps(told).lower()
     assert [word for word in NETWORK_DETAIL if word in said] == []
