@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Test files run in parallel (pytest-xdist, one file per worker at a time); TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 2
+# Options for `casehub dev`, e.g. make dev ARGS="--base-port 9001" or ARGS="--tokens".
+ARGS ?=
 
 .PHONY: install dev test lint format bench lock
 
@@ -16,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 dev: install
-	$(BIN)/casehub dev
+	$(BIN)/casehub dev $(ARGS)
 
 test: install lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile

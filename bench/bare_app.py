@@ -62,8 +62,7 @@ def create_app() -> Flask:
             rows = connection.execute(
                 select(CLIENTS).where(CLIENTS.c.case_manager_id == case_manager_id)
             ).mappings()
-            return jsonify(
-                [{**row, "date_of_birth": row["date_of_birth"].isoformat()} for row in rows]
-            )
+            items = [{**row, "date_of_birth": row["date_of_birth"].isoformat()} for row in rows]
+            return jsonify({"items": items, "next_cursor": None})  # our shape; 50 fit one page
 
     return app

@@ -110,7 +110,7 @@ def run_crisis(alerts: int, background_rate: float, alert_rate: float, profile: 
                 return Api(url, mint_token(settings, sub, [role]))
 
             admin = as_("admin-1", "admin", notifications_url)
-            supervisor = as_("sup-1", "supervisor", intake_url)
+            hiring = as_("admin-1", "admin", intake_url)
             registrar = as_("iw-1", "intake_worker", intake_url)
             for person in [f"cm-{m}" for m in range(MANAGERS)] + ["sup-1"]:
                 admin.call(
@@ -118,7 +118,7 @@ def run_crisis(alerts: int, background_rate: float, alert_rate: float, profile: 
                 )
             cap = alerts // MANAGERS + 1
             for m in range(MANAGERS):
-                supervisor.call(
+                hiring.call(
                     "PUT",
                     f"/case-managers/cm-{m}",
                     {

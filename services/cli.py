@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -12,14 +13,20 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from services.catalog import runtime_for
 from shared.config import (
+    ALLOW_PRIVATE_WEBHOOKS_VARIABLE,
+    LOOPBACK_HOST,
     SERVICE_NAMES,
     SERVICE_PORTS,
+    WORKER_METRICS_PORTS,
     Settings,
     default_api_workers,
+    default_data_dir,
     without_password,
 )
 from shared.logging import configure_logging
@@ -108,7 +115,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     from shared import metrics
 
     settings = Settings.from_env(args.service)
-    problem = settings.token_secret_problem()
+    problem = settings.token_secret_problem(args.host)
     if problem:
         print(f"casehub api {args.service}: refusing to start. {problem}", file=sys.stderr)
         return 2
@@ -256,30 +263,153 @@ def _ports_in_use(ports: Sequence[int]) -> list[int]:
     return taken
 
 
-def _stop(children: Sequence[subprocess.Popen[bytes]], grace: float = 40) -> int:
-    """SIGTERM every child, wait for all of them, SIGKILL what is still running after ``grace``."""
+#: Ctrl-C must stop ``casehub dev`` within 5 s: each process gets this long to stop cleanly.
+STOP_GRACE_SECONDS = 4.0
+
+
+def _stop(children: Sequence[subprocess.Popen[bytes]], grace: float = STOP_GRACE_SECONDS) -> int:
+    """SIGTERM each child once (gunicorn stops its workers gracefully, a worker finishes its
+    batch), then SIGKILL the process group of any still running after ``grace``."""
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + grace
-    exit_code = 0
+    while time.monotonic() < deadline and any(child.poll() is None for child in children):
+        time.sleep(0.05)
     for child in children:
-        try:
-            returncode = child.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            returncode = child.wait()
-        exit_code = exit_code or (returncode if returncode > 0 else 0)
-    return exit_code
+        if child.poll() is None:
+            print(f"process {child.pid} did not stop in {grace:.0f} s: killed", file=sys.stderr)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+    codes = [child.wait() for child in children]
+    return next((code for code in codes if code > 0), 0)
+
+
+DEV_BASE_PORT = SERVICE_PORTS[SERVICE_NAMES[0]]
+DEV_PEOPLE = {
+    "intake_worker": "iw-demo",
+    "case_manager": "cm-ana",
+    "supervisor": "sup-maria",
+    "admin": "admin-demo",
+    "partner": "housing-first-staff",
+    "on_call": "on-call-demo",
+}
+DEV_TOKEN_HOURS = 12
+TOKENS_FILE = "dev-tokens.txt"
+
+
+def _use_instance_data_dir(base_port: int) -> None:
+    """Two ``casehub dev`` side by side must not share SQLite files, broker folder or mail: on
+    another base port, and unless CASEHUB_DATA_DIR says otherwise, data goes to its own folder."""
+    if base_port != DEV_BASE_PORT and not os.environ.get("CASEHUB_DATA_DIR"):
+        os.environ["CASEHUB_DATA_DIR"] = str(default_data_dir().with_name(f"casehub-{base_port}"))
+
+
+def _mail_port(base_port: int) -> int:
+    """NOTIFICATIONS_SMTP_PORT if set; else 1025, moved as far as the base port moved."""
+    from services.mailcatcher import DEFAULT_PORT
+
+    if os.environ.get("NOTIFICATIONS_SMTP_PORT"):
+        return int(os.environ["NOTIFICATIONS_SMTP_PORT"])
+    port = DEFAULT_PORT + base_port - DEV_BASE_PORT
+    return port if 1024 <= port <= 65535 else base_port + len(SERVICE_NAMES)
+
+
+def _worker_metrics_ports(base_port: int) -> dict[str, int]:
+    """Each worker's /metrics and /healthz port, moved as far as the base port moved (9101…
+    beside 8001…), so a second ``casehub dev`` has its own; 0 (none) if that leaves the range."""
+    moved = {name: WORKER_METRICS_PORTS[name] + base_port - DEV_BASE_PORT for name in SERVICE_NAMES}
+    return {name: port if 1024 <= port <= 65535 else 0 for name, port in moved.items()}
+
+
+def _mail_goes_elsewhere() -> str | None:
+    """The SMTP host named in NOTIFICATIONS_SMTP_HOST when it is not this machine."""
+    host = os.environ.get("NOTIFICATIONS_SMTP_HOST", "127.0.0.1")
+    return None if host in ("127.0.0.1", "localhost", "::1") else host
+
+
+def _lock_data_dir(data_dir: Path) -> Any:
+    """An open file holding an exclusive lock on the data folder; None if another process has it."""
+    import fcntl
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / "dev.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def write_dev_tokens(settings: Settings) -> tuple[Path, list[str]]:
+    """Mint a token per role for the demo people and write them, readable by this user only,
+    to the data folder (logs scroll them away; ``casehub dev --tokens`` prints them again)."""
+    from shared.web.auth import ROLES, mint_token
+
+    until = datetime.now(UTC) + timedelta(hours=DEV_TOKEN_HOURS)
+    lines = [f"Development tokens (valid until {until:%Y-%m-%d %H:%M} UTC):"]
+    for role in ROLES:
+        org = "housing-first" if role == "partner" else None
+        person = DEV_PEOPLE[role]
+        token = mint_token(settings, person, [role], org=org, ttl_seconds=DEV_TOKEN_HOURS * 3600)
+        lines.append(f"  {role:<14} ({person}) {token}")
+    path = settings.data_dir / TOKENS_FILE
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an older file keeps its mode on O_TRUNC
+    with os.fdopen(descriptor, "w") as file:
+        file.write("\n".join(lines) + "\n")
+    return path, lines
+
+
+def _print_dev_tokens(settings: Settings) -> int:
+    path = settings.data_dir / TOKENS_FILE
+    if not path.exists():
+        print(f"no tokens in {path}: start casehub dev first", file=sys.stderr)
+        return 1
+    print(path.read_text(), end="")
+    print(f"(from {path}; `.venv/bin/casehub token --sub <id> --role <role>` mints others)")
+    return 0
+
+
+def _base_port_argument(base_port: int) -> list[str]:
+    return [] if base_port == DEV_BASE_PORT else ["--base-port", str(base_port)]
+
+
+def _load_demo_data(settings: Settings, ports: dict[str, int]) -> bool:
+    """Load the demo data through the running APIs; False, said plainly, if that failed."""
+    from services.demo import SUPERVISOR, TEAM, load_demo_data
+
+    print("  demo data: loading through the APIs…", flush=True)
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    try:
+        counts = load_demo_data(settings, urls=urls, planning=Settings.from_env("planning"))
+    except (OSError, TimeoutError) as error:
+        print(f"  demo data: NOT complete ({error}); the services keep running", flush=True)
+        return False
+    print(
+        f"  demo data: {counts['clients']} clients ({counts['assigned']} assigned, "
+        f"{counts['high_risk']} high risk, {counts['discharged']} discharged); "
+        f"{counts['active_plans']} active plans, {counts['draft_plans']} drafts; "
+        f"reviews {counts['reviews_due']} due, {counts['reviews_overdue']} overdue; "
+        f"{counts['alerts_acknowledged']} crisis alerts acknowledged; "
+        f"supervisor {SUPERVISOR}, case managers {', '.join(cm for cm, _ in TEAM)}"
+    )
+    return True
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """All four services and their workers on this machine, embedded default unless configured."""
-    from services.mailcatcher import start_mail_catcher
-    from shared.web.auth import ROLES, mint_token
+    from services.mailcatcher import MailCatcherUnavailable, start_mail_catcher
 
+    _use_instance_data_dir(args.base_port)
+    if args.tokens:
+        return _print_dev_tokens(Settings.from_env("dev"))
     ports = {name: args.base_port + offset for offset, name in enumerate(SERVICE_NAMES)}
-    taken = _ports_in_use(list(ports.values()))
+    smtp_host = _mail_goes_elsewhere()
+    mail_port = _mail_port(args.base_port)
+    metrics_ports = _worker_metrics_ports(args.base_port)
+    taken = _ports_in_use([*ports.values(), *([] if smtp_host else [mail_port])])
     if taken:
         print(
             f"port(s) {', '.join(map(str, taken))} already in use on 127.0.0.1 (is another "
@@ -287,52 +417,70 @@ def cmd_dev(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    settings = Settings.from_env("dev")
+    lock = _lock_data_dir(settings.data_dir)
+    if lock is None:
+        print(
+            f"another casehub dev uses {settings.data_dir}: stop it, or give this one its own "
+            "data folder (CASEHUB_DATA_DIR=<folder>)",
+            file=sys.stderr,
+        )
+        return 1
     for name in SERVICE_NAMES:
         _runtime(name).migrate()
-    settings = Settings.from_env("dev")
     mail_folder = settings.data_dir / "mail"
-    catcher = start_mail_catcher(
-        mail_folder, int(os.environ.get("NOTIFICATIONS_SMTP_PORT", "1025"))
-    )
+    catcher = None
+    if smtp_host:
+        email = f"sent to {smtp_host}:{mail_port} (NOTIFICATIONS_SMTP_HOST)"
+    else:
+        try:
+            catcher = start_mail_catcher(mail_folder, mail_port)
+            email = f"caught on 127.0.0.1:{mail_port}, written to {mail_folder}"
+        except MailCatcherUnavailable as why:
+            email = f"NOT caught: {why}; email deliveries will fail"
     command = [sys.executable, "-m", "services.cli"]
     environment = {
         "CASEHUB_APP_URL": f"http://127.0.0.1:{ports['notifications']}",
+        # Everything listens on loopback here: webhooks may reach a receiver on this machine.
+        **({ALLOW_PRIVATE_WEBHOOKS_VARIABLE: "1"} if settings.is_embedded_default else {}),
         **os.environ,
+        "NOTIFICATIONS_SMTP_PORT": str(mail_port),
     }
     apis: dict[str, subprocess.Popen[bytes]] = {}
     children: list[subprocess.Popen[bytes]] = []
+    running = False
     interrupted = False
 
     def interrupt(*_: object) -> None:
+        """Ctrl-C reaches this process only (each child has its own process group, so gunicorn
+        never gets SIGINT from the terminal and SIGQUIT from its master at once): stop them."""
         nonlocal interrupted
         interrupted = True
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+        if not running:
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGINT, interrupt)
+
+    def start(*arguments: str) -> subprocess.Popen[bytes]:
+        child = subprocess.Popen([*command, *arguments], env=environment, process_group=0)
+        children.append(child)
+        return child
+
     try:
         for name in SERVICE_NAMES:
-            children.append(
-                subprocess.Popen([*command, "worker", name, "--no-migrate"], env=environment)
+            start("worker", name, "--no-migrate", "--metrics-port", str(metrics_ports[name]))
+            apis[name] = start(
+                "api",
+                name,
+                "--no-migrate",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ports[name]),
+                "--workers",
+                str(args.workers),
             )
-            apis[name] = subprocess.Popen(
-                [
-                    *command,
-                    "api",
-                    name,
-                    "--no-migrate",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(ports[name]),
-                    "--workers",
-                    str(args.workers),
-                ],
-                env=environment,
-            )
-            children.append(apis[name])
         deadline = time.monotonic() + 90
         healthy = {
             name: _wait_healthy(f"http://127.0.0.1:{ports[name]}/healthz", deadline, apis[name])
@@ -341,47 +489,38 @@ def cmd_dev(args: argparse.Namespace) -> int:
         up = all(healthy.values())
         print("\nCasehub is running" + ("" if up else " (some services failed!)"))
         print(f"  data: {settings.data_dir}   broker: {without_password(settings.broker_url)}")
-        if catcher is not None:
-            print(f"  email: caught on 127.0.0.1:{catcher.port}, written to {mail_folder}")
+        print(f"  email: {email}")
+        served = [f"{name} 127.0.0.1:{port}" for name, port in metrics_ports.items() if port]
+        print(f"  workers' /metrics and /healthz: {', '.join(served) or 'none'}")
         for name in SERVICE_NAMES:
             state = "up" if healthy[name] else "NOT ANSWERING"
             print(f"  {name:<14} http://127.0.0.1:{ports[name]}/docs   ({state})")
         if up and not args.no_demo_data:
-            from services.demo import SUPERVISOR, TEAM, load_demo_data
-
-            urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-            counts = load_demo_data(settings, urls=urls)
-            print(
-                f"  demo data: {counts['clients']} clients ({counts['assigned']} assigned, "
-                f"{counts['high_risk']} high risk, {counts['discharged']} discharged); "
-                f"supervisor {SUPERVISOR}, case managers {', '.join(cm for cm, _ in TEAM)}"
-            )
-        print("\nDevelopment tokens (valid 12 hours):")
-        demo_people = {
-            "intake_worker": "iw-demo",
-            "case_manager": "cm-ana",
-            "supervisor": "sup-maria",
-            "admin": "admin-demo",
-            "partner": "housing-first-staff",
-        }
-        for role in ROLES:
-            org = "housing-first" if role == "partner" else None
-            token = mint_token(settings, demo_people[role], [role], org=org, ttl_seconds=12 * 3600)
-            print(f"  {role:<14} ({demo_people[role]}) {token}")
+            up = _load_demo_data(settings, ports)
+        tokens_path, tokens = write_dev_tokens(settings)
+        again = " ".join(["casehub dev --tokens", *_base_port_argument(args.base_port)])
+        print("", *tokens, sep="\n")
+        print(f"  (also in {tokens_path}; `.venv/bin/{again}` prints them again)")
         if args.check:
             return 0 if up else 1
         print("\nCtrl-C stops everything.", flush=True)
+        running = True
         while not interrupted and all(child.poll() is None for child in children):
-            time.sleep(0.5)
+            time.sleep(0.2)
         if not interrupted:
             print("a service process exited; stopping the others", file=sys.stderr)
             return 1
         return 0
+    except KeyboardInterrupt:
+        return 0
     finally:
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):  # a second one must not cut it short
+            signal.signal(stop_signal, signal.SIG_IGN)
         sys.stdout.flush()
         _stop(children)
         if catcher is not None:
             catcher.stop()
+        lock.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -412,7 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("topology", cmd_topology, "print the RabbitMQ definitions (exchange, queues, bindings)")
     api = add("api", cmd_api, "serve a service's HTTP API with gunicorn")
     api.add_argument("service", **service)
-    api.add_argument("--host", default="0.0.0.0")
+    api.add_argument(
+        "--host",
+        default=LOOPBACK_HOST,
+        help="address to listen on (default: this machine only); any other address needs "
+        "CASEHUB_JWT_SECRET of 32+ bytes or CASEHUB_JWT_PUBLIC_KEY",
+    )
     api.add_argument("--port", type=int)
     api.add_argument(
         "--workers",
@@ -448,14 +592,21 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("event_ids", nargs="*")
     dlq.add_argument("--all", action="store_true", help="replay every dead letter")
     dev = add("dev", cmd_dev, "run all four services and workers on this machine")
-    dev.add_argument("--workers", type=int, default=1)
+    dev.add_argument("--workers", type=int, default=1, help="gunicorn workers per API")
     dev.add_argument("--check", action="store_true", help="start, check /healthz, then stop")
     dev.add_argument("--no-demo-data", action="store_true", help="start empty")
     dev.add_argument(
+        "--tokens",
+        action="store_true",
+        help="print the development tokens of the running casehub dev again (same --base-port)",
+    )
+    dev.add_argument(
         "--base-port",
         type=int,
-        default=SERVICE_PORTS[SERVICE_NAMES[0]],
-        help="intake's port; planning, referrals and notifications take the next three",
+        default=DEV_BASE_PORT,
+        help="intake's port; planning, referrals and notifications take the next three, the "
+        "mail catcher moves from 1025 as far (and, unless CASEHUB_DATA_DIR is set, data goes to "
+        "its own folder)",
     )
     return parser
 

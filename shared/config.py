@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import urllib.parse
 from collections.abc import Mapping
@@ -25,6 +26,10 @@ DEVELOPMENT_JWT_SECRET = "casehub-development-secret-change-me"
 #: Shorter HS256 secrets can be brute-forced offline from a single token (RFC 7518 §3.2).
 MINIMUM_JWT_SECRET_BYTES = 32
 EMBEDDED_BROKER_URL = "filesystem://"
+#: Where ``casehub api`` listens unless told otherwise: this machine only.
+LOOPBACK_HOST = "127.0.0.1"
+#: Development only: webhooks may go to http:// and to loopback or private addresses.
+ALLOW_PRIVATE_WEBHOOKS_VARIABLE = "CASEHUB_ALLOW_PRIVATE_WEBHOOKS"
 PLATFORM_EXCHANGE = "casehub.events"
 
 
@@ -42,6 +47,29 @@ def without_password(url: str) -> str:
     userinfo, _, host = parts.netloc.rpartition("@")
     user = userinfo.partition(":")[0]
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def is_loopback_bind(host: str) -> bool:
+    """Whether a listener on ``host`` is reachable from this machine only. Anything else —
+    ``0.0.0.0``, ``::``, an interface address, a name other than ``localhost`` — counts as
+    reachable from the network."""
+    host = host.strip().removeprefix("[").removesuffix("]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """An on/off setting; anything but the usual spellings fails at start, not silently."""
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name} must be 1 or 0, got {raw!r}")
 
 
 def _floats(raw: str) -> tuple[float, ...]:
@@ -87,6 +115,12 @@ class Settings:
     #: summing every worker) and the worker's metrics and probe port. None: an API serves
     #: /metrics on its own port, a worker on ``WORKER_METRICS_PORTS``.
     metrics_port: int | None = None
+    #: Where a worker's metrics and probe port listens (``CASEHUB_METRICS_HOST``): this machine
+    #: only unless told, like ``casehub api``; the manifests and compose set 0.0.0.0.
+    metrics_host: str = LOOPBACK_HOST
+    #: Development only (``CASEHUB_ALLOW_PRIVATE_WEBHOOKS=1``): webhook URLs may be http:// and
+    #: point at loopback or private addresses. Off unless set; ``casehub dev`` sets it.
+    allow_private_webhooks: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -103,24 +137,34 @@ class Settings:
         """SQLite file and broker-less transport: one laptop, nothing shared."""
         return self.database_url.startswith("sqlite") and self.uses_embedded_broker
 
-    def token_secret_problem(self) -> str | None:
-        """Why this API must not verify tokens with its HS256 secret, or None when it may.
+    def token_secret_problem(self, bind_host: str = LOOPBACK_HOST) -> str | None:
+        """Why an API listening on ``bind_host`` must not verify tokens with its HS256 secret,
+        or None when it may.
 
         The development secret is public and a short one can be guessed, so either would let
-        anyone mint an admin token; only the embedded default on a laptop may use them."""
-        if self.jwt_jwks_url or self.jwt_public_key or self.is_embedded_default:
+        anyone who reaches the API mint an admin token: only the embedded default listening on
+        loopback may use them. Any other bind address is refused whatever the backends."""
+        if self.jwt_jwks_url or self.jwt_public_key:
             return None
+        exposed = not is_loopback_bind(bind_host)
+        if not exposed and self.is_embedded_default:
+            return None
+        where = (
+            f"the API would listen on {bind_host}, reachable from the network"
+            if exposed
+            else "this is not the embedded default (SQLite and filesystem://)"
+        )
         if self.jwt_secret == DEVELOPMENT_JWT_SECRET:
             return (
-                "CASEHUB_JWT_SECRET is not set, and the development secret is public: set "
-                f"CASEHUB_JWT_SECRET to {MINIMUM_JWT_SECRET_BYTES}+ random bytes (e.g. "
+                f"CASEHUB_JWT_SECRET is not set, and the development secret is public while {where}: "
+                f"set CASEHUB_JWT_SECRET to {MINIMUM_JWT_SECRET_BYTES}+ random bytes (e.g. "
                 "`openssl rand -hex 32`), or CASEHUB_JWT_PUBLIC_KEY to your identity "
                 "provider's RS256 key."
             )
         if len(self.jwt_secret.encode()) < MINIMUM_JWT_SECRET_BYTES:
             return (
                 f"CASEHUB_JWT_SECRET is shorter than {MINIMUM_JWT_SECRET_BYTES} bytes and could "
-                "be guessed from one token: use `openssl rand -hex 32`, or "
+                f"be guessed from one token while {where}: use `openssl rand -hex 32`, or "
                 "CASEHUB_JWT_PUBLIC_KEY for RS256."
             )
         return None
@@ -164,6 +208,8 @@ class Settings:
             metrics_port=int(env["CASEHUB_METRICS_PORT"])
             if env.get("CASEHUB_METRICS_PORT")
             else None,
+            metrics_host=env.get("CASEHUB_METRICS_HOST") or LOOPBACK_HOST,
+            allow_private_webhooks=_flag(env, ALLOW_PRIVATE_WEBHOOKS_VARIABLE),
         )
 
 

@@ -120,9 +120,12 @@ class Database:
                     self._engine.dispose(close=False)
                     self._engine = None
                 if self._engine is None:
-                    self._engine = create_database_engine(self.url)
+                    # The engine is published last: a thread that finds it without taking the
+                    # lock must also find its session factory (concurrent first requests 500ed).
+                    engine = create_database_engine(self.url)
+                    self._sessions = sessionmaker(engine, expire_on_commit=False)
                     self._engine_pid = os.getpid()
-                    self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+                    self._engine = engine
         return self._engine
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -76,9 +76,12 @@ def keyset_page(
     limit: int,
     cursor: str | None,
     rows: bool = False,
+    descending: bool = False,
+    key_values: Callable[[Any], Sequence[Any]] | None = None,
 ) -> Page[Any]:
-    """Items after ``cursor`` in ascending order of ``keys`` (the last key must be unique):
-    ORM entities, or table rows when ``rows`` is set (a Core ``select(table)``)."""
+    """Items after ``cursor`` in ascending (or ``descending``) order of ``keys`` (the last key
+    must be unique): ORM entities, or rows when ``rows`` is set (a Core ``select(table)``, or a
+    select of several entities, whose ``key_values(row)`` then says where the row sits)."""
     limit = max(1, min(limit, MAX_LIMIT))
     if cursor:
         values = [
@@ -87,12 +90,37 @@ def keyset_page(
         conditions = []
         for position, key in enumerate(keys):
             equal_before = [keys[i] == values[i] for i in range(position)]
-            conditions.append(and_(*equal_before, key > values[position]))
+            beyond = key < values[position] if descending else key > values[position]
+            conditions.append(and_(*equal_before, beyond))
         statement = statement.where(or_(*conditions))
-    ordered = statement.order_by(*keys).limit(limit + 1)
+    order = [key.desc() for key in keys] if descending else list(keys)
+    ordered = statement.order_by(*order).limit(limit + 1)
     items = list(session.execute(ordered).all() if rows else session.scalars(ordered))
     if len(items) <= limit:
         return Page(items, None)
     items = items[:limit]
     last = items[-1]
-    return Page(items, _encode([getattr(last, key.key) for key in keys]))
+    values_of = key_values or (lambda item: [getattr(item, key.key) for key in keys])
+    return Page(items, _encode(list(values_of(last))))
+
+
+SortKey = tuple[str | int, ...]
+
+
+def ordered_page(
+    items: Iterable[T], sort_key: Callable[[T], SortKey], *, limit: int, cursor: str | None
+) -> Page[T]:
+    """A page of items ordered by a rank computed in Python (no index holds it, e.g. a caseload's
+    open risk then nearest review): keyset on ``sort_key``, whose last part must be unique."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    ranked = sorted(((sort_key(item), item) for item in items), key=lambda pair: pair[0])
+    if cursor and ranked:
+        sample = ranked[0][0]
+        after = _decode(cursor, len(sample))
+        if any(type(value) is not type(part) for value, part in zip(after, sample, strict=True)):
+            raise Unprocessable("cursor", "not a cursor this API returned")
+        ranked = [pair for pair in ranked if pair[0] > tuple(after)]
+    if len(ranked) <= limit:
+        return Page([item for _, item in ranked], None)
+    ranked = ranked[:limit]
+    return Page([item for _, item in ranked], _encode(list(ranked[-1][0])))

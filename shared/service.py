@@ -23,6 +23,7 @@ from shared.messaging.outbox import OutboxWriter, measure_outbox_lag
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.messaging.topology import Topology
+from shared.outbound import OutboundGuard
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
 
@@ -68,6 +69,8 @@ class ServiceRuntime:
         self.settings = settings
         self.topology = topology
         self.database = Database(settings.database_url)
+        #: Where webhooks may go: checked at registration (API) and at each delivery (worker).
+        self.outbound = OutboundGuard.for_settings(settings)
 
     @cached_property
     def outbox(self) -> OutboxWriter:

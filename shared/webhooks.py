@@ -3,22 +3,46 @@
 The signature is ``sha256=`` + hex HMAC-SHA256(secret, timestamp + "." + body), sent with
 ``X-Casehub-Timestamp`` (Unix seconds). A receiver recomputes it over the raw body and rejects
 old timestamps, so a captured request cannot be replayed later.
+
+Sending goes only where ``shared.outbound`` allows, to the very address it checked (the Host
+header and the TLS server name stay the URL's host), follows no redirect and uses no proxy. What
+went wrong is told to the receiver's owner as "delivery failed" or the HTTP status class only: a
+log that said "connection refused" here and "timed out" there would map networks for them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
+
+from shared.logging import get_logger
+from shared.outbound import Destination, OutboundGuard, OutboundRefused
 
 SIGNATURE_HEADER = "X-Casehub-Signature"
 TIMESTAMP_HEADER = "X-Casehub-Timestamp"
 DEFAULT_TOLERANCE_SECONDS = 300
+DELIVERY_FAILED = "delivery failed"
+
+log = get_logger(__name__)
+
+
+class DeliveryFailed(OSError):
+    """A webhook not delivered. ``str()`` is what the receiver's owner may read: "delivery
+    failed", or with the class of the HTTP status their endpoint answered ("HTTP 5xx")."""
+
+    def __init__(self, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(
+            f"{DELIVERY_FAILED}: HTTP {status // 100}xx" if status is not None else DELIVERY_FAILED
+        )
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -42,23 +66,81 @@ def verify(
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-def post_signed(url: str, secret: str, payload: Mapping[str, Any], *, timeout: float = 5.0) -> None:
-    """POST a CloudEvent (structured JSON); raises OSError unless the receiver answers 2xx."""
+@cache
+def _system_tls() -> ssl.SSLContext:
+    """The system's trust store, loaded once per process rather than for every delivery."""
+    return ssl.create_default_context()
+
+
+def _connection(
+    destination: Destination, address: str, timeout: float, tls: ssl.SSLContext | None
+) -> http.client.HTTPConnection:
+    """A connection to ``address`` that speaks to the URL's host: Host header, TLS server name
+    and certificate check are the host's, the socket goes to the address that was checked."""
+    connection: http.client.HTTPConnection
+    if destination.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            destination.host,
+            destination.port,
+            timeout=timeout,
+            context=tls or _system_tls(),
+        )
+    else:
+        connection = http.client.HTTPConnection(destination.host, destination.port, timeout=timeout)
+
+    def to_checked_address(
+        _where: tuple[str, int], timeout: float | None = None, source: Any = None
+    ) -> socket.socket:
+        return socket.create_connection((address, destination.port), timeout, source)
+
+    connection._create_connection = to_checked_address  # type: ignore[attr-defined]
+    return connection
+
+
+def post_signed(
+    url: str,
+    secret: str,
+    payload: Mapping[str, Any],
+    *,
+    guard: OutboundGuard,
+    timeout: float = 5.0,
+    tls: ssl.SSLContext | None = None,
+) -> None:
+    """POST a CloudEvent (structured JSON) to a URL the guard allows, checked again now; raises
+    DeliveryFailed unless the receiver answers 2xx. ``tls`` replaces the system's trust store."""
+    try:
+        destination = guard.check(url)
+    except OutboundRefused as refused:
+        log.warning("webhook.destination_refused", reason=str(refused))
+        raise DeliveryFailed() from None
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/cloudevents+json",
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(secret, timestamp, body),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            if not 200 <= response.status < 300:
-                raise OSError(f"webhook answered {response.status}")
-    except urllib.error.HTTPError as error:
-        raise OSError(f"webhook answered {error.code}") from None
+    headers = {
+        "Content-Type": "application/cloudevents+json",
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+    }
+    for address in destination.addresses:
+        connection = _connection(destination, address, timeout, tls)
+        try:
+            try:
+                connection.connect()
+            except OSError as error:  # nothing sent yet: the next checked address may answer
+                log.info(
+                    "webhook.connect_failed", host=destination.host, error=type(error).__name__
+                )
+                continue
+            try:
+                connection.request("POST", destination.target, body=body, headers=headers)
+                status = connection.getresponse().status
+            except (OSError, http.client.HTTPException) as error:
+                log.warning(
+                    "webhook.send_failed", host=destination.host, error=type(error).__name__
+                )
+                raise DeliveryFailed() from None
+        finally:
+            connection.close()
+        if not 200 <= status < 300:
+            raise DeliveryFailed(status)
+        return
+    raise DeliveryFailed()

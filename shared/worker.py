@@ -3,7 +3,6 @@ with /metrics, /healthz and /readyz on a port of its own (it serves no other HTT
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -98,7 +97,7 @@ def start_metrics_server(
 
     try:
         server = metrics.MetricsServer(
-            host or os.environ.get("CASEHUB_METRICS_HOST", "0.0.0.0"),
+            host or runtime.settings.metrics_host,
             port,
             hooks=runtime.scrape_hooks(queues=True),
             health=health,

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from services.intake import domain, operations
-from services.intake.models import AUDIT, Assessment, Consent, RiskFlag
+from services.intake.models import AUDIT, Assessment, Consent, DuplicateReview, RiskFlag
 from services.intake.schemas import (
     AssessmentIn,
     AssessmentOut,
+    AssessmentPage,
     AssignmentIn,
     AssignmentOut,
-    CaseloadEntry,
+    CaseloadPage,
     CaseManagerIn,
     CaseManagerOut,
+    CaseManagerPage,
     ClientIn,
     ClientOut,
     ClientPage,
@@ -23,17 +23,25 @@ from services.intake.schemas import (
     ClientSearchArgs,
     ConsentIn,
     ConsentOut,
+    ConsentPage,
     DischargeIn,
+    DuplicateResolveIn,
+    DuplicateReviewArgs,
+    DuplicateReviewOut,
+    DuplicateReviewPage,
     NominatedPersonIn,
     NominatedPersonOut,
     ResolveIn,
     RevokeIn,
     RiskFlagOut,
+    RiskFlagPage,
     TeamArgs,
 )
 from shared.unit_of_work import UnitOfWork
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
+from shared.web.paging import PageArgs, page_body
+from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
 STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
@@ -71,7 +79,20 @@ caseloads = Blueprint(
     url_prefix="/case-managers",
     description="Case managers, caps and caseloads",
 )
-BLUEPRINTS = [clients, consents, assessments, caseloads, audit_blueprint(AUDIT)]
+duplicate_reviews = Blueprint(
+    "duplicate_reviews",
+    __name__,
+    url_prefix="/duplicate-reviews",
+    description="Registrations that matched a client their registrar may not see",
+)
+BLUEPRINTS = [
+    clients,
+    consents,
+    assessments,
+    caseloads,
+    duplicate_reviews,
+    audit_blueprint(AUDIT),
+]
 
 
 def _uow() -> Any:
@@ -100,7 +121,10 @@ def _uow() -> Any:
 )
 @clients.response(201, ClientOut)
 @clients.alt_response(
-    409, description="A client with the same name and date of birth exists (existing_client_ids)."
+    409,
+    description="A client you may see has the same name and date of birth (existing_client_ids). "
+    "A match you may not see is not revealed: the client is registered and the pair goes to "
+    "the duplicate-review list.",
 )
 def register_client(body: dict[str, Any]) -> Any:
     """Register a client and open their first episode."""
@@ -116,18 +140,19 @@ def register_client(body: dict[str, Any]) -> Any:
 @clients.arguments(ClientSearchArgs, location="query")
 @clients.response(200, ClientPage)
 def search_clients(args: dict[str, Any]) -> Any:
-    """Search the clients you may see by name, date of birth or external identifier."""
+    """Search the clients you may see by reference, name, date of birth or external identifier."""
     with _uow() as uow:
         page = operations.search_clients(
             uow,
             current_principal(),
+            reference=args.get("reference"),
             name=args.get("name"),
             date_of_birth=args.get("date_of_birth"),
             external_id=args.get("external_id"),
             limit=args["limit"],
             cursor=args["cursor"],
         )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return page_body(page)
 
 
 @clients.route("/<client_id>", methods=["GET"])
@@ -245,14 +270,15 @@ def grant_consent(body: dict[str, Any], client_id: str) -> Any:
 
 @consents.route("/<client_id>/consents", methods=["GET"])
 @require_roles(*STAFF)
-@consents.response(200, ConsentOut(many=True))
-def list_consents(client_id: str) -> Any:
-    """Every consent of the client, with whether it is in force now."""
+@consents.arguments(PageArgs, location="query")
+@consents.response(200, ConsentPage)
+def list_consents(args: dict[str, Any], client_id: str) -> Any:
+    """Every consent of the client, oldest first, with whether it is in force now."""
     with _uow() as uow:
-        return [
-            _consent_out(consent)
-            for consent in operations.list_consents(uow, current_principal(), client_id)
-        ]
+        page = operations.list_consents(
+            uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
+        )
+        return page_body(page, [_consent_out(consent) for consent in page.items])
 
 
 @consents.route("/<client_id>/consents/<consent_id>/revoke", methods=["POST"])
@@ -315,14 +341,15 @@ def record_assessment(body: dict[str, Any], client_id: str) -> Any:
 
 @assessments.route("/<client_id>/assessments", methods=["GET"])
 @require_roles(*STAFF)
-@assessments.response(200, AssessmentOut(many=True))
-def list_assessments(client_id: str) -> Any:
-    """All assessments of the client, every version."""
+@assessments.arguments(PageArgs, location="query")
+@assessments.response(200, AssessmentPage)
+def list_assessments(args: dict[str, Any], client_id: str) -> Any:
+    """All assessments of the client, every version, oldest first."""
     with _uow() as uow:
-        return [
-            _assessment_out(uow, a)
-            for a in operations.list_assessments(uow, current_principal(), client_id)
-        ]
+        page = operations.list_assessments(
+            uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
+        )
+        return page_body(page, [_assessment_out(uow, a) for a in page.items])
 
 
 @assessments.route("/<client_id>/assessments/<assessment_id>", methods=["GET"])
@@ -354,11 +381,16 @@ def amend_assessment(body: dict[str, Any], client_id: str, assessment_id: str) -
 
 @assessments.route("/<client_id>/risk-flags", methods=["GET"])
 @require_roles(*STAFF)
-@assessments.response(200, RiskFlagOut(many=True))
-def list_risk_flags(client_id: str) -> Any:
-    """The client's risk flags, open and resolved."""
+@assessments.arguments(PageArgs, location="query")
+@assessments.response(200, RiskFlagPage)
+def list_risk_flags(args: dict[str, Any], client_id: str) -> Any:
+    """The client's risk flags, open and resolved, oldest first."""
     with _uow() as uow:
-        return operations.list_risk_flags(uow, current_principal(), client_id)
+        return page_body(
+            operations.list_risk_flags(
+                uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
+            )
+        )
 
 
 @assessments.route("/<client_id>/risk-flags/<flag_id>/resolve", methods=["POST"])
@@ -394,8 +426,11 @@ def _manager_out(manager: Any, load: domain.CaseManagerLoad) -> dict[str, Any]:
     },
 )
 @caseloads.response(200, CaseManagerOut)
+@caseloads.alt_response(404, description="A supervisor names a case manager not in their team.")
 def save_case_manager(body: dict[str, Any], case_manager_id: str) -> Any:
-    """Create or update a case manager: team, supervisor and caseload cap (default 50)."""
+    """Create (admin) or update a case manager: team, supervisor, caseload cap (default 50), active.
+
+    Other services' access rules follow the change (``case_manager.updated``)."""
     with _uow() as uow:
         manager = operations.save_case_manager(uow, current_principal(), case_manager_id, body)
         return _manager_out(manager, operations.loads(uow, [manager])[0])
@@ -404,30 +439,86 @@ def save_case_manager(body: dict[str, Any], case_manager_id: str) -> Any:
 @caseloads.route("", methods=["GET"])
 @require_roles("supervisor", "admin")
 @caseloads.arguments(TeamArgs, location="query")
-@caseloads.response(200, CaseManagerOut(many=True))
+@caseloads.response(200, CaseManagerPage)
 def team_view(args: dict[str, Any]) -> Any:
     """Team view: each case manager's load against their cap (a supervisor sees their team)."""
     with _uow() as uow:
-        return [
-            _manager_out(m, load)
-            for m, load in operations.team_view(uow, current_principal(), args.get("team"))
-        ]
+        page = operations.team_view(
+            uow, current_principal(), args.get("team"), limit=args["limit"], cursor=args["cursor"]
+        )
+        return page_body(page, [_manager_out(m, load) for m, load in page.items])
 
 
 @caseloads.route("/<case_manager_id>/caseload", methods=["GET"])
 @require_roles("case_manager", "supervisor", "admin")
-@caseloads.response(200, CaseloadEntry(many=True))
-def caseload(case_manager_id: str) -> Any:
+@caseloads.arguments(PageArgs, location="query")
+@caseloads.response(200, CaseloadPage)
+def caseload(args: dict[str, Any], case_manager_id: str) -> Any:
     """A caseload: clients with open risk flags first, then the nearest review due."""
     with _uow() as uow:
-        return [
-            {
-                "client": client,
-                "highest_open_risk": level,
-                "open_risk_flags": count,
-                "next_review_due": client.current_episode.next_review_due,
-            }
-            for client, level, count in operations.caseload(
-                uow, current_principal(), case_manager_id
-            )
-        ]
+        page = operations.caseload(
+            uow, current_principal(), case_manager_id, limit=args["limit"], cursor=args["cursor"]
+        )
+        return page_body(
+            page,
+            [
+                {
+                    "client": client,
+                    "highest_open_risk": level,
+                    "open_risk_flags": count,
+                    "next_review_due": client.current_episode.next_review_due,
+                }
+                for client, level, count in page.items
+            ],
+        )
+
+
+# -- duplicate reviews -------------------------------------------------------------------------
+def _review_out(uow: UnitOfWork, review: DuplicateReview) -> dict[str, Any]:
+    references = operations.duplicate_review_references(uow, review)
+    return {
+        field: getattr(review, field)
+        for field in DuplicateReviewOut().fields
+        if hasattr(review, field)
+    } | {
+        "new_client_reference": references.get(review.new_client_id),
+        "existing_client_reference": references.get(review.existing_client_id),
+    }
+
+
+@duplicate_reviews.route("", methods=["GET"])
+@require_roles("supervisor", "admin")
+@duplicate_reviews.arguments(DuplicateReviewArgs, location="query")
+@duplicate_reviews.response(200, DuplicateReviewPage)
+def list_duplicate_reviews(args: dict[str, Any]) -> Any:
+    """Pairs of records that may be one person, oldest first (a supervisor sees the pairs whose
+    two records they may both see)."""
+    with _uow() as uow:
+        page = operations.list_duplicate_reviews(
+            uow,
+            current_principal(),
+            status=args.get("status"),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        return {
+            "items": [_review_out(uow, review) for review in page.items],
+            "next_cursor": page.next_cursor,
+        }
+
+
+@duplicate_reviews.route("/<review_id>/resolve", methods=["POST"])
+@require_roles("supervisor", "admin")
+@duplicate_reviews.arguments(
+    DuplicateResolveIn, example={"outcome": "distinct", "note": "Different NHS numbers."}
+)
+@duplicate_reviews.response(200, DuplicateReviewOut)
+@duplicate_reviews.alt_response(409, description="The review is already resolved.")
+def resolve_duplicate_review(body: dict[str, Any], review_id: str) -> Any:
+    """Decide: ``distinct`` (two people) or ``merged`` (the newer record is closed as a duplicate
+    of the older and points to it)."""
+    with _uow() as uow:
+        review = operations.resolve_duplicate_review(
+            uow, current_principal(), review_id, str(body["outcome"]), body["note"]
+        )
+        return _review_out(uow, review)

@@ -462,3 +462,16 @@ def consent_in_force(
 class EpisodeStatus(StrEnum):
     OPEN = "open"
     DISCHARGED = "discharged"
+
+
+#: A client record merged into another by a duplicate review: closed, pointing to the survivor.
+MERGED = "merged"
+#: The discharge reason of a merged record's episode.
+DUPLICATE_RECORD = "duplicate_record"
+
+
+class DuplicateOutcome(StrEnum):
+    """A reviewer's decision on two records with the same name and date of birth."""
+
+    MERGED = "merged"  # one person: the newer record becomes a duplicate of the older
+    DISTINCT = "distinct"  # two people: both records stay

@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.audit import AuditTrail
@@ -33,6 +43,8 @@ class CaseManager(Base):
     supervisor_id: Mapped[str | None] = mapped_column(String(128), index=True)
     caseload_cap: Mapped[int] = mapped_column(Integer, default=50)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Counts the announced changes (``case_manager.updated``): other services keep the latest.
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Client(Base):
@@ -49,6 +61,11 @@ class Client(Base):
     advance_statement: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="open")
     case_manager_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    #: Counts the changes of who carries the client (assignment, discharge), carried in their
+    #: events, so other services' access rules never go back to an older one.
+    care_version: Mapped[int] = mapped_column(Integer, default=0)
+    #: Set when a duplicate review merged this record into the surviving one.
+    merged_into_id: Mapped[str | None] = mapped_column(String(36))
     registered_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
@@ -162,6 +179,28 @@ class Assignment(Base):
     ended_at: Mapped[datetime | None]
     over_cap: Mapped[bool] = mapped_column(Boolean, default=False)
     override_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class DuplicateReview(Base):
+    """A registration that matched a client its registrar may not see: a supervisor or admin
+    decides whether the two records are one person (``merged``) or not (``distinct``)."""
+
+    __tablename__ = "duplicate_reviews"
+    __table_args__ = (
+        UniqueConstraint(
+            "new_client_id", "existing_client_id", name="uq_duplicate_reviews_new_existing"
+        ),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    new_client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    existing_client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    flagged_by: Mapped[str] = mapped_column(String(128))
+    flagged_at: Mapped[datetime] = mapped_column(default=utc_now)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_at: Mapped[datetime | None]
+    resolution_note: Mapped[str | None] = mapped_column(String(500))
 
 
 class ClientReferenceCounter(Base):

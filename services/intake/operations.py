@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from services.intake import domain
@@ -23,13 +23,14 @@ from services.intake.models import (
     Client,
     ClientReferenceCounter,
     Consent,
+    DuplicateReview,
     Episode,
     NominatedPerson,
     RiskFlag,
 )
 from shared.clock import in_agency_zone
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, keyset_page, ordered_page
 from shared.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -51,9 +52,19 @@ def _now() -> datetime:
 
 
 # -- access ------------------------------------------------------------------------------------
+def _deactivated(case_manager_id: str) -> ColumnElement[bool]:
+    """The person is a case manager marked inactive: they left the team, and their access too."""
+    return exists(
+        select(CaseManager.id).where(
+            CaseManager.id == case_manager_id, CaseManager.active.is_(False)
+        )
+    )
+
+
 def visible_clients(actor: Principal) -> ColumnElement[bool]:
     """Which clients the caller may see: admin all; supervisor their team and the unassigned;
-    case manager their own; intake worker the unassigned and those they registered."""
+    case manager their own (none once deactivated); intake worker the unassigned and those they
+    registered."""
     if actor.has_any("admin"):
         return true()
     rules: list[ColumnElement[bool]] = []
@@ -61,7 +72,7 @@ def visible_clients(actor: Principal) -> ColumnElement[bool]:
         team = select(CaseManager.id).where(CaseManager.supervisor_id == actor.sub)
         rules += [Client.case_manager_id.in_(team), Client.case_manager_id.is_(None)]
     if actor.has_any("case_manager"):
-        rules.append(Client.case_manager_id == actor.sub)
+        rules.append(and_(Client.case_manager_id == actor.sub, ~_deactivated(actor.sub)))
     if actor.has_any("intake_worker"):
         rules += [Client.case_manager_id.is_(None), Client.registered_by == actor.sub]
     return or_(*rules) if rules else false()
@@ -142,10 +153,17 @@ def register_client(
     *,
     confirmed_not_duplicate: bool = False,
 ) -> Client:
+    """Register a client. A match the caller may see is a 409 naming it (unless they confirm it is
+    another person); a match they may not see is never revealed: the client is registered and the
+    pair goes on the duplicate-review list for supervisors and admins."""
     _require(actor, "intake_worker", "supervisor", "admin")
     key = domain.person_key(details["given_name"], details["family_name"], details["date_of_birth"])
     counter = _lock_reference_counter(uow)
-    existing = list(uow.session.scalars(select(Client.id).where(Client.person_key == key)))
+    matches = select(Client.id).where(Client.person_key == key, Client.merged_into_id.is_(None))
+    seen = set(uow.session.scalars(matches.where(visible_clients(actor))))
+    every_match = list(uow.session.scalars(matches.order_by(Client.reference)))
+    existing = [match for match in every_match if match in seen]
+    unseen = [match for match in every_match if match not in seen]
     if existing and not confirmed_not_duplicate:
         raise Conflict(
             "A client with the same name and date of birth exists; confirm it is another person "
@@ -179,6 +197,8 @@ def register_client(
         client.id,
         duplicate_confirmed=bool(existing and confirmed_not_duplicate),
     )
+    for existing_id in unseen:
+        _flag_possible_duplicate(uow, actor, client, existing_id)
     uow.publish(
         "casehub.intake.client.registered.v1",
         subject=_subject(client),
@@ -189,6 +209,18 @@ def register_client(
         },
     )
     return client
+
+
+def _flag_possible_duplicate(
+    uow: UnitOfWork, actor: Principal, client: Client, existing_id: str
+) -> None:
+    review = DuplicateReview(
+        new_client_id=client.id, existing_client_id=existing_id, flagged_by=actor.sub
+    )
+    uow.session.add(review)
+    uow.session.flush()
+    for client_id in (client.id, existing_id):
+        audit(uow, actor, "flag", "duplicate_review", review.id, client_id)
 
 
 def read_client(uow: UnitOfWork, actor: Principal, client_id: str) -> Client:
@@ -206,8 +238,11 @@ def search_clients(
     external_id: str | None,
     limit: int,
     cursor: str | None,
+    reference: str | None = None,
 ) -> Page[Client]:
     statement = select(Client).where(visible_clients(actor))
+    if reference:
+        statement = statement.where(Client.reference == reference)
     if name:
         pattern = f"%{name.strip().casefold()}%"
         statement = statement.where(
@@ -290,6 +325,15 @@ def discharge(uow: UnitOfWork, actor: Principal, client_id: str, reason_code: st
     client = _client(uow, actor, client_id, for_update=True)
     episode = _open_episode(client)
     at = _now()
+    audit(uow, actor, "discharge", "episode", episode.id, client.id, reason_code=reason_code)
+    _close_episode(uow, client, episode, reason_code, at)
+    return client
+
+
+def _close_episode(
+    uow: UnitOfWork, client: Client, episode: Episode, reason_code: str, at: datetime
+) -> None:
+    """The episode ends and no one carries the client any more: every service hears it."""
     episode.status, episode.closed_at, episode.discharge_reason = (
         domain.EpisodeStatus.DISCHARGED,
         at,
@@ -298,18 +342,27 @@ def discharge(uow: UnitOfWork, actor: Principal, client_id: str, reason_code: st
     _end_assignment(uow, episode, at)
     client.status, client.case_manager_id = domain.EpisodeStatus.DISCHARGED, None
     episode.case_manager_id = None
-    audit(uow, actor, "discharge", "episode", episode.id, client.id, reason_code=reason_code)
+    client.care_version += 1
     uow.publish(
         "casehub.intake.client.discharged.v1",
         subject=_subject(client),
-        data={**_client_event(client), "discharged_at": at, "reason_code": reason_code},
+        data={
+            **_client_event(client),
+            "discharged_at": at,
+            "reason_code": reason_code,
+            "care_version": client.care_version,
+        },
     )
-    return client
 
 
 def readmit(uow: UnitOfWork, actor: Principal, client_id: str) -> Client:
     _require(actor, "intake_worker", "supervisor", "admin")
     client = _client(uow, actor, client_id, for_update=True)
+    if client.merged_into_id is not None:
+        raise Conflict(
+            f"Client {client.reference} was merged into another record; re-admit that one.",
+            merged_into_id=client.merged_into_id,
+        )
     previous = client.current_episode
     if previous.status == domain.EpisodeStatus.OPEN:
         raise Conflict(f"Client {client.reference} already has an open episode.")
@@ -381,13 +434,17 @@ def grant_consent(
     return consent
 
 
-def list_consents(uow: UnitOfWork, actor: Principal, client_id: str) -> list[Consent]:
+def list_consents(
+    uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
+) -> Page[Consent]:
     client = _client(uow, actor, client_id)
     audit(uow, actor, "read", "consent", None, client.id)
-    return list(
-        uow.session.scalars(
-            select(Consent).where(Consent.client_id == client.id).order_by(Consent.granted_at)
-        )
+    return keyset_page(
+        uow.session,
+        select(Consent).where(Consent.client_id == client.id),
+        [Consent.granted_at, Consent.id],
+        limit=limit,
+        cursor=cursor,
     )
 
 
@@ -577,15 +634,17 @@ def record_assessment(
     return assessment, flag
 
 
-def list_assessments(uow: UnitOfWork, actor: Principal, client_id: str) -> list[Assessment]:
+def list_assessments(
+    uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
+) -> Page[Assessment]:
     client = _client(uow, actor, client_id)
     audit(uow, actor, "read", "assessment", None, client.id)
-    return list(
-        uow.session.scalars(
-            select(Assessment)
-            .where(Assessment.client_id == client.id)
-            .order_by(Assessment.completed_at, Assessment.version)
-        )
+    return keyset_page(
+        uow.session,
+        select(Assessment).where(Assessment.client_id == client.id),
+        [Assessment.completed_at, Assessment.version, Assessment.id],
+        limit=limit,
+        cursor=cursor,
     )
 
 
@@ -606,13 +665,17 @@ def superseded_by(uow: UnitOfWork, assessment: Assessment) -> str | None:
     ).first()
 
 
-def list_risk_flags(uow: UnitOfWork, actor: Principal, client_id: str) -> list[RiskFlag]:
+def list_risk_flags(
+    uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
+) -> Page[RiskFlag]:
     client = _client(uow, actor, client_id)
     audit(uow, actor, "read", "risk_flag", None, client.id)
-    return list(
-        uow.session.scalars(
-            select(RiskFlag).where(RiskFlag.client_id == client.id).order_by(RiskFlag.opened_at)
-        )
+    return keyset_page(
+        uow.session,
+        select(RiskFlag).where(RiskFlag.client_id == client.id),
+        [RiskFlag.opened_at, RiskFlag.id],
+        limit=limit,
+        cursor=cursor,
     )
 
 
@@ -661,23 +724,61 @@ def _supervisor_of(uow: UnitOfWork, case_manager_id: str | None) -> str | None:
 def save_case_manager(
     uow: UnitOfWork, actor: Principal, case_manager_id: str, values: Mapping[str, Any]
 ) -> CaseManager:
+    """Admins add case managers and move them between teams; a supervisor changes those of their
+    own team (an unknown id, or another team's, is a 404 to them). A change of team, supervisor,
+    cap or active is announced (``case_manager.updated``) in the same transaction, so every
+    service's access rules follow it."""
     _require(actor, "supervisor", "admin")
-    if not actor.has_any("admin") and values.get("supervisor_id") != actor.sub:
-        raise Forbidden("A supervisor manages the case managers of their own team only.")
+    is_admin = actor.has_any("admin")
     manager = uow.session.get(CaseManager, case_manager_id, with_for_update=True)
-    if manager is None:
-        manager = CaseManager(id=case_manager_id)
+    if manager is None and is_admin:
+        manager = CaseManager(id=case_manager_id, version=0)
         uow.session.add(manager)
-    elif not actor.has_any("admin") and manager.supervisor_id != actor.sub:
-        raise Forbidden("This case manager is in another supervisor's team.")
+    elif manager is None or (not is_admin and manager.supervisor_id != actor.sub):
+        raise NotFound(f"No case manager {case_manager_id} in your team.")
+    if not is_admin and values.get("supervisor_id") != actor.sub:
+        raise Forbidden("A supervisor manages the case managers of their own team only.")
+    announced = _announced(manager)
     manager.display_name = values["display_name"]
     manager.team = values["team"]
     manager.supervisor_id = values.get("supervisor_id")
     manager.caseload_cap = values.get("caseload_cap", domain.DEFAULT_CASELOAD_CAP)
     manager.active = values.get("active", True)
+    changed = _announced(manager) != announced
+    if changed:
+        manager.version += 1
     uow.session.flush()
-    audit(uow, actor, "save", "case_manager", manager.id, None, caseload_cap=manager.caseload_cap)
+    audit(
+        uow,
+        actor,
+        "save",
+        "case_manager",
+        manager.id,
+        None,
+        caseload_cap=manager.caseload_cap,
+        supervisor_id=manager.supervisor_id,
+        active=manager.active,
+    )
+    if changed:
+        uow.publish(
+            "casehub.intake.case_manager.updated.v1",
+            subject=f"case_manager/{manager.id}",
+            data={
+                "case_manager_id": manager.id,
+                "team": manager.team,
+                "supervisor_id": manager.supervisor_id,
+                "caseload_cap": manager.caseload_cap,
+                "active": manager.active,
+                "version": manager.version,
+                "updated_at": _now(),
+            },
+        )
     return manager
+
+
+def _announced(manager: CaseManager) -> tuple[Any, ...]:
+    """What other services learn of a case manager: never their name."""
+    return (manager.team, manager.supervisor_id, manager.caseload_cap, manager.active)
 
 
 def loads(uow: UnitOfWork, managers: Sequence[CaseManager]) -> list[domain.CaseManagerLoad]:
@@ -706,16 +807,16 @@ def loads(uow: UnitOfWork, managers: Sequence[CaseManager]) -> list[domain.CaseM
 
 
 def team_view(
-    uow: UnitOfWork, actor: Principal, team: str | None
-) -> list[tuple[CaseManager, domain.CaseManagerLoad]]:
+    uow: UnitOfWork, actor: Principal, team: str | None, *, limit: int, cursor: str | None
+) -> Page[tuple[CaseManager, domain.CaseManagerLoad]]:
     _require(actor, "supervisor", "admin")
-    statement = select(CaseManager).order_by(CaseManager.id)
+    statement = select(CaseManager)
     if not actor.has_any("admin"):
         statement = statement.where(CaseManager.supervisor_id == actor.sub)
     if team:
         statement = statement.where(CaseManager.team == team)
-    managers = list(uow.session.scalars(statement))
-    return list(zip(managers, loads(uow, managers), strict=True))
+    page = keyset_page(uow.session, statement, [CaseManager.id], limit=limit, cursor=cursor)
+    return Page(list(zip(page.items, loads(uow, page.items), strict=True)), page.next_cursor)
 
 
 def assign(
@@ -778,6 +879,7 @@ def assign(
         method = "automatic"
     at = _now()
     previous = client.case_manager_id
+    client.care_version += 1
     _end_assignment(uow, episode, at)
     assignment = Assignment(
         episode_id=episode.id,
@@ -804,6 +906,8 @@ def assign(
         over_cap=decision.over_cap,
         override_reason=decision.override_reason,
     )
+    team = uow.session.get(CaseManager, decision.case_manager_id)
+    assert team is not None
     uow.publish(
         "casehub.intake.case.assigned.v1",
         subject=_subject(client),
@@ -811,11 +915,13 @@ def assign(
             **_client_event(client),
             "case_manager_id": decision.case_manager_id,
             "previous_case_manager_id": previous,
-            "supervisor_id": _supervisor_of(uow, decision.case_manager_id),
+            "supervisor_id": team.supervisor_id,
             "assigned_by": actor.sub,
             "method": method,
             "over_cap": decision.over_cap,
             "assigned_at": at,
+            "care_version": client.care_version,
+            "case_manager_version": team.version,
         },
     )
     return client, assignment
@@ -830,14 +936,15 @@ def _end_assignment(uow: UnitOfWork, episode: Episode, at: datetime) -> None:
 
 
 def caseload(
-    uow: UnitOfWork, actor: Principal, case_manager_id: str
-) -> list[tuple[Client, str | None, int]]:
+    uow: UnitOfWork, actor: Principal, case_manager_id: str, *, limit: int, cursor: str | None
+) -> Page[tuple[Client, str | None, int]]:
     """The case manager's open clients: open risk flags first (high before moderate), then the
-    nearest review due. Returns (client, highest open risk level, open flag count)."""
+    nearest review due, a page at a time. Items: (client, highest open risk level, open flags).
+    The rank is computed here, so the page is cut in Python (a caseload is capped: ≤ 500)."""
     manager = uow.session.get(CaseManager, case_manager_id)
     allowed = (
         actor.has_any("admin")
-        or actor.sub == case_manager_id
+        or (actor.sub == case_manager_id and manager is not None and manager.active)
         or (
             actor.has_any("supervisor")
             and manager is not None
@@ -864,17 +971,20 @@ def caseload(
             )
         )
 
-    def order(client: Client) -> tuple[int, date, str]:
+    def order(client: Client) -> tuple[int, str, str]:
         due = client.current_episode.next_review_due or date.max
         return (
             -domain.RiskLevel(highest.get(client.id, "none")).rank,
-            due,
+            due.isoformat(),
             client.reference,
         )
 
-    clients.sort(key=order)
-    audit(uow, actor, "read", "caseload", case_manager_id, None, clients=len(clients))
-    return [(client, highest.get(client.id), counts.get(client.id, 0)) for client in clients]
+    page = ordered_page(clients, order, limit=limit, cursor=cursor)
+    audit(uow, actor, "read", "caseload", case_manager_id, None, clients=len(page.items))
+    return Page(
+        [(client, highest.get(client.id), counts.get(client.id, 0)) for client in page.items],
+        page.next_cursor,
+    )
 
 
 # -- events from other services ----------------------------------------------------------------
@@ -883,3 +993,105 @@ def note_review_due(uow: UnitOfWork, episode_id: str, due_on: date) -> None:
     episode = uow.session.get(Episode, episode_id)
     if episode is not None:
         episode.next_review_due = due_on
+
+
+# -- duplicate reviews -------------------------------------------------------------------------
+def _reviewable(actor: Principal) -> ColumnElement[bool]:
+    """A supervisor reviews the pairs whose two records they may both see; an admin every pair."""
+    visible = select(Client.id).where(visible_clients(actor))
+    return and_(
+        DuplicateReview.new_client_id.in_(visible),
+        DuplicateReview.existing_client_id.in_(visible),
+    )
+
+
+def list_duplicate_reviews(
+    uow: UnitOfWork, actor: Principal, *, status: str | None, limit: int, cursor: str | None
+) -> Page[DuplicateReview]:
+    _require(actor, "supervisor", "admin")
+    statement = select(DuplicateReview).where(_reviewable(actor))
+    if status:
+        statement = statement.where(DuplicateReview.status == status)
+    page = keyset_page(
+        uow.session,
+        statement,
+        [DuplicateReview.flagged_at, DuplicateReview.id],
+        limit=limit,
+        cursor=cursor,
+    )
+    for review in page.items:
+        for client_id in (review.new_client_id, review.existing_client_id):
+            audit(uow, actor, "read", "duplicate_review", review.id, client_id, via="list")
+    return page
+
+
+def resolve_duplicate_review(
+    uow: UnitOfWork,
+    actor: Principal,
+    review_id: str,
+    outcome: str,
+    note: str | None,
+) -> DuplicateReview:
+    """``distinct``: two people, nothing changes. ``merged``: one person; the newer record is
+    marked a duplicate of the older, its episode closed (``client.discharged`` with reason
+    ``duplicate_record``, so plans close and referrals are cancelled) and it points to the
+    surviving record. Its assessments, consents and notes stay where they were recorded."""
+    _require(actor, "supervisor", "admin")
+    review = uow.session.scalars(
+        select(DuplicateReview)
+        .where(DuplicateReview.id == review_id, _reviewable(actor))
+        .with_for_update()
+    ).first()
+    if review is None:
+        raise NotFound(f"No duplicate review {review_id} that you may see.")
+    if review.status != "open":
+        raise Conflict(
+            f"This review was already resolved as {review.outcome}.", outcome=review.outcome
+        )
+    at = _now()
+    review.status, review.outcome = "resolved", outcome
+    review.resolved_by, review.resolved_at, review.resolution_note = actor.sub, at, note
+    if outcome == domain.DuplicateOutcome.MERGED:
+        _merge(uow, review, at)
+    for client_id in (review.new_client_id, review.existing_client_id):
+        audit(uow, actor, "resolve", "duplicate_review", review.id, client_id, outcome=outcome)
+    return review
+
+
+def _merge(uow: UnitOfWork, review: DuplicateReview, at: datetime) -> None:
+    pair = list(
+        uow.session.scalars(
+            select(Client)
+            .where(Client.id.in_([review.new_client_id, review.existing_client_id]))
+            .order_by(Client.created_at, Client.reference)
+            .with_for_update()
+        )
+    )
+    surviving, duplicate = pair
+    if duplicate.merged_into_id is not None:
+        raise Conflict(
+            f"Client {duplicate.reference} was already merged into another record.",
+            merged_into_id=duplicate.merged_into_id,
+        )
+    if surviving.merged_into_id is not None:
+        raise Conflict(
+            f"Client {surviving.reference} was itself merged into another record; "
+            "review against that one.",
+            merged_into_id=surviving.merged_into_id,
+        )
+    duplicate.merged_into_id = surviving.id
+    episode = duplicate.current_episode
+    if episode.status == domain.EpisodeStatus.OPEN:
+        _close_episode(uow, duplicate, episode, domain.DUPLICATE_RECORD, at)
+    duplicate.status = domain.MERGED
+    duplicate.updated_at = at
+
+
+def duplicate_review_references(uow: UnitOfWork, review: DuplicateReview) -> dict[str, str]:
+    """The two records' references, so a reviewer can find them."""
+    rows = uow.session.execute(
+        select(Client.id, Client.reference).where(
+            Client.id.in_([review.new_client_id, review.existing_client_id])
+        )
+    ).all()
+    return dict(rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.intake.domain import LIFE_DOMAINS, DataCategory, NeedRating
+from services.intake.domain import LIFE_DOMAINS, DataCategory, DuplicateOutcome, NeedRating
 from shared.web.paging import CursorPage, PageArgs
 
 CATEGORIES = [category.value for category in DataCategory]
@@ -88,6 +88,10 @@ class ClientOut(Schema):
     contact = fields.Nested(Contact)
     advance_statement = fields.String(allow_none=True)
     case_manager_id = fields.String(allow_none=True)
+    merged_into_id = fields.String(
+        allow_none=True,
+        metadata={"description": "Set when a duplicate review merged this record into that one."},
+    )
     episodes = fields.List(fields.Nested(EpisodeOut))
     nominated_persons = fields.List(fields.Nested(NominatedPersonOut))
     registered_by = fields.String()
@@ -96,6 +100,13 @@ class ClientOut(Schema):
 
 
 class ClientSearchArgs(PageArgs):
+    reference = fields.String(
+        validate=validate.Length(min=1, max=20),
+        metadata={
+            "description": "Exactly this client reference (alerts name only the reference).",
+            "example": "C-1042",
+        },
+    )
     name = fields.String(validate=validate.Length(min=1, max=100))
     date_of_birth = fields.Date()
     external_id = fields.String(validate=validate.Length(max=100))
@@ -229,8 +240,12 @@ class CaseManagerOut(CaseManagerIn):
     open_risk_flags = fields.Integer()
 
 
-class TeamArgs(Schema):
+class TeamArgs(PageArgs):
     team = fields.String()
+
+
+class CaseManagerPage(CursorPage):
+    items = fields.List(fields.Nested(CaseManagerOut))
 
 
 class AssignmentIn(Schema):
@@ -264,3 +279,55 @@ class CaseloadEntry(Schema):
     highest_open_risk = fields.String(allow_none=True)
     open_risk_flags = fields.Integer()
     next_review_due = fields.Date(allow_none=True)
+
+
+class DuplicateReviewArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(("open", "resolved")))
+
+
+class DuplicateReviewOut(Schema):
+    id = fields.String()
+    new_client_id = fields.String(metadata={"description": "The record registered later."})
+    new_client_reference = fields.String()
+    existing_client_id = fields.String()
+    existing_client_reference = fields.String()
+    status = fields.String(metadata={"description": "open or resolved"})
+    flagged_by = fields.String(metadata={"description": "Who registered the new record."})
+    flagged_at = fields.DateTime()
+    outcome = fields.String(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    resolution_note = fields.String(allow_none=True)
+
+
+class DuplicateReviewPage(CursorPage):
+    items = fields.List(fields.Nested(DuplicateReviewOut))
+
+
+class DuplicateResolveIn(Schema):
+    outcome = fields.Enum(
+        DuplicateOutcome,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "merged: one person (the newer record is closed as a duplicate of the "
+            "older); distinct: two people."
+        },
+    )
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class CaseloadPage(CursorPage):
+    items = fields.List(fields.Nested(CaseloadEntry))
+
+
+class ConsentPage(CursorPage):
+    items = fields.List(fields.Nested(ConsentOut))
+
+
+class AssessmentPage(CursorPage):
+    items = fields.List(fields.Nested(AssessmentOut))
+
+
+class RiskFlagPage(CursorPage):
+    items = fields.List(fields.Nested(RiskFlagOut))

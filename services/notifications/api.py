@@ -5,26 +5,30 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from services.notifications import operations
+from services.notifications.domain import ON_CALL_ROLE
 from services.notifications.models import AUDIT
 from services.notifications.schemas import (
     DeliveryArgs,
     DeliveryPage,
     InboxArgs,
-    InboxItem,
+    InboxPage,
     NotificationOut,
     PreferenceIn,
     PreferenceOut,
     RuleOut,
+    RulePage,
     RulePatch,
 )
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
+from shared.web.paging import PageArgs, page_body
+from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
 STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
+#: Who may acknowledge: the staff an alert reached, and on-call for what reached on-call.
+ACKNOWLEDGERS = (*STAFF, ON_CALL_ROLE)
 
 inbox = Blueprint(
     "inbox", __name__, url_prefix="/me", description="My notifications and preferences"
@@ -57,24 +61,34 @@ def _now() -> datetime:
 @inbox.route("/notifications", methods=["GET"])
 @require_roles(*STAFF)
 @inbox.arguments(InboxArgs, location="query")
-@inbox.response(200, InboxItem(many=True))
+@inbox.response(200, InboxPage)
 def my_notifications(args: dict[str, Any]) -> Any:
     """My in-app inbox, newest first."""
     with _uow() as uow:
-        return [
-            {
-                "delivery_id": d.id,
-                "notification_id": n.id,
-                "subject": n.subject,
-                "body": n.body,
-                "urgency": n.urgency,
-                "client_reference": n.client_reference,
-                "created_at": n.created_at,
-                "read_at": d.read_at,
-                "acknowledged_at": n.acknowledged_at,
-            }
-            for d, n in operations.inbox(uow, current_principal(), unread_only=args["unread"])
-        ]
+        page = operations.inbox(
+            uow,
+            current_principal(),
+            unread_only=args["unread"],
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        return page_body(
+            page,
+            [
+                {
+                    "delivery_id": d.id,
+                    "notification_id": n.id,
+                    "subject": n.subject,
+                    "body": n.body,
+                    "urgency": n.urgency,
+                    "client_reference": n.client_reference,
+                    "created_at": n.created_at,
+                    "read_at": d.read_at,
+                    "acknowledged_at": n.acknowledged_at,
+                }
+                for d, n in page.items
+            ],
+        )
 
 
 @inbox.route("/notifications/<delivery_id>/read", methods=["POST"])
@@ -104,16 +118,18 @@ def save_my_preferences(values: dict[str, Any]) -> Any:
     """Channels, quiet hours (non-urgent items wait) and a daily digest for low-priority items."""
     with _uow() as uow:
         return operations.save_preferences(
-            uow, current_principal(), current_principal().sub, values
+            uow, current_principal(), current_principal().sub, values, current_runtime().outbound
         )
 
 
 @notifications.route("/<notification_id>/acknowledge", methods=["POST"])
-@require_roles(*STAFF)
+@require_roles(*ACKNOWLEDGERS)
 @notifications.response(200, NotificationOut)
 @notifications.alt_response(409, description="Already acknowledged (by whom is named).")
 def acknowledge(notification_id: str) -> Any:
-    """I have seen this alert and am acting on it: escalation stops."""
+    """I have seen this alert and am acting on it: escalation stops. Only someone it reached may
+    (a recipient, compared exactly; the ``on_call`` role for an alert that reached on-call; an
+    admin); for anyone else it does not exist (404)."""
     with _uow() as uow:
         return operations.acknowledge(uow, current_principal(), notification_id, _now())
 
@@ -125,16 +141,19 @@ def acknowledge(notification_id: str) -> Any:
 def save_preferences(values: dict[str, Any], user_id: str) -> Any:
     """Set someone's contact details and preferences (admin)."""
     with _uow() as uow:
-        return operations.save_preferences(uow, current_principal(), user_id, values)
+        return operations.save_preferences(
+            uow, current_principal(), user_id, values, current_runtime().outbound
+        )
 
 
 @admin.route("/rules", methods=["GET"])
 @require_roles("admin", "supervisor")
-@admin.response(200, RuleOut(many=True))
-def list_rules() -> Any:
-    """Which events notify whom, how and how urgently."""
+@admin.arguments(PageArgs, location="query")
+@admin.response(200, RulePage)
+def list_rules(args: dict[str, Any]) -> Any:
+    """Which events notify whom, how and how urgently (by rule name)."""
     with _uow() as uow:
-        return operations.list_rules(uow)
+        return page_body(operations.list_rules(uow, limit=args["limit"], cursor=args["cursor"]))
 
 
 @admin.route("/rules/<rule_id>", methods=["PATCH"])
@@ -169,10 +188,13 @@ def update_rule(values: dict[str, Any], rule_id: str) -> Any:
 @admin.response(200, DeliveryPage)
 def list_deliveries(args: dict[str, Any]) -> Any:
     """The delivery log with every attempt, by next attempt time, a page at a time;
-    ``status=failed`` shows what did not get through."""
+    ``status=failed`` shows what did not get through. A supervisor sees the deliveries
+    concerning their team (sent to them or their case managers, or about their clients); an
+    admin sees all."""
     with _uow() as uow:
         page = operations.deliveries(
             uow,
+            current_principal(),
             status=args.get("status"),
             notification_id=args.get("notification_id"),
             limit=args["limit"],
@@ -188,6 +210,8 @@ def list_deliveries(args: dict[str, Any]) -> Any:
                             "id",
                             "notification_id",
                             "recipient",
+                            "recipient_kind",
+                            "escalation_level",
                             "channel",
                             "status",
                             "attempts",

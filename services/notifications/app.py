@@ -20,12 +20,13 @@ DISPATCHER = operations.Dispatcher(lambda: datetime.now(UTC))
 
 def dispatch_due(runtime: ServiceRuntime) -> int:
     with runtime.units_of_work_on_one_connection() as unit_of_work:
-        return DISPATCHER.run(unit_of_work, ChannelConfig.from_env())
+        return DISPATCHER.run(unit_of_work, ChannelConfig.from_env(runtime.outbound))
 
 
 def escalate_due(runtime: ServiceRuntime) -> int:
-    with runtime.unit_of_work() as uow:
-        return operations.escalate_due(uow, ChannelConfig.from_env(), datetime.now(UTC))
+    """A transaction per alert, one after another on one connection."""
+    with runtime.units_of_work_on_one_connection() as unit_of_work:
+        return operations.escalate_due(unit_of_work, ChannelConfig.from_env(), datetime.now(UTC))
 
 
 SERVICE = ServiceSpec(

@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, StrictUndefined, Template
 
+from shared.outbound import OutboundGuard
 from shared.webhooks import post_signed
 
 #: Subject and body per template. Only the client's reference and the urgency appear: no names,
@@ -89,11 +90,14 @@ class ChannelConfig:
     intake_on_call_email: str = "intake-on-call@localhost"
     app_url: str = "http://127.0.0.1:8004"
     webhook_timeout: float = 5.0
+    #: Where people's webhooks may go (the service's, see ``ServiceRuntime.outbound``).
+    outbound: OutboundGuard = field(default_factory=OutboundGuard)
 
     @classmethod
-    def from_env(cls) -> ChannelConfig:
+    def from_env(cls, outbound: OutboundGuard | None = None) -> ChannelConfig:
         env = os.environ
         return cls(
+            outbound=outbound or OutboundGuard(),
             smtp_host=env.get("NOTIFICATIONS_SMTP_HOST", "127.0.0.1"),
             smtp_port=int(env.get("NOTIFICATIONS_SMTP_PORT", "1025")),
             smtp_starttls=_starttls(env.get("NOTIFICATIONS_SMTP_TLS", "none")),
@@ -180,4 +184,5 @@ class Mailer:
 
 
 def send_webhook(config: ChannelConfig, url: str, secret: str, payload: dict[str, Any]) -> None:
-    post_signed(url, secret, payload, timeout=config.webhook_timeout)
+    """Raises ``DeliveryFailed`` saying "delivery failed" or the HTTP status class only."""
+    post_signed(url, secret, payload, guard=config.outbound, timeout=config.webhook_timeout)

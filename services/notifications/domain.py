@@ -30,11 +30,23 @@ class RecipientRole(StrEnum):
     INTAKE_ON_CALL = "intake_on_call"
 
 
+class RecipientKind(StrEnum):
+    """A delivery goes to a person (the ``sub`` of their token) or to an on-call address. The
+    two never mix: a person whose subject happens to read "on_call" is not the on-call team."""
+
+    PERSON = "person"
+    ON_CALL = "on_call"
+
+
 ON_CALL_RECIPIENTS = {
     RecipientRole.ON_CALL: "on_call",
     RecipientRole.INTAKE_ON_CALL: "intake_on_call",
 }
+#: The role that answers for the on-call addresses: its holders may acknowledge what reached them.
+ON_CALL_ROLE = "on_call"
 MAX_ATTEMPTS = 5
+#: The last escalation level: after on-call there is no one further to tell.
+LAST_ESCALATION_LEVEL = 2
 RISK_FLAGGED = "intake.risk.flagged.v1"
 
 
@@ -82,6 +94,10 @@ def resolve_recipients(
 
 def is_on_call(recipient: str) -> bool:
     return recipient in ON_CALL_RECIPIENTS.values()
+
+
+def recipient_kind(recipient: str) -> RecipientKind:
+    return RecipientKind.ON_CALL if is_on_call(recipient) else RecipientKind.PERSON
 
 
 @dataclass(frozen=True)
@@ -132,10 +148,24 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
 
 
-def escalation_targets(level: int, *, supervisor_id: str | None) -> list[str]:
-    """Unacknowledged crisis alert: first the supervisor again, then the on-call address."""
+def escalation_targets(
+    level: int, *, supervisor_id: str | None, supervisor_has_email: bool = True
+) -> list[str]:
+    """Unacknowledged crisis alert: first the supervisor again, then the on-call address. A
+    reminder is an email: with no supervisor, or none with an address on file, on-call gets it,
+    so a reminder never goes nowhere."""
+    on_call = ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]
     if level == 1:
-        return [supervisor_id or ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]]
-    if level == 2:
-        return [ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]]
+        return [supervisor_id if supervisor_id and supervisor_has_email else on_call]
+    if level == LAST_ESCALATION_LEVEL:
+        return [on_call]
     return []
+
+
+def next_escalation_at(
+    level: int, now: datetime, escalate_after_minutes: int | None
+) -> datetime | None:
+    """When the alert, just escalated to ``level``, escalates again if still unacknowledged."""
+    if level >= LAST_ESCALATION_LEVEL or not escalate_after_minutes:
+        return None
+    return now + timedelta(minutes=escalate_after_minutes)

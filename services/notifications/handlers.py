@@ -19,8 +19,13 @@ def on_notifiable_event(event: Event, uow: UnitOfWork) -> None:
 
 
 def on_case_assigned(event: Event, uow: UnitOfWork) -> None:
-    operations.record_assignment(uow, event.data)
-    on_notifiable_event(event, uow)
+    """A late assignment (superseded by a newer one) tells no one they have a new client."""
+    if operations.record_assignment(uow, event.data):
+        on_notifiable_event(event, uow)
+
+
+def on_case_manager_updated(event: Event, uow: UnitOfWork) -> None:
+    operations.record_team_change(uow, event.data)
 
 
 def on_client_discharged(event: Event, uow: UnitOfWork) -> None:
@@ -30,6 +35,7 @@ def on_client_discharged(event: Event, uow: UnitOfWork) -> None:
 EVENT_HANDLERS: dict[str, Handler] = {
     "intake.risk.flagged.v1": on_notifiable_event,
     "intake.case.assigned.v1": on_case_assigned,
+    "intake.case_manager.updated.v1": on_case_manager_updated,
     "intake.client.discharged.v1": on_client_discharged,
     "planning.review.due.v1": on_notifiable_event,
     "referrals.referral.completed.v1": on_notifiable_event,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from services.notifications import domain
 from services.notifications.models import Notification
-from services.notifications.operations import DELIVERIES_FAILED
+from services.notifications.operations import DELIVERIES_FAILED, ESCALATIONS
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -32,6 +32,9 @@ OLDEST_UNACKNOWLEDGED = Gauge(
 for _channel in (domain.Channel.EMAIL, domain.Channel.WEBHOOK):
     for _urgency in domain.Urgency:
         DELIVERIES_FAILED.labels(_channel.value, _urgency.value)
+# Likewise each escalation level, on the worker's /metrics where the escalator runs.
+for _level in range(1, domain.LAST_ESCALATION_LEVEL + 1):
+    ESCALATIONS.labels(str(_level))
 
 
 def measure_crisis_alerts(runtime: ServiceRuntime) -> None:

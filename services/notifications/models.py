@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, Time, U
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import AuditTrail
+from shared.care_team import CareTeam
 from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
 from shared.messaging.tables import messaging_tables
 
@@ -20,6 +21,7 @@ class Base(DeclarativeBase):
 
 MESSAGING = messaging_tables(Base.metadata)
 AUDIT = AuditTrail(Base.metadata)
+CARE_TEAM = CareTeam(Base.metadata)
 
 
 class Rule(Base):
@@ -59,8 +61,10 @@ class ClientCare(Base):
     __tablename__ = "client_care"
     client_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     client_reference: Mapped[str] = mapped_column(String(20))
-    case_manager_id: Mapped[str | None] = mapped_column(String(128))
-    supervisor_id: Mapped[str | None] = mapped_column(String(128))
+    case_manager_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    supervisor_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    #: intake's count of changes of who carries the client: an older event never wins.
+    care_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Notification(Base):
@@ -89,17 +93,26 @@ class Notification(Base):
 
 
 class Delivery(Base):
-    """One notification x recipient x channel, created exactly once."""
+    """One notification x recipient x channel at one escalation level, created exactly once:
+    level 0 is the alert itself, 1 and 2 the reminders of an unacknowledged crisis alert."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint(
-            "notification_id", "recipient", "channel", name="uq_deliveries_notification_id"
+            "notification_id",
+            "recipient",
+            "channel",
+            "escalation_level",
+            name="uq_deliveries_notification_recipient_channel_level",
         ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     notification_id: Mapped[str] = mapped_column(ForeignKey("notifications.id"), index=True)
+    #: Exactly a person's ``sub`` or an on-call address (``recipient_kind`` says which): compared
+    #: with ``=``, never as a pattern.
     recipient: Mapped[str] = mapped_column(String(128), index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(20), default="person")
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     channel: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     digest: Mapped[bool] = mapped_column(Boolean, default=False)

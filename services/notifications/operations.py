@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
-from sqlalchemy import case, or_, select
+from sqlalchemy import and_, case, exists, or_, select, update
 
 from services.notifications import domain
 from services.notifications.channels import ChannelConfig, Mailer, render, send_webhook
 from services.notifications.models import (
     AUDIT,
+    CARE_TEAM,
     ClientCare,
     Delivery,
     DeliveryAttempt,
@@ -24,10 +25,12 @@ from services.notifications.models import (
     Rule,
 )
 from shared import tracing
+from shared.care_team import supersedes
 from shared.contracts import Event
-from shared.db import signal_on_commit
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.db import insert_ignoring_duplicates, new_id, signal_on_commit
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.logging import get_logger
+from shared.outbound import OutboundGuard, OutboundRefused
 from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
 
@@ -44,21 +47,81 @@ DELIVERIES_FAILED = Counter(
     "Deliveries that failed after every retry (each also published as notification.failed)",
     ["channel", "urgency"],
 )
+ESCALATIONS = Counter(
+    "casehub_escalations_total",
+    "Unacknowledged crisis alerts escalated, by the level reached",
+    ["level"],
+)
+ESCALATIONS_FAILED = Counter(
+    "casehub_escalations_failed_total",
+    "Escalations that failed (rolled back, the alert left due for the escalator's next run)",
+)
 
 
 # -- from events -------------------------------------------------------------------------------
-def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    care = uow.session.get(ClientCare, data["client_id"])
+def _care(uow: UnitOfWork, data: Mapping[str, Any]) -> ClientCare:
+    care = uow.session.get(ClientCare, data["client_id"], with_for_update=True)
     if care is None:
         care = ClientCare(client_id=data["client_id"], client_reference=data["client_reference"])
         uow.session.add(care)
-    care.case_manager_id, care.supervisor_id = data["case_manager_id"], data.get("supervisor_id")
+    return care
+
+
+def _escalate_to(uow: UnitOfWork, client_ids: Any, supervisor_id: str | None) -> None:
+    """A crisis alert not yet acknowledged escalates to the supervisor responsible now."""
+    uow.session.execute(
+        update(Notification)
+        .where(
+            Notification.client_id.in_(client_ids),
+            Notification.acknowledged_at.is_(None),
+            Notification.escalate_at.is_not(None),
+        )
+        .values(supervisor_id=supervisor_id)
+    )
+
+
+def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> bool:
+    """Alerts about the client go to the new case manager and their supervisor. A late event (an
+    older ``care_version``) changes nothing: False."""
+    care = _care(uow, data)
+    if not supersedes(data.get("care_version"), care.care_version):
+        return False
+    care.care_version = data.get("care_version")
+    care.case_manager_id = data["case_manager_id"]
+    care.supervisor_id = CARE_TEAM.supervisor_of(
+        uow.session,
+        data["case_manager_id"],
+        announced=data.get("supervisor_id"),
+        announced_version=data.get("case_manager_version"),
+    )
+    if care.supervisor_id is not None:
+        _escalate_to(uow, [care.client_id], care.supervisor_id)
+    return True
 
 
 def record_discharge(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    care = uow.session.get(ClientCare, data["client_id"])
-    if care is not None:
+    care = _care(uow, data)
+    if supersedes(data.get("care_version"), care.care_version):
+        care.care_version = data.get("care_version")
         care.case_manager_id = care.supervisor_id = None
+
+
+def record_team_change(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """A case manager moved team: alerts about their clients go to the new supervisor, and so do
+    the escalations of those not yet acknowledged."""
+    if not CARE_TEAM.record(uow.session, data):
+        return
+    supervisor_id = data.get("supervisor_id")
+    carried = select(ClientCare.client_id).where(
+        ClientCare.case_manager_id == data["case_manager_id"]
+    )
+    if supervisor_id is not None:
+        _escalate_to(uow, carried, supervisor_id)
+    uow.session.execute(
+        update(ClientCare)
+        .where(ClientCare.case_manager_id == data["case_manager_id"])
+        .values(supervisor_id=supervisor_id)
+    )
 
 
 def notify(
@@ -153,6 +216,8 @@ def _deliver(
                 Delivery(
                     notification_id=notification.id,
                     recipient=recipient,
+                    recipient_kind=str(domain.recipient_kind(recipient)),
+                    escalation_level=0,
                     channel=channel,
                     next_attempt_at=release,
                     digest=digest,
@@ -166,9 +231,14 @@ def _deliver(
         uow.session.add(
             Delivery(
                 notification_id=notification.id,
-                recipient="on_call",
+                recipient=domain.ON_CALL_RECIPIENTS[domain.RecipientRole.ON_CALL],
+                recipient_kind=str(domain.RecipientKind.ON_CALL),
+                escalation_level=0,
                 channel=str(domain.Channel.EMAIL),
                 next_attempt_at=now,
+                digest=False,
+                status="pending",
+                delivered_at=None,
             )
         )
         due_now = True
@@ -281,7 +351,13 @@ def dispatch_next(uow: UnitOfWork, config: ChannelConfig, mailer: Mailer, now: d
     due = (
         select(Delivery, Notification, Preference)
         .join(Notification, Notification.id == Delivery.notification_id)
-        .outerjoin(Preference, Preference.user_id == Delivery.recipient)
+        .outerjoin(
+            Preference,
+            and_(
+                Preference.user_id == Delivery.recipient,
+                Delivery.recipient_kind == domain.RecipientKind.PERSON,
+            ),
+        )
         .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
         .order_by(urgency_rank, Delivery.next_attempt_at)
         .with_for_update(skip_locked=True, of=Delivery)
@@ -290,9 +366,6 @@ def dispatch_next(uow: UnitOfWork, config: ChannelConfig, mailer: Mailer, now: d
     if first is None:
         return 0
     delivery, notification, preference = first
-    person = _person(delivery.recipient)
-    if preference is None and person != delivery.recipient:  # an escalation: "sup-1#escalation1"
-        preference = uow.session.get(Preference, person)
     group = [(delivery, notification)]
     if delivery.digest:
         companions = uow.session.execute(
@@ -306,11 +379,6 @@ def dispatch_next(uow: UnitOfWork, config: ChannelConfig, mailer: Mailer, now: d
         group += [(companion, each) for companion, each, _ in companions]
     _attempt(uow, config, mailer, now, group, preference)
     return len(group)
-
-
-def _person(recipient: str) -> str:
-    """The person a delivery is for: "sup-1#escalation1" is sup-1 again."""
-    return recipient.split("#", 1)[0]
 
 
 def _attempt(
@@ -398,12 +466,12 @@ def _send(
             "\n\n".join(f"- {n.subject}" for n in notifications)
             + f"\n\nOpen Casehub: {config.app_url}"
         )
-    person = _person(delivery.recipient)
+    on_call = delivery.recipient_kind == domain.RecipientKind.ON_CALL
     if delivery.channel == domain.Channel.EMAIL:
-        if person == "on_call":
-            address = config.on_call_email
-        elif person == "intake_on_call":
+        if on_call and delivery.recipient == "intake_on_call":
             address = config.intake_on_call_email
+        elif on_call:
+            address = config.on_call_email
         else:
             if preference is None or not preference.email:
                 raise LookupError("no email address on file")
@@ -428,64 +496,146 @@ def _send(
 
 
 # -- escalation --------------------------------------------------------------------------------
-def escalate_due(uow: UnitOfWork, config: ChannelConfig, now: datetime) -> int:
-    """Unacknowledged urgent notifications past their time go to the next level."""
-    due = uow.session.scalars(
-        select(Notification)
-        .where(Notification.acknowledged_at.is_(None), Notification.escalate_at <= now)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for notification in due:
-        level = notification.escalation_level + 1
-        targets = domain.escalation_targets(level, supervisor_id=notification.supervisor_id)
-        rule = uow.session.get(Rule, notification.rule_id)
-        notification.escalation_level = level
-        notification.escalate_at = (
-            now + timedelta(minutes=rule.escalate_after_minutes)
-            if targets and rule and rule.escalate_after_minutes and level < 2
-            else None
-        )
-        if not targets:
-            continue
-        subject, body = render(
-            rule.template if rule else "crisis_alert",
-            client_reference=notification.client_reference or "(unknown)",
-            app_url=config.app_url,
-            notification_id=notification.id,
-            escalation_level=level,
-        )
-        for target in targets:
-            uow.session.add(
-                Delivery(
-                    notification_id=notification.id,
-                    recipient=f"{target}#escalation{level}"
-                    if not domain.is_on_call(target)
-                    else target,
-                    channel=str(domain.Channel.EMAIL),
-                    next_attempt_at=now,
-                )
+def escalate_due(
+    unit_of_work: Callable[[], AbstractContextManager[UnitOfWork]],
+    config: ChannelConfig,
+    now: datetime,
+    *,
+    limit: int = 500,
+) -> int:
+    """Unacknowledged urgent notifications past their time go to the next level, each alert in
+    its own transaction (as the dispatcher sends each message): one alert whose escalation fails
+    is counted, logged and left due for the next run, and never holds back another."""
+    escalated = 0
+    failed: set[str] = set()
+    while escalated + len(failed) < limit:
+        chosen: str | None = None
+        try:
+            with unit_of_work() as uow:
+                notification = _next_due_escalation(uow, now, failed)
+                if notification is None:
+                    break
+                chosen = notification.id
+                escalate(uow, notification, config, now)
+        except Exception as error:
+            if chosen is None:  # finding the next one failed: the database, not an alert
+                raise
+            failed.add(chosen)
+            ESCALATIONS_FAILED.inc()
+            log.error(
+                "notification.escalation_failed",
+                notification_id=chosen,
+                error=f"{type(error).__name__}: {error}"[:500],
             )
-        notification.subject, notification.body = subject, body
-        uow.publish(
-            "casehub.notifications.notification.escalated.v1",
-            subject=f"notification/{notification.id}",
-            data={
-                "notification_id": notification.id,
-                "client_id": notification.client_id,
-                "urgency": notification.urgency,
-                "level": level,
-                "escalated_to": targets,
-                "escalated_at": now,
-            },
-        )
-    return len(due)
+            continue
+        escalated += 1
+    return escalated
+
+
+def _next_due_escalation(uow: UnitOfWork, now: datetime, skip: set[str]) -> Notification | None:
+    """The alert longest overdue, locked (another worker's escalator skips it)."""
+    statement = select(Notification).where(
+        Notification.acknowledged_at.is_(None), Notification.escalate_at <= now
+    )
+    if skip:
+        statement = statement.where(Notification.id.not_in(skip))
+    return uow.session.scalars(
+        statement.order_by(Notification.escalate_at, Notification.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
+def escalate(
+    uow: UnitOfWork, notification: Notification, config: ChannelConfig, now: datetime
+) -> None:
+    """One step up: level 1 emails the client's supervisor again (on-call if there is none or
+    they have no email address), level 2 on-call. Each step is its own delivery row (keyed by the
+    level), so a reminder to someone already told never clashes with the first alert."""
+    level = notification.escalation_level + 1
+    rule = uow.session.get(Rule, notification.rule_id)
+    supervisor = _current_supervisor(uow, notification)
+    supervisor_email = (
+        uow.session.scalar(select(Preference.email).where(Preference.user_id == supervisor))
+        if supervisor
+        else None
+    )
+    targets = domain.escalation_targets(
+        level, supervisor_id=supervisor, supervisor_has_email=supervisor_email is not None
+    )
+    notification.escalation_level = level
+    notification.escalate_at = domain.next_escalation_at(
+        level, now, rule.escalate_after_minutes if rule else None
+    )
+    if not targets:
+        return
+    notification.subject, notification.body = render(
+        rule.template if rule else "crisis_alert",
+        client_reference=notification.client_reference or "(unknown)",
+        app_url=config.app_url,
+        notification_id=notification.id,
+        escalation_level=level,
+    )
+    rows = {
+        target: {
+            "id": new_id(),
+            "notification_id": notification.id,
+            "recipient": target,
+            "recipient_kind": str(domain.recipient_kind(target)),
+            "escalation_level": level,
+            "channel": str(domain.Channel.EMAIL),
+            "status": "pending",
+            "digest": False,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        for target in targets
+    }
+    created = insert_ignoring_duplicates(
+        uow.session, Delivery.__table__, list(rows.values()), Delivery.__table__.c.id
+    )
+    already_reached = [target for target, row in rows.items() if row["id"] not in created]
+    if created:
+        signal_on_commit(uow.session, DISPATCH_NOW)
+    ESCALATIONS.labels(str(level)).inc()
+    log.info(
+        "notification.escalated",
+        notification_id=notification.id,
+        escalation_level=level,
+        escalated_to=targets,
+        already_reached=already_reached,
+    )
+    uow.publish(
+        "casehub.notifications.notification.escalated.v1",
+        subject=f"notification/{notification.id}",
+        data={
+            "notification_id": notification.id,
+            "client_id": notification.client_id,
+            "urgency": notification.urgency,
+            "level": level,
+            "escalated_to": targets,
+            "escalated_at": now,
+        },
+    )
+
+
+def _current_supervisor(uow: UnitOfWork, notification: Notification) -> str | None:
+    """The supervisor of the client's team now (intake's latest assignment), else the one the
+    alert named: a reminder goes to whoever supervises the client when it is sent."""
+    care = uow.session.get(ClientCare, notification.client_id) if notification.client_id else None
+    if care is not None and care.supervisor_id:
+        return care.supervisor_id
+    return notification.supervisor_id
 
 
 # -- people ------------------------------------------------------------------------------------
 def acknowledge(
     uow: UnitOfWork, actor: Principal, notification_id: str, now: datetime
 ) -> Notification:
-    notification = _visible_notification(uow, actor, notification_id)
+    """Stops escalation. Only someone the alert reached may: a person it was sent to (their
+    ``sub``, compared exactly), a holder of the ``on_call`` role when it reached on-call, or an
+    admin."""
+    notification = _visible_notification(uow, actor, notification_id, lock=True)
     if notification.acknowledged_at is not None:
         raise Conflict("Already acknowledged.", acknowledged_by=notification.acknowledged_by)
     notification.acknowledged_at, notification.acknowledged_by = now, actor.sub
@@ -507,15 +657,19 @@ def acknowledge(
     return notification
 
 
-def _visible_notification(uow: UnitOfWork, actor: Principal, notification_id: str) -> Notification:
-    notification = uow.session.get(Notification, notification_id)
+def _visible_notification(
+    uow: UnitOfWork, actor: Principal, notification_id: str, *, lock: bool = False
+) -> Notification:
+    notification = uow.session.get(
+        Notification, notification_id, with_for_update=True if lock else None
+    )
+    reached = [_delivered_to(actor)]
+    if actor.has_any(domain.ON_CALL_ROLE):
+        reached.append(Delivery.recipient_kind == domain.RecipientKind.ON_CALL)
     mine = (
         notification is not None
         and uow.session.scalars(
-            select(Delivery.id).where(
-                Delivery.notification_id == notification.id,
-                or_(Delivery.recipient == actor.sub, Delivery.recipient.like(f"{actor.sub}#%")),
-            )
+            select(Delivery.id).where(Delivery.notification_id == notification.id, or_(*reached))
         ).first()
     )
     if notification is None or not (mine or actor.has_any("admin")):
@@ -523,20 +677,34 @@ def _visible_notification(uow: UnitOfWork, actor: Principal, notification_id: st
     return notification
 
 
+def _delivered_to(actor: Principal) -> Any:
+    """Deliveries addressed to this person: their subject exactly, never an on-call address."""
+    return and_(
+        Delivery.recipient == actor.sub, Delivery.recipient_kind == domain.RecipientKind.PERSON
+    )
+
+
 def inbox(
-    uow: UnitOfWork, actor: Principal, *, unread_only: bool
-) -> list[tuple[Delivery, Notification]]:
+    uow: UnitOfWork, actor: Principal, *, unread_only: bool, limit: int, cursor: str | None
+) -> Page[tuple[Delivery, Notification]]:
     statement = (
         select(Delivery, Notification)
         .join(Notification, Notification.id == Delivery.notification_id)
-        .where(Delivery.recipient == actor.sub, Delivery.channel == domain.Channel.IN_APP)
-        .order_by(Notification.created_at.desc())
+        .where(_delivered_to(actor), Delivery.channel == domain.Channel.IN_APP)
     )
     if unread_only:
         statement = statement.where(Delivery.read_at.is_(None))
-    items = [
-        (delivery, notification) for delivery, notification in uow.session.execute(statement).all()
-    ]
+    page = keyset_page(
+        uow.session,
+        statement,
+        [Notification.created_at, Delivery.id],
+        limit=limit,
+        cursor=cursor,
+        rows=True,
+        descending=True,
+        key_values=lambda row: (row.Notification.created_at, row.Delivery.id),
+    )
+    items = [(delivery, notification) for delivery, notification in page.items]
     for _delivery, notification in items:  # an alert names a client: reading it is audited
         AUDIT.record(
             uow.session,
@@ -547,7 +715,7 @@ def inbox(
             notification.client_id,
             via="inbox",
         )
-    return items
+    return Page(items, page.next_cursor)
 
 
 def mark_read(uow: UnitOfWork, actor: Principal, delivery_id: str, now: datetime) -> Delivery:
@@ -555,6 +723,7 @@ def mark_read(uow: UnitOfWork, actor: Principal, delivery_id: str, now: datetime
     if (
         delivery is None
         or delivery.recipient != actor.sub
+        or delivery.recipient_kind != domain.RecipientKind.PERSON
         or delivery.channel != domain.Channel.IN_APP
     ):
         raise NotFound(f"No notification {delivery_id} in your inbox.")
@@ -563,10 +732,20 @@ def mark_read(uow: UnitOfWork, actor: Principal, delivery_id: str, now: datetime
 
 
 def save_preferences(
-    uow: UnitOfWork, actor: Principal, user_id: str, values: Mapping[str, Any]
+    uow: UnitOfWork,
+    actor: Principal,
+    user_id: str,
+    values: Mapping[str, Any],
+    outbound: OutboundGuard,
 ) -> Preference:
+    """A webhook URL must be one ``outbound`` allows now (each delivery checks it again)."""
     if user_id != actor.sub and not actor.has_any("admin"):
         raise Forbidden("You may only change your own preferences.")
+    if values.get("webhook_url"):
+        try:
+            outbound.check(values["webhook_url"])
+        except OutboundRefused as refused:
+            raise Unprocessable("webhook_url", str(refused)) from None
     preference = uow.session.get(Preference, user_id) or Preference(user_id=user_id)
     for field, value in values.items():
         setattr(preference, field, value)
@@ -584,8 +763,8 @@ def read_preferences(uow: UnitOfWork, actor: Principal, user_id: str) -> Prefere
     return preference
 
 
-def list_rules(uow: UnitOfWork) -> list[Rule]:
-    return list(uow.session.scalars(select(Rule).order_by(Rule.name)))
+def list_rules(uow: UnitOfWork, *, limit: int, cursor: str | None) -> Page[Rule]:
+    return keyset_page(uow.session, select(Rule), [Rule.name], limit=limit, cursor=cursor)
 
 
 def update_rule(uow: UnitOfWork, actor: Principal, rule_id: str, values: Mapping[str, Any]) -> Rule:
@@ -603,20 +782,49 @@ def update_rule(uow: UnitOfWork, actor: Principal, rule_id: str, values: Mapping
 
 def deliveries(
     uow: UnitOfWork,
+    actor: Principal,
     *,
     status: str | None,
     notification_id: str | None,
     limit: int,
     cursor: str | None,
 ) -> Page[Delivery]:
-    """By next attempt time; a pending delivery retried meanwhile may move to a later page."""
+    """By next attempt time; a pending delivery retried meanwhile may move to a later page. An
+    admin sees every delivery, a supervisor those concerning their team."""
     statement = select(Delivery)
+    if not actor.has_any("admin"):
+        statement = statement.where(_concerning_team_of(actor.sub))
     if status:
         statement = statement.where(Delivery.status == status)
     if notification_id:
         statement = statement.where(Delivery.notification_id == notification_id)
     return keyset_page(
         uow.session, statement, [Delivery.next_attempt_at, Delivery.id], limit=limit, cursor=cursor
+    )
+
+
+def _concerning_team_of(supervisor: str) -> Any:
+    """A delivery concerns a supervisor's team when it was sent to them or to a case manager of
+    their team, or is about a client of their team. The team is notifications' view of intake's
+    latest assignments (``client_care``); a client with no assignment recorded here belongs to
+    the supervisor the alert itself named."""
+    team_case_managers = select(ClientCare.case_manager_id).where(
+        ClientCare.supervisor_id == supervisor, ClientCare.case_manager_id.is_not(None)
+    )
+    care = ClientCare.client_id == Notification.client_id
+    about_team_client = exists().where(
+        Notification.id == Delivery.notification_id,
+        or_(
+            exists().where(care, ClientCare.supervisor_id == supervisor),
+            and_(~exists().where(care), Notification.supervisor_id == supervisor),
+        ),
+    )
+    return or_(
+        and_(
+            Delivery.recipient_kind == domain.RecipientKind.PERSON,
+            or_(Delivery.recipient == supervisor, Delivery.recipient.in_(team_case_managers)),
+        ),
+        about_team_client,
     )
 
 

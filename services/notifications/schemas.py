@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.notifications.domain import Channel, RecipientRole, Urgency
+from services.notifications.domain import Channel, RecipientKind, RecipientRole, Urgency
 from shared.web.paging import CursorPage, PageArgs
 
 
@@ -57,7 +57,7 @@ class RulePatch(Schema):
     active = fields.Boolean()
 
 
-class InboxArgs(Schema):
+class InboxArgs(PageArgs):
     unread = fields.Boolean(load_default=False)
 
 
@@ -99,7 +99,13 @@ class AttemptOut(Schema):
 class DeliveryOut(Schema):
     id = fields.String()
     notification_id = fields.String()
-    recipient = fields.String()
+    recipient = fields.String(
+        metadata={"description": "A person's user id, or an on-call address (see recipient_kind)"}
+    )
+    recipient_kind = fields.String(validate=validate.OneOf([k.value for k in RecipientKind]))
+    escalation_level = fields.Integer(
+        metadata={"description": "0 for the alert itself, 1 and 2 for its escalation reminders"}
+    )
     channel = fields.String()
     status = fields.String()
     attempts = fields.Integer()
@@ -111,3 +117,11 @@ class DeliveryOut(Schema):
 
 class DeliveryPage(CursorPage):
     items = fields.List(fields.Nested(DeliveryOut))
+
+
+class InboxPage(CursorPage):
+    items = fields.List(fields.Nested(InboxItem))
+
+
+class RulePage(CursorPage):
+    items = fields.List(fields.Nested(RuleOut))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from services.planning import domain, operations
 from services.planning.models import AUDIT, Plan, PlanVersion, Review
 from services.planning.schemas import (
@@ -15,18 +13,23 @@ from services.planning.schemas import (
     ComparisonOut,
     GoalIn,
     GoalPatch,
-    OverdueReviewOut,
+    OverdueReviewPage,
     PlanArgs,
     PlanOut,
+    PlanPage,
     ProgressNoteIn,
     ProgressNoteOut,
+    ProgressNotePage,
     SafetyPlanIn,
     StrategyIn,
     VersionOut,
+    VersionPage,
 )
 from shared.clock import agency_today
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
+from shared.web.paging import PageArgs, page_body
+from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
 READERS = ("case_manager", "supervisor", "admin")
@@ -100,16 +103,19 @@ def _respond(uow: Any, plan: Plan) -> dict[str, Any]:
 @plans.route("", methods=["GET"])
 @require_roles(*READERS)
 @plans.arguments(PlanArgs, location="query")
-@plans.response(200, PlanOut(many=True))
+@plans.response(200, PlanPage)
 def list_plans(args: dict[str, Any]) -> Any:
-    """Plans you carry (case manager), your team's (supervisor) or all (admin)."""
+    """Plans you carry (case manager), your team's (supervisor) or all (admin), oldest first."""
     with _uow() as uow:
-        return [
-            _respond(uow, plan)
-            for plan in operations.list_plans(
-                uow, current_principal(), client_id=args.get("client_id"), status=args.get("status")
-            )
-        ]
+        page = operations.list_plans(
+            uow,
+            current_principal(),
+            client_id=args.get("client_id"),
+            status=args.get("status"),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        return page_body(page, [_respond(uow, plan) for plan in page.items])
 
 
 @plans.route("/<plan_id>", methods=["GET"])
@@ -124,11 +130,16 @@ def read_plan(plan_id: str) -> Any:
 
 @plans.route("/<plan_id>/versions", methods=["GET"])
 @require_roles(*READERS)
-@plans.response(200, VersionOut(many=True))
-def list_versions(plan_id: str) -> Any:
+@plans.arguments(PageArgs, location="query")
+@plans.response(200, VersionPage)
+def list_versions(args: dict[str, Any], plan_id: str) -> Any:
     """Every version of the plan, oldest first."""
     with _uow() as uow:
-        return operations.list_versions(uow, current_principal(), plan_id)
+        return page_body(
+            operations.list_versions(
+                uow, current_principal(), plan_id, limit=args["limit"], cursor=args["cursor"]
+            )
+        )
 
 
 @plans.route("/<plan_id>/versions/<int:number>", methods=["GET"])
@@ -297,28 +308,46 @@ def add_progress_note(note: dict[str, Any], plan_id: str, goal_id: str) -> Any:
 
 @goals.route("/<plan_id>/goals/<goal_id>/progress-notes", methods=["GET"])
 @require_roles(*READERS)
-@goals.response(200, ProgressNoteOut(many=True))
-def list_progress_notes(plan_id: str, goal_id: str) -> Any:
+@goals.arguments(PageArgs, location="query")
+@goals.response(200, ProgressNotePage)
+def list_progress_notes(args: dict[str, Any], plan_id: str, goal_id: str) -> Any:
     """The goal's progress notes, oldest first."""
     with _uow() as uow:
-        return operations.list_progress_notes(uow, current_principal(), plan_id, goal_id)
+        return page_body(
+            operations.list_progress_notes(
+                uow,
+                current_principal(),
+                plan_id,
+                goal_id,
+                limit=args["limit"],
+                cursor=args["cursor"],
+            )
+        )
 
 
 @reviews.route("/overdue", methods=["GET"])
 @require_roles(*READERS)
-@reviews.response(200, OverdueReviewOut(many=True))
-def overdue(**_: Any) -> Any:
-    """Reviews past their date: your plans (case manager), your team's (supervisor), or all (admin)."""
+@reviews.arguments(PageArgs, location="query")
+@reviews.response(200, OverdueReviewPage)
+def overdue(args: dict[str, Any]) -> Any:
+    """Reviews past their date, longest overdue first: your plans (case manager), your team's
+    (supervisor), or all (admin)."""
     with _uow() as uow:
-        return [
-            {
-                "review_id": review.id,
-                "plan_id": plan.id,
-                "client_id": plan.client_id,
-                "client_reference": plan.client_reference,
-                "owner_id": plan.owner_id,
-                "due_on": review.due_on,
-                "reason": review.reason,
-            }
-            for review, plan in operations.overdue_reviews(uow, current_principal(), agency_today())
-        ]
+        page = operations.overdue_reviews(
+            uow, current_principal(), agency_today(), limit=args["limit"], cursor=args["cursor"]
+        )
+        return page_body(
+            page,
+            [
+                {
+                    "review_id": review.id,
+                    "plan_id": plan.id,
+                    "client_id": plan.client_id,
+                    "client_reference": plan.client_reference,
+                    "owner_id": plan.owner_id,
+                    "due_on": review.due_on,
+                    "reason": review.reason,
+                }
+                for review, plan in page.items
+            ],
+        )

@@ -17,6 +17,10 @@ def on_case_assigned(event: Event, uow: UnitOfWork) -> None:
     operations.record_assignment(uow, event.data)
 
 
+def on_case_manager_updated(event: Event, uow: UnitOfWork) -> None:
+    operations.record_team_change(uow, event.data)
+
+
 def on_risk_flagged(event: Event, uow: UnitOfWork) -> None:
     operations.respond_to_high_risk(
         uow, event.data, operations.ReviewPolicy.from_env(), agency_today()
@@ -35,6 +39,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "referrals.referral.status_changed.v1": on_referral_status_changed,
     "intake.assessment.completed.v1": on_assessment_completed,
     "intake.case.assigned.v1": on_case_assigned,
+    "intake.case_manager.updated.v1": on_case_manager_updated,
     "intake.risk.flagged.v1": on_risk_flagged,
     "intake.client.discharged.v1": on_client_discharged,
 }

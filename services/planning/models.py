@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import AuditTrail
+from shared.care_team import CareTeam
 from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
 from shared.messaging.tables import messaging_tables
 
@@ -21,6 +22,7 @@ class Base(DeclarativeBase):
 
 MESSAGING = messaging_tables(Base.metadata)
 AUDIT = AuditTrail(Base.metadata)
+CARE_TEAM = CareTeam(Base.metadata)
 
 
 class EpisodeCare(Base):
@@ -32,6 +34,8 @@ class EpisodeCare(Base):
     client_reference: Mapped[str] = mapped_column(String(20))
     case_manager_id: Mapped[str | None] = mapped_column(String(128))
     supervisor_id: Mapped[str | None] = mapped_column(String(128))
+    #: intake's count of changes of who carries the client: an older event never wins.
+    care_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Plan(Base):

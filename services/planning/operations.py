@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true, update
 
 from services.planning import domain
 from services.planning.models import (
     AUDIT,
+    CARE_TEAM,
     EpisodeCare,
     Plan,
     PlanVersion,
@@ -23,7 +24,9 @@ from services.planning.models import (
     StrategyReferral,
     new_id,
 )
+from shared.care_team import supersedes
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -61,14 +64,15 @@ def _today() -> date:
 
 # -- access ------------------------------------------------------------------------------------
 def visible_plans(actor: Principal) -> ColumnElement[bool]:
-    """Admin sees all; a supervisor their team's plans; a case manager the plans they own."""
+    """Admin sees all; a supervisor their team's plans; a case manager the plans they own (none
+    once deactivated). Owner and supervisor follow intake's assignment and team events."""
     if actor.has_any("admin"):
         return true()
     rules: list[ColumnElement[bool]] = []
     if actor.has_any("supervisor"):
         rules.append(Plan.supervisor_id == actor.sub)
     if actor.has_any("case_manager"):
-        rules.append(Plan.owner_id == actor.sub)
+        rules.append(and_(Plan.owner_id == actor.sub, ~CARE_TEAM.deactivated(actor.sub)))
     return or_(*rules) if rules else false()
 
 
@@ -148,17 +152,25 @@ def _working_version(uow: UnitOfWork, plan: Plan, actor_id: str) -> PlanVersion:
 
 # -- reading -----------------------------------------------------------------------------------
 def list_plans(
-    uow: UnitOfWork, actor: Principal, *, client_id: str | None, status: str | None
-) -> list[Plan]:
-    statement = select(Plan).where(visible_plans(actor)).order_by(Plan.created_at)
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    client_id: str | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Plan]:
+    statement = select(Plan).where(visible_plans(actor))
     if client_id:
         statement = statement.where(Plan.client_id == client_id)
     if status:
         statement = statement.where(Plan.status == status)
-    plans = list(uow.session.scalars(statement))
-    for plan in plans:
+    page = keyset_page(
+        uow.session, statement, [Plan.created_at, Plan.id], limit=limit, cursor=cursor
+    )
+    for plan in page.items:
         audit(uow, actor, "read", "plan", plan.id, plan.client_id, via="list")
-    return plans
+    return page
 
 
 def read_plan(
@@ -177,13 +189,17 @@ def next_review(uow: UnitOfWork, plan: Plan) -> Review | None:
     ).first()
 
 
-def list_versions(uow: UnitOfWork, actor: Principal, plan_id: str) -> list[PlanVersion]:
+def list_versions(
+    uow: UnitOfWork, actor: Principal, plan_id: str, *, limit: int, cursor: str | None
+) -> Page[PlanVersion]:
     plan = _plan(uow, actor, plan_id)
     audit(uow, actor, "read", "plan_versions", plan.id, plan.client_id)
-    return list(
-        uow.session.scalars(
-            select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.number)
-        )
+    return keyset_page(
+        uow.session,
+        select(PlanVersion).where(PlanVersion.plan_id == plan.id),
+        [PlanVersion.number],
+        limit=limit,
+        cursor=cursor,
     )
 
 
@@ -501,29 +517,44 @@ def add_progress_note(
 
 
 def list_progress_notes(
-    uow: UnitOfWork, actor: Principal, plan_id: str, goal_id: str
-) -> list[ProgressNote]:
+    uow: UnitOfWork,
+    actor: Principal,
+    plan_id: str,
+    goal_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[ProgressNote]:
     plan = _plan(uow, actor, plan_id)
     audit(uow, actor, "read", "progress_notes", goal_id, plan.client_id, plan_id=plan.id)
-    return list(
-        uow.session.scalars(
-            select(ProgressNote)
-            .where(ProgressNote.plan_id == plan.id, ProgressNote.goal_id == goal_id)
-            .order_by(ProgressNote.written_at)
-        )
+    return keyset_page(
+        uow.session,
+        select(ProgressNote).where(
+            ProgressNote.plan_id == plan.id, ProgressNote.goal_id == goal_id
+        ),
+        [ProgressNote.written_at, ProgressNote.id],
+        limit=limit,
+        cursor=cursor,
     )
 
 
-def overdue_reviews(uow: UnitOfWork, actor: Principal, today: date) -> list[tuple[Review, Plan]]:
+def overdue_reviews(
+    uow: UnitOfWork, actor: Principal, today: date, *, limit: int, cursor: str | None
+) -> Page[tuple[Review, Plan]]:
     """Reviews past their date on the plans the caller carries (or supervises)."""
-    rows = uow.session.execute(
+    page = keyset_page(
+        uow.session,
         select(Review, Plan)
         .join(Plan, Plan.id == Review.plan_id)
-        .where(Review.status.in_(PENDING_REVIEW), Review.due_on < today, visible_plans(actor))
-        .order_by(Review.due_on)
-    ).all()
-    audit(uow, actor, "read", "overdue_reviews", None, None, count=len(rows))
-    return [(review, plan) for review, plan in rows]
+        .where(Review.status.in_(PENDING_REVIEW), Review.due_on < today, visible_plans(actor)),
+        [Review.due_on, Review.id],
+        limit=limit,
+        cursor=cursor,
+        rows=True,
+        key_values=lambda row: (row.Review.due_on, row.Review.id),
+    )
+    audit(uow, actor, "read", "overdue_reviews", None, None, count=len(page.items))
+    return Page([(review, plan) for review, plan in page.items], page.next_cursor)
 
 
 def announce_due_reviews(uow: UnitOfWork, today: date) -> int:
@@ -602,8 +633,8 @@ def draft_from_assessment(uow: UnitOfWork, data: Mapping[str, Any]) -> Plan:
     return plan
 
 
-def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    care = uow.session.get(EpisodeCare, data["episode_id"])
+def _care(uow: UnitOfWork, data: Mapping[str, Any]) -> EpisodeCare:
+    care = uow.session.get(EpisodeCare, data["episode_id"], with_for_update=True)
     if care is None:
         care = EpisodeCare(
             episode_id=data["episode_id"],
@@ -611,10 +642,48 @@ def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
             client_reference=data["client_reference"],
         )
         uow.session.add(care)
-    care.case_manager_id, care.supervisor_id = data["case_manager_id"], data.get("supervisor_id")
-    plan = _plan_for_episode(uow, data["episode_id"])
+    return care
+
+
+def _set_carer(
+    uow: UnitOfWork, care: EpisodeCare, case_manager_id: str | None, supervisor_id: str | None
+) -> None:
+    """Who carries the episode is who owns its plan and who may see and change it."""
+    care.case_manager_id, care.supervisor_id = case_manager_id, supervisor_id
+    plan = _plan_for_episode(uow, care.episode_id)
     if plan is not None:
-        plan.owner_id, plan.supervisor_id = care.case_manager_id, care.supervisor_id
+        plan.owner_id, plan.supervisor_id = case_manager_id, supervisor_id
+
+
+def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """The episode's new case manager owns the plan; the one before loses it. A late event
+    (an older ``care_version``) changes nothing."""
+    care = _care(uow, data)
+    if not supersedes(data.get("care_version"), care.care_version):
+        return
+    care.care_version = data.get("care_version")
+    supervisor = CARE_TEAM.supervisor_of(
+        uow.session,
+        data["case_manager_id"],
+        announced=data.get("supervisor_id"),
+        announced_version=data.get("case_manager_version"),
+    )
+    _set_carer(uow, care, data["case_manager_id"], supervisor)
+
+
+def record_team_change(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """A case manager moved team (or left): their plans follow them to the new supervisor."""
+    if not CARE_TEAM.record(uow.session, data):
+        return  # an older change than the one held
+    case_manager_id, supervisor_id = data["case_manager_id"], data.get("supervisor_id")
+    uow.session.execute(
+        update(EpisodeCare)
+        .where(EpisodeCare.case_manager_id == case_manager_id)
+        .values(supervisor_id=supervisor_id)
+    )
+    uow.session.execute(
+        update(Plan).where(Plan.owner_id == case_manager_id).values(supervisor_id=supervisor_id)
+    )
 
 
 def respond_to_high_risk(
@@ -651,9 +720,15 @@ def respond_to_high_risk(
 
 
 def close_on_discharge(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """The plan closes, and no one carries the episode any more: as in intake, the former case
+    manager and supervisor no longer see it (admins still read it)."""
     plan = _plan_for_episode(uow, data["episode_id"])
     if plan is not None and plan.status != domain.PlanStatus.CLOSED:
         _close(uow, plan, "client discharged")
+    care = _care(uow, data)
+    if supersedes(data.get("care_version"), care.care_version):
+        care.care_version = data.get("care_version")
+        _set_carer(uow, care, None, None)
 
 
 def record_referral_status(uow: UnitOfWork, data: Mapping[str, Any]) -> None:

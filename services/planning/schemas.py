@@ -12,6 +12,7 @@ from services.planning.domain import (
     StrategyType,
 )
 from shared.contracts.intake import LIFE_DOMAINS
+from shared.web.paging import CursorPage, PageArgs
 
 TEXT = validate.Length(min=1, max=2_000)
 
@@ -116,7 +117,7 @@ class PlanOut(Schema):
     )
 
 
-class PlanArgs(Schema):
+class PlanArgs(PageArgs):
     client_id = fields.String()
     status = fields.String(validate=validate.OneOf(("draft", "active", "under_review", "closed")))
 
@@ -184,3 +185,19 @@ class OverdueReviewOut(Schema):
     owner_id = fields.String(allow_none=True)
     due_on = fields.Date()
     reason = fields.String()
+
+
+class PlanPage(CursorPage):
+    items = fields.List(fields.Nested(PlanOut))
+
+
+class VersionPage(CursorPage):
+    items = fields.List(fields.Nested(VersionOut))
+
+
+class ProgressNotePage(CursorPage):
+    items = fields.List(fields.Nested(ProgressNoteOut))
+
+
+class OverdueReviewPage(CursorPage):
+    items = fields.List(fields.Nested(OverdueReviewOut))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from flask_smorest import Blueprint
 
 from services.referrals import operations
 from services.referrals.models import AUDIT, Referral
@@ -17,8 +16,10 @@ from services.referrals.schemas import (
     OrganizationIn,
     OrganizationOut,
     PartnerReferralOut,
+    PartnerReferralPage,
     ReferralIn,
     ReferralOut,
+    ReferralPage,
     ServiceIn,
     ServiceOut,
     ServicePage,
@@ -26,7 +27,8 @@ from services.referrals.schemas import (
     StatusArgs,
     SubscriptionIn,
     SubscriptionOut,
-    WebhookDeliveryOut,
+    SubscriptionPage,
+    WebhookDeliveryPage,
 )
 from shared.clock import agency_today
 from shared.db import utc_now
@@ -34,6 +36,8 @@ from shared.service import ServiceRuntime
 from shared.web import Principal, current_principal, require_roles
 from shared.web.audit import audit_blueprint
 from shared.web.auth import API_KEY_RESOLVER
+from shared.web.paging import PageArgs, page_body
+from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
 STAFF = ("case_manager", "supervisor", "admin")
@@ -158,7 +162,7 @@ def search_services(args: dict[str, Any]) -> Any:
             {**{c.key: getattr(s, c.key) for c in s.__table__.columns}, "distance_km": d}
             for s, d in page.items
         ]
-    return {"items": items, "next_cursor": page.next_cursor}
+    return page_body(page, items)
 
 
 @directory.route("/organizations/<organization_id>/api-keys", methods=["POST"])
@@ -214,14 +218,18 @@ def create_referral(values: dict[str, Any]) -> Any:
 @referrals.route("", methods=["GET"])
 @require_roles(*STAFF)
 @referrals.arguments(StatusArgs, location="query")
-@referrals.response(200, ReferralOut(many=True))
+@referrals.response(200, ReferralPage)
 def list_referrals(args: dict[str, Any]) -> Any:
-    """Referrals you made (case manager), your team's (supervisor) or all (admin)."""
+    """Referrals you made (case manager), your team's (supervisor) or all (admin), oldest first."""
     with _uow() as uow:
-        return [
-            _referral_out(uow, r)
-            for r in operations.list_referrals(uow, current_principal(), status=args.get("status"))
-        ]
+        page = operations.list_referrals(
+            uow,
+            current_principal(),
+            status=args.get("status"),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        return page_body(page, [_referral_out(uow, r) for r in page.items])
 
 
 @referrals.route("/<referral_id>", methods=["GET"])
@@ -237,10 +245,12 @@ def read_referral(referral_id: str) -> Any:
 @require_roles("case_manager", "supervisor")
 @referrals.response(200, ReferralOut)
 @referrals.alt_response(
-    409, description="No consent in force for the organisation, or no capacity."
+    409,
+    description="Not a draft, no consent in force for the organisation, or no capacity "
+    "(`reason`: `no_consent`, `no_capacity`, `no_service`).",
 )
 def send_referral(referral_id: str) -> Any:
-    """Send to the partner (requested): needs consent in force and capacity."""
+    """Send to the partner (requested): the only way there; needs consent in force and capacity."""
     with _uow() as uow:
         return _referral_out(uow, operations.send(uow, current_principal(), referral_id, utc_now()))
 
@@ -249,9 +259,13 @@ def send_referral(referral_id: str) -> Any:
 @require_roles("case_manager", "supervisor")
 @referrals.arguments(MoveIn, example={"status": "cancelled", "reason_code": "client_declined"})
 @referrals.response(200, ReferralOut)
-@referrals.alt_response(409, description=MOVE_REFUSED)
+@referrals.alt_response(
+    409,
+    description=f"{MOVE_REFUSED} Sending (`requested`) is refused with `reason: use_own_endpoint` "
+    "naming `POST /referrals/{referral_id}/send`.",
+)
 def move_referral(body: dict[str, Any], referral_id: str) -> Any:
-    """Referrer moves: cancel, entered-in-error."""
+    """Referrer moves: cancel, entered-in-error (sending has its own endpoint)."""
     with _uow() as uow:
         referral = operations.move(
             uow,
@@ -270,14 +284,20 @@ def move_referral(body: dict[str, Any], referral_id: str) -> Any:
 @partner.route("/referrals", methods=["GET"])
 @require_roles("partner")
 @partner.arguments(StatusArgs, location="query")
-@partner.response(200, PartnerReferralOut(many=True))
+@partner.response(200, PartnerReferralPage)
 def partner_referrals(args: dict[str, Any]) -> Any:
-    """Referrals addressed to your organisation."""
+    """Referrals addressed to your organisation, oldest first."""
     with _uow() as uow:
-        return [
-            operations.partner_view(uow, r, agency_today())
-            for r in operations.list_referrals(uow, current_principal(), status=args.get("status"))
-        ]
+        page = operations.list_referrals(
+            uow,
+            current_principal(),
+            status=args.get("status"),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        return page_body(
+            page, [operations.partner_view(uow, r, agency_today()) for r in page.items]
+        )
 
 
 @partner.route("/referrals/<referral_id>", methods=["GET"])
@@ -317,10 +337,10 @@ def partner_move(body: dict[str, Any], referral_id: str) -> Any:
 @partner.arguments(FeedArgs, location="query")
 @partner.response(200, FeedPage)
 def partner_feed(args: dict[str, Any]) -> Any:
-    """Your CloudEvents in order; pass ``after=next_cursor`` to continue (no gaps, no repeats)."""
+    """Your CloudEvents in order; pass ``cursor=next_cursor`` to continue (no gaps, no repeats)."""
     with _uow() as uow:
         entries, cursor = operations.feed(
-            uow, current_principal(), after=args["after"], limit=args["limit"]
+            uow, current_principal(), after=args["cursor"] or args["after"], limit=args["limit"]
         )
         return {"items": [entry.cloudevent for entry in entries], "next_cursor": cursor}
 
@@ -337,27 +357,42 @@ def partner_feed(args: dict[str, Any]) -> Any:
 )
 @partner.response(201, SubscriptionOut)
 def subscribe(values: dict[str, Any]) -> Any:
-    """Receive your events as signed CloudEvents over HTTP (see docs/partners.md)."""
+    """Receive your events as signed CloudEvents over HTTPS (see docs/partners.md). The URL must
+    be https:// on a host that resolves to public internet addresses only (422 otherwise)."""
     with _uow() as uow:
-        return operations.subscribe(uow, current_principal(), values)
+        return operations.subscribe(uow, current_principal(), values, current_runtime().outbound)
 
 
 @partner.route("/webhooks", methods=["GET"])
 @require_roles("partner")
-@partner.response(200, SubscriptionOut(many=True))
-def list_subscriptions() -> Any:
+@partner.arguments(PageArgs, location="query")
+@partner.response(200, SubscriptionPage)
+def list_subscriptions(args: dict[str, Any]) -> Any:
     """Your webhook subscriptions, with failures and whether they were disabled."""
     with _uow() as uow:
-        return operations.subscriptions(uow, current_principal())
+        return page_body(
+            operations.subscriptions(
+                uow, current_principal(), limit=args["limit"], cursor=args["cursor"]
+            )
+        )
 
 
 @partner.route("/webhooks/<subscription_id>/deliveries", methods=["GET"])
 @require_roles("partner")
-@partner.response(200, WebhookDeliveryOut(many=True))
-def webhook_deliveries(subscription_id: str) -> Any:
-    """The delivery log of one subscription."""
+@partner.arguments(PageArgs, location="query")
+@partner.response(200, WebhookDeliveryPage)
+def webhook_deliveries(args: dict[str, Any], subscription_id: str) -> Any:
+    """The delivery log of one subscription, in event order."""
     with _uow() as uow:
-        return operations.webhook_log(uow, current_principal(), subscription_id)
+        return page_body(
+            operations.webhook_log(
+                uow,
+                current_principal(),
+                subscription_id,
+                limit=args["limit"],
+                cursor=args["cursor"],
+            )
+        )
 
 
 @partner.route("/webhooks/<subscription_id>/reactivate", methods=["POST"])

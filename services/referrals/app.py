@@ -15,7 +15,7 @@ from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 
 def deliver_webhooks(runtime: ServiceRuntime) -> int:
     with runtime.unit_of_work() as uow:
-        return operations.deliver_webhooks(uow, utc_now())
+        return operations.deliver_webhooks(uow, utc_now(), outbound=runtime.outbound)
 
 
 def announce_overdue(runtime: ServiceRuntime) -> int:

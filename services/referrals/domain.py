@@ -45,6 +45,12 @@ TRANSITIONS: Mapping[ReferralStatus, Mapping[ReferralStatus, Side]] = MappingPro
         S.ENTERED_IN_ERROR: {},
     }
 )
+#: Moves with a use case of their own that checks more than this table: ``requested`` is
+#: sending, the moment the partner first sees the referral, and needs the client's consent in
+#: force and room in the service. A generic move to one of them is refused, naming the way.
+OWN_ENDPOINTS: Mapping[ReferralStatus, str] = MappingProxyType(
+    {S.REQUESTED: "POST /referrals/{referral_id}/send"}
+)
 OPEN = frozenset({S.DRAFT, S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD})
 NEEDS_REASON = frozenset({S.REJECTED, S.FAILED, S.CANCELLED, S.ON_HOLD, S.ENTERED_IN_ERROR})
 REASON_CODES = (

@@ -21,6 +21,10 @@ def on_case_assigned(event: Event, uow: UnitOfWork) -> None:
     operations.record_assignment(uow, event.data)
 
 
+def on_case_manager_updated(event: Event, uow: UnitOfWork) -> None:
+    operations.record_team_change(uow, event.data)
+
+
 def on_client_discharged(event: Event, uow: UnitOfWork) -> None:
     operations.record_discharge(uow, event.data, utc_now())
 
@@ -33,6 +37,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "intake.consent.granted.v1": on_consent_granted,
     "intake.consent.revoked.v1": on_consent_revoked,
     "intake.case.assigned.v1": on_case_assigned,
+    "intake.case_manager.updated.v1": on_case_manager_updated,
     "intake.client.discharged.v1": on_client_discharged,
     "planning.strategy.referral_requested.v1": on_referral_requested,
 }

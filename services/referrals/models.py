@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import AuditTrail
+from shared.care_team import CareTeam
 from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
 from shared.messaging.tables import messaging_tables
 
@@ -32,6 +33,7 @@ class Base(DeclarativeBase):
 
 MESSAGING = messaging_tables(Base.metadata)
 AUDIT = AuditTrail(Base.metadata)
+CARE_TEAM = CareTeam(Base.metadata)
 
 
 class Organization(Base):
@@ -78,11 +80,16 @@ class ConsentGrant(Base):
 
 
 class ClientCare(Base):
+    """Who carries a client now, from intake's assignment, discharge and team events: the
+    referrer-side access rules (never read from intake's database)."""
+
     __tablename__ = "client_care"
     client_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     client_reference: Mapped[str] = mapped_column(String(20))
     case_manager_id: Mapped[str | None] = mapped_column(String(128))
     supervisor_id: Mapped[str | None] = mapped_column(String(128))
+    #: intake's count of changes of who carries the client: an older event never wins.
+    care_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Referral(Base):

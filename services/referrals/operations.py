@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, exists, or_, select, update
 
 from services.referrals import domain
 from services.referrals.models import (
     AUDIT,
+    CARE_TEAM,
     ApiKey,
     ClientCare,
     ConsentGrant,
@@ -26,13 +27,15 @@ from services.referrals.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from shared.care_team import supersedes
 from shared.clock import agency_today
 from shared.db import utc_now
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.logging import get_logger
-from shared.pagination import Page
+from shared.outbound import OutboundGuard, OutboundRefused
+from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
-from shared.webhooks import post_signed
+from shared.webhooks import DeliveryFailed, post_signed
 
 if TYPE_CHECKING:
     from shared.web.auth import Principal
@@ -163,15 +166,46 @@ def record_revocation(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -
             )
 
 
+def _care(uow: UnitOfWork, data: Mapping[str, Any]) -> ClientCare:
+    care = uow.session.get(ClientCare, data["client_id"], with_for_update=True)
+    if care is None:
+        care = ClientCare(client_id=data["client_id"], client_reference=data["client_reference"])
+        uow.session.add(care)
+    return care
+
+
 def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    care = uow.session.get(ClientCare, data["client_id"]) or ClientCare(
-        client_id=data["client_id"], client_reference=data["client_reference"]
+    """The new case manager (and their supervisor) see the client's referrals; the one before no
+    longer does. A late event (an older ``care_version``) changes nothing."""
+    care = _care(uow, data)
+    if not supersedes(data.get("care_version"), care.care_version):
+        return
+    care.care_version = data.get("care_version")
+    care.case_manager_id = data["case_manager_id"]
+    care.supervisor_id = CARE_TEAM.supervisor_of(
+        uow.session,
+        data["case_manager_id"],
+        announced=data.get("supervisor_id"),
+        announced_version=data.get("case_manager_version"),
     )
-    care.case_manager_id, care.supervisor_id = data["case_manager_id"], data.get("supervisor_id")
-    uow.session.add(care)
+
+
+def record_team_change(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """A case manager moved team (or left): their clients' referrals follow the new supervisor."""
+    if CARE_TEAM.record(uow.session, data):
+        uow.session.execute(
+            update(ClientCare)
+            .where(ClientCare.case_manager_id == data["case_manager_id"])
+            .values(supervisor_id=data.get("supervisor_id"))
+        )
 
 
 def record_discharge(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> None:
+    """Open referrals are cancelled and no one carries the client any more (admins still read)."""
+    care = _care(uow, data)
+    if supersedes(data.get("care_version"), care.care_version):
+        care.care_version = data.get("care_version")
+        care.case_manager_id = care.supervisor_id = None
     for referral in _open_referrals(uow, client_id=data["client_id"]):
         _move(
             uow,
@@ -224,11 +258,25 @@ def draft_from_strategy(uow: UnitOfWork, data: Mapping[str, Any], now: datetime)
 
 # -- referrals (referrer side) -----------------------------------------------------------------
 def _visible_to_referrer(actor: Principal) -> Any:
+    """Staff see the referrals of the clients they carry now (a case manager; none once
+    deactivated) or supervise now, as intake's latest assignment and team events say."""
     if actor.has_any("admin"):
         return True
     rules = []
     if actor.has_any("case_manager"):
-        rules.append(Referral.referrer_id == actor.sub)
+        carried = select(ClientCare.client_id).where(ClientCare.case_manager_id == actor.sub)
+        unknown_care = ~exists(
+            select(ClientCare.client_id).where(ClientCare.client_id == Referral.client_id)
+        )
+        rules.append(
+            and_(
+                or_(
+                    Referral.client_id.in_(carried),
+                    and_(unknown_care, Referral.referrer_id == actor.sub),
+                ),
+                ~CARE_TEAM.deactivated(actor.sub),
+            )
+        )
     if actor.has_any("supervisor"):
         rules.append(
             Referral.client_id.in_(
@@ -252,7 +300,7 @@ def _referral(
     if referral is None:
         raise NotFound(f"No referral {referral_id} that you may see.")
     if actor.has_any("partner"):
-        if referral.organization_id != actor.org or referral.status == domain.ReferralStatus.DRAFT:
+        if referral.organization_id != actor.org or referral.sent_at is None:
             raise NotFound(f"No referral {referral_id} that you may see.")
         return referral
     allowed = uow.session.scalars(
@@ -270,8 +318,13 @@ def create_referral(
     if service is None:
         raise Unprocessable("service_id", "no such service in the directory")
     care = uow.session.get(ClientCare, values["client_id"])
+    carries = (
+        care is not None
+        and care.case_manager_id == actor.sub
+        and not uow.session.scalar(select(CARE_TEAM.deactivated(actor.sub)))
+    )
     if care is None or not (
-        care.case_manager_id == actor.sub
+        carries
         or (actor.has_any("supervisor") and care.supervisor_id == actor.sub)
         or actor.has_any("admin")
     ):
@@ -316,22 +369,6 @@ def update_packet(
 def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> Referral:
     """Needs the client's consent for the organisation in force and room in the service."""
     referral = _referral(uow, actor, referral_id, for_update=True)
-    consented = _consented_categories(
-        uow, referral.client_id, referral.organization_id, agency_today(now), lock=True
-    )
-    if consented is None:
-        raise Conflict(
-            f"Client {referral.client_reference} has no consent in force to share with "
-            f"{referral.organization_id}; record consent in intake first.",
-            reason="no_consent",
-        )
-    service = uow.session.get(Service, referral.service_id) if referral.service_id else None
-    if service is not None and service.capacity_status != "available":
-        raise Conflict(
-            f"Service {service.id} has no capacity ({service.capacity_status}).",
-            reason="no_capacity",
-            capacity_status=service.capacity_status,
-        )
     _move(
         uow,
         referral,
@@ -342,9 +379,37 @@ def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> 
         note=None,
         now=now,
     )
-    referral.sent_at = now
     AUDIT.record(uow.session, actor, "send", "referral", referral.id, referral.client_id)
     return referral
+
+
+def _ensure_sendable(uow: UnitOfWork, referral: Referral, today: date) -> None:
+    """The one gate to ``requested``, where the partner first sees the referral and its events:
+    the client's consent for the organisation in force, and room in the service. ``_move`` runs
+    it for every move there, so no path can go round it."""
+    consented = _consented_categories(
+        uow, referral.client_id, referral.organization_id, today, lock=True
+    )
+    if consented is None:
+        raise Conflict(
+            f"Client {referral.client_reference} has no consent in force to share with "
+            f"{referral.organization_id} yet. A consent recorded in intake reaches referrals "
+            "within seconds: if it was just recorded, retry shortly; if not, record the "
+            "client's consent for this organisation in intake first.",
+            reason="no_consent",
+        )
+    service = uow.session.get(Service, referral.service_id) if referral.service_id else None
+    if service is None:
+        raise Conflict(
+            "The referral names no service of the directory, so its capacity cannot be checked.",
+            reason="no_service",
+        )
+    if service.capacity_status != "available":
+        raise Conflict(
+            f"Service {service.id} has no capacity ({service.capacity_status}).",
+            reason="no_capacity",
+            capacity_status=service.capacity_status,
+        )
 
 
 def move(
@@ -362,6 +427,18 @@ def move(
     side = P if actor.has_any("partner") else R
     if to == domain.ReferralStatus.COMPLETED and not outcome:
         raise Unprocessable("outcome", "completion carries an outcome")
+    own_endpoint = domain.OWN_ENDPOINTS.get(domain.ReferralStatus(to))
+    if own_endpoint is not None:
+        _check_move(referral, domain.ReferralStatus(to), side, reason_code)
+        endpoint = own_endpoint.format(referral_id=referral.id)
+        raise Conflict(
+            f"A referral becomes {to} only through {endpoint}, which checks the client's "
+            "consent and the service's capacity; this endpoint does not make that move.",
+            reason="use_own_endpoint",
+            endpoint=endpoint,
+            current_status=referral.status,
+            allowed=[m for m in domain.allowed_moves(referral.status, side) if m != to],
+        )
     _move(
         uow,
         referral,
@@ -398,11 +475,10 @@ def _move(
     note: str | None,
     now: datetime,
 ) -> None:
-    try:
-        domain.check_move(referral.status, to, side, reason_code)
-    except domain.TransitionRefused as refused:
-        error = Forbidden if refused.forbidden else Conflict
-        raise error(str(refused), current_status=referral.status, allowed=refused.allowed) from None
+    _check_move(referral, to, side, reason_code)
+    if to == domain.ReferralStatus.REQUESTED:
+        _ensure_sendable(uow, referral, agency_today(now))
+        referral.sent_at = now
     previous = referral.status
     referral.status, referral.updated_at = str(to), now
     uow.session.add(
@@ -434,10 +510,21 @@ def _move(
         _publish(uow, "referral.cancelled.v1", referral, now, reason_code=reason_code)
 
 
+def _check_move(
+    referral: Referral, to: domain.ReferralStatus, side: domain.Side, reason_code: str | None
+) -> None:
+    try:
+        domain.check_move(referral.status, to, side, reason_code)
+    except domain.TransitionRefused as refused:
+        error = Forbidden if refused.forbidden else Conflict
+        raise error(str(refused), current_status=referral.status, allowed=refused.allowed) from None
+
+
 def _publish(
     uow: UnitOfWork, short_type: str, referral: Referral, now: datetime, **extra: Any
 ) -> None:
-    """The domain event, and the same fact on the partner's feed (never for drafts)."""
+    """The domain event, and the same fact on the partner's feed once the referral was sent
+    (never for one that was not: a draft cancelled is none of the partner's business)."""
     data = {
         "referral_id": referral.id,
         "client_id": referral.client_id,
@@ -453,7 +540,7 @@ def _publish(
     event = uow.publish(
         f"casehub.referrals.{short_type}", subject=f"referral/{referral.id}", data=data
     )
-    if referral.sent_at is not None or referral.status == domain.ReferralStatus.REQUESTED:
+    if referral.sent_at is not None:
         partner_view = {
             k: v
             for k, v in event.to_cloudevent().items()
@@ -541,21 +628,25 @@ def read(uow: UnitOfWork, actor: Principal, referral_id: str) -> Referral:
     return referral
 
 
-def list_referrals(uow: UnitOfWork, actor: Principal, *, status: str | None) -> list[Referral]:
+def list_referrals(
+    uow: UnitOfWork, actor: Principal, *, status: str | None, limit: int, cursor: str | None
+) -> Page[Referral]:
     if actor.has_any("partner"):
         statement = select(Referral).where(
-            Referral.organization_id == actor.org, Referral.status != domain.ReferralStatus.DRAFT
+            Referral.organization_id == actor.org, Referral.sent_at.is_not(None)
         )
     else:
         statement = select(Referral).where(_visible_to_referrer(actor))
     if status:
         statement = statement.where(Referral.status == status)
-    referrals = list(uow.session.scalars(statement.order_by(Referral.created_at)))
-    for referral in referrals:
+    page = keyset_page(
+        uow.session, statement, [Referral.created_at, Referral.id], limit=limit, cursor=cursor
+    )
+    for referral in page.items:
         AUDIT.record(
             uow.session, actor, "read", "referral", referral.id, referral.client_id, via="list"
         )
-    return referrals
+    return page
 
 
 def transitions(uow: UnitOfWork, referral: Referral) -> list[ReferralTransition]:
@@ -651,9 +742,17 @@ def feed(
     return entries, str(entries[-1].id if entries else position)
 
 
-def subscribe(uow: UnitOfWork, actor: Principal, values: Mapping[str, Any]) -> WebhookSubscription:
+def subscribe(
+    uow: UnitOfWork, actor: Principal, values: Mapping[str, Any], outbound: OutboundGuard
+) -> WebhookSubscription:
+    """A webhook to a public https endpoint only (``outbound`` checks the URL as resolved now;
+    each delivery checks it again)."""
     if actor.org is None or uow.session.get(Organization, actor.org) is None:
         raise Forbidden("Your credential names no partner organisation of the directory.")
+    try:
+        outbound.check(values["url"])
+    except OutboundRefused as refused:
+        raise Unprocessable("url", str(refused)) from None
     subscription = WebhookSubscription(
         organization_id=actor.org,
         url=values["url"],
@@ -666,29 +765,39 @@ def subscribe(uow: UnitOfWork, actor: Principal, values: Mapping[str, Any]) -> W
     return subscription
 
 
-def subscriptions(uow: UnitOfWork, actor: Principal) -> list[WebhookSubscription]:
-    return list(
-        uow.session.scalars(
-            select(WebhookSubscription).where(WebhookSubscription.organization_id == actor.org)
-        )
+def subscriptions(
+    uow: UnitOfWork, actor: Principal, *, limit: int, cursor: str | None
+) -> Page[WebhookSubscription]:
+    return keyset_page(
+        uow.session,
+        select(WebhookSubscription).where(WebhookSubscription.organization_id == actor.org),
+        [WebhookSubscription.id],
+        limit=limit,
+        cursor=cursor,
     )
 
 
-def webhook_log(uow: UnitOfWork, actor: Principal, subscription_id: str) -> list[WebhookDelivery]:
+def webhook_log(
+    uow: UnitOfWork, actor: Principal, subscription_id: str, *, limit: int, cursor: str | None
+) -> Page[WebhookDelivery]:
     subscription = uow.session.get(WebhookSubscription, subscription_id)
     if subscription is None or subscription.organization_id != actor.org:
         raise NotFound(f"No subscription {subscription_id}.")
-    return list(
-        uow.session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.subscription_id == subscription.id)
-            .order_by(WebhookDelivery.partner_event_id)
-        )
+    return keyset_page(
+        uow.session,
+        select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id),
+        [WebhookDelivery.partner_event_id],
+        limit=limit,
+        cursor=cursor,
     )
 
 
-def deliver_webhooks(uow: UnitOfWork, now: datetime, *, batch: int = 50) -> int:
-    """Send due partner webhooks; back off on failure; disable a subscription that keeps failing."""
+def deliver_webhooks(
+    uow: UnitOfWork, now: datetime, *, outbound: OutboundGuard, batch: int = 50
+) -> int:
+    """Send due partner webhooks where ``outbound`` allows them now; back off on failure; disable
+    a subscription that keeps failing. The delivery log says "delivery failed" or the HTTP
+    status class, never what the network did."""
     due = uow.session.execute(
         select(WebhookDelivery, WebhookSubscription, PartnerEvent)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
@@ -705,9 +814,9 @@ def deliver_webhooks(uow: UnitOfWork, now: datetime, *, batch: int = 50) -> int:
     for delivery, subscription, entry in due:
         delivery.attempts += 1
         try:
-            post_signed(subscription.url, subscription.secret, entry.cloudevent)
-        except OSError as error:
-            delivery.last_error = str(error)[:500]
+            post_signed(subscription.url, subscription.secret, entry.cloudevent, guard=outbound)
+        except DeliveryFailed as failed:
+            delivery.last_error = str(failed)
             delivery.next_attempt_at = now + timedelta(
                 seconds=domain.webhook_backoff_seconds(delivery.attempts)
             )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.referrals.domain import REASON_CODES, ReferralStatus
 from shared.contracts.intake import DATA_CATEGORIES, LIFE_DOMAINS
@@ -132,7 +134,7 @@ class PartnerReferralOut(Schema):
     allowed_moves = fields.List(fields.String())
 
 
-class StatusArgs(Schema):
+class StatusArgs(PageArgs):
     status = fields.String(validate=validate.OneOf([str(s) for s in ReferralStatus]))
 
 
@@ -146,16 +148,28 @@ class ApiKeyOut(Schema):
 
 
 class FeedArgs(Schema):
-    after = fields.String(
+    cursor = fields.String(
         load_default=None, metadata={"description": "The next_cursor of the previous page."}
     )
+    after = fields.String(
+        load_default=None,
+        metadata={"description": "The same as `cursor`, the name integrations first used."},
+    )
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=200))
+
+    @validates_schema
+    def one_position(self, data: dict[str, Any], **_: Any) -> None:
+        if data["cursor"] is not None and data["after"] is not None:
+            raise ValidationError("Give the position once: `cursor` or `after`.", "after")
 
 
 class FeedPage(Schema):
     items = fields.List(fields.Dict())
     next_cursor = fields.String(
-        metadata={"description": "Pass as `after` next time, even when no items came."}
+        metadata={
+            "description": "Pass as `cursor` next time, even when no items came: unlike other "
+            "lists the feed never ends, so this is never null."
+        }
     )
 
 
@@ -181,3 +195,19 @@ class WebhookDeliveryOut(Schema):
     next_attempt_at = fields.DateTime()
     last_error = fields.String(allow_none=True)
     delivered_at = fields.DateTime(allow_none=True)
+
+
+class ReferralPage(CursorPage):
+    items = fields.List(fields.Nested(ReferralOut))
+
+
+class PartnerReferralPage(CursorPage):
+    items = fields.List(fields.Nested(PartnerReferralOut))
+
+
+class SubscriptionPage(CursorPage):
+    items = fields.List(fields.Nested(SubscriptionOut))
+
+
+class WebhookDeliveryPage(CursorPage):
+    items = fields.List(fields.Nested(WebhookDeliveryOut))

@@ -58,10 +58,21 @@ class ClientUpdated(_ClientEvent):
     updated_at = fields.AwareDateTime(required=True)
 
 
+def _care_version() -> fields.Integer:
+    """Counts the changes of who carries the client (assignment, discharge): a projection keeps
+    the highest it has seen, so a late or repeated event never undoes a newer one."""
+    return fields.Integer(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Increases with every change of who carries the client."},
+    )
+
+
 @REGISTRY.register("casehub.intake.client.discharged.v1", "The client's episode was closed.")
 class ClientDischarged(_ClientEvent):
     discharged_at = fields.AwareDateTime(required=True)
     reason_code = fields.String(required=True)
+    care_version = _care_version()
 
 
 class _ConsentEvent(Schema):
@@ -145,3 +156,30 @@ class CaseAssigned(_ClientEvent):
     method = fields.String(required=True, validate=validate.OneOf(("explicit", "automatic")))
     over_cap = fields.Boolean(required=True)
     assigned_at = fields.AwareDateTime(required=True)
+    care_version = _care_version()
+    case_manager_version = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The version of the case manager's team that supervisor_id is from."
+        },
+    )
+
+
+@REGISTRY.register(
+    "casehub.intake.case_manager.updated.v1",
+    "A case manager was added or changed: their team, supervisor, caseload cap or whether active.",
+)
+class CaseManagerUpdated(Schema):
+    """Who supervises whom, as every service's access rules need it; never a name."""
+
+    case_manager_id = fields.String(required=True)
+    team = fields.String(required=True)
+    supervisor_id = fields.String(load_default=None, allow_none=True)
+    caseload_cap = fields.Integer(required=True)
+    active = fields.Boolean(required=True)
+    version = fields.Integer(
+        required=True,
+        metadata={"description": "Increases with every change; consumers keep the highest."},
+    )
+    updated_at = fields.AwareDateTime(required=True)

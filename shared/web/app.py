@@ -17,6 +17,7 @@ from shared.idempotency import KEY_HEADER, KEY_LENGTH
 from shared.logging import configure_logging
 from shared.tracing import configure_tracing, instrument_app
 from shared.web.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
+from shared.web.docs import docs_config, register_docs_assets
 from shared.web.idempotency import register_idempotency
 from shared.web.observability import register_observability
 from shared.web.problems import (
@@ -26,13 +27,12 @@ from shared.web.problems import (
     reason_phrase,
     register_problem_handlers,
 )
+from shared.web.query import UNKNOWN_QUERY_MESSAGE, register_query_check
 from shared.web.request_context import (
     PURPOSE_CHARACTERS,
     PURPOSE_HEADER,
     register_request_context,
 )
-
-SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
 
 
 def _problem_content() -> dict[str, Any]:
@@ -49,6 +49,10 @@ _BODY_ERRORS = {
     413: "The body is larger than the limit (CASEHUB_MAX_CONTENT_LENGTH)",
     415: "The body is not application/json",
 }
+_UNKNOWN_QUERY = (
+    "A query parameter the operation does not take (each is named under errors.query: "
+    f"{UNKNOWN_QUERY_MESSAGE!r})"
+)
 _NOT_FOUND = "No such record, or not one you may see (existence is not revealed)"
 _BAD_PURPOSE = (
     f"{PURPOSE_HEADER} is longer than {PURPOSE_LENGTH} characters or holds a control character"
@@ -113,7 +117,7 @@ class SharedResponsesPlugin(BasePlugin):
             parameters.append(PURPOSE_PARAMETER_ID)
             responses = operation.setdefault("responses", {})
             documented = {str(code) for code in responses}
-            extra: dict[int, str] = {400: _BAD_PURPOSE}
+            extra: dict[int, str] = {400: _BAD_PURPOSE, 422: _UNKNOWN_QUERY}
             if method in _WRITE_METHODS:
                 parameters.append(IDEMPOTENCY_PARAMETER_ID)
                 extra.update(_IDEMPOTENCY_ERRORS)
@@ -174,8 +178,7 @@ def create_service_app(
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
+        **docs_config(),
         API_SPEC_OPTIONS={"info": {"description": description}},
         MAX_CONTENT_LENGTH=settings.max_content_length,
     )
@@ -192,6 +195,8 @@ def create_service_app(
         serve_metrics=settings.metrics_port is None,
         scrape_hooks=scrape_hooks,
     )
+    register_docs_assets(app)
+    register_query_check(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
     api.spec.components.parameter(PURPOSE_PARAMETER_ID, "header", PURPOSE_PARAMETER)
     api.spec.components.parameter(IDEMPOTENCY_PARAMETER_ID, "header", IDEMPOTENCY_PARAMETER)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from shared.audit import AuditTrail
 from shared.web.auth import require_roles
 from shared.web.paging import CursorPage, PageArgs
+from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
 

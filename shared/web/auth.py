@@ -17,7 +17,14 @@ from shared import context
 from shared.config import Settings
 from shared.web.problems import Problem, ProblemSchema
 
-ROLES: tuple[str, ...] = ("intake_worker", "case_manager", "supervisor", "admin", "partner")
+ROLES: tuple[str, ...] = (
+    "intake_worker",
+    "case_manager",
+    "supervisor",
+    "admin",
+    "partner",
+    "on_call",
+)
 SECURITY_SCHEME_NAME = "bearerAuth"
 SECURITY_SCHEME = {
     "type": "http",

@@ -1,10 +1,14 @@
-"""The query arguments and response shape of every cursor-paged list (``shared.pagination``)."""
+"""The query arguments and response shape of every list: ``{items, next_cursor}``, a page at a
+time (``limit``, and ``cursor`` = the previous page's ``next_cursor``; ``shared.pagination``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
-from shared.pagination import MAX_LIMIT
+from shared.pagination import MAX_LIMIT, Page
 
 
 class PageArgs(Schema):
@@ -18,3 +22,9 @@ class CursorPage(Schema):
     """A page's ``items`` (declared by each list) and where the next page starts."""
 
     next_cursor = fields.String(allow_none=True, metadata={"description": "null on the last page."})
+
+
+def page_body(page: Page[Any], items: Iterable[Any] | None = None) -> dict[str, Any]:
+    """A page as every list answers it: its items (as the view converted them, when it did)
+    and where the next page starts."""
+    return {"items": list(page.items if items is None else items), "next_cursor": page.next_cursor}

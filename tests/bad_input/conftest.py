@@ -124,10 +124,20 @@ def _seed_intake(api: IntakeApi) -> SeededService:
         json_body={"name": "Jo Park", "relationship_to_client": "carer", "may_be_told": []},
     )
     assert person.status_code == 201, person.json
+    # another desk registers the same person without seeing cm-1's client: a duplicate review
+    again = api.call(
+        "POST",
+        "/clients",
+        as_=("iw-2", "intake_worker"),
+        json_body={"given_name": "Alex", "family_name": "Rivera", "date_of_birth": "1988-04-12"},
+    )
+    assert again.status_code == 201, again.json
+    [review] = api.call("GET", "/duplicate-reviews", as_=("admin-1", "admin")).json["items"]
     return SeededService(
         "intake",
         api,
         {
+            "review_id": review["id"],
             "client_id": client["id"],
             "assessment_id": assessment.json["id"],
             "flag_id": assessment.json["risk_flag_id"],
@@ -243,7 +253,7 @@ def _seed_notifications(api: NotificationsApi) -> SeededService:
     admin = ("admin-1", "admin")
     deliveries = api.call("GET", "/deliveries", as_=admin).json["items"]
     [in_app] = [d for d in deliveries if d["recipient"] == "cm-1" and d["channel"] == "in_app"]
-    rules = api.call("GET", "/rules", as_=admin).json
+    rules = api.call("GET", "/rules", as_=admin).json["items"]
     return SeededService(
         "notifications",
         api,

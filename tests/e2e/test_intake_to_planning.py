@@ -73,11 +73,11 @@ def test_high_risk_assessment_drafts_a_plan_needing_a_safety_plan_once(
     outbox = intake.spec.tables.outbox
     with intake.database.session() as session, session.begin():
         session.execute(update(outbox).values(published_at=None))
-    assert wait_until(lambda: _duplicates_skipped() == duplicates_before + 3, timeout=30)
+    assert wait_until(lambda: _duplicates_skipped() == duplicates_before + 4, timeout=30)
     consumed = services["planning"].spec.tables.inbox
     with services["planning"].database.read_session() as session:
         handled = session.scalar(select(func.count()).select_from(consumed))
-    assert handled == 3  # case.assigned, assessment.completed, risk.flagged
+    assert handled == 4  # case_manager.updated, case.assigned, assessment.completed, risk.flagged
     assert len(_plans(services)) == 1
     assert len([e for e in _planning_events(services) if e.endswith("plan.created.v1")]) == 1
     http_planning = services["planning"].create_app().test_client()

@@ -84,7 +84,7 @@ def test_the_journey_from_intake_to_a_completed_referral(
         "intake",
         "PUT",
         "/case-managers/cm-1",
-        SUP,
+        ADMIN,
         {"display_name": "CM", "team": "north", "supervisor_id": "sup-1"},
     ).ok
 
@@ -139,7 +139,9 @@ def test_the_journey_from_intake_to_a_completed_referral(
 
     # planning: a draft plan from the unmet needs, which needs a safety plan
     def the_plan() -> Any:
-        plans = platform.call("planning", "GET", "/plans", CM, client_id=client["id"]).json()
+        plans = platform.call("planning", "GET", "/plans", CM, client_id=client["id"]).json()[
+            "items"
+        ]
         return plans[0] if plans and plans[0]["safety_plan_required"] else None
 
     assert wait_until(lambda: the_plan() is not None, timeout=30)
@@ -205,9 +207,10 @@ def test_the_journey_from_intake_to_a_completed_referral(
 
     # referrals: the strategy becomes a referral the case manager sends to the housing partner
     assert wait_until(
-        lambda: bool(platform.call("referrals", "GET", "/referrals", CM).json()), timeout=30
+        lambda: bool(platform.call("referrals", "GET", "/referrals", CM).json()["items"]),
+        timeout=30,
     )
-    [referral] = platform.call("referrals", "GET", "/referrals", CM).json()
+    [referral] = platform.call("referrals", "GET", "/referrals", CM).json()["items"]
     assert platform.call("referrals", "POST", f"/referrals/{referral['id']}/send", CM).ok
 
     # the partner, with its own API key, sees only that referral; another partner sees nothing
@@ -217,7 +220,7 @@ def test_the_journey_from_intake_to_a_completed_referral(
     partner = {"X-Api-Key": key}
     listed = requests.get(
         f"{platform.url('referrals')}/partner/referrals", headers=partner, timeout=10
-    ).json()
+    ).json()["items"]
     assert [r["id"] for r in listed] == [referral["id"]] and listed[0]["packet"] == {}
     other = platform.call(
         "referrals",

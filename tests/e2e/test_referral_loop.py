@@ -64,7 +64,9 @@ def test_a_referral_strategy_is_sent_completed_and_shown_on_the_plan(
     services.start_workers()
 
     def plan() -> Any:
-        plans = planning.get("/plans", headers=cm, query_string={"client_id": client["id"]}).json
+        plans = planning.get("/plans", headers=cm, query_string={"client_id": client["id"]}).json[
+            "items"
+        ]
         return plans[0] if plans else None
 
     assert wait_until(lambda: plan() is not None, timeout=30)
@@ -98,8 +100,10 @@ def test_a_referral_strategy_is_sent_completed_and_shown_on_the_plan(
         == 200
     )
 
-    assert wait_until(lambda: bool(referrals.get("/referrals", headers=cm).json), timeout=30)
-    [draft] = referrals.get("/referrals", headers=cm).json
+    assert wait_until(
+        lambda: bool(referrals.get("/referrals", headers=cm).json["items"]), timeout=30
+    )
+    [draft] = referrals.get("/referrals", headers=cm).json["items"]
     assert draft["status"] == "draft" and draft["plan_id"] == plan_id
     assert referrals.post(f"/referrals/{draft['id']}/send", headers=cm).status_code == 200
     partner = as_("hf-1", "partner", org="housing-first")

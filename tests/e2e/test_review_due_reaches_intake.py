@@ -48,7 +48,7 @@ def test_review_due_from_planning_orders_the_intake_caseload(services: RunningSe
     def review_shown() -> bool:
         caseload = http.get(
             "/case-managers/cm-1/caseload", headers=as_("cm-1", "case_manager")
-        ).json
+        ).json["items"]
         return bool(caseload) and caseload[0]["next_review_due"] == "2027-02-01"
 
     assert wait_until(review_shown, timeout=30)

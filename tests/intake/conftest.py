@@ -34,10 +34,11 @@ class IntakeApi(ServiceApi):
     def case_manager(
         self, cm_id: str, *, supervisor: str = SUPERVISOR, team: str = "north", cap: int = 50
     ) -> None:
+        """An admin adds (or changes) a case manager of ``supervisor``'s team."""
         response = self.call(
             "PUT",
             f"/case-managers/{cm_id}",
-            as_=(supervisor, "supervisor"),
+            as_=("admin-1", "admin"),
             json_body={
                 "display_name": cm_id.upper(),
                 "team": team,

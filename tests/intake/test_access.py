@@ -127,11 +127,28 @@ ENDPOINTS: list[tuple[str, str, str, Any, dict[str, Any]]] = [
         },
     ),
     (
-        "save case manager",
+        "add a case manager (admins only: unknown to a supervisor)",
         "PUT",
         "/case-managers/cm-9",
         {"display_name": "New", "team": "north", "supervisor_id": SUPERVISOR},
-        {**{name: FORBIDDEN for name in CALLERS}, "team supervisor": OK, "admin": OK},
+        {
+            **{name: FORBIDDEN for name in CALLERS},
+            "team supervisor": HIDDEN,
+            "other supervisor": HIDDEN,
+            "admin": OK,
+        },
+    ),
+    (
+        "change a case manager (their supervisor or an admin)",
+        "PUT",
+        "/case-managers/cm-1",
+        {"display_name": "CM 1", "team": "north", "supervisor_id": SUPERVISOR, "caseload_cap": 40},
+        {
+            **{name: FORBIDDEN for name in CALLERS},
+            "team supervisor": OK,
+            "other supervisor": HIDDEN,
+            "admin": OK,
+        },
     ),
     (
         "caseload",

@@ -59,7 +59,7 @@ def test_out_of_range_item_is_a_422_naming_the_item_and_nothing_is_written(
     )
     assert unknown_domain.status_code == 422
     assert len(intake.events()) == events_before
-    assert intake.call("GET", f"/clients/{client['id']}/assessments").json == []
+    assert intake.call("GET", f"/clients/{client['id']}/assessments").json["items"] == []
 
 
 def test_phq9_item_9_positive_flags_at_least_moderate_and_asks_for_a_cssrs_screen(
@@ -136,7 +136,7 @@ def test_an_amendment_is_a_new_version_and_the_original_never_changes(intake: In
     )
     twice = intake.call("POST", f"{path}/amendments", json_body={"domains": NEEDS})
     assert twice.status_code == 409
-    versions = intake.call("GET", f"/clients/{client['id']}/assessments").json
+    versions = intake.call("GET", f"/clients/{client['id']}/assessments").json["items"]
     assert [a["version"] for a in versions] == [1, 2]
     assert (
         intake.events("assessment.completed.v1")[-1]["data"]["supersedes_assessment_id"]
@@ -178,5 +178,5 @@ def test_case_manager_resolves_a_flag_with_a_note_once(intake: IntakeApi) -> Non
     assert event["data"]["resolved_by"] == "cm-1" and "Safety plan" not in str(event)
     flags = intake.call(
         "GET", f"/clients/{client['id']}/risk-flags", as_=("cm-1", "case_manager")
-    ).json
+    ).json["items"]
     assert [f["status"] for f in flags] == ["resolved"]

@@ -100,9 +100,9 @@ def test_team_view_shows_load_against_cap_for_the_supervisors_team_only(intake: 
     intake.case_manager("cm-1", cap=10)
     intake.case_manager("cm-x", supervisor="sup-2", team="south")
     intake.assign(intake.register()["id"], "cm-1")
-    team = intake.call("GET", "/case-managers", as_=(SUPERVISOR, "supervisor")).json
+    team = intake.call("GET", "/case-managers", as_=(SUPERVISOR, "supervisor")).json["items"]
     assert [(m["id"], m["active_clients"], m["caseload_cap"]) for m in team] == [("cm-1", 1, 10)]
-    everyone = intake.call("GET", "/case-managers", as_=("admin-1", "admin")).json
+    everyone = intake.call("GET", "/case-managers", as_=("admin-1", "admin")).json["items"]
     assert {m["id"] for m in everyone} == {"cm-1", "cm-x"}
 
 
@@ -135,12 +135,25 @@ def test_caseload_lists_open_risk_first_then_nearest_review(intake: IntakeApi) -
             ),
             uow,
         )
-    caseload = intake.call("GET", "/case-managers/cm-1/caseload", as_=("cm-1", "case_manager")).json
+    mine = ("cm-1", "case_manager")
+    caseload = intake.call("GET", "/case-managers/cm-1/caseload", as_=mine).json["items"]
     assert [entry["client"]["id"] for entry in caseload] == [
         clients[2]["id"],
         clients[1]["id"],
         clients[0]["id"],
     ]
+    paged, cursor = [], None
+    while True:
+        query = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = intake.call("GET", "/case-managers/cm-1/caseload", as_=mine, query=query).json
+        paged += page["items"]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert paged == caseload  # a page at a time, the same order, each client once
+    forged = intake.call(
+        "GET", "/case-managers/cm-1/caseload", as_=mine, query={"cursor": "WzEsMiwzXQ"}
+    )
+    assert forged.status_code == 422
     assert (
         caseload[0]["highest_open_risk"] == "moderate"
         and caseload[1]["next_review_due"] == "2026-12-01"

@@ -142,6 +142,24 @@ def test_search_finds_by_name_birth_date_and_external_id(intake: IntakeApi) -> N
     )
 
 
+def test_a_client_is_found_by_exact_reference_and_a_mistyped_filter_is_refused(
+    intake: IntakeApi,
+) -> None:
+    """A crisis alert names only the reference: looking it up finds that one client, not all."""
+    clients = [intake.register(f"Person{n}", "Same", f"1970-01-{n + 1:02d}") for n in range(3)]
+    wanted = clients[1]
+    found = intake.call("GET", "/clients", query={"reference": wanted["reference"]})
+    assert found.status_code == 200, found.json
+    assert [c["id"] for c in found.json["items"]] == [wanted["id"]]
+    prefix = wanted["reference"][:-1]
+    assert intake.call("GET", "/clients", query={"reference": prefix}).json["items"] == []
+    mistyped = intake.call("GET", "/clients", query={"refrence": wanted["reference"]})
+    assert mistyped.status_code == 422
+    assert mistyped.content_type == "application/problem+json"
+    assert list(mistyped.json["errors"]["query"]) == ["refrence"]
+    assert "refrence" in mistyped.json["detail"] and "reference" in mistyped.json["detail"]
+
+
 def test_search_pages_with_a_cursor(intake: IntakeApi) -> None:
     ids = {intake.register(f"Person{n}", "Same", f"1970-01-{n + 1:02d}")["id"] for n in range(5)}
     first = intake.call("GET", "/clients", query={"limit": 2}).json

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 @dataclass
 class NotificationsApi(ServiceApi):
     mailbox: Mailbox | None = None
+    #: event id -> the notifications it became (as the handler returned them)
+    notified: dict[str, list[str]] = field(default_factory=dict)
 
     def deliver(
         self,
@@ -47,18 +49,21 @@ class NotificationsApi(ServiceApi):
             else:
                 if routing_key == "intake.case.assigned.v1":
                     operations.record_assignment(uow, event.data)
-                operations.notify(uow, event, ChannelConfig.from_env(), now)  # the test's clock
+                created = operations.notify(uow, event, ChannelConfig.from_env(), now)
+                self.notified.setdefault(event.id, []).extend(n.id for n in created)
         return event.id
 
     def dispatch(self, now: datetime | operations.Clock) -> int:
         """One dispatcher run at a fixed moment, or on a clock the test moves during the run."""
         clock = now if callable(now) else lambda: now
         with self.runtime.units_of_work_on_one_connection() as unit_of_work:  # as the worker
-            return operations.dispatch_due(unit_of_work, ChannelConfig.from_env(), clock)
+            config = ChannelConfig.from_env(self.runtime.outbound)  # as the worker's
+            return operations.dispatch_due(unit_of_work, config, clock)
 
     def escalate(self, now: datetime) -> int:
-        with self.runtime.unit_of_work() as uow:
-            return operations.escalate_due(uow, ChannelConfig.from_env(), now)
+        """One escalator run at the test's moment, as the worker runs it."""
+        with self.runtime.units_of_work_on_one_connection() as unit_of_work:
+            return operations.escalate_due(unit_of_work, ChannelConfig.from_env(), now)
 
     def person(self, user_id: str, **preferences: Any) -> None:
         values = {
@@ -71,15 +76,23 @@ class NotificationsApi(ServiceApi):
         )
         assert response.status_code == 200, response.json
 
-    def case_assigned(self, client_reference: str = "C-2000", now: datetime = NOW) -> str:
+    def case_assigned(
+        self,
+        client_reference: str = "C-2000",
+        now: datetime = NOW,
+        *,
+        client_id: str = "c-2",
+        case_manager: str = CASE_MANAGER,
+        supervisor: str | None = SUPERVISOR,
+    ) -> str:
         return self.deliver(
             "intake.case.assigned.v1",
             {
-                "client_id": "c-2",
+                "client_id": client_id,
                 "client_reference": client_reference,
-                "episode_id": "e-2",
-                "case_manager_id": CASE_MANAGER,
-                "supervisor_id": SUPERVISOR,
+                "episode_id": f"e-{client_id}",
+                "case_manager_id": case_manager,
+                "supervisor_id": supervisor,
                 "assigned_by": "iw-1",
                 "method": "explicit",
                 "over_cap": False,
@@ -95,13 +108,15 @@ class NotificationsApi(ServiceApi):
         case_manager: str | None = CASE_MANAGER,
         supervisor: str | None = SUPERVISOR,
         now: datetime = NOW,
+        client_id: str = "c-1",
+        client_reference: str = "C-1042",
     ) -> str:
         return self.deliver(
             "intake.risk.flagged.v1",
             {
-                "client_id": "c-1",
-                "client_reference": "C-1042",
-                "episode_id": "e-1",
+                "client_id": client_id,
+                "client_reference": client_reference,
+                "episode_id": f"e-{client_id}",
                 "flag_id": "f-1",
                 "assessment_id": "a-1",
                 "level": level,
@@ -116,13 +131,19 @@ class NotificationsApi(ServiceApi):
 
 @pytest.fixture
 def notifications(
-    backend: Backend, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    backend: Backend,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> Iterator[NotificationsApi]:
+    """``request.param`` may change the service's settings (e.g. allow_private_webhooks)."""
     controller, mailbox, port = start_smtp()
     monkeypatch.setenv("NOTIFICATIONS_SMTP_PORT", str(port))
     monkeypatch.setenv("NOTIFICATIONS_ON_CALL_EMAIL", "on-call@agency.example")
     monkeypatch.setenv("NOTIFICATIONS_INTAKE_ON_CALL_EMAIL", "intake-on-call@agency.example")
-    api = NotificationsApi.start("notifications", backend, data_dir)
+    api = NotificationsApi.start(
+        "notifications", backend, data_dir, **getattr(request, "param", {})
+    )
     api.mailbox = mailbox
     api.default_caller = ("admin-1", "admin")
     yield api

@@ -27,7 +27,9 @@ def test_high_risk_flag_emails_case_manager_and_supervisor_at_once_even_in_quiet
     assert to_supervisor["Subject"] == to_case_manager["Subject"]
     text = to_case_manager.get_payload()
     assert "C-1042" in text and "C-SSRS" not in text and "intent" not in text  # minimal PHI
-    inbox = notifications.call("GET", "/me/notifications", as_=(CASE_MANAGER, "case_manager")).json
+    inbox = notifications.call("GET", "/me/notifications", as_=(CASE_MANAGER, "case_manager")).json[
+        "items"
+    ]
     assert [item["urgency"] for item in inbox] == ["urgent"]
 
 
@@ -106,7 +108,9 @@ def test_acknowledged_alert_does_not_escalate(notifications: NotificationsApi) -
     notifications.person(SUPERVISOR)
     notifications.risk_flagged("high")
     notifications.dispatch(NOW)
-    [item] = notifications.call("GET", "/me/notifications", as_=(CASE_MANAGER, "case_manager")).json
+    [item] = notifications.call(
+        "GET", "/me/notifications", as_=(CASE_MANAGER, "case_manager")
+    ).json["items"]
     acknowledged = notifications.call(
         "POST",
         f"/notifications/{item['notification_id']}/acknowledge",

@@ -51,6 +51,9 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.parametrize(  # the receiver listens on 127.0.0.1: the development setting, explicitly
+    "notifications", [{"allow_private_webhooks": True}], indirect=True, ids=["loopback-webhooks"]
+)
 def test_webhook_delivery_is_signed_with_the_recipients_secret(
     notifications: NotificationsApi,
 ) -> None:
@@ -98,14 +101,17 @@ def test_inbox_lists_my_items_and_marks_them_read(notifications: NotificationsAp
     notifications.person(CASE_MANAGER)
     notifications.risk_flagged("moderate")
     me = (CASE_MANAGER, "case_manager")
-    [item] = notifications.call("GET", "/me/notifications", as_=me, query={"unread": True}).json
+    [item] = notifications.call("GET", "/me/notifications", as_=me, query={"unread": True}).json[
+        "items"
+    ]
     assert (
         notifications.call(
             "POST", f"/me/notifications/{item['delivery_id']}/read", as_=me
         ).status_code
         == 204
     )
-    assert notifications.call("GET", "/me/notifications", as_=me, query={"unread": True}).json == []
+    unread = notifications.call("GET", "/me/notifications", as_=me, query={"unread": True}).json
+    assert unread == {"items": [], "next_cursor": None}
     assert (
         notifications.call(
             "POST", f"/me/notifications/{item['delivery_id']}/read", as_=(SUPERVISOR, "supervisor")
@@ -113,6 +119,24 @@ def test_inbox_lists_my_items_and_marks_them_read(notifications: NotificationsAp
         == 404
     )
     assert notifications.call("GET", "/me/notifications", as_=None).status_code == 401
+
+
+def test_the_inbox_pages_newest_first_and_every_item_comes_once(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.person(CASE_MANAGER)
+    for _ in range(3):
+        notifications.risk_flagged("moderate")
+    me = (CASE_MANAGER, "case_manager")
+    first = notifications.call("GET", "/me/notifications", as_=me, query={"limit": 2}).json
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    rest = notifications.call(
+        "GET", "/me/notifications", as_=me, query={"limit": 2, "cursor": first["next_cursor"]}
+    ).json
+    items = first["items"] + rest["items"]
+    assert rest["next_cursor"] is None and len({item["delivery_id"] for item in items}) == 3
+    created = [item["created_at"] for item in items]
+    assert created == sorted(created, reverse=True)
 
 
 def test_people_set_their_own_preferences_and_admins_anyone(
@@ -144,7 +168,7 @@ def test_people_set_their_own_preferences_and_admins_anyone(
 
 
 def test_admins_change_rules_and_supervisors_can_read_them(notifications: NotificationsApi) -> None:
-    rules = notifications.call("GET", "/rules", as_=(SUPERVISOR, "supervisor")).json
+    rules = notifications.call("GET", "/rules", as_=(SUPERVISOR, "supervisor")).json["items"]
     crisis = next(rule for rule in rules if rule["levels"] == ["high"])
     assert crisis["urgency"] == "urgent" and crisis["escalate_after_minutes"] == 15
     changed = notifications.call(
@@ -180,11 +204,13 @@ def test_no_one_can_switch_off_the_path_of_a_risk_flag(
 ) -> None:
     """An admin may tune who hears of a risk flag and how, but not make it reach no one or
     stop it escalating: the change is a 409 and the rule is unchanged."""
-    rules = notifications.call("GET", "/rules").json
+    rules = notifications.call("GET", "/rules").json["items"]
     rule = next(r for r in rules if r["levels"] == levels)
     refused = notifications.call("PATCH", f"/rules/{rule['id']}", json_body=change)
     assert refused.status_code == 409 and refused.json["reason"] == "risk_rule_protected"
-    after = next(r for r in notifications.call("GET", "/rules").json if r["id"] == rule["id"])
+    after = next(
+        r for r in notifications.call("GET", "/rules").json["items"] if r["id"] == rule["id"]
+    )
     assert after == rule
     notifications.person(CASE_MANAGER)
     level = "high" if levels == ["high"] else "moderate"
@@ -193,7 +219,7 @@ def test_no_one_can_switch_off_the_path_of_a_risk_flag(
 
 
 def test_other_rules_can_be_switched_off(notifications: NotificationsApi) -> None:
-    rules = notifications.call("GET", "/rules").json
+    rules = notifications.call("GET", "/rules").json["items"]
     review = next(r for r in rules if r["event_type"] == "planning.review.due.v1")
     off = notifications.call("PATCH", f"/rules/{review['id']}", json_body={"active": False})
     assert off.status_code == 200 and off.json["active"] is False

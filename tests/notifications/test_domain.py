@@ -8,7 +8,10 @@ import pytest
 
 from services.notifications.domain import (
     QuietHours,
+    RecipientKind,
     escalation_targets,
+    next_escalation_at,
+    recipient_kind,
     release_time,
     resolve_recipients,
     retry_delay,
@@ -58,8 +61,22 @@ def test_nobody_is_never_the_answer() -> None:
 def test_escalation_goes_to_the_supervisor_then_on_call_then_stops() -> None:
     assert escalation_targets(1, supervisor_id="sup") == ["sup"]
     assert escalation_targets(1, supervisor_id=None) == ["on_call"]
+    assert escalation_targets(1, supervisor_id="sup", supervisor_has_email=False) == ["on_call"]
     assert escalation_targets(2, supervisor_id="sup") == ["on_call"]
     assert escalation_targets(3, supervisor_id="sup") == []
+
+
+def test_escalation_waits_again_only_before_the_last_level() -> None:
+    now = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    assert next_escalation_at(1, now, 15) == now + timedelta(minutes=15)
+    assert next_escalation_at(2, now, 15) is None  # on-call was the last step
+    assert next_escalation_at(1, now, None) is None
+
+
+def test_on_call_addresses_are_never_people() -> None:
+    assert recipient_kind("on_call") == RecipientKind.ON_CALL
+    assert recipient_kind("intake_on_call") == RecipientKind.ON_CALL
+    assert recipient_kind("sup-1") == RecipientKind.PERSON
 
 
 def test_backoff_doubles_and_is_capped() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.reliability.conftest import HIGH_RISK, SUP, Workload, hire_case_managers, unpublished
+from tests.reliability.conftest import HIGH_RISK, Workload, hire_case_managers, unpublished
 from tests.support.backends import Backend
 from tests.support.mail import Mailbox, start_smtp
 from tests.support.platform import wait_until
@@ -30,6 +30,7 @@ from tests.support.processes import ProcessPlatform
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["intake", "planning", "notifications"]
 ADMIN = ("admin-1", "admin")
+SUP = ("sup-1", "supervisor")
 #: Where operators read metric names: the guides, and the alert rules and dashboard they load.
 DOCUMENTS = [
     ROOT / "docs" / "operations.md",
@@ -252,6 +253,10 @@ def test_a_crisis_alert_seen_by_an_operator_one_trace_and_metrics_from_every_pro
         == 0
     )
     assert sample(notifications, "casehub_events_published_total", service="notifications")
+    # The escalator runs in this worker; the alert was raised seconds ago, nothing escalated yet.
+    for level in ("1", "2"):
+        assert sample(notifications, "casehub_escalations_total", level=level) == 0
+    assert sample(notifications, "casehub_escalations_failed_total") == 0
 
     everywhere = set().union(
         *(exposed_names(text) for text in workers.values()),

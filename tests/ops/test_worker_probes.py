@@ -1,18 +1,24 @@
 """A worker process serves no API, yet Kubernetes must probe it and Prometheus scrape it: its own
 port answers /healthz (every worker thread alive, not stopping), /readyz (its database) and
-/metrics (with the queue and outbox read when scraped)."""
+/metrics (with the queue and outbox read when scraped, and the escalator's counts in the
+notifications worker). Like ``casehub api``, it listens on loopback unless told otherwise."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import requests
 
+from shared.config import Settings
+from shared.service import ServiceRuntime
 from shared.worker import start_metrics_server, worker_threads
 from tests.support.backends import Backend
+from tests.support.listening import listening_addresses
 from tests.support.mail import free_port
 from tests.support.platform import wait_until
 from tests.support.services import RunningServices
@@ -64,3 +70,46 @@ def test_a_workers_own_port_answers_its_probes_and_metrics_until_it_stops(
     finally:
         stop.set()
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("environment", "listens_on"),
+    [({}, "127.0.0.1"), ({"CASEHUB_METRICS_HOST": "0.0.0.0"}, "0.0.0.0")],
+)
+def test_a_workers_port_listens_on_loopback_unless_told_otherwise(
+    services: RunningServices, environment: dict[str, str], listens_on: str
+) -> None:
+    """The manifests and compose set CASEHUB_METRICS_HOST=0.0.0.0, so the kubelet and Prometheus
+    reach the pod's address; on a laptop the worker's figures stay on the machine."""
+    planning = services["planning"]
+    host = Settings.from_env("planning", environment).metrics_host
+    runtime = ServiceRuntime(
+        planning.spec, replace(planning.settings, metrics_host=host), planning.topology
+    )
+    stop = threading.Event()
+    server = start_metrics_server(runtime, [], stop, free_port())
+    assert server is not None
+    try:
+        assert listening_addresses(server.port) == {listens_on}
+        assert requests.get(f"http://127.0.0.1:{server.port}/healthz", timeout=5).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_the_notifications_workers_port_counts_escalations_from_zero(
+    backend: Backend, data_dir: Path
+) -> None:
+    """The escalator runs in the notifications worker: its port shows each level's escalations
+    and the failed ones from 0, before any happens, so the alert rules see the first one."""
+    running = RunningServices(backend, data_dir, ["notifications"])
+    stop = threading.Event()
+    server = start_metrics_server(running["notifications"], [], stop, free_port())
+    assert server is not None
+    try:
+        scraped = requests.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
+    finally:
+        server.stop()
+        running.shutdown()
+    for level in ("1", "2"):
+        assert re.search(rf'^casehub_escalations_total{{level="{level}"}} \d', scraped, re.M)
+    assert re.search(r"^casehub_escalations_failed_total \d", scraped, re.M)

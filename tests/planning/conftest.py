@@ -76,7 +76,7 @@ class PlanningApi(ServiceApi):
         )
         [plan] = self.call(
             "GET", "/plans", as_=("admin-1", "admin"), query={"client_id": ids["client_id"]}
-        ).json
+        ).json["items"]
         return {**ids, "plan_id": plan["id"]}
 
     def plan(self, plan_id: str, as_: tuple[str, ...] = ("admin-1", "admin")) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def test_plan_access(planning: PlanningApi, caller: str) -> None:
     if can_read == 403:
         assert listed.status_code == 403
     else:
-        assert [p["id"] for p in listed.json] == ([plan_id] if can_read == 200 else [])
+        assert [p["id"] for p in listed.json["items"]] == ([plan_id] if can_read == 200 else [])
     assert planning.call("GET", f"/plans/{plan_id}", as_=None).status_code == 401
 
 

@@ -52,7 +52,7 @@ def test_the_same_assessment_twice_makes_one_plan_and_a_later_one_adds_only_new_
     planning.deliver("intake.assessment.completed.v1", data)
     plans = planning.call(
         "GET", "/plans", as_=("admin-1", "admin"), query={"client_id": ids["client_id"]}
-    ).json
+    ).json["items"]
     assert len(plans) == 1
     assert [g["domain"] for g in plans[0]["working_version"]["content"]["goals"]] == [
         "housing",
@@ -173,7 +173,7 @@ def test_an_active_plan_never_changes_a_review_makes_a_new_version(planning: Pla
     )
     assert changed.status_code == 201 and changed.json["current_version"] == 2
     assert planning.approve(plan_id).status_code == 200
-    versions = planning.call("GET", f"/plans/{plan_id}/versions").json
+    versions = planning.call("GET", f"/plans/{plan_id}/versions").json["items"]
     assert [(v["number"], v["status"]) for v in versions] == [(1, "superseded"), (2, "approved")]
     assert len(versions[0]["content"]["goals"]) == 1  # version 1 is as it was approved
     diff = planning.call("GET", f"/plans/{plan_id}/compare", query={"older": 1, "newer": 2}).json
@@ -291,7 +291,10 @@ def test_progress_notes_and_goal_achieved_once(planning: PlanningApi) -> None:
         == 201
     )
     assert planning.call("POST", path, json_body={"note": "x", "attainment": 5}).status_code == 422
-    assert len(planning.call("GET", path).json) == 3
+    first = planning.call("GET", path, query={"limit": 2}).json
+    rest = planning.call("GET", path, query={"limit": 2, "cursor": first["next_cursor"]}).json
+    notes = [note["note"] for note in first["items"] + rest["items"]]
+    assert notes == ["Viewing", "Keys!", "Settled"] and rest["next_cursor"] is None
     [achieved] = planning.events("goal.achieved.v1")
     assert achieved["data"]["goal_id"] == goal_id and "Keys" not in str(achieved)
 
@@ -345,9 +348,12 @@ def test_overdue_reviews_are_listed_for_the_owner_and_the_team(planning: Plannin
     plan_id = _plan_in(planning, "active")
     _make_due(planning, 3)
     mine = planning.call("GET", "/reviews/overdue").json
-    assert [r["plan_id"] for r in mine] == [plan_id]
+    assert [r["plan_id"] for r in mine["items"]] == [plan_id] and mine["next_cursor"] is None
     assert planning.call("GET", "/reviews/overdue", as_=(SUPERVISOR, "supervisor")).json == mine
-    assert planning.call("GET", "/reviews/overdue", as_=("cm-2", "case_manager")).json == []
+    assert planning.call("GET", "/reviews/overdue", as_=("cm-2", "case_manager")).json == {
+        "items": [],
+        "next_cursor": None,
+    }
     assert (
         planning.call("GET", "/reviews/overdue", as_=("iw-1", "intake_worker")).status_code == 403
     )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from marshmallow import Schema, fields
 
+from services.catalog import load_spec
+from shared.config import SERVICE_NAMES
 from shared.contracts import (
+    REGISTRY,
     ContractRegistry,
     ContractViolation,
     EnvelopeError,
@@ -84,3 +89,44 @@ def test_intake_life_domains_are_the_contracts_life_domains() -> None:
     from shared.contracts.intake import LIFE_DOMAINS
 
     assert intake_domains == LIFE_DOMAINS
+
+
+def _consumers(event_type: str) -> set[str]:
+    routing_key = REGISTRY.get(event_type).routing_key
+    return {name for name in SERVICE_NAMES if routing_key in load_spec(name).handlers}
+
+
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "casehub.intake.case_manager.updated.v1",
+        "casehub.intake.case.assigned.v1",
+        "casehub.intake.client.discharged.v1",
+    ],
+)
+def test_every_change_of_team_or_care_is_produced_by_intake_and_reaches_every_access_rule(
+    event_type: str,
+) -> None:
+    """Planning, referrals and notifications keep who may see what from these events."""
+    assert REGISTRY.get(event_type).producer == "intake"
+    assert _consumers(event_type) == {"planning", "referrals", "notifications"}
+
+
+def test_a_team_change_carries_identifiers_and_a_version_never_a_name() -> None:
+    event_type = "casehub.intake.case_manager.updated.v1"
+    data = {
+        "case_manager_id": "cm-1",
+        "team": "north",
+        "supervisor_id": "sup-2",
+        "caseload_cap": 40,
+        "active": True,
+        "version": 3,
+        "updated_at": datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+    }
+    assert REGISTRY.validate(event_type, data)["version"] == 3
+    with pytest.raises(ContractViolation) as named:
+        REGISTRY.validate(event_type, {**data, "display_name": "Dana Okafor"})
+    assert set(named.value.messages) == {"display_name"}
+    with pytest.raises(ContractViolation) as unversioned:
+        REGISTRY.validate(event_type, {k: v for k, v in data.items() if k != "version"})
+    assert set(unversioned.value.messages) == {"version"}

@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,14 @@ def _checks_command(service: str, args: list[str]) -> None:
         assert args[1] == service, args
 
 
+def _listens_on_every_interface(args: list[str]) -> None:
+    """An API without --host listens on loopback only: in a container nothing would reach it."""
+    host = args.index("--host")
+    assert args[host + 1] == "0.0.0.0", args
+    if args[1] in SERVICE_NAMES:
+        assert build_parser().parse_args(args).host == "0.0.0.0"
+
+
 @cache
 def rendered(overlay: str) -> tuple[dict[str, Any], ...]:
     if shutil.which("kubectl") is None:
@@ -91,6 +100,8 @@ def test_compose_runs_an_api_and_a_worker_per_service_each_with_its_own_database
         assert other_urls == []
         _runs_a_real_command(api["command"])
         _runs_a_real_command(worker["command"])
+        _listens_on_every_interface(api["command"])
+        assert worker["environment"]["CASEHUB_METRICS_HOST"] == "0.0.0.0"
         assert f"http://127.0.0.1:{SERVICE_PORTS[name]}/readyz" in " ".join(
             api["healthcheck"]["test"]
         )
@@ -155,11 +166,11 @@ def test_the_image_runs_casehub_as_a_numeric_non_root_user_from_the_lock_file() 
     assert "build" not in final_stage.split("\n")[0] and "gcc" not in final_stage
     assert "--require-hashes" in dockerfile and "requirements.lock" in dockerfile
     assert not re.search(r"^FROM \S+:latest", dockerfile, re.M)
+    command = json.loads(re.findall(r"^CMD (.+)$", final_stage, re.M)[-1])
+    _listens_on_every_interface(command)
 
 
 def test_the_lock_file_pins_every_dependency_with_hashes() -> None:
-    import tomllib
-
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     lock = (ROOT / "deploy" / "requirements.lock").read_text()
     pinned = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;]+)", lock, re.M))
@@ -188,6 +199,7 @@ def test_every_process_has_probes_on_real_endpoints_and_the_api_waits_for_its_sc
         [api] = spec["containers"]
         _checks_command(name, api["args"])
         assert api["args"][:4] == ["api", name, "--port", str(port)]
+        _listens_on_every_interface(api["args"])
         ports = {p["name"]: p["containerPort"] for p in api["ports"]}
         assert ports == {"http": port, "metrics": METRICS_PORT}
         assert api["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
@@ -224,6 +236,7 @@ def test_every_workload_is_locked_down_and_references_its_secrets(overlay: str) 
         if d["kind"] == "ConfigMap" and "CASEHUB_METRICS_PORT" in d.get("data", {})
     )["data"]
     assert config["CASEHUB_METRICS_PORT"] == str(METRICS_PORT)
+    assert config["CASEHUB_METRICS_HOST"] == "0.0.0.0"  # the workers' probes and scrapes
     for variable in (
         "NOTIFICATIONS_SMTP_HOST",
         "NOTIFICATIONS_SMTP_TLS",
@@ -386,3 +399,30 @@ def test_the_prometheus_rule_loads_the_same_alerts_promtool_checks() -> None:
             if service["metadata"].get("labels", {}).get("casehub.io/metrics") == "true"
         ]
         assert len(scraped) == 6 + 5  # every API and every worker
+
+
+def _name(requirement: str) -> str:
+    return Requirement(requirement).name.lower().replace("_", "-")
+
+
+def test_the_image_carries_no_development_dependency() -> None:
+    """The mail catcher of ``casehub dev`` (aiosmtpd) and the test tools are a development extra:
+    the image installs the package without extras, from a lock file of the runtime dependencies
+    only, so it does not ship an SMTP server nobody runs."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    development = {_name(r) for r in project["optional-dependencies"]["dev"]}
+    assert "aiosmtpd" not in {_name(r) for r in project["dependencies"]}
+    assert "aiosmtpd" in development
+    lock = (ROOT / "deploy" / "requirements.lock").read_text()
+    locked = {
+        match[1].lower().replace("_", "-"): match[0]
+        for match in re.finditer(r"^([A-Za-z0-9_.-]+)==.*?(?=^[A-Za-z0-9]|\Z)", lock, re.M | re.S)
+    }
+    assert "aiosmtpd" not in locked
+    # A development package is in the image only as some runtime dependency's own dependency
+    # (requests, for the OTLP exporter), never because the lock was made with the dev extra.
+    for name in development & set(locked):
+        assert "casehub (pyproject.toml)" not in locked[name], f"{name} locked for the dev extra"
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert re.search(r"pip install [^\n]*--no-deps --no-build-isolation \.[ \n]", dockerfile)
+    assert "[dev]" not in dockerfile and "aiosmtpd" not in dockerfile

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,6 +15,7 @@ from services.catalog import load_spec, platform_topology
 from shared.audit import PURPOSE_LENGTH
 from shared.config import SERVICE_NAMES, Settings
 from shared.service import ServiceRuntime
+from shared.web.auth import ROLES, mint_token
 from tests.support.backends import Backend, embedded_backend
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
@@ -149,3 +153,130 @@ def test_every_write_documents_the_optional_idempotency_key_and_reads_do_not(
             else:
                 assert listed == 1, f"{method.upper()} {path}"
                 assert {"409", "422"} <= set(operation["responses"]), f"{method.upper()} {path}"
+
+
+class _PageAssets(HTMLParser):
+    """The scripts and stylesheets a page makes a browser fetch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "script" and found.get("src"):
+            self.urls.append(str(found["src"]))
+        if tag == "link" and found.get("href"):
+            self.urls.append(str(found["href"]))
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_docs_page_works_offline_every_script_and_style_comes_from_the_service(
+    name: str, data_dir: Path
+) -> None:
+    """/docs is Swagger UI: without internet a CDN-hosted copy is a blank page, so the page names
+    no other host and the service itself answers every script and stylesheet it references."""
+    client = _runtime(name, embedded_backend(), data_dir).create_app().test_client()
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.content_type.startswith("text/html")
+    html = page.get_data(as_text=True)
+    assert not re.search(r"(https?:)?//[a-z0-9]", html, re.IGNORECASE), "an external host"
+    parser = _PageAssets()
+    parser.feed(html)
+    assert any(url.endswith(".js") for url in parser.urls)
+    assert any(url.endswith(".css") for url in parser.urls)
+    for url in parser.urls:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        expected = "text/css" if url.endswith(".css") else "javascript"
+        assert expected in asset.content_type, (url, asset.content_type)
+        assert len(asset.get_data()) > 1000, url
+    assert "SwaggerUIBundle" in client.get(parser.urls[-1]).get_data(as_text=True)
+    assert '"validatorUrl": null' in html  # the badge would send the spec to swagger.io
+    spec_url = re.search(r'url: "([^"]+)"', html)
+    assert spec_url and client.get(spec_url.group(1)).json["info"]["title"] == f"Casehub {name}"
+
+
+UNKNOWN = "casehub_no_such_parameter"
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_every_endpoint_refuses_a_query_parameter_it_does_not_take_naming_it(
+    name: str, data_dir: Path
+) -> None:
+    """A mistyped filter must not be ignored (an unfiltered answer looks like a real one): every
+    operation of the OpenAPI document, and the probes and docs, answer 422 naming the parameter,
+    after authentication (no token is still a 401) and whatever else the request carries."""
+    runtime = _runtime(name, embedded_backend(), data_dir)
+    runtime.migrate()
+    client = runtime.create_app().test_client()
+    token = mint_token(runtime.settings, "someone", list(ROLES), org="org-1")
+    spec = client.get("/openapi.json").json
+    operations = [
+        (method, path, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+    assert len(operations) > 5
+    refused = []
+    for method, path, operation in operations:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        declared = [p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"]
+        assert UNKNOWN not in declared
+        answer = client.open(
+            url,
+            method=method.upper(),
+            query_string={UNKNOWN: "1"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        label = f"{method.upper()} {path}"
+        if answer.status_code == 422 and UNKNOWN in answer.json["errors"]["query"]:
+            assert answer.content_type == "application/problem+json"
+            assert "422" in operation["responses"], label
+            assert all(name in answer.json["detail"] for name in declared), label
+            refused.append(label)
+        if operation.get("security"):
+            anonymous = client.open(url, method=method.upper(), query_string={UNKNOWN: "1"})
+            assert anonymous.status_code == 401, label
+    assert refused == [f"{method.upper()} {path}" for method, path, _ in operations]
+    for public in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"):
+        answer = client.get(public, query_string={UNKNOWN: "1", "also": "2"})
+        assert answer.status_code == 422, public
+        assert sorted(answer.json["errors"]["query"]) == ["also", UNKNOWN], public
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_every_list_answers_one_paged_shape_with_limit_and_cursor(
+    name: str, data_dir: Path
+) -> None:
+    """A client (the web app, a partner) reads every list the same way: ``{items, next_cursor}``,
+    a page at a time with ``limit`` and ``cursor``; no operation answers a bare array."""
+    spec = _runtime(name, embedded_backend(), data_dir).create_app().test_client()
+    spec = spec.get("/openapi.json").json
+    lists, wrong = [], []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            label = f"{method.upper()} {path}"
+            content = operation["responses"].get("200", {}).get("content", {})
+            schema = _resolve(spec, content.get("application/json", {}).get("schema", {}))
+            if schema.get("type") == "array":
+                wrong.append(f"{label} answers a bare array")
+                continue
+            properties = schema.get("properties", {})
+            if properties.get("items", {}).get("type") != "array":
+                continue
+            lists.append(label)
+            query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+            if "next_cursor" not in properties or not {"limit", "cursor"} <= query:
+                wrong.append(f"{label} lacks next_cursor, limit or cursor")
+    assert wrong == []
+    assert len(lists) >= 3 and "GET /audit" in lists

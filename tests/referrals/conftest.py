@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import pytest
 from services.referrals.handlers import EVENT_HANDLERS
 from shared.contracts import REGISTRY, Event
 from tests.support.backends import Backend
+from tests.support.outbound import PARTNER_HOSTS
 from tests.support.service_api import ServiceApi
 
 CASE_MANAGER = "cm-1"
@@ -27,6 +28,14 @@ PACKET = {
 @dataclass
 class ReferralsApi(ServiceApi):
     default_caller: tuple[str, ...] = (CASE_MANAGER, "case_manager")
+
+    @classmethod
+    def start(cls, name: str, backend: Backend, data_dir: Path, **settings: Any) -> ReferralsApi:
+        """The service with the partners' host names resolving as in a hosts file (to a public
+        address nothing routes), so their https webhook URLs can be registered here."""
+        api: ReferralsApi = super().start(name, backend, data_dir, **settings)
+        api.runtime.outbound = replace(api.runtime.outbound, resolve=PARTNER_HOSTS)
+        return api
 
     def deliver(self, routing_key: str, data: dict[str, Any]) -> None:
         event_type = f"casehub.{routing_key}"
@@ -145,9 +154,19 @@ class ReferralsApi(ServiceApi):
         return self.tokens[key]
 
 
+#: For tests whose webhook receivers listen on 127.0.0.1 over http: the development setting
+#: (CASEHUB_ALLOW_PRIVATE_WEBHOOKS=1), on explicitly for them alone.
+LOOPBACK_WEBHOOKS = pytest.mark.parametrize(
+    "referrals", [{"allow_private_webhooks": True}], indirect=True, ids=["loopback-webhooks"]
+)
+
+
 @pytest.fixture
-def referrals(backend: Backend, data_dir: Path) -> Iterator[ReferralsApi]:
-    api = ReferralsApi.start("referrals", backend, data_dir)
+def referrals(
+    backend: Backend, data_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[ReferralsApi]:
+    """``request.param`` (see LOOPBACK_WEBHOOKS) may change the service's settings."""
+    api = ReferralsApi.start("referrals", backend, data_dir, **getattr(request, "param", {}))
     api.directory()
     yield api
     api.runtime.database.dispose()

@@ -1,4 +1,4 @@
-"""The verification snippet in docs/partners.md works against what Casehub really sends."""
+"""The examples in docs/partners.md work against what Casehub really sends and answers."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 
 from shared.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from tests.referrals.conftest import HOUSING, ReferralsApi
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "partners.md"
+PARTNER = ("h-1", "partner", HOUSING)
 
 
 def test_the_guides_verification_snippet_accepts_real_signatures_and_refuses_replays() -> None:
@@ -23,3 +25,26 @@ def test_the_guides_verification_snippet_accepts_real_signatures_and_refuses_rep
     assert not verify("wrong-secret", now, headers[SIGNATURE_HEADER], body)  # type: ignore[operator]
     old = str(int(time.time()) - 3600)
     assert not verify("partner-secret", old, sign("partner-secret", old, body), body)  # type: ignore[operator]
+
+
+def test_the_guides_paging_example_is_what_the_partner_api_answers(
+    referrals: ReferralsApi,
+) -> None:
+    """The guide's two requests, run as written (with the cursor the first really returned): a
+    page of ``{items, next_cursor}``, then the last page with ``next_cursor`` null."""
+    [example] = [
+        block
+        for block in re.findall(r"```\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
+        if "GET /partner/referrals" in block
+    ]
+    first, then = re.findall(r"^GET (\S+)$", example, flags=re.MULTILINE)
+    sent = {referrals.referral(referrals.client()) for _ in range(3)}
+    page = referrals.call("GET", first, as_=PARTNER).json
+    assert set(page) == {"items", "next_cursor"} and len(page["items"]) == 2
+    documented_cursor = re.search(r"cursor=(\S+)", then)
+    assert documented_cursor
+    last = referrals.call(
+        "GET", then.replace(documented_cursor[1], page["next_cursor"]), as_=PARTNER
+    ).json
+    assert last["next_cursor"] is None
+    assert {r["id"] for r in page["items"] + last["items"]} == sent

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from tests.support.processes import ProcessPlatform
 
 IW = ("iw-1", "intake_worker")
-SUP = ("sup-1", "supervisor")
+ADMIN = ("admin-1", "admin")
 CASE_MANAGERS = [f"cm-{number}" for number in range(10)]
 HIGH_RISK = {
     "wish_to_be_dead": True,
@@ -74,7 +74,7 @@ def hire_case_managers(platform: ProcessPlatform) -> None:
             "intake",
             "PUT",
             f"/case-managers/{person}",
-            SUP,
+            ADMIN,
             {"display_name": person, "team": "north", "supervisor_id": "sup-1"},
         )
         assert saved.status_code == 200, saved.text

@@ -339,8 +339,8 @@ def _seed_notifications(api: NotificationsApi) -> SecuredService:
     for person in ("cm-1", "sup-1", "cm-2", "sup-2", "iw-2"):
         api.person(person)
     api.risk_flagged("high", case_manager="cm-1", supervisor="sup-1")
-    [item] = _call(api, INSIDERS[CM], "GET", "/me/notifications")
-    rules = _call(api, INSIDERS[ADMIN], "GET", "/rules")
+    [item] = _call(api, INSIDERS[CM], "GET", "/me/notifications")["items"]
+    rules = _call(api, INSIDERS[ADMIN], "GET", "/rules")["items"]
     return SecuredService(
         "notifications",
         api,
@@ -362,12 +362,13 @@ SEEDS: dict[str, tuple[type[ServiceApi], Callable[[Any], SecuredService]]] = {
 }
 
 
-def start_secured(name: str, data_dir: Path) -> SecuredService:
-    """The service on the embedded backend (SQLite, in-process HTTP), seeded."""
+def start_secured(name: str, data_dir: Path, **settings: Any) -> SecuredService:
+    """The service on the embedded backend (SQLite, in-process HTTP), seeded; ``settings``
+    change its configuration."""
     api_class, seed = SEEDS[name]
     folder = data_dir / f"{name}-{uuid.uuid4().hex[:6]}"
     folder.mkdir(parents=True)
-    return seed(api_class.start(name, embedded_backend(), folder))
+    return seed(api_class.start(name, embedded_backend(), folder, **settings))
 
 
 @pytest.fixture(params=SERVICE_NAMES)

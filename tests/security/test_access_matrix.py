@@ -49,6 +49,8 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "PUT /case-managers/{case_manager_id}": {SUP, ADMIN},
         "GET /case-managers": {SUP, ADMIN},
         "GET /case-managers/{case_manager_id}/caseload": {CM, SUP, ADMIN},
+        "GET /duplicate-reviews": {SUP, ADMIN},
+        "POST /duplicate-reviews/{review_id}/resolve": {SUP, ADMIN},
         "GET /audit": {ADMIN},
     },
     "planning": {
@@ -97,7 +99,8 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "POST /me/notifications/{delivery_id}/read": STAFF,
         "GET /me/preferences": STAFF,
         "PUT /me/preferences": STAFF,
-        "POST /notifications/{notification_id}/acknowledge": STAFF,
+        # on-call acknowledges by role, only what reached on-call (tests/notifications)
+        "POST /notifications/{notification_id}/acknowledge": STAFF | {"on_call"},
         "PUT /users/{user_id}/preferences": {ADMIN},
         "GET /rules": {ADMIN, SUP},
         "PATCH /rules/{rule_id}": {ADMIN},
@@ -105,8 +108,16 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /audit": {ADMIN},
     },
 }
-#: Public by design in every service: probes, metrics and the API's own documentation.
-PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "GET /docs"}
+#: Public by design in every service: probes, metrics and the API's own documentation (with
+#: the Swagger UI files it loads).
+PUBLIC = {
+    "GET /healthz",
+    "GET /readyz",
+    "GET /metrics",
+    "GET /openapi.json",
+    "GET /docs",
+    "GET /docs/assets/{filename}",
+}
 #: Path parameters that name (part of) one client's record, or one person's own items.
 CLIENT_SCOPED = {"client_id", "plan_id", "referral_id", "notification_id", "delivery_id"}
 CASELOAD_SCOPED = CLIENT_SCOPED | {"case_manager_id"}
@@ -188,6 +199,7 @@ def test_missing_or_bad_credentials_are_401_on_every_operation(secured: SecuredS
 def test_probes_metrics_and_docs_are_public(secured: SecuredService) -> None:
     for route in sorted(PUBLIC):
         method, path = route.split(" ")
+        path = path.replace("{filename}", "swagger-ui.css")
         response = secured.api.http.open(path, method=method)
         assert response.status_code == 200, (route, response.status_code)
 
@@ -225,8 +237,9 @@ def test_staff_of_another_caseload_or_team_cannot_reach_a_clients_record(
 def test_lists_never_show_another_caseloads_records(secured: SecuredService) -> None:
     """Whatever a colleague outside the caseload may list, the seeded client is absent from it.
 
-    (Notifications' ``GET /deliveries`` is the service-wide delivery log for supervisors and
-    admins: ids, recipients and channels, but no client reference, name or text.)"""
+    (Notifications' ``GET /deliveries`` is the delivery log, of a supervisor's team or, for
+    admins, of everyone: ids, recipients and channels, but no client reference, name or text;
+    tests/notifications/test_delivery_log_scope.py checks the team scope.)"""
     leaks: list[str] = []
     for operation in secured.operations():
         if operation.method != "GET" or operation.parameters:

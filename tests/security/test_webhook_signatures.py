@@ -15,6 +15,7 @@ import pytest
 
 from services.referrals import operations as referral_operations
 from shared.db import utc_now
+from shared.outbound import OutboundGuard
 from shared.webhooks import DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.notifications.conftest import NOW, NotificationsApi
 from tests.security.conftest import INSIDERS, PARTNER, start_secured
@@ -47,9 +48,13 @@ def _receiver() -> Iterator[tuple[str, Captured]]:
         server.server_close()
 
 
+#: The receivers listen on 127.0.0.1 over http: the development setting, on for these tests only.
+LOOPBACK = {"allow_private_webhooks": True}
+
+
 def _partner_webhook(url: str, tmp_path: Path) -> str:
     """Referrals: Housing First subscribes, a referral is sent to it, the sender delivers."""
-    world = start_secured("referrals", tmp_path)
+    world = start_secured("referrals", tmp_path, **LOOPBACK)
     try:
         response = world.api.http.post(
             "/partner/webhooks",
@@ -59,7 +64,10 @@ def _partner_webhook(url: str, tmp_path: Path) -> str:
         assert response.status_code == 201
         world.api.referral(world.api.client())
         with world.api.runtime.unit_of_work() as uow:
-            assert referral_operations.deliver_webhooks(uow, utc_now()) > 0
+            delivered = referral_operations.deliver_webhooks(
+                uow, utc_now(), outbound=OutboundGuard(allow_private=True)
+            )
+            assert delivered > 0
         return world.api.http.get(
             "/partner/webhooks", headers=INSIDERS[PARTNER].headers(world.settings)
         ).get_data(as_text=True)
@@ -69,7 +77,7 @@ def _partner_webhook(url: str, tmp_path: Path) -> str:
 
 def _person_webhook(url: str, tmp_path: Path) -> str:
     """Notifications: a case manager is reached by webhook; a crisis alert is dispatched."""
-    world = start_secured("notifications", tmp_path)
+    world = start_secured("notifications", tmp_path, **LOOPBACK)
     api = world.api
     assert isinstance(api, NotificationsApi)
     try:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import Database, UtcDateTime, service_metadata
 from shared.errors import Unprocessable
-from shared.pagination import keyset_page
+from shared.pagination import keyset_page, ordered_page
 from tests.support.backends import Backend
 
 
@@ -91,3 +91,52 @@ def _cursor(values: list[object]) -> str:
 def test_a_forged_cursor_is_refused_as_such(database: Database, cursor: str) -> None:
     with database.session() as session, pytest.raises(Unprocessable, match="cursor"):
         keyset_page(session, select(_Row), [_Row.at, _Row.id], limit=5, cursor=cursor)
+
+
+@pytest.mark.parametrize("limit", [1, 3, 50])
+def test_descending_pages_visit_every_row_once_newest_first(database: Database, limit: int) -> None:
+    seen: list[str] = []
+    cursor = None
+    with database.session() as session:
+        while True:
+            page = keyset_page(
+                session,
+                select(_Row),
+                [_Row.at, _Row.id],
+                limit=limit,
+                cursor=cursor,
+                descending=True,
+            )
+            seen += [row.id for row in page.items]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    assert seen == [f"r{n:02}" for n in reversed(range(20))]
+
+
+RANKED = [("high", 3, "C-1"), ("none", 0, "C-2"), ("high", 3, "C-3"), ("low", 1, "C-4")]
+
+
+def _rank(entry: tuple[str, int, str]) -> tuple[int, str]:
+    return (-entry[1], entry[2])
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 4, 10])
+def test_a_rank_computed_in_python_pages_every_item_once_in_order(limit: int) -> None:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = ordered_page(RANKED, _rank, limit=limit, cursor=cursor)
+        seen += [entry[2] for entry in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == ["C-1", "C-3", "C-4", "C-2"]
+
+
+@pytest.mark.parametrize(
+    "cursor", ["not base64 !", _cursor([-3]), _cursor(["C-1", -3]), _cursor([True, "C-1"])]
+)
+def test_a_forged_cursor_of_a_python_rank_is_refused_as_such(cursor: str) -> None:
+    with pytest.raises(Unprocessable, match="cursor"):
+        ordered_page(RANKED, _rank, limit=2, cursor=cursor)

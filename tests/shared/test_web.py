@@ -58,6 +58,17 @@ def conflict() -> None:
     raise Problem(409, detail="Cannot go from closed to open.", allowed=["a", "b"])
 
 
+class SearchArgs(ma.Schema):
+    name = ma.fields.String()
+
+
+@blp.route("/search")
+@blp.arguments(SearchArgs, location="query")
+@blp.response(200)
+def search(args: dict[str, Any]) -> dict[str, Any]:
+    return {"found": 0}
+
+
 @blp.route("/boom")
 def boom() -> None:
     raise RuntimeError("secret internals: password=hunter2")
@@ -317,11 +328,11 @@ def test_access_log_is_one_json_line_without_query_values(
     client: FlaskClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     capsys.readouterr()
-    client.get("/healthz?name=Jane+Doe", headers={"X-Request-ID": "req-log"})
+    client.get("/things/search?name=Jane+Doe", headers={"X-Request-ID": "req-log"})
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
     access = [line for line in lines if line["event"] == "http_request"]
     assert len(access) == 1
-    assert access[0]["path"] == "/healthz"
+    assert access[0]["path"] == "/things/search"
     assert access[0]["status"] == 200
     assert access[0]["request_id"] == "req-log"
     assert access[0]["service"] == "test"

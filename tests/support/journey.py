@@ -21,10 +21,11 @@ def admit_client(
     case_manager: str = "cm-1",
     supervisor: str = "sup-1",
 ) -> dict[str, Any]:
-    """An intake worker registers Alex Rivera and assigns them to a case manager of a supervisor's team."""
+    """An admin adds the case manager to a supervisor's team; an intake worker registers Alex
+    Rivera and assigns them to that case manager."""
     saved = intake.put(
         f"/case-managers/{case_manager}",
-        headers=bearer(settings, supervisor, "supervisor"),
+        headers=bearer(settings, "admin-1", "admin"),
         json={"display_name": case_manager.upper(), "team": "north", "supervisor_id": supervisor},
     )
     assert saved.status_code == 200, saved.json

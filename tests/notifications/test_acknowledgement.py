@@ -1,0 +1,137 @@
+"""Who may acknowledge a crisis alert (which stops its escalation): someone it reached, matched
+exactly, and on-call by its role, never by a subject that looks like a recipient."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.notifications.conftest import NOW, NotificationsApi
+
+CASE_MANAGER, SUPERVISOR = "cm-ana", "sup-maria"
+LEVEL_1 = NOW + timedelta(minutes=15, seconds=1)
+LEVEL_2 = NOW + timedelta(minutes=30, seconds=2)
+
+
+def _alert(notifications: NotificationsApi, **people: str | None) -> str:
+    event_id = notifications.risk_flagged("high", **people)  # type: ignore[arg-type]
+    [alert] = notifications.notified[event_id]
+    return alert
+
+
+def _acknowledge(notifications: NotificationsApi, alert: str, sub: str, role: str) -> int:
+    response = notifications.call("POST", f"/notifications/{alert}/acknowledge", as_=(sub, role))
+    return int(response.status_code)
+
+
+def _acknowledged_by(notifications: NotificationsApi, alert: str) -> list[str]:
+    return [
+        e["data"]["acknowledged_by"]
+        for e in notifications.events("notification.acknowledged.v1")
+        if e["data"]["notification_id"] == alert
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sub", "role"),
+    [
+        ("%", "case_manager"),  # a LIKE wildcard for any recipient
+        ("%", "supervisor"),
+        ("sup_maria", "supervisor"),  # "_" matched the "-" of sup-maria
+        ("SUP-MARIA", "supervisor"),  # SQLite's LIKE ignores case
+        ("sup-maria%", "supervisor"),
+        ("sup-maria#escalation1", "supervisor"),  # the old recipient of her reminder
+        ("Cm-Ana", "case_manager"),
+    ],
+)
+def test_a_look_alike_subject_cannot_acknowledge_someone_elses_alert(
+    notifications: NotificationsApi, sub: str, role: str
+) -> None:
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    alert = _alert(notifications, case_manager=CASE_MANAGER, supervisor=SUPERVISOR)
+    notifications.dispatch(NOW)
+    assert notifications.escalate(LEVEL_1) == 1  # sup-maria's reminder is out too
+    notifications.dispatch(LEVEL_1)
+
+    assert _acknowledge(notifications, alert, sub, role) == 404
+    inbox = notifications.call("GET", "/me/notifications", as_=(sub, role)).json["items"]
+    assert inbox == []
+    assert _acknowledged_by(notifications, alert) == []
+    assert notifications.escalate(LEVEL_2) == 1  # still escalating: nobody acknowledged it
+    assert _acknowledge(notifications, alert, SUPERVISOR, "supervisor") == 200
+    assert _acknowledged_by(notifications, alert) == [SUPERVISOR]
+
+
+@pytest.mark.parametrize(
+    ("sub", "role"),
+    [
+        ("on_call", "case_manager"),
+        ("on_call", "supervisor"),
+        ("on_call", "intake_worker"),
+        ("intake_on_call", "intake_worker"),
+    ],
+)
+def test_a_subject_named_like_on_call_cannot_acknowledge_an_unassigned_clients_alert(
+    notifications: NotificationsApi, sub: str, role: str
+) -> None:
+    alert = _alert(notifications, case_manager=None, supervisor=None)
+    notifications.dispatch(NOW)
+    assert _acknowledge(notifications, alert, sub, role) == 404
+    assert _acknowledged_by(notifications, alert) == []
+    assert notifications.escalate(LEVEL_1) == 1
+
+
+def test_the_on_call_role_acknowledges_what_reached_on_call(
+    notifications: NotificationsApi,
+) -> None:
+    unassigned = _alert(notifications, case_manager=None, supervisor=None)
+    notifications.dispatch(NOW)
+    on_call = ("dr-night", "on_call")
+    acknowledged = notifications.call(
+        "POST", f"/notifications/{unassigned}/acknowledge", as_=on_call
+    )
+    assert acknowledged.status_code == 200, acknowledged.json
+    assert acknowledged.json["acknowledged_by"] == "dr-night"
+    assert notifications.escalate(LEVEL_2) == 0
+
+
+def test_the_on_call_role_acknowledges_an_assigned_clients_alert_once_it_reached_on_call(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    alert = _alert(notifications, case_manager=CASE_MANAGER, supervisor=SUPERVISOR)
+    notifications.dispatch(NOW)
+    on_call = ("dr-night", "on_call")
+    assert _acknowledge(notifications, alert, *on_call) == 404  # on-call was not told yet
+    assert notifications.escalate(LEVEL_1) == 1  # the supervisor again
+    assert _acknowledge(notifications, alert, *on_call) == 404
+    assert notifications.escalate(LEVEL_2) == 1  # now on-call
+    assert _acknowledge(notifications, alert, *on_call) == 200
+    assert _acknowledged_by(notifications, alert) == ["dr-night"]
+
+
+def test_an_on_call_role_without_staff_roles_reads_no_inbox_or_delivery_log(
+    notifications: NotificationsApi,
+) -> None:
+    on_call = ("dr-night", "on_call")
+    assert notifications.call("GET", "/me/notifications", as_=on_call).status_code == 403
+    assert notifications.call("GET", "/deliveries", as_=on_call).status_code == 403
+
+
+def test_the_supervisor_acknowledges_through_her_reminder_alone(
+    notifications: NotificationsApi,
+) -> None:
+    """She was told only by the escalation (the client's new supervisor): her reminder is hers,
+    matched exactly, so she may acknowledge."""
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    alert = _alert(notifications, case_manager=CASE_MANAGER, supervisor="sup-old")
+    notifications.case_assigned(
+        "C-1042", client_id="c-1", case_manager=CASE_MANAGER, supervisor=SUPERVISOR
+    )
+    assert _acknowledge(notifications, alert, SUPERVISOR, "supervisor") == 404
+    assert notifications.escalate(LEVEL_1) == 1
+    assert _acknowledge(notifications, alert, SUPERVISOR, "supervisor") == 200
