@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-
-from flask import Flask
+from typing import Any
 
 from shared.config import SERVICE_NAMES, Settings
 from shared.messaging.topology import Topology
@@ -34,10 +33,10 @@ def runtime_for(name: str, settings: Settings | None = None) -> ServiceRuntime:
     return ServiceRuntime(load_spec(name), settings, platform_topology(settings))
 
 
-def app_factory(name: str) -> Callable[[Settings | None], Flask]:
+def app_factory(name: str) -> Callable[[Settings | None], Any]:
     """A ``create_app(settings=None)`` for WSGI servers: configuration from the environment."""
 
-    def create_app(settings: Settings | None = None) -> Flask:
+    def create_app(settings: Settings | None = None) -> Any:
         return runtime_for(name, settings).create_app()
 
     return create_app

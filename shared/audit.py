@@ -13,7 +13,7 @@ from shared.db import UtcDateTime
 from shared.pagination import Page, keyset_page
 
 if TYPE_CHECKING:
-    from shared.web.auth import Principal
+    from shared.identity import Principal
 
 PURPOSE_LENGTH = 200
 

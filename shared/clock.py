@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,9 +31,33 @@ def agency_zone() -> ZoneInfo:
 
 def agency_today(now: datetime | None = None) -> date:
     """The agency's date at ``now`` (default: this moment)."""
-    return (now or datetime.now(UTC)).astimezone(agency_zone()).date()
+    return agency_date(now or datetime.now(UTC))
 
 
 def in_agency_zone(moment: datetime) -> datetime:
     """The same instant on the agency's clock, so its ``.date()`` is the agency's day."""
     return moment.astimezone(agency_zone())
+
+
+def agency_date(moment: datetime) -> date:
+    """The agency's day at an instant (a review dated from an approval at 23:30 in Chicago is
+    dated from that Chicago day, not from the UTC day that has already begun)."""
+    return moment.astimezone(agency_zone()).date()
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The one source of "now" and "today" a process hands to its use cases (built once in each
+    service's ``app.py``; tests pass a fixed one instead of patching time)."""
+
+    fixed: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.fixed if self.fixed is not None else datetime.now(UTC)
+
+    def today(self) -> date:
+        """The agency's date now."""
+        return agency_date(self.now())
+
+
+SYSTEM_CLOCK = Clock()

@@ -7,16 +7,17 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
+from typing import Any
 
-from flask import Flask
-from flask_smorest import Blueprint
 from kombu import Connection
 from sqlalchemy import MetaData
 
 from shared import metrics
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.config import Settings
 from shared.contracts import REGISTRY, ContractRegistry
 from shared.db import Database
+from shared.errors import CasehubError
 from shared.messaging.broker import open_connection, ping_broker
 from shared.messaging.consumer import DelayedRetryPump, EventConsumer, Handler
 from shared.messaging.outbox import OutboxWriter, measure_outbox_lag
@@ -49,13 +50,25 @@ class ServiceSpec:
     description: str
     metadata: MetaData
     tables: MessagingTables
-    handlers: Mapping[str, Handler]
-    blueprints: Sequence[Blueprint] = ()
+    #: Routing key -> handler. With ``bootstrap``, each handler also takes the service's
+    #: settings and the clock (``handler(event, uow, settings=..., clock=...)``).
+    handlers: Mapping[str, Callable[..., None]]
+    #: flask-smorest blueprints (the platform core does not import the web framework).
+    blueprints: Sequence[Any] = ()
     migrations: Path | None = None
     periodic_tasks: Sequence[PeriodicTask] = ()
     registry: ContractRegistry = field(default=REGISTRY)
     #: Extra wiring of the Flask app (e.g. accepting partners' API keys).
-    configure_app: Callable[[Flask, ServiceRuntime], None] | None = None
+    configure_app: Callable[[Any, ServiceRuntime], None] | None = None
+    #: Builds the service's HTTP app from a runtime (``shared.web.service_app.build_app``); the
+    #: spec names it so the platform core never imports the web layer.
+    build_app: Callable[[ServiceRuntime], Any] | None = None
+    #: Domain errors (plain exceptions of ``domain.py``) -> the refusal each is to its caller: one
+    #: table per service, applied to every view, instead of try/except at each call site.
+    refusals: Mapping[type[Exception], Callable[[Any], CasehubError]] = field(default_factory=dict)
+    #: Builds the service's own settings once per process, from the environment at start (never
+    #: per event or per request), as cosmicpython's ``bootstrap.py`` does.
+    bootstrap: Callable[[Settings], object] | None = None
     #: Figures read from the service's database when Prometheus scrapes (e.g. unacknowledged
     #: crisis alerts), on its API's and its worker's /metrics.
     scrape_hooks: Sequence[Callable[[ServiceRuntime], None]] = ()
@@ -64,10 +77,21 @@ class ServiceSpec:
 class ServiceRuntime:
     """Everything a process of one service uses, created lazily (safe across gunicorn forks)."""
 
-    def __init__(self, spec: ServiceSpec, settings: Settings, topology: Topology) -> None:
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        settings: Settings,
+        topology: Topology,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.spec = spec
         self.settings = settings
         self.topology = topology
+        #: The one clock the service's views, handlers and periodic tasks read.
+        self.clock = clock
+        #: The service's own settings, built once here (None for a service without any).
+        self.service_settings: Any = spec.bootstrap(settings) if spec.bootstrap else None
         self.database = Database(settings.database_url)
         #: Where webhooks may go: checked at registration (API) and at each delivery (worker).
         self.outbound = OutboundGuard.for_settings(settings)
@@ -93,10 +117,20 @@ class ServiceRuntime:
         with self.database.engine.connect() as connection:
             yield partial(unit_of_work, self.database, self.outbox, connection=connection)
 
-    def create_app(self) -> Flask:
-        from shared.web.service_app import build_app
+    def create_app(self) -> Any:
+        """The service's WSGI app (a Flask app built by the spec's ``build_app``)."""
+        if self.spec.build_app is None:
+            raise LookupError(f"the {self.spec.name} service has no HTTP app")
+        return self.spec.build_app(self)
 
-        return build_app(self)
+    def handlers(self) -> dict[str, Handler]:
+        """The spec's handlers with the service's settings handed in (see ``bootstrap``)."""
+        if self.spec.bootstrap is None:
+            return dict(self.spec.handlers)
+        return {
+            key: partial(handler, settings=self.service_settings, clock=self.clock)
+            for key, handler in self.spec.handlers.items()
+        }
 
     def connect_broker(self) -> Connection:
         return open_connection(self.settings)
@@ -118,7 +152,7 @@ class ServiceRuntime:
             self.spec.tables,
             self.topology,
             self.spec.registry,
-            self.spec.handlers,
+            self.handlers(),
             self.outbox,
             connection_factory=self.connect_broker,
             **options,  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
 from shared.contracts import Event
+from shared.contracts.typed import TypedEvent
 from shared.db import Database
 from shared.idempotency import current_request
 from shared.messaging.outbox import WAKE_KEY, OutboxWriter
@@ -24,11 +25,25 @@ class UnitOfWork:
         self._outbox = outbox
         self.published: list[Event] = []
 
-    def publish(self, event_type: str, *, subject: str, data: Mapping[str, Any]) -> Event:
-        event = self._outbox.build(event_type, subject=subject, data=data)
-        self._outbox.write(self.session, event)
-        self.published.append(event)
-        return event
+    def publish(
+        self,
+        event: TypedEvent | str,
+        *,
+        subject: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event:
+        """Publish a typed event (``uow.publish(PlanApproved(...))``) or, for events without a
+        typed constructor yet, a type with its subject and data."""
+        if isinstance(event, TypedEvent):
+            event_type, subject, data = event.TYPE, event.subject, event.data()
+        else:
+            event_type = event
+        if subject is None or data is None:
+            raise TypeError(f"{event_type}: publish needs a subject and data")
+        built = self._outbox.build(event_type, subject=subject, data=data)
+        self._outbox.write(self.session, built)
+        self.published.append(built)
+        return built
 
 
 @contextmanager

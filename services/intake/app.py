@@ -11,6 +11,7 @@ from services.intake.handlers import EVENT_HANDLERS
 from services.intake.models import MESSAGING, Base
 from shared.clock import agency_today
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
+from shared.web.service_app import build_app
 
 
 def announce_expired_consents(runtime: ServiceRuntime) -> int:
@@ -26,6 +27,7 @@ SERVICE = ServiceSpec(
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
     blueprints=BLUEPRINTS,
+    build_app=build_app,
     migrations=Path(__file__).parent / "migrations",
     periodic_tasks=[PeriodicTask("consent-expiry", 300, announce_expired_consents)],
 )

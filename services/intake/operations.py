@@ -34,7 +34,7 @@ from shared.pagination import Page, keyset_page, ordered_page
 from shared.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
-    from shared.web.auth import Principal
+    from shared.identity import Principal
 
 UPDATABLE_FIELDS = (
     "given_name",

@@ -13,6 +13,7 @@ from services.notifications.handlers import EVENT_HANDLERS
 from services.notifications.metrics import measure_crisis_alerts
 from services.notifications.models import MESSAGING, Base
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
+from shared.web.service_app import build_app
 
 #: One per worker process, run by its dispatcher thread only.
 DISPATCHER = operations.Dispatcher(lambda: datetime.now(UTC))
@@ -37,6 +38,7 @@ SERVICE = ServiceSpec(
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
     blueprints=BLUEPRINTS,
+    build_app=build_app,
     migrations=Path(__file__).parent / "migrations",
     periodic_tasks=[
         PeriodicTask("dispatcher", 1, dispatch_due, woken_by=operations.DISPATCH_NOW),

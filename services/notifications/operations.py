@@ -35,7 +35,7 @@ from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
-    from shared.web.auth import Principal
+    from shared.identity import Principal
 
 log = get_logger(__name__)
 #: Wakes the dispatcher when a delivery due now commits (a crisis alert must not wait for

@@ -25,7 +25,6 @@ from services.planning.schemas import (
     VersionOut,
     VersionPage,
 )
-from shared.clock import agency_today
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
 from shared.web.paging import PageArgs, page_body
@@ -172,7 +171,12 @@ def approve(agreement: dict[str, Any], plan_id: str) -> Any:
     """Record the client's agreement and approve the working version; a review is scheduled."""
     with _uow() as uow:
         plan = operations.approve(
-            uow, current_principal(), plan_id, agreement, operations.ReviewPolicy.from_env()
+            uow,
+            current_principal(),
+            plan_id,
+            agreement,
+            current_runtime().service_settings,
+            current_runtime().clock.now(),
         )
         return _respond(uow, plan)
 
@@ -195,7 +199,12 @@ def start_review(plan_id: str) -> Any:
 def close(body: dict[str, Any], plan_id: str) -> Any:
     """Close the plan."""
     with _uow() as uow:
-        return _respond(uow, operations.close(uow, current_principal(), plan_id, body["reason"]))
+        return _respond(
+            uow,
+            operations.close(
+                uow, current_principal(), plan_id, body["reason"], current_runtime().clock.now()
+            ),
+        )
 
 
 @goals.route("/<plan_id>/goals", methods=["POST"])
@@ -334,7 +343,11 @@ def overdue(args: dict[str, Any]) -> Any:
     (supervisor), or all (admin)."""
     with _uow() as uow:
         page = operations.overdue_reviews(
-            uow, current_principal(), agency_today(), limit=args["limit"], cursor=args["cursor"]
+            uow,
+            current_principal(),
+            current_runtime().clock.today(),
+            limit=args["limit"],
+            cursor=args["cursor"],
         )
         return page_body(
             page,

@@ -9,13 +9,15 @@ from services.planning import operations
 from services.planning.api import BLUEPRINTS
 from services.planning.handlers import EVENT_HANDLERS
 from services.planning.models import MESSAGING, Base
-from shared.clock import agency_today
+from services.planning.refusals import REFUSALS
+from services.planning.settings import ReviewPolicy
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
+from shared.web.service_app import build_app
 
 
 def announce_due_reviews(runtime: ServiceRuntime) -> int:
     with runtime.unit_of_work() as uow:
-        return operations.announce_due_reviews(uow, agency_today())
+        return operations.announce_due_reviews(uow, runtime.clock.today(), runtime.clock.now())
 
 
 SERVICE = ServiceSpec(
@@ -26,6 +28,9 @@ SERVICE = ServiceSpec(
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
     blueprints=BLUEPRINTS,
+    build_app=build_app,
+    bootstrap=lambda _settings: ReviewPolicy.from_env(),
+    refusals=REFUSALS,
     migrations=Path(__file__).parent / "migrations",
     periodic_tasks=[PeriodicTask("review-scheduler", 60, announce_due_reviews)],
 )

@@ -9,6 +9,7 @@ with each plan version); every function here returns a new one and never changes
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
@@ -371,3 +372,71 @@ class Attainment(IntEnum):
     EXPECTED = 0
     MORE_THAN_EXPECTED = 1
     MUCH_MORE_THAN_EXPECTED = 2
+
+
+# --- Statuses of versions and reviews ---------------------------------------------------------
+
+
+class VersionStatus(StrEnum):
+    """A plan version is written as a draft, approved once, and superseded by the next approval."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SUPERSEDED = "superseded"
+
+
+class ReviewStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    DUE = "due"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+#: Reviews still to hold: not yet due, or announced as due.
+PENDING_REVIEW: tuple[ReviewStatus, ...] = (ReviewStatus.SCHEDULED, ReviewStatus.DUE)
+
+
+# --- The approval decision --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanApproval:
+    """What approving a plan changes, decided before anything is written: the new status, the
+    approved content (proposed goals now agreed), whether a draft becomes the approved version,
+    whether a review is completed by it, the next review's date and the referrals to request."""
+
+    status: PlanStatus
+    approves_draft: bool
+    content: dict[str, Any]
+    completes_review: bool
+    next_review_due: date
+    referrals: list[tuple[dict[str, Any], dict[str, Any]]]
+
+
+def decide_approval(
+    *,
+    status: PlanStatus | str,
+    version_status: str,
+    content: Mapping[str, Any],
+    previous_content: Mapping[str, Any] | None,
+    safety_plan_required: bool,
+    approved_on: date,
+    interval_days: int,
+) -> PlanApproval:
+    """The client agreed: may the plan be approved, and what follows. ``approved_on`` is the
+    agency's date of the approval (the review is dated from it, not from the UTC date).
+    Raises ``IllegalTransition`` or ``ApprovalRefused``."""
+    target = transition(status, PlanStatus.ACTIVE)
+    problems = approval_problems(content, safety_plan_required=safety_plan_required)
+    if problems:
+        raise ApprovalRefused(problems)
+    approves_draft = version_status == VersionStatus.DRAFT
+    approved = agree_goals(content) if approves_draft else _copy_content(content)
+    return PlanApproval(
+        status=target,
+        approves_draft=approves_draft,
+        content=approved,
+        completes_review=PlanStatus(status) is PlanStatus.UNDER_REVIEW,
+        next_review_due=next_review_after_approval(approved_on, interval_days),
+        referrals=new_referral_strategies(previous_content, approved),
+    )

@@ -1,41 +1,54 @@
-"""Events the planning service consumes, each mapped to a plain function (routing key -> handler)."""
+"""Events the planning service consumes, each mapped to a plain function (routing key -> handler).
+The runtime hands each one the review policy and the clock built once in ``app.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from services.planning import operations
-from shared.clock import agency_today
+from services.planning.settings import ReviewPolicy
+from shared.clock import Clock
 from shared.contracts import Event
-from shared.messaging.consumer import Handler
 from shared.unit_of_work import UnitOfWork
 
+PlanningHandler = Callable[..., None]
 
-def on_assessment_completed(event: Event, uow: UnitOfWork) -> None:
+
+def on_assessment_completed(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
     operations.draft_from_assessment(uow, event.data)
 
 
-def on_case_assigned(event: Event, uow: UnitOfWork) -> None:
+def on_case_assigned(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
     operations.record_assignment(uow, event.data)
 
 
-def on_case_manager_updated(event: Event, uow: UnitOfWork) -> None:
+def on_case_manager_updated(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
     operations.record_team_change(uow, event.data)
 
 
-def on_risk_flagged(event: Event, uow: UnitOfWork) -> None:
-    operations.respond_to_high_risk(
-        uow, event.data, operations.ReviewPolicy.from_env(), agency_today()
-    )
+def on_risk_flagged(event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock) -> None:
+    operations.respond_to_high_risk(uow, event.data, settings, clock.today())
 
 
-def on_client_discharged(event: Event, uow: UnitOfWork) -> None:
-    operations.close_on_discharge(uow, event.data)
+def on_client_discharged(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
+    operations.close_on_discharge(uow, event.data, clock.now())
 
 
-def on_referral_status_changed(event: Event, uow: UnitOfWork) -> None:
+def on_referral_status_changed(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
     operations.record_referral_status(uow, event.data)
 
 
-EVENT_HANDLERS: dict[str, Handler] = {
+EVENT_HANDLERS: dict[str, PlanningHandler] = {
     "referrals.referral.status_changed.v1": on_referral_status_changed,
     "intake.assessment.completed.v1": on_assessment_completed,
     "intake.case.assigned.v1": on_case_assigned,

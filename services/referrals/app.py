@@ -11,6 +11,7 @@ from services.referrals.handlers import EVENT_HANDLERS
 from services.referrals.models import MESSAGING, Base
 from shared.db import utc_now
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
+from shared.web.service_app import build_app
 
 
 def deliver_webhooks(runtime: ServiceRuntime) -> int:
@@ -31,6 +32,7 @@ SERVICE = ServiceSpec(
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
     blueprints=BLUEPRINTS,
+    build_app=build_app,
     migrations=Path(__file__).parent / "migrations",
     periodic_tasks=[
         PeriodicTask("partner-webhooks", 2, deliver_webhooks),

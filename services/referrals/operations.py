@@ -38,7 +38,7 @@ from shared.unit_of_work import UnitOfWork
 from shared.webhooks import DeliveryFailed, post_signed
 
 if TYPE_CHECKING:
-    from shared.web.auth import Principal
+    from shared.identity import Principal
 
 log = get_logger(__name__)
 R, P = domain.Side.REFERRER, domain.Side.PARTNER

@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from copy import deepcopy
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import jwt
@@ -15,6 +14,7 @@ from flask import current_app, g, request
 
 from shared import context
 from shared.config import Settings
+from shared.identity import Principal
 from shared.web.problems import Problem, ProblemSchema
 
 ROLES: tuple[str, ...] = (
@@ -44,18 +44,6 @@ _INVALID_TOKEN_DETAILS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
 F = TypeVar("F", bound=Callable[..., Any])
 #: What an identity provider's JWKS keys may sign with; the key's own algorithm must be one.
 JWKS_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: subject, roles, and for partners the organisation they act for."""
-
-    sub: str
-    roles: frozenset[str]
-    org: str | None = None
-
-    def has_any(self, *roles: str) -> bool:
-        return not self.roles.isdisjoint(roles)
 
 
 def _unauthorized(detail: str, *, invalid: bool = True) -> Problem:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import http
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import marshmallow as ma
@@ -221,6 +221,16 @@ def _reject_nul_characters() -> None:
 def _refusal(error: CasehubError) -> Response:
     """A rule of the service said no: same problem format, the rule's status and extensions."""
     return problem_response(Problem(error.status, detail=error.detail, **error.extensions))
+
+
+def register_refusals(
+    app: Flask, refusals: Mapping[type[Exception], Callable[[Any], CasehubError]]
+) -> None:
+    """A service's table of domain errors: each answered as the refusal it maps to."""
+    for error_type, as_refusal in refusals.items():
+        app.register_error_handler(
+            error_type, lambda error, as_refusal=as_refusal: _refusal(as_refusal(error))
+        )
 
 
 def register_problem_handlers(app: Flask) -> None:

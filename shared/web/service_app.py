@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import Flask, current_app
 
+from shared.service import ServiceRuntime
 from shared.web.app import create_service_app
-
-if TYPE_CHECKING:
-    from shared.service import ServiceRuntime
+from shared.web.problems import register_refusals
 
 
 def build_app(runtime: ServiceRuntime) -> Flask:
@@ -24,6 +21,7 @@ def build_app(runtime: ServiceRuntime) -> Flask:
         scrape_hooks=runtime.scrape_hooks(),
     )
     app.extensions["casehub_runtime"] = runtime
+    register_refusals(app, spec.refusals)
     if spec.configure_app is not None:
         spec.configure_app(app, runtime)
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from services.planning.handlers import EVENT_HANDLERS
 from shared.contracts import REGISTRY, Event
 from tests.support.backends import Backend
 from tests.support.service_api import ServiceApi
@@ -40,7 +39,7 @@ class PlanningApi(ServiceApi):
             id=event_id or str(uuid.uuid4()),
         )
         with self.runtime.unit_of_work() as uow:
-            EVENT_HANDLERS[routing_key](event, uow)
+            self.runtime.handlers()[routing_key](event, uow)
 
     def new_episode(
         self, *, unmet: list[str] | None = None, owner: str | None = OWNER

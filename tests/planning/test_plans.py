@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from services.planning import operations
 from services.planning.models import Review
+from shared.clock import Clock
 from tests.planning.conftest import COMPLETE_SAFETY_PLAN, OWNER, SUPERVISOR, PlanningApi
 
 
@@ -103,6 +104,34 @@ def test_approval_waits_for_goals_written_with_the_client_and_records_agreement(
     assert body["next_review_due"] == (date.today() + timedelta(days=90)).isoformat()
     [event] = planning.events("plan.approved.v1")
     assert event["data"]["version"] == 1 and "housing goal" not in str(event)
+
+
+@pytest.mark.parametrize(
+    ("zone", "approved_on"),
+    [
+        ("America/Chicago", date(2026, 11, 29)),  # 21:30 on the 29th in Chicago
+        ("UTC", date(2026, 11, 30)),
+        ("Pacific/Kiritimati", date(2026, 11, 30)),  # 17:30 on the 30th (UTC+14)
+    ],
+)
+def test_the_next_review_is_dated_from_the_agency_s_day_of_the_approval(
+    planning: PlanningApi, monkeypatch: pytest.MonkeyPatch, zone: str, approved_on: date
+) -> None:
+    """03:30 UTC on 30 November is still the 29th in Chicago: the review falls 90 days after
+    the agency's day, not after the UTC day that has already begun."""
+    monkeypatch.setenv("CASEHUB_TIMEZONE", zone)
+    monkeypatch.setattr(
+        planning.runtime, "clock", Clock(fixed=datetime(2026, 11, 30, 3, 30, tzinfo=UTC))
+    )
+    ids = planning.new_episode(unmet=["housing"])
+    planning.write_goals(ids["plan_id"])
+    approved = planning.approve(ids["plan_id"])
+    assert approved.status_code == 200, approved.json
+    due = (approved_on + timedelta(days=90)).isoformat()
+    assert approved.json["next_review_due"] == due
+    [event] = planning.events("plan.approved.v1")
+    assert event["data"]["next_review_due"] == due
+    assert event["data"]["approved_at"].startswith("2026-11-30T03:30:00")
 
 
 ACTIONS = {"approve": "active", "start-review": "under_review", "close": "closed"}

@@ -20,7 +20,7 @@ from shared.messaging.tables import messaging_tables
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.unit_of_work import UnitOfWork
 from shared.web import require_roles
-from shared.web.service_app import current_runtime
+from shared.web.service_app import build_app, current_runtime
 
 REGISTRY = ContractRegistry()
 NOTE_WRITTEN = "casehub.source.note.written.v1"
@@ -134,6 +134,7 @@ def source_spec(name: str) -> ServiceSpec:
         description="Test source service.",
         handlers={},
         blueprints=[NOTES],
+        build_app=build_app,
         registry=REGISTRY,
     )
 
@@ -146,6 +147,7 @@ def sink_spec(name: str) -> ServiceSpec:
         metadata=SinkBase.metadata,
         tables=SINK_TABLES,
         handlers={NOTE_ROUTING_KEY: on_note_written},
+        build_app=build_app,
         registry=REGISTRY,
     )
 

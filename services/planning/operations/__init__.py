@@ -1,0 +1,85 @@
+"""The planning service layer, one module per use case (no Flask): ``access`` (who sees which
+plan), ``reading``, ``writing`` (goals, strategies, safety plan), ``lifecycle`` (approval, review,
+close, progress) and ``from_events`` (what intake's and referrals' events change)."""
+
+from services.planning.operations.access import (
+    PENDING_REVIEW,
+    audit,
+    editable_plan,
+    load_plan,
+    next_review,
+    plan_version,
+    visible_plans,
+    working_version,
+)
+from services.planning.operations.from_events import (
+    close_on_discharge,
+    draft_from_assessment,
+    record_assignment,
+    record_referral_status,
+    record_team_change,
+    respond_to_high_risk,
+)
+from services.planning.operations.lifecycle import (
+    add_progress_note,
+    announce_due_reviews,
+    approve,
+    close,
+    start_review,
+)
+from services.planning.operations.reading import (
+    compare,
+    list_plans,
+    list_progress_notes,
+    list_versions,
+    overdue_reviews,
+    read_plan,
+    read_version,
+    strategy_referrals,
+)
+from services.planning.operations.writing import (
+    add_goal,
+    add_strategy,
+    remove_goal,
+    remove_strategy,
+    set_safety_plan,
+    update_goal,
+)
+from services.planning.settings import ReviewPolicy
+
+__all__ = [
+    "PENDING_REVIEW",
+    "ReviewPolicy",
+    "add_goal",
+    "add_progress_note",
+    "add_strategy",
+    "announce_due_reviews",
+    "approve",
+    "audit",
+    "close",
+    "close_on_discharge",
+    "compare",
+    "draft_from_assessment",
+    "editable_plan",
+    "list_plans",
+    "list_progress_notes",
+    "list_versions",
+    "load_plan",
+    "next_review",
+    "overdue_reviews",
+    "plan_version",
+    "read_plan",
+    "read_version",
+    "record_assignment",
+    "record_referral_status",
+    "record_team_change",
+    "remove_goal",
+    "remove_strategy",
+    "respond_to_high_risk",
+    "set_safety_plan",
+    "start_review",
+    "strategy_referrals",
+    "update_goal",
+    "visible_plans",
+    "working_version",
+]

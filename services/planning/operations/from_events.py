@@ -1,0 +1,195 @@
+"""What planning does on intake's and referrals' events: drafting plans from assessments, who
+carries an episode, crisis reviews, discharge, and referral progress on strategies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from services.planning import domain
+from services.planning.events import PlanCreated
+from services.planning.models import (
+    CARE_TEAM,
+    EpisodeCare,
+    Plan,
+    PlanVersion,
+    Review,
+    StrategyReferral,
+    new_id,
+)
+from services.planning.operations.access import next_review, working_version
+from services.planning.operations.lifecycle import close_plan
+from services.planning.settings import ReviewPolicy
+from shared.care_team import supersedes
+from shared.unit_of_work import UnitOfWork
+
+
+def _plan_for_episode(uow: UnitOfWork, episode_id: str) -> Plan | None:
+    return uow.session.scalars(
+        select(Plan).where(Plan.episode_id == episode_id).with_for_update()
+    ).first()
+
+
+def _create_plan(uow: UnitOfWork, data: Mapping[str, Any], content: dict[str, Any]) -> Plan:
+    care = uow.session.get(EpisodeCare, data["episode_id"])
+    plan = Plan(
+        client_id=data["client_id"],
+        client_reference=data["client_reference"],
+        episode_id=data["episode_id"],
+        status=str(domain.PlanStatus.DRAFT),
+        owner_id=care.case_manager_id if care else None,
+        supervisor_id=care.supervisor_id if care else None,
+        current_version=1,
+    )
+    uow.session.add(plan)
+    uow.session.flush()
+    uow.session.add(PlanVersion(plan_id=plan.id, number=1, content=content, created_by="system"))
+    uow.publish(
+        PlanCreated(
+            plan_id=plan.id,
+            client_id=plan.client_id,
+            client_reference=plan.client_reference,
+            episode_id=plan.episode_id,
+            owner_id=plan.owner_id,
+            created_at=plan.created_at,
+        )
+    )
+    return plan
+
+
+def draft_from_assessment(uow: UnitOfWork, data: Mapping[str, Any]) -> Plan:
+    """One proposed goal per unmet-need domain; a later assessment adds what is new."""
+    plan = _plan_for_episode(uow, data["episode_id"])
+    if plan is None:
+        plan = _create_plan(
+            uow, data, domain.propose_goals(domain.empty_content(), data["unmet_needs"], new_id)
+        )
+    elif domain.is_editable(plan.status):
+        version = working_version(uow, plan, "system")
+        version.content = domain.propose_goals(version.content, data["unmet_needs"], new_id)
+    plan.latest_assessment_id = data["assessment_id"]
+    return plan
+
+
+def _care(uow: UnitOfWork, data: Mapping[str, Any]) -> EpisodeCare:
+    care = uow.session.get(EpisodeCare, data["episode_id"], with_for_update=True)
+    if care is None:
+        care = EpisodeCare(
+            episode_id=data["episode_id"],
+            client_id=data["client_id"],
+            client_reference=data["client_reference"],
+        )
+        uow.session.add(care)
+    return care
+
+
+def _set_carer(
+    uow: UnitOfWork, care: EpisodeCare, case_manager_id: str | None, supervisor_id: str | None
+) -> None:
+    """Who carries the episode is who owns its plan and who may see and change it."""
+    care.case_manager_id, care.supervisor_id = case_manager_id, supervisor_id
+    plan = _plan_for_episode(uow, care.episode_id)
+    if plan is not None:
+        plan.owner_id, plan.supervisor_id = case_manager_id, supervisor_id
+
+
+def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """The episode's new case manager owns the plan; the one before loses it. A late event
+    (an older ``care_version``) changes nothing."""
+    care = _care(uow, data)
+    if not supersedes(data.get("care_version"), care.care_version):
+        return
+    care.care_version = data.get("care_version")
+    supervisor = CARE_TEAM.supervisor_of(
+        uow.session,
+        data["case_manager_id"],
+        announced=data.get("supervisor_id"),
+        announced_version=data.get("case_manager_version"),
+    )
+    _set_carer(uow, care, data["case_manager_id"], supervisor)
+
+
+def record_team_change(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """A case manager moved team (or left): their plans follow them to the new supervisor."""
+    if not CARE_TEAM.record(uow.session, data):
+        return  # an older change than the one held
+    case_manager_id, supervisor_id = data["case_manager_id"], data.get("supervisor_id")
+    uow.session.execute(
+        update(EpisodeCare)
+        .where(EpisodeCare.case_manager_id == case_manager_id)
+        .values(supervisor_id=supervisor_id)
+    )
+    uow.session.execute(
+        update(Plan).where(Plan.owner_id == case_manager_id).values(supervisor_id=supervisor_id)
+    )
+
+
+def respond_to_high_risk(
+    uow: UnitOfWork, data: Mapping[str, Any], policy: ReviewPolicy, today: date
+) -> Plan | None:
+    """High risk: the plan must carry a safety plan, and the next review comes forward."""
+    if data["level"] != "high":
+        return None
+    plan = _plan_for_episode(uow, data["episode_id"]) or _create_plan(
+        uow, data, domain.empty_content()
+    )
+    if plan.status == domain.PlanStatus.CLOSED:
+        return plan
+    plan.safety_plan_required = True
+    if domain.is_editable(plan.status):
+        version = working_version(uow, plan, "system")
+        if not version.content.get("safety_plan"):
+            version.content = {
+                **version.content,
+                "safety_plan": {section: [] for section in domain.SAFETY_PLAN_SECTIONS},
+            }
+    pending = next_review(uow, plan)
+    if pending is None:
+        uow.session.add(
+            Review(
+                plan_id=plan.id, due_on=today + timedelta(days=policy.crisis_days), reason="crisis"
+            )
+        )
+    else:
+        pending.due_on = domain.review_after_crisis(today, pending.due_on, policy.crisis_days)
+        if pending.status == domain.ReviewStatus.SCHEDULED and pending.due_on <= today:
+            pending.reason = "crisis"
+    return plan
+
+
+def close_on_discharge(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> None:
+    """The plan closes, and no one carries the episode any more: as in intake, the former case
+    manager and supervisor no longer see it (admins still read it)."""
+    plan = _plan_for_episode(uow, data["episode_id"])
+    if plan is not None and plan.status != domain.PlanStatus.CLOSED:
+        close_plan(uow, plan, "client discharged", now)
+    care = _care(uow, data)
+    if supersedes(data.get("care_version"), care.care_version):
+        care.care_version = data.get("care_version")
+        _set_carer(uow, care, None, None)
+
+
+def record_referral_status(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """The partner's progress on a referral strategy closes the loop on the plan. Events may arrive
+    out of order (competing consumers, redelivery): only a newer status replaces an older one."""
+    if not data.get("strategy_id") or not data.get("plan_id"):
+        return  # a referral made outside a plan
+    if uow.session.get(Plan, data["plan_id"]) is None:
+        return
+    at = data["at"] if isinstance(data["at"], datetime) else datetime.fromisoformat(str(data["at"]))
+    link = uow.session.get(StrategyReferral, data["strategy_id"])
+    if link is None:
+        uow.session.add(
+            StrategyReferral(
+                strategy_id=data["strategy_id"],
+                plan_id=data["plan_id"],
+                referral_id=data["referral_id"],
+                status=data["status"],
+                updated_at=at,
+            )
+        )
+    elif at >= link.updated_at:
+        link.status, link.referral_id, link.updated_at = data["status"], data["referral_id"], at

@@ -1,0 +1,24 @@
+"""The one table of planning's domain errors as refusals: the web layer applies it to every view,
+so no use case catches a domain error only to re-raise it as an HTTP-shaped one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from services.planning.domain import ApprovalRefused, IllegalTransition
+from shared.errors import CasehubError, Conflict
+
+
+def _illegal_transition(error: IllegalTransition) -> CasehubError:
+    return Conflict(str(error), current_status=str(error.current), allowed=error.allowed)
+
+
+def _approval_refused(error: ApprovalRefused) -> CasehubError:
+    return Conflict("The plan cannot be approved yet.", reasons=error.reasons)
+
+
+REFUSALS: Mapping[type[Exception], Callable[[Any], CasehubError]] = MappingProxyType(
+    {IllegalTransition: _illegal_transition, ApprovalRefused: _approval_refused}
+)

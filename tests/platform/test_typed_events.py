@@ -1,0 +1,145 @@
+"""Typed event constructors change how producers write events, never what goes on the wire: each
+typed event's serialized envelope payload is byte-for-byte the one the hand-built dict gave."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from services.planning import events as planning
+from shared.contracts import REGISTRY, Event
+from shared.contracts.typed import TypedEvent
+
+AT = datetime(2026, 11, 30, 3, 30, 15, 123456, tzinfo=UTC)
+DAY = date(2027, 2, 27)
+IDS = {"plan_id": "p-1", "client_id": "c-1", "episode_id": "e-1"}
+
+#: (typed event, the subject and dict its producer wrote by hand before typed events)
+CASES: list[tuple[TypedEvent, str, dict[str, Any]]] = [
+    (
+        planning.PlanCreated(
+            plan_id="p-1",
+            client_id="c-1",
+            client_reference="C-1001",
+            episode_id="e-1",
+            owner_id=None,
+            created_at=AT,
+        ),
+        "client/c-1",
+        {
+            "plan_id": "p-1",
+            "client_id": "c-1",
+            "client_reference": "C-1001",
+            "episode_id": "e-1",
+            "owner_id": None,
+            "created_at": AT,
+        },
+    ),
+    (
+        planning.PlanApproved(
+            **IDS, version=2, owner_id="cm-1", approved_at=AT, next_review_due=DAY
+        ),
+        "client/c-1",
+        {**IDS, "version": 2, "owner_id": "cm-1", "approved_at": AT, "next_review_due": DAY},
+    ),
+    (
+        planning.PlanReviewed(**IDS, review_id=None, version=2, reviewed_at=AT),
+        "client/c-1",
+        {**IDS, "review_id": None, "version": 2, "reviewed_at": AT},
+    ),
+    (
+        planning.ReferralRequested(
+            **IDS,
+            client_reference="C-1001",
+            goal_id="g-1",
+            strategy_id="s-1",
+            domain="housing",
+            partner_service_id=None,
+            requested_by="cm-1",
+            requested_at=AT,
+        ),
+        "client/c-1",
+        {
+            **IDS,
+            "client_reference": "C-1001",
+            "goal_id": "g-1",
+            "strategy_id": "s-1",
+            "domain": "housing",
+            "partner_service_id": None,
+            "requested_by": "cm-1",
+            "requested_at": AT,
+        },
+    ),
+    (
+        planning.PlanClosed(**IDS, reason="client discharged", closed_at=AT),
+        "client/c-1",
+        {**IDS, "reason": "client discharged", "closed_at": AT},
+    ),
+    (
+        planning.GoalAchieved(**IDS, goal_id="g-1", domain="housing", achieved_at=AT),
+        "client/c-1",
+        {**IDS, "goal_id": "g-1", "domain": "housing", "achieved_at": AT},
+    ),
+    (
+        planning.ReviewDue(
+            review_id="r-1",
+            plan_id="p-1",
+            client_id="c-1",
+            episode_id="e-1",
+            due_on=DAY,
+            case_manager_id="cm-1",
+        ),
+        "client/c-1",
+        {
+            "review_id": "r-1",
+            "plan_id": "p-1",
+            "client_id": "c-1",
+            "episode_id": "e-1",
+            "due_on": DAY,
+            "case_manager_id": "cm-1",
+        },
+    ),
+]
+
+
+def _payload(event_type: str, subject: str, data: Mapping[str, Any]) -> str:
+    """The envelope as the outbox stores it (id and time pinned: they are not the producer's)."""
+    event = Event(
+        type=event_type,
+        source="/test",
+        subject=subject,
+        data=REGISTRY.validate(event_type, data),
+        id="00000000-0000-0000-0000-000000000001",
+        time=AT,
+    )
+    return json.dumps(event.to_cloudevent(), separators=(",", ":"), sort_keys=True)
+
+
+@pytest.mark.parametrize(("typed", "subject", "by_hand"), CASES, ids=lambda c: type(c).__name__)
+def test_a_typed_event_serializes_as_the_hand_built_one(
+    typed: TypedEvent, subject: str, by_hand: dict[str, Any]
+) -> None:
+    assert typed.subject == subject
+    assert _payload(typed.TYPE, typed.subject, typed.data()) == _payload(
+        typed.TYPE, subject, by_hand
+    )
+
+
+def test_the_approved_plan_payload_is_pinned_byte_for_byte() -> None:
+    approved = planning.PlanApproved(
+        **IDS, version=2, owner_id="cm-1", approved_at=AT, next_review_due=DAY
+    )
+    data = json.loads(_payload(approved.TYPE, approved.subject, approved.data()))["data"]
+    assert json.dumps(data, separators=(",", ":"), sort_keys=True) == (
+        '{"approved_at":"2026-11-30T03:30:15.123456+00:00","client_id":"c-1","episode_id":"e-1",'
+        '"next_review_due":"2027-02-27","owner_id":"cm-1","plan_id":"p-1","version":2}'
+    )
+
+
+def test_every_typed_event_names_a_registered_contract() -> None:
+    for typed, _subject, _data in CASES:
+        assert REGISTRY.validate(typed.TYPE, typed.data()) is not None
