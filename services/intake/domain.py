@@ -9,8 +9,10 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
+
+from shared import rules
 
 # --- Errors -------------------------------------------------------------------------------------
 
@@ -42,21 +44,7 @@ class NeedRating(StrEnum):
     UNMET_NEED = "unmet_need"
 
 
-LIFE_DOMAINS: tuple[str, ...] = (
-    "mental_state",
-    "physical_health",
-    "co_occurring_conditions",
-    "substance_use",
-    "safety_to_self",
-    "safety_to_others",
-    "relationships",
-    "work_and_education",
-    "leisure",
-    "daily_living_skills",
-    "income",
-    "housing",
-    "rights_and_advocacy",
-)
+LIFE_DOMAINS = rules.LIFE_DOMAINS
 
 _NEEDS_INSTRUMENT = "needs_assessment"
 
@@ -443,17 +431,7 @@ class DataCategory(StrEnum):
     RISK_INFORMATION = "risk_information"
 
 
-def consent_in_force(
-    *, starts_on: date, expires_on: date | None, revoked_at: datetime | None, at: datetime
-) -> bool:
-    """Whether sharing is allowed at ``at``: from the start day, until (not on) the expiry day,
-    and never from the moment of revocation. Days are read in ``at``'s own time zone."""
-    day = at.date()
-    if day < starts_on:
-        return False
-    if expires_on is not None and day >= expires_on:
-        return False
-    return revoked_at is None or at < revoked_at
+consent_in_force = rules.consent_in_force
 
 
 # --- Episodes -----------------------------------------------------------------------------------

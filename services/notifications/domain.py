@@ -9,6 +9,8 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from shared import rules
+
 
 class Urgency(StrEnum):
     URGENT = "urgent"  # crisis: at once, ignores quiet hours, escalates until acknowledged
@@ -145,7 +147,7 @@ def release_time(
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff: 30 s, 1 min, 2 min, 4 min … capped at 30 minutes."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
+    return rules.retry_backoff(attempts, cap=timedelta(minutes=30))
 
 
 def escalation_targets(

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
@@ -28,6 +29,7 @@ from shared import tracing
 from shared.care_team import supersedes
 from shared.contracts import Event
 from shared.db import insert_ignoring_duplicates, new_id, signal_on_commit
+from shared.dispatch import deliver_one_at_a_time
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.logging import get_logger
 from shared.outbound import OutboundGuard, OutboundRefused
@@ -301,16 +303,17 @@ def dispatch_due(
     repeats at most the one message in flight (with the same Message-ID), never a whole batch.
     The clock is read for every message, so an alert recorded while a run is sending goes out in
     this run instead of waiting for the next one. A ``mailer`` given is left open."""
-    sent = 0
-    with nullcontext(mailer) if mailer is not None else Mailer(config) as mailer:
-        while sent < limit:
-            now = clock()
-            with unit_of_work() as uow:
-                done = dispatch_next(uow, config, mailer, now)
-            if not done:
-                break
-            sent += done
-    return sent
+    with nullcontext(mailer) if mailer is not None else Mailer(config) as open_mailer:
+        return deliver_one_at_a_time(
+            unit_of_work,
+            partial(_dispatch_next, config=config, mailer=open_mailer),
+            clock,
+            limit=limit,
+        )
+
+
+def _dispatch_next(uow: UnitOfWork, now: datetime, *, config: ChannelConfig, mailer: Mailer) -> int:
+    return dispatch_next(uow, config, mailer, now)
 
 
 class Dispatcher:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask
@@ -30,8 +31,6 @@ from services.referrals.schemas import (
     SubscriptionPage,
     WebhookDeliveryPage,
 )
-from shared.clock import agency_today
-from shared.db import utc_now
 from shared.service import ServiceRuntime
 from shared.web import Principal, current_principal, require_roles
 from shared.web.audit import audit_blueprint
@@ -64,10 +63,18 @@ def _uow() -> Any:
     return current_runtime().unit_of_work()
 
 
+def _now() -> datetime:
+    return current_runtime().clock.now()
+
+
+def _today() -> date:
+    return current_runtime().clock.today()
+
+
 def accept_partner_api_keys(app: Flask, runtime: ServiceRuntime) -> None:
     def resolve(presented: str) -> Principal | None:
         with runtime.unit_of_work() as uow:
-            organization = operations.organization_for_key(uow, presented)
+            organization = operations.organization_for_key(uow, presented, runtime.clock.now())
         prefix = presented.split("_")[1] if presented.count("_") >= 2 else "?"
         return (
             Principal(sub=f"apikey:{prefix}", roles=frozenset({"partner"}), org=organization)
@@ -187,7 +194,7 @@ def issue_api_key(organization_id: str) -> Any:
 def revoke_api_key(key_id: str) -> Any:
     """Revoke a partner API key at once."""
     with _uow() as uow:
-        return operations.revoke_api_key(uow, current_principal(), key_id, utc_now())
+        return operations.revoke_api_key(uow, current_principal(), key_id, _now())
 
 
 # -- referrer side -----------------------------------------------------------------------------
@@ -211,7 +218,7 @@ def create_referral(values: dict[str, Any]) -> Any:
     """Draft a referral for a client on your caseload; the packet is filtered by consent when sent."""
     with _uow() as uow:
         return _referral_out(
-            uow, operations.create_referral(uow, current_principal(), values, utc_now())
+            uow, operations.create_referral(uow, current_principal(), values, _now())
         )
 
 
@@ -252,7 +259,7 @@ def read_referral(referral_id: str) -> Any:
 def send_referral(referral_id: str) -> Any:
     """Send to the partner (requested): the only way there; needs consent in force and capacity."""
     with _uow() as uow:
-        return _referral_out(uow, operations.send(uow, current_principal(), referral_id, utc_now()))
+        return _referral_out(uow, operations.send(uow, current_principal(), referral_id, _now()))
 
 
 @referrals.route("/<referral_id>/status", methods=["POST"])
@@ -275,7 +282,7 @@ def move_referral(body: dict[str, Any], referral_id: str) -> Any:
             reason_code=body["reason_code"],
             note=body["note"],
             outcome=body["outcome"],
-            now=utc_now(),
+            now=_now(),
         )
         return _referral_out(uow, referral)
 
@@ -295,9 +302,7 @@ def partner_referrals(args: dict[str, Any]) -> Any:
             limit=args["limit"],
             cursor=args["cursor"],
         )
-        return page_body(
-            page, [operations.partner_view(uow, r, agency_today()) for r in page.items]
-        )
+        return page_body(page, [operations.partner_view(uow, r, _today()) for r in page.items])
 
 
 @partner.route("/referrals/<referral_id>", methods=["GET"])
@@ -307,7 +312,7 @@ def partner_referral(referral_id: str) -> Any:
     """One referral addressed to you, with the consented parts of the packet only."""
     with _uow() as uow:
         return operations.partner_view(
-            uow, operations.read(uow, current_principal(), referral_id), agency_today()
+            uow, operations.read(uow, current_principal(), referral_id), _today()
         )
 
 
@@ -327,9 +332,9 @@ def partner_move(body: dict[str, Any], referral_id: str) -> Any:
             reason_code=body["reason_code"],
             note=body["note"],
             outcome=body["outcome"],
-            now=utc_now(),
+            now=_now(),
         )
-        return operations.partner_view(uow, referral, agency_today())
+        return operations.partner_view(uow, referral, _today())
 
 
 @partner.route("/events", methods=["GET"])

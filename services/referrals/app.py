@@ -9,19 +9,22 @@ from services.referrals import operations
 from services.referrals.api import BLUEPRINTS, accept_partner_api_keys
 from services.referrals.handlers import EVENT_HANDLERS
 from services.referrals.models import MESSAGING, Base
-from shared.db import utc_now
+from services.referrals.refusals import REFUSALS
+from services.referrals.settings import ReferralsSettings
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 from shared.web.service_app import build_app
 
 
 def deliver_webhooks(runtime: ServiceRuntime) -> int:
-    with runtime.unit_of_work() as uow:
-        return operations.deliver_webhooks(uow, utc_now(), outbound=runtime.outbound)
+    return operations.deliver_webhooks(
+        runtime.unit_of_work, runtime.clock.now, outbound=runtime.outbound
+    )
 
 
 def announce_overdue(runtime: ServiceRuntime) -> int:
+    settings: ReferralsSettings = runtime.service_settings
     with runtime.unit_of_work() as uow:
-        return operations.announce_overdue(uow, utc_now())
+        return operations.announce_overdue(uow, runtime.clock.now(), settings.response_time)
 
 
 SERVICE = ServiceSpec(
@@ -33,6 +36,8 @@ SERVICE = ServiceSpec(
     handlers=EVENT_HANDLERS,
     blueprints=BLUEPRINTS,
     build_app=build_app,
+    bootstrap=lambda _settings: ReferralsSettings.from_env(),
+    refusals=REFUSALS,
     migrations=Path(__file__).parent / "migrations",
     periodic_tasks=[
         PeriodicTask("partner-webhooks", 2, deliver_webhooks),

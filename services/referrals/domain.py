@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
+
+from shared import rules
 
 
 class ReferralStatus(StrEnum):
@@ -70,9 +73,16 @@ REASON_CODES = (
 class TransitionRefused(Exception):
     """An illegal move (409 naming the allowed ones) or one the caller's side may not make (403)."""
 
-    def __init__(self, message: str, *, allowed: list[str], forbidden: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        allowed: list[str],
+        forbidden: bool = False,
+        current: str | None = None,
+    ) -> None:
         super().__init__(message)
-        self.allowed, self.forbidden = allowed, forbidden
+        self.allowed, self.forbidden, self.current = allowed, forbidden, current
 
 
 def allowed_moves(current: ReferralStatus | str, side: Side | str | None = None) -> list[str]:
@@ -95,6 +105,7 @@ def check_move(
             f"A {current} referral cannot become {requested}; allowed: "
             f"{', '.join(everyone) or 'none'}",
             allowed=everyone,
+            current=str(current),
         )
     mine = allowed_moves(current, side)
     if str(requested) not in mine:
@@ -103,10 +114,46 @@ def check_move(
             f"referral {requested}",
             allowed=mine,
             forbidden=True,
+            current=str(current),
         )
     if requested in NEEDS_REASON and not reason_code:
-        raise TransitionRefused(f"Moving to {requested} needs a reason_code", allowed=mine)
+        raise TransitionRefused(
+            f"Moving to {requested} needs a reason_code", allowed=mine, current=str(current)
+        )
     return requested
+
+
+@dataclass(frozen=True)
+class ReferralMove:
+    """A move the rules allow, decided before anything is written: whether it sends the referral
+    (the consent and capacity gate, ``sent_at``) and which fact besides the status change it
+    announces (``sent``, ``completed``, ``cancelled`` or none)."""
+
+    from_status: ReferralStatus
+    to: ReferralStatus
+    sends: bool
+    announces: str | None
+
+
+_ANNOUNCED: Mapping[ReferralStatus, str] = MappingProxyType(
+    {S.REQUESTED: "sent", S.COMPLETED: "completed", S.CANCELLED: "cancelled"}
+)
+
+
+def decide_move(
+    current: ReferralStatus | str,
+    requested: ReferralStatus | str,
+    side: Side | str,
+    reason_code: str | None,
+) -> ReferralMove:
+    """Raises ``TransitionRefused`` for a move the status machine or the side does not allow."""
+    to = check_move(current, requested, side, reason_code)
+    return ReferralMove(
+        from_status=ReferralStatus(current),
+        to=to,
+        sends=to is S.REQUESTED,
+        announces=_ANNOUNCED.get(to),
+    )
 
 
 def consented_packet(packet: Mapping[str, Any], categories: Iterable[str]) -> dict[str, Any]:
@@ -116,7 +163,9 @@ def consented_packet(packet: Mapping[str, Any], categories: Iterable[str]) -> di
 
 
 def consent_in_force(starts_on: date, expires_on: date | None, revoked: bool, today: date) -> bool:
-    return not revoked and starts_on <= today and (expires_on is None or today < expires_on)
+    return rules.consent_in_force_on(
+        starts_on=starts_on, expires_on=expires_on, revoked=revoked, today=today
+    )
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -127,8 +176,15 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 6371.0 * 2 * math.asin(math.sqrt(a))
 
 
+WEBHOOK_BACKOFF_CAP = timedelta(hours=1)
+
+
+def webhook_backoff(attempts: int) -> timedelta:
+    return rules.retry_backoff(attempts, cap=WEBHOOK_BACKOFF_CAP)
+
+
 def webhook_backoff_seconds(attempts: int) -> int:
-    return min(30 * 2 ** max(attempts - 1, 0), 3600)
+    return int(webhook_backoff(attempts).total_seconds())
 
 
 DISABLE_AFTER_FAILURES = 5

@@ -1,39 +1,54 @@
-"""Events the referrals service consumes, each mapped to a plain function (routing key -> handler)."""
+"""Events the referrals service consumes, each mapped to a plain function (routing key -> handler).
+The runtime hands each one the settings and the clock built once in ``app.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from services.referrals import operations
+from services.referrals.settings import ReferralsSettings
+from shared.clock import Clock
 from shared.contracts import Event
-from shared.db import utc_now
-from shared.messaging.consumer import Handler
 from shared.unit_of_work import UnitOfWork
 
 
-def on_consent_granted(event: Event, uow: UnitOfWork) -> None:
+def on_consent_granted(
+    event: Event, uow: UnitOfWork, *, settings: ReferralsSettings, clock: Clock
+) -> None:
     operations.record_consent(uow, event.data)
 
 
-def on_consent_revoked(event: Event, uow: UnitOfWork) -> None:
-    operations.record_revocation(uow, event.data, utc_now())
+def on_consent_revoked(
+    event: Event, uow: UnitOfWork, *, settings: ReferralsSettings, clock: Clock
+) -> None:
+    operations.record_revocation(uow, event.data, clock.now())
 
 
-def on_case_assigned(event: Event, uow: UnitOfWork) -> None:
+def on_case_assigned(
+    event: Event, uow: UnitOfWork, *, settings: ReferralsSettings, clock: Clock
+) -> None:
     operations.record_assignment(uow, event.data)
 
 
-def on_case_manager_updated(event: Event, uow: UnitOfWork) -> None:
+def on_case_manager_updated(
+    event: Event, uow: UnitOfWork, *, settings: ReferralsSettings, clock: Clock
+) -> None:
     operations.record_team_change(uow, event.data)
 
 
-def on_client_discharged(event: Event, uow: UnitOfWork) -> None:
-    operations.record_discharge(uow, event.data, utc_now())
+def on_client_discharged(
+    event: Event, uow: UnitOfWork, *, settings: ReferralsSettings, clock: Clock
+) -> None:
+    operations.record_discharge(uow, event.data, clock.now())
 
 
-def on_referral_requested(event: Event, uow: UnitOfWork) -> None:
-    operations.draft_from_strategy(uow, event.data, utc_now())
+def on_referral_requested(
+    event: Event, uow: UnitOfWork, *, settings: ReferralsSettings, clock: Clock
+) -> None:
+    operations.draft_from_strategy(uow, event.data, clock.now())
 
 
-EVENT_HANDLERS: dict[str, Handler] = {
+EVENT_HANDLERS: dict[str, Callable[..., None]] = {
     "intake.consent.granted.v1": on_consent_granted,
     "intake.consent.revoked.v1": on_consent_revoked,
     "intake.case.assigned.v1": on_case_assigned,

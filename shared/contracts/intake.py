@@ -5,25 +5,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from shared import rules
 from shared.contracts.registry import REGISTRY
 
 RISK_LEVELS = ("none", "low", "moderate", "high")
 #: The 13 life domains of the needs assessment; ``unmet_needs`` in events are drawn from these.
-LIFE_DOMAINS = (
-    "mental_state",
-    "physical_health",
-    "co_occurring_conditions",
-    "substance_use",
-    "safety_to_self",
-    "safety_to_others",
-    "relationships",
-    "work_and_education",
-    "leisure",
-    "daily_living_skills",
-    "income",
-    "housing",
-    "rights_and_advocacy",
-)
+LIFE_DOMAINS = rules.LIFE_DOMAINS
 DATA_CATEGORIES = ("contact_details", "diagnosis", "assessment_summary", "risk_information")
 SEVERITIES = ("minimal", "mild", "moderate", "moderately_severe", "severe")
 

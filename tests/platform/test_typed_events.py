@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from services.planning import events as planning
+from services.referrals import events as referrals
 from shared.contracts import REGISTRY, Event
 from shared.contracts.typed import TypedEvent
 
@@ -102,6 +104,52 @@ CASES: list[tuple[TypedEvent, str, dict[str, Any]]] = [
             "due_on": DAY,
             "case_manager_id": "cm-1",
         },
+    ),
+]
+
+
+REFERRAL = SimpleNamespace(
+    id="r-1",
+    client_id="c-1",
+    client_reference="C-1001",
+    organization_id="org-1",
+    service_id="svc-1",
+    status="requested",
+    plan_id=None,
+    strategy_id="s-1",
+)
+#: What referrals' ``_publish`` wrote by hand for every referral event, before the extras.
+REFERRAL_DATA = {
+    "referral_id": "r-1",
+    "client_id": "c-1",
+    "client_reference": "C-1001",
+    "organization_id": "org-1",
+    "service_id": "svc-1",
+    "status": "requested",
+    "plan_id": None,
+    "strategy_id": "s-1",
+    "at": AT,
+}
+CASES += [
+    (referrals.ReferralCreated.of(REFERRAL, AT), "referral/r-1", REFERRAL_DATA),
+    (referrals.ReferralSent.of(REFERRAL, AT), "referral/r-1", REFERRAL_DATA),
+    (referrals.ReferralCompleted.of(REFERRAL, AT), "referral/r-1", REFERRAL_DATA),
+    (
+        referrals.ReferralStatusChanged.of(
+            REFERRAL, AT, from_status="draft", reason_code=None, by_side="referrer"
+        ),
+        "referral/r-1",
+        {**REFERRAL_DATA, "from_status": "draft", "reason_code": None, "by_side": "referrer"},
+    ),
+    (
+        referrals.ReferralCancelled.of(REFERRAL, AT, reason_code="client_declined"),
+        "referral/r-1",
+        {**REFERRAL_DATA, "reason_code": "client_declined"},
+    ),
+    (
+        referrals.ReferralOverdue.of(REFERRAL, AT, sent_at=AT),
+        "referral/r-1",
+        {**REFERRAL_DATA, "sent_at": AT},
     ),
 ]
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from services.referrals.handlers import EVENT_HANDLERS
 from shared.contracts import REGISTRY, Event
 from tests.support.backends import Backend
 from tests.support.outbound import PARTNER_HOSTS
@@ -47,7 +46,7 @@ class ReferralsApi(ServiceApi):
             id=str(uuid.uuid4()),
         )
         with self.runtime.unit_of_work() as uow:
-            EVENT_HANDLERS[routing_key](event, uow)
+            self.runtime.handlers()[routing_key](event, uow)
 
     def directory(self) -> None:
         admin = ("admin-1", "admin")

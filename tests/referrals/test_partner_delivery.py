@@ -41,10 +41,11 @@ def _receiver() -> HTTPServer:
 
 
 def _deliver(referrals: ReferralsApi, now: datetime | None = None) -> int:
-    with referrals.runtime.unit_of_work() as uow:
-        return operations.deliver_webhooks(
-            uow, now or utc_now(), outbound=referrals.runtime.outbound
-        )
+    return operations.deliver_webhooks(
+        referrals.runtime.unit_of_work,
+        (lambda: now) if now is not None else utc_now,
+        outbound=referrals.runtime.outbound,
+    )
 
 
 @LOOPBACK_WEBHOOKS

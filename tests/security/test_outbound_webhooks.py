@@ -237,8 +237,9 @@ def _subscribe(api: ReferralsApi, url: str) -> Any:
 
 
 def _deliver(api: ReferralsApi, outbound: OutboundGuard) -> int:
-    with api.runtime.unit_of_work() as uow:
-        return referral_operations.deliver_webhooks(uow, utc_now(), outbound=outbound)
+    return referral_operations.deliver_webhooks(
+        api.runtime.unit_of_work, utc_now, outbound=outbound
+    )
 
 
 def _log(api: ReferralsApi, subscription_id: str) -> list[dict[str, Any]]:

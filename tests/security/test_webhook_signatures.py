@@ -63,11 +63,10 @@ def _partner_webhook(url: str, tmp_path: Path) -> str:
         )
         assert response.status_code == 201
         world.api.referral(world.api.client())
-        with world.api.runtime.unit_of_work() as uow:
-            delivered = referral_operations.deliver_webhooks(
-                uow, utc_now(), outbound=OutboundGuard(allow_private=True)
-            )
-            assert delivered > 0
+        delivered = referral_operations.deliver_webhooks(
+            world.api.runtime.unit_of_work, utc_now, outbound=OutboundGuard(allow_private=True)
+        )
+        assert delivered > 0
         return world.api.http.get(
             "/partner/webhooks", headers=INSIDERS[PARTNER].headers(world.settings)
         ).get_data(as_text=True)

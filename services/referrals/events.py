@@ -1,0 +1,81 @@
+"""Typed constructors of the events referrals publishes (contracts in shared/contracts/referrals.py).
+Every one carries the referral's identifiers and status at the moment of the fact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Self
+
+from shared.contracts.typed import TypedEvent
+
+if TYPE_CHECKING:
+    from services.referrals.models import Referral
+
+
+@dataclass(frozen=True)
+class ReferralEvent(TypedEvent):
+    referral_id: str
+    client_id: str
+    client_reference: str
+    organization_id: str
+    service_id: str | None
+    status: str
+    plan_id: str | None
+    strategy_id: str | None
+    at: datetime
+
+    @property
+    def subject(self) -> str:
+        return f"referral/{self.referral_id}"
+
+    @classmethod
+    def of(cls, referral: Referral, at: datetime, **extra: Any) -> Self:
+        """The event about ``referral`` as it is now."""
+        return cls(
+            referral_id=referral.id,
+            client_id=referral.client_id,
+            client_reference=referral.client_reference,
+            organization_id=referral.organization_id,
+            service_id=referral.service_id,
+            status=referral.status,
+            plan_id=referral.plan_id,
+            strategy_id=referral.strategy_id,
+            at=at,
+            **extra,
+        )
+
+
+@dataclass(frozen=True)
+class ReferralCreated(ReferralEvent):
+    TYPE = "casehub.referrals.referral.created.v1"
+
+
+@dataclass(frozen=True)
+class ReferralSent(ReferralEvent):
+    TYPE = "casehub.referrals.referral.sent.v1"
+
+
+@dataclass(frozen=True)
+class ReferralStatusChanged(ReferralEvent):
+    TYPE = "casehub.referrals.referral.status_changed.v1"
+    from_status: str
+    reason_code: str | None
+    by_side: str
+
+
+@dataclass(frozen=True)
+class ReferralCompleted(ReferralEvent):
+    TYPE = "casehub.referrals.referral.completed.v1"
+
+
+@dataclass(frozen=True)
+class ReferralCancelled(ReferralEvent):
+    TYPE = "casehub.referrals.referral.cancelled.v1"
+    reason_code: str | None
+
+
+@dataclass(frozen=True)
+class ReferralOverdue(ReferralEvent):
+    TYPE = "casehub.referrals.referral.overdue.v1"
+    sent_at: datetime

@@ -1,0 +1,81 @@
+"""The referrals service layer, one module per use case (no Flask): ``directory``, ``access``
+(who sees which referral), ``moves`` (drafting, sending, the status machine), ``publishing``
+(events and the partner feed), ``from_events``, ``partners`` (keys, feed, subscriptions) and
+``webhooks`` (delivery, one per transaction)."""
+
+from services.referrals.operations.access import (
+    consented_categories,
+    list_referrals,
+    load_referral,
+    open_referrals,
+    partner_view,
+    read,
+    transitions,
+    visible_to_referrer,
+)
+from services.referrals.operations.directory import save_organization, save_service, search_services
+from services.referrals.operations.from_events import (
+    draft_from_strategy,
+    record_assignment,
+    record_consent,
+    record_discharge,
+    record_revocation,
+    record_team_change,
+)
+from services.referrals.operations.moves import (
+    announce_overdue,
+    apply_move,
+    create_referral,
+    ensure_sendable,
+    move,
+    send,
+    update_packet,
+)
+from services.referrals.operations.partners import (
+    feed,
+    issue_api_key,
+    organization_for_key,
+    reactivate,
+    revoke_api_key,
+    subscribe,
+    subscriptions,
+    webhook_log,
+)
+from services.referrals.operations.webhooks import deliver_next_webhook, deliver_webhooks
+
+__all__ = [
+    "announce_overdue",
+    "apply_move",
+    "consented_categories",
+    "create_referral",
+    "deliver_next_webhook",
+    "deliver_webhooks",
+    "draft_from_strategy",
+    "ensure_sendable",
+    "feed",
+    "issue_api_key",
+    "list_referrals",
+    "load_referral",
+    "move",
+    "open_referrals",
+    "organization_for_key",
+    "partner_view",
+    "reactivate",
+    "read",
+    "record_assignment",
+    "record_consent",
+    "record_discharge",
+    "record_revocation",
+    "record_team_change",
+    "revoke_api_key",
+    "save_organization",
+    "save_service",
+    "search_services",
+    "send",
+    "subscribe",
+    "subscriptions",
+    "transitions",
+    "update_packet",
+    "visible_to_referrer",
+    "webhook_log",
+]
