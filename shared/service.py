@@ -68,7 +68,7 @@ class ServiceSpec:
     refusals: Mapping[type[Exception], Callable[[Any], CasehubError]] = field(default_factory=dict)
     #: Builds the service's own settings once per process, from the environment at start (never
     #: per event or per request), as cosmicpython's ``bootstrap.py`` does.
-    bootstrap: Callable[[Settings], object] | None = None
+    bootstrap: Callable[[ServiceRuntime], object] | None = None
     #: Figures read from the service's database when Prometheus scrapes (e.g. unacknowledged
     #: crisis alerts), on its API's and its worker's /metrics.
     scrape_hooks: Sequence[Callable[[ServiceRuntime], None]] = ()
@@ -90,11 +90,11 @@ class ServiceRuntime:
         self.topology = topology
         #: The one clock the service's views, handlers and periodic tasks read.
         self.clock = clock
-        #: The service's own settings, built once here (None for a service without any).
-        self.service_settings: Any = spec.bootstrap(settings) if spec.bootstrap else None
         self.database = Database(settings.database_url)
         #: Where webhooks may go: checked at registration (API) and at each delivery (worker).
         self.outbound = OutboundGuard.for_settings(settings)
+        #: The service's own settings, built once here (None for a service without any).
+        self.service_settings: Any = spec.bootstrap(self) if spec.bootstrap else None
 
     @cached_property
     def outbox(self) -> OutboxWriter:

@@ -11,12 +11,12 @@ from functools import partial
 from shared import metrics
 from shared.config import WORKER_METRICS_PORTS
 from shared.db import CommitSignal
+from shared.health import run_readiness_checks
 from shared.idempotency import remove_expired
 from shared.logging import get_logger
 from shared.messaging.broker import is_embedded, open_connection
 from shared.service import PeriodicTask, ServiceRuntime
 from shared.tracing import configure_tracing
-from shared.web.observability import run_readiness_checks
 
 log = get_logger(__name__)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from services.intake import domain, operations
@@ -99,6 +100,11 @@ def _uow() -> Any:
     return current_runtime().unit_of_work()
 
 
+def _now() -> datetime:
+    """The one clock of the service (built in ``app.py``), read at the request's edge."""
+    return current_runtime().clock.now()
+
+
 # -- clients -----------------------------------------------------------------------------------
 @clients.route("", methods=["POST"])
 @require_roles("intake_worker", "supervisor", "admin")
@@ -171,7 +177,7 @@ def read_client(client_id: str) -> Any:
 def update_client(changes: dict[str, Any], client_id: str) -> Any:
     """Change a client's details; the event names the changed fields only."""
     with _uow() as uow:
-        return operations.update_client(uow, current_principal(), client_id, changes)
+        return operations.update_client(uow, current_principal(), client_id, changes, _now())
 
 
 @clients.route("/<client_id>/discharge", methods=["POST"])
@@ -182,7 +188,9 @@ def update_client(changes: dict[str, Any], client_id: str) -> Any:
 def discharge(body: dict[str, Any], client_id: str) -> Any:
     """Close the client's current episode."""
     with _uow() as uow:
-        return operations.discharge(uow, current_principal(), client_id, body["reason_code"])
+        return operations.discharge(
+            uow, current_principal(), client_id, body["reason_code"], _now()
+        )
 
 
 @clients.route("/<client_id>/readmit", methods=["POST"])
@@ -192,7 +200,7 @@ def discharge(body: dict[str, Any], client_id: str) -> Any:
 def readmit(client_id: str) -> Any:
     """Re-admit a discharged client: a new episode."""
     with _uow() as uow:
-        return operations.readmit(uow, current_principal(), client_id)
+        return operations.readmit(uow, current_principal(), client_id, _now())
 
 
 @clients.route("/<client_id>/nominated-persons", methods=["POST"])
@@ -209,7 +217,7 @@ def readmit(client_id: str) -> Any:
 def add_nominated_person(body: dict[str, Any], client_id: str) -> Any:
     """Add a family member, carer or advocate and what they may be told."""
     with _uow() as uow:
-        return operations.add_nominated_person(uow, current_principal(), client_id, body)
+        return operations.add_nominated_person(uow, current_principal(), client_id, body, _now())
 
 
 @clients.route("/<client_id>/nominated-persons/<person_id>", methods=["DELETE"])
@@ -218,7 +226,7 @@ def add_nominated_person(body: dict[str, Any], client_id: str) -> Any:
 def remove_nominated_person(client_id: str, person_id: str) -> None:
     """Remove a nominated person."""
     with _uow() as uow:
-        operations.remove_nominated_person(uow, current_principal(), client_id, person_id)
+        operations.remove_nominated_person(uow, current_principal(), client_id, person_id, _now())
 
 
 @clients.route("/<client_id>/assignment", methods=["POST"])
@@ -238,6 +246,7 @@ def assign(body: dict[str, Any], client_id: str) -> Any:
             case_manager_id=body["case_manager_id"],
             team=body["team"],
             override_reason=body["override_reason"],
+            now=_now(),
         )
         return assignment
 
@@ -246,7 +255,7 @@ def assign(body: dict[str, Any], client_id: str) -> Any:
 def _consent_out(consent: Consent) -> dict[str, Any]:
     return {
         **{field: getattr(consent, field) for field in ConsentOut().fields if field != "in_force"},
-        "in_force": operations.consent_in_force(consent),
+        "in_force": operations.consent_in_force(consent, _now()),
     }
 
 
@@ -291,7 +300,7 @@ def revoke_consent(body: dict[str, Any], client_id: str, consent_id: str) -> Any
     with _uow() as uow:
         return _consent_out(
             operations.revoke_consent(
-                uow, current_principal(), client_id, consent_id, body["reason"]
+                uow, current_principal(), client_id, consent_id, body["reason"], _now()
             )
         )
 
@@ -402,7 +411,7 @@ def resolve_risk_flag(body: dict[str, Any], client_id: str, flag_id: str) -> Any
     """Resolve an open risk flag with a note."""
     with _uow() as uow:
         return operations.resolve_risk_flag(
-            uow, current_principal(), client_id, flag_id, body["note"]
+            uow, current_principal(), client_id, flag_id, body["note"], _now()
         )
 
 
@@ -432,7 +441,9 @@ def save_case_manager(body: dict[str, Any], case_manager_id: str) -> Any:
 
     Other services' access rules follow the change (``case_manager.updated``)."""
     with _uow() as uow:
-        manager = operations.save_case_manager(uow, current_principal(), case_manager_id, body)
+        manager = operations.save_case_manager(
+            uow, current_principal(), case_manager_id, body, _now()
+        )
         return _manager_out(manager, operations.loads(uow, [manager])[0])
 
 
@@ -519,6 +530,6 @@ def resolve_duplicate_review(body: dict[str, Any], review_id: str) -> Any:
     of the older and points to it)."""
     with _uow() as uow:
         review = operations.resolve_duplicate_review(
-            uow, current_principal(), review_id, str(body["outcome"]), body["note"]
+            uow, current_principal(), review_id, str(body["outcome"]), body["note"], _now()
         )
         return _review_out(uow, review)

@@ -9,14 +9,13 @@ from services.intake import operations
 from services.intake.api import BLUEPRINTS
 from services.intake.handlers import EVENT_HANDLERS
 from services.intake.models import MESSAGING, Base
-from shared.clock import agency_today
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 from shared.web.service_app import build_app
 
 
 def announce_expired_consents(runtime: ServiceRuntime) -> int:
     with runtime.unit_of_work() as uow:
-        return operations.announce_expired_consents(uow, agency_today())
+        return operations.announce_expired_consents(uow, runtime.clock.today(), runtime.clock.now())
 
 
 SERVICE = ServiceSpec(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from services.notifications import operations
@@ -55,7 +55,7 @@ def _uow() -> Any:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return current_runtime().clock.now()
 
 
 @inbox.route("/notifications", methods=["GET"])

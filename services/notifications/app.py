@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from services.catalog import app_factory
@@ -12,22 +11,28 @@ from services.notifications.channels import ChannelConfig
 from services.notifications.handlers import EVENT_HANDLERS
 from services.notifications.metrics import measure_crisis_alerts
 from services.notifications.models import MESSAGING, Base
+from shared.clock import SYSTEM_CLOCK
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 from shared.web.service_app import build_app
 
 #: One per worker process, run by its dispatcher thread only.
-DISPATCHER = operations.Dispatcher(lambda: datetime.now(UTC))
+DISPATCHER = operations.Dispatcher(SYSTEM_CLOCK.now)
+
+
+def channels(runtime: ServiceRuntime) -> ChannelConfig:
+    """The channels' settings, read from the environment once per process."""
+    return ChannelConfig.from_env(runtime.outbound)
 
 
 def dispatch_due(runtime: ServiceRuntime) -> int:
     with runtime.units_of_work_on_one_connection() as unit_of_work:
-        return DISPATCHER.run(unit_of_work, ChannelConfig.from_env(runtime.outbound))
+        return DISPATCHER.run(unit_of_work, runtime.service_settings)
 
 
 def escalate_due(runtime: ServiceRuntime) -> int:
     """A transaction per alert, one after another on one connection."""
     with runtime.units_of_work_on_one_connection() as unit_of_work:
-        return operations.escalate_due(unit_of_work, ChannelConfig.from_env(), datetime.now(UTC))
+        return operations.escalate_due(unit_of_work, runtime.service_settings, runtime.clock.now())
 
 
 SERVICE = ServiceSpec(
@@ -39,6 +44,7 @@ SERVICE = ServiceSpec(
     handlers=EVENT_HANDLERS,
     blueprints=BLUEPRINTS,
     build_app=build_app,
+    bootstrap=channels,
     migrations=Path(__file__).parent / "migrations",
     periodic_tasks=[
         PeriodicTask("dispatcher", 1, dispatch_due, woken_by=operations.DISPATCH_NOW),

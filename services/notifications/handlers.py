@@ -5,34 +5,42 @@ the dispatcher sends, so a slow mail server never stalls the consumer."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
 
 from services.notifications import operations
 from services.notifications.channels import ChannelConfig
+from shared.clock import Clock
 from shared.contracts import Event
-from shared.messaging.consumer import Handler
 from shared.unit_of_work import UnitOfWork
 
 
-def on_notifiable_event(event: Event, uow: UnitOfWork) -> None:
-    operations.notify(uow, event, ChannelConfig.from_env(), datetime.now(UTC))
+def on_notifiable_event(
+    event: Event, uow: UnitOfWork, *, settings: ChannelConfig, clock: Clock
+) -> None:
+    operations.notify(uow, event, settings, clock.now())
 
 
-def on_case_assigned(event: Event, uow: UnitOfWork) -> None:
+def on_case_assigned(
+    event: Event, uow: UnitOfWork, *, settings: ChannelConfig, clock: Clock
+) -> None:
     """A late assignment (superseded by a newer one) tells no one they have a new client."""
     if operations.record_assignment(uow, event.data):
-        on_notifiable_event(event, uow)
+        on_notifiable_event(event, uow, settings=settings, clock=clock)
 
 
-def on_case_manager_updated(event: Event, uow: UnitOfWork) -> None:
+def on_case_manager_updated(
+    event: Event, uow: UnitOfWork, *, settings: ChannelConfig, clock: Clock
+) -> None:
     operations.record_team_change(uow, event.data)
 
 
-def on_client_discharged(event: Event, uow: UnitOfWork) -> None:
+def on_client_discharged(
+    event: Event, uow: UnitOfWork, *, settings: ChannelConfig, clock: Clock
+) -> None:
     operations.record_discharge(uow, event.data)
 
 
-EVENT_HANDLERS: dict[str, Handler] = {
+EVENT_HANDLERS: dict[str, Callable[..., None]] = {
     "intake.risk.flagged.v1": on_notifiable_event,
     "intake.case.assigned.v1": on_case_assigned,
     "intake.case_manager.updated.v1": on_case_manager_updated,

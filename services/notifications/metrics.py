@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from services.notifications import domain
 from services.notifications.models import Notification
-from services.notifications.operations import DELIVERIES_FAILED, ESCALATIONS
+from services.notifications.operations.signals import DELIVERIES_FAILED, ESCALATIONS
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime

@@ -11,7 +11,6 @@ import pytest
 
 from services.notifications import operations
 from services.notifications.channels import ChannelConfig
-from services.notifications.handlers import EVENT_HANDLERS
 from shared.contracts import REGISTRY, Event
 from tests.support.backends import Backend
 from tests.support.mail import Mailbox, start_smtp
@@ -45,7 +44,7 @@ class NotificationsApi(ServiceApi):
         )
         with self.runtime.unit_of_work() as uow:
             if routing_key == "intake.client.discharged.v1":
-                EVENT_HANDLERS[routing_key](event, uow)
+                self.runtime.handlers()[routing_key](event, uow)
             else:
                 if routing_key == "intake.case.assigned.v1":
                     operations.record_assignment(uow, event.data)

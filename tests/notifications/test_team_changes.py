@@ -14,7 +14,6 @@ import pytest
 
 from services.notifications import operations
 from services.notifications.channels import ChannelConfig
-from services.notifications.handlers import EVENT_HANDLERS
 from shared.contracts import REGISTRY, Event
 from tests.notifications.conftest import NOW, NotificationsApi
 from tests.support.backends import Backend
@@ -145,7 +144,7 @@ def _deliver(api: NotificationsApi, routing_key: str, data: dict[str, Any]) -> N
         id=str(uuid.uuid4()),
     )
     with api.runtime.unit_of_work() as uow:
-        EVENT_HANDLERS[routing_key](event, uow)
+        api.runtime.handlers()[routing_key](event, uow)
 
 
 def test_a_late_assignment_never_sends_alerts_back_to_the_former_case_manager(

@@ -1,0 +1,111 @@
+"""The intake service layer, one module per use case (no Flask): ``access`` (who sees which
+client, the audit), ``clients``, ``consent``, ``assessments`` (scoring and risk), ``caseload``
+(case managers and assignment), ``from_events`` and ``duplicates``. Every refusal is a
+``shared.errors`` exception the web layer turns into a problem; roles are checked once, at the
+HTTP edge (``api.py``)."""
+
+from services.intake.operations.access import (
+    audit,
+    client_event_ids,
+    deactivated,
+    end_assignment,
+    load_client,
+    open_episode,
+    subject_of,
+    supervisor_of,
+    visible_clients,
+)
+from services.intake.operations.assessments import (
+    list_assessments,
+    list_risk_flags,
+    read_assessment,
+    record_assessment,
+    resolve_risk_flag,
+    score_instrument,
+    superseded_by,
+)
+from services.intake.operations.caseload import (
+    announced_state,
+    assign,
+    caseload,
+    loads,
+    save_case_manager,
+    team_view,
+)
+from services.intake.operations.clients import (
+    UPDATABLE_FIELDS,
+    add_nominated_person,
+    close_episode,
+    discharge,
+    publish_updated,
+    read_client,
+    readmit,
+    register_client,
+    remove_nominated_person,
+    search_clients,
+    update_client,
+)
+from services.intake.operations.consent import (
+    announce_expired_consents,
+    aware,
+    consent_in_force,
+    grant_consent,
+    list_consents,
+    publish_revoked,
+    revoke_consent,
+)
+from services.intake.operations.duplicates import (
+    duplicate_review_references,
+    list_duplicate_reviews,
+    resolve_duplicate_review,
+)
+from services.intake.operations.from_events import (
+    note_review_due,
+)
+
+__all__ = [
+    "UPDATABLE_FIELDS",
+    "add_nominated_person",
+    "announce_expired_consents",
+    "announced_state",
+    "assign",
+    "audit",
+    "aware",
+    "caseload",
+    "client_event_ids",
+    "close_episode",
+    "consent_in_force",
+    "deactivated",
+    "discharge",
+    "duplicate_review_references",
+    "end_assignment",
+    "grant_consent",
+    "list_assessments",
+    "list_consents",
+    "list_duplicate_reviews",
+    "list_risk_flags",
+    "load_client",
+    "loads",
+    "note_review_due",
+    "open_episode",
+    "publish_revoked",
+    "publish_updated",
+    "read_assessment",
+    "read_client",
+    "readmit",
+    "record_assessment",
+    "register_client",
+    "remove_nominated_person",
+    "resolve_duplicate_review",
+    "resolve_risk_flag",
+    "revoke_consent",
+    "save_case_manager",
+    "score_instrument",
+    "search_clients",
+    "subject_of",
+    "superseded_by",
+    "supervisor_of",
+    "team_view",
+    "update_client",
+    "visible_clients",
+]

@@ -1,0 +1,105 @@
+"""Who may see which client, loading a client for that, and the audit of every read and change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true, update
+
+from services.intake import domain
+from services.intake.models import (
+    AUDIT,
+    Assignment,
+    CaseManager,
+    Client,
+    Episode,
+)
+from shared.errors import Conflict, NotFound
+from shared.identity import Principal
+from shared.unit_of_work import UnitOfWork
+
+
+def deactivated(case_manager_id: str) -> ColumnElement[bool]:
+    """The person is a case manager marked inactive: they left the team, and their access too."""
+    return exists(
+        select(CaseManager.id).where(
+            CaseManager.id == case_manager_id, CaseManager.active.is_(False)
+        )
+    )
+
+
+def visible_clients(actor: Principal) -> ColumnElement[bool]:
+    """Which clients the caller may see: admin all; supervisor their team and the unassigned;
+    case manager their own (none once deactivated); intake worker the unassigned and those they
+    registered."""
+    if actor.has_any("admin"):
+        return true()
+    rules: list[ColumnElement[bool]] = []
+    if actor.has_any("supervisor"):
+        team = select(CaseManager.id).where(CaseManager.supervisor_id == actor.sub)
+        rules += [Client.case_manager_id.in_(team), Client.case_manager_id.is_(None)]
+    if actor.has_any("case_manager"):
+        rules.append(and_(Client.case_manager_id == actor.sub, ~deactivated(actor.sub)))
+    if actor.has_any("intake_worker"):
+        rules += [Client.case_manager_id.is_(None), Client.registered_by == actor.sub]
+    return or_(*rules) if rules else false()
+
+
+def audit(
+    uow: UnitOfWork,
+    actor: Principal,
+    action: str,
+    entity: str,
+    entity_id: str | None,
+    client_id: str | None,
+    **detail: Any,
+) -> None:
+    AUDIT.record(uow.session, actor, action, entity, entity_id, client_id, **detail)
+
+
+def load_client(
+    uow: UnitOfWork, actor: Principal, client_id: str, *, for_update: bool = False
+) -> Client:
+    statement = select(Client).where(Client.id == client_id, visible_clients(actor))
+    if for_update:
+        statement = statement.with_for_update()
+    client = uow.session.scalars(statement).first()
+    if client is None:
+        raise NotFound(f"No client {client_id} that you may see.")
+    return client
+
+
+def open_episode(client: Client) -> Episode:
+    episode = client.current_episode
+    if episode.status != domain.EpisodeStatus.OPEN:
+        raise Conflict(f"Client {client.reference} is discharged; re-admit them first.")
+    return episode
+
+
+def client_event_ids(client: Client) -> dict[str, Any]:
+    return {
+        "client_id": client.id,
+        "client_reference": client.reference,
+        "episode_id": client.current_episode.id,
+    }
+
+
+def subject_of(client: Client) -> str:
+    return f"client/{client.id}"
+
+
+def supervisor_of(uow: UnitOfWork, case_manager_id: str | None) -> str | None:
+    if case_manager_id is None:
+        return None
+    return uow.session.scalars(
+        select(CaseManager.supervisor_id).where(CaseManager.id == case_manager_id)
+    ).first()
+
+
+def end_assignment(uow: UnitOfWork, episode: Episode, at: datetime) -> None:
+    uow.session.execute(
+        update(Assignment)
+        .where(Assignment.episode_id == episode.id, Assignment.ended_at.is_(None))
+        .values(ended_at=at)
+    )

@@ -1,0 +1,289 @@
+"""Case managers, their caseload caps and teams, and assigning a client's episode."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from services.intake import domain
+from services.intake.models import (
+    Assignment,
+    CaseManager,
+    Client,
+    RiskFlag,
+)
+from services.intake.operations.access import (
+    audit,
+    client_event_ids,
+    end_assignment,
+    load_client,
+    open_episode,
+    subject_of,
+)
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.identity import Principal
+from shared.pagination import Page, keyset_page, ordered_page
+from shared.unit_of_work import UnitOfWork
+
+
+def save_case_manager(
+    uow: UnitOfWork,
+    actor: Principal,
+    case_manager_id: str,
+    values: Mapping[str, Any],
+    now: datetime,
+) -> CaseManager:
+    """Admins add case managers and move them between teams; a supervisor changes those of their
+    own team (an unknown id, or another team's, is a 404 to them). A change of team, supervisor,
+    cap or active is announced (``case_manager.updated``) in the same transaction, so every
+    service's access rules follow it."""
+    is_admin = actor.has_any("admin")
+    manager = uow.session.get(CaseManager, case_manager_id, with_for_update=True)
+    if manager is None and is_admin:
+        manager = CaseManager(id=case_manager_id, version=0)
+        uow.session.add(manager)
+    elif manager is None or (not is_admin and manager.supervisor_id != actor.sub):
+        raise NotFound(f"No case manager {case_manager_id} in your team.")
+    if not is_admin and values.get("supervisor_id") != actor.sub:
+        raise Forbidden("A supervisor manages the case managers of their own team only.")
+    announced = announced_state(manager)
+    manager.display_name = values["display_name"]
+    manager.team = values["team"]
+    manager.supervisor_id = values.get("supervisor_id")
+    manager.caseload_cap = values.get("caseload_cap", domain.DEFAULT_CASELOAD_CAP)
+    manager.active = values.get("active", True)
+    changed = announced_state(manager) != announced
+    if changed:
+        manager.version += 1
+    uow.session.flush()
+    audit(
+        uow,
+        actor,
+        "save",
+        "case_manager",
+        manager.id,
+        None,
+        caseload_cap=manager.caseload_cap,
+        supervisor_id=manager.supervisor_id,
+        active=manager.active,
+    )
+    if changed:
+        uow.publish(
+            "casehub.intake.case_manager.updated.v1",
+            subject=f"case_manager/{manager.id}",
+            data={
+                "case_manager_id": manager.id,
+                "team": manager.team,
+                "supervisor_id": manager.supervisor_id,
+                "caseload_cap": manager.caseload_cap,
+                "active": manager.active,
+                "version": manager.version,
+                "updated_at": now,
+            },
+        )
+    return manager
+
+
+def announced_state(manager: CaseManager) -> tuple[Any, ...]:
+    """What other services learn of a case manager: never their name."""
+    return (manager.team, manager.supervisor_id, manager.caseload_cap, manager.active)
+
+
+def loads(uow: UnitOfWork, managers: Sequence[CaseManager]) -> list[domain.CaseManagerLoad]:
+    ids = [manager.id for manager in managers]
+    active = dict(
+        uow.session.execute(
+            select(Client.case_manager_id, func.count())
+            .where(Client.case_manager_id.in_(ids))
+            .group_by(Client.case_manager_id)
+        ).all()
+    )
+    flags = dict(
+        uow.session.execute(
+            select(Client.case_manager_id, func.count())
+            .join(RiskFlag, RiskFlag.client_id == Client.id)
+            .where(Client.case_manager_id.in_(ids), RiskFlag.status == "open")
+            .group_by(Client.case_manager_id)
+        ).all()
+    )
+    return [
+        domain.CaseManagerLoad(
+            manager.id, manager.caseload_cap, active.get(manager.id, 0), flags.get(manager.id, 0)
+        )
+        for manager in managers
+    ]
+
+
+def team_view(
+    uow: UnitOfWork, actor: Principal, team: str | None, *, limit: int, cursor: str | None
+) -> Page[tuple[CaseManager, domain.CaseManagerLoad]]:
+    statement = select(CaseManager)
+    if not actor.has_any("admin"):
+        statement = statement.where(CaseManager.supervisor_id == actor.sub)
+    if team:
+        statement = statement.where(CaseManager.team == team)
+    page = keyset_page(uow.session, statement, [CaseManager.id], limit=limit, cursor=cursor)
+    return Page(list(zip(page.items, loads(uow, page.items), strict=True)), page.next_cursor)
+
+
+def assign(
+    uow: UnitOfWork,
+    actor: Principal,
+    client_id: str,
+    *,
+    case_manager_id: str | None,
+    team: str | None,
+    override_reason: str | None,
+    now: datetime,
+) -> tuple[Client, Assignment]:
+    client = load_client(uow, actor, client_id, for_update=True)
+    episode = open_episode(client)
+    if case_manager_id is not None:
+        manager = uow.session.get(CaseManager, case_manager_id, with_for_update=True)
+        if manager is None or not manager.active:
+            raise Unprocessable("case_manager_id", "no active case manager with this id")
+        [load] = loads(uow, [manager])
+        if client.case_manager_id == manager.id:
+            raise Conflict(f"Client {client.reference} is already assigned to {manager.id}.")
+        try:
+            decision = domain.decide_assignment(
+                load, override_reason=override_reason, by_supervisor=actor.has_any("supervisor")
+            )
+        except domain.CaseloadFull as full:
+            raise Conflict(
+                str(full),
+                case_manager_id=full.case_manager_id,
+                caseload_cap=full.cap,
+                active_clients=full.active_clients,
+                override="a supervisor may assign over the cap with an override_reason",
+            ) from None
+        method = "explicit"
+    else:
+        if not team:
+            raise Unprocessable(
+                "team", "name a team for automatic assignment, or a case_manager_id"
+            )
+        managers = list(
+            uow.session.scalars(
+                select(CaseManager)
+                .where(CaseManager.team == team, CaseManager.active.is_(True))
+                .order_by(CaseManager.id)
+                .with_for_update()
+            )
+        )
+        candidates = [
+            load for load in loads(uow, managers) if load.case_manager_id != client.case_manager_id
+        ]
+        try:
+            chosen = domain.choose_case_manager(candidates)
+        except domain.NoCaseManagerAvailable:
+            raise Conflict(
+                f"Every case manager of team {team} is at their caseload cap.", team=team
+            ) from None
+        decision = domain.AssignmentDecision(
+            chosen.case_manager_id, over_cap=False, override_reason=None
+        )
+        method = "automatic"
+    at = now
+    previous = client.case_manager_id
+    client.care_version += 1
+    end_assignment(uow, episode, at)
+    assignment = Assignment(
+        episode_id=episode.id,
+        client_id=client.id,
+        case_manager_id=decision.case_manager_id,
+        method=method,
+        assigned_by=actor.sub,
+        assigned_at=at,
+        over_cap=decision.over_cap,
+        override_reason=decision.override_reason,
+    )
+    uow.session.add(assignment)
+    client.case_manager_id = episode.case_manager_id = decision.case_manager_id
+    uow.session.flush()
+    audit(
+        uow,
+        actor,
+        "assign",
+        "episode",
+        episode.id,
+        client.id,
+        case_manager_id=decision.case_manager_id,
+        method=method,
+        over_cap=decision.over_cap,
+        override_reason=decision.override_reason,
+    )
+    team = uow.session.get(CaseManager, decision.case_manager_id)
+    assert team is not None
+    uow.publish(
+        "casehub.intake.case.assigned.v1",
+        subject=subject_of(client),
+        data={
+            **client_event_ids(client),
+            "case_manager_id": decision.case_manager_id,
+            "previous_case_manager_id": previous,
+            "supervisor_id": team.supervisor_id,
+            "assigned_by": actor.sub,
+            "method": method,
+            "over_cap": decision.over_cap,
+            "assigned_at": at,
+            "care_version": client.care_version,
+            "case_manager_version": team.version,
+        },
+    )
+    return client, assignment
+
+
+def caseload(
+    uow: UnitOfWork, actor: Principal, case_manager_id: str, *, limit: int, cursor: str | None
+) -> Page[tuple[Client, str | None, int]]:
+    """The case manager's open clients: open risk flags first (high before moderate), then the
+    nearest review due, a page at a time. Items: (client, highest open risk level, open flags).
+    The rank is computed here, so the page is cut in Python (a caseload is capped: ≤ 500)."""
+    manager = uow.session.get(CaseManager, case_manager_id)
+    allowed = (
+        actor.has_any("admin")
+        or (actor.sub == case_manager_id and manager is not None and manager.active)
+        or (
+            actor.has_any("supervisor")
+            and manager is not None
+            and manager.supervisor_id == actor.sub
+        )
+    )
+    if manager is None or not allowed:
+        raise NotFound(f"No caseload {case_manager_id} that you may see.")
+    clients = list(
+        uow.session.scalars(select(Client).where(Client.case_manager_id == case_manager_id))
+    )
+    open_flags = uow.session.execute(
+        select(RiskFlag.client_id, RiskFlag.level).where(
+            RiskFlag.client_id.in_([c.id for c in clients]), RiskFlag.status == "open"
+        )
+    ).all()
+    highest: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for client_id, level in open_flags:
+        counts[client_id] = counts.get(client_id, 0) + 1
+        highest[client_id] = str(
+            domain.max_risk(
+                domain.RiskLevel(level), domain.RiskLevel(highest.get(client_id, "none"))
+            )
+        )
+
+    def order(client: Client) -> tuple[int, str, str]:
+        due = client.current_episode.next_review_due or date.max
+        return (
+            -domain.RiskLevel(highest.get(client.id, "none")).rank,
+            due.isoformat(),
+            client.reference,
+        )
+
+    page = ordered_page(clients, order, limit=limit, cursor=cursor)
+    audit(uow, actor, "read", "caseload", case_manager_id, None, clients=len(page.items))
+    return Page(
+        [(client, highest.get(client.id), counts.get(client.id, 0)) for client in page.items],
+        page.next_cursor,
+    )

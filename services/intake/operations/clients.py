@@ -1,0 +1,286 @@
+"""Registering clients, their record and nominated persons, discharge and re-admission."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from services.intake import domain
+from services.intake.models import (
+    Client,
+    ClientReferenceCounter,
+    DuplicateReview,
+    Episode,
+    NominatedPerson,
+)
+from services.intake.operations.access import (
+    audit,
+    client_event_ids,
+    end_assignment,
+    load_client,
+    open_episode,
+    subject_of,
+    visible_clients,
+)
+from shared.errors import Conflict, NotFound
+from shared.identity import Principal
+from shared.pagination import Page, keyset_page
+from shared.unit_of_work import UnitOfWork
+
+UPDATABLE_FIELDS = (
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "external_id",
+    "preferred_language",
+    "contact",
+    "advance_statement",
+)
+
+
+def _lock_reference_counter(uow: UnitOfWork) -> ClientReferenceCounter:
+    """The one counter row, locked until commit: registrations queue here, so references are
+    gap-free and unique, and the duplicate check that follows sees every earlier registration
+    (at READ COMMITTED each statement after the wait reads what the others committed)."""
+    return uow.session.scalars(
+        select(ClientReferenceCounter)
+        .where(ClientReferenceCounter.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _next_reference(counter: ClientReferenceCounter) -> str:
+    counter.last_value += 1
+    return f"C-{counter.last_value}"
+
+
+def register_client(
+    uow: UnitOfWork,
+    actor: Principal,
+    details: Mapping[str, Any],
+    *,
+    confirmed_not_duplicate: bool = False,
+) -> Client:
+    """Register a client. A match the caller may see is a 409 naming it (unless they confirm it is
+    another person); a match they may not see is never revealed: the client is registered and the
+    pair goes on the duplicate-review list for supervisors and admins."""
+    key = domain.person_key(details["given_name"], details["family_name"], details["date_of_birth"])
+    counter = _lock_reference_counter(uow)
+    matches = select(Client.id).where(Client.person_key == key, Client.merged_into_id.is_(None))
+    seen = set(uow.session.scalars(matches.where(visible_clients(actor))))
+    every_match = list(uow.session.scalars(matches.order_by(Client.reference)))
+    existing = [match for match in every_match if match in seen]
+    unseen = [match for match in every_match if match not in seen]
+    if existing and not confirmed_not_duplicate:
+        raise Conflict(
+            "A client with the same name and date of birth exists; confirm it is another person "
+            "with confirmed_not_duplicate=true, or use the existing record.",
+            existing_client_ids=existing,
+        )
+    client = Client(
+        reference=_next_reference(counter),
+        person_key=key,
+        registered_by=actor.sub,
+        given_name=details["given_name"],
+        family_name=details["family_name"],
+        date_of_birth=details["date_of_birth"],
+        external_id=details.get("external_id"),
+        preferred_language=details.get("preferred_language"),
+        contact=dict(details.get("contact") or {}),
+        advance_statement=details.get("advance_statement"),
+    )
+    client.episodes = [Episode(number=1)]
+    client.nominated_persons = [
+        NominatedPerson(**person) for person in details.get("nominated_persons", [])
+    ]
+    uow.session.add(client)
+    uow.session.flush()
+    audit(
+        uow,
+        actor,
+        "register",
+        "client",
+        client.id,
+        client.id,
+        duplicate_confirmed=bool(existing and confirmed_not_duplicate),
+    )
+    for existing_id in unseen:
+        _flag_possible_duplicate(uow, actor, client, existing_id)
+    uow.publish(
+        "casehub.intake.client.registered.v1",
+        subject=subject_of(client),
+        data={
+            **client_event_ids(client),
+            "registered_by": actor.sub,
+            "registered_at": client.created_at,
+        },
+    )
+    return client
+
+
+def _flag_possible_duplicate(
+    uow: UnitOfWork, actor: Principal, client: Client, existing_id: str
+) -> None:
+    review = DuplicateReview(
+        new_client_id=client.id, existing_client_id=existing_id, flagged_by=actor.sub
+    )
+    uow.session.add(review)
+    uow.session.flush()
+    for client_id in (client.id, existing_id):
+        audit(uow, actor, "flag", "duplicate_review", review.id, client_id)
+
+
+def read_client(uow: UnitOfWork, actor: Principal, client_id: str) -> Client:
+    client = load_client(uow, actor, client_id)
+    audit(uow, actor, "read", "client", client.id, client.id)
+    return client
+
+
+def search_clients(
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    name: str | None,
+    date_of_birth: date | None,
+    external_id: str | None,
+    limit: int,
+    cursor: str | None,
+    reference: str | None = None,
+) -> Page[Client]:
+    statement = select(Client).where(visible_clients(actor))
+    if reference:
+        statement = statement.where(Client.reference == reference)
+    if name:
+        pattern = f"%{name.strip().casefold()}%"
+        statement = statement.where(
+            or_(
+                func.lower(Client.given_name).like(pattern),
+                func.lower(Client.family_name).like(pattern),
+                Client.person_key.like(pattern),
+            )
+        )
+    if date_of_birth:
+        statement = statement.where(Client.date_of_birth == date_of_birth)
+    if external_id:
+        statement = statement.where(Client.external_id == external_id)
+    page = keyset_page(uow.session, statement, [Client.reference], limit=limit, cursor=cursor)
+    for client in page.items:
+        audit(uow, actor, "read", "client", client.id, client.id, via="search")
+    return page
+
+
+def update_client(
+    uow: UnitOfWork, actor: Principal, client_id: str, changes: Mapping[str, Any], now: datetime
+) -> Client:
+    client = load_client(uow, actor, client_id, for_update=True)
+    changed = sorted(
+        field
+        for field in UPDATABLE_FIELDS
+        if field in changes and getattr(client, field) != changes[field]
+    )
+    for field in changed:
+        setattr(client, field, changes[field])
+    if not changed:
+        return client
+    if {"given_name", "family_name", "date_of_birth"} & set(changed):
+        client.person_key = domain.person_key(
+            client.given_name, client.family_name, client.date_of_birth
+        )
+    client.updated_at = now
+    audit(uow, actor, "update", "client", client.id, client.id, fields=changed)
+    publish_updated(uow, client, changed, now)
+    return client
+
+
+def publish_updated(uow: UnitOfWork, client: Client, changed: Sequence[str], now: datetime) -> None:
+    uow.publish(
+        "casehub.intake.client.updated.v1",
+        subject=subject_of(client),
+        data={**client_event_ids(client), "changed_fields": list(changed), "updated_at": now},
+    )
+
+
+def add_nominated_person(
+    uow: UnitOfWork, actor: Principal, client_id: str, person: Mapping[str, Any], now: datetime
+) -> NominatedPerson:
+    client = load_client(uow, actor, client_id, for_update=True)
+    nominated = NominatedPerson(**person)
+    client.nominated_persons.append(nominated)
+    uow.session.flush()
+    audit(uow, actor, "add", "nominated_person", nominated.id, client.id)
+    publish_updated(uow, client, ["nominated_persons"], now)
+    return nominated
+
+
+def remove_nominated_person(
+    uow: UnitOfWork, actor: Principal, client_id: str, person_id: str, now: datetime
+) -> None:
+    client = load_client(uow, actor, client_id, for_update=True)
+    person = next((p for p in client.nominated_persons if p.id == person_id), None)
+    if person is None:
+        raise NotFound(f"Client {client.reference} has no nominated person {person_id}.")
+    client.nominated_persons.remove(person)
+    audit(uow, actor, "remove", "nominated_person", person_id, client.id)
+    publish_updated(uow, client, ["nominated_persons"], now)
+
+
+def discharge(
+    uow: UnitOfWork, actor: Principal, client_id: str, reason_code: str, now: datetime
+) -> Client:
+    client = load_client(uow, actor, client_id, for_update=True)
+    episode = open_episode(client)
+    at = now
+    audit(uow, actor, "discharge", "episode", episode.id, client.id, reason_code=reason_code)
+    close_episode(uow, client, episode, reason_code, at)
+    return client
+
+
+def close_episode(
+    uow: UnitOfWork, client: Client, episode: Episode, reason_code: str, at: datetime
+) -> None:
+    """The episode ends and no one carries the client any more: every service hears it."""
+    episode.status, episode.closed_at, episode.discharge_reason = (
+        domain.EpisodeStatus.DISCHARGED,
+        at,
+        reason_code,
+    )
+    end_assignment(uow, episode, at)
+    client.status, client.case_manager_id = domain.EpisodeStatus.DISCHARGED, None
+    episode.case_manager_id = None
+    client.care_version += 1
+    uow.publish(
+        "casehub.intake.client.discharged.v1",
+        subject=subject_of(client),
+        data={
+            **client_event_ids(client),
+            "discharged_at": at,
+            "reason_code": reason_code,
+            "care_version": client.care_version,
+        },
+    )
+
+
+def readmit(uow: UnitOfWork, actor: Principal, client_id: str, now: datetime) -> Client:
+    client = load_client(uow, actor, client_id, for_update=True)
+    if client.merged_into_id is not None:
+        raise Conflict(
+            f"Client {client.reference} was merged into another record; re-admit that one.",
+            merged_into_id=client.merged_into_id,
+        )
+    previous = client.current_episode
+    if previous.status == domain.EpisodeStatus.OPEN:
+        raise Conflict(f"Client {client.reference} already has an open episode.")
+    client.episodes.append(Episode(number=previous.number + 1))
+    client.status = domain.EpisodeStatus.OPEN
+    uow.session.flush()
+    audit(uow, actor, "readmit", "episode", client.current_episode.id, client.id)
+    uow.publish(
+        "casehub.intake.client.readmitted.v1",
+        subject=subject_of(client),
+        data={**client_event_ids(client), "previous_episode_id": previous.id, "readmitted_at": now},
+    )
+    return client

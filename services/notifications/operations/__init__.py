@@ -1,0 +1,63 @@
+"""The notifications service layer, one module per use case (no Flask; time is passed in):
+``from_events`` (events become notifications and deliveries), ``sending`` (the dispatcher),
+``escalation`` (unacknowledged crisis alerts), ``people`` (inbox, acknowledgement, preferences,
+rules, the delivery log) and ``signals`` (wake-up channel and counters)."""
+
+from services.notifications.operations.escalation import escalate, escalate_due
+from services.notifications.operations.from_events import (
+    notify,
+    record_assignment,
+    record_discharge,
+    record_team_change,
+)
+from services.notifications.operations.people import (
+    acknowledge,
+    attempts_of,
+    deliveries,
+    inbox,
+    list_rules,
+    mark_read,
+    read_preferences,
+    save_preferences,
+    update_rule,
+)
+from services.notifications.operations.sending import (
+    Clock,
+    Dispatcher,
+    Sender,
+    dispatch_due,
+    dispatch_next,
+)
+from services.notifications.operations.signals import (
+    DELIVERIES_FAILED,
+    DISPATCH_NOW,
+    ESCALATIONS,
+    ESCALATIONS_FAILED,
+)
+
+__all__ = [
+    "DELIVERIES_FAILED",
+    "DISPATCH_NOW",
+    "ESCALATIONS",
+    "ESCALATIONS_FAILED",
+    "Clock",
+    "Dispatcher",
+    "Sender",
+    "acknowledge",
+    "attempts_of",
+    "deliveries",
+    "dispatch_due",
+    "dispatch_next",
+    "escalate",
+    "escalate_due",
+    "inbox",
+    "list_rules",
+    "mark_read",
+    "notify",
+    "read_preferences",
+    "record_assignment",
+    "record_discharge",
+    "record_team_change",
+    "save_preferences",
+    "update_rule",
+]

@@ -1,0 +1,163 @@
+"""The escalator: a crisis alert nobody acknowledged in time goes to the next person up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from services.notifications import domain
+from services.notifications.channels import ChannelConfig, render
+from services.notifications.models import (
+    ClientCare,
+    Delivery,
+    Notification,
+    Preference,
+    Rule,
+)
+from shared.db import insert_ignoring_duplicates, new_id, signal_on_commit
+from shared.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    pass
+from services.notifications.operations.signals import (
+    DISPATCH_NOW,
+    ESCALATIONS,
+    ESCALATIONS_FAILED,
+    log,
+)
+
+
+def escalate_due(
+    unit_of_work: Callable[[], AbstractContextManager[UnitOfWork]],
+    config: ChannelConfig,
+    now: datetime,
+    *,
+    limit: int = 500,
+) -> int:
+    """Unacknowledged urgent notifications past their time go to the next level, each alert in
+    its own transaction (as the dispatcher sends each message): one alert whose escalation fails
+    is counted, logged and left due for the next run, and never holds back another."""
+    escalated = 0
+    failed: set[str] = set()
+    while escalated + len(failed) < limit:
+        chosen: str | None = None
+        try:
+            with unit_of_work() as uow:
+                notification = _next_due_escalation(uow, now, failed)
+                if notification is None:
+                    break
+                chosen = notification.id
+                escalate(uow, notification, config, now)
+        except Exception as error:
+            if chosen is None:  # finding the next one failed: the database, not an alert
+                raise
+            failed.add(chosen)
+            ESCALATIONS_FAILED.inc()
+            log.error(
+                "notification.escalation_failed",
+                notification_id=chosen,
+                error=f"{type(error).__name__}: {error}"[:500],
+            )
+            continue
+        escalated += 1
+    return escalated
+
+
+def _next_due_escalation(uow: UnitOfWork, now: datetime, skip: set[str]) -> Notification | None:
+    """The alert longest overdue, locked (another worker's escalator skips it)."""
+    statement = select(Notification).where(
+        Notification.acknowledged_at.is_(None), Notification.escalate_at <= now
+    )
+    if skip:
+        statement = statement.where(Notification.id.not_in(skip))
+    return uow.session.scalars(
+        statement.order_by(Notification.escalate_at, Notification.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
+def escalate(
+    uow: UnitOfWork, notification: Notification, config: ChannelConfig, now: datetime
+) -> None:
+    """One step up: level 1 emails the client's supervisor again (on-call if there is none or
+    they have no email address), level 2 on-call. Each step is its own delivery row (keyed by the
+    level), so a reminder to someone already told never clashes with the first alert."""
+    level = notification.escalation_level + 1
+    rule = uow.session.get(Rule, notification.rule_id)
+    supervisor = _current_supervisor(uow, notification)
+    supervisor_email = (
+        uow.session.scalar(select(Preference.email).where(Preference.user_id == supervisor))
+        if supervisor
+        else None
+    )
+    targets = domain.escalation_targets(
+        level, supervisor_id=supervisor, supervisor_has_email=supervisor_email is not None
+    )
+    notification.escalation_level = level
+    notification.escalate_at = domain.next_escalation_at(
+        level, now, rule.escalate_after_minutes if rule else None
+    )
+    if not targets:
+        return
+    notification.subject, notification.body = render(
+        rule.template if rule else "crisis_alert",
+        client_reference=notification.client_reference or "(unknown)",
+        app_url=config.app_url,
+        notification_id=notification.id,
+        escalation_level=level,
+    )
+    rows = {
+        target: {
+            "id": new_id(),
+            "notification_id": notification.id,
+            "recipient": target,
+            "recipient_kind": str(domain.recipient_kind(target)),
+            "escalation_level": level,
+            "channel": str(domain.Channel.EMAIL),
+            "status": "pending",
+            "digest": False,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        for target in targets
+    }
+    created = insert_ignoring_duplicates(
+        uow.session, Delivery.__table__, list(rows.values()), Delivery.__table__.c.id
+    )
+    already_reached = [target for target, row in rows.items() if row["id"] not in created]
+    if created:
+        signal_on_commit(uow.session, DISPATCH_NOW)
+    ESCALATIONS.labels(str(level)).inc()
+    log.info(
+        "notification.escalated",
+        notification_id=notification.id,
+        escalation_level=level,
+        escalated_to=targets,
+        already_reached=already_reached,
+    )
+    uow.publish(
+        "casehub.notifications.notification.escalated.v1",
+        subject=f"notification/{notification.id}",
+        data={
+            "notification_id": notification.id,
+            "client_id": notification.client_id,
+            "urgency": notification.urgency,
+            "level": level,
+            "escalated_to": targets,
+            "escalated_at": now,
+        },
+    )
+
+
+def _current_supervisor(uow: UnitOfWork, notification: Notification) -> str | None:
+    """The supervisor of the client's team now (intake's latest assignment), else the one the
+    alert named: a reminder goes to whoever supervises the client when it is sent."""
+    care = uow.session.get(ClientCare, notification.client_id) if notification.client_id else None
+    if care is not None and care.supervisor_id:
+        return care.supervisor_id
+    return notification.supervisor_id
