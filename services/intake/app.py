@@ -9,6 +9,7 @@ from services.intake import operations
 from services.intake.api import BLUEPRINTS
 from services.intake.handlers import EVENT_HANDLERS
 from services.intake.models import MESSAGING, Base
+from services.intake.refusals import REFUSALS
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 from shared.web.service_app import build_app
 
@@ -27,6 +28,7 @@ SERVICE = ServiceSpec(
     handlers=EVENT_HANDLERS,
     blueprints=BLUEPRINTS,
     build_app=build_app,
+    refusals=REFUSALS,
     migrations=Path(__file__).parent / "migrations",
     periodic_tasks=[PeriodicTask("consent-expiry", 300, announce_expired_consents)],
 )

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from shared import rules
 
@@ -319,6 +320,75 @@ def assess_risk(phq9: Phq9Score | None, cssrs: CssrsResult | None) -> RiskAssess
         reasons.extend(cssrs.reasons)
     return RiskAssessment(
         level=max_risk(*levels), reasons=tuple(reasons), cssrs_screen_needed=screen_needed
+    )
+
+
+# --- A whole assessment, scored -----------------------------------------------------------------
+
+
+class AssessmentItemError(DomainError):
+    """One answer of a submitted assessment is not acceptable; ``field`` is where it is in the
+    request (``phq9.items``, ``cssrs.q3``) so the 422 can point at it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field, message)
+        self.field = field
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class AssessmentScore:
+    """What the server makes of a submitted assessment, decided before anything is stored: the
+    domain ratings and unmet needs, each instrument scored, and the risk they show together."""
+
+    ratings: dict[str, dict[str, str | None]]
+    unmet_needs: list[str]
+    phq9: Phq9Score | None
+    gad7: Gad7Score | None
+    cssrs: CssrsResult | None
+    risk: RiskAssessment
+
+    @property
+    def opens_risk_flag(self) -> bool:
+        return opens_risk_flag(self.risk.level)
+
+    def summary(self, instrument: str) -> dict[str, int | str] | None:
+        """An instrument's total and severity as events carry it (no item answers)."""
+        scored = self.phq9 if instrument == "phq9" else self.gad7
+        return None if scored is None else {"total": scored.total, "severity": str(scored.severity)}
+
+
+def score_assessment(submitted: Mapping[str, Any]) -> AssessmentScore:
+    """Score every instrument submitted and rate the domains; raises ``AssessmentItemError``
+    naming the first unacceptable answer."""
+
+    def scored(name: str, scorer: Any, answers: Any) -> Any:
+        try:
+            return scorer(answers)
+        except InstrumentItemError as error:
+            raise AssessmentItemError(f"{name}.{error.item}", error.message) from None
+
+    phq9 = scored("phq9", score_phq9, submitted["phq9"]["items"]) if submitted.get("phq9") else None
+    gad7 = scored("gad7", score_gad7, submitted["gad7"]["items"]) if submitted.get("gad7") else None
+    cssrs = (
+        scored("cssrs", score_cssrs_screener, CssrsAnswers(**submitted["cssrs"]))
+        if submitted.get("cssrs")
+        else None
+    )
+    ratings: dict[str, dict[str, str | None]] = {
+        name: {"rating": str(value["rating"]), "notes": value.get("notes")}
+        for name, value in submitted["domains"].items()
+    }
+    return AssessmentScore(
+        ratings=ratings,
+        unmet_needs=unmet_needs({name: value["rating"] or "" for name, value in ratings.items()}),
+        phq9=phq9,
+        gad7=gad7,
+        cssrs=cssrs,
+        risk=assess_risk(phq9, cssrs),
     )
 
 

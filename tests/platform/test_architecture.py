@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from shared.config import SERVICE_NAMES
@@ -111,3 +112,24 @@ def test_the_platform_core_does_not_import_its_web_layer() -> None:
             continue
         web = {m for m in _imports(path) if m.startswith("shared.web")}
         assert not web, f"{path.relative_to(ROOT)} imports {web}"
+
+
+def test_the_readme_layout_names_only_what_is_in_the_tree() -> None:
+    """Every module and folder the README's layout section names exists, so it cannot go stale."""
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("```")[1]
+    tracked = [
+        p.relative_to(ROOT).as_posix()
+        for p in ROOT.rglob("*")
+        if ".venv" not in p.parts and ".git" not in p.parts
+    ]
+    named = set(re.findall(r"[\w<>]+(?:/[\w<>]+)*(?:\.py|/)(?!\w)", layout))
+    missing = [
+        name
+        for name in sorted(named)
+        if "<" not in name
+        and not any(
+            path == name.rstrip("/") or path.endswith("/" + name.rstrip("/")) for path in tracked
+        )
+    ]
+    assert not missing, f"README layout names what the tree lacks: {missing}"

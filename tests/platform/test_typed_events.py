@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from services.intake import events as intake
 from services.planning import events as planning
 from services.referrals import events as referrals
 from shared.contracts import REGISTRY, Event
@@ -150,6 +151,62 @@ CASES += [
         referrals.ReferralOverdue.of(REFERRAL, AT, sent_at=AT),
         "referral/r-1",
         {**REFERRAL_DATA, "sent_at": AT},
+    ),
+]
+
+CLIENT = {"client_id": "c-1", "client_reference": "C-1001", "episode_id": "e-1"}
+CASES += [
+    (
+        intake.AssessmentCompleted(
+            **CLIENT,
+            assessment_id="a-1",
+            version=2,
+            supersedes_assessment_id="a-0",
+            completed_at=AT,
+            unmet_needs=["housing", "income"],
+            phq9={"total": 14, "severity": "moderate"},
+            gad7=None,
+            cssrs_level="high",
+            risk_level="high",
+            case_manager_id=None,
+        ),
+        "client/c-1",
+        {
+            **CLIENT,
+            "assessment_id": "a-1",
+            "version": 2,
+            "supersedes_assessment_id": "a-0",
+            "completed_at": AT,
+            "unmet_needs": ["housing", "income"],
+            "phq9": {"total": 14, "severity": "moderate"},
+            "gad7": None,
+            "cssrs_level": "high",
+            "risk_level": "high",
+            "case_manager_id": None,
+        },
+    ),
+    (
+        intake.RiskFlagged(
+            **CLIENT,
+            flag_id="f-1",
+            assessment_id="a-1",
+            level="high",
+            reasons=["C-SSRS Q4: intent"],
+            case_manager_id="cm-1",
+            supervisor_id=None,
+            flagged_at=AT,
+        ),
+        "client/c-1",
+        {
+            **CLIENT,
+            "flag_id": "f-1",
+            "assessment_id": "a-1",
+            "level": "high",
+            "reasons": ["C-SSRS Q4: intent"],
+            "case_manager_id": "cm-1",
+            "supervisor_id": None,
+            "flagged_at": AT,
+        },
     ),
 ]
 

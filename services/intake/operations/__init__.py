@@ -1,11 +1,10 @@
 """The intake service layer, one module per use case (no Flask): ``access`` (who sees which
-client, the audit), ``clients``, ``consent``, ``assessments`` (scoring and risk), ``caseload``
+client, who carries it), ``clients``, ``consent``, ``assessments`` (scoring and risk), ``caseload``
 (case managers and assignment), ``from_events`` and ``duplicates``. Every refusal is a
 ``shared.errors`` exception the web layer turns into a problem; roles are checked once, at the
 HTTP edge (``api.py``)."""
 
 from services.intake.operations.access import (
-    audit,
     client_event_ids,
     deactivated,
     end_assignment,
@@ -21,7 +20,6 @@ from services.intake.operations.assessments import (
     read_assessment,
     record_assessment,
     resolve_risk_flag,
-    score_instrument,
     superseded_by,
 )
 from services.intake.operations.caseload import (
@@ -69,7 +67,6 @@ __all__ = [
     "announce_expired_consents",
     "announced_state",
     "assign",
-    "audit",
     "aware",
     "caseload",
     "client_event_ids",
@@ -100,7 +97,6 @@ __all__ = [
     "resolve_risk_flag",
     "revoke_consent",
     "save_case_manager",
-    "score_instrument",
     "search_clients",
     "subject_of",
     "superseded_by",

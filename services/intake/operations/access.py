@@ -1,4 +1,4 @@
-"""Who may see which client, loading a client for that, and the audit of every read and change."""
+"""Who may see which client, loading a client for that, and who carries it (assignment)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true, up
 
 from services.intake import domain
 from services.intake.models import (
-    AUDIT,
     Assignment,
     CaseManager,
     Client,
@@ -44,18 +43,6 @@ def visible_clients(actor: Principal) -> ColumnElement[bool]:
     if actor.has_any("intake_worker"):
         rules += [Client.case_manager_id.is_(None), Client.registered_by == actor.sub]
     return or_(*rules) if rules else false()
-
-
-def audit(
-    uow: UnitOfWork,
-    actor: Principal,
-    action: str,
-    entity: str,
-    entity_id: str | None,
-    client_id: str | None,
-    **detail: Any,
-) -> None:
-    AUDIT.record(uow.session, actor, action, entity, entity_id, client_id, **detail)
 
 
 def load_client(

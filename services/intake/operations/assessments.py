@@ -10,29 +10,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.intake import domain
-from services.intake.models import (
-    Assessment,
-    RiskFlag,
-)
+from services.intake.events import AssessmentCompleted, RiskFlagged
+from services.intake.models import AUDIT, Assessment, Client, Episode, RiskFlag
 from services.intake.operations.access import (
-    audit,
     client_event_ids,
     load_client,
     open_episode,
     subject_of,
     supervisor_of,
 )
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.errors import Conflict, NotFound
 from shared.identity import Principal
 from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
-
-
-def score_instrument(instrument: str, scorer: Any, answers: Any) -> Any:
-    try:
-        return scorer(answers)
-    except domain.InstrumentItemError as error:
-        raise Unprocessable(f"{instrument}.{error.item}", error.message) from None
 
 
 def record_assessment(
@@ -43,66 +33,27 @@ def record_assessment(
     *,
     supersedes_id: str | None = None,
 ) -> tuple[Assessment, RiskFlag | None]:
+    """Load the client and the version amended, score it in the domain, store the assessment
+    (and a risk flag when the risk calls for one), then announce both."""
     client = load_client(uow, actor, client_id, for_update=True)
     episode = open_episode(client)
-    version = 1
-    if supersedes_id is not None:
-        previous = uow.session.get(Assessment, supersedes_id)
-        if previous is None or previous.client_id != client.id:
-            raise NotFound(f"Client {client.reference} has no assessment {supersedes_id}.")
-        if uow.session.scalars(
-            select(Assessment.id).where(Assessment.supersedes_id == previous.id)
-        ).first():
-            raise Conflict("This version was already amended; amend the latest version.")
-        version = previous.version + 1
-    phq9 = (
-        score_instrument("phq9", domain.score_phq9, submitted["phq9"]["items"])
-        if submitted.get("phq9")
-        else None
-    )
-    gad7 = (
-        score_instrument("gad7", domain.score_gad7, submitted["gad7"]["items"])
-        if submitted.get("gad7")
-        else None
-    )
-    cssrs = (
-        score_instrument(
-            "cssrs", domain.score_cssrs_screener, domain.CssrsAnswers(**submitted["cssrs"])
-        )
-        if submitted.get("cssrs")
-        else None
-    )
-    risk = domain.assess_risk(phq9, cssrs)
-    ratings = {
-        name: {"rating": str(value["rating"]), "notes": value.get("notes")}
-        for name, value in submitted["domains"].items()
-    }
+    version = _next_version(uow, client, supersedes_id)
+    score = domain.score_assessment(submitted)
+
     assessment = Assessment(
         client_id=client.id,
         episode_id=episode.id,
         version=version,
         supersedes_id=supersedes_id,
-        domains=ratings,
-        phq9=None
-        if phq9 is None
-        else {
-            "items": list(submitted["phq9"]["items"]),
-            "total": phq9.total,
-            "severity": str(phq9.severity),
-        },
-        gad7=None
-        if gad7 is None
-        else {
-            "items": list(submitted["gad7"]["items"]),
-            "total": gad7.total,
-            "severity": str(gad7.severity),
-        },
+        domains=score.ratings,
+        phq9=_stored_score(submitted, "phq9", score.phq9),
+        gad7=_stored_score(submitted, "gad7", score.gad7),
         cssrs=None
-        if cssrs is None
-        else {"answers": dict(submitted["cssrs"]), "level": str(cssrs.level)},
-        risk_level=str(risk.level),
-        risk_reasons=list(risk.reasons),
-        cssrs_screen_needed=risk.cssrs_screen_needed,
+        if score.cssrs is None
+        else {"answers": dict(submitted["cssrs"]), "level": str(score.cssrs.level)},
+        risk_level=str(score.risk.level),
+        risk_reasons=list(score.risk.reasons),
+        cssrs_screen_needed=score.risk.cssrs_screen_needed,
         assessed_by=actor.sub,
     )
     uow.session.add(assessment)
@@ -110,63 +61,103 @@ def record_assessment(
         uow.session.flush()
     except IntegrityError:
         raise Conflict("This version was already amended; amend the latest version.") from None
-    audit(
-        uow, actor, "amend" if supersedes_id else "assess", "assessment", assessment.id, client.id
+    AUDIT.record(
+        uow.session,
+        actor,
+        "amend" if supersedes_id else "assess",
+        "assessment",
+        assessment.id,
+        client.id,
     )
-    supervisor_id = supervisor_of(uow, client.case_manager_id)
+    flag = _open_risk_flag(uow, actor, client, episode, assessment, score)
+
     uow.publish(
-        "casehub.intake.assessment.completed.v1",
-        subject=subject_of(client),
-        data={
+        AssessmentCompleted(
             **client_event_ids(client),
-            "assessment_id": assessment.id,
-            "version": version,
-            "supersedes_assessment_id": supersedes_id,
-            "completed_at": assessment.completed_at,
-            "unmet_needs": domain.unmet_needs(
-                {name: value["rating"] for name, value in ratings.items()}
-            ),
-            "phq9": None if phq9 is None else {"total": phq9.total, "severity": str(phq9.severity)},
-            "gad7": None if gad7 is None else {"total": gad7.total, "severity": str(gad7.severity)},
-            "cssrs_level": None if cssrs is None else str(cssrs.level),
-            "risk_level": str(risk.level),
-            "case_manager_id": client.case_manager_id,
-        },
-    )
-    flag = None
-    if domain.opens_risk_flag(risk.level):
-        flag = RiskFlag(
-            client_id=client.id,
-            episode_id=episode.id,
             assessment_id=assessment.id,
-            level=str(risk.level),
-            reasons=list(risk.reasons),
+            version=version,
+            supersedes_assessment_id=supersedes_id,
+            completed_at=assessment.completed_at,
+            unmet_needs=score.unmet_needs,
+            phq9=score.summary("phq9"),
+            gad7=score.summary("gad7"),
+            cssrs_level=None if score.cssrs is None else str(score.cssrs.level),
+            risk_level=str(score.risk.level),
+            case_manager_id=client.case_manager_id,
         )
-        uow.session.add(flag)
-        uow.session.flush()
-        audit(uow, actor, "flag", "risk_flag", flag.id, client.id, level=flag.level)
+    )
+    if flag is not None:
         uow.publish(
-            "casehub.intake.risk.flagged.v1",
-            subject=subject_of(client),
-            data={
+            RiskFlagged(
                 **client_event_ids(client),
-                "flag_id": flag.id,
-                "assessment_id": assessment.id,
-                "level": flag.level,
-                "reasons": flag.reasons,
-                "case_manager_id": client.case_manager_id,
-                "supervisor_id": supervisor_id,
-                "flagged_at": flag.opened_at,
-            },
+                flag_id=flag.id,
+                assessment_id=assessment.id,
+                level=flag.level,
+                reasons=flag.reasons,
+                case_manager_id=client.case_manager_id,
+                supervisor_id=supervisor_of(uow, client.case_manager_id),
+                flagged_at=flag.opened_at,
+            )
         )
     return assessment, flag
+
+
+def _next_version(uow: UnitOfWork, client: Client, supersedes_id: str | None) -> int:
+    """1 for a first assessment; an amendment follows the version it amends, once."""
+    if supersedes_id is None:
+        return 1
+    previous = uow.session.get(Assessment, supersedes_id)
+    if previous is None or previous.client_id != client.id:
+        raise NotFound(f"Client {client.reference} has no assessment {supersedes_id}.")
+    if uow.session.scalars(
+        select(Assessment.id).where(Assessment.supersedes_id == previous.id)
+    ).first():
+        raise Conflict("This version was already amended; amend the latest version.")
+    return previous.version + 1
+
+
+def _stored_score(
+    submitted: Mapping[str, Any],
+    instrument: str,
+    scored: domain.Phq9Score | domain.Gad7Score | None,
+) -> dict[str, Any] | None:
+    if scored is None:
+        return None
+    return {
+        "items": list(submitted[instrument]["items"]),
+        "total": scored.total,
+        "severity": str(scored.severity),
+    }
+
+
+def _open_risk_flag(
+    uow: UnitOfWork,
+    actor: Principal,
+    client: Client,
+    episode: Episode,
+    assessment: Assessment,
+    score: domain.AssessmentScore,
+) -> RiskFlag | None:
+    if not score.opens_risk_flag:
+        return None
+    flag = RiskFlag(
+        client_id=client.id,
+        episode_id=episode.id,
+        assessment_id=assessment.id,
+        level=str(score.risk.level),
+        reasons=list(score.risk.reasons),
+    )
+    uow.session.add(flag)
+    uow.session.flush()
+    AUDIT.record(uow.session, actor, "flag", "risk_flag", flag.id, client.id, level=flag.level)
+    return flag
 
 
 def list_assessments(
     uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
 ) -> Page[Assessment]:
     client = load_client(uow, actor, client_id)
-    audit(uow, actor, "read", "assessment", None, client.id)
+    AUDIT.record(uow.session, actor, "read", "assessment", None, client.id)
     return keyset_page(
         uow.session,
         select(Assessment).where(Assessment.client_id == client.id),
@@ -183,7 +174,7 @@ def read_assessment(
     assessment = uow.session.get(Assessment, assessment_id)
     if assessment is None or assessment.client_id != client.id:
         raise NotFound(f"Client {client.reference} has no assessment {assessment_id}.")
-    audit(uow, actor, "read", "assessment", assessment.id, client.id)
+    AUDIT.record(uow.session, actor, "read", "assessment", assessment.id, client.id)
     return assessment
 
 
@@ -197,7 +188,7 @@ def list_risk_flags(
     uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
 ) -> Page[RiskFlag]:
     client = load_client(uow, actor, client_id)
-    audit(uow, actor, "read", "risk_flag", None, client.id)
+    AUDIT.record(uow.session, actor, "read", "risk_flag", None, client.id)
     return keyset_page(
         uow.session,
         select(RiskFlag).where(RiskFlag.client_id == client.id),
@@ -224,7 +215,7 @@ def resolve_risk_flag(
         actor.sub,
         note,
     )
-    audit(uow, actor, "resolve", "risk_flag", flag.id, client.id)
+    AUDIT.record(uow.session, actor, "resolve", "risk_flag", flag.id, client.id)
     uow.publish(
         "casehub.intake.risk.resolved.v1",
         subject=subject_of(client),

@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 
 from services.intake import domain
 from services.intake.models import (
+    AUDIT,
     Assignment,
     CaseManager,
     Client,
     RiskFlag,
 )
 from services.intake.operations.access import (
-    audit,
     client_event_ids,
     end_assignment,
     load_client,
@@ -59,8 +59,8 @@ def save_case_manager(
     if changed:
         manager.version += 1
     uow.session.flush()
-    audit(
-        uow,
+    AUDIT.record(
+        uow.session,
         actor,
         "save",
         "case_manager",
@@ -204,8 +204,8 @@ def assign(
     uow.session.add(assignment)
     client.case_manager_id = episode.case_manager_id = decision.case_manager_id
     uow.session.flush()
-    audit(
-        uow,
+    AUDIT.record(
+        uow.session,
         actor,
         "assign",
         "episode",
@@ -282,7 +282,9 @@ def caseload(
         )
 
     page = ordered_page(clients, order, limit=limit, cursor=cursor)
-    audit(uow, actor, "read", "caseload", case_manager_id, None, clients=len(page.items))
+    AUDIT.record(
+        uow.session, actor, "read", "caseload", case_manager_id, None, clients=len(page.items)
+    )
     return Page(
         [(client, highest.get(client.id), counts.get(client.id, 0)) for client in page.items],
         page.next_cursor,

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 
 from services.intake import domain
 from services.intake.models import (
+    AUDIT,
     Client,
     ClientReferenceCounter,
     DuplicateReview,
@@ -17,7 +18,6 @@ from services.intake.models import (
     NominatedPerson,
 )
 from services.intake.operations.access import (
-    audit,
     client_event_ids,
     end_assignment,
     load_client,
@@ -99,8 +99,8 @@ def register_client(
     ]
     uow.session.add(client)
     uow.session.flush()
-    audit(
-        uow,
+    AUDIT.record(
+        uow.session,
         actor,
         "register",
         "client",
@@ -131,12 +131,12 @@ def _flag_possible_duplicate(
     uow.session.add(review)
     uow.session.flush()
     for client_id in (client.id, existing_id):
-        audit(uow, actor, "flag", "duplicate_review", review.id, client_id)
+        AUDIT.record(uow.session, actor, "flag", "duplicate_review", review.id, client_id)
 
 
 def read_client(uow: UnitOfWork, actor: Principal, client_id: str) -> Client:
     client = load_client(uow, actor, client_id)
-    audit(uow, actor, "read", "client", client.id, client.id)
+    AUDIT.record(uow.session, actor, "read", "client", client.id, client.id)
     return client
 
 
@@ -169,7 +169,7 @@ def search_clients(
         statement = statement.where(Client.external_id == external_id)
     page = keyset_page(uow.session, statement, [Client.reference], limit=limit, cursor=cursor)
     for client in page.items:
-        audit(uow, actor, "read", "client", client.id, client.id, via="search")
+        AUDIT.record(uow.session, actor, "read", "client", client.id, client.id, via="search")
     return page
 
 
@@ -191,7 +191,7 @@ def update_client(
             client.given_name, client.family_name, client.date_of_birth
         )
     client.updated_at = now
-    audit(uow, actor, "update", "client", client.id, client.id, fields=changed)
+    AUDIT.record(uow.session, actor, "update", "client", client.id, client.id, fields=changed)
     publish_updated(uow, client, changed, now)
     return client
 
@@ -211,7 +211,7 @@ def add_nominated_person(
     nominated = NominatedPerson(**person)
     client.nominated_persons.append(nominated)
     uow.session.flush()
-    audit(uow, actor, "add", "nominated_person", nominated.id, client.id)
+    AUDIT.record(uow.session, actor, "add", "nominated_person", nominated.id, client.id)
     publish_updated(uow, client, ["nominated_persons"], now)
     return nominated
 
@@ -224,7 +224,7 @@ def remove_nominated_person(
     if person is None:
         raise NotFound(f"Client {client.reference} has no nominated person {person_id}.")
     client.nominated_persons.remove(person)
-    audit(uow, actor, "remove", "nominated_person", person_id, client.id)
+    AUDIT.record(uow.session, actor, "remove", "nominated_person", person_id, client.id)
     publish_updated(uow, client, ["nominated_persons"], now)
 
 
@@ -234,7 +234,9 @@ def discharge(
     client = load_client(uow, actor, client_id, for_update=True)
     episode = open_episode(client)
     at = now
-    audit(uow, actor, "discharge", "episode", episode.id, client.id, reason_code=reason_code)
+    AUDIT.record(
+        uow.session, actor, "discharge", "episode", episode.id, client.id, reason_code=reason_code
+    )
     close_episode(uow, client, episode, reason_code, at)
     return client
 
@@ -277,7 +279,7 @@ def readmit(uow: UnitOfWork, actor: Principal, client_id: str, now: datetime) ->
     client.episodes.append(Episode(number=previous.number + 1))
     client.status = domain.EpisodeStatus.OPEN
     uow.session.flush()
-    audit(uow, actor, "readmit", "episode", client.current_episode.id, client.id)
+    AUDIT.record(uow.session, actor, "readmit", "episode", client.current_episode.id, client.id)
     uow.publish(
         "casehub.intake.client.readmitted.v1",
         subject=subject_of(client),

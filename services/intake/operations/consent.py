@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from services.intake import domain
 from services.intake.models import (
+    AUDIT,
     Consent,
 )
 from services.intake.operations.access import (
-    audit,
     load_client,
     subject_of,
 )
@@ -55,8 +55,8 @@ def grant_consent(
     )
     uow.session.add(consent)
     uow.session.flush()
-    audit(
-        uow,
+    AUDIT.record(
+        uow.session,
         actor,
         "grant",
         "consent",
@@ -83,7 +83,7 @@ def list_consents(
     uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
 ) -> Page[Consent]:
     client = load_client(uow, actor, client_id)
-    audit(uow, actor, "read", "consent", None, client.id)
+    AUDIT.record(uow.session, actor, "read", "consent", None, client.id)
     return keyset_page(
         uow.session,
         select(Consent).where(Consent.client_id == client.id),
@@ -105,7 +105,7 @@ def revoke_consent(
     if consent.revoked_at is not None:
         raise Conflict("This consent is already revoked.")
     consent.revoked_at, consent.revoked_by, consent.revocation_reason = now, actor.sub, reason
-    audit(uow, actor, "revoke", "consent", consent.id, client.id)
+    AUDIT.record(uow.session, actor, "revoke", "consent", consent.id, client.id)
     publish_revoked(uow, consent, "revoked", now)
     return consent
 

@@ -8,11 +8,11 @@ from sqlalchemy import ColumnElement, and_, select
 
 from services.intake import domain
 from services.intake.models import (
+    AUDIT,
     Client,
     DuplicateReview,
 )
 from services.intake.operations.access import (
-    audit,
     visible_clients,
 )
 from services.intake.operations.clients import close_episode
@@ -46,7 +46,9 @@ def list_duplicate_reviews(
     )
     for review in page.items:
         for client_id in (review.new_client_id, review.existing_client_id):
-            audit(uow, actor, "read", "duplicate_review", review.id, client_id, via="list")
+            AUDIT.record(
+                uow.session, actor, "read", "duplicate_review", review.id, client_id, via="list"
+            )
     return page
 
 
@@ -79,7 +81,9 @@ def resolve_duplicate_review(
     if outcome == domain.DuplicateOutcome.MERGED:
         _merge(uow, review, at)
     for client_id in (review.new_client_id, review.existing_client_id):
-        audit(uow, actor, "resolve", "duplicate_review", review.id, client_id, outcome=outcome)
+        AUDIT.record(
+            uow.session, actor, "resolve", "duplicate_review", review.id, client_id, outcome=outcome
+        )
     return review
 
 

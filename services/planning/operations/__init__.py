@@ -4,7 +4,6 @@ close, progress) and ``from_events`` (what intake's and referrals' events change
 
 from services.planning.operations.access import (
     PENDING_REVIEW,
-    audit,
     editable_plan,
     load_plan,
     next_review,
@@ -55,7 +54,6 @@ __all__ = [
     "add_strategy",
     "announce_due_reviews",
     "approve",
-    "audit",
     "close",
     "close_on_discharge",
     "compare",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from services.planning import domain
-from services.planning.models import AUDIT, CARE_TEAM, Plan, PlanVersion, Review
+from services.planning.models import CARE_TEAM, Plan, PlanVersion, Review
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.identity import Principal
 from shared.unit_of_work import UnitOfWork
@@ -43,18 +42,6 @@ def editable_plan(uow: UnitOfWork, actor: Principal, plan_id: str) -> Plan:
     if actor.sub not in (plan.owner_id, plan.supervisor_id):
         raise Forbidden("Only the plan's case manager and their supervisor may change it.")
     return plan
-
-
-def audit(
-    uow: UnitOfWork,
-    actor: Principal,
-    action: str,
-    entity: str,
-    entity_id: str | None,
-    client_id: str | None,
-    **detail: Any,
-) -> None:
-    AUDIT.record(uow.session, actor, action, entity, entity_id, client_id, **detail)
 
 
 def plan_version(uow: UnitOfWork, plan: Plan, number: int) -> PlanVersion:

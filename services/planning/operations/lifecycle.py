@@ -17,9 +17,8 @@ from services.planning.events import (
     ReferralRequested,
     ReviewDue,
 )
-from services.planning.models import Plan, ProgressNote, Review
+from services.planning.models import AUDIT, Plan, ProgressNote, Review
 from services.planning.operations.access import (
-    audit,
     editable_plan,
     pending_reviews,
     plan_version,
@@ -73,8 +72,8 @@ def approve(
         review.status, review.completed_at = str(ReviewStatus.COMPLETED), now
     uow.session.add(Review(plan_id=plan.id, due_on=decision.next_review_due, reason="routine"))
     uow.session.flush()
-    audit(
-        uow,
+    AUDIT.record(
+        uow.session,
         actor,
         "approve",
         "plan",
@@ -118,14 +117,14 @@ def approve(
 def start_review(uow: UnitOfWork, actor: Principal, plan_id: str) -> Plan:
     plan = editable_plan(uow, actor, plan_id)
     plan.status = domain.transition(plan.status, domain.PlanStatus.UNDER_REVIEW)
-    audit(uow, actor, "start_review", "plan", plan.id, plan.client_id)
+    AUDIT.record(uow.session, actor, "start_review", "plan", plan.id, plan.client_id)
     return plan
 
 
 def close(uow: UnitOfWork, actor: Principal, plan_id: str, reason: str, now: datetime) -> Plan:
     plan = editable_plan(uow, actor, plan_id)
     close_plan(uow, plan, reason, now)
-    audit(uow, actor, "close", "plan", plan.id, plan.client_id, reason=reason)
+    AUDIT.record(uow.session, actor, "close", "plan", plan.id, plan.client_id, reason=reason)
     return plan
 
 
@@ -171,7 +170,9 @@ def add_progress_note(
     )
     uow.session.add(progress)
     uow.session.flush()
-    audit(uow, actor, "progress_note", "goal", goal_id, plan.client_id, plan_id=plan.id)
+    AUDIT.record(
+        uow.session, actor, "progress_note", "goal", goal_id, plan.client_id, plan_id=plan.id
+    )
     if progress.achieved and not achieved_before:
         uow.publish(
             GoalAchieved(

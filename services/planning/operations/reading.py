@@ -8,10 +8,16 @@ from typing import Any
 from sqlalchemy import select
 
 from services.planning import domain
-from services.planning.models import Plan, PlanVersion, ProgressNote, Review, StrategyReferral
+from services.planning.models import (
+    AUDIT,
+    Plan,
+    PlanVersion,
+    ProgressNote,
+    Review,
+    StrategyReferral,
+)
 from services.planning.operations.access import (
     PENDING_REVIEW,
-    audit,
     load_plan,
     next_review,
     plan_version,
@@ -40,7 +46,7 @@ def list_plans(
         uow.session, statement, [Plan.created_at, Plan.id], limit=limit, cursor=cursor
     )
     for plan in page.items:
-        audit(uow, actor, "read", "plan", plan.id, plan.client_id, via="list")
+        AUDIT.record(uow.session, actor, "read", "plan", plan.id, plan.client_id, via="list")
     return page
 
 
@@ -48,7 +54,7 @@ def read_plan(
     uow: UnitOfWork, actor: Principal, plan_id: str
 ) -> tuple[Plan, PlanVersion, Review | None]:
     plan = load_plan(uow, actor, plan_id)
-    audit(uow, actor, "read", "plan", plan.id, plan.client_id)
+    AUDIT.record(uow.session, actor, "read", "plan", plan.id, plan.client_id)
     return plan, plan_version(uow, plan, plan.current_version), next_review(uow, plan)
 
 
@@ -56,7 +62,7 @@ def list_versions(
     uow: UnitOfWork, actor: Principal, plan_id: str, *, limit: int, cursor: str | None
 ) -> Page[PlanVersion]:
     plan = load_plan(uow, actor, plan_id)
-    audit(uow, actor, "read", "plan_versions", plan.id, plan.client_id)
+    AUDIT.record(uow.session, actor, "read", "plan_versions", plan.id, plan.client_id)
     return keyset_page(
         uow.session,
         select(PlanVersion).where(PlanVersion.plan_id == plan.id),
@@ -68,7 +74,9 @@ def list_versions(
 
 def read_version(uow: UnitOfWork, actor: Principal, plan_id: str, number: int) -> PlanVersion:
     plan = load_plan(uow, actor, plan_id)
-    audit(uow, actor, "read", "plan_version", plan.id, plan.client_id, version=number)
+    AUDIT.record(
+        uow.session, actor, "read", "plan_version", plan.id, plan.client_id, version=number
+    )
     return plan_version(uow, plan, number)
 
 
@@ -76,7 +84,15 @@ def compare(
     uow: UnitOfWork, actor: Principal, plan_id: str, older: int, newer: int
 ) -> dict[str, Any]:
     plan = load_plan(uow, actor, plan_id)
-    audit(uow, actor, "read", "plan_versions", plan.id, plan.client_id, compared=[older, newer])
+    AUDIT.record(
+        uow.session,
+        actor,
+        "read",
+        "plan_versions",
+        plan.id,
+        plan.client_id,
+        compared=[older, newer],
+    )
     return domain.compare_versions(
         plan_version(uow, plan, older).content, plan_version(uow, plan, newer).content
     )
@@ -92,7 +108,9 @@ def list_progress_notes(
     cursor: str | None,
 ) -> Page[ProgressNote]:
     plan = load_plan(uow, actor, plan_id)
-    audit(uow, actor, "read", "progress_notes", goal_id, plan.client_id, plan_id=plan.id)
+    AUDIT.record(
+        uow.session, actor, "read", "progress_notes", goal_id, plan.client_id, plan_id=plan.id
+    )
     return keyset_page(
         uow.session,
         select(ProgressNote).where(
@@ -119,7 +137,7 @@ def overdue_reviews(
         rows=True,
         key_values=lambda row: (row.Review.due_on, row.Review.id),
     )
-    audit(uow, actor, "read", "overdue_reviews", None, None, count=len(page.items))
+    AUDIT.record(uow.session, actor, "read", "overdue_reviews", None, None, count=len(page.items))
     return Page([(review, plan) for review, plan in page.items], page.next_cursor)
 
 

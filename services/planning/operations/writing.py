@@ -8,8 +8,8 @@ from datetime import date
 from typing import Any
 
 from services.planning import domain
-from services.planning.models import Plan, PlanVersion, new_id
-from services.planning.operations.access import audit, editable_plan, working_version
+from services.planning.models import AUDIT, Plan, PlanVersion, new_id
+from services.planning.operations.access import editable_plan, working_version
 from shared.errors import NotFound, Unprocessable
 from shared.identity import Principal
 from shared.unit_of_work import UnitOfWork
@@ -28,7 +28,9 @@ def _change_content(
     edit(content)
     version.content = content
     uow.session.flush()
-    audit(uow, actor, change, "plan", plan.id, plan.client_id, version=version.number)
+    AUDIT.record(
+        uow.session, actor, change, "plan", plan.id, plan.client_id, version=version.number
+    )
     return plan, version
 
 
