@@ -113,6 +113,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from shared import metrics
+    from shared.web.hardening import hide_server_header
 
     settings = Settings.from_env(args.service)
     problem = settings.token_secret_problem(args.host)
@@ -164,6 +165,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         def load(self) -> Any:
             return _runtime(args.service).create_app()
 
+    hide_server_header()
     master = os.getpid()
     try:
         CasehubApi().run()
