@@ -226,6 +226,7 @@ def require_roles(*roles: str) -> Callable[[F], F]:
                     record_failed_credentials()  # a wrong credential, not a missing one
                 raise
             if roles and not principal.has_any(*roles):
+                g.casehub_refused_principal = principal  # for the audit of the refusal
                 raise Problem(
                     403,
                     detail=f"This action requires one of the roles: {', '.join(roles)}.",

@@ -9,11 +9,19 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import MetaData
 
+from shared.audit import AuditTrail
+from shared.logging import get_logger
 from shared.web.problems import Problem
 
 HARDENING_EXTENSION = "casehub_failed_auth"
+#: The answers that refuse someone a client's record: who tried is worth keeping.
+REFUSALS = (401, 403, 404)
+#: Every service's ``audit_log`` has these columns; the table object needs no service's models.
+_AUDIT = AuditTrail(MetaData())
+_log = get_logger(__name__)
 
 
 def _no_store(response: Response) -> Response:
@@ -93,9 +101,39 @@ def record_failed_credentials() -> None:
         limiter.record_failure(_address())
 
 
+def _audit_refusal(response: Response) -> Response:
+    """A refused attempt on a client's record (a path naming ``client_id``) goes to the audit
+    trail like a granted one: who (or 'unauthenticated'), the status and the operation."""
+    client_id = (request.view_args or {}).get("client_id")
+    runtime = current_app.extensions.get("casehub_runtime")
+    if response.status_code not in REFUSALS or not client_id or runtime is None:
+        return response
+    from shared.web.auth import Principal
+
+    principal = g.get("casehub_principal") or g.get("casehub_refused_principal")
+    actor = principal or Principal(sub="unauthenticated", roles=frozenset())
+    try:
+        with runtime.database.session() as session, session.begin():
+            _AUDIT.record(
+                session,
+                actor,
+                "access.refused",
+                "client",
+                str(client_id)[:36],
+                str(client_id)[:36],
+                status=response.status_code,
+                method=request.method,
+                operation=request.endpoint,
+            )
+    except Exception as error:  # the refusal stands even if the trail cannot be written
+        _log.error("refusal_not_audited", error_type=type(error).__name__, exc_info=error)
+    return response
+
+
 def register_hardening(app: Flask, *, failure_limit: int, failure_window: float) -> None:
     app.extensions[HARDENING_EXTENSION] = FailedAuthLimiter(failure_limit, failure_window)
     app.after_request(_no_store)
+    app.after_request(_audit_refusal)
 
 
 def hide_server_header() -> None:

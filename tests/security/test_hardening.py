@@ -133,3 +133,22 @@ def test_gunicorn_does_not_name_itself(tmp_path: Path) -> None:
     finally:
         api.send_signal(signal.SIGTERM)
         api.wait(timeout=60)
+
+
+def test_refused_attempts_on_a_clients_record_are_in_the_audit_trail(guarded: IntakeApi) -> None:
+    client_id = guarded.register()["id"]
+    answers = [
+        guarded.call("GET", f"/clients/{client_id}", as_=("cm-9", "case_manager")),
+        guarded.call("GET", f"/clients/{client_id}", as_=("partner-1", "partner")),
+        guarded.http.get(f"/clients/{client_id}", headers={"Authorization": "Bearer forged"}),
+    ]
+    assert [answer.status_code for answer in answers] == [404, 403, 401]
+    trail = guarded.call(
+        "GET", "/audit", as_=("admin-1", "admin"), query={"client_id": client_id, "limit": 200}
+    ).json
+    refused = [e for e in trail["items"] if e["action"] == "access.refused"]
+    assert [(e["actor"], e["detail"]["status"]) for e in refused] == [
+        ("cm-9", 404),
+        ("partner-1", 403),
+        ("unauthenticated", 401),
+    ]
