@@ -11,7 +11,7 @@ from services.referrals import domain
 from services.referrals.models import AUDIT, Organization, Service
 from shared.errors import Forbidden, Unprocessable
 from shared.identity import Principal
-from shared.pagination import Page
+from shared.pagination import Page, is_position
 from shared.unit_of_work import UnitOfWork
 
 
@@ -77,6 +77,8 @@ def search_services(
         scored.append((service, distance))
     if near:
         scored.sort(key=lambda item: (item[1] if item[1] is not None else float("inf"), item[0].id))
-    start = int(cursor) if cursor and cursor.isdigit() else 0
+    if cursor and not is_position(cursor):
+        raise Unprocessable("cursor", "not a cursor this API returned")
+    start = int(cursor or 0)
     page = scored[start : start + limit]
     return Page(page, str(start + limit) if start + limit < len(scored) else None)

@@ -21,7 +21,7 @@ from services.referrals.models import (
 from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.identity import Principal
 from shared.outbound import OutboundGuard, OutboundRefused
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, is_position, keyset_page
 from shared.unit_of_work import UnitOfWork
 
 
@@ -74,7 +74,7 @@ def feed(
 ) -> tuple[list[PartnerEvent], str]:
     """Events after the cursor in order. The cursor returned is where to continue, also at the
     end, so a partner polls with it and gets each event exactly once."""
-    if after is not None and not after.isdigit():
+    if after is not None and not is_position(after):
         raise Unprocessable("after", "not a cursor this feed returned")
     position = int(after or 0)
     entries = list(
