@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from services.intake import events as intake
+from services.notifications import events as notifications
 from services.planning import events as planning
 from services.referrals import events as referrals
 from shared.contracts import REGISTRY, Event
@@ -207,6 +208,38 @@ CASES += [
             "supervisor_id": None,
             "flagged_at": AT,
         },
+    ),
+]
+
+NOTE = {"notification_id": "n-1", "client_id": None, "urgency": "urgent"}
+DELIVERY = {"delivery_id": "d-1", "recipient": "cm-1@agency.example", "channel": "email"}
+CASES += [
+    (
+        notifications.NotificationDelivered(**NOTE, **DELIVERY, delivered_at=AT),
+        "notification/n-1",
+        {**NOTE, **DELIVERY, "delivered_at": AT},
+    ),
+    (
+        notifications.NotificationFailed(**NOTE, **DELIVERY, attempts=5, failed_at=AT),
+        "notification/n-1",
+        {**NOTE, **DELIVERY, "attempts": 5, "failed_at": AT},
+    ),
+    (
+        notifications.NotificationEscalated(
+            **NOTE, level=2, escalated_to=["sup-1", "on-call@agency.example"], escalated_at=AT
+        ),
+        "notification/n-1",
+        {
+            **NOTE,
+            "level": 2,
+            "escalated_to": ["sup-1", "on-call@agency.example"],
+            "escalated_at": AT,
+        },
+    ),
+    (
+        notifications.NotificationAcknowledged(**NOTE, acknowledged_by="cm-1", acknowledged_at=AT),
+        "notification/n-1",
+        {**NOTE, "acknowledged_by": "cm-1", "acknowledged_at": AT},
     ),
 ]
 

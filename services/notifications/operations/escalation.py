@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.notifications import domain
 from services.notifications.channels import ChannelConfig, render
+from services.notifications.events import NotificationEscalated
 from services.notifications.models import (
     ClientCare,
     Delivery,
@@ -141,16 +142,14 @@ def escalate(
         already_reached=already_reached,
     )
     uow.publish(
-        "casehub.notifications.notification.escalated.v1",
-        subject=f"notification/{notification.id}",
-        data={
-            "notification_id": notification.id,
-            "client_id": notification.client_id,
-            "urgency": notification.urgency,
-            "level": level,
-            "escalated_to": targets,
-            "escalated_at": now,
-        },
+        NotificationEscalated(
+            notification_id=notification.id,
+            client_id=notification.client_id,
+            urgency=notification.urgency,
+            level=level,
+            escalated_to=targets,
+            escalated_at=now,
+        )
     )
 
 

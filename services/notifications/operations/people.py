@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, exists, or_, select
 
 from services.notifications import domain
+from services.notifications.events import NotificationAcknowledged
 from services.notifications.models import (
     AUDIT,
     ClientCare,
@@ -43,15 +44,13 @@ def acknowledge(
         uow.session, actor, "acknowledge", "notification", notification.id, notification.client_id
     )
     uow.publish(
-        "casehub.notifications.notification.acknowledged.v1",
-        subject=f"notification/{notification.id}",
-        data={
-            "notification_id": notification.id,
-            "client_id": notification.client_id,
-            "urgency": notification.urgency,
-            "acknowledged_by": actor.sub,
-            "acknowledged_at": now,
-        },
+        NotificationAcknowledged(
+            notification_id=notification.id,
+            client_id=notification.client_id,
+            urgency=notification.urgency,
+            acknowledged_by=actor.sub,
+            acknowledged_at=now,
+        )
     )
     return notification
 

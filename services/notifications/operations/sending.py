@@ -14,6 +14,7 @@ from sqlalchemy import and_, case, select
 
 from services.notifications import domain
 from services.notifications.channels import ChannelConfig, Mailer, send_webhook
+from services.notifications.events import NotificationDelivered, NotificationFailed
 from services.notifications.models import (
     Delivery,
     DeliveryAttempt,
@@ -162,18 +163,16 @@ def _attempt(
                     channel=delivery.channel,
                 )
                 uow.publish(
-                    "casehub.notifications.notification.failed.v1",
-                    subject=f"notification/{each.id}",
-                    data={
-                        "notification_id": each.id,
-                        "client_id": each.client_id,
-                        "urgency": each.urgency,
-                        "delivery_id": delivery.id,
-                        "recipient": delivery.recipient,
-                        "channel": delivery.channel,
-                        "attempts": delivery.attempts,
-                        "failed_at": now,
-                    },
+                    NotificationFailed(
+                        notification_id=each.id,
+                        client_id=each.client_id,
+                        urgency=each.urgency,
+                        delivery_id=delivery.id,
+                        recipient=delivery.recipient,
+                        channel=delivery.channel,
+                        attempts=delivery.attempts,
+                        failed_at=now,
+                    )
                 )
             else:
                 delivery.next_attempt_at = now + domain.retry_delay(delivery.attempts)
@@ -183,17 +182,15 @@ def _attempt(
         delivery.status, delivery.delivered_at = "delivered", now
         uow.session.add(DeliveryAttempt(delivery_id=delivery.id, at=now, succeeded=True))
         uow.publish(
-            "casehub.notifications.notification.delivered.v1",
-            subject=f"notification/{each.id}",
-            data={
-                "notification_id": each.id,
-                "client_id": each.client_id,
-                "urgency": each.urgency,
-                "delivery_id": delivery.id,
-                "recipient": delivery.recipient,
-                "channel": delivery.channel,
-                "delivered_at": now,
-            },
+            NotificationDelivered(
+                notification_id=each.id,
+                client_id=each.client_id,
+                urgency=each.urgency,
+                delivery_id=delivery.id,
+                recipient=delivery.recipient,
+                channel=delivery.channel,
+                delivered_at=now,
+            )
         )
 
 
