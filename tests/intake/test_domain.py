@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ast
 import itertools
 import operator
 import pickle
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -47,6 +45,7 @@ from services.intake.domain import (
 )
 
 # --- Factories ----------------------------------------------------------------------------------
+from tests.support.layering import non_standard_imports
 
 
 def answers_totalling(total: int, count: int, *, last: int | None = None) -> list[int]:
@@ -100,26 +99,9 @@ WRONG_ANSWERS = [-1, 4, True, False, 1.5, 2.0, "2", None]
 # --- Module boundaries --------------------------------------------------------------------------
 
 
-def _imported_modules(path: Path) -> set[str]:
-    imported: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.update(
-                f"{node.module}.{alias.name}" if node.module == "shared" else node.module
-                for alias in node.names
-            )
-    return imported - {"__future__"}
-
-
 def test_domain_imports_only_the_standard_library() -> None:
-    """Besides the standard library, only ``shared.rules`` (the rules several services apply,
-    written once), which itself imports nothing but the standard library."""
-    shared_rules = Path(domain.__file__).parents[2] / "shared" / "rules.py"
-    assert {m.split(".")[0] for m in _imported_modules(shared_rules)} <= sys.stdlib_module_names
-    imported = _imported_modules(Path(domain.__file__)) - {"shared.rules"}
-    assert {m.split(".")[0] for m in imported} <= sys.stdlib_module_names, imported
+    """Besides the standard library, only ``shared.rules``, itself standard-library only."""
+    assert not non_standard_imports(Path(domain.__file__))
 
 
 def test_enum_values_match_the_published_event_contract() -> None:

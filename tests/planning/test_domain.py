@@ -3,12 +3,10 @@ review dates."""
 
 from __future__ import annotations
 
-import ast
 import copy
 import itertools
 import json
 import pickle
-import sys
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -43,6 +41,7 @@ from services.planning.domain import (
     review_after_crisis,
     transition,
 )
+from tests.support.layering import non_standard_imports
 
 DRAFT, ACTIVE, UNDER_REVIEW, CLOSED = (
     PlanStatus.DRAFT,
@@ -137,26 +136,9 @@ def content(*goals: dict[str, Any], safety_plan: dict[str, list[str]] | None = N
 # --- Module boundaries --------------------------------------------------------------------------
 
 
-def _imported_modules(path: Path) -> set[str]:
-    imported: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.update(
-                f"{node.module}.{alias.name}" if node.module == "shared" else node.module
-                for alias in node.names
-            )
-    return imported - {"__future__"}
-
-
 def test_domain_imports_only_the_standard_library() -> None:
-    """Besides the standard library, only ``shared.rules`` (the rules several services apply,
-    written once), which itself imports nothing but the standard library."""
-    shared_rules = Path(domain.__file__).parents[2] / "shared" / "rules.py"
-    assert {m.split(".")[0] for m in _imported_modules(shared_rules)} <= sys.stdlib_module_names
-    imported = _imported_modules(Path(domain.__file__)) - {"shared.rules"}
-    assert {m.split(".")[0] for m in imported} <= sys.stdlib_module_names, imported
+    """Besides the standard library, only ``shared.rules``, itself standard-library only."""
+    assert not non_standard_imports(Path(domain.__file__))
 
 
 def test_enum_values_are_the_stored_strings() -> None:
