@@ -1,10 +1,10 @@
 """Typed constructors of the events intake publishes (contracts in shared/contracts/intake.py);
-the others are still written as a type and a dict, and move here one at a time."""
+each carries exactly the fields its contract names."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from shared.contracts.typed import TypedEvent
@@ -41,3 +41,102 @@ class RiskFlagged(TypedEvent):
     case_manager_id: str | None
     supervisor_id: str | None
     flagged_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientEvent(TypedEvent):
+    """The identifiers every event about a client's episode carries."""
+
+    client_id: str
+    client_reference: str
+    episode_id: str
+
+
+@dataclass(frozen=True)
+class ClientRegistered(ClientEvent):
+    TYPE = "casehub.intake.client.registered.v1"
+    registered_by: str
+    registered_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientUpdated(ClientEvent):
+    TYPE = "casehub.intake.client.updated.v1"
+    changed_fields: list[str]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientDischarged(ClientEvent):
+    TYPE = "casehub.intake.client.discharged.v1"
+    discharged_at: datetime
+    reason_code: str
+    care_version: int
+
+
+@dataclass(frozen=True)
+class ClientReadmitted(ClientEvent):
+    TYPE = "casehub.intake.client.readmitted.v1"
+    previous_episode_id: str
+    readmitted_at: datetime
+
+
+@dataclass(frozen=True)
+class RiskResolved(ClientEvent):
+    TYPE = "casehub.intake.risk.resolved.v1"
+    flag_id: str
+    level: str
+    resolved_by: str
+    resolved_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseAssigned(ClientEvent):
+    TYPE = "casehub.intake.case.assigned.v1"
+    case_manager_id: str
+    previous_case_manager_id: str | None
+    supervisor_id: str | None
+    assigned_by: str
+    method: str
+    over_cap: bool
+    assigned_at: datetime
+    care_version: int
+    case_manager_version: int
+
+
+@dataclass(frozen=True)
+class ConsentGranted(TypedEvent):
+    TYPE = "casehub.intake.consent.granted.v1"
+    consent_id: str
+    client_id: str
+    organization_id: str
+    categories: list[str]
+    starts_on: date
+    expires_on: date | None
+
+
+@dataclass(frozen=True)
+class ConsentRevoked(TypedEvent):
+    TYPE = "casehub.intake.consent.revoked.v1"
+    consent_id: str
+    client_id: str
+    organization_id: str
+    categories: list[str]
+    revoked_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class CaseManagerUpdated(TypedEvent):
+    TYPE = "casehub.intake.case_manager.updated.v1"
+    case_manager_id: str
+    team: str | None
+    supervisor_id: str | None
+    caseload_cap: int
+    active: bool
+    version: int
+    updated_at: datetime
+
+    @property
+    def subject(self) -> str:
+        return f"case_manager/{self.case_manager_id}"

@@ -4,8 +4,10 @@ typed event's serialized envelope payload is byte-for-byte the one the hand-buil
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -210,6 +212,124 @@ CASES += [
         },
     ),
 ]
+DAY_0 = date(2026, 11, 23)
+CASES += [
+    (
+        intake.ClientRegistered(**CLIENT, registered_by="iw-1", registered_at=AT),
+        "client/c-1",
+        {**CLIENT, "registered_by": "iw-1", "registered_at": AT},
+    ),
+    (
+        intake.ClientUpdated(**CLIENT, changed_fields=["contact"], updated_at=AT),
+        "client/c-1",
+        {**CLIENT, "changed_fields": ["contact"], "updated_at": AT},
+    ),
+    (
+        intake.ClientDischarged(
+            **CLIENT, discharged_at=AT, reason_code="goals_met", care_version=3
+        ),
+        "client/c-1",
+        {**CLIENT, "discharged_at": AT, "reason_code": "goals_met", "care_version": 3},
+    ),
+    (
+        intake.ClientReadmitted(**CLIENT, previous_episode_id="e-0", readmitted_at=AT),
+        "client/c-1",
+        {**CLIENT, "previous_episode_id": "e-0", "readmitted_at": AT},
+    ),
+    (
+        intake.RiskResolved(
+            **CLIENT, flag_id="f-1", level="high", resolved_by="cm-1", resolved_at=AT
+        ),
+        "client/c-1",
+        {**CLIENT, "flag_id": "f-1", "level": "high", "resolved_by": "cm-1", "resolved_at": AT},
+    ),
+    (
+        intake.CaseAssigned(
+            **CLIENT,
+            case_manager_id="cm-1",
+            previous_case_manager_id=None,
+            supervisor_id="sup-1",
+            assigned_by="iw-1",
+            method="explicit",
+            over_cap=False,
+            assigned_at=AT,
+            care_version=2,
+            case_manager_version=1,
+        ),
+        "client/c-1",
+        {
+            **CLIENT,
+            "case_manager_id": "cm-1",
+            "previous_case_manager_id": None,
+            "supervisor_id": "sup-1",
+            "assigned_by": "iw-1",
+            "method": "explicit",
+            "over_cap": False,
+            "assigned_at": AT,
+            "care_version": 2,
+            "case_manager_version": 1,
+        },
+    ),
+    (
+        intake.ConsentGranted(
+            consent_id="k-1",
+            client_id="c-1",
+            organization_id="housing-first",
+            categories=["contact_details"],
+            starts_on=DAY_0,
+            expires_on=None,
+        ),
+        "client/c-1",
+        {
+            "consent_id": "k-1",
+            "client_id": "c-1",
+            "organization_id": "housing-first",
+            "categories": ["contact_details"],
+            "starts_on": DAY_0,
+            "expires_on": None,
+        },
+    ),
+    (
+        intake.ConsentRevoked(
+            consent_id="k-1",
+            client_id="c-1",
+            organization_id="housing-first",
+            categories=["contact_details"],
+            revoked_at=AT,
+            reason="expired",
+        ),
+        "client/c-1",
+        {
+            "consent_id": "k-1",
+            "client_id": "c-1",
+            "organization_id": "housing-first",
+            "categories": ["contact_details"],
+            "revoked_at": AT,
+            "reason": "expired",
+        },
+    ),
+    (
+        intake.CaseManagerUpdated(
+            case_manager_id="cm-1",
+            team="north",
+            supervisor_id="sup-1",
+            caseload_cap=50,
+            active=True,
+            version=4,
+            updated_at=AT,
+        ),
+        "case_manager/cm-1",
+        {
+            "case_manager_id": "cm-1",
+            "team": "north",
+            "supervisor_id": "sup-1",
+            "caseload_cap": 50,
+            "active": True,
+            "version": 4,
+            "updated_at": AT,
+        },
+    ),
+]
 
 NOTE = {"notification_id": "n-1", "client_id": None, "urgency": "urgent"}
 DELIVERY = {"delivery_id": "d-1", "recipient": "cm-1@agency.example", "channel": "email"}
@@ -281,3 +401,20 @@ def test_the_approved_plan_payload_is_pinned_byte_for_byte() -> None:
 def test_every_typed_event_names_a_registered_contract() -> None:
     for typed, _subject, _data in CASES:
         assert REGISTRY.validate(typed.TYPE, typed.data()) is not None
+
+
+def test_every_producer_publishes_typed_events() -> None:
+    """No use case writes a type string and a hand-built dict any more."""
+    root = Path(__file__).resolve().parents[2] / "services"
+    by_hand = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if re.search(r"\.publish\(\s*[\"']casehub\.", path.read_text())
+    ]
+    assert not by_hand, by_hand
+
+
+def test_every_registered_contract_of_a_service_has_a_typed_constructor() -> None:
+    typed = {case[0].TYPE for case in CASES}
+    registered = {contract.type for contract in REGISTRY}
+    assert registered <= typed, sorted(registered - typed)

@@ -10,13 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.intake import domain
-from services.intake.events import AssessmentCompleted, RiskFlagged
+from services.intake.events import AssessmentCompleted, RiskFlagged, RiskResolved
 from services.intake.models import AUDIT, Assessment, Client, Episode, RiskFlag
 from services.intake.operations.access import (
     client_event_ids,
     load_client,
     open_episode,
-    subject_of,
     supervisor_of,
 )
 from shared.errors import Conflict, NotFound
@@ -217,14 +216,12 @@ def resolve_risk_flag(
     )
     AUDIT.record(uow.session, actor, "resolve", "risk_flag", flag.id, client.id)
     uow.publish(
-        "casehub.intake.risk.resolved.v1",
-        subject=subject_of(client),
-        data={
+        RiskResolved(
             **client_event_ids(client),
-            "flag_id": flag.id,
-            "level": flag.level,
-            "resolved_by": actor.sub,
-            "resolved_at": flag.resolved_at,
-        },
+            flag_id=flag.id,
+            level=flag.level,
+            resolved_by=actor.sub,
+            resolved_at=flag.resolved_at,
+        )
     )
     return flag

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from services.intake import domain
+from services.intake.events import CaseAssigned, CaseManagerUpdated
 from services.intake.models import (
     AUDIT,
     Assignment,
@@ -21,7 +22,6 @@ from services.intake.operations.access import (
     end_assignment,
     load_client,
     open_episode,
-    subject_of,
 )
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.identity import Principal
@@ -72,17 +72,15 @@ def save_case_manager(
     )
     if changed:
         uow.publish(
-            "casehub.intake.case_manager.updated.v1",
-            subject=f"case_manager/{manager.id}",
-            data={
-                "case_manager_id": manager.id,
-                "team": manager.team,
-                "supervisor_id": manager.supervisor_id,
-                "caseload_cap": manager.caseload_cap,
-                "active": manager.active,
-                "version": manager.version,
-                "updated_at": now,
-            },
+            CaseManagerUpdated(
+                case_manager_id=manager.id,
+                team=manager.team,
+                supervisor_id=manager.supervisor_id,
+                caseload_cap=manager.caseload_cap,
+                active=manager.active,
+                version=manager.version,
+                updated_at=now,
+            )
         )
     return manager
 
@@ -219,20 +217,18 @@ def assign(
     team = uow.session.get(CaseManager, decision.case_manager_id)
     assert team is not None
     uow.publish(
-        "casehub.intake.case.assigned.v1",
-        subject=subject_of(client),
-        data={
+        CaseAssigned(
             **client_event_ids(client),
-            "case_manager_id": decision.case_manager_id,
-            "previous_case_manager_id": previous,
-            "supervisor_id": team.supervisor_id,
-            "assigned_by": actor.sub,
-            "method": method,
-            "over_cap": decision.over_cap,
-            "assigned_at": at,
-            "care_version": client.care_version,
-            "case_manager_version": team.version,
-        },
+            case_manager_id=decision.case_manager_id,
+            previous_case_manager_id=previous,
+            supervisor_id=team.supervisor_id,
+            assigned_by=actor.sub,
+            method=method,
+            over_cap=decision.over_cap,
+            assigned_at=at,
+            care_version=client.care_version,
+            case_manager_version=team.version,
+        )
     )
     return client, assignment
 

@@ -9,6 +9,12 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from services.intake import domain
+from services.intake.events import (
+    ClientDischarged,
+    ClientReadmitted,
+    ClientRegistered,
+    ClientUpdated,
+)
 from services.intake.models import (
     AUDIT,
     Client,
@@ -22,7 +28,6 @@ from services.intake.operations.access import (
     end_assignment,
     load_client,
     open_episode,
-    subject_of,
     visible_clients,
 )
 from shared.errors import Conflict, NotFound
@@ -111,13 +116,9 @@ def register_client(
     for existing_id in unseen:
         _flag_possible_duplicate(uow, actor, client, existing_id)
     uow.publish(
-        "casehub.intake.client.registered.v1",
-        subject=subject_of(client),
-        data={
-            **client_event_ids(client),
-            "registered_by": actor.sub,
-            "registered_at": client.created_at,
-        },
+        ClientRegistered(
+            **client_event_ids(client), registered_by=actor.sub, registered_at=client.created_at
+        )
     )
     return client
 
@@ -198,9 +199,7 @@ def update_client(
 
 def publish_updated(uow: UnitOfWork, client: Client, changed: Sequence[str], now: datetime) -> None:
     uow.publish(
-        "casehub.intake.client.updated.v1",
-        subject=subject_of(client),
-        data={**client_event_ids(client), "changed_fields": list(changed), "updated_at": now},
+        ClientUpdated(**client_event_ids(client), changed_fields=list(changed), updated_at=now)
     )
 
 
@@ -255,14 +254,12 @@ def close_episode(
     episode.case_manager_id = None
     client.care_version += 1
     uow.publish(
-        "casehub.intake.client.discharged.v1",
-        subject=subject_of(client),
-        data={
+        ClientDischarged(
             **client_event_ids(client),
-            "discharged_at": at,
-            "reason_code": reason_code,
-            "care_version": client.care_version,
-        },
+            discharged_at=at,
+            reason_code=reason_code,
+            care_version=client.care_version,
+        )
     )
 
 
@@ -281,8 +278,8 @@ def readmit(uow: UnitOfWork, actor: Principal, client_id: str, now: datetime) ->
     uow.session.flush()
     AUDIT.record(uow.session, actor, "readmit", "episode", client.current_episode.id, client.id)
     uow.publish(
-        "casehub.intake.client.readmitted.v1",
-        subject=subject_of(client),
-        data={**client_event_ids(client), "previous_episode_id": previous.id, "readmitted_at": now},
+        ClientReadmitted(
+            **client_event_ids(client), previous_episode_id=previous.id, readmitted_at=now
+        )
     )
     return client

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import select
 
 from services.intake import domain
+from services.intake.events import ConsentGranted, ConsentRevoked
 from services.intake.models import (
     AUDIT,
     Consent,
 )
 from services.intake.operations.access import (
     load_client,
-    subject_of,
 )
 from shared.clock import in_agency_zone
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -65,16 +65,14 @@ def grant_consent(
         organization_id=consent.organization_id,
     )
     uow.publish(
-        "casehub.intake.consent.granted.v1",
-        subject=subject_of(client),
-        data={
-            "consent_id": consent.id,
-            "client_id": client.id,
-            "organization_id": consent.organization_id,
-            "categories": consent.categories,
-            "starts_on": consent.starts_on,
-            "expires_on": consent.expires_on,
-        },
+        ConsentGranted(
+            consent_id=consent.id,
+            client_id=client.id,
+            organization_id=consent.organization_id,
+            categories=consent.categories,
+            starts_on=consent.starts_on,
+            expires_on=consent.expires_on,
+        )
     )
     return consent
 
@@ -112,16 +110,14 @@ def revoke_consent(
 
 def publish_revoked(uow: UnitOfWork, consent: Consent, reason: str, now: datetime) -> None:
     uow.publish(
-        "casehub.intake.consent.revoked.v1",
-        subject=f"client/{consent.client_id}",
-        data={
-            "consent_id": consent.id,
-            "client_id": consent.client_id,
-            "organization_id": consent.organization_id,
-            "categories": consent.categories,
-            "revoked_at": consent.revoked_at or now,
-            "reason": reason,
-        },
+        ConsentRevoked(
+            consent_id=consent.id,
+            client_id=consent.client_id,
+            organization_id=consent.organization_id,
+            categories=consent.categories,
+            revoked_at=consent.revoked_at or now,
+            reason=reason,
+        )
     )
 
 
