@@ -8,7 +8,7 @@ from collections.abc import Callable
 from services.planning import operations
 from services.planning.settings import ReviewPolicy
 from shared.clock import Clock
-from shared.contracts import Event
+from shared.contracts import REGISTRY, Event
 from shared.unit_of_work import UnitOfWork
 
 PlanningHandler = Callable[..., None]
@@ -45,7 +45,7 @@ def on_client_discharged(
 def on_referral_status_changed(
     event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
 ) -> None:
-    operations.record_referral_status(uow, event.data)
+    operations.record_referral_status(uow, REGISTRY.load(event.type, event.data))
 
 
 EVENT_HANDLERS: dict[str, PlanningHandler] = {

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from services.referrals import operations
 from services.referrals.settings import ReferralsSettings
 from shared.clock import Clock
-from shared.contracts import Event
+from shared.contracts import REGISTRY, Event
 from shared.unit_of_work import UnitOfWork
 
 
 def on_consent_granted(
     event: Event, uow: UnitOfWork, *, settings: ReferralsSettings, clock: Clock
 ) -> None:
-    operations.record_consent(uow, event.data)
+    operations.record_consent(uow, REGISTRY.load(event.type, event.data))
 
 
 def on_consent_revoked(

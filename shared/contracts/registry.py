@@ -78,12 +78,21 @@ class ContractRegistry:
         except KeyError:
             raise UnknownEventType(f"no contract registered for {event_type}") from None
 
+    def load(self, event_type: str, data: Any) -> dict[str, Any]:
+        """The data as values a handler works with (dates as dates, moments as aware datetimes),
+        read tolerantly; raises ContractViolation like ``validate``."""
+        return self._load(event_type, data, tolerant=True)[1]
+
     def validate(self, event_type: str, data: Any, *, tolerant: bool = False) -> dict[str, Any]:
         """Return the serialisable data, or raise ContractViolation naming the fields.
 
         Producers validate strictly (an unknown field is a mistake); consumers read tolerantly
         (``unknown=EXCLUDE``) so a producer may add fields without breaking them.
         """
+        schema, loaded = self._load(event_type, data, tolerant=tolerant)
+        return schema.dump(loaded)
+
+    def _load(self, event_type: str, data: Any, *, tolerant: bool) -> tuple[Schema, dict[str, Any]]:
         contract = self.get(event_type)
         if not isinstance(data, Mapping):
             raise ContractViolation(event_type, {"_schema": ["data must be a JSON object"]})
@@ -92,10 +101,9 @@ class ContractRegistry:
             schema = contract.schema(unknown=EXCLUDE) if tolerant else contract.schema()
             self._schemas[(event_type, tolerant)] = schema
         try:
-            loaded = schema.load(data)
+            return schema, schema.load(data)
         except ValidationError as error:
             raise ContractViolation(event_type, error.normalized_messages()) from error
-        return schema.dump(loaded)
 
 
 #: Every Casehub event type; each service's module in this package registers its own.

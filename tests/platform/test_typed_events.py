@@ -418,3 +418,24 @@ def test_every_registered_contract_of_a_service_has_a_typed_constructor() -> Non
     typed = {case[0].TYPE for case in CASES}
     registered = {contract.type for contract in REGISTRY}
     assert registered <= typed, sorted(registered - typed)
+
+
+def test_consumers_receive_loaded_values_not_wire_strings() -> None:
+    """What a handler reads: dates as dates and moments as aware datetimes, from the very
+    strings on the wire."""
+    due = planning.ReviewDue(
+        review_id="r-1",
+        plan_id="p-1",
+        client_id="c-1",
+        episode_id="e-1",
+        due_on=DAY,
+        case_manager_id=None,
+    )
+    on_the_wire = json.loads(_payload(due.TYPE, due.subject, due.data()))["data"]
+    assert on_the_wire["due_on"] == "2027-02-27"
+    assert REGISTRY.load(due.TYPE, on_the_wire) == due.data()
+    changed = referrals.ReferralStatusChanged.of(
+        REFERRAL, AT, from_status="draft", reason_code=None, by_side="referrer"
+    )
+    on_the_wire = json.loads(_payload(changed.TYPE, changed.subject, changed.data()))["data"]
+    assert REGISTRY.load(changed.TYPE, on_the_wire)["at"] == AT

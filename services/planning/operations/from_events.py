@@ -192,7 +192,7 @@ def record_referral_status(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
         return  # a referral made outside a plan
     if uow.session.get(Plan, data["plan_id"]) is None:
         return
-    at = data["at"] if isinstance(data["at"], datetime) else datetime.fromisoformat(str(data["at"]))
+    at = data["at"]  # loaded by the handler: an aware datetime
     link = uow.session.get(StrategyReferral, data["strategy_id"])
     if link is None:
         uow.session.add(

@@ -4,7 +4,7 @@ client, discharge, and draft referrals from a plan's referral strategies."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -36,10 +36,8 @@ def record_consent(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
                 client_id=data["client_id"],
                 organization_id=data["organization_id"],
                 categories=list(data["categories"]),
-                starts_on=date.fromisoformat(str(data["starts_on"])),
-                expires_on=date.fromisoformat(str(data["expires_on"]))
-                if data.get("expires_on")
-                else None,
+                starts_on=data["starts_on"],  # loaded by the handler: dates as dates
+                expires_on=data.get("expires_on"),
             )
         )
 
