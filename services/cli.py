@@ -251,7 +251,7 @@ def _discard_dead_letter(runtime: ServiceRuntime, queue: Any, args: argparse.Nam
 
     from shared import metrics
     from shared.audit import AuditTrail
-    from shared.web.auth import Principal
+    from shared.identity import Principal
 
     reason = (args.reason or "").strip()
     if len(args.event_ids) != 1 or not reason:
