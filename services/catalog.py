@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,14 @@ from shared.service import ServiceRuntime, ServiceSpec, subscriptions
 def load_spec(name: str) -> ServiceSpec:
     if name not in SERVICE_NAMES:
         raise KeyError(f"unknown service {name!r}; choose from {', '.join(SERVICE_NAMES)}")
-    return importlib.import_module(f"services.{name}.app").SERVICE
+    spec: ServiceSpec = importlib.import_module(f"services.{name}.app").SERVICE
+    if spec.build_app is None and spec.blueprints:
+        # A service whose spec names blueprints but not how to build its app gets the shared
+        # one (each service's app.py normally says ``build_app=build_app`` itself).
+        from shared.web.service_app import build_app
+
+        spec = dataclasses.replace(spec, build_app=build_app)
+    return spec
 
 
 def platform_topology(settings: Settings) -> Topology:
