@@ -21,6 +21,11 @@ def _assert_refused(response: Any, *statuses: int) -> None:
     assert response.json["status"] == response.status_code
 
 
+def _records(service: SeededService) -> dict[str, int]:
+    """Row counts but the audit trail's: a refused attempt on a client's record is audited."""
+    return {table: rows for table, rows in service.row_counts().items() if table != "audit_log"}
+
+
 def _cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
 
@@ -108,7 +113,7 @@ def test_the_partner_feed_refuses_a_position_it_never_returned(
 
 
 def test_a_token_subject_longer_than_any_we_store_is_a_401(service: SeededService) -> None:
-    before = service.row_counts()
+    before = _records(service)
     token = service.api.token("s" * 129, "admin", "supervisor", "case_manager", "intake_worker")
     for operation in body_operations(service):
         response = service.api.http.open(
@@ -118,11 +123,11 @@ def test_a_token_subject_longer_than_any_we_store_is_a_401(service: SeededServic
             headers={"Authorization": f"Bearer {token}"},
         )
         _assert_refused(response, 401)
-    assert service.row_counts() == before
+    assert _records(service) == before
 
 
 def test_an_identifier_longer_than_any_we_store_is_a_404(service: SeededService) -> None:
-    before = service.row_counts()
+    before = _records(service)
     long_id = "c" * 300
     for operation in body_operations(service):
         template = next(
@@ -147,7 +152,7 @@ def test_an_identifier_longer_than_any_we_store_is_a_404(service: SeededService)
             headers=service.auth_headers("admin"),
         )
         _assert_refused(response, 404)
-    assert service.row_counts() == before
+    assert _records(service) == before
 
 
 def _fill(template: str, records: dict[str, str]) -> str:
