@@ -411,13 +411,18 @@ def test_every_producer_publishes_typed_events() -> None:
         for path in root.rglob("*.py")
         if re.search(r"\.publish\(\s*[\"']casehub\.", path.read_text())
     ]
-    assert not by_hand, by_hand
+    assert not by_hand, (
+        f"{by_hand}: publish a typed event (services/<name>/events.py), not a type string"
+    )
 
 
 def test_every_registered_contract_of_a_service_has_a_typed_constructor() -> None:
     typed = {case[0].TYPE for case in CASES}
     registered = {contract.type for contract in REGISTRY}
-    assert registered <= typed, sorted(registered - typed)
+    assert registered <= typed, (
+        f"{sorted(registered - typed)}: give each a typed constructor in its producer's "
+        "events.py and a case in CASES above (its hand-built dict proves the wire format)"
+    )
 
 
 def test_consumers_receive_loaded_values_not_wire_strings() -> None:
