@@ -238,6 +238,7 @@ def assign(body: dict[str, Any], client_id: str) -> Any:
             case_manager_id=body["case_manager_id"],
             team=body["team"],
             override_reason=body["override_reason"],
+            programme=body["programme"],
         )
         return assignment
 

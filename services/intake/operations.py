@@ -121,6 +121,7 @@ def _client_event(client: Client) -> dict[str, Any]:
         "client_id": client.id,
         "client_reference": client.reference,
         "episode_id": client.current_episode.id,
+        "programme": client.current_episode.programme,
     }
 
 
@@ -182,7 +183,7 @@ def register_client(
         contact=dict(details.get("contact") or {}),
         advance_statement=details.get("advance_statement"),
     )
-    client.episodes = [Episode(number=1)]
+    client.episodes = [Episode(number=1, programme=details.get("programme"))]
     client.nominated_persons = [
         NominatedPerson(**person) for person in details.get("nominated_persons", [])
     ]
@@ -366,7 +367,7 @@ def readmit(uow: UnitOfWork, actor: Principal, client_id: str) -> Client:
     previous = client.current_episode
     if previous.status == domain.EpisodeStatus.OPEN:
         raise Conflict(f"Client {client.reference} already has an open episode.")
-    client.episodes.append(Episode(number=previous.number + 1))
+    client.episodes.append(Episode(number=previous.number + 1, programme=previous.programme))
     client.status = domain.EpisodeStatus.OPEN
     uow.session.flush()
     audit(uow, actor, "readmit", "episode", client.current_episode.id, client.id)
@@ -827,6 +828,7 @@ def assign(
     case_manager_id: str | None,
     team: str | None,
     override_reason: str | None,
+    programme: str | None = None,
 ) -> tuple[Client, Assignment]:
     _require(actor, "intake_worker", "supervisor", "admin")
     client = _client(uow, actor, client_id, for_update=True)
@@ -893,6 +895,8 @@ def assign(
     )
     uow.session.add(assignment)
     client.case_manager_id = episode.case_manager_id = decision.case_manager_id
+    if programme is not None:
+        episode.programme = programme
     uow.session.flush()
     audit(
         uow,
