@@ -9,7 +9,7 @@ e7 in programme act (south).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.contracts import REGISTRY, Event
