@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, current_app
 
 from services.reporting import domain
+from services.reporting.models import AUDIT
 from services.reporting.operations import report
 from services.reporting.operations.archive_feed import archived_events
 from services.reporting.operations.exports import FORMATS
@@ -21,6 +22,7 @@ from services.reporting.schemas import (
 )
 from shared.clock import agency_today
 from shared.web import current_principal, require_roles
+from shared.web.audit import audit_blueprint
 from shared.web.paging import page_body
 from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
@@ -36,7 +38,7 @@ figures = Blueprint("figures", __name__, url_prefix="", description="KPIs and fu
 archive = Blueprint(
     "archive", __name__, url_prefix="/archive", description="The event archive, for backfills"
 )
-BLUEPRINTS = [figures, archive]
+BLUEPRINTS = [figures, archive, audit_blueprint(AUDIT)]
 
 
 def _caller() -> report.Caller:
@@ -92,10 +94,14 @@ def funder_report(args: dict[str, Any]) -> Any:
 def archived(args: dict[str, Any]) -> Any:
     """Every event reporting received, oldest first, a page at a time: a new consumer replays
     it from the start, then keeps its ``cursor``."""
-    with current_runtime().database.read_session() as session:
+    with current_runtime().unit_of_work() as uow:
         return page_body(
             archived_events(
-                session, event_type=args["type"], limit=args["limit"], cursor=args["cursor"]
+                uow,
+                current_principal(),
+                event_type=args["type"],
+                limit=args["limit"],
+                cursor=args["cursor"],
             )
         )
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.audit import AuditTrail
 from shared.db import TYPE_ANNOTATIONS, service_metadata
 from shared.messaging.tables import messaging_tables
 
@@ -25,6 +26,8 @@ class Base(DeclarativeBase):
 
 
 MESSAGING = messaging_tables(Base.metadata)
+#: Who read the event archive (it carries client ids); figures are aggregates and not audited.
+AUDIT = AuditTrail(Base.metadata)
 
 
 class ArchivedEvent(Base):

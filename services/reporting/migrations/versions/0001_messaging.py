@@ -1,4 +1,4 @@
-"""Outbox, inbox and idempotency keys of the reporting service.
+"""Outbox, inbox, idempotency keys and audit trail of the reporting service.
 
 Revision ID: reporting_0001_messaging
 Revises:
@@ -6,8 +6,11 @@ Create Date: 2026-11-30
 """
 
 from shared.migrations import (
+    add_audit_purpose,
+    create_audit_table,
     create_idempotency_table,
     create_messaging_tables,
+    drop_audit_table,
     drop_idempotency_table,
     drop_messaging_tables,
 )
@@ -21,8 +24,11 @@ depends_on = None
 def upgrade() -> None:
     create_messaging_tables()
     create_idempotency_table()
+    create_audit_table()
+    add_audit_purpose()
 
 
 def downgrade() -> None:
+    drop_audit_table()
     drop_idempotency_table()
     drop_messaging_tables()
