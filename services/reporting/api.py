@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -49,8 +50,8 @@ def _caller() -> report.Caller:
 def _query(args: dict[str, Any]) -> dict[str, Any]:
     now: Callable[[], datetime] = current_app.extensions[CLOCK]
     return {
-        "programme": args["programme"],
-        "team": args["team"],
+        "programme": args.get("programme"),
+        "team": args.get("team"),
         "period": domain.Period(args["from_"], args["to"]),
         "today": agency_today(now()),
     }
@@ -79,7 +80,8 @@ def funder_report(args: dict[str, Any]) -> Any:
     format_ = args["format"]
     with current_runtime().database.read_session() as session:
         document = report.funder_report_for(session, _caller(), format_=format_, **_query(args))
-    name = f"funder-report-{args['programme'] or 'all'}-{args['from_']}-{args['to']}.{format_}"
+    programme = re.sub(r"[^A-Za-z0-9_-]+", "-", args.get("programme") or "all")[:60]
+    name = f"funder-report-{programme}-{args['from_']}-{args['to']}.{format_}"
     return Response(
         document,
         mimetype=FORMATS[format_].split(";")[0],
@@ -99,7 +101,7 @@ def archived(args: dict[str, Any]) -> Any:
             archived_events(
                 uow,
                 current_principal(),
-                event_type=args["type"],
+                event_type=args.get("type"),
                 limit=args["limit"],
                 cursor=args["cursor"],
             )

@@ -14,8 +14,8 @@ MAX_PERIOD_DAYS = 3660
 
 
 class KpiArgs(Schema):
-    programme = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-    team = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    programme = fields.String(validate=validate.Length(min=1, max=100))
+    team = fields.String(validate=validate.Length(min=1, max=100))
     from_ = fields.Date(
         required=True, data_key="from", metadata={"description": "First day, included."}
     )
@@ -103,8 +103,7 @@ class KpisOut(Schema):
 
 class ArchiveArgs(PageArgs):
     type = fields.String(
-        load_default=None,
-        validate=validate.Length(max=200),
+        validate=validate.Length(min=1, max=200),
         metadata={"example": "casehub.intake.case.assigned.v1"},
     )
 
