@@ -38,8 +38,19 @@ def _earliest(current: datetime | None, candidate: datetime | None) -> datetime 
     return current
 
 
+#: ``session.info`` key of the rows a rebuild has made so far: into an emptied read model,
+#: a key not among them is new, so no query is needed to find out.
+REBUILT_KEYS = "reporting_rebuilt_keys"
+
+
 def _row(session: Session, model: type[Row], key: str, **defaults: Any) -> Row:
     """The row for ``key``, added with ``defaults`` if this is the first event about it."""
+    rebuilt: set[tuple[type, str]] | None = session.info.get(REBUILT_KEYS)
+    if rebuilt is not None and (model, key) not in rebuilt:
+        rebuilt.add((model, key))
+        row = model(**defaults)
+        session.add(row)
+        return row
     row = session.get(model, key)
     if row is None:
         row = model(**defaults)
@@ -131,7 +142,14 @@ def on_assessment_completed(session: Session, event: Event) -> None:
         if summary is None:
             continue
         key = {"assessment_id": data["assessment_id"], "instrument": instrument}
-        if session.query(ScoreFact).filter_by(**key).first() is None:
+        rebuilt: set[tuple[type, str]] | None = session.info.get(REBUILT_KEYS)
+        if rebuilt is not None:
+            marker = (ScoreFact, f"{data['assessment_id']}/{instrument}")
+            new = marker not in rebuilt
+            rebuilt.add(marker)
+        else:
+            new = session.query(ScoreFact).filter_by(**key).first() is None
+        if new:
             session.add(
                 ScoreFact(
                     **key,
@@ -160,7 +178,7 @@ def on_risk_flagged(session: Session, event: Event) -> None:
 
 def on_plan_approved(session: Session, event: Event) -> None:
     data = event.data
-    episode = session.get(EpisodeFacts, data["episode_id"]) or _episode(session, data)
+    episode = _episode(session, data)
     episode.first_plan_approved_at = _earliest(
         episode.first_plan_approved_at, _moment(data["approved_at"])
     )

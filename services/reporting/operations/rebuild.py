@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from services.reporting.models import READ_MODEL, ArchivedEvent
-from services.reporting.operations.projection import project
+from services.reporting.operations.projection import REBUILT_KEYS, project
 from shared.contracts import Event
 from shared.db import Database
 
@@ -70,6 +70,7 @@ def rebuild(database: Database) -> RebuildResult:
                 session.execute(text("LOCK TABLE archived_events IN EXCLUSIVE MODE"))
             for model in READ_MODEL:
                 session.execute(delete(model))
+            session.info[REBUILT_KEYS] = set()
             events = replay(session, archived_envelopes(session))
             projected = sum(
                 session.scalar(select(text("count(*)")).select_from(model.__table__)) or 0
