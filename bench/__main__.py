@@ -23,6 +23,7 @@ from bench.environment import machine_facts
 from bench.pipeline import run_pipeline, run_scale_out
 from bench.planning_scale import run_planning_scale_out
 from bench.report import Outcome, render, table, write
+from bench.reporting import run_reporting
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -36,11 +37,12 @@ class Sizes:
     background_rate: float
     clients: int
     seconds: float
+    reporting_events: int
 
 
-FULL = Sizes(20_000, 8_000, 500, 10, 20, 50_000, 8)
-QUICK = Sizes(2_000, 1_500, 40, 20, 10, 2_000, 2)
-TINY = Sizes(300, 300, 5, 10, 5, 200, 1)
+FULL = Sizes(20_000, 8_000, 500, 10, 20, 50_000, 8, 20_000)
+QUICK = Sizes(2_000, 1_500, 40, 20, 10, 2_000, 2, 2_000)
+TINY = Sizes(300, 300, 5, 10, 5, 200, 1, 300)
 
 BENCHMARKS: dict[str, Callable[[Sizes, bool], list[Outcome]]] = {
     "pipeline": lambda s, profile: run_pipeline(s.events, profile),
@@ -50,6 +52,7 @@ BENCHMARKS: dict[str, Callable[[Sizes, bool], list[Outcome]]] = {
         run_scale_out(s.scale_events),
         run_planning_scale_out(s.scale_events),
     ],
+    "reporting": lambda s, _profile: run_reporting(s.reporting_events),
 }
 
 
@@ -61,7 +64,14 @@ def merge(outcomes: list[Outcome]) -> list[Outcome]:
         into.figures += outcome.figures
         into.notes += outcome.notes
         into.profiles.update(outcome.profiles)
-    order = ["event pipeline", "crisis-alert latency", "API throughput", "scale-out", "memory"]
+    order = [
+        "event pipeline",
+        "crisis-alert latency",
+        "API throughput",
+        "scale-out",
+        "memory",
+        "reporting",
+    ]
     return sorted(merged.values(), key=lambda o: order.index(o.benchmark))
 
 

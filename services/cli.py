@@ -97,6 +97,20 @@ def cmd_revision(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reporting(args: argparse.Namespace) -> int:
+    """Empty the reporting read model and replay its event archive into it, in one transaction
+    (a running worker waits, then goes on projecting: no gap, no double count)."""
+    from services.reporting.operations.rebuild import rebuild
+
+    runtime = _runtime("reporting")
+    configure_logging("reporting", runtime.settings.log_level)
+    if not args.no_migrate:
+        runtime.migrate()
+    result = rebuild(runtime.database)
+    print(f"reporting: replayed {result.events} archived events into {result.projected} rows")
+    return 0
+
+
 def cmd_topology(args: argparse.Namespace) -> int:
     """Print the broker topology every process declares, as a RabbitMQ definitions file."""
     from services.catalog import platform_topology
@@ -335,6 +349,7 @@ DEV_PEOPLE = {
     "admin": "admin-demo",
     "partner": "housing-first-staff",
     "on_call": "on-call-demo",
+    "reporting": "reporting-demo",
 }
 DEV_TOKEN_HOURS = 12
 TOKENS_FILE = "dev-tokens.txt"
@@ -441,7 +456,7 @@ def _load_demo_data(settings: Settings, ports: dict[str, int]) -> bool:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    """All four services and their workers on this machine, embedded default unless configured."""
+    """Every service and its worker on this machine, embedded default unless configured."""
     from services.mailcatcher import MailCatcherUnavailable, start_mail_catcher
 
     _use_instance_data_dir(args.base_port)
@@ -623,6 +638,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="/metrics, /healthz and /readyz (default CASEHUB_METRICS_PORT, else 9101 for "
         "intake, 9102 planning, …; 0 for none)",
     )
+    reporting = add(
+        "reporting", cmd_reporting, "rebuild the reporting read model from its event archive"
+    )
+    reporting.add_argument("action", choices=("rebuild",))
+    reporting.add_argument("--no-migrate", action="store_true")
     token = add("token", cmd_token, "mint a development JWT")
     token.add_argument("--sub", required=True)
     token.add_argument("--role", action="append", required=True)
@@ -639,7 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("USER") or "operator",
         help="discard: who is discarding, for the audit trail (default: $USER)",
     )
-    dev = add("dev", cmd_dev, "run all four services and workers on this machine")
+    dev = add("dev", cmd_dev, "run every service and its worker on this machine")
     dev.add_argument("--workers", type=int, default=1, help="gunicorn workers per API")
     dev.add_argument("--check", action="store_true", help="start, check /healthz, then stop")
     dev.add_argument("--no-demo-data", action="store_true", help="start empty")
@@ -652,7 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-port",
         type=int,
         default=DEV_BASE_PORT,
-        help="intake's port; planning, referrals and notifications take the next three, the "
+        help="intake's port; planning, referrals, notifications and reporting take the next four, the "
         "mail catcher moves from 1025 as far (and, unless CASEHUB_DATA_DIR is set, data goes to "
         "its own folder)",
     )

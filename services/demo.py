@@ -214,6 +214,10 @@ def _team_and_partners(demo: DemoClient, rng: random.Random) -> None:
         )
 
 
+#: The programmes demo episodes belong to (reporting groups by them).
+PROGRAMMES = ("intensive-case-management", "act-team", "housing-first")
+
+
 def _clients(demo: DemoClient, rng: random.Random, clients: int) -> list[DemoClientRecord]:
     """Registered, most assigned with consent and an assessment, some high risk, some discharged."""
     records = []
@@ -231,6 +235,7 @@ def _clients(demo: DemoClient, rng: random.Random, clients: int) -> list[DemoCli
                     date(1960, 1, 1) + timedelta(days=rng.randrange(15000))
                 ).isoformat(),
                 "confirmed_not_duplicate": True,
+                "programme": PROGRAMMES[number % len(PROGRAMMES)],
             },
         )
         if number % 6 == 5:  # waiting in intake, unassigned

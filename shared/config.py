@@ -11,12 +11,13 @@ from pathlib import Path
 
 from shared.clock import TIMEZONE_VARIABLE, agency_zone_named
 
-SERVICE_NAMES: tuple[str, ...] = ("intake", "planning", "referrals", "notifications")
+SERVICE_NAMES: tuple[str, ...] = ("intake", "planning", "referrals", "notifications", "reporting")
 SERVICE_PORTS: Mapping[str, int] = {
     "intake": 8001,
     "planning": 8002,
     "referrals": 8003,
     "notifications": 8004,
+    "reporting": 8005,
 }
 #: A worker's /metrics, /healthz and /readyz when CASEHUB_METRICS_PORT is not set.
 WORKER_METRICS_PORTS: Mapping[str, int] = {

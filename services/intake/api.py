@@ -246,6 +246,7 @@ def assign(body: dict[str, Any], client_id: str) -> Any:
             case_manager_id=body["case_manager_id"],
             team=body["team"],
             override_reason=body["override_reason"],
+            programme=body["programme"],
             now=_now(),
         )
         return assignment

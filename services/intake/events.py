@@ -16,6 +16,8 @@ class AssessmentCompleted(TypedEvent):
     client_id: str
     client_reference: str
     episode_id: str
+    #: The episode's programme (optional in the contract: events before it was added lack it).
+    programme: str | None
     assessment_id: str
     version: int
     supersedes_assessment_id: str | None
@@ -34,6 +36,8 @@ class RiskFlagged(TypedEvent):
     client_id: str
     client_reference: str
     episode_id: str
+    #: The episode's programme (optional in the contract: events before it was added lack it).
+    programme: str | None
     flag_id: str
     assessment_id: str
     level: str
@@ -50,6 +54,8 @@ class ClientEvent(TypedEvent):
     client_id: str
     client_reference: str
     episode_id: str
+    #: The episode's programme (optional in the contract: events before it was added lack it).
+    programme: str | None
 
 
 @dataclass(frozen=True)

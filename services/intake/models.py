@@ -89,6 +89,8 @@ class Episode(Base):
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="open")
+    #: e.g. intensive case management, ACT team, housing first: reports group by it.
+    programme: Mapped[str | None] = mapped_column(String(100))
     opened_at: Mapped[datetime] = mapped_column(default=utc_now)
     closed_at: Mapped[datetime | None]
     discharge_reason: Mapped[str | None] = mapped_column(String(100))

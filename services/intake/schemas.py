@@ -34,6 +34,16 @@ class NominatedPersonOut(NominatedPersonIn):
     id = fields.String()
 
 
+def programme_field() -> fields.String:
+    """The programme the episode belongs to (reports group by it); omitted keeps the current."""
+    return fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"example": "intensive-case-management"},
+    )
+
+
 class ClientIn(Schema):
     given_name = fields.String(required=True, validate=NAME, metadata={"example": "Alex"})
     family_name = fields.String(required=True, validate=NAME, metadata={"example": "Rivera"})
@@ -47,6 +57,7 @@ class ClientIn(Schema):
         metadata={"description": "The client's own statement of preferences for future care."},
     )
     nominated_persons = fields.List(fields.Nested(NominatedPersonIn), load_default=list)
+    programme = programme_field()
     confirmed_not_duplicate = fields.Boolean(
         load_default=False,
         metadata={
@@ -69,6 +80,7 @@ class EpisodeOut(Schema):
     id = fields.String()
     number = fields.Integer()
     status = fields.String()
+    programme = fields.String(allow_none=True)
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     discharge_reason = fields.String(allow_none=True)
@@ -255,6 +267,7 @@ class AssignmentIn(Schema):
         metadata={"description": "Omit to choose automatically in `team`."},
     )
     team = fields.String(load_default=None, allow_none=True)
+    programme = programme_field()
     override_reason = fields.String(
         load_default=None,
         allow_none=True,

@@ -19,6 +19,14 @@ class _ClientEvent(Schema):
     client_id = fields.String(required=True)
     client_reference = fields.String(required=True, metadata={"example": "C-1042"})
     episode_id = fields.String(required=True)
+    #: Added after v1 shipped, optional both ways: older events lack it, older consumers skip it.
+    programme = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The episode's programme (e.g. housing-first); reports group by it."
+        },
+    )
 
 
 @REGISTRY.register(

@@ -25,6 +25,7 @@ ROLES: tuple[str, ...] = (
     "admin",
     "partner",
     "on_call",
+    "reporting",
 )
 SECURITY_SCHEME_NAME = "bearerAuth"
 SECURITY_SCHEME = {

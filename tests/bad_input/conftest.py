@@ -1,6 +1,6 @@
 """Each service on a fresh database with a little data in it, and a caller for every role.
 
-The fuzzing and malformed-input tests run against all four services alike; what differs per
+The fuzzing and malformed-input tests run against every service alike; what differs per
 service (which records exist, who may call what) is gathered here, once.
 """
 
@@ -19,6 +19,8 @@ from tests.intake.conftest import IntakeApi
 from tests.notifications.conftest import NotificationsApi
 from tests.planning.conftest import PlanningApi
 from tests.referrals.conftest import HOUSING, ReferralsApi
+from tests.reporting.conftest import ReportingApi
+from tests.reporting.scenario import cohort
 from tests.support.backends import Backend
 from tests.support.mail import start_smtp
 from tests.support.service_api import ServiceApi
@@ -266,11 +268,20 @@ def _seed_notifications(api: NotificationsApi) -> SeededService:
     )
 
 
+def _seed_reporting(api: ReportingApi) -> SeededService:
+    """The hand-computed cohort of the reporting tests: figures with something in them."""
+    api.deliver(cohort())
+    return SeededService(
+        "reporting", api, {}, callers={**STAFF_CALLERS, "reporting": ("analyst", "reporting")}
+    )
+
+
 SEEDERS: dict[str, tuple[type[ServiceApi], Callable[[Any], SeededService]]] = {
     "intake": (IntakeApi, _seed_intake),
     "planning": (PlanningApi, _seed_planning),
     "referrals": (ReferralsApi, _seed_referrals),
     "notifications": (NotificationsApi, _seed_notifications),
+    "reporting": (ReportingApi, _seed_reporting),
 }
 assert set(SEEDERS) == set(SERVICE_NAMES), "every service is fuzzed and fed bad input"
 
@@ -282,7 +293,7 @@ def service(
     data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[SeededService]:
-    """One service (parametrized over all four) with seeded records, on the test's backend."""
+    """One service (parametrized over every one) with seeded records, on the test's backend."""
     controller, _mailbox, port = start_smtp()
     monkeypatch.setenv("NOTIFICATIONS_SMTP_PORT", str(port))
     monkeypatch.setenv("NOTIFICATIONS_ON_CALL_EMAIL", "on-call@agency.example")

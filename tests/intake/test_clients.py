@@ -33,6 +33,7 @@ def test_registering_a_client_opens_an_episode_and_writes_one_event(intake: Inta
         "client_id": client["id"],
         "client_reference": client["reference"],
         "episode_id": client["episodes"][0]["id"],
+        "programme": None,
         "registered_by": "iw-1",
         "registered_at": event["data"]["registered_at"],
     }

@@ -107,9 +107,10 @@ def _consumers(event_type: str) -> set[str]:
 def test_every_change_of_team_or_care_is_produced_by_intake_and_reaches_every_access_rule(
     event_type: str,
 ) -> None:
-    """Planning, referrals and notifications keep who may see what from these events."""
+    """Planning, referrals, notifications and reporting (a supervisor's teams) keep who may see
+    what from these events."""
     assert REGISTRY.get(event_type).producer == "intake"
-    assert _consumers(event_type) == {"planning", "referrals", "notifications"}
+    assert _consumers(event_type) == {"planning", "referrals", "notifications", "reporting"}
 
 
 def test_a_team_change_carries_identifiers_and_a_version_never_a_name() -> None:

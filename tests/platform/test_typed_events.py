@@ -157,7 +157,12 @@ CASES += [
     ),
 ]
 
-CLIENT = {"client_id": "c-1", "client_reference": "C-1001", "episode_id": "e-1"}
+CLIENT = {
+    "client_id": "c-1",
+    "client_reference": "C-1001",
+    "episode_id": "e-1",
+    "programme": "housing-first",
+}
 CASES += [
     (
         intake.AssessmentCompleted(

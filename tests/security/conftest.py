@@ -20,6 +20,8 @@ from tests.intake.conftest import IntakeApi
 from tests.notifications.conftest import NotificationsApi
 from tests.planning.conftest import PlanningApi
 from tests.referrals.conftest import HOUSING, THERAPY, ReferralsApi
+from tests.reporting.conftest import ReportingApi
+from tests.reporting.scenario import cohort
 from tests.support.backends import embedded_backend
 from tests.support.service_api import ServiceApi
 
@@ -354,11 +356,26 @@ def _seed_notifications(api: NotificationsApi) -> SecuredService:
     )
 
 
+def _seed_reporting(api: ReportingApi) -> SecuredService:
+    """The reporting tests' cohort (team north of sup-north, team south of sup-south): sup-1
+    supervises nobody there, so its figures are empty, never another team's."""
+    api.deliver(cohort())
+    period = {"from": "2026-01-01", "to": "2026-03-31"}
+    return SecuredService(
+        "reporting",
+        api,
+        {},
+        markers={"client-1", "housing-co", "goals-met"},
+        queries={"GET /kpis": period, "GET /reports/funder": period},
+    )
+
+
 SEEDS: dict[str, tuple[type[ServiceApi], Callable[[Any], SecuredService]]] = {
     "intake": (IntakeApi, _seed_intake),
     "planning": (PlanningApi, _seed_planning),
     "referrals": (ReferralsApi, _seed_referrals),
     "notifications": (NotificationsApi, _seed_notifications),
+    "reporting": (ReportingApi, _seed_reporting),
 }
 
 

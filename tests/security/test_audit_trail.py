@@ -37,6 +37,8 @@ COLLECTIONS = {
     "planning": {"GET /plans"},
     "referrals": {"POST /referrals", "GET /referrals", "GET /partner/referrals"},
     "notifications": {"GET /me/notifications"},
+    # the archive's events carry client ids; figures are suppressed aggregates
+    "reporting": {"GET /archive/events"},
 }
 #: Who performs an operation: the first insider holding a role it requires.
 PREFERENCE = (CM, SUP, IW, ADMIN, PARTNER)

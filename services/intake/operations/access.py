@@ -69,6 +69,7 @@ def client_event_ids(client: Client) -> dict[str, Any]:
         "client_id": client.id,
         "client_reference": client.reference,
         "episode_id": client.current_episode.id,
+        "programme": client.current_episode.programme,
     }
 
 

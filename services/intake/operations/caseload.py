@@ -136,6 +136,7 @@ def assign(
     team: str | None,
     override_reason: str | None,
     now: datetime,
+    programme: str | None = None,
 ) -> tuple[Client, Assignment]:
     client = load_client(uow, actor, client_id, for_update=True)
     episode = open_episode(client)
@@ -201,6 +202,8 @@ def assign(
     )
     uow.session.add(assignment)
     client.case_manager_id = episode.case_manager_id = decision.case_manager_id
+    if programme is not None:
+        episode.programme = programme
     uow.session.flush()
     AUDIT.record(
         uow.session,

@@ -98,7 +98,7 @@ def register_client(
         contact=dict(details.get("contact") or {}),
         advance_statement=details.get("advance_statement"),
     )
-    client.episodes = [Episode(number=1)]
+    client.episodes = [Episode(number=1, programme=details.get("programme"))]
     client.nominated_persons = [
         NominatedPerson(**person) for person in details.get("nominated_persons", [])
     ]
@@ -273,7 +273,7 @@ def readmit(uow: UnitOfWork, actor: Principal, client_id: str, now: datetime) ->
     previous = client.current_episode
     if previous.status == domain.EpisodeStatus.OPEN:
         raise Conflict(f"Client {client.reference} already has an open episode.")
-    client.episodes.append(Episode(number=previous.number + 1))
+    client.episodes.append(Episode(number=previous.number + 1, programme=previous.programme))
     client.status = domain.EpisodeStatus.OPEN
     uow.session.flush()
     AUDIT.record(uow.session, actor, "readmit", "episode", client.current_episode.id, client.id)

@@ -1,0 +1,371 @@
+"""Every reported figure, defined once with its formula, and the small-cell rule.
+
+Plain functions over plain values: no Flask, no database. A period is a range of the agency's
+calendar days, both ends included; a moment falls in it when its agency date does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from statistics import median
+
+from shared.clock import in_agency_zone
+
+#: Cells counting fewer people than this are shown as "< 5".
+SMALL_CELL = 5
+SUPPRESSED = "< 5"
+#: A crisis alert counts as answered in time when acknowledged within this.
+ACKNOWLEDGE_WITHIN = timedelta(minutes=15)
+UNSPECIFIED_PROGRAMME = "unspecified"
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """Thresholds of a symptom scale (NHS Talking Therapies and Kroenke et al. conventions)."""
+
+    name: str
+    #: A drop of at least this many points is beyond measurement error (reliable change index).
+    reliable_change: int
+    #: Baseline at or above this: the person started in the clinical range (caseness).
+    clinical_cutoff: int
+    #: Latest score below this: remission.
+    remission_below: int
+
+
+PHQ9 = Instrument("phq9", reliable_change=6, clinical_cutoff=10, remission_below=5)
+GAD7 = Instrument("gad7", reliable_change=4, clinical_cutoff=10, remission_below=5)
+INSTRUMENTS = {instrument.name: instrument for instrument in (PHQ9, GAD7)}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+    def __contains__(self, moment: object) -> bool:
+        if isinstance(moment, datetime):
+            moment = in_agency_zone(moment).date()
+        return isinstance(moment, date) and self.start <= moment <= self.end
+
+
+@dataclass(frozen=True)
+class Episode:
+    episode_id: str
+    programme: str
+    team: str | None
+    registered_at: datetime | None
+    first_assigned_at: datetime | None
+    first_plan_approved_at: datetime | None
+    discharged_at: datetime | None
+    discharge_reason: str | None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    episode_id: str
+    case_manager_id: str
+    assigned_at: datetime
+
+
+@dataclass(frozen=True)
+class Score:
+    episode_id: str
+    instrument: str
+    total: int
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
+class Review:
+    due_on: date
+    held_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Referral:
+    organization_id: str
+    sent_at: datetime | None
+    accepted_at: datetime | None
+    completed_at: datetime | None
+    rejected_at: datetime | None
+    rejection_reason: str | None
+
+
+@dataclass(frozen=True)
+class CrisisAlert:
+    flagged_at: datetime
+    acknowledged_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``people`` of ``out_of`` people; the share is their quotient (None when nobody)."""
+
+    people: int
+    out_of: int
+
+    @property
+    def share(self) -> float | None:
+        return round(self.people / self.out_of, 4) if self.out_of else None
+
+
+@dataclass(frozen=True)
+class Duration:
+    """Median days over ``people`` people (None when nobody)."""
+
+    people: int
+    median_days: float | None
+
+
+def duration(days: Iterable[float]) -> Duration:
+    values = sorted(days)
+    return Duration(len(values), round(median(values), 2) if values else None)
+
+
+def _days(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 86400
+
+
+# -- figures ------------------------------------------------------------------------------------
+def caseload_on(
+    assignments: Sequence[Assignment], discharged: Mapping[str, datetime], on: date
+) -> Counter[str]:
+    """Caseload of each case manager at the end of day ``on``: episodes whose latest assignment
+    made on or before ``on`` names them and which were not discharged on or before ``on``."""
+    latest: dict[str, Assignment] = {}
+    for assignment in assignments:
+        if in_agency_zone(assignment.assigned_at).date() > on:
+            continue
+        current = latest.get(assignment.episode_id)
+        if current is None or assignment.assigned_at > current.assigned_at:
+            latest[assignment.episode_id] = assignment
+    return Counter(
+        a.case_manager_id
+        for episode_id, a in latest.items()
+        if episode_id not in discharged or in_agency_zone(discharged[episode_id]).date() > on
+    )
+
+
+def month_ends(period: Period) -> list[date]:
+    """The dates caseload is sampled on: each month's last day in the period, and its end."""
+    points, cursor = [], period.start
+    while cursor <= period.end:
+        following = (cursor.replace(day=1) + timedelta(days=32)).replace(day=1)
+        points.append(min(following - timedelta(days=1), period.end))
+        cursor = following
+    return points
+
+
+def in_care(episodes: Iterable[Episode], period: Period) -> int:
+    """People in care during the period: episodes registered on or before its last day and not
+    discharged before its first."""
+    return sum(
+        e.registered_at is not None
+        and in_agency_zone(e.registered_at).date() <= period.end
+        and (e.discharged_at is None or in_agency_zone(e.discharged_at).date() >= period.start)
+        for e in episodes
+    )
+
+
+def registrations(episodes: Iterable[Episode], period: Period) -> int:
+    """Episodes opened (registration or re-admission) in the period."""
+    return sum(e.registered_at is not None and e.registered_at in period for e in episodes)
+
+
+def registration_to_assignment(episodes: Iterable[Episode], period: Period) -> Duration:
+    """Median days from registration to first assignment, over episodes first assigned in the
+    period: median(first_assigned_at - registered_at)."""
+    return duration(
+        _days(e.registered_at, e.first_assigned_at)
+        for e in episodes
+        if e.registered_at and e.first_assigned_at and e.first_assigned_at in period
+    )
+
+
+def days_to_plan_approval(episodes: Iterable[Episode], period: Period) -> Duration:
+    """Median days from registration to the first approved plan, over episodes whose plan was
+    first approved in the period: median(first_plan_approved_at - registered_at)."""
+    return duration(
+        _days(e.registered_at, e.first_plan_approved_at)
+        for e in episodes
+        if e.registered_at and e.first_plan_approved_at and e.first_plan_approved_at in period
+    )
+
+
+def reviews_on_time(reviews: Iterable[Review], period: Period, today: date) -> Rate:
+    """Reviews held on time: held on or before their due day / reviews due in the period whose
+    outcome is known (held, or due before today and not held: late). A review due today or
+    later and not yet held is not counted either way."""
+    held_on_time = known = 0
+    for review in reviews:
+        if review.due_on not in period:
+            continue
+        if review.held_at is not None:
+            known += 1
+            held_on_time += in_agency_zone(review.held_at).date() <= review.due_on
+        elif review.due_on < today:
+            known += 1
+    return Rate(held_on_time, known)
+
+
+@dataclass(frozen=True)
+class PartnerFigures:
+    sent: int
+    accepted: int
+    completed: int
+    rejected: int
+    rejection_reasons: dict[str, int]
+    to_acceptance: Duration
+
+
+def referrals_by_partner(
+    referrals: Iterable[Referral], period: Period
+) -> dict[str, PartnerFigures]:
+    """Per partner organisation, over referrals sent in the period: how many were sent,
+    accepted, completed and rejected (with the count of each reason code), and the median days
+    from sending to acceptance: median(accepted_at - sent_at)."""
+    grouped: dict[str, list[Referral]] = {}
+    for referral in referrals:
+        if referral.sent_at is not None and referral.sent_at in period:
+            grouped.setdefault(referral.organization_id, []).append(referral)
+    return {
+        organization: PartnerFigures(
+            sent=len(group),
+            accepted=sum(r.accepted_at is not None for r in group),
+            completed=sum(r.completed_at is not None for r in group),
+            rejected=sum(r.rejected_at is not None for r in group),
+            rejection_reasons=dict(
+                Counter(r.rejection_reason or "unstated" for r in group if r.rejected_at)
+            ),
+            to_acceptance=duration(
+                _days(r.sent_at, r.accepted_at) for r in group if r.sent_at and r.accepted_at
+            ),
+        )
+        for organization, group in sorted(grouped.items())
+    }
+
+
+def first_acknowledgement(
+    flagged_at: datetime, acknowledgements: Iterable[datetime]
+) -> datetime | None:
+    """The first acknowledgement of an urgent notification about the client at or after the flag."""
+    return min((at for at in acknowledgements if at >= flagged_at), default=None)
+
+
+def crisis_acknowledged_in_time(alerts: Iterable[CrisisAlert], period: Period) -> Rate:
+    """Crisis alerts raised in the period, and the share acknowledged within 15 minutes:
+    alerts with (first acknowledgement - flagged_at) <= 15 min / alerts."""
+    raised = [alert for alert in alerts if alert.flagged_at in period]
+    in_time = sum(
+        a.acknowledged_at is not None and a.acknowledged_at - a.flagged_at <= ACKNOWLEDGE_WITHIN
+        for a in raised
+    )
+    return Rate(in_time, len(raised))
+
+
+@dataclass(frozen=True)
+class OutcomeFigures:
+    people: int
+    mean_baseline: float | None
+    mean_latest: float | None
+    mean_change: float | None
+    reliable_improvement: Rate
+    response: Rate
+    remission: Rate
+
+
+def outcomes(scores: Iterable[Score], instrument: Instrument, period: Period) -> OutcomeFigures:
+    """Change from baseline, over episodes with a baseline and a later score by the end of the
+    period, the latest of them taken in the period. Baseline = the episode's first score,
+    latest = its last score up to the period's end; change = latest - baseline (negative is
+    better). Reliable improvement: baseline - latest >= the instrument's reliable change
+    (PHQ-9 6, GAD-7 4), over all those people. Response: latest <= baseline / 2; remission:
+    latest below 5 — both over people whose baseline was in the clinical range (>= 10)."""
+    by_episode: dict[str, list[Score]] = {}
+    for score in scores:
+        if (
+            score.instrument == instrument.name
+            and in_agency_zone(score.taken_at).date() <= period.end
+        ):
+            by_episode.setdefault(score.episode_id, []).append(score)
+    pairs: list[tuple[int, int]] = []
+    for series in by_episode.values():
+        series.sort(key=lambda s: s.taken_at)
+        if len(series) >= 2 and series[-1].taken_at in period:
+            pairs.append((series[0].total, series[-1].total))
+    clinical = [(b, last) for b, last in pairs if b >= instrument.clinical_cutoff]
+    count = len(pairs)
+
+    def mean(values: Iterable[int]) -> float | None:
+        values = list(values)
+        return round(sum(values) / len(values), 2) if values else None
+
+    return OutcomeFigures(
+        people=count,
+        mean_baseline=mean(b for b, _ in pairs),
+        mean_latest=mean(last for _, last in pairs),
+        mean_change=mean(last - b for b, last in pairs),
+        reliable_improvement=Rate(
+            sum(b - last >= instrument.reliable_change for b, last in pairs), count
+        ),
+        response=Rate(sum(last * 2 <= b for b, last in clinical), len(clinical)),
+        remission=Rate(
+            sum(last < instrument.remission_below for _, last in clinical), len(clinical)
+        ),
+    )
+
+
+def discharges_by_reason(episodes: Iterable[Episode], period: Period) -> dict[str, int]:
+    """Episodes discharged in the period, counted by reason code."""
+    return dict(
+        sorted(
+            Counter(
+                e.discharge_reason or "unstated"
+                for e in episodes
+                if e.discharged_at is not None and e.discharged_at in period
+            ).items()
+        )
+    )
+
+
+# -- small cells --------------------------------------------------------------------------------
+Cell = int | float | str | None
+
+
+def suppress(people: int) -> int | str:
+    """A count of people: 1 to 4 shown as "< 5" (0 reveals nobody)."""
+    return SUPPRESSED if 0 < people < SMALL_CELL else people
+
+
+def suppress_breakdown(counts: Mapping[str, int]) -> tuple[dict[str, int | str], int | str]:
+    """Cells of a breakdown and their total. When any cell is suppressed the total is too, since
+    total minus the shown cells would give the hidden one back."""
+    cells = {key: suppress(value) for key, value in counts.items()}
+    total = sum(counts.values())
+    hidden = any(cell == SUPPRESSED for cell in cells.values())
+    return cells, (SUPPRESSED if hidden and total else suppress(total))
+
+
+def suppress_rate(rate: Rate) -> dict[str, Cell]:
+    """A rate and its counts. The share is withheld when the denominator is small or when the
+    people counted, or the people not counted, are 1 to 4 (either could be worked back)."""
+    small = rate.out_of < SMALL_CELL or any(
+        0 < part < SMALL_CELL for part in (rate.people, rate.out_of - rate.people)
+    )
+    return {
+        "people": SUPPRESSED if small and rate.people else rate.people,
+        "out_of": suppress(rate.out_of),
+        "share": None if small else rate.share,
+    }
+
+
+def suppress_duration(figure: Duration) -> dict[str, Cell]:
+    """A median over fewer than 5 people is withheld with its count."""
+    small = 0 < figure.people < SMALL_CELL
+    return {
+        "people": suppress(figure.people),
+        "median_days": None if small else figure.median_days,
+    }
