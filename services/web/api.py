@@ -306,7 +306,7 @@ def find_client() -> Any:
 
 # -- client record -----------------------------------------------------------------------------
 def _value(result: Any, default: Any = None) -> Any:
-    return default if isinstance(result, ApiError) else result
+    return default if result is None or isinstance(result, ApiError) else result
 
 
 @pages.get("/clients/<client_id>")
