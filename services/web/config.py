@@ -92,7 +92,7 @@ class WebSettings:
         platform = Settings.from_env("web", env)
         urls = {
             name: (
-                env.get(f"WEB_{name.upper()}_URL") or f"http://127.0.0.1:{SERVICE_PORTS[name]}"
+                env.get(f"CASEHUB_{name.upper()}_URL") or f"http://127.0.0.1:{SERVICE_PORTS[name]}"
             ).rstrip("/")
             for name in SERVICE_NAMES
         }
@@ -112,6 +112,8 @@ class WebSettings:
             oidc=oidc,
             idle_minutes=int(env.get("WEB_IDLE_TIMEOUT_MINUTES", DEFAULT_IDLE_MINUTES)),
             session_hours=int(env.get("WEB_SESSION_HOURS", DEFAULT_SESSION_HOURS)),
-            public_url=(env.get("WEB_PUBLIC_URL") or "").rstrip("/") or None,
+            # Where people open the app: the links in notifications name it too.
+            public_url=(env.get("WEB_PUBLIC_URL") or env.get("CASEHUB_APP_URL") or "").rstrip("/")
+            or None,
             api_timeout=float(env.get("WEB_API_TIMEOUT", "10")),
         )

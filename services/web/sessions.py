@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     delete,
     insert,
+    inspect,
     select,
     update,
 )
@@ -157,3 +158,10 @@ class SessionStore:
 def _aware(moment: datetime, now: datetime) -> datetime:
     """SQLite hands back naive datetimes: they were written in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+
+
+def session_table_present(database: Database) -> bool:
+    try:
+        return inspect(database.engine).has_table(WEB_SESSIONS.name)
+    except Exception:  # the database is not up yet
+        return False
