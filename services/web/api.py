@@ -230,11 +230,8 @@ def sign_in_development() -> Any:
             "id_token": None,
         }
     )
-    return redirect(
-        _safe_next(request.form.get("next"))
-        if request.form.get("next") not in (None, "", "/")
-        else home_for(set(person.roles))
-    )
+    target = _safe_next(request.form.get("next"))
+    return redirect(home_for(set(person.roles)) if target == "/" else target)
 
 
 @pages.post("/sign-out")

@@ -27,7 +27,7 @@ from tests.support.journey import bearer
 from tests.support.platform import wait_until
 from tests.support.services import RunningServices
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF = re.compile(r'(?:name="csrf_token" value="|"X-CSRF-Token": ")([^"]+)"')
 CASE_MANAGER, SUPERVISOR = "cm-ana", "sup-maria"
 PARTNER_ORG, PARTNER_SERVICE = "housing-first", "tenancy-support"
 
