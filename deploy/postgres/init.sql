@@ -7,3 +7,5 @@ CREATE ROLE referrals LOGIN PASSWORD 'referrals';
 CREATE DATABASE referrals OWNER referrals;
 CREATE ROLE notifications LOGIN PASSWORD 'notifications';
 CREATE DATABASE notifications OWNER notifications;
+CREATE ROLE web LOGIN PASSWORD 'web';
+CREATE DATABASE web OWNER web;
