@@ -22,6 +22,7 @@ from bench.crisis import run_crisis
 from bench.environment import machine_facts
 from bench.pipeline import run_pipeline, run_scale_out
 from bench.report import Outcome, render, table, write
+from bench.web_pages import run_web_pages
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -46,6 +47,7 @@ BENCHMARKS: dict[str, Callable[[Sizes, bool], list[Outcome]]] = {
     "crisis": lambda s, profile: [run_crisis(s.alerts, s.background_rate, s.alert_rate, profile)],
     "api": lambda s, profile: run_api(s.clients, s.seconds, profile),
     "scale": lambda s, _profile: [run_scale_out(s.scale_events)],
+    "web": lambda s, _profile: [run_web_pages(max(10, s.alerts // 2))],
 }
 
 
@@ -57,7 +59,14 @@ def merge(outcomes: list[Outcome]) -> list[Outcome]:
         into.figures += outcome.figures
         into.notes += outcome.notes
         into.profiles.update(outcome.profiles)
-    order = ["event pipeline", "crisis-alert latency", "API throughput", "scale-out", "memory"]
+    order = [
+        "event pipeline",
+        "crisis-alert latency",
+        "API throughput",
+        "web pages",
+        "scale-out",
+        "memory",
+    ]
     return sorted(merged.values(), key=lambda o: order.index(o.benchmark))
 
 
