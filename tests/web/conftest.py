@@ -24,6 +24,7 @@ from shared.config import SERVICE_NAMES, Settings
 from tests.support.backends import Backend as TestBackend
 from tests.support.backends import embedded_backend
 from tests.support.journey import bearer
+from tests.support.oidc import free_port
 from tests.support.platform import wait_until
 from tests.support.services import RunningServices
 
@@ -158,6 +159,16 @@ def web_platform(data_dir: Path) -> Iterator[WebPlatform]:
     finally:
         services.shutdown()
         backend.drop_databases()
+
+
+@pytest.fixture
+def offline_app(data_dir: Path):  # type: ignore[no-untyped-def]
+    """The web app with every service down (nothing listens on their ports)."""
+    settings = web_settings(
+        data_dir,
+        service_urls={name: f"http://127.0.0.1:{free_port()}" for name in SERVICE_NAMES},
+    )
+    return create_app(settings, backend=Backend(settings.service_urls, timeout=2))
 
 
 __all__ = ["WebPlatform", "wait_until"]

@@ -7,26 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from services.web.app import COOKIE, create_app
-from services.web.backend import Backend
 from services.web.config import OidcSettings, WebSettings
 from services.web.sessions import SessionStore
-from shared.config import SERVICE_NAMES
 from shared.db import Database
-from tests.support.oidc import free_port
 from tests.web.conftest import Person, web_settings
-
-
-@pytest.fixture
-def offline_app(data_dir: Path):  # type: ignore[no-untyped-def]
-    """The web app with every service down (nothing listens on their ports)."""
-    settings = web_settings(
-        data_dir,
-        service_urls={name: f"http://127.0.0.1:{free_port()}" for name in SERVICE_NAMES},
-    )
-    return create_app(settings, backend=Backend(settings.service_urls, timeout=2))
 
 
 def test_pages_send_people_to_sign_in_and_back(offline_app) -> None:  # type: ignore[no-untyped-def]
