@@ -251,11 +251,12 @@ def home() -> Any:
     return redirect(home_for(roles()))
 
 
-@pages.get("/caseload")
+@pages.route("/caseload", methods=["GET", "POST"])
 @signed_in(*CASEWORK)
 @page
 def caseload() -> Any:
-    """My caseload (a supervisor or admin names the case manager with ?case_manager=)."""
+    """My caseload (a supervisor or admin names the case manager with ?case_manager=). The
+    search is posted, never put in the URL: a name or birth date is client data."""
     me = g.web_session.data["sub"]
     manager = request.args.get("case_manager") or me
     person = caller()
@@ -269,10 +270,10 @@ def caseload() -> Any:
     rows = screens.caseload_rows(results["entries"], agency_today(), overdue_reviews=overdue)
     chosen = screens.filter_and_sort(
         rows,
-        query=request.args.get("q", ""),
-        risk=request.args.get("risk", ""),
-        overdue_only=request.args.get("overdue") == "1",
-        sort=request.args.get("sort", "risk"),
+        query=request.form.get("q", ""),
+        risk=request.values.get("risk", ""),
+        overdue_only=request.values.get("overdue") == "1",
+        sort=request.values.get("sort", "risk"),
     )
     template = (
         "partials/caseload_rows.html" if request.headers.get("HX-Request") else "caseload.html"
@@ -282,7 +283,7 @@ def caseload() -> Any:
         "total": len(rows),
         "manager": manager,
         "mine": manager == me,
-        "args": request.args,
+        "args": request.values,
         "sorts": screens.SORTS,
         "today": agency_today(),
     }

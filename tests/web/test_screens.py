@@ -73,6 +73,11 @@ def test_the_day_from_intake_to_a_sent_referral_accepted_by_the_partner(
     assert wait_until(lambda: "crisis-banner" in manager.text("/caseload"), timeout=30)
     caseload = manager.text("/caseload")
     assert "Alex Rivera" in caseload and "risk-high" in caseload
+    # the search is posted (a name is client data, never in a URL); htmx swaps the rows only
+    found = manager.post("/caseload", {"q": "rivera", "risk": "high"}, headers={"HX-Request": "1"})
+    rows = found.get_data(as_text=True)
+    assert "1 of 1 clients" in rows and "Alex Rivera" in rows and "<html" not in rows
+    assert "0 of 1 clients" in manager.post("/caseload", {"q": "nobody"}).get_data(as_text=True)
     inbox = manager.text("/inbox")
     notification_id = re.findall(r"/notifications/([0-9a-f-]{36})/acknowledge", inbox)[0]
     # the link in the crisis email opens the alert with the client's risk reasons
