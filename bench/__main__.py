@@ -21,6 +21,7 @@ from bench.api import run_api
 from bench.crisis import run_crisis
 from bench.environment import machine_facts
 from bench.pipeline import run_pipeline, run_scale_out
+from bench.planning_scale import run_planning_scale_out
 from bench.report import Outcome, render, table, write
 from bench.web_pages import run_web_pages
 
@@ -46,7 +47,10 @@ BENCHMARKS: dict[str, Callable[[Sizes, bool], list[Outcome]]] = {
     "pipeline": lambda s, profile: run_pipeline(s.events, profile),
     "crisis": lambda s, profile: [run_crisis(s.alerts, s.background_rate, s.alert_rate, profile)],
     "api": lambda s, profile: run_api(s.clients, s.seconds, profile),
-    "scale": lambda s, _profile: [run_scale_out(s.scale_events)],
+    "scale": lambda s, _profile: [
+        run_scale_out(s.scale_events),
+        run_planning_scale_out(s.scale_events),
+    ],
     "web": lambda s, _profile: [run_web_pages(max(10, s.alerts // 2))],
 }
 

@@ -138,6 +138,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from shared import metrics
+    from shared.web.hardening import hide_server_header
 
     load_app: Callable[[], Any]
     if args.service == "web":  # the browser app: sessions only, no events
@@ -215,6 +216,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         def load(self) -> Any:
             return load_app()
 
+    hide_server_header()
     master = os.getpid()
     try:
         CasehubApi().run()
@@ -276,6 +278,8 @@ def cmd_dlq(args: argparse.Namespace) -> int:
                 return 1
             print(json.dumps({**letter.summary(), "envelope": letter.envelope}, indent=2))
             return 0
+        if args.action == "discard":
+            return _discard_dead_letter(runtime, queue, args)
         if not args.event_ids and not args.all:
             print("dlq replay needs event ids or --all", file=sys.stderr)
             return 2
@@ -289,6 +293,44 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         return 1 if missing else 0
     finally:
         connection.release()
+
+
+def _discard_dead_letter(runtime: ServiceRuntime, queue: Any, args: argparse.Namespace) -> int:
+    """Remove one letter that can never succeed: who, why and what go to the service's audit
+    trail and the letter is counted (casehub_dead_letters_discarded_total)."""
+    from sqlalchemy import MetaData
+
+    from shared import metrics
+    from shared.audit import AuditTrail
+    from shared.web.auth import Principal
+
+    reason = (args.reason or "").strip()
+    if len(args.event_ids) != 1 or not reason:
+        print("dlq discard needs one letter id and --reason '...'", file=sys.stderr)
+        return 2
+    letter = queue.discard(args.event_ids[0])
+    if letter is None:
+        print(f"no dead letter with id {args.event_ids[0]}", file=sys.stderr)
+        return 1
+    subject = letter.subject if letter.subject.startswith("client/") else ""
+    client_id = subject.removeprefix("client/")[:36] or None
+    operator = Principal(sub=args.actor[:128], roles=frozenset({"operator"}))
+    with runtime.database.session() as session, session.begin():
+        AuditTrail(MetaData()).record(
+            session,
+            operator,
+            "dlq.discard",
+            "dead_letter",
+            letter.event_id if len(letter.event_id) <= 36 else None,
+            client_id,
+            letter_id=letter.event_id,
+            event_type=letter.event_type,
+            queue=runtime.topology.dlq_name(args.service),
+            reason=reason[:500],
+        )
+    metrics.DEAD_LETTERS_DISCARDED.labels(args.service, letter.event_type).inc()
+    print(json.dumps({"discarded": letter.summary(), "reason": reason}))
+    return 0
 
 
 def _wait_healthy(url: str, deadline: float, process: subprocess.Popen[bytes]) -> bool:
@@ -659,11 +701,17 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", action="append", required=True)
     token.add_argument("--org")
     token.add_argument("--ttl", type=int, default=3600)
-    dlq = add("dlq", cmd_dlq, "list, show or replay a service's dead-lettered events")
-    dlq.add_argument("action", choices=("list", "show", "replay"))
+    dlq = add("dlq", cmd_dlq, "list, show, replay or discard a service's dead-lettered events")
+    dlq.add_argument("action", choices=("list", "show", "replay", "discard"))
     dlq.add_argument("service", **service)
     dlq.add_argument("event_ids", nargs="*")
     dlq.add_argument("--all", action="store_true", help="replay every dead letter")
+    dlq.add_argument("--reason", help="discard: why the letter can never succeed (audited)")
+    dlq.add_argument(
+        "--actor",
+        default=os.environ.get("USER") or "operator",
+        help="discard: who is discarding, for the audit trail (default: $USER)",
+    )
     dev = add("dev", cmd_dev, "run all four services and workers on this machine")
     dev.add_argument("--workers", type=int, default=1, help="gunicorn workers per API")
     dev.add_argument("--check", action="store_true", help="start, check /healthz, then stop")

@@ -110,6 +110,10 @@ class Settings:
     embedded_polling_interval: float = 0.05
     outbox_retention_days: float = 7.0
     max_content_length: int = 1_048_576
+    #: Failed tokens or API keys one address may send within ``auth_failure_window`` seconds
+    #: before it is answered 429 (``CASEHUB_AUTH_FAILURE_LIMIT``; 0 turns the limit off).
+    auth_failure_limit: int = 20
+    auth_failure_window: float = 60.0
     log_level: str = "INFO"
     #: Where /metrics is served instead of the API's own port (the gunicorn master serves it,
     #: summing every worker) and the worker's metrics and probe port. None: an API serves
@@ -204,6 +208,8 @@ class Settings:
             embedded_polling_interval=float(env.get("CASEHUB_EMBEDDED_POLLING_INTERVAL", "0.05")),
             outbox_retention_days=float(env.get("CASEHUB_OUTBOX_RETENTION_DAYS", "7")),
             max_content_length=int(env.get("CASEHUB_MAX_CONTENT_LENGTH", "1048576")),
+            auth_failure_limit=int(env.get("CASEHUB_AUTH_FAILURE_LIMIT", "20")),
+            auth_failure_window=float(env.get("CASEHUB_AUTH_FAILURE_WINDOW", "60")),
             log_level=env.get("CASEHUB_LOG_LEVEL", "INFO").upper(),
             metrics_port=int(env["CASEHUB_METRICS_PORT"])
             if env.get("CASEHUB_METRICS_PORT")

@@ -52,6 +52,11 @@ EVENTS_PUBLISH_FAILED = Counter(
     "Publish attempts that were not confirmed (nack, return, timeout, connection lost).",
     ["service", "reason"],
 )
+DEAD_LETTERS_DISCARDED = Counter(
+    "casehub_dead_letters_discarded_total",
+    "Dead letters an operator discarded (`casehub dlq discard`), each with a reason audited.",
+    ["service", "type"],
+)
 OUTBOX_PENDING = Gauge(
     "casehub_outbox_pending",
     "Outbox rows written but not yet confirmed by the broker.",

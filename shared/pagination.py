@@ -17,6 +17,8 @@ from shared.errors import Unprocessable
 
 T = TypeVar("T")
 MAX_LIMIT = 200
+#: The range of a 64-bit integer column: a cursor's number outside it is none we returned.
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,12 @@ def _decode(cursor: str, size: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != size:
         raise Unprocessable("cursor", "not a cursor this API returned")
     return values
+
+
+def is_position(text: str) -> bool:
+    """A feed position we could have returned: ASCII digits (``"²".isdigit()`` is true too) of
+    a number a 64-bit column holds."""
+    return text.isascii() and text.isdigit() and int(text) <= BIGINT_MAX
 
 
 def _python_type(column: Any) -> type:
@@ -64,6 +72,8 @@ def _coerce(column: Any, value: Any) -> Any:
         raise Unprocessable("cursor", "not a cursor this API returned") from None
     is_bool_mixup = isinstance(value, bool) and python_type is not bool  # JSON true for an int
     if not isinstance(value, python_type) or is_bool_mixup:
+        raise Unprocessable("cursor", "not a cursor this API returned")
+    if python_type is int and not BIGINT_MIN <= value <= BIGINT_MAX:  # no column holds it
         raise Unprocessable("cursor", "not a cursor this API returned")
     return value
 
@@ -107,6 +117,13 @@ def keyset_page(
 SortKey = tuple[str | int, ...]
 
 
+def _same_kind(value: Any, part: Any) -> bool:
+    """A cursor's value is of the key's type, and a number one of our keys could hold."""
+    if type(value) is not type(part):
+        return False
+    return not isinstance(value, int) or BIGINT_MIN <= value <= BIGINT_MAX
+
+
 def ordered_page(
     items: Iterable[T], sort_key: Callable[[T], SortKey], *, limit: int, cursor: str | None
 ) -> Page[T]:
@@ -117,7 +134,7 @@ def ordered_page(
     if cursor and ranked:
         sample = ranked[0][0]
         after = _decode(cursor, len(sample))
-        if any(type(value) is not type(part) for value, part in zip(after, sample, strict=True)):
+        if any(not _same_kind(value, part) for value, part in zip(after, sample, strict=True)):
             raise Unprocessable("cursor", "not a cursor this API returned")
         ranked = [pair for pair in ranked if pair[0] > tuple(after)]
     if len(ranked) <= limit:

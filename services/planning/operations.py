@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 
 from services.planning import domain
 from services.planning.models import (
@@ -590,7 +591,12 @@ def _plan_for_episode(uow: UnitOfWork, episode_id: str) -> Plan | None:
     ).first()
 
 
-def _create_plan(uow: UnitOfWork, data: Mapping[str, Any], content: dict[str, Any]) -> Plan:
+def _create_plan(
+    uow: UnitOfWork, data: Mapping[str, Any], content: dict[str, Any]
+) -> tuple[Plan, bool]:
+    """Insert-or-get on the natural key (``uq_plans_episode_id``): a risk flag and an assessment
+    of one episode handled at once by two workers both find the plan, neither fails and retries.
+    Returns the plan and whether this call created it."""
     care = uow.session.get(EpisodeCare, data["episode_id"])
     plan = Plan(
         client_id=data["client_id"],
@@ -601,8 +607,14 @@ def _create_plan(uow: UnitOfWork, data: Mapping[str, Any], content: dict[str, An
         supervisor_id=care.supervisor_id if care else None,
         current_version=1,
     )
-    uow.session.add(plan)
-    uow.session.flush()
+    try:
+        with uow.session.begin_nested():  # on PostgreSQL waits for a concurrent insert's end
+            uow.session.add(plan)
+    except IntegrityError:
+        existing = _plan_for_episode(uow, data["episode_id"])  # committed by the other worker
+        if existing is None:
+            raise
+        return existing, False
     uow.session.add(PlanVersion(plan_id=plan.id, number=1, content=content, created_by="system"))
     uow.publish(
         "casehub.planning.plan.created.v1",
@@ -616,17 +628,17 @@ def _create_plan(uow: UnitOfWork, data: Mapping[str, Any], content: dict[str, An
             "created_at": plan.created_at,
         },
     )
-    return plan
+    return plan, True
 
 
 def draft_from_assessment(uow: UnitOfWork, data: Mapping[str, Any]) -> Plan:
     """One proposed goal per unmet-need domain; a later assessment adds what is new."""
     plan = _plan_for_episode(uow, data["episode_id"])
+    created = False
     if plan is None:
-        plan = _create_plan(
-            uow, data, domain.propose_goals(domain.empty_content(), data["unmet_needs"], new_id)
-        )
-    elif domain.is_editable(plan.status):
+        content = domain.propose_goals(domain.empty_content(), data["unmet_needs"], new_id)
+        plan, created = _create_plan(uow, data, content)
+    if not created and domain.is_editable(plan.status):
         version = _working_version(uow, plan, "system")
         version.content = domain.propose_goals(version.content, data["unmet_needs"], new_id)
     plan.latest_assessment_id = data["assessment_id"]
@@ -692,8 +704,9 @@ def respond_to_high_risk(
     """High risk: the plan must carry a safety plan, and the next review comes forward."""
     if data["level"] != "high":
         return None
-    plan = _plan_for_episode(uow, data["episode_id"]) or _create_plan(
-        uow, data, domain.empty_content()
+    plan = (
+        _plan_for_episode(uow, data["episode_id"])
+        or _create_plan(uow, data, domain.empty_content())[0]
     )
     if plan.status == domain.PlanStatus.CLOSED:
         return plan

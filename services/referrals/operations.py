@@ -33,7 +33,7 @@ from shared.db import utc_now
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.logging import get_logger
 from shared.outbound import OutboundGuard, OutboundRefused
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, is_position, keyset_page
 from shared.unit_of_work import UnitOfWork
 from shared.webhooks import DeliveryFailed, post_signed
 
@@ -111,7 +111,9 @@ def search_services(
         scored.append((service, distance))
     if near:
         scored.sort(key=lambda item: (item[1] if item[1] is not None else float("inf"), item[0].id))
-    start = int(cursor) if cursor and cursor.isdigit() else 0
+    if cursor and not is_position(cursor):
+        raise Unprocessable("cursor", "not a cursor this API returned")
+    start = int(cursor or 0)
     page = scored[start : start + limit]
     return Page(page, str(start + limit) if start + limit < len(scored) else None)
 
@@ -736,7 +738,7 @@ def feed(
 ) -> tuple[list[PartnerEvent], str]:
     """Events after the cursor in order. The cursor returned is where to continue, also at the
     end, so a partner polls with it and gets each event exactly once."""
-    if after is not None and not after.isdigit():
+    if after is not None and not is_position(after):
         raise Unprocessable("after", "not a cursor this feed returned")
     position = int(after or 0)
     entries = list(

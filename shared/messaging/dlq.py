@@ -1,7 +1,8 @@
-"""Operator access to a service's dead-letter queue: list, show, replay."""
+"""Operator access to a service's dead-letter queue: list, show, replay, discard."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,6 +37,17 @@ class DeadLetter:
         }
 
 
+def letter_id(message: Message, envelope: Any) -> str:
+    """A letter's stable name: its message id, else its event id, else a hash of its body (a
+    letter that is not JSON, or not ours, still has one, the same in every listing)."""
+    fields = envelope if isinstance(envelope, dict) else {}
+    known = message.properties.get("message_id") or fields.get("id")
+    if known:
+        return str(known)
+    body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
 def _read(message: Message) -> DeadLetter:
     headers = dict(message.headers or {})
     try:
@@ -48,7 +60,7 @@ def _read(message: Message) -> DeadLetter:
         )
     fields = envelope if isinstance(envelope, dict) else {}
     return DeadLetter(
-        event_id=str(message.properties.get("message_id") or fields.get("id") or ""),
+        event_id=letter_id(message, envelope),
         event_type=str(fields.get("type", "?")),
         subject=str(fields.get("subject", "?")),
         error=str(headers.get(ERROR_HEADER, "")),
@@ -75,17 +87,20 @@ class DeadLetterQueue:
         self.confirm_timeout = confirm_timeout
         topology.declare(connection)
 
-    def _drain(self, channel: Any, limit: int) -> list[Message]:
+    def _drain(self, channel: Any, limit: int | None = None) -> list[Message]:
+        """Every letter (or the first ``limit``), held unacknowledged on ``channel``: closing it
+        puts back whatever was not acknowledged."""
         queue = self.topology.dead_letter_queue(self.service).bind(channel)
         messages: list[Message] = []
-        while len(messages) < limit:
+        while limit is None or len(messages) < limit:
             message = queue.get(no_ack=False)
             if message is None:
                 break
             messages.append(message)
         return messages
 
-    def list(self, limit: int = 1000) -> list[DeadLetter]:
+    def list(self, limit: int | None = None) -> list[DeadLetter]:
+        """Every letter in the queue, however many (or the first ``limit``)."""
         channel = self.connection.channel()
         try:
             return [_read(message) for message in self._drain(channel, limit)]
@@ -95,7 +110,20 @@ class DeadLetterQueue:
     def show(self, event_id: str) -> DeadLetter | None:
         return next((letter for letter in self.list() if letter.event_id == event_id), None)
 
-    def replay(self, event_ids: Iterable[str] | None = None, limit: int = 10_000) -> list[str]:
+    def discard(self, event_id: str) -> DeadLetter | None:
+        """Remove one letter that can never succeed; the caller records why (audit, metric)."""
+        channel = self.connection.channel()
+        try:
+            for message in self._drain(channel):
+                letter = _read(message)
+                if letter.event_id == event_id:
+                    message.ack()
+                    return letter
+            return None
+        finally:
+            channel.close()
+
+    def replay(self, event_ids: Iterable[str] | None = None, limit: int | None = None) -> list[str]:
         """Send dead letters back to the service's queue with a fresh retry budget."""
         wanted = set(event_ids) if event_ids is not None else None
         channel = self.connection.channel()

@@ -106,27 +106,27 @@ class OutboxRelay:
         self._connection = None
         self._publisher = None
 
-    def _claim(self, session: Any) -> list[Row[Any]]:
+    def _select(self, session: Any, among: Sequence[int] | None = None) -> list[Row[Any]]:
+        """Unpublished rows in order (``among``: only those), locked on PostgreSQL so several
+        relays never send the same row at once, less any whose subject has an earlier row
+        locked by another relay (that one must go first)."""
         outbox = self.outbox
-        query = (
-            select(
-                outbox.c.id,
-                outbox.c.event_id,
-                outbox.c.routing_key,
-                outbox.c.subject,
-                outbox.c.payload,
-                outbox.c.event_type,
-            )
-            .where(outbox.c.published_at.is_(None))
-            .order_by(outbox.c.id)
-            .limit(self.settings.relay_batch_size)
-        )
+        query = select(
+            outbox.c.id,
+            outbox.c.event_id,
+            outbox.c.routing_key,
+            outbox.c.subject,
+            outbox.c.payload,
+            outbox.c.event_type,
+        ).where(outbox.c.published_at.is_(None))
+        if among is not None:
+            query = query.where(outbox.c.id.in_(among))
+        query = query.order_by(outbox.c.id).limit(self.settings.relay_batch_size)
         if not self.database.is_postgresql:
             return list(session.execute(query).all())
         rows = list(session.execute(query.with_for_update(skip_locked=True)).all())
         if not rows:
             return rows
-        # An earlier row of the same subject locked by another relay must go first: skip ours.
         claimed = [row.id for row in rows]
         blockers = session.execute(
             select(outbox.c.subject, func.min(outbox.c.id))
@@ -144,6 +144,30 @@ class OutboxRelay:
             for row in rows
             if row.subject not in first_blocked or row.id < first_blocked[row.subject]
         ]
+
+    def _record_attempts(self) -> list[int]:
+        """Claim a batch and count the attempt in its own committed transaction, before anything
+        is sent: a relay killed mid-batch leaves the count behind, so the next relay's re-send
+        shows as a second attempt (the inboxes skip the copies)."""
+        session = self.database.session()
+        try:
+            with session.begin():
+                ids = [row.id for row in self._select(session)]
+                if ids:
+                    session.execute(
+                        update(self.outbox)
+                        .where(self.outbox.c.id.in_(ids))
+                        .values(attempts=self.outbox.c.attempts + 1)
+                    )
+        finally:
+            session.close()
+        return ids
+
+    def _claim(self, session: Any) -> list[Row[Any]]:
+        """The rows counted by ``_record_attempts`` still unpublished, locked again for sending
+        (a row another relay claimed in between is left to it, and so are the rows after it)."""
+        ids = self._record_attempts()
+        return self._select(session, ids) if ids else []
 
     def publish_pending(self) -> int:
         """Publish one claimed batch; return how many rows were marked sent."""
@@ -188,13 +212,13 @@ class OutboxRelay:
                     session.execute(
                         update(self.outbox)
                         .where(self.outbox.c.id.in_(published))
-                        .values(published_at=now, attempts=self.outbox.c.attempts + 1)
+                        .values(published_at=now)
                     )
                 for row_id, reason in failures.items():
                     session.execute(
                         update(self.outbox)
                         .where(self.outbox.c.id == row_id)
-                        .values(attempts=self.outbox.c.attempts + 1, last_error=reason)
+                        .values(last_error=reason)
                     )
         finally:
             session.close()

@@ -18,6 +18,7 @@ from shared.logging import configure_logging
 from shared.tracing import configure_tracing, instrument_app
 from shared.web.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
 from shared.web.docs import docs_config, register_docs_assets
+from shared.web.hardening import register_hardening
 from shared.web.idempotency import register_idempotency
 from shared.web.observability import register_observability
 from shared.web.problems import (
@@ -185,6 +186,11 @@ def create_service_app(
     app.extensions["casehub_settings"] = settings
     api = ServiceApi(app, spec_kwargs={"extra_plugins": [SharedResponsesPlugin()]})
     register_problem_handlers(app)
+    register_hardening(
+        app,
+        failure_limit=settings.auth_failure_limit,
+        failure_window=settings.auth_failure_window,
+    )
     register_request_context(app)
     register_idempotency(app)
     register_observability(

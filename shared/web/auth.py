@@ -15,6 +15,7 @@ from flask import current_app, g, request
 
 from shared import context
 from shared.config import Settings
+from shared.web.hardening import record_failed_credentials, refuse_if_guessing
 from shared.web.problems import Problem, ProblemSchema
 
 ROLES: tuple[str, ...] = (
@@ -41,6 +42,8 @@ _INVALID_TOKEN_DETAILS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
     (jwt.ImmatureSignatureError, "The bearer token is not valid yet."),
     (jwt.DecodeError, "The bearer token is malformed."),
 )
+#: Who did what is stored in columns of this size (audit actor, assigned_by, ...).
+SUBJECT_LENGTH = 128
 F = TypeVar("F", bound=Callable[..., Any])
 #: What an identity provider's JWKS keys may sign with; the key's own algorithm must be one.
 JWKS_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256")
@@ -156,6 +159,8 @@ def decode_token(settings: Settings, token: str) -> Principal:
     roles = _claim(claims, settings.jwt_roles_claim) or []
     if not (isinstance(sub, str) and isinstance(roles, list) and isinstance(org, str | None)):
         raise _unauthorized("The bearer token's sub, roles or org claim is malformed.")
+    if len(sub) > SUBJECT_LENGTH:
+        raise _unauthorized(f"The bearer token's sub claim is over {SUBJECT_LENGTH} characters.")
     return Principal(sub=sub, roles=frozenset(r for r in roles if r in ROLES), org=org)
 
 
@@ -211,10 +216,17 @@ def require_roles(*roles: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = _api_key_principal() or decode_token(
-                current_app.extensions["casehub_settings"], _bearer_token()
-            )
+            refuse_if_guessing()
+            try:
+                principal = _api_key_principal() or decode_token(
+                    current_app.extensions["casehub_settings"], _bearer_token()
+                )
+            except Problem as refusal:
+                if "invalid_token" in refusal.headers.get("WWW-Authenticate", ""):
+                    record_failed_credentials()  # a wrong credential, not a missing one
+                raise
             if roles and not principal.has_any(*roles):
+                g.casehub_refused_principal = principal  # for the audit of the refusal
                 raise Problem(
                     403,
                     detail=f"This action requires one of the roles: {', '.join(roles)}.",

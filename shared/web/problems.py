@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -182,40 +183,106 @@ def _reject_non_json_body() -> None:
 
 _NUL = "\x00"
 _NUL_MESSAGE = "must not contain a NUL (U+0000) character"
+_SURROGATE_MESSAGE = "must not contain a lone surrogate (U+D800 to U+DFFF): not valid Unicode"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+#: Deeper JSON than any of our bodies needs is refused before anything walks it.
+MAX_JSON_DEPTH = 32
+#: The longest identifier any service stores: a longer one in a path names no record.
+MAX_ID_LENGTH = 128
 
 
-def _fields_with_nul(value: Any, name: str = "") -> Iterator[str]:
+def _unstorable_message(text: str) -> str | None:
+    """Why a text cannot be stored (PostgreSQL refuses U+0000 in text, and no database encodes a
+    lone surrogate as UTF-8), or None."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    return _NUL_MESSAGE if found.group() == _NUL else _SURROGATE_MESSAGE
+
+
+def _unstorable_fields(value: Any, name: str = "") -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
-        if _NUL in value:
-            yield name or "body"
+        message = _unstorable_message(value)
+        if message:
+            yield name or "body", message
     elif isinstance(value, Mapping):
         for key, item in value.items():
             field = f"{name}.{key}" if name else str(key)
-            if _NUL in str(key):
-                yield field
-            yield from _fields_with_nul(item, field)
+            message = _unstorable_message(str(key))
+            if message:
+                yield field, message
+            yield from _unstorable_fields(item, field)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _fields_with_nul(item, f"{name}.{index}" if name else str(index))
+            yield from _unstorable_fields(item, f"{name}.{index}" if name else str(index))
 
 
-def _reject_nul_characters() -> None:
-    """PostgreSQL cannot store U+0000 in text and none of our fields means anything by it, so it
-    is refused at the door, alike on every backend: a 4xx naming the field, not a database 500."""
-    if any(_NUL in str(value) for value in (request.view_args or {}).values()):
-        raise Problem(404, detail="No such record: the path contains a NUL (U+0000) character.")
+def _json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest, counted without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, Mapping) else item
+        if isinstance(item, Mapping | list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _request_json() -> Any:
+    """The body as JSON (None if it is not), refusing nesting deeper than MAX_JSON_DEPTH: the
+    parser itself recurses, so a thousand levels would otherwise end in a RecursionError 500."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body, depth = None, None
+    else:
+        depth = _json_depth(body)
+    if depth is None or depth > MAX_JSON_DEPTH:
+        raise Problem(
+            400,
+            detail=f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels of arrays/objects.",
+        )
+    return body
+
+
+def _reject_unstorable_input() -> None:
+    """Text no database can store (U+0000, lone surrogates), JSON nested absurdly deep and
+    identifiers longer than any we store are refused at the door, alike on every backend: a
+    4xx naming the field, not a database 500."""
+    for value in (request.view_args or {}).values():
+        text = str(value)
+        if _unstorable_message(text) or len(text) > MAX_ID_LENGTH:
+            raise Problem(
+                404,
+                detail=(
+                    "No such record: the path holds a NUL or a lone surrogate, or an identifier "
+                    f"longer than {MAX_ID_LENGTH} characters."
+                ),
+            )
     locations = _argument_locations()
     errors: dict[str, dict[str, list[str]]] = {}
     if "query" in locations:
-        names = [k for k, v in request.args.items(multi=True) if _NUL in k or _NUL in v]
-        if names:
-            errors["query"] = {name: [_NUL_MESSAGE] for name in names}
+        found = {}
+        for key, value in request.args.items(multi=True):
+            message = _unstorable_message(key) or _unstorable_message(value)
+            if message:
+                found[key] = [message]
+        if found:
+            errors["query"] = found
     if "json" in locations and request.is_json:
-        names = list(_fields_with_nul(request.get_json(silent=True)))
-        if names:
-            errors["json"] = {name: [_NUL_MESSAGE] for name in names}
+        found = {name: [message] for name, message in _unstorable_fields(_request_json())}
+        if found:
+            errors["json"] = found
     if errors:
         raise Problem(422, detail=validation_detail(errors), errors=errors)
+
+
+def _value_does_not_fit(error: Exception) -> Response:
+    """The database refused a value (too long, out of range): the caller's input, so a 422."""
+    _log.warning("value_does_not_fit", error_type=type(error).__name__)
+    detail = "A value is too long or out of range for where it is stored; nothing was written."
+    return problem_response(Problem(422, detail=detail))
 
 
 def _refusal(error: CasehubError) -> Response:
@@ -231,6 +298,7 @@ def register_problem_handlers(app: Flask) -> None:
     for error_class in DATABASE_UNAVAILABLE_ERRORS:
         app.register_error_handler(error_class, _database_unavailable)
     app.register_error_handler(sa_exc.IntegrityError, _concurrent_change)
+    app.register_error_handler(sa_exc.DataError, _value_does_not_fit)
     app.register_error_handler(Exception, _unexpected_error)
     app.before_request(_reject_non_json_body)
-    app.before_request(_reject_nul_characters)
+    app.before_request(_reject_unstorable_input)

@@ -212,7 +212,7 @@ def test_every_read_and_change_of_a_client_record_is_audited(intake: IntakeApi) 
     )
     intake.call(
         "GET", f"/clients/{client['id']}", as_=("cm-2", "case_manager")
-    )  # not theirs: 404, nothing read
+    )  # not theirs: 404, nothing read, the refused attempt kept
     entries = intake.call(
         "GET", "/audit", as_=("admin-1", "admin"), query={"client_id": client["id"]}
     ).json["items"]
@@ -221,7 +221,9 @@ def test_every_read_and_change_of_a_client_record_is_audited(intake: IntakeApi) 
         ("iw-1", "assign", "episode"),
         ("cm-1", "read", "client"),
         ("cm-1", "update", "client"),
+        ("cm-2", "access.refused", "client"),
     ]
+    assert entries[4]["detail"]["status"] == 404
     assert entries[3]["roles"] == ["case_manager"] and entries[3]["detail"] == {
         "fields": ["preferred_language"]
     }

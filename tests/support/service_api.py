@@ -26,6 +26,9 @@ class ServiceApi:
 
     @classmethod
     def start(cls, name: str, backend: Backend, data_dir: Path, **settings: Any) -> Any:
+        # Many tests send wrong credentials on purpose; tests/security/test_hardening.py sets a
+        # limit to test the 429 brake.
+        settings.setdefault("auth_failure_limit", 0)
         config = Settings(
             service=name,
             data_dir=data_dir,

@@ -1,0 +1,117 @@
+"""Two planning workers handling a high risk flag and an assessment of the same new episode at
+the same moment (issue 14, item 2): the plan is inserted or got on its natural key, so both
+handlers succeed the first time, one plan exists and it carries both effects."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.planning.handlers import EVENT_HANDLERS
+from shared.contracts import REGISTRY, Event
+from tests.planning.conftest import PlanningApi
+from tests.support.platform import wait_until
+
+
+def _event(routing_key: str, data: dict[str, Any]) -> Event:
+    event_type = f"casehub.{routing_key}"
+    return Event(
+        type=event_type,
+        source="/intake",
+        subject=f"client/{data['client_id']}",
+        data=REGISTRY.validate(event_type, data, tolerant=True),
+        id=str(uuid.uuid4()),
+    )
+
+
+def _handle(planning: PlanningApi, event: Event, errors: list[BaseException]) -> None:
+    try:
+        with planning.runtime.unit_of_work() as uow:
+            EVENT_HANDLERS[event.type.removeprefix("casehub.")](event, uow)
+    except BaseException as error:
+        errors.append(error)
+
+
+def _waiting_on_a_lock(planning: PlanningApi) -> bool:
+    with planning.runtime.database.engine.connect() as connection:
+        return bool(
+            connection.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        )
+
+
+def test_a_risk_flag_and_an_assessment_handled_at_once_both_succeed(
+    planning: PlanningApi,
+) -> None:
+    ids = {
+        "client_id": str(uuid.uuid4()),
+        "client_reference": "C-1001",
+        "episode_id": str(uuid.uuid4()),
+    }
+    flagged = _event(
+        "intake.risk.flagged.v1",
+        {
+            **ids,
+            "flag_id": str(uuid.uuid4()),
+            "assessment_id": str(uuid.uuid4()),
+            "level": "high",
+            "reasons": ["C-SSRS Q4"],
+            "flagged_at": datetime.now(UTC),
+        },
+    )
+    assessed = _event(
+        "intake.assessment.completed.v1",
+        {
+            **ids,
+            "assessment_id": str(uuid.uuid4()),
+            "version": 1,
+            "completed_at": datetime.now(UTC),
+            "unmet_needs": ["housing", "income"],
+            "risk_level": "high",
+        },
+    )
+    inserted, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first_worker() -> None:
+        """Creates the plan and holds its transaction open until the second worker runs."""
+        try:
+            with planning.runtime.unit_of_work() as uow:
+                EVENT_HANDLERS["intake.risk.flagged.v1"](flagged, uow)
+                uow.session.flush()
+                inserted.set()
+                assert release.wait(timeout=60)
+        except BaseException as error:
+            errors.append(error)
+            inserted.set()
+
+    first = threading.Thread(target=first_worker)
+    second = threading.Thread(target=_handle, args=(planning, assessed, errors))
+    first.start()
+    assert inserted.wait(timeout=60)
+    second.start()
+    if planning.runtime.database.is_postgresql:
+        # The second worker found no plan and now waits on the first one's uncommitted insert.
+        assert wait_until(lambda: _waiting_on_a_lock(planning), timeout=30)
+    release.set()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    assert errors == []
+
+    [plan] = planning.call(
+        "GET", "/plans", as_=("admin-1", "admin"), query={"client_id": ids["client_id"]}
+    ).json["items"]
+    detail = planning.call("GET", f"/plans/{plan['id']}", as_=("admin-1", "admin")).json
+    assert detail["safety_plan_required"] is True
+    assert (
+        len(detail["working_version"]["content"]["goals"]) == 2
+    )  # the assessment's unmet needs, not lost
+    assert len(planning.events("plan.created.v1")) == 1
