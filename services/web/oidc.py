@@ -90,11 +90,11 @@ class Provider:
             self._keys = KeySet.import_key_set(response.json())
         return self._keys
 
-    def _session(self, redirect_uri: str | None = None) -> OAuth2Session:
+    def _session(self, redirect_uri: str | None = None, *, scope: bool = True) -> OAuth2Session:
         return OAuth2Session(
             self.settings.client_id,
             self.settings.client_secret,
-            scope=self.settings.scope,
+            scope=self.settings.scope if scope else None,
             redirect_uri=redirect_uri,
             code_challenge_method="S256",
             token_endpoint_auth_method=(
@@ -195,7 +195,8 @@ class Provider:
         if not refresh_token:
             raise SignInFailed("Your sign-in has expired; please sign in again.")
         try:
-            token = self._session().refresh_token(
+            # No scope on a refresh: the grant's own (asking again may name one it lacks).
+            token = self._session(scope=False).refresh_token(
                 self.metadata["token_endpoint"],
                 refresh_token=refresh_token,
                 timeout=self.timeout,
