@@ -87,7 +87,9 @@ def test_sign_in_through_the_provider_and_the_services_accept_its_tokens(
     assert landed == "/caseload", person.text(landed)[-1500:]
     assert _cookie(person) not in (None, before)  # a new session id at sign-in
     team = person.text("/team")  # intake answered with the provider's token: no 401
-    assert "Team dashboard" in team, team[team.find("<main") :] and "Maria Santos (supervisor)" in team
+    assert "Team dashboard" in team, (
+        team[team.find("<main") :] and "Maria Santos (supervisor)" in team
+    )
     # 30 s before the 31 s token expires the app refreshes it: pages keep opening
     time.sleep(1.5)  # past that point for sure
     again = person.text("/team")
