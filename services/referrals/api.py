@@ -17,6 +17,7 @@ from services.referrals.schemas import (
     OrganizationOut,
     PartnerReferralOut,
     PartnerReferralPage,
+    ReferralArgs,
     ReferralIn,
     ReferralOut,
     ReferralPage,
@@ -217,7 +218,7 @@ def create_referral(values: dict[str, Any]) -> Any:
 
 @referrals.route("", methods=["GET"])
 @require_roles(*STAFF)
-@referrals.arguments(StatusArgs, location="query")
+@referrals.arguments(ReferralArgs, location="query")
 @referrals.response(200, ReferralPage)
 def list_referrals(args: dict[str, Any]) -> Any:
     """Referrals you made (case manager), your team's (supervisor) or all (admin), oldest first."""
@@ -226,6 +227,7 @@ def list_referrals(args: dict[str, Any]) -> Any:
             uow,
             current_principal(),
             status=args.get("status"),
+            client_id=args.get("client_id"),
             limit=args["limit"],
             cursor=args["cursor"],
         )
