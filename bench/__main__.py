@@ -24,6 +24,7 @@ from bench.pipeline import run_pipeline, run_scale_out
 from bench.planning_scale import run_planning_scale_out
 from bench.report import Outcome, render, table, write
 from bench.reporting import run_reporting
+from bench.web_pages import run_web_pages
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -53,6 +54,7 @@ BENCHMARKS: dict[str, Callable[[Sizes, bool], list[Outcome]]] = {
         run_planning_scale_out(s.scale_events),
     ],
     "reporting": lambda s, _profile: run_reporting(s.reporting_events),
+    "web": lambda s, _profile: [run_web_pages(max(10, s.alerts // 2))],
 }
 
 
@@ -68,6 +70,7 @@ def merge(outcomes: list[Outcome]) -> list[Outcome]:
         "event pipeline",
         "crisis-alert latency",
         "API throughput",
+        "web pages",
         "scale-out",
         "memory",
         "reporting",

@@ -46,7 +46,32 @@ def _prepared_runtime(args: argparse.Namespace) -> ServiceRuntime:
     return runtime
 
 
+def _migrate_web(check: bool, wait: float) -> int:
+    """The web app keeps sessions only: one table, created if missing (``--check``: present)."""
+    from services.web.config import WebSettings
+    from services.web.sessions import session_table_present
+    from shared.db import Database
+
+    database = Database(WebSettings.from_env().database_url)
+    if not check:
+        from services.web.sessions import METADATA
+
+        METADATA.create_all(database.engine)
+        print("web: database at head")
+        return 0
+    deadline = time.monotonic() + wait
+    while not session_table_present(database):
+        if time.monotonic() >= deadline:
+            print("web: the sessions table is missing (run `casehub migrate web`)", file=sys.stderr)
+            return 1
+        time.sleep(2)
+    print("web: database at head")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
+    if args.service == "web":
+        return _migrate_web(args.check, args.wait)
     names = SERVICE_NAMES if args.service == "all" else (args.service,)
     if args.check:
         return _check_migrated(names, args.wait)
@@ -129,13 +154,39 @@ def cmd_api(args: argparse.Namespace) -> int:
     from shared import metrics
     from shared.web.hardening import hide_server_header
 
-    settings = Settings.from_env(args.service)
-    problem = settings.token_secret_problem(args.host)
-    if problem:
-        print(f"casehub api {args.service}: refusing to start. {problem}", file=sys.stderr)
-        return 2
-    runtime = _prepared_runtime(args)
-    port = args.port or SERVICE_PORTS[args.service]
+    load_app: Callable[[], Any]
+    if args.service == "web":  # the browser app: sessions only, no events
+        from services.web.app import create_app
+        from services.web.config import WEB_PORT, WebSettings
+
+        web_settings = WebSettings.from_env(bind_host=args.host)
+        settings = web_settings.platform
+        problem = web_settings.startup_problem()
+        if problem:
+            print(f"casehub api web: refusing to start: {problem}", file=sys.stderr)
+            return 2
+        configure_logging("web", settings.log_level)
+        if not args.no_migrate:
+            _migrate_web(check=False, wait=0)
+        port = args.port or WEB_PORT
+        scrape_hooks: list[Callable[[], None]] = []
+
+        def load_app() -> Any:
+            return create_app(web_settings)
+
+    else:
+        settings = Settings.from_env(args.service)
+        problem = settings.token_secret_problem(args.host)
+        if problem:
+            print(f"casehub api {args.service}: refusing to start. {problem}", file=sys.stderr)
+            return 2
+        runtime = _prepared_runtime(args)
+        port = args.port or SERVICE_PORTS[args.service]
+        scrape_hooks = runtime.scrape_hooks()
+
+        def load_app() -> Any:
+            return _runtime(args.service).create_app()
+
     metrics_port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
     if metrics_port is not None:
         os.environ["CASEHUB_METRICS_PORT"] = str(metrics_port)  # the workers' apps read it
@@ -148,7 +199,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     def when_ready(_server: Any) -> None:
         if metrics_port is not None:
             metrics_server.append(
-                metrics.MetricsServer(args.host, metrics_port, hooks=runtime.scrape_hooks()).start()
+                metrics.MetricsServer(args.host, metrics_port, hooks=scrape_hooks).start()
             )
 
     def child_exit(_server: Any, worker: Any) -> None:
@@ -177,7 +228,7 @@ def cmd_api(args: argparse.Namespace) -> int:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return _runtime(args.service).create_app()
+            return load_app()
 
     hide_server_header()
     master = os.getpid()
@@ -463,10 +514,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
     if args.tokens:
         return _print_dev_tokens(Settings.from_env("dev"))
     ports = {name: args.base_port + offset for offset, name in enumerate(SERVICE_NAMES)}
+    web_port = args.base_port - 1  # 8000 beside intake's 8001
     smtp_host = _mail_goes_elsewhere()
     mail_port = _mail_port(args.base_port)
     metrics_ports = _worker_metrics_ports(args.base_port)
-    taken = _ports_in_use([*ports.values(), *([] if smtp_host else [mail_port])])
+    taken = _ports_in_use([web_port, *ports.values(), *([] if smtp_host else [mail_port])])
     if taken:
         print(
             f"port(s) {', '.join(map(str, taken))} already in use on 127.0.0.1 (is another "
@@ -485,6 +537,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         return 1
     for name in SERVICE_NAMES:
         _runtime(name).migrate()
+    _migrate_web(check=False, wait=0)
     mail_folder = settings.data_dir / "mail"
     catcher = None
     if smtp_host:
@@ -497,7 +550,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
             email = f"NOT caught: {why}; email deliveries will fail"
     command = [sys.executable, "-m", "services.cli"]
     environment = {
-        "CASEHUB_APP_URL": f"http://127.0.0.1:{ports['notifications']}",
+        # Links in notifications open the web app.
+        "CASEHUB_APP_URL": f"http://127.0.0.1:{web_port}",
+        **{
+            f"CASEHUB_{name.upper()}_URL": f"http://127.0.0.1:{port}"
+            for name, port in ports.items()
+        },
         # Everything listens on loopback here: webhooks may reach a receiver on this machine.
         **({ALLOW_PRIVATE_WEBHOOKS_VARIABLE: "1"} if settings.is_embedded_default else {}),
         **os.environ,
@@ -525,6 +583,16 @@ def cmd_dev(args: argparse.Namespace) -> int:
         return child
 
     try:
+        web = start(
+            "api",
+            "web",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(web_port),
+            "--workers",
+            str(args.workers),
+        )
         for name in SERVICE_NAMES:
             start("worker", name, "--no-migrate", "--metrics-port", str(metrics_ports[name]))
             apis[name] = start(
@@ -543,8 +611,13 @@ def cmd_dev(args: argparse.Namespace) -> int:
             name: _wait_healthy(f"http://127.0.0.1:{ports[name]}/healthz", deadline, apis[name])
             for name in SERVICE_NAMES
         }
-        up = all(healthy.values())
+        web_up = _wait_healthy(f"http://127.0.0.1:{web_port}/healthz", deadline, web)
+        up = all(healthy.values()) and web_up
         print("\nCasehub is running" + ("" if up else " (some services failed!)"))
+        print(
+            f"  Open Casehub: http://127.0.0.1:{web_port}   "
+            + ("(sign in as a demo person: one click)" if web_up else "(web app NOT ANSWERING)")
+        )
         print(f"  data: {settings.data_dir}   broker: {without_password(settings.broker_url)}")
         print(f"  email: {email}")
         served = [f"{name} 127.0.0.1:{port}" for name, port in metrics_ports.items() if port]
@@ -593,7 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     migrate = add("migrate", cmd_migrate, "upgrade a service's database to the latest migration")
-    migrate.add_argument("service", choices=(*SERVICE_NAMES, "all"))
+    migrate.add_argument("service", choices=(*SERVICE_NAMES, "web", "all"))
     migrate.add_argument(
         "--check",
         action="store_true",
@@ -606,8 +679,8 @@ def build_parser() -> argparse.ArgumentParser:
     revision.add_argument("service", **service)
     revision.add_argument("-m", "--message", required=True)
     add("topology", cmd_topology, "print the RabbitMQ definitions (exchange, queues, bindings)")
-    api = add("api", cmd_api, "serve a service's HTTP API with gunicorn")
-    api.add_argument("service", **service)
+    api = add("api", cmd_api, "serve a service's HTTP API (or the web app) with gunicorn")
+    api.add_argument("service", choices=(*SERVICE_NAMES, "web"))
     api.add_argument(
         "--host",
         default=LOOPBACK_HOST,

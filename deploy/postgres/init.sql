@@ -9,3 +9,5 @@ CREATE ROLE notifications LOGIN PASSWORD 'notifications';
 CREATE DATABASE notifications OWNER notifications;
 CREATE ROLE reporting LOGIN PASSWORD 'reporting';
 CREATE DATABASE reporting OWNER reporting;
+CREATE ROLE web LOGIN PASSWORD 'web';
+CREATE DATABASE web OWNER web;

@@ -88,7 +88,7 @@ class ChannelConfig:
     sender: str = "casehub@localhost"
     on_call_email: str = "on-call@localhost"
     intake_on_call_email: str = "intake-on-call@localhost"
-    app_url: str = "http://127.0.0.1:8004"
+    app_url: str = "http://127.0.0.1:8000"
     webhook_timeout: float = 5.0
     #: Where people's webhooks may go (the service's, see ``ServiceRuntime.outbound``).
     outbound: OutboundGuard = field(default_factory=OutboundGuard)
@@ -109,7 +109,7 @@ class ChannelConfig:
             intake_on_call_email=env.get(
                 "NOTIFICATIONS_INTAKE_ON_CALL_EMAIL", "intake-on-call@localhost"
             ),
-            app_url=env.get("CASEHUB_APP_URL", "http://127.0.0.1:8004"),
+            app_url=env.get("CASEHUB_APP_URL", "http://127.0.0.1:8000"),
         )
 
 

@@ -18,6 +18,7 @@ from services.referrals.schemas import (
     OrganizationOut,
     PartnerReferralOut,
     PartnerReferralPage,
+    ReferralArgs,
     ReferralIn,
     ReferralOut,
     ReferralPage,
@@ -224,7 +225,7 @@ def create_referral(values: dict[str, Any]) -> Any:
 
 @referrals.route("", methods=["GET"])
 @require_roles(*STAFF)
-@referrals.arguments(StatusArgs, location="query")
+@referrals.arguments(ReferralArgs, location="query")
 @referrals.response(200, ReferralPage)
 def list_referrals(args: dict[str, Any]) -> Any:
     """Referrals you made (case manager), your team's (supervisor) or all (admin), oldest first."""
@@ -233,6 +234,7 @@ def list_referrals(args: dict[str, Any]) -> Any:
             uow,
             current_principal(),
             status=args.get("status"),
+            client_id=args.get("client_id"),
             limit=args["limit"],
             cursor=args["cursor"],
         )

@@ -138,6 +138,13 @@ class StatusArgs(PageArgs):
     status = fields.String(validate=validate.OneOf([str(s) for s in ReferralStatus]))
 
 
+class ReferralArgs(StatusArgs):
+    client_id = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Only this client's referrals (the client record lists them)."},
+    )
+
+
 class ApiKeyOut(Schema):
     id = fields.String()
     organization_id = fields.String()

@@ -103,10 +103,11 @@ def _worker_ports(base: int) -> list[int]:
 
 
 def _dev_ports() -> tuple[int, int]:
-    """A base port whose four service ports are free, and the mail catcher's port, which moves
-    from 1025 as far as the base port moves from 8001, free too, as are the workers' ports."""
+    """A base port whose four service ports are free, and the web app's just below it, and the
+    mail catcher's port, which moves from 1025 as far as the base port moves from 8001, free
+    too, as are the workers' ports."""
     while True:
-        base = _free_port_run(4)
+        base = _free_port_run(5) + 1
         mail = 1025 + base - 8001
         moved = [mail, *_worker_ports(base)]
         if all(1024 <= port <= 65535 and _is_free(port) for port in moved):
@@ -145,6 +146,7 @@ def test_dev_command_brings_up_all_four_services_with_demo_data_showing_every_fe
     assert result.returncode == 0, result.stdout + result.stderr
     for offset, name in enumerate(("intake", "planning", "referrals", "notifications")):
         assert f"{name:<14} http://127.0.0.1:{base + offset}/docs   (up)" in result.stdout
+    assert f"Open Casehub: http://127.0.0.1:{base - 1}   (sign in as a demo person" in result.stdout
     assert f"email: caught on 127.0.0.1:{mail}, written to {data_dir / 'mail'}" in result.stdout
     assert "case_manager   (cm-ana)" in result.stdout
     demo = re.search(
@@ -254,7 +256,10 @@ def test_a_second_dev_instance_has_its_own_data_mail_and_tokens_and_ctrl_c_stops
     stopping = "".join(rest)
     assert process.returncode == 0, stopping
     assert "Perhaps out of memory" not in stopping and "SIGKILL" not in stopping
-    assert _ports_in_use([base, base + 1, base + 2, base + 3, mail, *_worker_ports(base)]) == []
+    assert (
+        _ports_in_use([base - 1, base, base + 1, base + 2, base + 3, mail, *_worker_ports(base)])
+        == []
+    )
 
 
 def test_without_aiosmtpd_the_dev_mail_catcher_says_how_to_install_it(tmp_path: Path) -> None:

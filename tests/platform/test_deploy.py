@@ -275,7 +275,7 @@ def test_every_workload_is_locked_down_and_references_its_secrets(overlay: str) 
         for container in workload["spec"]["template"]["spec"]["containers"]
         for variable in container.get("env", [])
     }
-    assert secrets == {"casehub-broker", "casehub-smtp"} | {
+    assert secrets == {"casehub-broker", "casehub-smtp", "casehub-web-oidc"} | {
         f"casehub-{name}-db" for name in DEPLOYED
     }
     assert not by_kind(overlay, "Secret")  # referenced, never shipped

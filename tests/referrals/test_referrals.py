@@ -309,3 +309,13 @@ def test_a_referral_sent_as_consent_is_revoked_never_stays_open_without_consent(
                 or response.json["current_status"] == "cancelled"
             ), response.json
             assert status in ("draft", "cancelled")  # the revocation also ends open drafts
+
+
+def test_referrals_list_narrows_to_one_client(referrals: ReferralsApi) -> None:
+    """The web app's client record lists that client's referrals only."""
+    first, second = referrals.client(consent_to=HOUSING), referrals.client(consent_to=HOUSING)
+    mine = referrals.referral(first, send=False)
+    referrals.referral(second, send=False)
+    listed = referrals.call("GET", f"/referrals?client_id={first}").json["items"]
+    assert [item["id"] for item in listed] == [mine]
+    assert referrals.call("GET", "/referrals?client_id=nobody").json["items"] == []

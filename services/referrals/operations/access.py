@@ -133,7 +133,13 @@ def read(uow: UnitOfWork, actor: Principal, referral_id: str) -> Referral:
 
 
 def list_referrals(
-    uow: UnitOfWork, actor: Principal, *, status: str | None, limit: int, cursor: str | None
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+    client_id: str | None = None,
 ) -> Page[Referral]:
     if actor.has_any("partner"):
         statement = select(Referral).where(
@@ -143,6 +149,8 @@ def list_referrals(
         statement = select(Referral).where(visible_to_referrer(actor))
     if status:
         statement = statement.where(Referral.status == status)
+    if client_id:
+        statement = statement.where(Referral.client_id == client_id)
     page = keyset_page(
         uow.session, statement, [Referral.created_at, Referral.id], limit=limit, cursor=cursor
     )

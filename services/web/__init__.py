@@ -1,0 +1,1 @@
+"""The browser app: a backend-for-frontend that owns sessions only."""

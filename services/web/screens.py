@@ -1,0 +1,356 @@
+"""What each screen shows, computed from the APIs' answers: plain functions, no Flask, so the
+rules (sorting, overdue, the C-SSRS branching, the crisis banner) are tested without a server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+#: The 13 life domains of the needs assessment, in the order the form asks them.
+LIFE_DOMAINS: tuple[str, ...] = (
+    "mental_state",
+    "physical_health",
+    "co_occurring_conditions",
+    "substance_use",
+    "safety_to_self",
+    "safety_to_others",
+    "relationships",
+    "work_and_education",
+    "leisure",
+    "daily_living_skills",
+    "income",
+    "housing",
+    "rights_and_advocacy",
+)
+NEED_RATINGS = ("no_need", "met_need", "unmet_need")
+SAFETY_PLAN_SECTIONS: tuple[str, ...] = (
+    "warning_signs",
+    "internal_coping_strategies",
+    "distraction_people_and_places",
+    "people_to_ask_for_help",
+    "professionals_and_crisis_lines",
+    "making_environment_safe",
+)
+CONSENT_CATEGORIES = ("contact_details", "diagnosis", "assessment_summary", "risk_information")
+RESPONSIBLE = ("client", "case_manager", "nominated_person", "partner_service")
+PHQ9_ITEMS = (
+    "Little interest or pleasure in doing things",
+    "Feeling down, depressed, or hopeless",
+    "Trouble falling or staying asleep, or sleeping too much",
+    "Feeling tired or having little energy",
+    "Poor appetite or overeating",
+    "Feeling bad about yourself",
+    "Trouble concentrating on things",
+    "Moving or speaking slowly, or being fidgety or restless",
+    "Thoughts that you would be better off dead, or of hurting yourself",
+)
+GAD7_ITEMS = (
+    "Feeling nervous, anxious, or on edge",
+    "Not being able to stop or control worrying",
+    "Worrying too much about different things",
+    "Trouble relaxing",
+    "Being so restless that it is hard to sit still",
+    "Becoming easily annoyed or irritable",
+    "Feeling afraid as if something awful might happen",
+)
+FREQUENCY = ("Not at all", "Several days", "More than half the days", "Nearly every day")
+CSSRS_QUESTIONS = (
+    (
+        "wish_to_be_dead",
+        "Q1. In the past month, have you wished you were dead or could go to sleep and not wake up?",
+    ),
+    (
+        "suicidal_thoughts",
+        "Q2. In the past month, have you had any actual thoughts of killing yourself?",
+    ),
+    ("method", "Q3. Have you thought about how you might do this?"),
+    ("intent", "Q4. Have you had these thoughts and had some intention of acting on them?"),
+    (
+        "plan_with_intent",
+        "Q5. Have you started to work out the details of how to kill yourself, and do you intend to carry out this plan?",
+    ),
+    (
+        "behaviour_ever",
+        "Q6. Have you ever done anything, started to do anything, or prepared to do anything to end your life?",
+    ),
+)
+#: Only asked when Q2 is yes (the screener's branching).
+CSSRS_AFTER_Q2 = ("method", "intent", "plan_with_intent")
+RISK_ORDER = {"high": 3, "moderate": 2, "low": 1, "none": 0, None: 0}
+SORTS = ("risk", "name", "review", "reference")
+
+
+def label(value: str | None) -> str:
+    """``work_and_education`` as people read it."""
+    return (value or "").replace("_", " ").capitalize()
+
+
+def age_on(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def parse_day(value: Any) -> date | None:
+    if not value:
+        return None
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    client_id: str
+    reference: str
+    name: str
+    date_of_birth: date | None
+    risk: str | None
+    open_flags: int
+    next_review: date | None
+    last_assessed: date | None
+    overdue: tuple[str, ...]
+
+    @property
+    def risk_rank(self) -> int:
+        return RISK_ORDER.get(self.risk, 0)
+
+
+def caseload_rows(
+    entries: Iterable[Mapping[str, Any]],
+    today: date,
+    *,
+    overdue_reviews: Iterable[Mapping[str, Any]] = (),
+    last_assessed: Mapping[str, date] | None = None,
+) -> list[CaseloadRow]:
+    """One row per client on the caseload, with what is overdue spelled out."""
+    overdue_by_client: dict[str, list[str]] = {}
+    for review in overdue_reviews:
+        overdue_by_client.setdefault(review["client_id"], []).append(
+            f"plan review due {review['due_on']}"
+        )
+    rows = []
+    for entry in entries:
+        client = entry["client"]
+        next_review = parse_day(entry.get("next_review_due"))
+        overdue = list(overdue_by_client.get(client["id"], []))
+        if next_review and next_review < today and not overdue:
+            overdue.append(f"plan review due {next_review.isoformat()}")
+        rows.append(
+            CaseloadRow(
+                client_id=client["id"],
+                reference=client["reference"],
+                name=f"{client['given_name']} {client['family_name']}",
+                date_of_birth=parse_day(client.get("date_of_birth")),
+                risk=entry.get("highest_open_risk"),
+                open_flags=int(entry.get("open_risk_flags") or 0),
+                next_review=next_review,
+                last_assessed=(last_assessed or {}).get(client["id"]),
+                overdue=tuple(overdue),
+            )
+        )
+    return rows
+
+
+def filter_and_sort(
+    rows: Sequence[CaseloadRow],
+    *,
+    query: str = "",
+    risk: str = "",
+    overdue_only: bool = False,
+    sort: str = "risk",
+) -> list[CaseloadRow]:
+    """Search by name, reference or birth date (YYYY-MM-DD); filter by risk or overdue work."""
+    needle = query.strip().lower()
+    chosen = [
+        row
+        for row in rows
+        if (
+            not needle
+            or needle in row.name.lower()
+            or needle == row.reference.lower()
+            or (row.date_of_birth is not None and needle == row.date_of_birth.isoformat())
+        )
+        and (not risk or (row.risk or "none") == risk)
+        and (not overdue_only or row.overdue)
+    ]
+    keys = {
+        "risk": lambda row: (-row.risk_rank, -len(row.overdue), row.name.lower()),
+        "name": lambda row: row.name.lower(),
+        "review": lambda row: (row.next_review is None, row.next_review or date.max),
+        "reference": lambda row: row.reference,
+    }
+    return sorted(chosen, key=keys.get(sort, keys["risk"]))
+
+
+def urgent_alerts(inbox: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Urgent items not yet acknowledged: while any is left, every page shows the crisis banner."""
+    return [
+        item
+        for item in inbox
+        if item.get("urgency") == "urgent" and not item.get("acknowledged_at")
+    ]
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    day: date
+    phq9: int | None
+    gad7: int | None
+
+
+def score_history(assessments: Iterable[Mapping[str, Any]]) -> list[ScorePoint]:
+    """PHQ-9 and GAD-7 totals over time, oldest first (superseded versions left out)."""
+    points = [
+        ScorePoint(
+            parse_day(a["completed_at"]) or date.min,
+            (a.get("phq9") or {}).get("total"),
+            (a.get("gad7") or {}).get("total"),
+        )
+        for a in assessments
+        if not a.get("superseded_by_id")
+    ]
+    return sorted(points, key=lambda point: point.day)
+
+
+def chart(points: Sequence[ScorePoint], *, width: int = 480, height: int = 160) -> dict[str, Any]:
+    """Polylines of a small SVG chart (scores drawn against PHQ-9's 0-27 scale), drawn on the
+    server: no script, and the same numbers are in a table beside it for screen readers."""
+    pad = 24
+    span = max(len(points) - 1, 1)
+
+    def place(index: int, value: int) -> tuple[float, float]:
+        x = pad + (width - 2 * pad) * index / span
+        y = height - pad - (height - 2 * pad) * value / 27
+        return round(x, 1), round(y, 1)
+
+    lines = {}
+    for name in ("phq9", "gad7"):
+        coords = [
+            place(index, getattr(point, name))
+            for index, point in enumerate(points)
+            if getattr(point, name) is not None
+        ]
+        lines[name] = {"points": " ".join(f"{x},{y}" for x, y in coords), "dots": coords}
+    return {"width": width, "height": height, "pad": pad, "lines": lines}
+
+
+def timeline(
+    *,
+    assessments: Iterable[Mapping[str, Any]] = (),
+    plans: Iterable[Mapping[str, Any]] = (),
+    referrals: Iterable[Mapping[str, Any]] = (),
+    notifications: Iterable[Mapping[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """The client's history, newest first: one line per assessment, plan, referral, alert."""
+    events: list[dict[str, Any]] = []
+    for a in assessments:
+        events.append(
+            {
+                "at": a["completed_at"],
+                "kind": "Assessment",
+                "text": f"Version {a['version']}: risk {a['risk_level']}"
+                + (f" (PHQ-9 {a['phq9']['total']})" if a.get("phq9") else ""),
+            }
+        )
+    for plan in plans:
+        events.append(
+            {
+                "at": plan.get("approved_at") or plan["created_at"],
+                "kind": "Plan",
+                "text": f"Plan {label(plan['status']).lower()}, version {plan['current_version']}",
+                "plan_id": plan["id"],
+            }
+        )
+    for referral in referrals:
+        events.append(
+            {
+                "at": referral["updated_at"],
+                "kind": "Referral",
+                "text": f"Referral to {referral['organization_id']}: {label(referral['status']).lower()}",
+                "referral_id": referral["id"],
+            }
+        )
+    for item in notifications:
+        events.append({"at": item["created_at"], "kind": "Notification", "text": item["subject"]})
+    return sorted(events, key=lambda event: str(event["at"]), reverse=True)
+
+
+def consent_summary(consents: Iterable[Mapping[str, Any]]) -> list[str]:
+    """'housing-first: contact details, risk information' for each consent in force."""
+    return [
+        f"{consent['organization_id']}: {', '.join(label(c).lower() for c in consent['categories'])}"
+        for consent in consents
+        if consent.get("in_force")
+    ]
+
+
+def _yes(form: Mapping[str, str], name: str) -> bool | None:
+    value = form.get(name, "")
+    return {"yes": True, "no": False}.get(value)
+
+
+def assessment_body(form: Mapping[str, str]) -> dict[str, Any]:
+    """The API's assessment from the form: rated domains, instruments answered in full, and the
+    C-SSRS with Q3-Q5 sent only when Q2 is yes (the server refuses them otherwise)."""
+    domains = {
+        name: {"rating": form[f"domain_{name}"], "notes": form.get(f"notes_{name}") or None}
+        for name in LIFE_DOMAINS
+        if form.get(f"domain_{name}") in NEED_RATINGS
+    }
+    body: dict[str, Any] = {"domains": domains}
+    for instrument, count in (("phq9", len(PHQ9_ITEMS)), ("gad7", len(GAD7_ITEMS))):
+        answers = [form.get(f"{instrument}_{index}", "") for index in range(count)]
+        if all(answer.isdigit() for answer in answers):
+            body[instrument] = {"items": [int(answer) for answer in answers]}
+    wish, thoughts = _yes(form, "cssrs_wish_to_be_dead"), _yes(form, "cssrs_suicidal_thoughts")
+    if wish is not None and thoughts is not None:
+        cssrs: dict[str, Any] = {
+            "wish_to_be_dead": wish,
+            "suicidal_thoughts": thoughts,
+            "behaviour_ever": bool(_yes(form, "cssrs_behaviour_ever")),
+        }
+        if thoughts:
+            for name in CSSRS_AFTER_Q2:
+                cssrs[name] = bool(_yes(form, f"cssrs_{name}"))
+        if cssrs["behaviour_ever"]:
+            cssrs["behaviour_past_3_months"] = bool(_yes(form, "cssrs_behaviour_past_3_months"))
+        body["cssrs"] = cssrs
+    return body
+
+
+def lines(text: str | None) -> list[str]:
+    """One entry per non-empty line of a text area."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def safety_plan_body(form: Mapping[str, str]) -> dict[str, list[str]]:
+    return {section: lines(form.get(section)) for section in SAFETY_PLAN_SECTIONS}
+
+
+def team_load(managers: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each case manager's load against the cap, the fullest first."""
+    rows = [
+        {
+            **manager,
+            "percent": round(100 * manager["active_clients"] / max(manager["caseload_cap"], 1)),
+            "over_cap": manager["active_clients"] > manager["caseload_cap"],
+        }
+        for manager in managers
+    ]
+    return sorted(rows, key=lambda row: -row["percent"])
+
+
+def latest(items: Iterable[Mapping[str, Any]], key: str) -> Mapping[str, Any] | None:
+    ordered = sorted(items, key=lambda item: str(item.get(key) or ""))
+    return ordered[-1] if ordered else None
+
+
+def when(value: Any) -> str:
+    """A timestamp as a short local-looking text (the API's ISO form, minutes kept)."""
+    if not value:
+        return "—"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    text = str(value)
+    return text[:16].replace("T", " ")

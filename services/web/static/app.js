@@ -1,0 +1,16 @@
+// Progressive enhancement only: every page works without this file.
+// The C-SSRS screener asks Q3-Q5 only when Q2 is yes (the server ignores them otherwise).
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form.assessment");
+  if (!form) return;
+  const branch = () => {
+    const q2 = form.querySelector('input[name="cssrs_suicidal_thoughts"]:checked');
+    const show = q2 !== null && q2.value === "yes";
+    form.querySelectorAll("[data-after-q2]").forEach((fieldset) => {
+      fieldset.hidden = !show;
+      fieldset.querySelectorAll("input").forEach((input) => { input.disabled = !show; });
+    });
+  };
+  form.addEventListener("change", branch);
+  branch();
+});

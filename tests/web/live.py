@@ -1,0 +1,152 @@
+"""Casehub as people run it, for the browser tests: ``casehub dev`` (every service and worker
+as its own process, the web app first) trusting a real OpenID provider, on the embedded
+default or on PostgreSQL + RabbitMQ."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.support.backends import Backend
+from tests.support.oidc import WEB_CLIENT_ID, WEB_CLIENT_SECRET, OpenIdProvider, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("intake", "planning", "referrals", "notifications")
+
+
+def _free_run(length: int) -> int:
+    import socket
+
+    while True:
+        base = free_port()
+        if base + length > 65000 or 1025 + base - 8001 + 1 < 1024:
+            continue
+        probes = [socket.socket() for _ in range(length)]
+        try:
+            for offset, probe in enumerate(probes):
+                probe.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+
+
+@dataclass
+class LivePlatform:
+    web_url: str
+    urls: dict[str, str]
+    provider: OpenIdProvider
+
+    def call(self, service: str, method: str, path: str, who: str, body: Any = None) -> Any:
+        token = self.provider.machine_token(who)
+        response = requests.request(
+            method,
+            self.urls[service] + path,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=15,
+        )
+        assert response.status_code < 300, (path, response.status_code, response.text)
+        return response.json() if response.content else None
+
+
+@contextmanager
+def live_platform(backend: Backend, data_dir: Path) -> Iterator[LivePlatform]:
+    base = _free_run(5) + 1
+    web_port = base - 1
+    web_url = f"http://127.0.0.1:{web_port}"
+    provider = OpenIdProvider([f"{web_url}/auth/callback"], [f"{web_url}/sign-in"]).start()
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith("_DATABASE_URL") and key not in ("CASEHUB_BROKER_URL",)
+    }
+    environment.update(
+        {
+            "CASEHUB_DATA_DIR": str(data_dir),
+            "CASEHUB_JWT_JWKS_URL": provider.jwks_url,
+            "CASEHUB_JWT_ISSUER": provider.issuer,
+            "WEB_OIDC_DISCOVERY_URL": provider.discovery_url,
+            "WEB_OIDC_CLIENT_ID": WEB_CLIENT_ID,
+            "WEB_OIDC_CLIENT_SECRET": WEB_CLIENT_SECRET,
+            "WEB_OIDC_SCOPE": "openid profile offline_access casehub",
+            "NOTIFICATIONS_SMTP_PORT": str(_free_run(1)),
+        }
+    )
+    exchange = None
+    if backend.is_real:
+        exchange = f"casehub.test.{uuid.uuid4().hex[:8]}"
+        environment["CASEHUB_BROKER_URL"] = backend.broker_url
+        environment["CASEHUB_EXCHANGE"] = exchange
+        for name in (*SERVICES, "web"):
+            environment[f"{name.upper()}_DATABASE_URL"] = backend.new_database(name, data_dir)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "dev", "--no-demo-data", "--base-port", str(base)],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout or ()], daemon=True
+    ).start()
+    banner: list[str] = []
+    try:
+        while not banner or "Ctrl-C stops everything" not in banner[-1]:
+            try:
+                banner.append(lines.get(timeout=240))
+            except queue.Empty:
+                raise AssertionError("casehub dev did not start:\n" + "".join(banner)) from None
+        text = "".join(banner)
+        assert f"Open Casehub: {web_url}" in text, text
+        yield LivePlatform(
+            web_url,
+            {name: f"http://127.0.0.1:{base + offset}" for offset, name in enumerate(SERVICES)},
+            provider,
+        )
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        provider.stop()
+        if exchange is not None:
+            _delete_broker_names(backend.broker_url, exchange)
+
+
+def _delete_broker_names(broker_url: str, exchange: str) -> None:
+    from services.catalog import platform_topology
+    from shared.config import Settings
+    from shared.messaging.broker import open_connection
+
+    settings = Settings.from_env(
+        "test", {"CASEHUB_BROKER_URL": broker_url, "CASEHUB_EXCHANGE": exchange}
+    )
+    topology = platform_topology(settings)
+    connection = open_connection(settings)
+    try:
+        channel = connection.channel()
+        for name in topology.subscriptions:
+            for queue_name in topology.queue_names(name):
+                channel.queue_delete(queue_name)
+        channel.exchange_delete(exchange)
+    finally:
+        connection.release()

@@ -1,0 +1,123 @@
+"""What the web app promises every page: sign-in first, CSRF on forms, a strict CSP, no caching
+of client data, safe cookies, the development sign-in only where it belongs, sessions that end,
+and an API's refusal or outage told in plain words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from services.web.app import COOKIE, create_app
+from services.web.config import OidcSettings, WebSettings
+from services.web.sessions import SessionStore
+from shared.db import Database
+from tests.web.conftest import Person, web_settings
+
+
+def test_pages_send_people_to_sign_in_and_back(offline_app) -> None:  # type: ignore[no-untyped-def]
+    person = Person(offline_app)
+    answer = person.get("/clients/abc?x=1")
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/sign-in?next=/clients/abc?x%3D1"
+    person.get("/sign-in")
+    signed = person.post("/sign-in/development", {"person": "cm-ana", "next": "/inbox"})
+    assert signed.headers["Location"] == "/inbox"
+    elsewhere = person.post("/sign-in/development", {"person": "cm-ana", "next": "//evil.example"})
+    assert elsewhere.headers["Location"] == "/caseload"
+
+
+def test_forms_without_the_session_s_csrf_token_are_refused(offline_app) -> None:  # type: ignore[no-untyped-def]
+    person = Person(offline_app)
+    person.sign_in("cm-ana")
+    forged = person.http.post("/notifications/n1/acknowledge", data={"csrf_token": "guess"})
+    assert forged.status_code == 400
+    assert person.http.post("/sign-out").status_code == 400
+
+
+def test_every_page_has_a_strict_policy_and_client_pages_are_not_cached(offline_app) -> None:  # type: ignore[no-untyped-def]
+    person = Person(offline_app)
+    page = person.get("/sign-in")
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "<script>" not in page.get_data(as_text=True)  # no inline script anywhere
+    assert person.get("/static/htmx.min.js").status_code == 200
+
+
+def test_the_session_cookie_is_http_only_same_site_and_renewed_at_sign_in(offline_app) -> None:  # type: ignore[no-untyped-def]
+    person = Person(offline_app)
+    first = person.get("/sign-in").headers["Set-Cookie"]
+    assert "HttpOnly" in first and "SameSite=Lax" in first
+    assert "Secure" not in first  # plain HTTP on loopback only
+    before = person.http.get_cookie(COOKIE).value
+    person.post("/sign-in/development", {"person": "cm-ana"})
+    after = person.http.get_cookie(COOKIE).value
+    assert after != before
+    assert len(after) >= 40 and "cm-ana" not in after  # an opaque id, no data in the cookie
+
+
+def test_cookies_are_secure_when_the_app_is_served_over_https(data_dir: Path) -> None:
+    settings = web_settings(data_dir, public_url="https://casehub.example.org", bind_host="0.0.0.0")
+    assert settings.secure_cookies
+
+
+def test_the_development_sign_in_exists_only_on_the_embedded_default_on_loopback(
+    data_dir: Path,
+) -> None:
+    assert web_settings(data_dir).development_sign_in
+    exposed = web_settings(data_dir, bind_host="0.0.0.0")
+    assert not exposed.development_sign_in and "no identity provider" in str(
+        exposed.startup_problem()
+    )
+    on_postgres = WebSettings.from_env(
+        {"WEB_DATABASE_URL": "postgresql://db/web", "CASEHUB_DATA_DIR": str(data_dir)}
+    )
+    assert not on_postgres.development_sign_in
+    app = create_app(web_settings(data_dir, bind_host="0.0.0.0"))
+    person = Person(app)
+    page = person.get("/sign-in").get_data(as_text=True)
+    assert "Development sign-in" not in page
+    assert person.post("/sign-in/development", {"person": "admin-demo"}).status_code == 404
+    with_provider = web_settings(
+        data_dir,
+        oidc=OidcSettings("https://id.example.org/.well-known/openid-configuration", "web", "s"),
+    )
+    assert not with_provider.development_sign_in and with_provider.startup_problem() is None
+
+
+def test_an_unreachable_service_is_said_in_plain_words_with_retry(offline_app) -> None:  # type: ignore[no-untyped-def]
+    person = Person(offline_app)
+    person.sign_in("cm-ana")
+    answer = person.get("/caseload")
+    assert answer.status_code == 503
+    assert "please retry in a moment" in answer.get_data(as_text=True)
+
+
+def test_sessions_end_after_the_idle_timeout_and_the_absolute_lifetime(data_dir: Path) -> None:
+    store = SessionStore(
+        Database(f"sqlite:///{data_dir / 'sessions'}.db"),
+        idle=timedelta(minutes=15),
+        lifetime=timedelta(hours=12),
+    )
+    store.create_schema()
+    start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    session = store.new(start, {"sub": "cm-ana"})
+    session.changed = True
+    store.save(session, start)
+    assert store.load(session.id, start + timedelta(minutes=14)) is not None
+    active = start
+    for _ in range(60):  # active all day: every 14 minutes
+        active += timedelta(minutes=14)
+        loaded = store.load(session.id, active)
+        if loaded is None:
+            break
+        store.save(loaded, active)
+    assert active - start > timedelta(hours=11) and active - start <= timedelta(
+        hours=12, minutes=14
+    )
+    idle = store.new(start, {"sub": "cm-ben"})
+    idle.changed = True
+    store.save(idle, start)
+    assert store.load(idle.id, start + timedelta(minutes=16)) is None
+    assert store.load("not-a-session", start) is None
