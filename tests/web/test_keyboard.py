@@ -86,12 +86,14 @@ def test_the_assessment_form_works_with_the_keyboard_alone(
                 page.keyboard.press("Space")
                 page.keyboard.press("ArrowRight")  # no
             elif focused["tag"] == "BUTTON" and "Save assessment" in focused["text"]:
-                page.keyboard.press("Enter")
+                # The form posts and the browser navigates to the result; wait for that
+                # navigation itself (the form page counts as loaded until it starts).
+                with page.expect_navigation():
+                    page.keyboard.press("Enter")
                 break
         else:
             raise AssertionError(f"never reached the save button; focused {sorted(seen)}")
         assert "cssrs_method" in seen  # Q3 became reachable once Q2 was yes
-        page.wait_for_load_state()
         shown = page.inner_text("main")
         assert "Risk: High" in shown and "C-SSRS Q4" in shown and "27 (Severe)" in shown, shown
         browser.close()
