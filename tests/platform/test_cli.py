@@ -19,7 +19,7 @@ import requests
 from flask.testing import FlaskClient
 
 from services.catalog import runtime_for
-from services.cli import _ports_in_use
+from services.cli.dev import ports_in_use
 from shared.clock import agency_today
 from shared.config import Settings
 from shared.web.auth import decode_token, mint_token
@@ -257,7 +257,7 @@ def test_a_second_dev_instance_has_its_own_data_mail_and_tokens_and_ctrl_c_stops
     assert process.returncode == 0, stopping
     assert "Perhaps out of memory" not in stopping and "SIGKILL" not in stopping
     assert (
-        _ports_in_use([base - 1, base, base + 1, base + 2, base + 3, mail, *_worker_ports(base)])
+        ports_in_use([base - 1, base, base + 1, base + 2, base + 3, mail, *_worker_ports(base)])
         == []
     )
 
