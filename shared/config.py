@@ -126,6 +126,9 @@ class Settings:
     #: Development only (``CASEHUB_ALLOW_PRIVATE_WEBHOOKS=1``): webhook URLs may be http:// and
     #: point at loopback or private addresses. Off unless set; ``casehub dev`` sets it.
     allow_private_webhooks: bool = False
+    #: How long break-the-glass access to one client's crisis picture lasts
+    #: (``CASEHUB_EMERGENCY_ACCESS_HOURS``, default 12).
+    emergency_access_hours: float = 12.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -217,6 +220,7 @@ class Settings:
             else None,
             metrics_host=env.get("CASEHUB_METRICS_HOST") or LOOPBACK_HOST,
             allow_private_webhooks=_flag(env, ALLOW_PRIVATE_WEBHOOKS_VARIABLE),
+            emergency_access_hours=float(env.get("CASEHUB_EMERGENCY_ACCESS_HOURS", "12")),
         )
 
 

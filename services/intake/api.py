@@ -25,11 +25,13 @@ from services.intake.schemas import (
     ConsentIn,
     ConsentOut,
     ConsentPage,
+    CrisisPictureOut,
     DischargeIn,
     DuplicateResolveIn,
     DuplicateReviewArgs,
     DuplicateReviewOut,
     DuplicateReviewPage,
+    EmergencyGrantOut,
     NominatedPersonIn,
     NominatedPersonOut,
     ResolveIn,
@@ -38,11 +40,13 @@ from services.intake.schemas import (
     RiskFlagPage,
     TeamArgs,
 )
+from shared import emergency_access
 from shared.unit_of_work import UnitOfWork
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
 from shared.web.paging import PageArgs, page_body
 from shared.web.query import Blueprint
+from shared.web.request_context import required_purpose
 from shared.web.service_app import current_runtime
 
 STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
@@ -250,6 +254,38 @@ def assign(body: dict[str, Any], client_id: str) -> Any:
             now=_now(),
         )
         return assignment
+
+
+# -- emergency access (break the glass) --------------------------------------------------------
+@clients.route("/<client_id>/emergency-access", methods=["POST"])
+@require_roles(*emergency_access.EMERGENCY_ROLES)
+@clients.response(201, EmergencyGrantOut)
+@clients.alt_response(400, description="No X-Purpose header: the reason is required.")
+def grant_emergency_access(client_id: str) -> Any:
+    """Break the glass: emergency access to this client's crisis picture in every service that
+    holds part of it, for CASEHUB_EMERGENCY_ACCESS_HOURS (12), with a required X-Purpose; audited
+    as emergency access and announced to the client's supervisor."""
+    required_purpose(emergency_access.PURPOSE_WHY)
+    runtime = current_runtime()
+    with _uow() as uow:
+        return operations.grant_emergency_access(
+            uow,
+            current_principal(),
+            client_id,
+            now=_now(),
+            hours=runtime.settings.emergency_access_hours,
+        )
+
+
+@clients.route("/<client_id>/emergency-access/crisis-picture", methods=["GET"])
+@require_roles(*emergency_access.EMERGENCY_ROLES)
+@clients.response(200, CrisisPictureOut)
+def read_crisis_picture(client_id: str) -> Any:
+    """Intake's part of the crisis picture under an emergency grant in force (404 without one,
+    or once it has expired); every read is audited as emergency access (X-Purpose required)."""
+    required_purpose(emergency_access.PURPOSE_WHY)
+    with _uow() as uow:
+        return operations.crisis_picture(uow, current_principal(), client_id, now=_now())
 
 
 # -- consent -----------------------------------------------------------------------------------

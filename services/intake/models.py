@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.audit import AuditTrail
 from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
+from shared.emergency_access import EmergencyGrants
 from shared.messaging.tables import messaging_tables
 
 
@@ -31,6 +32,7 @@ class Base(DeclarativeBase):
 
 MESSAGING = messaging_tables(Base.metadata)
 AUDIT = AuditTrail(Base.metadata)
+EMERGENCY_GRANTS = EmergencyGrants(Base.metadata)
 
 
 class CaseManager(Base):

@@ -344,3 +344,46 @@ class AssessmentPage(CursorPage):
 
 class RiskFlagPage(CursorPage):
     items = fields.List(fields.Nested(RiskFlagOut))
+
+
+class EmergencyGrantOut(Schema):
+    grant_id = fields.String()
+    client_id = fields.String()
+    client_reference = fields.String(metadata={"example": "C-1042"})
+    granted_to = fields.String()
+    roles = fields.List(fields.String())
+    granted_at = fields.DateTime()
+    expires_at = fields.DateTime(
+        metadata={"description": "Access ends then (CASEHUB_EMERGENCY_ACCESS_HOURS, default 12)"}
+    )
+
+
+class CrisisFlagOut(Schema):
+    level = fields.String()
+    reasons = fields.List(fields.String())
+    opened_at = fields.DateTime()
+
+
+class CrisisCaseManagerOut(Schema):
+    id = fields.String()
+    display_name = fields.String()
+    team = fields.String()
+    supervisor_id = fields.String(allow_none=True)
+
+
+class CrisisPictureOut(Schema):
+    """Intake's part of the crisis picture: who the client is, why they are at risk, whom to
+    call (nominated persons) and who carries them."""
+
+    client_id = fields.String()
+    client_reference = fields.String()
+    given_name = fields.String()
+    family_name = fields.String()
+    date_of_birth = fields.Date()
+    contact = fields.Nested(Contact)
+    status = fields.String()
+    grant_id = fields.String()
+    expires_at = fields.DateTime()
+    open_risk_flags = fields.List(fields.Nested(CrisisFlagOut))
+    nominated_persons = fields.List(fields.Nested(NominatedPersonOut))
+    case_manager = fields.Nested(CrisisCaseManagerOut, allow_none=True)

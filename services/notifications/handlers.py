@@ -42,6 +42,7 @@ def on_client_discharged(
 
 EVENT_HANDLERS: dict[str, Callable[..., None]] = {
     "intake.risk.flagged.v1": on_notifiable_event,
+    "intake.access.emergency_granted.v1": on_notifiable_event,
     "intake.case.assigned.v1": on_case_assigned,
     "intake.case_manager.updated.v1": on_case_manager_updated,
     "intake.client.discharged.v1": on_client_discharged,

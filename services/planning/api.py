@@ -11,6 +11,7 @@ from services.planning.schemas import (
     CloseIn,
     CompareArgs,
     ComparisonOut,
+    CrisisPictureOut,
     GoalIn,
     GoalPatch,
     OverdueReviewPage,
@@ -25,10 +26,12 @@ from services.planning.schemas import (
     VersionOut,
     VersionPage,
 )
+from shared import emergency_access
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
 from shared.web.paging import PageArgs, page_body
 from shared.web.query import Blueprint
+from shared.web.request_context import required_purpose
 from shared.web.service_app import current_runtime
 
 READERS = ("case_manager", "supervisor", "admin")
@@ -39,7 +42,13 @@ goals = Blueprint(
     "goals", __name__, url_prefix="/plans", description="Goals, strategies, safety plan, progress"
 )
 reviews = Blueprint("reviews", __name__, url_prefix="/reviews", description="Plan reviews")
-BLUEPRINTS = [plans, goals, reviews, audit_blueprint(AUDIT)]
+crisis = Blueprint(
+    "crisis",
+    __name__,
+    url_prefix="/clients",
+    description="Crisis: emergency access to the safety plan, crisis episodes, follow-up",
+)
+BLUEPRINTS = [plans, goals, reviews, crisis, audit_blueprint(AUDIT)]
 
 GOAL_EXAMPLE = {
     "domain": "housing",
@@ -363,4 +372,18 @@ def overdue(args: dict[str, Any]) -> Any:
                 }
                 for review, plan in page.items
             ],
+        )
+
+
+# -- crisis ------------------------------------------------------------------------------------
+@crisis.route("/<client_id>/emergency-access/crisis-picture", methods=["GET"])
+@require_roles(*emergency_access.EMERGENCY_ROLES)
+@crisis.response(200, CrisisPictureOut)
+def read_crisis_picture(client_id: str) -> Any:
+    """The client's safety plan and crisis contacts under an emergency grant made in intake (404
+    without one in force); X-Purpose required, every read audited as emergency access."""
+    required_purpose(emergency_access.PURPOSE_WHY)
+    with _uow() as uow:
+        return operations.crisis_picture(
+            uow, current_principal(), client_id, now=current_runtime().clock.now()
         )

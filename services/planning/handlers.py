@@ -48,7 +48,14 @@ def on_referral_status_changed(
     operations.record_referral_status(uow, REGISTRY.load(event.type, event.data))
 
 
+def on_emergency_access_granted(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
+    operations.record_emergency_grant(uow, event.data)
+
+
 EVENT_HANDLERS: dict[str, PlanningHandler] = {
+    "intake.access.emergency_granted.v1": on_emergency_access_granted,
     "referrals.referral.status_changed.v1": on_referral_status_changed,
     "intake.assessment.completed.v1": on_assessment_completed,
     "intake.case.assigned.v1": on_case_assigned,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.audit import AuditTrail
 from shared.care_team import CareTeam
 from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
+from shared.emergency_access import EmergencyGrants
 from shared.messaging.tables import messaging_tables
 
 
@@ -23,6 +24,7 @@ class Base(DeclarativeBase):
 MESSAGING = messaging_tables(Base.metadata)
 AUDIT = AuditTrail(Base.metadata)
 CARE_TEAM = CareTeam(Base.metadata)
+EMERGENCY_GRANTS = EmergencyGrants(Base.metadata)
 
 
 class EpisodeCare(Base):

@@ -201,3 +201,19 @@ class ProgressNotePage(CursorPage):
 
 class OverdueReviewPage(CursorPage):
     items = fields.List(fields.Nested(OverdueReviewOut))
+
+
+class CrisisPictureOut(Schema):
+    """Planning's part of the crisis picture: the safety plan and whom to call."""
+
+    client_id = fields.String()
+    client_reference = fields.String(allow_none=True)
+    grant_id = fields.String()
+    expires_at = fields.DateTime()
+    plan_id = fields.String(allow_none=True)
+    plan_status = fields.String(allow_none=True)
+    safety_plan = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), allow_none=True
+    )
+    safety_plan_sections = fields.List(fields.String())
+    crisis_contacts = fields.List(fields.String())

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
-from services.web import screens
+from services.web import emergency, screens
 from services.web.backend import ApiError, Caller
 from services.web.context import DEMO_PEOPLE, WebContext
 from services.web.oidc import SignInFailed, needs_refresh
@@ -834,6 +834,26 @@ def notification(notification_id: str) -> Any:
 @page
 def on_call() -> Any:
     return "on_call.html", {}
+
+
+@pages.route("/clients/<client_id>/emergency-access", methods=["GET", "POST"])
+@signed_in("on_call", "supervisor")
+@page
+def emergency_access(client_id: str) -> Any:
+    """Where the escalated crisis alert links: break the glass with a reason (services.web.emergency)."""
+    reason = request.form.get("reason", "").strip() if request.method == "POST" else ""
+    if not reason:
+        return "emergency_access.html", {"client_id": client_id, "picture": None, "error": None}
+    try:
+        found = emergency.open_crisis_picture(caller(), client_id, reason)
+    except ApiError as error:
+        values = {"client_id": client_id, "picture": None, "error": error.plain_words}
+        return "emergency_access.html", values, error.status if error.status < 500 else 503
+    picture = {
+        key: {"error": value.plain_words} if isinstance(value, ApiError) else value
+        for key, value in found.items()
+    }
+    return "emergency_access.html", {"client_id": client_id, "picture": picture, "error": None}
 
 
 # -- supervisor --------------------------------------------------------------------------------

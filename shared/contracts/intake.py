@@ -178,3 +178,19 @@ class CaseManagerUpdated(Schema):
         metadata={"description": "Increases with every change; consumers keep the highest."},
     )
     updated_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.access.emergency_granted.v1",
+    "Someone broke the glass: time-limited emergency access to one client's crisis picture "
+    "(services holding part of it keep the grant; the client's supervisor is told). The stated "
+    "reason stays in intake's audit trail, never in the event.",
+)
+class EmergencyAccessGranted(_ClientEvent):
+    grant_id = fields.String(required=True)
+    granted_to = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    granted_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+    case_manager_id = fields.String(load_default=None, allow_none=True)
+    supervisor_id = fields.String(load_default=None, allow_none=True)

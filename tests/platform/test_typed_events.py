@@ -369,6 +369,21 @@ CASES += [
 ]
 
 
+#: Crisis access and privacy governance (issue 18).
+GRANT = {
+    "grant_id": "g-1",
+    "granted_to": "dr-night",
+    "roles": ["on_call"],
+    "granted_at": AT,
+    "expires_at": AT,
+    "case_manager_id": "cm-1",
+    "supervisor_id": "sup-1",
+}
+CASES += [
+    (intake.EmergencyAccessGranted(**CLIENT, **GRANT), "client/c-1", {**CLIENT, **GRANT}),
+]
+
+
 def _payload(event_type: str, subject: str, data: Mapping[str, Any]) -> str:
     """The envelope as the outbox stores it (id and time pinned: they are not the producer's)."""
     event = Event(

@@ -57,6 +57,7 @@ from services.intake.operations.duplicates import (
     list_duplicate_reviews,
     resolve_duplicate_review,
 )
+from services.intake.operations.emergency import crisis_picture, grant_emergency_access
 from services.intake.operations.from_events import (
     note_review_due,
 )
@@ -72,11 +73,13 @@ __all__ = [
     "client_event_ids",
     "close_episode",
     "consent_in_force",
+    "crisis_picture",
     "deactivated",
     "discharge",
     "duplicate_review_references",
     "end_assignment",
     "grant_consent",
+    "grant_emergency_access",
     "list_assessments",
     "list_consents",
     "list_duplicate_reviews",

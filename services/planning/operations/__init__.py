@@ -11,6 +11,7 @@ from services.planning.operations.access import (
     visible_plans,
     working_version,
 )
+from services.planning.operations.emergency import crisis_picture, record_emergency_grant
 from services.planning.operations.from_events import (
     close_on_discharge,
     draft_from_assessment,
@@ -57,6 +58,7 @@ __all__ = [
     "close",
     "close_on_discharge",
     "compare",
+    "crisis_picture",
     "draft_from_assessment",
     "editable_plan",
     "list_plans",
@@ -69,6 +71,7 @@ __all__ = [
     "read_plan",
     "read_version",
     "record_assignment",
+    "record_emergency_grant",
     "record_referral_status",
     "record_team_change",
     "remove_goal",
