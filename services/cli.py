@@ -732,6 +732,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("USER") or "operator",
         help="discard: who is discarding, for the audit trail (default: $USER)",
     )
+    from services import governance_cli
+
+    governance_cli.register(add)
     dev = add("dev", cmd_dev, "run every service and its worker on this machine")
     dev.add_argument("--workers", type=int, default=1, help="gunicorn workers per API")
     dev.add_argument("--check", action="store_true", help="start, check /healthz, then stop")

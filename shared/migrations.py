@@ -101,6 +101,31 @@ def drop_audit_purpose() -> None:
         batch.drop_column("purpose")
 
 
+def add_audit_chain() -> None:
+    """Every service's migration that chains its audit rows by hash (``shared.audit_chain``):
+    the two columns, the head row, and the rows already written chained in id order."""
+    from shared import audit_chain
+    from shared.audit import AuditTrail
+
+    with op.batch_alter_table("audit_log") as batch:
+        for column in audit_chain.chain_columns():
+            batch.add_column(column)
+    trail = AuditTrail(service_metadata())
+    assert trail.head is not None
+    trail.head.create(op.get_bind())
+    op.get_bind().execute(trail.head.insert().values(id=1, last_id=None, last_hash=None))
+    audit_chain.seal_unchained(op.get_bind(), trail.table, trail.head)  # type: ignore[arg-type]
+
+
+def drop_audit_chain() -> None:
+    from shared import audit_chain
+
+    audit_chain.head_table(service_metadata()).drop(op.get_bind())
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_column("row_hash")
+        batch.drop_column("prev_hash")
+
+
 def drop_audit_table() -> None:
     from shared.audit import AuditTrail
 

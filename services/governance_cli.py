@@ -1,0 +1,100 @@
+"""``casehub audit verify|export``, ``casehub keys rotate`` and ``casehub privacy export``: the
+privacy officer's and operator's commands (registered in services/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import MetaData
+
+from services import governance
+from services.catalog import runtime_for
+from shared.audit import AuditTrail
+from shared.config import SERVICE_NAMES, SERVICE_PORTS, Settings
+
+Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
+#: Who the governance commands act as when no --token is given (audited as such).
+OPERATOR = "privacy-officer"
+
+
+def _moment(text: str) -> datetime:
+    """A date (the start of that day, UTC) or an ISO 8601 moment."""
+    if len(text) == 10:
+        return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def api_clients(token: str | None, env: Mapping[str, str] | None = None) -> dict[str, httpx.Client]:
+    """One client per service at ``CASEHUB_<SERVICE>_URL`` with an admin bearer token: the one
+    given, ``CASEHUB_ADMIN_TOKEN``, or one minted with this machine's signing secret."""
+    env = os.environ if env is None else env
+    if not token:
+        token = env.get("CASEHUB_ADMIN_TOKEN")
+    if not token:
+        from shared.web.auth import mint_token
+
+        token = mint_token(Settings.from_env("cli"), OPERATOR, ["admin"], ttl_seconds=600)
+    return {
+        name: httpx.Client(
+            base_url=(
+                env.get(f"CASEHUB_{name.upper()}_URL") or f"http://127.0.0.1:{SERVICE_PORTS[name]}"
+            ),
+            headers={"Authorization": f"Bearer {token}", "X-Purpose": "privacy governance"},
+            timeout=30,
+        )
+        for name in SERVICE_NAMES
+    }
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if args.action == "verify":
+        if not args.service:
+            print("audit verify needs a service", file=sys.stderr)
+            return 2
+        runtime = runtime_for(args.service)
+        with runtime.database.read_session() as session:
+            result = AuditTrail(MetaData()).verify(session)
+        print(json.dumps({"service": args.service, **result.as_dict()}))
+        return 0 if result.intact else 1
+    if not args.client:
+        print("audit export needs --client C-1042 (and optionally --from/--to)", file=sys.stderr)
+        return 2
+    clients = api_clients(args.token)
+    try:
+        client = governance.resolve_client(clients["intake"], args.client)
+        rows = governance.merged_audit(
+            clients,
+            client["id"],
+            since=_moment(args.since) if args.since else None,
+            until=_moment(args.until) if args.until else None,
+        )
+    except governance.GovernanceError as error:
+        print(f"audit export: {error}", file=sys.stderr)
+        return 1
+    text = governance.audit_csv(rows)
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"{len(rows)} audit rows of {client['reference']} written to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def register(add: Add) -> None:
+    """The governance commands, on the ``casehub`` parser."""
+    audit = add("audit", cmd_audit, "verify a service's audit hash chain, or export a client's")
+    audit.add_argument("action", choices=("verify", "export"))
+    audit.add_argument("service", nargs="?", choices=SERVICE_NAMES)
+    audit.add_argument("--client", help="export: the client's reference (C-1042) or id")
+    audit.add_argument("--from", dest="since", help="export: from this date or moment (UTC)")
+    audit.add_argument("--to", dest="until", help="export: before this date or moment (UTC)")
+    audit.add_argument("--out", help="export: write the CSV here instead of stdout")
+    audit.add_argument("--token", help="an admin bearer token (default CASEHUB_ADMIN_TOKEN)")
