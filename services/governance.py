@@ -115,3 +115,41 @@ def audit_csv(rows: list[dict[str, Any]]) -> str:
             ]
         )
     return out.getvalue()
+
+
+#: The services whose export endpoint makes up a client's access-request bundle.
+HOLDING_CLIENT_DATA = ("intake", "planning", "referrals", "notifications")
+
+
+def privacy_bundle(clients: Mapping[str, httpx.Client], client_id: str) -> dict[str, Any]:
+    """Each service's own export of the client (``GET /privacy/clients/{id}/export``)."""
+    return {
+        service: _get(clients[service], service, f"/privacy/clients/{client_id}/export")
+        for service in HOLDING_CLIENT_DATA
+        if service in clients
+    }
+
+
+def bundle_html(bundle: Mapping[str, Any], reference: str) -> str:
+    """The bundle as a readable document: one section per service, one table per kind of row."""
+    from jinja2 import Environment
+
+    template = Environment(autoescape=True).from_string(
+        """<!doctype html><html><head><meta charset="utf-8"><title>Record of {{ reference }}</title>
+<style>body{font-family:sans-serif;font-size:9pt}table{border-collapse:collapse;margin:0 0 1em}
+td,th{border:1px solid #999;padding:2px 4px;vertical-align:top;text-align:left}</style></head>
+<body><h1>Everything Casehub holds about client {{ reference }}</h1>
+<p>One section per service. Produced for the client's access request.</p>
+{% for service, part in bundle.items() %}<h2>{{ service }}</h2>
+{% for table, rows in part.tables.items() %}<h3>{{ table | replace('_', ' ') }}</h3>
+{% for row in rows %}<table>{% for key, value in row.items() %}<tr><th>{{ key | replace('_', ' ') }}</th>
+<td>{{ value if value is string else (value | tojson) }}</td></tr>{% endfor %}</table>{% endfor %}
+{% else %}<p>Nothing held.</p>{% endfor %}{% endfor %}</body></html>"""
+    )
+    return template.render(bundle=bundle, reference=reference)
+
+
+def bundle_pdf(bundle: Mapping[str, Any], reference: str) -> bytes:
+    from weasyprint import HTML
+
+    return bytes(HTML(string=bundle_html(bundle, reference)).write_pdf())

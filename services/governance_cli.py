@@ -88,6 +88,51 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    """``generate`` a Fernet key; ``rotate`` a service's encrypted notes to the first key of
+    CASEHUB_ENCRYPTION_KEYS, a batch per transaction, while the service keeps running."""
+    from shared import crypto
+
+    if args.action == "generate":
+        print(crypto.generate_key())
+        return 0
+    if not args.service:
+        print("keys rotate needs a service", file=sys.stderr)
+        return 2
+    runtime = runtime_for(args.service)
+    with runtime.database.engine.connect() as connection:
+        done = crypto.rotate_all(connection, runtime.spec.metadata, runtime.keyring)
+    for rotation in done:
+        print(
+            f"{args.service} {rotation.column}: rotated {rotation.rotated}, "
+            f"already current {rotation.current}"
+        )
+    if not done:
+        print(f"{args.service} keeps no encrypted notes")
+    return 0
+
+
+def cmd_privacy(args: argparse.Namespace) -> int:
+    """The client's access request: each service's own export, as JSON per service and one
+    readable PDF, in a folder of the privacy officer's choosing."""
+    clients = api_clients(args.token)
+    try:
+        client = governance.resolve_client(clients["intake"], args.client)
+        bundle = governance.privacy_bundle(clients, client["id"])
+    except governance.GovernanceError as error:
+        print(f"privacy export: {error}", file=sys.stderr)
+        return 1
+    folder = Path(args.out or f"privacy-export-{client['reference']}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for service, part in bundle.items():
+        (folder / f"{service}.json").write_text(json.dumps(part, indent=2, sort_keys=True))
+    (folder / f"{client['reference']}.pdf").write_bytes(
+        governance.bundle_pdf(bundle, client["reference"])
+    )
+    print(f"{client['reference']}: {', '.join(bundle)} exported to {folder}")
+    return 0
+
+
 def register(add: Add) -> None:
     """The governance commands, on the ``casehub`` parser."""
     audit = add("audit", cmd_audit, "verify a service's audit hash chain, or export a client's")
@@ -98,3 +143,11 @@ def register(add: Add) -> None:
     audit.add_argument("--to", dest="until", help="export: before this date or moment (UTC)")
     audit.add_argument("--out", help="export: write the CSV here instead of stdout")
     audit.add_argument("--token", help="an admin bearer token (default CASEHUB_ADMIN_TOKEN)")
+    keys = add("keys", cmd_keys, "generate a note encryption key, or re-encrypt with the first")
+    keys.add_argument("action", choices=("generate", "rotate"))
+    keys.add_argument("service", nargs="?", choices=SERVICE_NAMES)
+    privacy = add("privacy", cmd_privacy, "export a client's whole record (access request)")
+    privacy.add_argument("action", choices=("export",))
+    privacy.add_argument("--client", required=True, help="the client's reference (C-1042) or id")
+    privacy.add_argument("--out", help="the folder to write (default privacy-export-<reference>)")
+    privacy.add_argument("--token", help="an admin bearer token (default CASEHUB_ADMIN_TOKEN)")

@@ -129,6 +129,9 @@ class Settings:
     #: How long break-the-glass access to one client's crisis picture lasts
     #: (``CASEHUB_EMERGENCY_ACCESS_HOURS``, default 12).
     emergency_access_hours: float = 12.0
+    #: Fernet keys of the free-text clinical fields (``CASEHUB_ENCRYPTION_KEYS``, the first
+    #: encrypts); none: the public development key, for the embedded default only.
+    encryption_keys: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -177,6 +180,22 @@ class Settings:
             )
         return None
 
+    def encryption_key_problem(self, bind_host: str = LOOPBACK_HOST) -> str | None:
+        """Why this process must not start with its note encryption keys, or None: a key that
+        is not a Fernet key, or none at all (the public development key) anywhere but the
+        embedded default on loopback, as ``token_secret_problem`` treats the JWT secret."""
+        from shared import crypto
+
+        if self.encryption_keys:
+            return crypto.key_problem(self.encryption_keys)
+        if self.is_embedded_default and is_loopback_bind(bind_host):
+            return None
+        return (
+            f"{crypto.KEYS_VARIABLE} is not set, and the development key that would encrypt "
+            "clinical notes is public: set it to a Fernet key (`casehub keys generate`), "
+            "keeping old keys after it while `casehub keys rotate` re-encrypts."
+        )
+
     @classmethod
     def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -221,6 +240,11 @@ class Settings:
             metrics_host=env.get("CASEHUB_METRICS_HOST") or LOOPBACK_HOST,
             allow_private_webhooks=_flag(env, ALLOW_PRIVATE_WEBHOOKS_VARIABLE),
             emergency_access_hours=float(env.get("CASEHUB_EMERGENCY_ACCESS_HOURS", "12")),
+            encryption_keys=tuple(
+                part.strip()
+                for part in env.get("CASEHUB_ENCRYPTION_KEYS", "").split(",")
+                if part.strip()
+            ),
         )
 
 

@@ -126,6 +126,59 @@ def drop_audit_chain() -> None:
         batch.drop_column("prev_hash")
 
 
+def encrypt_column(table: str, key: str, column: str, *, was_json: bool = False) -> None:
+    """A free-text clinical column becomes encrypted (``shared.crypto``): JSON columns turn to
+    text, and every value already written is encrypted with the process's first key."""
+    from sqlalchemy import text as sql
+
+    from shared import crypto
+
+    if was_json:
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column(
+                column,
+                type_=sa_text_type(),
+                existing_nullable=True,
+                postgresql_using=f"{column}::text",
+            )
+    bind = op.get_bind()
+    ring = crypto.keyring()
+    rows = bind.execute(sql(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL"))
+    for row_key, stored in rows.all():
+        if not str(stored).startswith(crypto.PREFIX):
+            bind.execute(
+                sql(f"UPDATE {table} SET {column} = :value WHERE {key} = :key"),
+                {"value": ring.encrypt(str(stored)), "key": row_key},
+            )
+
+
+def decrypt_column(table: str, key: str, column: str, *, to_json: bool = False) -> None:
+    from sqlalchemy import text as sql
+
+    from shared import crypto
+
+    bind = op.get_bind()
+    ring = crypto.keyring()
+    for row_key, stored in bind.execute(
+        sql(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL")
+    ).all():
+        bind.execute(
+            sql(f"UPDATE {table} SET {column} = :value WHERE {key} = :key"),
+            {"value": ring.decrypt(str(stored)), "key": row_key},
+        )
+    if to_json:
+        from sqlalchemy import JSON
+
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column(column, type_=JSON(), postgresql_using=f"{column}::json")
+
+
+def sa_text_type() -> Any:
+    from sqlalchemy import Text
+
+    return Text()
+
+
 def drop_audit_table() -> None:
     from shared.audit import AuditTrail
 

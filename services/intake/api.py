@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from services.intake import domain, operations
-from services.intake.models import AUDIT, Assessment, Consent, DuplicateReview, RiskFlag
+from services.intake.models import AUDIT, Assessment, Base, Consent, DuplicateReview, RiskFlag
 from services.intake.schemas import (
     AssessmentIn,
     AssessmentOut,
@@ -45,6 +45,7 @@ from shared.unit_of_work import UnitOfWork
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
 from shared.web.paging import PageArgs, page_body
+from shared.web.privacy import privacy_blueprint
 from shared.web.query import Blueprint
 from shared.web.request_context import required_purpose
 from shared.web.service_app import current_runtime
@@ -97,6 +98,7 @@ BLUEPRINTS = [
     caseloads,
     duplicate_reviews,
     audit_blueprint(AUDIT),
+    privacy_blueprint("intake", Base.metadata, AUDIT),
 ]
 
 

@@ -14,12 +14,12 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.audit import AuditTrail
+from shared.crypto import EncryptedJSON, EncryptedText
 from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
 from shared.emergency_access import EmergencyGrants
 from shared.messaging.tables import messaging_tables
@@ -60,7 +60,7 @@ class Client(Base):
     person_key: Mapped[str] = mapped_column(String(300), index=True)
     preferred_language: Mapped[str | None] = mapped_column(String(50))
     contact: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    advance_statement: Mapped[str | None] = mapped_column(Text)
+    advance_statement: Mapped[str | None] = mapped_column(EncryptedText)
     status: Mapped[str] = mapped_column(String(20), default="open")
     case_manager_id: Mapped[str | None] = mapped_column(String(128), index=True)
     #: Counts the changes of who carries the client (assignment, discharge), carried in their
@@ -140,7 +140,8 @@ class Assessment(Base):
     episode_id: Mapped[str] = mapped_column(ForeignKey("episodes.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("assessments.id"), unique=True)
-    domains: Mapped[dict[str, Any]] = mapped_column()
+    #: Each domain's rating and notes, encrypted at rest (the notes are clinical free text).
+    domains: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     phq9: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     gad7: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cssrs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -163,7 +164,7 @@ class RiskFlag(Base):
     opened_at: Mapped[datetime] = mapped_column(default=utc_now)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(128))
-    resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolution_note: Mapped[str | None] = mapped_column(EncryptedText)
 
 
 Index("ix_risk_flags_open", RiskFlag.client_id, RiskFlag.status)

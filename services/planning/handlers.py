@@ -34,6 +34,7 @@ def on_case_manager_updated(
 
 def on_risk_flagged(event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock) -> None:
     operations.respond_to_high_risk(uow, event.data, settings, clock.today())
+    operations.open_from_high_risk(uow, event.data)
 
 
 def on_client_discharged(

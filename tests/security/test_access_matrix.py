@@ -57,6 +57,7 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /clients/{client_id}/emergency-access/crisis-picture": EMERGENCY,
         "GET /duplicate-reviews": {SUP, ADMIN},
         "POST /duplicate-reviews/{review_id}/resolve": {SUP, ADMIN},
+        "GET /privacy/clients/{client_id}/export": {ADMIN},
         "GET /audit": {ADMIN},
     },
     "planning": {
@@ -78,6 +79,14 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /plans/{plan_id}/goals/{goal_id}/progress-notes": READERS,
         "GET /reviews/overdue": READERS,
         "GET /clients/{client_id}/emergency-access/crisis-picture": EMERGENCY,
+        "GET /clients/{client_id}/crisis-episodes": READERS,
+        "POST /clients/{client_id}/hospital-discharges": EDITORS,
+        # on call records what they did under an emergency grant (tests/crisis)
+        "POST /crisis-episodes/{crisis_id}/actions": EDITORS | {ON_CALL},
+        "POST /crisis-episodes/{crisis_id}/close": EDITORS,
+        "GET /follow-ups": READERS,
+        "POST /follow-ups/{task_id}/complete": EDITORS,
+        "GET /privacy/clients/{client_id}/export": {ADMIN},
         "GET /audit": {ADMIN},
     },
     "referrals": {
@@ -99,6 +108,7 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /partner/webhooks": {PARTNER},
         "GET /partner/webhooks/{subscription_id}/deliveries": {PARTNER},
         "POST /partner/webhooks/{subscription_id}/reactivate": {PARTNER},
+        "GET /privacy/clients/{client_id}/export": {ADMIN},
         "GET /audit": {ADMIN},
     },
     "notifications": {
@@ -112,6 +122,7 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /rules": {ADMIN, SUP},
         "PATCH /rules/{rule_id}": {ADMIN},
         "GET /deliveries": {ADMIN, SUP},
+        "GET /privacy/clients/{client_id}/export": {ADMIN},
         "GET /audit": {ADMIN},
     },
     # figures only, suppressed, in the caller's teams; the archive carries client ids

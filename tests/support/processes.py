@@ -17,6 +17,7 @@ import requests
 from kombu import Connection
 
 from shared.config import SERVICE_NAMES, Settings
+from shared.crypto import generate_key
 from shared.messaging.topology import Topology
 from shared.service import subscriptions
 from shared.web import mint_token
@@ -52,6 +53,7 @@ class ProcessPlatform:
             "CASEHUB_BROKER_CONNECT_TIMEOUT": "2",
             "CASEHUB_LOG_LEVEL": "WARNING",
             "CASEHUB_JWT_SECRET": secrets.token_hex(32),
+            "CASEHUB_ENCRYPTION_KEYS": generate_key(),
             **{f"{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},
             **(environment or {}),
         }
