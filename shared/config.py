@@ -132,6 +132,9 @@ class Settings:
     #: Fernet keys of the free-text clinical fields (``CASEHUB_ENCRYPTION_KEYS``, the first
     #: encrypts); none: the public development key, for the embedded default only.
     encryption_keys: tuple[str, ...] = ()
+    #: How long after discharge a client's record is kept before intake announces that its
+    #: retention expired (``CASEHUB_RETENTION_YEARS``, default 7; a legal hold stops it).
+    retention_years: float = 7.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -240,6 +243,7 @@ class Settings:
             metrics_host=env.get("CASEHUB_METRICS_HOST") or LOOPBACK_HOST,
             allow_private_webhooks=_flag(env, ALLOW_PRIVATE_WEBHOOKS_VARIABLE),
             emergency_access_hours=float(env.get("CASEHUB_EMERGENCY_ACCESS_HOURS", "12")),
+            retention_years=float(env.get("CASEHUB_RETENTION_YEARS", "7")),
             encryption_keys=tuple(
                 part.strip()
                 for part in env.get("CASEHUB_ENCRYPTION_KEYS", "").split(",")

@@ -32,9 +32,11 @@ from services.intake.schemas import (
     DuplicateReviewOut,
     DuplicateReviewPage,
     EmergencyGrantOut,
+    LegalHoldIn,
     NominatedPersonIn,
     NominatedPersonOut,
     ResolveIn,
+    RetentionOut,
     RevokeIn,
     RiskFlagOut,
     RiskFlagPage,
@@ -288,6 +290,29 @@ def read_crisis_picture(client_id: str) -> Any:
     required_purpose(emergency_access.PURPOSE_WHY)
     with _uow() as uow:
         return operations.crisis_picture(uow, current_principal(), client_id, now=_now())
+
+
+# -- retention ---------------------------------------------------------------------------------
+@clients.route("/<client_id>/legal-hold", methods=["PUT"])
+@require_roles("admin")
+@clients.arguments(LegalHoldIn, example={"hold": True, "reason": "Litigation notice 2026-114"})
+@clients.response(200, RetentionOut)
+def set_legal_hold(body: dict[str, Any], client_id: str) -> Any:
+    """Put a legal hold on the client's record (retention stops) or lift it."""
+    years = current_runtime().settings.retention_years
+    with _uow() as uow:
+        operations.set_legal_hold(uow, current_principal(), client_id, body["hold"], body["reason"])
+        return operations.retention_status(uow, current_principal(), client_id, years)
+
+
+@clients.route("/<client_id>/retention", methods=["GET"])
+@require_roles("admin")
+@clients.response(200, RetentionOut)
+def read_retention(client_id: str) -> Any:
+    """When the client's retention runs out, any legal hold, and what each service erased."""
+    years = current_runtime().settings.retention_years
+    with _uow() as uow:
+        return operations.retention_status(uow, current_principal(), client_id, years)
 
 
 # -- consent -----------------------------------------------------------------------------------

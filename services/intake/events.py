@@ -158,3 +158,11 @@ class EmergencyAccessGranted(ClientEvent):
     expires_at: datetime
     case_manager_id: str | None
     supervisor_id: str | None
+
+
+@dataclass(frozen=True)
+class ClientRetentionExpired(TypedEvent):
+    TYPE = "casehub.intake.client.retention_expired.v1"
+    client_id: str
+    client_reference: str
+    expired_at: datetime

@@ -66,6 +66,11 @@ class Client(Base):
     #: Counts the changes of who carries the client (assignment, discharge), carried in their
     #: events, so other services' access rules never go back to an older one.
     care_version: Mapped[int] = mapped_column(Integer, default=0)
+    #: Retention stops while a legal hold is on (admin, with a reason).
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    legal_hold_reason: Mapped[str | None] = mapped_column(String(500))
+    #: When retention ran out and the record was erased (the reference and dates remain).
+    erased_at: Mapped[datetime | None]
     #: Set when a duplicate review merged this record into the surviving one.
     merged_into_id: Mapped[str | None] = mapped_column(String(36))
     registered_by: Mapped[str] = mapped_column(String(128))
@@ -214,3 +219,17 @@ class ClientReferenceCounter(Base):
     __tablename__ = "client_reference_counter"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer)
+
+
+class ErasureReport(Base):
+    """What each service reported erasing when the client's retention ran out."""
+
+    __tablename__ = "erasure_reports"
+    __table_args__ = (
+        UniqueConstraint("client_id", "service", name="uq_erasure_reports_client_id_service"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    service: Mapped[str] = mapped_column(String(50))
+    erased: Mapped[dict[str, Any]] = mapped_column()
+    reported_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -387,3 +387,25 @@ class CrisisPictureOut(Schema):
     open_risk_flags = fields.List(fields.Nested(CrisisFlagOut))
     nominated_persons = fields.List(fields.Nested(NominatedPersonOut))
     case_manager = fields.Nested(CrisisCaseManagerOut, allow_none=True)
+
+
+class LegalHoldIn(Schema):
+    hold = fields.Boolean(required=True)
+    reason = fields.String(validate=validate.Length(min=1, max=500), load_default=None)
+
+
+class ErasureReportOut(Schema):
+    service = fields.String()
+    erased = fields.Dict(keys=fields.String(), values=fields.Integer())
+    reported_at = fields.DateTime()
+
+
+class RetentionOut(Schema):
+    client_id = fields.String()
+    client_reference = fields.String()
+    legal_hold = fields.Boolean()
+    legal_hold_reason = fields.String(allow_none=True)
+    retention_years = fields.Float()
+    expires_on = fields.Date(allow_none=True, metadata={"description": "None while in care"})
+    erased_at = fields.DateTime(allow_none=True)
+    reports = fields.List(fields.Nested(ErasureReportOut))

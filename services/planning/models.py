@@ -15,6 +15,7 @@ from shared.crypto import EncryptedJSON, EncryptedText
 from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
 from shared.emergency_access import EmergencyGrants
 from shared.messaging.tables import messaging_tables
+from shared.retention import Erasures
 
 
 class Base(DeclarativeBase):
@@ -24,6 +25,7 @@ class Base(DeclarativeBase):
 
 MESSAGING = messaging_tables(Base.metadata)
 AUDIT = AuditTrail(Base.metadata)
+ERASURES = Erasures(Base.metadata)
 CARE_TEAM = CareTeam(Base.metadata)
 EMERGENCY_GRANTS = EmergencyGrants(Base.metadata)
 

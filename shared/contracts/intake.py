@@ -194,3 +194,14 @@ class EmergencyAccessGranted(_ClientEvent):
     expires_at = fields.AwareDateTime(required=True)
     case_manager_id = fields.String(load_default=None, allow_none=True)
     supervisor_id = fields.String(load_default=None, allow_none=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.client.retention_expired.v1",
+    "The client's retention period after discharge ran out (no legal hold): every service "
+    "erases or anonymises what it holds about them and reports back (client.erased).",
+)
+class ClientRetentionExpired(Schema):
+    client_id = fields.String(required=True)
+    client_reference = fields.String(required=True)
+    expired_at = fields.AwareDateTime(required=True)

@@ -35,6 +35,7 @@ def high_risk_client(
             {"name": "Sam Rivera", "relationship_to_client": "family", "phone": "555-0101"}
         ],
         contact={"phone": "555-0100"},
+        confirmed_not_duplicate=True,
     )
     assert intake.assign(client["id"], cm).status_code == 201
     response = intake.call("POST", f"/clients/{client['id']}/assessments", json_body=HIGH_RISK)

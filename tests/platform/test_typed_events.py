@@ -379,8 +379,14 @@ GRANT = {
     "case_manager_id": "cm-1",
     "supervisor_id": "sup-1",
 }
+ERASED = {"client_id": "c-1", "erased_at": AT, "erased": {"plans": 1}}
+EXPIRED = {"client_id": "c-1", "client_reference": "C-1001", "expired_at": AT}
 CASES += [
     (intake.EmergencyAccessGranted(**CLIENT, **GRANT), "client/c-1", {**CLIENT, **GRANT}),
+    (intake.ClientRetentionExpired(**EXPIRED), "client/c-1", EXPIRED),
+    (planning.ClientErased(**ERASED), "client/c-1", ERASED),
+    (referrals.ClientErased(**ERASED), "client/c-1", ERASED),
+    (notifications.ClientErased(**ERASED), "client/c-1", ERASED),
 ]
 
 

@@ -55,6 +55,8 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /case-managers/{case_manager_id}/caseload": {CM, SUP, ADMIN},
         "POST /clients/{client_id}/emergency-access": EMERGENCY,
         "GET /clients/{client_id}/emergency-access/crisis-picture": EMERGENCY,
+        "PUT /clients/{client_id}/legal-hold": {ADMIN},
+        "GET /clients/{client_id}/retention": {ADMIN},
         "GET /duplicate-reviews": {SUP, ADMIN},
         "POST /duplicate-reviews/{review_id}/resolve": {SUP, ADMIN},
         "GET /privacy/clients/{client_id}/export": {ADMIN},

@@ -61,6 +61,12 @@ from services.intake.operations.emergency import crisis_picture, grant_emergency
 from services.intake.operations.from_events import (
     note_review_due,
 )
+from services.intake.operations.retention import (
+    expire_due,
+    record_erasure_report,
+    retention_status,
+    set_legal_hold,
+)
 
 __all__ = [
     "UPDATABLE_FIELDS",
@@ -78,6 +84,7 @@ __all__ = [
     "discharge",
     "duplicate_review_references",
     "end_assignment",
+    "expire_due",
     "grant_consent",
     "grant_emergency_access",
     "list_assessments",
@@ -94,13 +101,16 @@ __all__ = [
     "read_client",
     "readmit",
     "record_assessment",
+    "record_erasure_report",
     "register_client",
     "remove_nominated_person",
     "resolve_duplicate_review",
     "resolve_risk_flag",
+    "retention_status",
     "revoke_consent",
     "save_case_manager",
     "search_clients",
+    "set_legal_hold",
     "subject_of",
     "superseded_by",
     "supervisor_of",
