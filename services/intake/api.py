@@ -25,6 +25,10 @@ from services.intake.schemas import (
     ConsentIn,
     ConsentOut,
     ConsentPage,
+    CorrectionDecisionIn,
+    CorrectionIn,
+    CorrectionOut,
+    CorrectionPage,
     CrisisPictureOut,
     DischargeIn,
     DuplicateResolveIn,
@@ -313,6 +317,40 @@ def read_retention(client_id: str) -> Any:
     years = current_runtime().settings.retention_years
     with _uow() as uow:
         return operations.retention_status(uow, current_principal(), client_id, years)
+
+
+# -- corrections (the client's right to correction) ---------------------------------------------
+@clients.route("/<client_id>/corrections", methods=["POST"])
+@require_roles(*STAFF)
+@clients.arguments(CorrectionIn, example={"field": "family_name", "requested_value": "Rivera-Diaz"})
+@clients.response(201, CorrectionOut)
+def request_correction(body: dict[str, Any], client_id: str) -> Any:
+    """Record the client's request to correct a field of their record (decided separately)."""
+    with _uow() as uow:
+        return operations.request_correction(uow, current_principal(), client_id, body)
+
+
+@clients.route("/<client_id>/corrections", methods=["GET"])
+@require_roles(*STAFF)
+@clients.response(200, CorrectionPage)
+def list_corrections(client_id: str) -> Any:
+    """The client's correction requests and their outcomes, oldest first."""
+    with _uow() as uow:
+        items = operations.list_corrections(uow, current_principal(), client_id)
+        return {"items": items, "next_cursor": None}
+
+
+@clients.route("/<client_id>/corrections/<correction_id>/decide", methods=["POST"])
+@require_roles("supervisor", "admin")
+@clients.arguments(CorrectionDecisionIn, example={"outcome": "accepted", "note": "ID seen"})
+@clients.response(200, CorrectionOut)
+@clients.alt_response(409, description="Already decided.")
+def decide_correction(body: dict[str, Any], client_id: str, correction_id: str) -> Any:
+    """Accepted amends the record; refused attaches the client's statement (required)."""
+    with _uow() as uow:
+        return operations.decide_correction(
+            uow, current_principal(), client_id, correction_id, body, _now()
+        )
 
 
 # -- consent -----------------------------------------------------------------------------------

@@ -233,3 +233,23 @@ class ErasureReport(Base):
     service: Mapped[str] = mapped_column(String(50))
     erased: Mapped[dict[str, Any]] = mapped_column()
     reported_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Correction(Base):
+    """The client's request to correct their record and its outcome: accepted (the record is
+    amended, the event names the field) or refused (the client's statement is attached).
+    Never a silent overwrite; the request and the statement are the client's words, encrypted."""
+
+    __tablename__ = "corrections"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    field: Mapped[str] = mapped_column(String(50))
+    requested_value: Mapped[str] = mapped_column(EncryptedText)
+    reason: Mapped[str | None] = mapped_column(EncryptedText)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(default=utc_now)
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(EncryptedText)
+    client_statement: Mapped[str | None] = mapped_column(EncryptedText)

@@ -409,3 +409,48 @@ class RetentionOut(Schema):
     expires_on = fields.Date(allow_none=True, metadata={"description": "None while in care"})
     erased_at = fields.DateTime(allow_none=True)
     reports = fields.List(fields.Nested(ErasureReportOut))
+
+
+CORRECTABLE_FIELDS = (
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "preferred_language",
+    "external_id",
+    "advance_statement",
+)
+
+
+class CorrectionIn(Schema):
+    field = fields.String(required=True, validate=validate.OneOf(CORRECTABLE_FIELDS))
+    requested_value = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+    reason = fields.String(validate=validate.Length(max=5_000), load_default=None)
+
+
+class CorrectionDecisionIn(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(("accepted", "refused")))
+    note = fields.String(validate=validate.Length(max=5_000), load_default=None)
+    client_statement = fields.String(
+        validate=validate.Length(max=10_000),
+        load_default=None,
+        metadata={"description": "Required when refused: the client's own statement, attached"},
+    )
+
+
+class CorrectionOut(Schema):
+    id = fields.String()
+    client_id = fields.String()
+    field = fields.String()
+    requested_value = fields.String()
+    reason = fields.String(allow_none=True)
+    requested_by = fields.String()
+    requested_at = fields.DateTime()
+    status = fields.String(metadata={"description": "requested, accepted or refused"})
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_note = fields.String(allow_none=True)
+    client_statement = fields.String(allow_none=True)
+
+
+class CorrectionPage(CursorPage):
+    items = fields.List(fields.Nested(CorrectionOut))

@@ -258,8 +258,16 @@ def _seed_intake(api: IntakeApi) -> SecuredService:
         f"{base}/nominated-persons",
         {"name": "Jo Park", "relationship_to_client": "carer"},
     )
+    correction = _call(
+        api,
+        cm,
+        "POST",
+        f"{base}/corrections",
+        {"field": "preferred_language", "requested_value": "Spanish"},
+    )
     ids = {
         "client_id": client,
+        "correction_id": correction["id"],
         "assessment_id": assessment["id"],
         "flag_id": assessment["risk_flag_id"],
         "consent_id": consent["id"],

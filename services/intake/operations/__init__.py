@@ -52,6 +52,12 @@ from services.intake.operations.consent import (
     publish_revoked,
     revoke_consent,
 )
+from services.intake.operations.corrections import (
+    CORRECTABLE,
+    decide_correction,
+    list_corrections,
+    request_correction,
+)
 from services.intake.operations.duplicates import (
     duplicate_review_references,
     list_duplicate_reviews,
@@ -69,6 +75,7 @@ from services.intake.operations.retention import (
 )
 
 __all__ = [
+    "CORRECTABLE",
     "UPDATABLE_FIELDS",
     "add_nominated_person",
     "announce_expired_consents",
@@ -81,6 +88,7 @@ __all__ = [
     "consent_in_force",
     "crisis_picture",
     "deactivated",
+    "decide_correction",
     "discharge",
     "duplicate_review_references",
     "end_assignment",
@@ -89,6 +97,7 @@ __all__ = [
     "grant_emergency_access",
     "list_assessments",
     "list_consents",
+    "list_corrections",
     "list_duplicate_reviews",
     "list_risk_flags",
     "load_client",
@@ -104,6 +113,7 @@ __all__ = [
     "record_erasure_report",
     "register_client",
     "remove_nominated_person",
+    "request_correction",
     "resolve_duplicate_review",
     "resolve_risk_flag",
     "retention_status",
