@@ -332,12 +332,16 @@ def request_correction(body: dict[str, Any], client_id: str) -> Any:
 
 @clients.route("/<client_id>/corrections", methods=["GET"])
 @require_roles(*STAFF)
+@clients.arguments(PageArgs, location="query")
 @clients.response(200, CorrectionPage)
-def list_corrections(client_id: str) -> Any:
+def list_corrections(args: dict[str, Any], client_id: str) -> Any:
     """The client's correction requests and their outcomes, oldest first."""
     with _uow() as uow:
-        items = operations.list_corrections(uow, current_principal(), client_id)
-        return {"items": items, "next_cursor": None}
+        return page_body(
+            operations.list_corrections(
+                uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
+            )
+        )
 
 
 @clients.route("/<client_id>/corrections/<correction_id>/decide", methods=["POST"])

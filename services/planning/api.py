@@ -432,12 +432,15 @@ def _crisis_out(uow: Any, crisis: Any) -> dict[str, Any]:
 
 @crisis.route("/<client_id>/crisis-episodes", methods=["GET"])
 @require_roles(*READERS)
+@crisis.arguments(PageArgs, location="query")
 @crisis.response(200, CrisisEpisodePage)
-def list_crisis_episodes(client_id: str) -> Any:
+def list_crisis_episodes(args: dict[str, Any], client_id: str) -> Any:
     """The client's crisis episodes, oldest first, each with its follow-up contacts."""
     with _uow() as uow:
-        crises = operations.list_crises(uow, current_principal(), client_id)
-        return {"items": [_crisis_out(uow, c) for c in crises], "next_cursor": None}
+        page = operations.list_crises(
+            uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
+        )
+        return page_body(page, [_crisis_out(uow, c) for c in page.items])
 
 
 @crisis.route("/<client_id>/hospital-discharges", methods=["POST"])
@@ -496,8 +499,15 @@ def close_crisis_episode(body: dict[str, Any], crisis_id: str) -> Any:
 def list_follow_ups(args: dict[str, Any]) -> Any:
     """Follow-up contacts of the clients you carry or supervise, soonest due first."""
     with _uow() as uow:
-        items = operations.worklist(uow, current_principal(), args.get("status"))
-        return {"items": items, "next_cursor": None}
+        return page_body(
+            operations.worklist(
+                uow,
+                current_principal(),
+                args.get("status"),
+                limit=args["limit"],
+                cursor=args["cursor"],
+            )
+        )
 
 
 @follow_ups.route("/<task_id>/complete", methods=["POST"])

@@ -263,7 +263,7 @@ class FollowUpPage(CursorPage):
     items = fields.List(fields.Nested(FollowUpOut))
 
 
-class FollowUpArgs(Schema):
+class FollowUpArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(("open", "done")))
 
 

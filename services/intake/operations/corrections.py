@@ -14,6 +14,7 @@ from services.intake.operations.access import load_client
 from services.intake.operations.clients import update_client
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.identity import Principal
+from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
 
 #: The fields of the client's record a correction may amend.
@@ -52,15 +53,17 @@ def request_correction(
     return correction
 
 
-def list_corrections(uow: UnitOfWork, actor: Principal, client_id: str) -> list[Correction]:
+def list_corrections(
+    uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
+) -> Page[Correction]:
     client = load_client(uow, actor, client_id)
     AUDIT.record(uow.session, actor, "correction.list", "client", client.id, client.id)
-    return list(
-        uow.session.scalars(
-            select(Correction)
-            .where(Correction.client_id == client.id)
-            .order_by(Correction.requested_at)
-        )
+    return keyset_page(
+        uow.session,
+        select(Correction).where(Correction.client_id == client.id),
+        [Correction.requested_at, Correction.id],
+        limit=limit,
+        cursor=cursor,
     )
 
 

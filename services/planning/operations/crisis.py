@@ -22,6 +22,7 @@ from services.planning.models import (
 from shared.db import insert_ignoring_duplicates, new_id
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.identity import Principal
+from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
 
 
@@ -146,17 +147,19 @@ def report_hospital_discharge(
     return crisis
 
 
-def list_crises(uow: UnitOfWork, actor: Principal, client_id: str) -> list[CrisisEpisode]:
+def list_crises(
+    uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
+) -> Page[CrisisEpisode]:
     _client_episode(uow, actor, client_id)
-    crises = list(
-        uow.session.scalars(
-            select(CrisisEpisode)
-            .where(CrisisEpisode.client_id == client_id)
-            .order_by(CrisisEpisode.opened_at)
-        )
+    page = keyset_page(
+        uow.session,
+        select(CrisisEpisode).where(CrisisEpisode.client_id == client_id),
+        [CrisisEpisode.opened_at, CrisisEpisode.id],
+        limit=limit,
+        cursor=cursor,
     )
     AUDIT.record(uow.session, actor, "crisis_episode.list", "client", client_id, client_id)
-    return crises
+    return page
 
 
 def tasks_of(uow: UnitOfWork, crisis: CrisisEpisode) -> list[FollowUpTask]:
@@ -226,18 +229,21 @@ def close_crisis(
     return crisis
 
 
-def worklist(uow: UnitOfWork, actor: Principal, status: str | None) -> list[FollowUpTask]:
+def worklist(
+    uow: UnitOfWork, actor: Principal, status: str | None, *, limit: int, cursor: str | None
+) -> Page[FollowUpTask]:
     """Follow-ups of the episodes the caller carries or supervises, soonest due first."""
     statement = (
         select(FollowUpTask)
         .join(CrisisEpisode, CrisisEpisode.id == FollowUpTask.crisis_episode_id)
         .join(EpisodeCare, EpisodeCare.episode_id == CrisisEpisode.episode_id, isouter=True)
         .where(_carried(actor) if not actor.has_any("admin") else true())
-        .order_by(FollowUpTask.due_at)
     )
     if status:
         statement = statement.where(FollowUpTask.status == status)
-    return list(uow.session.scalars(statement))
+    return keyset_page(
+        uow.session, statement, [FollowUpTask.due_at, FollowUpTask.id], limit=limit, cursor=cursor
+    )
 
 
 def complete_follow_up(
