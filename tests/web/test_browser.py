@@ -118,7 +118,13 @@ def test_journey_from_a_high_risk_assessment_to_an_accepted_referral(
     set_up_team(platform)
     intake_context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = intake_context.new_page()
+    page.goto(platform.web_url + "/sign-in")
+    accessible(page, "sign-in")
     sign_in(page, platform, "iw-demo")
+    page.goto(platform.web_url + "/no-such-page")
+    page.wait_for_selector("text=There is no such page")
+    accessible(page, "error page")
+    page.goto(platform.web_url + "/intake")
     page.get_by_role("link", name="Register a client").click()
     page.get_by_label("Given name").fill("Alex")
     page.get_by_label("Family name").fill("Rivera")

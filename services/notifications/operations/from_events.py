@@ -195,7 +195,9 @@ def _deliver(
                     channel=channel,
                     next_attempt_at=release,
                     digest=digest,
-                    status="delivered" if in_app else "pending",
+                    status=domain.DeliveryStatus.DELIVERED
+                    if in_app
+                    else domain.DeliveryStatus.PENDING,
                     delivered_at=now if in_app else None,
                 )
             )
@@ -211,7 +213,7 @@ def _deliver(
                 channel=str(domain.Channel.EMAIL),
                 next_attempt_at=now,
                 digest=False,
-                status="pending",
+                status=domain.DeliveryStatus.PENDING,
                 delivered_at=None,
             )
         )

@@ -1,7 +1,7 @@
 """Break-the-glass emergency access: the grants, each time-limited.
 
 Revision ID: intake_0007_crisis_access
-Revises: intake_0006_episode_programme
+Revises: intake_0007_name_search
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ from shared.db import service_metadata
 from shared.emergency_access import EmergencyGrants
 
 revision: str = "intake_0007_crisis_access"
-down_revision: str | None = "intake_0006_episode_programme"
+down_revision: str | None = "intake_0007_name_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,5 +1,5 @@
-"""``casehub audit verify|export``, ``casehub keys rotate`` and ``casehub privacy export``: the
-privacy officer's and operator's commands (registered in services/cli.py)."""
+"""``casehub audit verify|export``, ``casehub keys generate|rotate`` and ``casehub privacy export``: the
+privacy officer's and operator's commands (registered in services/cli/commands.py)."""
 
 from __future__ import annotations
 
