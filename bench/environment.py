@@ -24,6 +24,7 @@ from kombu import Connection
 from sqlalchemy.engine import make_url
 
 from shared.config import SERVICE_NAMES, Settings
+from shared.crypto import generate_key
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get(
@@ -145,6 +146,7 @@ class Stack:
             "CASEHUB_QUEUE_PREFIX": self.queue_prefix,
             "CASEHUB_LOG_LEVEL": "WARNING",
             "CASEHUB_JWT_SECRET": secrets.token_hex(32),
+            "CASEHUB_ENCRYPTION_KEYS": generate_key(),
             **extra_env,
         }
         for service in services:

@@ -3,12 +3,13 @@ when, under which request and why), written in the same transaction as the chang
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, select
 from sqlalchemy.orm import Session
 
-from shared import context
+from shared import audit_chain, context
 from shared.db import UtcDateTime
 from shared.pagination import Page, keyset_page
 
@@ -27,7 +28,7 @@ class AuditTrail:
     """The ``audit_log`` table of one service's database and the two things done with it."""
 
     def __init__(self, metadata: MetaData, *, as_first_migrated: bool = False) -> None:
-        later = [] if as_first_migrated else [purpose_column()]
+        later = [] if as_first_migrated else [purpose_column(), *audit_chain.chain_columns()]
         self.table = Table(
             "audit_log",
             metadata,
@@ -46,6 +47,8 @@ class AuditTrail:
         Index("ix_audit_log_at", self.table.c.at)
         Index("ix_audit_log_actor", self.table.c.actor)
         Index("ix_audit_log_client_id", self.table.c.client_id)
+        #: The last chained row (see ``shared.audit_chain``); not in the first migrated shape.
+        self.head = None if as_first_migrated else audit_chain.head_table(metadata)
 
     def record(
         self,
@@ -57,23 +60,32 @@ class AuditTrail:
         client_id: str | None,
         **detail: Any,
     ) -> None:
-        """Never put names, answers or notes in ``detail``: identifiers and field names only."""
-        from datetime import UTC, datetime
+        """Never put names, answers or notes in ``detail``: identifiers and field names only.
+        The row is chained to the trail (and inserted) when the transaction commits."""
+        from datetime import UTC
 
-        session.execute(
-            insert(self.table).values(
-                at=datetime.now(UTC),
-                actor=actor.sub,
-                roles=sorted(actor.roles),
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                client_id=client_id,
-                correlation_id=context.correlation_id.get(),
-                purpose=context.purpose.get(),
-                detail=detail,
-            )
+        assert self.head is not None, "the first migrated shape of the trail records nothing"
+        audit_chain.defer(
+            session,
+            self.table,
+            self.head,
+            {
+                "at": datetime.now(UTC),
+                "actor": actor.sub,
+                "roles": sorted(actor.roles),
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "client_id": client_id,
+                "correlation_id": context.correlation_id.get(),
+                "purpose": context.purpose.get(),
+                "detail": detail,
+            },
         )
+
+    def verify(self, session: Session) -> audit_chain.Verification:
+        assert self.head is not None
+        return audit_chain.verify(session, self.table, self.head)
 
     def page(
         self,
@@ -83,8 +95,14 @@ class AuditTrail:
         actor_id: str | None,
         limit: int,
         cursor: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> Page[Any]:
         statement = select(self.table)
+        if since is not None:
+            statement = statement.where(self.table.c.at >= since)
+        if until is not None:
+            statement = statement.where(self.table.c.at < until)
         if client_id:
             statement = statement.where(self.table.c.client_id == client_id)
         if actor_id:

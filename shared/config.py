@@ -129,6 +129,15 @@ class Settings:
     #: Development only (``CASEHUB_ALLOW_PRIVATE_WEBHOOKS=1``): webhook URLs may be http:// and
     #: point at loopback or private addresses. Off unless set; ``casehub dev`` sets it.
     allow_private_webhooks: bool = False
+    #: How long break-the-glass access to one client's crisis picture lasts
+    #: (``CASEHUB_EMERGENCY_ACCESS_HOURS``, default 12).
+    emergency_access_hours: float = 12.0
+    #: Fernet keys of the free-text clinical fields (``CASEHUB_ENCRYPTION_KEYS``, the first
+    #: encrypts); none: the public development key, for the embedded default only.
+    encryption_keys: tuple[str, ...] = ()
+    #: How long after discharge a client's record is kept before intake announces that its
+    #: retention expired (``CASEHUB_RETENTION_YEARS``, default 7; a legal hold stops it).
+    retention_years: float = 7.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -177,6 +186,22 @@ class Settings:
             )
         return None
 
+    def encryption_key_problem(self, bind_host: str = LOOPBACK_HOST) -> str | None:
+        """Why this process must not start with its note encryption keys, or None: a key that
+        is not a Fernet key, or none at all (the public development key) anywhere but the
+        embedded default on loopback, as ``token_secret_problem`` treats the JWT secret."""
+        from shared import crypto
+
+        if self.encryption_keys:
+            return crypto.key_problem(self.encryption_keys)
+        if self.is_embedded_default and is_loopback_bind(bind_host):
+            return None
+        return (
+            f"{crypto.KEYS_VARIABLE} is not set, and the development key that would encrypt "
+            "clinical notes is public: set it to a Fernet key (`casehub keys generate`), "
+            "keeping old keys after it while `casehub keys rotate` re-encrypts."
+        )
+
     @classmethod
     def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -221,6 +246,13 @@ class Settings:
             else None,
             metrics_host=env.get("CASEHUB_METRICS_HOST") or LOOPBACK_HOST,
             allow_private_webhooks=_flag(env, ALLOW_PRIVATE_WEBHOOKS_VARIABLE),
+            emergency_access_hours=float(env.get("CASEHUB_EMERGENCY_ACCESS_HOURS", "12")),
+            retention_years=float(env.get("CASEHUB_RETENTION_YEARS", "7")),
+            encryption_keys=tuple(
+                part.strip()
+                for part in env.get("CASEHUB_ENCRYPTION_KEYS", "").split(",")
+                if part.strip()
+            ),
         )
 
 

@@ -114,6 +114,84 @@ def drop_audit_purpose() -> None:
         batch.drop_column("purpose")
 
 
+def add_audit_chain() -> None:
+    """Every service's migration that chains its audit rows by hash (``shared.audit_chain``):
+    the two columns, the head row, and the rows already written chained in id order."""
+    from shared import audit_chain
+    from shared.audit import AuditTrail
+
+    with op.batch_alter_table("audit_log") as batch:
+        for column in audit_chain.chain_columns():
+            batch.add_column(column)
+    trail = AuditTrail(service_metadata())
+    assert trail.head is not None
+    trail.head.create(op.get_bind())
+    op.get_bind().execute(trail.head.insert().values(id=1, last_id=None, last_hash=None))
+    audit_chain.seal_unchained(op.get_bind(), trail.table, trail.head)  # type: ignore[arg-type]
+
+
+def drop_audit_chain() -> None:
+    from shared import audit_chain
+
+    audit_chain.head_table(service_metadata()).drop(op.get_bind())
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_column("row_hash")
+        batch.drop_column("prev_hash")
+
+
+def encrypt_column(table: str, key: str, column: str, *, was_json: bool = False) -> None:
+    """A free-text clinical column becomes encrypted (``shared.crypto``): JSON columns turn to
+    text, and every value already written is encrypted with the process's first key."""
+    from sqlalchemy import text as sql
+
+    from shared import crypto
+
+    if was_json:
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column(
+                column,
+                type_=sa_text_type(),
+                existing_nullable=True,
+                postgresql_using=f"{column}::text",
+            )
+    bind = op.get_bind()
+    ring = crypto.keyring()
+    rows = bind.execute(sql(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL"))
+    for row_key, stored in rows.all():
+        if not str(stored).startswith(crypto.PREFIX):
+            bind.execute(
+                sql(f"UPDATE {table} SET {column} = :value WHERE {key} = :key"),
+                {"value": ring.encrypt(str(stored)), "key": row_key},
+            )
+
+
+def decrypt_column(table: str, key: str, column: str, *, to_json: bool = False) -> None:
+    from sqlalchemy import text as sql
+
+    from shared import crypto
+
+    bind = op.get_bind()
+    ring = crypto.keyring()
+    for row_key, stored in bind.execute(
+        sql(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL")
+    ).all():
+        bind.execute(
+            sql(f"UPDATE {table} SET {column} = :value WHERE {key} = :key"),
+            {"value": ring.decrypt(str(stored)), "key": row_key},
+        )
+    if to_json:
+        from sqlalchemy import JSON
+
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column(column, type_=JSON(), postgresql_using=f"{column}::json")
+
+
+def sa_text_type() -> Any:
+    from sqlalchemy import Text
+
+    return Text()
+
+
 def drop_audit_table() -> None:
     from shared.audit import AuditTrail
 

@@ -12,7 +12,7 @@ from typing import Any
 from kombu import Connection
 from sqlalchemy import MetaData
 
-from shared import metrics
+from shared import crypto, metrics
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.config import Settings
 from shared.contracts import REGISTRY, ContractRegistry
@@ -99,6 +99,8 @@ class ServiceRuntime:
         #: The one clock the service's views, handlers and periodic tasks read.
         self.clock = clock
         self.database = Database(settings.database_url)
+        #: The keys of the encrypted clinical fields (a bad key fails here, at start).
+        self.keyring = crypto.use_keys(settings.encryption_keys)
         #: Where webhooks may go: checked at registration (API) and at each delivery (worker).
         self.outbound = OutboundGuard.for_settings(settings)
         #: The service's own settings, built once here (None for a service without any).

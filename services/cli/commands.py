@@ -6,6 +6,7 @@ import argparse
 import os
 from collections.abc import Callable, Sequence
 
+from services.cli import governance
 from services.cli.database import cmd_migrate, cmd_reporting, cmd_revision, cmd_topology
 from services.cli.dead_letters import cmd_dlq
 from services.cli.dev import DEV_BASE_PORT, cmd_dev
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("USER") or "operator",
         help="discard: who is discarding, for the audit trail (default: $USER)",
     )
+    governance.register(add)
     dev = add("dev", cmd_dev, "run every service and its worker on this machine")
     dev.add_argument("--workers", type=int, default=1, help="gunicorn workers per API")
     dev.add_argument("--check", action="store_true", help="start, check /healthz, then stop")

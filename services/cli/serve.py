@@ -13,11 +13,24 @@ from services.catalog import runtime_for
 from services.cli.database import migrate_web
 from services.cli.runtimes import prepared_runtime
 from shared.config import (
+    LOOPBACK_HOST,
     SERVICE_PORTS,
     Settings,
     default_api_workers,
 )
 from shared.logging import configure_logging
+
+
+def _encryption_problem(
+    service: str, settings: Settings, bind_host: str = LOOPBACK_HOST
+) -> str | None:
+    """Only a service that keeps encrypted clinical notes needs the keys to start."""
+    from services.catalog import load_spec
+    from shared.crypto import encrypted_columns
+
+    if not encrypted_columns(load_spec(service).metadata):
+        return None
+    return settings.encryption_key_problem(bind_host)
 
 
 def cmd_api(args: argparse.Namespace) -> int:
@@ -50,7 +63,9 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     else:
         settings = Settings.from_env(args.service)
-        problem = settings.token_secret_problem(args.host)
+        problem = settings.token_secret_problem(args.host) or _encryption_problem(
+            args.service, settings, args.host
+        )
         if problem:
             print(f"casehub api {args.service}: refusing to start. {problem}", file=sys.stderr)
             return 2
@@ -124,6 +139,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from shared.worker import run_worker
 
     metrics.use_single_process()
+    problem = _encryption_problem(args.service, Settings.from_env(args.service))
+    if problem:
+        print(f"casehub worker {args.service}: refusing to start. {problem}", file=sys.stderr)
+        return 2
     run_worker(prepared_runtime(args), metrics_port=args.metrics_port)
     return 0
 

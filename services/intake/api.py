@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from services.intake import domain, operations
-from services.intake.models import AUDIT, Assessment, Consent, DuplicateReview, RiskFlag
+from services.intake.models import AUDIT, Assessment, Base, Consent, DuplicateReview, RiskFlag
 from services.intake.schemas import (
     AssessmentIn,
     AssessmentOut,
@@ -25,24 +25,35 @@ from services.intake.schemas import (
     ConsentIn,
     ConsentOut,
     ConsentPage,
+    CorrectionDecisionIn,
+    CorrectionIn,
+    CorrectionOut,
+    CorrectionPage,
+    CrisisPictureOut,
     DischargeIn,
     DuplicateResolveIn,
     DuplicateReviewArgs,
     DuplicateReviewOut,
     DuplicateReviewPage,
+    EmergencyGrantOut,
+    LegalHoldIn,
     NominatedPersonIn,
     NominatedPersonOut,
     ResolveIn,
+    RetentionOut,
     RevokeIn,
     RiskFlagOut,
     RiskFlagPage,
     TeamArgs,
 )
+from shared import emergency_access
 from shared.unit_of_work import UnitOfWork
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
 from shared.web.paging import PageArgs, page_body
+from shared.web.privacy import privacy_blueprint
 from shared.web.query import Blueprint
+from shared.web.request_context import required_purpose
 from shared.web.service_app import current_runtime
 
 STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
@@ -93,6 +104,7 @@ BLUEPRINTS = [
     caseloads,
     duplicate_reviews,
     audit_blueprint(AUDIT),
+    privacy_blueprint("intake", Base.metadata, AUDIT),
 ]
 
 
@@ -250,6 +262,99 @@ def assign(body: dict[str, Any], client_id: str) -> Any:
             now=_now(),
         )
         return assignment
+
+
+# -- emergency access (break the glass) --------------------------------------------------------
+@clients.route("/<client_id>/emergency-access", methods=["POST"])
+@require_roles(*emergency_access.EMERGENCY_ROLES)
+@clients.response(201, EmergencyGrantOut)
+@clients.alt_response(400, description="No X-Purpose header: the reason is required.")
+def grant_emergency_access(client_id: str) -> Any:
+    """Break the glass: emergency access to this client's crisis picture in every service that
+    holds part of it, for CASEHUB_EMERGENCY_ACCESS_HOURS (12), with a required X-Purpose; audited
+    as emergency access and announced to the client's supervisor."""
+    required_purpose(emergency_access.PURPOSE_WHY)
+    runtime = current_runtime()
+    with _uow() as uow:
+        return operations.grant_emergency_access(
+            uow,
+            current_principal(),
+            client_id,
+            now=_now(),
+            hours=runtime.settings.emergency_access_hours,
+        )
+
+
+@clients.route("/<client_id>/emergency-access/crisis-picture", methods=["GET"])
+@require_roles(*emergency_access.EMERGENCY_ROLES)
+@clients.response(200, CrisisPictureOut)
+def read_crisis_picture(client_id: str) -> Any:
+    """Intake's part of the crisis picture under an emergency grant in force (404 without one,
+    or once it has expired); every read is audited as emergency access (X-Purpose required)."""
+    required_purpose(emergency_access.PURPOSE_WHY)
+    with _uow() as uow:
+        return operations.crisis_picture(uow, current_principal(), client_id, now=_now())
+
+
+# -- retention ---------------------------------------------------------------------------------
+@clients.route("/<client_id>/legal-hold", methods=["PUT"])
+@require_roles("admin")
+@clients.arguments(LegalHoldIn, example={"hold": True, "reason": "Litigation notice 2026-114"})
+@clients.response(200, RetentionOut)
+def set_legal_hold(body: dict[str, Any], client_id: str) -> Any:
+    """Put a legal hold on the client's record (retention stops) or lift it."""
+    years = current_runtime().settings.retention_years
+    with _uow() as uow:
+        operations.set_legal_hold(uow, current_principal(), client_id, body["hold"], body["reason"])
+        return operations.retention_status(uow, current_principal(), client_id, years)
+
+
+@clients.route("/<client_id>/retention", methods=["GET"])
+@require_roles("admin")
+@clients.response(200, RetentionOut)
+def read_retention(client_id: str) -> Any:
+    """When the client's retention runs out, any legal hold, and what each service erased."""
+    years = current_runtime().settings.retention_years
+    with _uow() as uow:
+        return operations.retention_status(uow, current_principal(), client_id, years)
+
+
+# -- corrections (the client's right to correction) ---------------------------------------------
+@clients.route("/<client_id>/corrections", methods=["POST"])
+@require_roles(*STAFF)
+@clients.arguments(CorrectionIn, example={"field": "family_name", "requested_value": "Rivera-Diaz"})
+@clients.response(201, CorrectionOut)
+def request_correction(body: dict[str, Any], client_id: str) -> Any:
+    """Record the client's request to correct a field of their record (decided separately)."""
+    with _uow() as uow:
+        return operations.request_correction(uow, current_principal(), client_id, body)
+
+
+@clients.route("/<client_id>/corrections", methods=["GET"])
+@require_roles(*STAFF)
+@clients.arguments(PageArgs, location="query")
+@clients.response(200, CorrectionPage)
+def list_corrections(args: dict[str, Any], client_id: str) -> Any:
+    """The client's correction requests and their outcomes, oldest first."""
+    with _uow() as uow:
+        return page_body(
+            operations.list_corrections(
+                uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
+            )
+        )
+
+
+@clients.route("/<client_id>/corrections/<correction_id>/decide", methods=["POST"])
+@require_roles("supervisor", "admin")
+@clients.arguments(CorrectionDecisionIn, example={"outcome": "accepted", "note": "ID seen"})
+@clients.response(200, CorrectionOut)
+@clients.alt_response(409, description="Already decided.")
+def decide_correction(body: dict[str, Any], client_id: str, correction_id: str) -> Any:
+    """Accepted amends the record; refused attaches the client's statement (required)."""
+    with _uow() as uow:
+        return operations.decide_correction(
+            uow, current_principal(), client_id, correction_id, body, _now()
+        )
 
 
 # -- consent -----------------------------------------------------------------------------------

@@ -19,6 +19,11 @@ def announce_expired_consents(runtime: ServiceRuntime) -> int:
         return operations.announce_expired_consents(uow, runtime.clock.today(), runtime.clock.now())
 
 
+def expire_retention(runtime: ServiceRuntime) -> int:
+    with runtime.unit_of_work() as uow:
+        return operations.expire_due(uow, runtime.clock.now(), runtime.settings.retention_years)
+
+
 SERVICE = ServiceSpec(
     name="intake",
     title="Casehub intake",
@@ -30,7 +35,10 @@ SERVICE = ServiceSpec(
     build_app=build_app,
     refusals=REFUSALS,
     migrations=Path(__file__).parent / "migrations",
-    periodic_tasks=[PeriodicTask("consent-expiry", 300, announce_expired_consents)],
+    periodic_tasks=[
+        PeriodicTask("consent-expiry", 300, announce_expired_consents),
+        PeriodicTask("retention", 3600, expire_retention),
+    ],
 )
 
 

@@ -146,3 +146,23 @@ class CaseManagerUpdated(TypedEvent):
     @property
     def subject(self) -> str:
         return f"case_manager/{self.case_manager_id}"
+
+
+@dataclass(frozen=True)
+class EmergencyAccessGranted(ClientEvent):
+    TYPE = "casehub.intake.access.emergency_granted.v1"
+    grant_id: str
+    granted_to: str
+    roles: list[str]
+    granted_at: datetime
+    expires_at: datetime
+    case_manager_id: str | None
+    supervisor_id: str | None
+
+
+@dataclass(frozen=True)
+class ClientRetentionExpired(TypedEvent):
+    TYPE = "casehub.intake.client.retention_expired.v1"
+    client_id: str
+    client_reference: str
+    expired_at: datetime

@@ -13,6 +13,15 @@ def on_review_due(event: Event, uow: UnitOfWork) -> None:
     operations.note_review_due(uow, values["episode_id"], values["due_on"])
 
 
+def on_client_erased(event: Event, uow: UnitOfWork) -> None:
+    """A service reports what it erased when the client's retention ran out."""
+    values = REGISTRY.load(event.type, event.data)
+    operations.record_erasure_report(uow, event.type.split(".")[1], values, values["erased_at"])
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     "planning.review.due.v1": on_review_due,
+    "planning.client.erased.v1": on_client_erased,
+    "referrals.client.erased.v1": on_client_erased,
+    "notifications.client.erased.v1": on_client_erased,
 }

@@ -14,13 +14,14 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.audit import AuditTrail
+from shared.crypto import EncryptedJSON, EncryptedText
 from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
+from shared.emergency_access import EmergencyGrants
 from shared.messaging.tables import messaging_tables
 
 
@@ -31,6 +32,7 @@ class Base(DeclarativeBase):
 
 MESSAGING = messaging_tables(Base.metadata)
 AUDIT = AuditTrail(Base.metadata)
+EMERGENCY_GRANTS = EmergencyGrants(Base.metadata)
 
 
 class CaseManager(Base):
@@ -58,12 +60,17 @@ class Client(Base):
     person_key: Mapped[str] = mapped_column(String(300), index=True)
     preferred_language: Mapped[str | None] = mapped_column(String(50))
     contact: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    advance_statement: Mapped[str | None] = mapped_column(Text)
+    advance_statement: Mapped[str | None] = mapped_column(EncryptedText)
     status: Mapped[str] = mapped_column(String(20), default="open")
     case_manager_id: Mapped[str | None] = mapped_column(String(128), index=True)
     #: Counts the changes of who carries the client (assignment, discharge), carried in their
     #: events, so other services' access rules never go back to an older one.
     care_version: Mapped[int] = mapped_column(Integer, default=0)
+    #: Retention stops while a legal hold is on (admin, with a reason).
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    legal_hold_reason: Mapped[str | None] = mapped_column(String(500))
+    #: When retention ran out and the record was erased (the reference and dates remain).
+    erased_at: Mapped[datetime | None]
     #: Set when a duplicate review merged this record into the surviving one.
     merged_into_id: Mapped[str | None] = mapped_column(String(36))
     registered_by: Mapped[str] = mapped_column(String(128))
@@ -138,7 +145,8 @@ class Assessment(Base):
     episode_id: Mapped[str] = mapped_column(ForeignKey("episodes.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("assessments.id"), unique=True)
-    domains: Mapped[dict[str, Any]] = mapped_column()
+    #: Each domain's rating and notes, encrypted at rest (the notes are clinical free text).
+    domains: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     phq9: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     gad7: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cssrs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -161,7 +169,7 @@ class RiskFlag(Base):
     opened_at: Mapped[datetime] = mapped_column(default=utc_now)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(128))
-    resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolution_note: Mapped[str | None] = mapped_column(EncryptedText)
 
 
 Index("ix_risk_flags_open", RiskFlag.client_id, RiskFlag.status)
@@ -211,3 +219,37 @@ class ClientReferenceCounter(Base):
     __tablename__ = "client_reference_counter"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer)
+
+
+class ErasureReport(Base):
+    """What each service reported erasing when the client's retention ran out."""
+
+    __tablename__ = "erasure_reports"
+    __table_args__ = (
+        UniqueConstraint("client_id", "service", name="uq_erasure_reports_client_id_service"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    service: Mapped[str] = mapped_column(String(50))
+    erased: Mapped[dict[str, Any]] = mapped_column()
+    reported_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Correction(Base):
+    """The client's request to correct their record and its outcome: accepted (the record is
+    amended, the event names the field) or refused (the client's statement is attached).
+    Never a silent overwrite; the request and the statement are the client's words, encrypted."""
+
+    __tablename__ = "corrections"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    field: Mapped[str] = mapped_column(String(50))
+    requested_value: Mapped[str] = mapped_column(EncryptedText)
+    reason: Mapped[str | None] = mapped_column(EncryptedText)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(default=utc_now)
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(EncryptedText)
+    client_statement: Mapped[str | None] = mapped_column(EncryptedText)

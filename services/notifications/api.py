@@ -7,7 +7,7 @@ from typing import Any
 
 from services.notifications import operations
 from services.notifications.domain import ON_CALL_ROLE
-from services.notifications.models import AUDIT
+from services.notifications.models import AUDIT, Base
 from services.notifications.schemas import (
     DeliveryArgs,
     DeliveryPage,
@@ -23,6 +23,7 @@ from services.notifications.schemas import (
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
 from shared.web.paging import PageArgs, page_body
+from shared.web.privacy import privacy_blueprint
 from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
@@ -39,7 +40,13 @@ notifications = Blueprint(
 admin = Blueprint(
     "admin", __name__, url_prefix="", description="Rules, preferences and the delivery log"
 )
-BLUEPRINTS = [inbox, notifications, admin, audit_blueprint(AUDIT)]
+BLUEPRINTS = [
+    inbox,
+    notifications,
+    admin,
+    audit_blueprint(AUDIT),
+    privacy_blueprint("notifications", Base.metadata, AUDIT),
+]
 PREFERENCE_EXAMPLE = {
     "email": "dana@example.org",
     "channels": ["email", "in_app"],

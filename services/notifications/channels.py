@@ -23,7 +23,16 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "URGENT: crisis alert for client {{ client_reference }}",
         "You have an urgent alert for client {{ client_reference }}. Open Casehub now and acknowledge it: "
         "{{ app_url }}/notifications/{{ notification_id }}\n"
-        "{% if escalation_level %}Nobody has acknowledged it yet (escalation {{ escalation_level }}).{% endif %}",
+        "{% if escalation_level %}Nobody has acknowledged it yet (escalation {{ escalation_level }}).\n"
+        "{% if client_id %}On call or supervising another team? Open the client's crisis picture with "
+        "emergency access (state why; it is audited): "
+        "{{ app_url }}/clients/{{ client_id }}/emergency-access\n{% endif %}{% endif %}",
+    ),
+    "emergency_access": (
+        "Emergency access used for client {{ client_reference }}",
+        "Someone used emergency (break-the-glass) access to the crisis picture of client "
+        "{{ client_reference }}, a client of your team. Review who and why in Casehub: "
+        "{{ app_url }}/notifications/{{ notification_id }}",
     ),
     "risk_priority": (
         "Priority: risk flag for client {{ client_reference }}",
@@ -55,6 +64,7 @@ def _compiled(source: str) -> Template:
 
 def render(template: str, **values: Any) -> tuple[str, str]:
     subject, body = TEMPLATES[template]
+    values.setdefault("client_id", "")  # the emergency-access link, where there is a client
     return _compiled(subject).render(**values), _compiled(body).render(**values)
 
 

@@ -52,3 +52,13 @@ class NotificationAcknowledged(NotificationEvent):
     TYPE = "casehub.notifications.notification.acknowledged.v1"
     acknowledged_by: str
     acknowledged_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientErased(TypedEvent):
+    """What retention erased here, reported back to intake."""
+
+    TYPE = "casehub.notifications.client.erased.v1"
+    client_id: str
+    erased_at: datetime
+    erased: dict[str, int]

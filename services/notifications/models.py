@@ -13,6 +13,7 @@ from shared.audit import AuditTrail
 from shared.care_team import CareTeam
 from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
 from shared.messaging.tables import messaging_tables
+from shared.retention import Erasures
 
 
 class Base(DeclarativeBase):
@@ -22,6 +23,7 @@ class Base(DeclarativeBase):
 
 MESSAGING = messaging_tables(Base.metadata)
 AUDIT = AuditTrail(Base.metadata)
+ERASURES = Erasures(Base.metadata)
 CARE_TEAM = CareTeam(Base.metadata)
 
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from services.planning import domain, operations
-from services.planning.models import AUDIT, Plan, PlanVersion, Review
+from services.planning.models import AUDIT, Base, Plan, PlanVersion, Review
 from services.planning.schemas import (
     AgreementIn,
     CloseIn,
     CompareArgs,
     ComparisonOut,
+    CrisisActionIn,
+    CrisisCloseIn,
+    CrisisEpisodeOut,
+    CrisisEpisodePage,
+    CrisisPictureOut,
+    FollowUpArgs,
+    FollowUpOut,
+    FollowUpPage,
     GoalIn,
     GoalPatch,
+    HospitalDischargeIn,
     OverdueReviewPage,
     PlanArgs,
     PlanOut,
@@ -25,10 +34,13 @@ from services.planning.schemas import (
     VersionOut,
     VersionPage,
 )
+from shared import emergency_access
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
 from shared.web.paging import PageArgs, page_body
+from shared.web.privacy import privacy_blueprint
 from shared.web.query import Blueprint
+from shared.web.request_context import required_purpose
 from shared.web.service_app import current_runtime
 
 READERS = ("case_manager", "supervisor", "admin")
@@ -39,7 +51,34 @@ goals = Blueprint(
     "goals", __name__, url_prefix="/plans", description="Goals, strategies, safety plan, progress"
 )
 reviews = Blueprint("reviews", __name__, url_prefix="/reviews", description="Plan reviews")
-BLUEPRINTS = [plans, goals, reviews, audit_blueprint(AUDIT)]
+crisis = Blueprint(
+    "crisis",
+    __name__,
+    url_prefix="/clients",
+    description="Crisis: emergency access to the safety plan, crisis episodes, follow-up",
+)
+crises = Blueprint(
+    "crises",
+    __name__,
+    url_prefix="/crisis-episodes",
+    description="What was done in a crisis, its outcome and close",
+)
+follow_ups = Blueprint(
+    "follow_ups",
+    __name__,
+    url_prefix="/follow-ups",
+    description="Follow-up contacts after a crisis or a hospital discharge (the worklist)",
+)
+BLUEPRINTS = [
+    plans,
+    goals,
+    reviews,
+    crisis,
+    crises,
+    follow_ups,
+    audit_blueprint(AUDIT),
+    privacy_blueprint("planning", Base.metadata, AUDIT),
+]
 
 GOAL_EXAMPLE = {
     "domain": "housing",
@@ -363,4 +402,121 @@ def overdue(args: dict[str, Any]) -> Any:
                 }
                 for review, plan in page.items
             ],
+        )
+
+
+# -- crisis ------------------------------------------------------------------------------------
+@crisis.route("/<client_id>/emergency-access/crisis-picture", methods=["GET"])
+@require_roles(*emergency_access.EMERGENCY_ROLES)
+@crisis.response(200, CrisisPictureOut)
+def read_crisis_picture(client_id: str) -> Any:
+    """The client's safety plan and crisis contacts under an emergency grant made in intake (404
+    without one in force); X-Purpose required, every read audited as emergency access."""
+    required_purpose(emergency_access.PURPOSE_WHY)
+    with _uow() as uow:
+        return operations.crisis_picture(
+            uow, current_principal(), client_id, now=current_runtime().clock.now()
+        )
+
+
+def _crisis_out(uow: Any, crisis: Any) -> dict[str, Any]:
+    return {
+        **{
+            name: getattr(crisis, name)
+            for name in CrisisEpisodeOut().fields
+            if name != "follow_ups"
+        },
+        "follow_ups": operations.tasks_of(uow, crisis),
+    }
+
+
+@crisis.route("/<client_id>/crisis-episodes", methods=["GET"])
+@require_roles(*READERS)
+@crisis.arguments(PageArgs, location="query")
+@crisis.response(200, CrisisEpisodePage)
+def list_crisis_episodes(args: dict[str, Any], client_id: str) -> Any:
+    """The client's crisis episodes, oldest first, each with its follow-up contacts."""
+    with _uow() as uow:
+        page = operations.list_crises(
+            uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
+        )
+        return page_body(page, [_crisis_out(uow, c) for c in page.items])
+
+
+@crisis.route("/<client_id>/hospital-discharges", methods=["POST"])
+@require_roles(*EDITORS)
+@crisis.arguments(HospitalDischargeIn, example={"discharged_at": "2026-11-30T10:00:00+00:00"})
+@crisis.response(201, CrisisEpisodeOut)
+def report_hospital_discharge(body: dict[str, Any], client_id: str) -> Any:
+    """A discharge from hospital: follow-up contacts within 24 and 72 hours go on the worklist."""
+    with _uow() as uow:
+        crisis_episode = operations.report_hospital_discharge(
+            uow, current_principal(), client_id, body["discharged_at"]
+        )
+        return _crisis_out(uow, crisis_episode)
+
+
+@crises.route("/<crisis_id>/actions", methods=["POST"])
+@require_roles(*EDITORS, "on_call")
+@crises.arguments(CrisisActionIn, example={"action": "safety_plan_reviewed"})
+@crises.response(200, CrisisEpisodeOut)
+@crises.alt_response(409, description="The crisis episode is closed.")
+def record_crisis_action(body: dict[str, Any], crisis_id: str) -> Any:
+    """Record what was done (safety plan reviewed, means restriction, emergency services called,
+    admission); on call may, under an emergency grant for the client."""
+    with _uow() as uow:
+        found = operations.record_crisis_action(
+            uow, current_principal(), crisis_id, body["action"], current_runtime().clock.now()
+        )
+        return _crisis_out(uow, found)
+
+
+@crises.route("/<crisis_id>/close", methods=["POST"])
+@require_roles(*EDITORS)
+@crises.arguments(
+    CrisisCloseIn, example={"outcome": "stabilised_in_community", "note": "Safe at home."}
+)
+@crises.response(200, CrisisEpisodeOut)
+@crises.alt_response(409, description="The crisis episode is already closed.")
+def close_crisis_episode(body: dict[str, Any], crisis_id: str) -> Any:
+    """Close the crisis with its outcome and a note."""
+    with _uow() as uow:
+        found = operations.close_crisis(
+            uow,
+            current_principal(),
+            crisis_id,
+            body["outcome"],
+            body["note"],
+            current_runtime().clock.now(),
+        )
+        return _crisis_out(uow, found)
+
+
+@follow_ups.route("", methods=["GET"])
+@require_roles(*READERS)
+@follow_ups.arguments(FollowUpArgs, location="query")
+@follow_ups.response(200, FollowUpPage)
+def list_follow_ups(args: dict[str, Any]) -> Any:
+    """Follow-up contacts of the clients you carry or supervise, soonest due first."""
+    with _uow() as uow:
+        return page_body(
+            operations.worklist(
+                uow,
+                current_principal(),
+                args.get("status"),
+                limit=args["limit"],
+                cursor=args["cursor"],
+            )
+        )
+
+
+@follow_ups.route("/<task_id>/complete", methods=["POST"])
+@require_roles(*EDITORS)
+@follow_ups.response(200, FollowUpOut)
+@follow_ups.alt_response(409, description="Already recorded.")
+def complete_follow_up(task_id: str) -> Any:
+    """The follow-up contact happened."""
+    with _uow() as uow:
+        return operations.complete_follow_up(
+            uow, current_principal(), task_id, current_runtime().clock.now()
         )

@@ -440,3 +440,33 @@ def decide_approval(
         next_review_due=next_review_after_approval(approved_on, interval_days),
         referrals=new_referral_strategies(previous_content, approved),
     )
+
+
+# --- Crisis episodes ----------------------------------------------------------------------------
+
+#: What was done in a crisis (recorded as it happens, each with who and when).
+CRISIS_ACTIONS: tuple[str, ...] = (
+    "safety_plan_reviewed",
+    "means_restriction",
+    "emergency_services_called",
+    "admission",
+)
+#: How a crisis episode ended.
+CRISIS_OUTCOMES: tuple[str, ...] = (
+    "stabilised_in_community",
+    "admitted",
+    "transferred",
+    "other",
+)
+#: Why a crisis episode opened: a high risk flag, or a discharge from hospital.
+CRISIS_SOURCES: tuple[str, ...] = ("risk_flag", "hospital_discharge")
+#: The follow-up contacts after a crisis or a hospital discharge, and how soon each is due.
+FOLLOW_UPS: tuple[tuple[str, timedelta], ...] = (
+    ("contact_within_24h", timedelta(hours=24)),
+    ("contact_within_72h", timedelta(hours=72)),
+)
+
+
+def follow_up_schedule(start: datetime) -> list[tuple[str, datetime]]:
+    """Each follow-up contact and when it falls due, counted from the crisis or the discharge."""
+    return [(kind, start + after) for kind, after in FOLLOW_UPS]

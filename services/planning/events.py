@@ -87,3 +87,13 @@ class ReviewDue(TypedEvent):
     episode_id: str
     due_on: date
     case_manager_id: str | None
+
+
+@dataclass(frozen=True)
+class ClientErased(TypedEvent):
+    """What retention erased here, reported back to intake."""
+
+    TYPE = "casehub.planning.client.erased.v1"
+    client_id: str
+    erased_at: datetime
+    erased: dict[str, int]

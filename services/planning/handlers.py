@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.planning import operations
+from services.planning.events import ClientErased
+from services.planning.models import ERASURES, Base
 from services.planning.settings import ReviewPolicy
 from shared.clock import Clock
 from shared.contracts import REGISTRY, Event
+from shared.retention import erase_once
 from shared.unit_of_work import UnitOfWork
 
 PlanningHandler = Callable[..., None]
@@ -34,6 +37,7 @@ def on_case_manager_updated(
 
 def on_risk_flagged(event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock) -> None:
     operations.respond_to_high_risk(uow, event.data, settings, clock.today())
+    operations.open_from_high_risk(uow, event.data)
 
 
 def on_client_discharged(
@@ -48,7 +52,25 @@ def on_referral_status_changed(
     operations.record_referral_status(uow, REGISTRY.load(event.type, event.data))
 
 
+def on_emergency_access_granted(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
+    operations.record_emergency_grant(uow, event.data)
+
+
+def on_retention_expired(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
+    """Erase what this service holds about the client, once, and report it back to intake."""
+    now = clock.now()
+    erased = erase_once(uow.session, Base.metadata, ERASURES, event.data["client_id"], now)
+    if erased is not None:
+        uow.publish(ClientErased(client_id=event.data["client_id"], erased_at=now, erased=erased))
+
+
 EVENT_HANDLERS: dict[str, PlanningHandler] = {
+    "intake.client.retention_expired.v1": on_retention_expired,
+    "intake.access.emergency_granted.v1": on_emergency_access_granted,
     "referrals.referral.status_changed.v1": on_referral_status_changed,
     "intake.assessment.completed.v1": on_assessment_completed,
     "intake.case.assigned.v1": on_case_assigned,

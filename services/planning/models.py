@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import AuditTrail
 from shared.care_team import CareTeam
+from shared.crypto import EncryptedJSON, EncryptedText
 from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
+from shared.emergency_access import EmergencyGrants
 from shared.messaging.tables import messaging_tables
+from shared.retention import Erasures
 
 
 class Base(DeclarativeBase):
@@ -22,7 +25,9 @@ class Base(DeclarativeBase):
 
 MESSAGING = messaging_tables(Base.metadata)
 AUDIT = AuditTrail(Base.metadata)
+ERASURES = Erasures(Base.metadata)
 CARE_TEAM = CareTeam(Base.metadata)
+EMERGENCY_GRANTS = EmergencyGrants(Base.metadata)
 
 
 class EpisodeCare(Base):
@@ -70,7 +75,8 @@ class PlanVersion(Base):
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="draft")
-    content: Mapped[dict[str, Any]] = mapped_column()
+    #: Goals in the client's words and the safety plan: encrypted at rest.
+    content: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     created_by: Mapped[str] = mapped_column(String(128))
     approved_at: Mapped[datetime | None]
@@ -83,7 +89,7 @@ class ProgressNote(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
     goal_id: Mapped[str] = mapped_column(String(36), index=True)
-    note: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(EncryptedText)
     attainment: Mapped[int] = mapped_column(Integer)
     achieved: Mapped[bool] = mapped_column(Boolean, default=False)
     written_by: Mapped[str] = mapped_column(String(128))
@@ -112,3 +118,44 @@ class StrategyReferral(Base):
     referral_id: Mapped[str] = mapped_column(String(36))
     status: Mapped[str] = mapped_column(String(30))
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class CrisisEpisode(Base):
+    """A crisis: opened by a high risk flag (once per flag) or a reported hospital discharge,
+    what was done, its outcome, closed with a note (encrypted: clinical free text)."""
+
+    __tablename__ = "crisis_episodes"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="uq_crisis_episodes_source_source_id"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_reference: Mapped[str] = mapped_column(String(20))
+    episode_id: Mapped[str] = mapped_column(String(36), index=True)
+    source: Mapped[str] = mapped_column(String(30))
+    source_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    opened_at: Mapped[datetime] = mapped_column(default=utc_now)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(128))
+    close_note: Mapped[str | None] = mapped_column(EncryptedText)
+
+
+class FollowUpTask(Base):
+    """A follow-up contact on the case manager's worklist, made once per crisis and kind."""
+
+    __tablename__ = "follow_up_tasks"
+    __table_args__ = (
+        UniqueConstraint("crisis_episode_id", "kind", name="uq_follow_up_tasks_crisis_kind"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    crisis_episode_id: Mapped[str] = mapped_column(ForeignKey("crisis_episodes.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    assignee_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(128))

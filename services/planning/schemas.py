@@ -5,6 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.planning.domain import (
+    CRISIS_ACTIONS,
+    CRISIS_OUTCOMES,
     SAFETY_PLAN_SECTIONS,
     Attainment,
     GoalStatus,
@@ -201,3 +203,80 @@ class ProgressNotePage(CursorPage):
 
 class OverdueReviewPage(CursorPage):
     items = fields.List(fields.Nested(OverdueReviewOut))
+
+
+class CrisisPictureOut(Schema):
+    """Planning's part of the crisis picture: the safety plan and whom to call."""
+
+    client_id = fields.String()
+    client_reference = fields.String(allow_none=True)
+    grant_id = fields.String()
+    expires_at = fields.DateTime()
+    plan_id = fields.String(allow_none=True)
+    plan_status = fields.String(allow_none=True)
+    safety_plan = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), allow_none=True
+    )
+    safety_plan_sections = fields.List(fields.String())
+    crisis_contacts = fields.List(fields.String())
+
+
+class CrisisActionOut(Schema):
+    action = fields.String()
+    by = fields.String()
+    at = fields.String()
+
+
+class FollowUpOut(Schema):
+    id = fields.String()
+    crisis_episode_id = fields.String()
+    client_id = fields.String()
+    kind = fields.String(metadata={"description": "contact_within_24h or contact_within_72h"})
+    due_at = fields.DateTime()
+    assignee_id = fields.String(allow_none=True)
+    status = fields.String()
+    done_at = fields.DateTime(allow_none=True)
+    done_by = fields.String(allow_none=True)
+
+
+class CrisisEpisodeOut(Schema):
+    id = fields.String()
+    client_id = fields.String()
+    client_reference = fields.String()
+    episode_id = fields.String()
+    source = fields.String(metadata={"description": "risk_flag or hospital_discharge"})
+    status = fields.String()
+    opened_at = fields.DateTime()
+    actions = fields.List(fields.Nested(CrisisActionOut))
+    outcome = fields.String(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    closed_by = fields.String(allow_none=True)
+    close_note = fields.String(allow_none=True)
+    follow_ups = fields.List(fields.Nested(FollowUpOut))
+
+
+class CrisisEpisodePage(CursorPage):
+    items = fields.List(fields.Nested(CrisisEpisodeOut))
+
+
+class FollowUpPage(CursorPage):
+    items = fields.List(fields.Nested(FollowUpOut))
+
+
+class FollowUpArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(("open", "done")))
+
+
+class CrisisActionIn(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(CRISIS_ACTIONS))
+
+
+class CrisisCloseIn(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(CRISIS_OUTCOMES))
+    note = fields.String(required=True, validate=validate.Length(min=1, max=5_000))
+
+
+class HospitalDischargeIn(Schema):
+    discharged_at = fields.AwareDateTime(
+        required=True, metadata={"description": "When the client left hospital"}
+    )

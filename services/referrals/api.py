@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from services.referrals import operations
-from services.referrals.models import AUDIT, Referral
+from services.referrals.models import AUDIT, Base, Referral
 from services.referrals.schemas import (
     ApiKeyOut,
     FeedArgs,
@@ -37,6 +37,7 @@ from shared.web import Principal, current_principal, require_roles
 from shared.web.audit import audit_blueprint
 from shared.web.auth import API_KEY_RESOLVER
 from shared.web.paging import PageArgs, page_body
+from shared.web.privacy import privacy_blueprint
 from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
@@ -55,7 +56,13 @@ partner = Blueprint(
     description="Partner-facing API: your organisation's referrals, events feed and webhooks. "
     "Authenticate with a bearer token carrying an `org` claim or an `X-Api-Key` header.",
 )
-BLUEPRINTS = [directory, referrals, partner, audit_blueprint(AUDIT)]
+BLUEPRINTS = [
+    directory,
+    referrals,
+    partner,
+    audit_blueprint(AUDIT),
+    privacy_blueprint("referrals", Base.metadata, AUDIT),
+]
 MOVE_REFUSED = "Not a move allowed from the referral's status (the allowed ones are named)."
 MOVE_EXAMPLE = {"status": "accepted", "reason_code": None, "note": "Intake appointment booked"}
 

@@ -79,3 +79,13 @@ class ReferralCancelled(ReferralEvent):
 class ReferralOverdue(ReferralEvent):
     TYPE = "casehub.referrals.referral.overdue.v1"
     sent_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientErased(TypedEvent):
+    """What retention erased here, reported back to intake."""
+
+    TYPE = "casehub.referrals.client.erased.v1"
+    client_id: str
+    erased_at: datetime
+    erased: dict[str, int]

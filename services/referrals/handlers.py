@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.referrals import operations
+from services.referrals.events import ClientErased
+from services.referrals.models import ERASURES, Base
 from services.referrals.settings import ReferralsSettings
 from shared.clock import Clock
 from shared.contracts import REGISTRY, Event
+from shared.retention import erase_once
 from shared.unit_of_work import UnitOfWork
 
 
@@ -48,7 +51,18 @@ def on_referral_requested(
     operations.draft_from_strategy(uow, event.data, clock.now())
 
 
+def on_retention_expired(
+    event: Event, uow: UnitOfWork, *, settings: ReferralsSettings, clock: Clock
+) -> None:
+    """Erase what this service holds about the client, once, and report it back to intake."""
+    now = clock.now()
+    erased = erase_once(uow.session, Base.metadata, ERASURES, event.data["client_id"], now)
+    if erased is not None:
+        uow.publish(ClientErased(client_id=event.data["client_id"], erased_at=now, erased=erased))
+
+
 EVENT_HANDLERS: dict[str, Callable[..., None]] = {
+    "intake.client.retention_expired.v1": on_retention_expired,
     "intake.consent.granted.v1": on_consent_granted,
     "intake.consent.revoked.v1": on_consent_revoked,
     "intake.case.assigned.v1": on_case_assigned,

@@ -82,8 +82,13 @@ class Backend:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         request_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            **(extra_headers or {}),
+        }
         if request_id:
             headers["X-Request-ID"] = request_id
         try:
@@ -154,9 +159,24 @@ class Caller:
             self.token, service, "GET", path, params=clean, request_id=self.request_id
         )
 
-    def send(self, service: str, method: str, path: str, body: Any = None) -> Any:
+    def send(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        purpose: str | None = None,
+    ) -> Any:
+        """``purpose``: the person's stated reason, sent as ``X-Purpose`` (the audit keeps it)."""
         return self.backend.call(
-            self.token, service, method, path, json=body, request_id=self.request_id
+            self.token,
+            service,
+            method,
+            path,
+            json=body,
+            request_id=self.request_id,
+            extra_headers={"X-Purpose": purpose} if purpose else None,
         )
 
     def download(self, service: str, path: str, **params: Any) -> httpx.Response:

@@ -178,3 +178,30 @@ class CaseManagerUpdated(Schema):
         metadata={"description": "Increases with every change; consumers keep the highest."},
     )
     updated_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.access.emergency_granted.v1",
+    "Someone broke the glass: time-limited emergency access to one client's crisis picture "
+    "(services holding part of it keep the grant; the client's supervisor is told). The stated "
+    "reason stays in intake's audit trail, never in the event.",
+)
+class EmergencyAccessGranted(_ClientEvent):
+    grant_id = fields.String(required=True)
+    granted_to = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    granted_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+    case_manager_id = fields.String(load_default=None, allow_none=True)
+    supervisor_id = fields.String(load_default=None, allow_none=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.client.retention_expired.v1",
+    "The client's retention period after discharge ran out (no legal hold): every service "
+    "erases or anonymises what it holds about them and reports back (client.erased).",
+)
+class ClientRetentionExpired(Schema):
+    client_id = fields.String(required=True)
+    client_reference = fields.String(required=True)
+    expired_at = fields.AwareDateTime(required=True)

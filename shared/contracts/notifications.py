@@ -53,3 +53,13 @@ class NotificationEscalated(_NotificationEvent):
 class NotificationAcknowledged(_NotificationEvent):
     acknowledged_by = fields.String(required=True)
     acknowledged_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.notifications.client.erased.v1",
+    "The service erased what it held about a client whose retention ran out: rows per kind.",
+)
+class ClientErasedNotifications(Schema):
+    client_id = fields.String(required=True)
+    erased_at = fields.AwareDateTime(required=True)
+    erased = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)

@@ -80,3 +80,13 @@ class ReviewDue(Schema):
     episode_id = fields.String(required=True)
     due_on = fields.Date(required=True)
     case_manager_id = fields.String(load_default=None, allow_none=True)
+
+
+@REGISTRY.register(
+    "casehub.planning.client.erased.v1",
+    "The service erased what it held about a client whose retention ran out: rows per kind.",
+)
+class ClientErasedPlanning(Schema):
+    client_id = fields.String(required=True)
+    erased_at = fields.AwareDateTime(required=True)
+    erased = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)

@@ -55,3 +55,13 @@ class ReferralCancelled(_ReferralEvent):
 )
 class ReferralOverdue(_ReferralEvent):
     sent_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.referrals.client.erased.v1",
+    "The service erased what it held about a client whose retention ran out: rows per kind.",
+)
+class ClientErasedReferrals(Schema):
+    client_id = fields.String(required=True)
+    erased_at = fields.AwareDateTime(required=True)
+    erased = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)

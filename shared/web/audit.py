@@ -16,6 +16,10 @@ from shared.web.service_app import current_runtime
 class AuditArgs(PageArgs):
     client_id = fields.String()
     actor = fields.String()
+    since = fields.AwareDateTime(
+        data_key="from", metadata={"description": "Rows at or after this moment"}
+    )
+    until = fields.AwareDateTime(data_key="to", metadata={"description": "Rows before this moment"})
 
 
 class AuditEntryOut(Schema):
@@ -33,6 +37,14 @@ class AuditEntryOut(Schema):
         metadata={"description": "Why: the caller's X-Purpose header, else the operation"},
     )
     detail = fields.Dict()
+    emergency = fields.Function(
+        lambda row: bool((getattr(row, "detail", None) or {}).get("emergency")),
+        metadata={"description": "A read or grant under break-the-glass emergency access"},
+    )
+    prev_hash = fields.String(allow_none=True)
+    row_hash = fields.String(
+        allow_none=True, metadata={"description": "This row's link in the hash chain"}
+    )
 
 
 class AuditPage(CursorPage):
@@ -58,6 +70,8 @@ def audit_blueprint(trail: AuditTrail) -> Blueprint:
                 uow.session,
                 client_id=args.get("client_id"),
                 actor_id=args.get("actor"),
+                since=args.get("since"),
+                until=args.get("until"),
                 limit=args["limit"],
                 cursor=args["cursor"],
             )

@@ -72,7 +72,23 @@ def _enter_request() -> None:
     g.casehub_request_started = time.perf_counter()
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(correlation_id=request_id)
-    context.purpose.set(stated_purpose(request.headers.get(PURPOSE_HEADER)) or request.endpoint)
+    said = stated_purpose(request.headers.get(PURPOSE_HEADER))
+    g.casehub_stated_purpose = said
+    context.purpose.set(said or request.endpoint)
+
+
+def required_purpose(why: str) -> str:
+    """The caller's stated ``X-Purpose``, which this operation cannot go without (break the
+    glass): missing, it is a 400 naming the header, before anything is read."""
+    said = g.get("casehub_stated_purpose")
+    if not said:
+        raise Problem(
+            400,
+            detail=f"{PURPOSE_HEADER} is required: {why}",
+            errors={"headers": {PURPOSE_HEADER: ["required: say why you need this access"]}},
+            reason="purpose_required",
+        )
+    return str(said)
 
 
 def _finish_request(response: Response) -> Response:

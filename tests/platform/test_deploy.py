@@ -275,9 +275,13 @@ def test_every_workload_is_locked_down_and_references_its_secrets(overlay: str) 
         for container in workload["spec"]["template"]["spec"]["containers"]
         for variable in container.get("env", [])
     }
-    assert secrets == {"casehub-broker", "casehub-smtp", "casehub-web-oidc"} | {
-        f"casehub-{name}-db" for name in DEPLOYED
-    }
+    # casehub-encryption: the keys of intake's and planning's notes encrypted at rest
+    assert secrets == {
+        "casehub-broker",
+        "casehub-smtp",
+        "casehub-web-oidc",
+        "casehub-encryption",
+    } | {f"casehub-{name}-db" for name in DEPLOYED}
     assert not by_kind(overlay, "Secret")  # referenced, never shipped
     budgets = by_kind(overlay, "PodDisruptionBudget")
     for name in by_kind(overlay, "Deployment"):

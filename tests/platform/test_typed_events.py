@@ -369,6 +369,27 @@ CASES += [
 ]
 
 
+#: Crisis access and privacy governance (issue 18).
+GRANT = {
+    "grant_id": "g-1",
+    "granted_to": "dr-night",
+    "roles": ["on_call"],
+    "granted_at": AT,
+    "expires_at": AT,
+    "case_manager_id": "cm-1",
+    "supervisor_id": "sup-1",
+}
+ERASED = {"client_id": "c-1", "erased_at": AT, "erased": {"plans": 1}}
+EXPIRED = {"client_id": "c-1", "client_reference": "C-1001", "expired_at": AT}
+CASES += [
+    (intake.EmergencyAccessGranted(**CLIENT, **GRANT), "client/c-1", {**CLIENT, **GRANT}),
+    (intake.ClientRetentionExpired(**EXPIRED), "client/c-1", EXPIRED),
+    (planning.ClientErased(**ERASED), "client/c-1", ERASED),
+    (referrals.ClientErased(**ERASED), "client/c-1", ERASED),
+    (notifications.ClientErased(**ERASED), "client/c-1", ERASED),
+]
+
+
 def _payload(event_type: str, subject: str, data: Mapping[str, Any]) -> str:
     """The envelope as the outbox stores it (id and time pinned: they are not the producer's)."""
     event = Event(

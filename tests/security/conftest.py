@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from tests.support.service_api import ServiceApi
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 IW, CM, SUP, ADMIN, PARTNER = "intake_worker", "case_manager", "supervisor", "admin", "partner"
+ON_CALL = "on_call"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ INSIDERS: dict[str, Caller] = {
     SUP: Caller("sup-1", SUP),
     ADMIN: Caller("admin-1", ADMIN),
     PARTNER: Caller(f"{HOUSING}-staff", PARTNER, org=HOUSING),
+    ON_CALL: Caller("dr-night", ON_CALL),
 }
 #: Staff with the right role but another caseload, team or intake.
 OUTSIDERS = (Caller("cm-2", CM), Caller("sup-2", SUP), Caller("iw-2", IW))
@@ -255,14 +258,28 @@ def _seed_intake(api: IntakeApi) -> SecuredService:
         f"{base}/nominated-persons",
         {"name": "Jo Park", "relationship_to_client": "carer"},
     )
+    correction = _call(
+        api,
+        cm,
+        "POST",
+        f"{base}/corrections",
+        {"field": "preferred_language", "requested_value": "Spanish"},
+    )
     ids = {
         "client_id": client,
+        "correction_id": correction["id"],
         "assessment_id": assessment["id"],
         "flag_id": assessment["risk_flag_id"],
         "consent_id": consent["id"],
         "person_id": person["id"],
         "case_manager_id": "cm-1",
     }
+    # sup-1 broke the glass once (emergency access is for clients outside one's team)
+    granted = api.http.post(
+        f"{base}/emergency-access",
+        headers={**INSIDERS[SUP].headers(api.runtime.settings), "X-Purpose": "seeding"},
+    )
+    assert granted.status_code == 201, granted.json
     return SecuredService("intake", api, ids, markers={client, "Quixote-Marchbanks"})
 
 
@@ -283,6 +300,20 @@ def _seed_planning(api: PlanningApi) -> SecuredService:
     [strategies] = [
         g["strategies"] for g in strategy["working_version"]["content"]["goals"] if g["id"] == goal
     ]
+    now = datetime.now(UTC)
+    api.deliver(  # intake's announcement of sup-1's emergency access to the client
+        "intake.access.emergency_granted.v1",
+        {
+            "client_id": ids["client_id"],
+            "client_reference": ids["client_reference"],
+            "episode_id": ids["episode_id"],
+            "grant_id": str(uuid.uuid4()),
+            "granted_to": INSIDERS[SUP].sub,
+            "roles": [SUP],
+            "granted_at": now,
+            "expires_at": now + timedelta(hours=12),
+        },
+    )
     return SecuredService(
         "planning",
         api,

@@ -12,6 +12,7 @@ from tests.security.conftest import (
     CM,
     INSIDERS,
     IW,
+    ON_CALL,
     OUTSIDERS,
     PARTNER,
     SUP,
@@ -24,6 +25,9 @@ from tests.security.conftest import (
 STAFF = {IW, CM, SUP, ADMIN}
 READERS = {CM, SUP, ADMIN}
 EDITORS = {CM, SUP}
+#: Break the glass: on call, and supervisors for clients outside their team, with a stated
+#: reason (X-Purpose), time-limited and audited (tests/crisis/test_emergency_access.py).
+EMERGENCY = {SUP, ON_CALL}
 
 # -- the access policy: operation -> the roles that may call it ---------------------------------
 POLICY: dict[str, dict[str, set[str]]] = {
@@ -49,8 +53,16 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "PUT /case-managers/{case_manager_id}": {SUP, ADMIN},
         "GET /case-managers": {SUP, ADMIN},
         "GET /case-managers/{case_manager_id}/caseload": {CM, SUP, ADMIN},
+        "POST /clients/{client_id}/emergency-access": EMERGENCY,
+        "GET /clients/{client_id}/emergency-access/crisis-picture": EMERGENCY,
+        "PUT /clients/{client_id}/legal-hold": {ADMIN},
+        "POST /clients/{client_id}/corrections": STAFF,
+        "GET /clients/{client_id}/corrections": STAFF,
+        "POST /clients/{client_id}/corrections/{correction_id}/decide": {SUP, ADMIN},
+        "GET /clients/{client_id}/retention": {ADMIN},
         "GET /duplicate-reviews": {SUP, ADMIN},
         "POST /duplicate-reviews/{review_id}/resolve": {SUP, ADMIN},
+        "GET /privacy/clients/{client_id}/export": {ADMIN},
         "GET /audit": {ADMIN},
     },
     "planning": {
@@ -71,6 +83,15 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "POST /plans/{plan_id}/goals/{goal_id}/progress-notes": EDITORS,
         "GET /plans/{plan_id}/goals/{goal_id}/progress-notes": READERS,
         "GET /reviews/overdue": READERS,
+        "GET /clients/{client_id}/emergency-access/crisis-picture": EMERGENCY,
+        "GET /clients/{client_id}/crisis-episodes": READERS,
+        "POST /clients/{client_id}/hospital-discharges": EDITORS,
+        # on call records what they did under an emergency grant (tests/crisis)
+        "POST /crisis-episodes/{crisis_id}/actions": EDITORS | {ON_CALL},
+        "POST /crisis-episodes/{crisis_id}/close": EDITORS,
+        "GET /follow-ups": READERS,
+        "POST /follow-ups/{task_id}/complete": EDITORS,
+        "GET /privacy/clients/{client_id}/export": {ADMIN},
         "GET /audit": {ADMIN},
     },
     "referrals": {
@@ -92,6 +113,7 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /partner/webhooks": {PARTNER},
         "GET /partner/webhooks/{subscription_id}/deliveries": {PARTNER},
         "POST /partner/webhooks/{subscription_id}/reactivate": {PARTNER},
+        "GET /privacy/clients/{client_id}/export": {ADMIN},
         "GET /audit": {ADMIN},
     },
     "notifications": {
@@ -100,11 +122,12 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /me/preferences": STAFF,
         "PUT /me/preferences": STAFF,
         # on-call acknowledges by role, only what reached on-call (tests/notifications)
-        "POST /notifications/{notification_id}/acknowledge": STAFF | {"on_call"},
+        "POST /notifications/{notification_id}/acknowledge": STAFF | {ON_CALL},
         "PUT /users/{user_id}/preferences": {ADMIN},
         "GET /rules": {ADMIN, SUP},
         "PATCH /rules/{rule_id}": {ADMIN},
         "GET /deliveries": {ADMIN, SUP},
+        "GET /privacy/clients/{client_id}/export": {ADMIN},
         "GET /audit": {ADMIN},
     },
     # figures only, suppressed, in the caller's teams; the archive carries client ids
@@ -212,6 +235,9 @@ def test_probes_metrics_and_docs_are_public(secured: SecuredService) -> None:
 
 
 def _in_scope(operation: Operation, caller: Caller) -> bool:
+    """Emergency access is meant for those outside the team (with a reason, audited)."""
+    if "/emergency-access" in operation.key:
+        return False
     return caller.role in operation.required_roles and (
         bool(set(operation.parameters) & CASELOAD_SCOPED) or operation.key in CLIENT_IN_BODY
     )

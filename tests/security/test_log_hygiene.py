@@ -28,6 +28,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from services import demo
 from shared.config import Settings, without_password
+from shared.crypto import generate_key
 from shared.db import create_database_engine
 from shared.web import create_service_app
 from shared.web.auth import mint_token
@@ -377,6 +378,7 @@ def test_worker_and_api_startup_output_shows_no_password(
         "CASEHUB_BROKER_CONNECT_TIMEOUT": "1",
         "CASEHUB_LOG_LEVEL": "DEBUG",
         "CASEHUB_JWT_SECRET": JWT_SECRET,
+        "CASEHUB_ENCRYPTION_KEYS": generate_key(),
     }
     casehub = [sys.executable, "-m", "services.cli"]
     worker = _output_until(

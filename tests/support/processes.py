@@ -19,6 +19,7 @@ import requests
 from kombu import Connection
 
 from shared.config import SERVICE_NAMES, Settings
+from shared.crypto import generate_key
 from shared.messaging.topology import Topology
 from shared.service import subscriptions
 from shared.web import mint_token
@@ -58,6 +59,7 @@ class ProcessPlatform:
             # goes to the tests' SMTP catcher whatever the domain.
             "NOTIFICATIONS_ON_CALL_EMAIL": "on-call@crisis-team.casehub-agency.org",
             "NOTIFICATIONS_INTAKE_ON_CALL_EMAIL": "intake-on-call@crisis-team.casehub-agency.org",
+            "CASEHUB_ENCRYPTION_KEYS": generate_key(),
             **{f"{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},
             **(environment or {}),
         }

@@ -56,9 +56,10 @@ class ServiceApi:
         as_: tuple[str, ...] | str | None = "default",
         json_body: Any = None,
         query: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         caller = self.default_caller if as_ == "default" else as_
-        headers = (
+        headers = dict(headers or {}) | (
             {}
             if caller is None
             else {"Authorization": f"Bearer {self.token(caller[0], *caller[1:])}"}

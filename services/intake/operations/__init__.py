@@ -52,16 +52,30 @@ from services.intake.operations.consent import (
     publish_revoked,
     revoke_consent,
 )
+from services.intake.operations.corrections import (
+    CORRECTABLE,
+    decide_correction,
+    list_corrections,
+    request_correction,
+)
 from services.intake.operations.duplicates import (
     duplicate_review_references,
     list_duplicate_reviews,
     resolve_duplicate_review,
 )
+from services.intake.operations.emergency import crisis_picture, grant_emergency_access
 from services.intake.operations.from_events import (
     note_review_due,
 )
+from services.intake.operations.retention import (
+    expire_due,
+    record_erasure_report,
+    retention_status,
+    set_legal_hold,
+)
 
 __all__ = [
+    "CORRECTABLE",
     "UPDATABLE_FIELDS",
     "add_nominated_person",
     "announce_expired_consents",
@@ -72,13 +86,18 @@ __all__ = [
     "client_event_ids",
     "close_episode",
     "consent_in_force",
+    "crisis_picture",
     "deactivated",
+    "decide_correction",
     "discharge",
     "duplicate_review_references",
     "end_assignment",
+    "expire_due",
     "grant_consent",
+    "grant_emergency_access",
     "list_assessments",
     "list_consents",
+    "list_corrections",
     "list_duplicate_reviews",
     "list_risk_flags",
     "load_client",
@@ -91,13 +110,17 @@ __all__ = [
     "read_client",
     "readmit",
     "record_assessment",
+    "record_erasure_report",
     "register_client",
     "remove_nominated_person",
+    "request_correction",
     "resolve_duplicate_review",
     "resolve_risk_flag",
+    "retention_status",
     "revoke_consent",
     "save_case_manager",
     "search_clients",
+    "set_legal_hold",
     "subject_of",
     "superseded_by",
     "supervisor_of",

@@ -110,6 +110,7 @@ def escalate(
         client_reference=notification.client_reference or "(unknown)",
         app_url=config.app_url,
         notification_id=notification.id,
+        client_id=notification.client_id or "",
         escalation_level=level,
     )
     rows = {
@@ -137,6 +138,7 @@ def escalate(
     log.info(
         "notification.escalated",
         notification_id=notification.id,
+        client_id=notification.client_id or "",
         escalation_level=level,
         escalated_to=targets,
         already_reached=already_reached,

@@ -138,6 +138,7 @@ def notify(
             client_reference=reference or "(unknown)",
             app_url=config.app_url,
             notification_id=notification.id,
+            client_id=notification.client_id or "",
             escalation_level=0,
         )
         if rule.escalate_after_minutes:

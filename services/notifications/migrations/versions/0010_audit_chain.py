@@ -1,0 +1,21 @@
+"""Audit rows chained by hash: an edited or deleted row is detected (`casehub audit verify`).
+
+Revision ID: notifications_0010_audit_chain
+Revises: notifications_0009_crisis_access
+Create Date: 2026-11-30
+"""
+
+from shared.migrations import add_audit_chain, drop_audit_chain
+
+revision = "notifications_0010_audit_chain"
+down_revision = "notifications_0009_crisis_access"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    add_audit_chain()
+
+
+def downgrade() -> None:
+    drop_audit_chain()

@@ -1,0 +1,187 @@
+"""A tamper-evident audit trail: each ``audit_log`` row carries the hash of the row before it, so
+an edited row no longer matches its own hash and a deleted one breaks the link of the next.
+
+Rows are chained when their transaction commits, never earlier: the transaction first locks the
+one ``audit_chain`` head row (taking no other lock after it, so no deadlock can form), reads
+the last hash, inserts its rows in order and moves the head. The head also catches rows deleted
+from the end of the trail."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, update
+from sqlalchemy.orm import Session
+
+#: Rows recorded in a session, waiting for its commit: (audit table, head table, values).
+PENDING_KEY = "casehub_audit_pending"
+HASH_LENGTH = 64
+#: The columns a row's hash covers, in this order (with the previous row's hash first).
+HASHED = (
+    "at",
+    "actor",
+    "roles",
+    "action",
+    "entity",
+    "entity_id",
+    "client_id",
+    "correlation_id",
+    "purpose",
+    "detail",
+)
+
+
+def chain_columns() -> list[Column[Any]]:
+    return [
+        Column("prev_hash", String(HASH_LENGTH)),
+        Column("row_hash", String(HASH_LENGTH)),
+    ]
+
+
+def head_table(metadata: MetaData) -> Table:
+    """One row: the last chained audit row and its hash."""
+    return Table(
+        "audit_chain",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("last_id", Integer),
+        Column("last_hash", String(HASH_LENGTH)),
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat()
+    return value
+
+
+def row_hash(prev_hash: str | None, row: Mapping[str, Any]) -> str:
+    """SHA-256 of the previous hash and the row's columns, as canonical JSON (the same on
+    PostgreSQL and SQLite, and after a round trip through the database)."""
+    body = [prev_hash] + [_plain(row.get(name)) for name in HASHED]
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def defer(session: Session, table: Table, head: Table, values: dict[str, Any]) -> None:
+    """Record a row to be chained and inserted when the session's transaction commits."""
+    session.info.setdefault(PENDING_KEY, []).append((table, head, values))
+
+
+def _lock_head(session: Session, head: Table) -> Any:
+    statement = select(head).where(head.c.id == 1).with_for_update()
+    found = session.execute(statement).first()
+    if found is None:  # a database made from the models rather than the migrations
+        session.execute(insert(head).values(id=1, last_id=None, last_hash=None))
+        found = session.execute(statement).first()
+    return found
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending_rows(session: Session) -> None:
+    pending = session.info.pop(PENDING_KEY, None)
+    if not pending:
+        return
+    by_head: dict[Table, list[tuple[Table, dict[str, Any]]]] = {}
+    for table, head, values in pending:
+        by_head.setdefault(head, []).append((table, values))
+    for head, rows in by_head.items():
+        last = _lock_head(session, head)
+        prev, last_id = last.last_hash, last.last_id
+        for table, values in rows:
+            digest = row_hash(prev, values)
+            last_id = session.execute(
+                insert(table)
+                .values(**values, prev_hash=prev, row_hash=digest)
+                .returning(table.c.id)
+            ).scalar_one()
+            prev = digest
+        session.execute(update(head).where(head.c.id == 1).values(last_id=last_id, last_hash=prev))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending_rows(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+@dataclass
+class Verification:
+    """What ``casehub audit verify`` reports: rows checked, and each break found."""
+
+    rows: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    head: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "intact": self.intact,
+            "head": self.head,
+            "problems": self.problems,
+        }
+
+
+def seal_unchained(session: Session, table: Table, head: Table) -> int:
+    """Chain rows written before the trail was chained (the migration does it), in id order."""
+    last = _lock_head(session, head)
+    prev, last_id, sealed = last.last_hash, last.last_id, 0
+    for row in session.execute(
+        select(table).where(table.c.row_hash.is_(None)).order_by(table.c.id)
+    ).mappings():
+        digest = row_hash(prev, row)
+        session.execute(
+            update(table).where(table.c.id == row["id"]).values(prev_hash=prev, row_hash=digest)
+        )
+        prev, last_id, sealed = digest, row["id"], sealed + 1
+    session.execute(update(head).where(head.c.id == 1).values(last_id=last_id, last_hash=prev))
+    return sealed
+
+
+def verify(session: Session, table: Table, head: Table, *, batch: int = 1000) -> Verification:
+    """Walk the trail in id order: a row whose hash does not match its columns was edited; a row
+    whose ``prev_hash`` is not the hash of the row before it follows a deleted one (or the chain
+    was spliced); a head that is not the last row's hash means rows were deleted at the end."""
+    result = Verification()
+    prev: str | None = None
+    last_id: int | None = None
+    after = 0
+    while True:
+        rows = (
+            session.execute(
+                select(table).where(table.c.id > after).order_by(table.c.id).limit(batch)
+            )
+            .mappings()
+            .all()
+        )
+        if not rows:
+            break
+        for row in rows:
+            result.rows += 1
+            if row["row_hash"] is None:
+                result.problems.append({"id": row["id"], "problem": "unchained"})
+                continue
+            if row["prev_hash"] != prev:
+                result.problems.append(
+                    {"id": row["id"], "problem": "missing_before", "after_id": last_id}
+                )
+            if row_hash(row["prev_hash"], row) != row["row_hash"]:
+                result.problems.append({"id": row["id"], "problem": "edited"})
+            prev, last_id = row["row_hash"], row["id"]
+        after = rows[-1]["id"]
+    held = session.execute(select(head).where(head.c.id == 1)).first()
+    result.head = held.last_hash if held else None
+    if held is not None and (held.last_hash != prev or held.last_id != last_id):
+        result.problems.append(
+            {"id": held.last_id, "problem": "missing_at_end", "after_id": last_id}
+        )
+    return result

@@ -1,0 +1,106 @@
+"""Retention: when a client's retention period has run out, intake announces
+``client.retention_expired`` and every service erases what it holds about the client, once
+(a replayed event erases nothing twice: the ``erasures`` table remembers), and reports back how
+many rows of each kind went. The audit trail keeps only that it happened."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, MetaData, String, Table, delete, select
+from sqlalchemy.orm import Session
+
+from shared.db import UtcDateTime, insert_ignoring_duplicates
+from shared.privacy import NOT_THE_RECORD
+
+
+class Erasures:
+    """The ``erasures`` table: which clients this service has erased, when, and how much."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.table = Table(
+            "erasures",
+            metadata,
+            Column("client_id", String(36), primary_key=True),
+            Column("erased_at", UtcDateTime(), nullable=False),
+            Column("erased", JSON, nullable=False),
+        )
+
+
+def _client_keys(
+    session: Session, metadata: MetaData, client_id: str, keep: Collection[str]
+) -> dict[str, tuple[Any, set[Any]]]:
+    """Table -> (the column that ties its rows to the client, the values found), following
+    foreign keys from the tables with a ``client_id`` to their children, and theirs."""
+    tables = [
+        t for t in metadata.sorted_tables if t.name not in NOT_THE_RECORD | {"erasures", *keep}
+    ]
+    found: dict[str, tuple[Any, set[Any]]] = {}
+    for table in tables:
+        if "client_id" in table.c:
+            found[table.name] = (table.c.client_id, {client_id})
+    grew = True
+    while grew:
+        grew = False
+        for table in tables:
+            if table.name in found:
+                continue
+            for foreign_key in table.foreign_keys:
+                parent = foreign_key.column.table
+                if parent.name not in found:
+                    continue
+                column, values = found[parent.name]
+                keys = set(
+                    session.execute(
+                        select(foreign_key.column).where(column.in_(sorted(values)))
+                    ).scalars()
+                )
+                found[table.name] = (foreign_key.parent, keys)
+                grew = True
+                break
+    return found
+
+
+def erase_client(
+    session: Session, metadata: MetaData, client_id: str, *, keep: Collection[str] = ()
+) -> dict[str, int]:
+    """Delete every row about the client (children first); table -> rows deleted."""
+    found = _client_keys(session, metadata, client_id, keep)
+    erased: dict[str, int] = {}
+    for table in reversed(metadata.sorted_tables):
+        if table.name not in found:
+            continue
+        column, values = found[table.name]
+        if not values:
+            continue
+        count = session.execute(delete(table).where(column.in_(sorted(values)))).rowcount
+        if count:
+            erased[table.name] = int(count)
+    return erased
+
+
+def erase_once(
+    session: Session,
+    metadata: MetaData,
+    erasures: Erasures,
+    client_id: str,
+    now: datetime,
+    *,
+    keep: Collection[str] = (),
+) -> dict[str, int] | None:
+    """Erase the client unless this service already did (then None: nothing to report again)."""
+    claimed = insert_ignoring_duplicates(
+        session,
+        erasures.table,
+        [{"client_id": client_id, "erased_at": now, "erased": {}}],
+        erasures.table.c.client_id,
+    )
+    if not claimed:
+        return None
+    erased = erase_client(session, metadata, client_id, keep=keep)
+    session.execute(
+        erasures.table.update().where(erasures.table.c.client_id == client_id).values(erased=erased)
+    )
+    return erased
