@@ -67,15 +67,47 @@ class ReferralStatusChanged(ReferralEvent):
 @dataclass(frozen=True)
 class ReferralCompleted(ReferralEvent):
     TYPE = "casehub.referrals.referral.completed.v1"
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class ReferralRejected(ReferralEvent):
+    TYPE = "casehub.referrals.referral.rejected.v1"
+    reason_code: str | None
+
+
+@dataclass(frozen=True)
+class ReferralFailed(ReferralEvent):
+    TYPE = "casehub.referrals.referral.failed.v1"
+    reason_code: str | None
 
 
 @dataclass(frozen=True)
 class ReferralCancelled(ReferralEvent):
     TYPE = "casehub.referrals.referral.cancelled.v1"
     reason_code: str | None
+    by_side: str
 
 
 @dataclass(frozen=True)
 class ReferralOverdue(ReferralEvent):
     TYPE = "casehub.referrals.referral.overdue.v1"
     sent_at: datetime
+
+
+@dataclass(frozen=True)
+class WebhookDisabled(TypedEvent):
+    """A partner's webhook subscription kept failing and was turned off: its admin is told."""
+
+    TYPE = "casehub.referrals.webhook.disabled.v1"
+    subscription_id: str
+    organization_id: str
+    url: str
+    failed_attempts: int
+    failing_since: datetime
+    disabled_at: datetime
+    contact_email: str | None
+
+    @property
+    def subject(self) -> str:
+        return f"organization/{self.organization_id}"

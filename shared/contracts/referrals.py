@@ -42,12 +42,39 @@ class ReferralStatusChanged(_ReferralEvent):
 
 @REGISTRY.register("casehub.referrals.referral.completed.v1", "The partner completed the referral.")
 class ReferralCompleted(_ReferralEvent):
-    pass
+    outcome = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "What came of the referral, as the partner wrote it."},
+    )
 
 
-@REGISTRY.register("casehub.referrals.referral.cancelled.v1", "The referral was cancelled.")
+@REGISTRY.register(
+    "casehub.referrals.referral.rejected.v1", "The partner rejected the referral (with a reason)."
+)
+class ReferralRejected(_ReferralEvent):
+    reason_code = fields.String(load_default=None, allow_none=True)
+
+
+@REGISTRY.register(
+    "casehub.referrals.referral.failed.v1",
+    "The partner could not complete the referral (with a reason).",
+)
+class ReferralFailed(_ReferralEvent):
+    reason_code = fields.String(load_default=None, allow_none=True)
+
+
+@REGISTRY.register(
+    "casehub.referrals.referral.cancelled.v1",
+    "The referral was cancelled, by the referrer or (once accepted) by the partner.",
+)
 class ReferralCancelled(_ReferralEvent):
     reason_code = fields.String(required=True)
+    by_side = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "`referrer` or `partner`: who cancelled."},
+    )
 
 
 @REGISTRY.register(
@@ -55,3 +82,21 @@ class ReferralCancelled(_ReferralEvent):
 )
 class ReferralOverdue(_ReferralEvent):
     sent_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.referrals.webhook.disabled.v1",
+    "A partner's webhook subscription failed through the whole retry schedule and was disabled.",
+)
+class WebhookDisabled(Schema):
+    subscription_id = fields.String(required=True)
+    organization_id = fields.String(required=True)
+    url = fields.String(required=True)
+    failed_attempts = fields.Integer(required=True)
+    failing_since = fields.AwareDateTime(required=True)
+    disabled_at = fields.AwareDateTime(required=True)
+    contact_email = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The partner's admin contact, who is told by e-mail."},
+    )

@@ -16,7 +16,12 @@ from shared.config import Settings
 from shared.idempotency import KEY_HEADER, KEY_LENGTH
 from shared.logging import configure_logging
 from shared.tracing import configure_tracing, instrument_app
-from shared.web.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
+from shared.web.auth import (
+    API_KEY_SCHEME,
+    API_KEY_SCHEME_NAME,
+    SECURITY_SCHEME,
+    SECURITY_SCHEME_NAME,
+)
 from shared.web.docs import docs_config, register_docs_assets
 from shared.web.hardening import register_hardening
 from shared.web.idempotency import register_idempotency
@@ -204,6 +209,7 @@ def create_service_app(
     register_docs_assets(app)
     register_query_check(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
+    api.spec.components.security_scheme(API_KEY_SCHEME_NAME, API_KEY_SCHEME)
     api.spec.components.parameter(PURPOSE_PARAMETER_ID, "header", PURPOSE_PARAMETER)
     api.spec.components.parameter(IDEMPOTENCY_PARAMETER_ID, "header", IDEMPOTENCY_PARAMETER)
     for blueprint in blueprints:
