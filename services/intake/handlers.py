@@ -13,6 +13,12 @@ def on_review_due(event: Event, uow: UnitOfWork) -> None:
     operations.note_review_due(uow, values["episode_id"], values["due_on"])
 
 
+def on_inbound_referral(event: Event, uow: UnitOfWork) -> None:
+    """A partner referred someone to the agency: a new request in intake's list."""
+    operations.record_referral_request(uow, REGISTRY.load(event.type, event.data))
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     "planning.review.due.v1": on_review_due,
+    "referrals.inbound_referral.received.v1": on_inbound_referral,
 }

@@ -14,6 +14,8 @@ from services.referrals.schemas import (
     DraftChangeIn,
     FeedArgs,
     FeedPage,
+    InboundReferralIn,
+    InboundReferralOut,
     MoveIn,
     OrganizationIn,
     OrganizationOut,
@@ -404,7 +406,7 @@ def subscribe(values: dict[str, Any]) -> Any:
 
 def _with_secret(subscription: Any, secret: str | None) -> dict[str, Any]:
     """The secret only when Casehub made it (shown once); one the partner gave is never echoed."""
-    shown = SubscriptionOut().dump(subscription)
+    shown = {name: getattr(subscription, name) for name in SubscriptionOut().fields}
     return {**shown, **({"secret": secret} if secret else {})}
 
 
@@ -482,3 +484,23 @@ def reactivate(subscription_id: str) -> Any:
     """Turn a disabled subscription back on once your endpoint works again."""
     with _uow() as uow:
         return operations.reactivate(uow, current_principal(), subscription_id)
+
+
+@partner.route("/inbound-referrals", methods=["POST"])
+@require_roles("partner")
+@partner.arguments(
+    InboundReferralIn,
+    example={
+        "given_name": "Sam",
+        "family_name": "Rivera",
+        "phone": "555-0199",
+        "reason": "Tenant in crisis, asked for mental-health support",
+        "domains": ["mental_state"],
+    },
+)
+@partner.response(202, InboundReferralOut)
+def refer_to_agency(values: dict[str, Any]) -> Any:
+    """Refer someone to the agency: its intake team receives it as a new request."""
+    with _uow() as uow:
+        received = operations.refer_to_agency(uow, current_principal(), values, _now())
+        return {"id": received.inbound_referral_id, "received_at": received.received_at}

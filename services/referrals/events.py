@@ -111,3 +111,25 @@ class WebhookDisabled(TypedEvent):
     @property
     def subject(self) -> str:
         return f"organization/{self.organization_id}"
+
+
+@dataclass(frozen=True)
+class InboundReferralReceived(TypedEvent):
+    """A partner refers someone to the agency: intake sees it as a new request."""
+
+    TYPE = "casehub.referrals.inbound_referral.received.v1"
+    inbound_referral_id: str
+    organization_id: str
+    client_reference: str | None
+    given_name: str
+    family_name: str
+    phone: str | None
+    email: str | None
+    reason: str
+    domains: list[str]
+    related_referral_id: str | None
+    received_at: datetime
+
+    @property
+    def subject(self) -> str:
+        return f"inbound_referral/{self.inbound_referral_id}"

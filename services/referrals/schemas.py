@@ -322,3 +322,36 @@ class SubscriptionPage(CursorPage):
 
 class WebhookDeliveryPage(CursorPage):
     items = fields.List(fields.Nested(WebhookDeliveryOut))
+
+
+class InboundReferralIn(Schema):
+    """Someone a partner refers to the agency (a new request for intake)."""
+
+    given_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    family_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    email = fields.Email(load_default=None, allow_none=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2_000))
+    domains = fields.List(fields.String(validate=validate.OneOf(LIFE_DOMAINS)), load_default=list)
+    client_reference = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "The agency's client reference, if the person is a client."},
+    )
+    related_referral_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=36),
+        metadata={"description": "One of your referrals this relates to, if any."},
+    )
+
+    @validates_schema
+    def reachable(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("reason") or "").strip():
+            raise ValidationError("Say why (not only blank space).", "reason")
+
+
+class InboundReferralOut(Schema):
+    id = fields.String()
+    received_at = fields.DateTime()

@@ -134,8 +134,9 @@ def test_failing_webhook_is_retried_through_the_backoff_schedule_then_disabled(
         server.shutdown()
     [subscription] = referrals.call("GET", "/partner/webhooks", as_=PARTNER).json["items"]
     assert subscription["active"] is False
-    assert f"after {domain.DISABLE_AFTER_ATTEMPTS} failed attempts" in (
-        subscription["disabled_reason"]
+    assert (
+        f"after {domain.DISABLE_AFTER_ATTEMPTS} failed attempts"
+        in (subscription["disabled_reason"])
     )
     [delivery] = referrals.call(
         "GET", f"/partner/webhooks/{subscribed['id']}/deliveries", as_=PARTNER

@@ -60,6 +60,7 @@ from services.intake.operations.duplicates import (
 from services.intake.operations.from_events import (
     note_review_due,
 )
+from services.intake.operations.requests import list_referral_requests, record_referral_request
 
 __all__ = [
     "UPDATABLE_FIELDS",
@@ -80,6 +81,7 @@ __all__ = [
     "list_assessments",
     "list_consents",
     "list_duplicate_reviews",
+    "list_referral_requests",
     "list_risk_flags",
     "load_client",
     "loads",
@@ -91,6 +93,7 @@ __all__ = [
     "read_client",
     "readmit",
     "record_assessment",
+    "record_referral_request",
     "register_client",
     "remove_nominated_person",
     "resolve_duplicate_review",

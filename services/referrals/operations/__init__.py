@@ -14,6 +14,7 @@ from services.referrals.operations.access import (
     visible_to_referrer,
 )
 from services.referrals.operations.directory import save_organization, save_service, search_services
+from services.referrals.operations.drafts import change_draft
 from services.referrals.operations.from_events import (
     draft_from_strategy,
     record_assignment,
@@ -25,7 +26,6 @@ from services.referrals.operations.from_events import (
 from services.referrals.operations.moves import (
     announce_overdue,
     apply_move,
-    change_draft,
     create_referral,
     ensure_sendable,
     move,
@@ -38,6 +38,7 @@ from services.referrals.operations.partners import (
     issue_api_key,
     organization_for_key,
     reactivate,
+    refer_to_agency,
     revoke_api_key,
     rotate_secret,
     signing_secrets,
@@ -74,6 +75,7 @@ __all__ = [
     "record_discharge",
     "record_revocation",
     "record_team_change",
+    "refer_to_agency",
     "revoke_api_key",
     "rotate_secret",
     "save_organization",

@@ -84,49 +84,6 @@ def create_referral(
     return referral
 
 
-def change_draft(
-    uow: UnitOfWork, actor: Principal, referral_id: str, values: Mapping[str, Any], now: datetime
-) -> Referral:
-    """A draft's service (one from a plan may still need one) and packet: only the categories
-    the client consents to share with the organisation now, so nothing else is ever offered."""
-    referral = load_referral(uow, actor, referral_id, for_update=True)
-    if referral.status != domain.ReferralStatus.DRAFT:
-        raise Conflict("Only a draft referral can change.", current_status=referral.status)
-    if "service_id" in values:
-        service = uow.session.get(Service, values["service_id"])
-        if service is None:
-            raise Unprocessable("service_id", "no such service in the directory")
-        referral.service_id, referral.organization_id = service.id, service.organization_id
-    if "packet" in values:
-        if referral.organization_id is None:
-            raise Unprocessable("packet", "choose the service first: consent is per organisation")
-        shareable = (
-            consented_categories(
-                uow, referral.client_id, referral.organization_id, agency_date(now)
-            )
-            or set()
-        )
-        refused = sorted(set(values["packet"]) - shareable)
-        if refused:
-            raise Unprocessable(
-                "packet",
-                f"the client does not consent to share {', '.join(refused)} with "
-                f"{referral.organization_id}",
-            )
-        referral.packet = dict(values["packet"])
-    referral.updated_at = now
-    AUDIT.record(
-        uow.session,
-        actor,
-        "update",
-        "referral",
-        referral.id,
-        referral.client_id,
-        fields=sorted(values),
-    )
-    return referral
-
-
 def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> Referral:
     """Needs the client's consent for the organisation in force and room in the service."""
     referral = load_referral(uow, actor, referral_id, for_update=True)
@@ -148,6 +105,12 @@ def ensure_sendable(uow: UnitOfWork, referral: Referral, today: date) -> None:
     """The one gate to ``requested``, where the partner first sees the referral and its events:
     the client's consent for the organisation in force, and room in the service. ``apply_move``
     runs it for every move there, so no path can go round it."""
+    if referral.service_id is None:
+        raise Conflict(
+            "The referral needs a service of the directory first (its plan named one the "
+            "directory does not have yet): choose one with PATCH.",
+            reason="no_service",
+        )
     consented = consented_categories(
         uow, referral.client_id, referral.organization_id, today, lock=True
     )
