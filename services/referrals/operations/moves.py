@@ -151,6 +151,7 @@ def move(
     side = P if actor.has_any("partner") else R
     outcome = outcome.strip() if outcome else None
     if to == domain.ReferralStatus.COMPLETED and not outcome:
+        domain.check_move(referral.status, to, side, reason_code)  # an illegal move is a 409 first
         raise Unprocessable("outcome", "completion carries an outcome (not only blank space)")
     own_endpoint = domain.OWN_ENDPOINTS.get(domain.ReferralStatus(to))
     if own_endpoint is not None:

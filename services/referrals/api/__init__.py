@@ -1,4 +1,5 @@
-"""HTTP in and out for referrals: the directory, staff referrals, and the partner-facing API."""
+"""HTTP in and out for referrals: the directory, staff referrals, the partner-facing API and (in
+``fhir``) the FHIR R4 referral API."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from services.referrals import operations
+from services.referrals.api.fhir import blueprint as fhir_blueprint
 from services.referrals.models import AUDIT, Referral
 from services.referrals.schemas import (
     ApiKeyOut,
@@ -61,7 +63,7 @@ partner = Blueprint(
     description="Partner-facing API: your organisation's referrals, events feed and webhooks. "
     "Authenticate with a bearer token carrying an `org` claim or an `X-Api-Key` header.",
 )
-BLUEPRINTS = [directory, referrals, partner, audit_blueprint(AUDIT)]
+BLUEPRINTS = [directory, referrals, partner, fhir_blueprint, audit_blueprint(AUDIT)]
 MOVE_REFUSED = "Not a move allowed from the referral's status (the allowed ones are named)."
 MOVE_EXAMPLE = {"status": "accepted", "reason_code": None, "note": "Intake appointment booked"}
 
