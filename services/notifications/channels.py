@@ -66,6 +66,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Client {{ client_reference }} has been assigned to you. Open Casehub: {{ app_url }}",
     ),
 }
+#: Written to a partner organisation's contact about its own integration: no client in them.
+PARTNER_TEMPLATES = frozenset({"partner_webhook_disabled"})
 _environment = Environment(autoescape=True, undefined=StrictUndefined)
 
 

@@ -33,6 +33,21 @@ blueprint = Blueprint(
 #: When this FHIR interface last changed (the CapabilityStatement's date).
 RELEASED = datetime(2026, 11, 30, tzinfo=UTC)
 RESOURCE_DOC = {"content": {fhir.FHIR_JSON: {"schema": {"type": "object"}}}}
+OUTCOME_DOC = {
+    "description": "An OperationOutcome: an unknown query parameter, or a body that is not a "
+    "valid Task, patch or move",
+    **RESOURCE_DOC,
+}
+
+
+def _responses(**answers: Any) -> dict[Any, Any]:
+    return {422: OUTCOME_DOC, **{int(status[1:]): doc for status, doc in answers.items()}}
+
+
+class FhirResource(Schema):
+    """A FHIR R4 resource (application/fhir+json), validated by ``fhir.resources``."""
+
+    resourceType = fields.String(required=True)
 
 
 class TaskSearchArgs(Schema):
@@ -72,9 +87,16 @@ blueprint.register_error_handler(CasehubError, _refused)
 blueprint.register_error_handler(
     TransitionRefused, lambda error: _refused(REFUSALS[TransitionRefused](error))
 )
-blueprint.register_error_handler(
-    Problem, lambda error: _outcome(error.status, error.detail or error.title, error.headers)
-)
+
+
+def _problem(error: Problem) -> Response:
+    """A refusal of the platform (credentials, roles, query): its fields named in the text."""
+    errors = error.extensions.get("errors")
+    named = f" {json.dumps(errors, sort_keys=True)}" if errors else ""
+    return _outcome(error.status, (error.detail or error.title) + named, error.headers)
+
+
+blueprint.register_error_handler(Problem, _problem)
 blueprint.register_error_handler(
     HTTPException,
     lambda error: _outcome(error.code or 500, error.description or "refused"),
@@ -95,9 +117,10 @@ def _task(uow: Any, referral: Referral) -> dict[str, Any]:
 
 
 @blueprint.route("/metadata", methods=["GET"])
-@blueprint.doc(
-    security=[], responses={200: {"description": "The CapabilityStatement", **RESOURCE_DOC}}
+@blueprint.response(
+    200, FhirResource, content_type=fhir.FHIR_JSON, description="The CapabilityStatement"
 )
+@blueprint.doc(security=[], responses=_responses())
 def metadata() -> Response:
     """What this FHIR server supports (no credentials needed)."""
     return _fhir(fhir.capability_statement(_base_url(), RELEASED))
@@ -106,7 +129,10 @@ def metadata() -> Response:
 @blueprint.route("/Task", methods=["GET"])
 @require_roles("partner")
 @blueprint.arguments(TaskSearchArgs, location="query")
-@blueprint.doc(responses={200: {"description": "A searchset Bundle of Tasks", **RESOURCE_DOC}})
+@blueprint.response(
+    200, FhirResource, content_type=fhir.FHIR_JSON, description="A searchset Bundle of Tasks"
+)
+@blueprint.doc(responses=_responses())
 def search_tasks(args: dict[str, Any]) -> Response:
     """Your Tasks, oldest first (filter by `status`; `owner` another organisation finds none)."""
     actor = current_principal()
@@ -130,7 +156,8 @@ def search_tasks(args: dict[str, Any]) -> Response:
 
 @blueprint.route("/Task/<referral_id>", methods=["GET"])
 @require_roles("partner")
-@blueprint.doc(responses={200: {"description": "The Task", **RESOURCE_DOC}})
+@blueprint.response(200, FhirResource, content_type=fhir.FHIR_JSON, description="The Task")
+@blueprint.doc(responses=_responses())
 def read_task(referral_id: str) -> Response:
     """One Task addressed to you."""
     with current_runtime().unit_of_work() as uow:
@@ -139,7 +166,10 @@ def read_task(referral_id: str) -> Response:
 
 @blueprint.route("/ServiceRequest/<referral_id>", methods=["GET"])
 @require_roles("partner")
-@blueprint.doc(responses={200: {"description": "The ServiceRequest", **RESOURCE_DOC}})
+@blueprint.response(
+    200, FhirResource, content_type=fhir.FHIR_JSON, description="The ServiceRequest"
+)
+@blueprint.doc(responses=_responses())
 def read_service_request(referral_id: str) -> Response:
     """The ServiceRequest a Task of yours fulfils (the same id)."""
     with current_runtime().unit_of_work() as uow:
@@ -159,7 +189,7 @@ def _body() -> Any:
 def _move(referral_id: str, patch: bool) -> Response:
     actor, runtime = current_principal(), current_runtime()
     with runtime.unit_of_work() as uow:
-        current = _task(uow, operations.load_referral(uow, actor, referral_id))
+        current = _task(uow, operations.read(uow, actor, referral_id))  # audited as a read
         sent = fhir.patched(current, _body()) if patch else _body()
         wanted = fhir.read_move(sent, referral_id)
         if wanted.status == current["status"]:
@@ -177,15 +207,14 @@ def _move(referral_id: str, patch: bool) -> Response:
         return _fhir(_task(uow, referral))
 
 
-MOVE_DOC = {
-    200: {"description": "The Task as it now is", **RESOURCE_DOC},
-    409: {"description": "Not a move allowed now (OperationOutcome naming yours)"},
-    422: {"description": "Not a valid Task or patch, or a move missing its reason or outcome"},
-}
+MOVE_DOC = _responses(
+    s409={"description": "Not a move allowed now (OperationOutcome naming yours)", **RESOURCE_DOC},
+)
 
 
 @blueprint.route("/Task/<referral_id>", methods=["PATCH"])
 @require_roles("partner")
+@blueprint.response(200, FhirResource, content_type=fhir.FHIR_JSON, description="The moved Task")
 @blueprint.doc(
     requestBody={"content": {fhir.JSON_PATCH: {"schema": {"type": "array"}}}},
     responses=MOVE_DOC,
@@ -197,6 +226,7 @@ def patch_task(referral_id: str) -> Response:
 
 @blueprint.route("/Task/<referral_id>", methods=["PUT"])
 @require_roles("partner")
+@blueprint.response(200, FhirResource, content_type=fhir.FHIR_JSON, description="The moved Task")
 @blueprint.doc(
     requestBody={"content": {fhir.FHIR_JSON: {"schema": {"type": "object"}}}},
     responses=MOVE_DOC,
