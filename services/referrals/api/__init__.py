@@ -501,6 +501,7 @@ def reactivate(subscription_id: str) -> Any:
     },
 )
 @partner.response(202, InboundReferralOut)
+@partner.alt_response(404, description="`related_referral_id` names no referral of yours.")
 def refer_to_agency(values: dict[str, Any]) -> Any:
     """Refer someone to the agency: its intake team receives it as a new request."""
     with _uow() as uow:

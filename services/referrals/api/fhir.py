@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, request
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
 from services.referrals import fhir, operations
@@ -46,6 +46,9 @@ def _responses(**answers: Any) -> dict[Any, Any]:
 
 class FhirResource(Schema):
     """A FHIR R4 resource (application/fhir+json), validated by ``fhir.resources``."""
+
+    class Meta:
+        unknown = INCLUDE  # every element of the resource, as FHIR defines it
 
     resourceType = fields.String(required=True)
 
@@ -216,7 +219,14 @@ MOVE_DOC = _responses(
 @require_roles("partner")
 @blueprint.response(200, FhirResource, content_type=fhir.FHIR_JSON, description="The moved Task")
 @blueprint.doc(
-    requestBody={"content": {fhir.JSON_PATCH: {"schema": {"type": "array"}}}},
+    requestBody={
+        "content": {
+            fhir.JSON_PATCH: {
+                "schema": {"type": "array", "items": {"type": "object"}},
+                "example": [{"op": "replace", "path": "/status", "value": "accepted"}],
+            }
+        }
+    },
     responses=MOVE_DOC,
 )
 def patch_task(referral_id: str) -> Response:
@@ -228,7 +238,14 @@ def patch_task(referral_id: str) -> Response:
 @require_roles("partner")
 @blueprint.response(200, FhirResource, content_type=fhir.FHIR_JSON, description="The moved Task")
 @blueprint.doc(
-    requestBody={"content": {fhir.FHIR_JSON: {"schema": {"type": "object"}}}},
+    requestBody={
+        "content": {
+            fhir.FHIR_JSON: {
+                "schema": {"type": "object"},
+                "example": {"resourceType": "Task", "status": "accepted", "intent": "order"},
+            }
+        }
+    },
     responses=MOVE_DOC,
 )
 def put_task(referral_id: str) -> Response:
