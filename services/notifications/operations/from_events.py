@@ -198,7 +198,9 @@ def _deliver(
                     channel=channel,
                     next_attempt_at=release,
                     digest=digest,
-                    status="delivered" if in_app else "pending",
+                    status=domain.DeliveryStatus.DELIVERED
+                    if in_app
+                    else domain.DeliveryStatus.PENDING,
                     delivered_at=now if in_app else None,
                 )
             )
@@ -214,7 +216,7 @@ def _deliver(
                 channel=str(domain.Channel.EMAIL),
                 next_attempt_at=now,
                 digest=False,
-                status="pending",
+                status=domain.DeliveryStatus.PENDING,
                 delivered_at=None,
             )
         )
