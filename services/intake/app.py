@@ -10,6 +10,7 @@ from services.intake.api import BLUEPRINTS
 from services.intake.handlers import EVENT_HANDLERS
 from services.intake.models import MESSAGING, Base
 from services.intake.refusals import REFUSALS
+from services.intake.settings import reassessment_policy
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 from shared.web.service_app import build_app
 
@@ -17,6 +18,13 @@ from shared.web.service_app import build_app
 def announce_expired_consents(runtime: ServiceRuntime) -> int:
     with runtime.unit_of_work() as uow:
         return operations.announce_expired_consents(uow, runtime.clock.today(), runtime.clock.now())
+
+
+def announce_due_reassessments(runtime: ServiceRuntime) -> int:
+    with runtime.unit_of_work() as uow:
+        return operations.announce_due_reassessments(
+            uow, runtime.clock.today(), runtime.clock.now(), reassessment_policy()
+        )
 
 
 SERVICE = ServiceSpec(
@@ -30,7 +38,10 @@ SERVICE = ServiceSpec(
     build_app=build_app,
     refusals=REFUSALS,
     migrations=Path(__file__).parent / "migrations",
-    periodic_tasks=[PeriodicTask("consent-expiry", 300, announce_expired_consents)],
+    periodic_tasks=[
+        PeriodicTask("consent-expiry", 300, announce_expired_consents),
+        PeriodicTask("reassessment-scheduler", 300, announce_due_reassessments),
+    ],
 )
 
 

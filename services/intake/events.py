@@ -146,3 +146,17 @@ class CaseManagerUpdated(TypedEvent):
     @property
     def subject(self) -> str:
         return f"case_manager/{self.case_manager_id}"
+
+
+@dataclass(frozen=True)
+class ReassessmentDue(TypedEvent):
+    TYPE = "casehub.intake.reassessment.due.v1"
+    client_id: str
+    client_reference: str
+    episode_id: str
+    #: The episode's programme (optional in the contract: events before it was added lack it).
+    programme: str | None
+    due_on: date
+    reason: str
+    last_assessment_id: str
+    case_manager_id: str | None

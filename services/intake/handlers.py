@@ -13,6 +13,13 @@ def on_review_due(event: Event, uow: UnitOfWork) -> None:
     operations.note_review_due(uow, values["episode_id"], values["due_on"])
 
 
+def on_plan_approved(event: Event, uow: UnitOfWork) -> None:
+    """The caseload shows the next review from the plan's approval on, not only once it is due."""
+    values = REGISTRY.load(event.type, event.data)
+    operations.note_review_due(uow, values["episode_id"], values["next_review_due"])
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     "planning.review.due.v1": on_review_due,
+    "planning.plan.approved.v1": on_plan_approved,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.planning import domain, operations
+from services.planning.api.casework import CASEWORK_BLUEPRINTS
 from services.planning.models import AUDIT, Plan, PlanVersion, Review
 from services.planning.schemas import (
     AgreementIn,
@@ -39,7 +40,7 @@ goals = Blueprint(
     "goals", __name__, url_prefix="/plans", description="Goals, strategies, safety plan, progress"
 )
 reviews = Blueprint("reviews", __name__, url_prefix="/reviews", description="Plan reviews")
-BLUEPRINTS = [plans, goals, reviews, audit_blueprint(AUDIT)]
+BLUEPRINTS = [plans, goals, reviews, *CASEWORK_BLUEPRINTS, audit_blueprint(AUDIT)]
 
 GOAL_EXAMPLE = {
     "domain": "housing",
