@@ -110,6 +110,9 @@ class Settings:
     broker_heartbeat: int = 30
     embedded_polling_interval: float = 0.05
     outbox_retention_days: float = 7.0
+    #: Handled event ids kept for duplicate detection; never less than the outbox's retention,
+    #: so events republished from an outbox (docs/operations.md, restore) are still recognised.
+    inbox_retention_days: float = 30.0
     max_content_length: int = 1_048_576
     #: Failed tokens or API keys one address may send within ``auth_failure_window`` seconds
     #: before it is answered 429 (``CASEHUB_AUTH_FAILURE_LIMIT``; 0 turns the limit off).
@@ -208,6 +211,7 @@ class Settings:
             broker_heartbeat=int(env.get("CASEHUB_BROKER_HEARTBEAT", "30")),
             embedded_polling_interval=float(env.get("CASEHUB_EMBEDDED_POLLING_INTERVAL", "0.05")),
             outbox_retention_days=float(env.get("CASEHUB_OUTBOX_RETENTION_DAYS", "7")),
+            inbox_retention_days=float(env.get("CASEHUB_INBOX_RETENTION_DAYS", "30")),
             max_content_length=int(env.get("CASEHUB_MAX_CONTENT_LENGTH", "1048576")),
             auth_failure_limit=int(env.get("CASEHUB_AUTH_FAILURE_LIMIT", "20")),
             auth_failure_window=float(env.get("CASEHUB_AUTH_FAILURE_WINDOW", "60")),

@@ -6,7 +6,10 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import partial
+
+from sqlalchemy import delete
 
 from shared import metrics
 from shared.config import WORKER_METRICS_PORTS
@@ -25,8 +28,24 @@ def remove_expired_idempotency_keys(runtime: ServiceRuntime) -> int:
     return remove_expired(runtime.database, runtime.spec.tables.idempotency_keys)
 
 
+def remove_old_inbox_entries(runtime: ServiceRuntime, now: datetime | None = None) -> int:
+    """Handled event ids older than the inbox retention go, so the table stays flat under load;
+    the window is never shorter than the outbox's plus a day, because a republish from an
+    outbox must still find its events here and skip them."""
+    settings = runtime.settings
+    days = max(settings.inbox_retention_days, settings.outbox_retention_days + 1)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    inbox = runtime.spec.tables.inbox
+    with runtime.database.session() as session, session.begin():
+        result = session.execute(delete(inbox).where(inbox.c.received_at < cutoff))
+    return result.rowcount or 0
+
+
 #: What every service's worker does besides its own periodic tasks.
-HOUSEKEEPING = (PeriodicTask("idempotency-key-expiry", 3600, remove_expired_idempotency_keys),)
+HOUSEKEEPING = (
+    PeriodicTask("idempotency-key-expiry", 3600, remove_expired_idempotency_keys),
+    PeriodicTask("inbox-expiry", 3600, remove_old_inbox_entries),
+)
 
 
 def run_periodic(runtime: ServiceRuntime, task: PeriodicTask, stop: threading.Event) -> None:
@@ -90,7 +109,10 @@ def start_metrics_server(
 
     def readiness() -> tuple[bool, dict[str, str]]:
         alive, details = health()
-        required = run_readiness_checks(runtime.readiness_checks(), service)
+        # A configuration problem makes the worker unready: a rollout stops until it is fixed.
+        required = run_readiness_checks(
+            {**runtime.readiness_checks(), **runtime.configuration_checks()}, service
+        )
         reported = run_readiness_checks(runtime.reported_checks(), service)
         ok = alive and all(result == "ok" for result in required.values())
         return ok, {**details, **required, **reported}
@@ -122,6 +144,8 @@ def run_worker(
     ``metrics_port`` (default ``worker_metrics_port``; 0 for none)."""
     configure_tracing(runtime.spec.name)
     stop = stop or threading.Event()
+    for setting, why in runtime.configuration_problems().items():
+        log.error("worker.configuration_problem", setting=setting, problem=why)
     try:
         connection = open_connection(runtime.settings)
         try:

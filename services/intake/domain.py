@@ -433,15 +433,24 @@ class CaseloadFull(DomainError):
 class NoCaseManagerAvailable(DomainError):
     """Every case manager on the team is at their cap, so a person has to decide."""
 
+    def __init__(self, team_name: str | None, size: int) -> None:
+        super().__init__(team_name, size)
+        self.team_name = team_name
+        self.size = size
 
-def choose_case_manager(team: Sequence[CaseManagerLoad]) -> CaseManagerLoad:
+    def __str__(self) -> str:
+        team = f"team {self.team_name}" if self.team_name else "the team"
+        return f"Every case manager of {team} ({self.size}) is at their caseload cap."
+
+
+def choose_case_manager(
+    team: Sequence[CaseManagerLoad], *, team_name: str | None = None
+) -> CaseManagerLoad:
     """Automatic assignment: the least-loaded case manager with room; ties go to the one holding
     fewer open risk flags, then by id so the choice is repeatable."""
     with_room = [load for load in team if load.has_room]
     if not with_room:
-        raise NoCaseManagerAvailable(
-            f"none of the {len(team)} case managers on the team has room under their cap"
-        )
+        raise NoCaseManagerAvailable(team_name, len(team))
     return min(
         with_room,
         key=lambda load: (load.active_clients, load.open_risk_flags, load.case_manager_id),

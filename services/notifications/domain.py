@@ -25,6 +25,15 @@ class Channel(StrEnum):
     IN_APP = "in_app"
 
 
+class DeliveryStatus(StrEnum):
+    """A delivery waits (pending, retried with backoff), reaches its channel (delivered) or
+    is given up after the last attempt (failed)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 class RecipientRole(StrEnum):
     CASE_MANAGER = "case_manager"
     SUPERVISOR = "supervisor"

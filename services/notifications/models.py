@@ -8,6 +8,7 @@ from datetime import datetime, time
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.notifications.domain import DeliveryStatus
 from shared.audit import AuditTrail
 from shared.care_team import CareTeam
 from shared.db import TYPE_ANNOTATIONS, new_id, service_metadata, utc_now
@@ -114,7 +115,7 @@ class Delivery(Base):
     recipient_kind: Mapped[str] = mapped_column(String(20), default="person")
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     channel: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING, index=True)
     digest: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.notifications.domain import Channel, RecipientKind, RecipientRole, Urgency
+from services.notifications.domain import (
+    Channel,
+    DeliveryStatus,
+    RecipientKind,
+    RecipientRole,
+    Urgency,
+)
 from shared.web.paging import CursorPage, PageArgs
 
 
@@ -86,7 +92,7 @@ class NotificationOut(Schema):
 
 
 class DeliveryArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(("pending", "delivered", "failed")))
+    status = fields.String(validate=validate.OneOf([str(status) for status in DeliveryStatus]))
     notification_id = fields.String()
 
 

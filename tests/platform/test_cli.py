@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import signal
 import socket
 import stat
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,11 +17,12 @@ import requests
 from flask.testing import FlaskClient
 
 from services.catalog import runtime_for
-from services.cli import _ports_in_use
+from services.cli.dev import ports_in_use
 from shared.clock import agency_today
 from shared.config import Settings
 from shared.web.auth import decode_token, mint_token
 from tests.support.mail import free_port
+from tests.support.processes import DevProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -201,23 +200,9 @@ def test_a_second_dev_instance_has_its_own_data_mail_and_tokens_and_ctrl_c_stops
     group) stops every process without gunicorn killing a worker."""
     base, mail = _dev_ports()
     environment = _environment(None, {"XDG_DATA_HOME": str(tmp_path)})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "dev", "--no-demo-data", "--base-port", str(base)],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout or ()], daemon=True
-    ).start()
-    banner: list[str] = []
+    dev = DevProcess(base, environment)
     try:
-        while not banner or "Ctrl-C stops everything" not in banner[-1]:
-            banner.append(lines.get(timeout=300))
+        banner = dev.banner()
         own = tmp_path / f"casehub-{base}"
         text = "".join(banner)
         assert f"data: {own}" in text
@@ -244,20 +229,11 @@ def test_a_second_dev_instance_has_its_own_data_mail_and_tokens_and_ctrl_c_stops
         )
         assert shared.returncode == 1 and f"another casehub dev uses {own}" in shared.stderr
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal
-        try:
-            process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            raise
-    rest = []
-    while not lines.empty():
-        rest.append(lines.get())
-    stopping = "".join(rest)
-    assert process.returncode == 0, stopping
+        stopping = dev.interrupt()
+    assert dev.process.returncode == 0, stopping
     assert "Perhaps out of memory" not in stopping and "SIGKILL" not in stopping
     assert (
-        _ports_in_use([base - 1, base, base + 1, base + 2, base + 3, mail, *_worker_ports(base)])
+        ports_in_use([base - 1, base, base + 1, base + 2, base + 3, mail, *_worker_ports(base)])
         == []
     )
 

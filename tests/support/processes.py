@@ -4,10 +4,12 @@ per service, started with the `casehub` CLI, so tests can stop, kill and restart
 from __future__ import annotations
 
 import os
+import queue
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -52,6 +54,10 @@ class ProcessPlatform:
             "CASEHUB_BROKER_CONNECT_TIMEOUT": "2",
             "CASEHUB_LOG_LEVEL": "WARNING",
             "CASEHUB_JWT_SECRET": secrets.token_hex(32),
+            # Configured as a deployment must be (a placeholder makes the worker unready); mail
+            # goes to the tests' SMTP catcher whatever the domain.
+            "NOTIFICATIONS_ON_CALL_EMAIL": "on-call@crisis-team.casehub-agency.org",
+            "NOTIFICATIONS_INTAKE_ON_CALL_EMAIL": "intake-on-call@crisis-team.casehub-agency.org",
             **{f"{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},
             **(environment or {}),
         }
@@ -209,3 +215,47 @@ class ProcessPlatform:
             text=True,
             timeout=60,
         )
+
+
+class DevProcess:
+    """``casehub dev`` in its own process group, as a terminal runs it; its output read line by
+    line on a thread so a test can wait for the banner and later read what it printed on exit."""
+
+    def __init__(self, base_port: int, environment: Mapping[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [*CASEHUB, "dev", "--no-demo-data", "--base-port", str(base_port)],
+            cwd=ROOT,
+            env=dict(environment),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        output = self.process.stdout
+        threading.Thread(
+            target=lambda: [self.lines.put(line) for line in output or ()], daemon=True
+        ).start()
+
+    def banner(self, timeout: float = 300) -> list[str]:
+        """The lines up to "Ctrl-C stops everything"; fails with what was printed if it never comes."""
+        banner: list[str] = []
+        while not banner or "Ctrl-C stops everything" not in banner[-1]:
+            try:
+                banner.append(self.lines.get(timeout=timeout))
+            except queue.Empty:
+                raise AssertionError("casehub dev did not start:\n" + "".join(banner)) from None
+        return banner
+
+    def interrupt(self, wait: float = 120) -> str:
+        """Ctrl-C in a terminal (SIGINT to the process group); the output printed while stopping."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            raise
+        rest = []
+        while not self.lines.empty():
+            rest.append(self.lines.get())
+        return "".join(rest)

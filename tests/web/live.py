@@ -4,12 +4,9 @@ default or on PostgreSQL + RabbitMQ."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import queue
-import signal
 import subprocess
-import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +18,7 @@ import requests
 
 from tests.support.backends import Backend
 from tests.support.oidc import WEB_CLIENT_ID, WEB_CLIENT_SECRET, OpenIdProvider, free_port
+from tests.support.processes import DevProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "planning", "referrals", "notifications")
@@ -94,26 +92,9 @@ def live_platform(backend: Backend, data_dir: Path) -> Iterator[LivePlatform]:
         environment["CASEHUB_EXCHANGE"] = exchange
         for name in (*SERVICES, "web"):
             environment[f"{name.upper()}_DATABASE_URL"] = backend.new_database(name, data_dir)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "dev", "--no-demo-data", "--base-port", str(base)],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout or ()], daemon=True
-    ).start()
-    banner: list[str] = []
+    dev = DevProcess(base, environment)
     try:
-        while not banner or "Ctrl-C stops everything" not in banner[-1]:
-            try:
-                banner.append(lines.get(timeout=240))
-            except queue.Empty:
-                raise AssertionError("casehub dev did not start:\n" + "".join(banner)) from None
+        banner = dev.banner(timeout=240)
         text = "".join(banner)
         assert f"Open Casehub: {web_url}" in text, text
         yield LivePlatform(
@@ -122,11 +103,8 @@ def live_platform(backend: Backend, data_dir: Path) -> Iterator[LivePlatform]:
             provider,
         )
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            dev.interrupt(wait=60)
         provider.stop()
         if exchange is not None:
             _delete_broker_names(backend.broker_url, exchange)

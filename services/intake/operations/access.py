@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true, update
 
 from services.intake import domain
 from services.intake.models import (
+    AUDIT,
     Assignment,
     CaseManager,
     Client,
@@ -16,7 +18,10 @@ from services.intake.models import (
 )
 from shared.errors import Conflict, NotFound
 from shared.identity import Principal
+from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
+
+RecordT = TypeVar("RecordT")
 
 
 def deactivated(case_manager_id: str) -> ColumnElement[bool]:
@@ -55,6 +60,29 @@ def load_client(
     if client is None:
         raise NotFound(f"No client {client_id} that you may see.")
     return client
+
+
+def page_of_client_records(
+    uow: UnitOfWork,
+    actor: Principal,
+    client_id: str,
+    record: type[RecordT],
+    order: Sequence[Any],
+    *,
+    kind: str,
+    limit: int,
+    cursor: str | None,
+) -> Page[RecordT]:
+    """One page of a client's records of one kind, oldest first; the read is audited once."""
+    client = load_client(uow, actor, client_id)
+    AUDIT.record(uow.session, actor, "read", kind, None, client.id)
+    return keyset_page(
+        uow.session,
+        select(record).where(record.client_id == client.id),  # type: ignore[attr-defined]
+        list(order),
+        limit=limit,
+        cursor=cursor,
+    )
 
 
 def open_episode(client: Client) -> Episode:

@@ -16,11 +16,12 @@ from services.intake.operations.access import (
     client_event_ids,
     load_client,
     open_episode,
+    page_of_client_records,
     supervisor_of,
 )
 from shared.errors import Conflict, NotFound
 from shared.identity import Principal
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page
 from shared.unit_of_work import UnitOfWork
 
 
@@ -155,12 +156,13 @@ def _open_risk_flag(
 def list_assessments(
     uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
 ) -> Page[Assessment]:
-    client = load_client(uow, actor, client_id)
-    AUDIT.record(uow.session, actor, "read", "assessment", None, client.id)
-    return keyset_page(
-        uow.session,
-        select(Assessment).where(Assessment.client_id == client.id),
+    return page_of_client_records(
+        uow,
+        actor,
+        client_id,
+        Assessment,
         [Assessment.completed_at, Assessment.version, Assessment.id],
+        kind="assessment",
         limit=limit,
         cursor=cursor,
     )
@@ -186,12 +188,13 @@ def superseded_by(uow: UnitOfWork, assessment: Assessment) -> str | None:
 def list_risk_flags(
     uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
 ) -> Page[RiskFlag]:
-    client = load_client(uow, actor, client_id)
-    AUDIT.record(uow.session, actor, "read", "risk_flag", None, client.id)
-    return keyset_page(
-        uow.session,
-        select(RiskFlag).where(RiskFlag.client_id == client.id),
+    return page_of_client_records(
+        uow,
+        actor,
+        client_id,
+        RiskFlag,
         [RiskFlag.opened_at, RiskFlag.id],
+        kind="risk_flag",
         limit=limit,
         cursor=cursor,
     )

@@ -147,18 +147,9 @@ def assign(
         [load] = loads(uow, [manager])
         if client.case_manager_id == manager.id:
             raise Conflict(f"Client {client.reference} is already assigned to {manager.id}.")
-        try:
-            decision = domain.decide_assignment(
-                load, override_reason=override_reason, by_supervisor=actor.has_any("supervisor")
-            )
-        except domain.CaseloadFull as full:
-            raise Conflict(
-                str(full),
-                case_manager_id=full.case_manager_id,
-                caseload_cap=full.cap,
-                active_clients=full.active_clients,
-                override="a supervisor may assign over the cap with an override_reason",
-            ) from None
+        decision = domain.decide_assignment(
+            load, override_reason=override_reason, by_supervisor=actor.has_any("supervisor")
+        )
         method = "explicit"
     else:
         if not team:
@@ -176,12 +167,7 @@ def assign(
         candidates = [
             load for load in loads(uow, managers) if load.case_manager_id != client.case_manager_id
         ]
-        try:
-            chosen = domain.choose_case_manager(candidates)
-        except domain.NoCaseManagerAvailable:
-            raise Conflict(
-                f"Every case manager of team {team} is at their caseload cap.", team=team
-            ) from None
+        chosen = domain.choose_case_manager(candidates, team_name=team)
         decision = domain.AssignmentDecision(
             chosen.case_manager_id, over_cap=False, override_reason=None
         )

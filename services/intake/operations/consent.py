@@ -16,11 +16,12 @@ from services.intake.models import (
 )
 from services.intake.operations.access import (
     load_client,
+    page_of_client_records,
 )
 from shared.clock import in_agency_zone
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.identity import Principal
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page
 from shared.unit_of_work import UnitOfWork
 
 
@@ -80,12 +81,13 @@ def grant_consent(
 def list_consents(
     uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
 ) -> Page[Consent]:
-    client = load_client(uow, actor, client_id)
-    AUDIT.record(uow.session, actor, "read", "consent", None, client.id)
-    return keyset_page(
-        uow.session,
-        select(Consent).where(Consent.client_id == client.id),
+    return page_of_client_records(
+        uow,
+        actor,
+        client_id,
+        Consent,
         [Consent.granted_at, Consent.id],
+        kind="consent",
         limit=limit,
         cursor=cursor,
     )

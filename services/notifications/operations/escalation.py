@@ -120,7 +120,7 @@ def escalate(
             "recipient_kind": str(domain.recipient_kind(target)),
             "escalation_level": level,
             "channel": str(domain.Channel.EMAIL),
-            "status": "pending",
+            "status": str(domain.DeliveryStatus.PENDING),
             "digest": False,
             "attempts": 0,
             "next_attempt_at": now,

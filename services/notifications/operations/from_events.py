@@ -194,7 +194,9 @@ def _deliver(
                     channel=channel,
                     next_attempt_at=release,
                     digest=digest,
-                    status="delivered" if in_app else "pending",
+                    status=domain.DeliveryStatus.DELIVERED
+                    if in_app
+                    else domain.DeliveryStatus.PENDING,
                     delivered_at=now if in_app else None,
                 )
             )
@@ -210,7 +212,7 @@ def _deliver(
                 channel=str(domain.Channel.EMAIL),
                 next_attempt_at=now,
                 digest=False,
-                status="pending",
+                status=domain.DeliveryStatus.PENDING,
                 delivered_at=None,
             )
         )

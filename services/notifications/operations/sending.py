@@ -106,7 +106,7 @@ def dispatch_next(uow: UnitOfWork, config: ChannelConfig, mailer: Mailer, now: d
                 Delivery.recipient_kind == domain.RecipientKind.PERSON,
             ),
         )
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .where(Delivery.status == domain.DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
         .order_by(urgency_rank, Delivery.next_attempt_at)
         .with_for_update(skip_locked=True, of=Delivery)
     )
@@ -155,7 +155,7 @@ def _attempt(
                 DeliveryAttempt(delivery_id=delivery.id, at=now, succeeded=False, error=reason)
             )
             if delivery.attempts >= domain.MAX_ATTEMPTS:
-                delivery.status = "failed"
+                delivery.status = domain.DeliveryStatus.FAILED
                 DELIVERIES_FAILED.labels(delivery.channel, each.urgency).inc()
                 log.error(
                     "notification.delivery_failed",
@@ -179,7 +179,7 @@ def _attempt(
         return
     for delivery, each in group:
         delivery.attempts += 1
-        delivery.status, delivery.delivered_at = "delivered", now
+        delivery.status, delivery.delivered_at = domain.DeliveryStatus.DELIVERED, now
         uow.session.add(DeliveryAttempt(delivery_id=delivery.id, at=now, succeeded=True))
         uow.publish(
             NotificationDelivered(

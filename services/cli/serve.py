@@ -1,0 +1,136 @@
+"""Long-running processes: a service's API under gunicorn, its worker; development tokens."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from services.catalog import runtime_for
+from services.cli.database import migrate_web
+from services.cli.runtimes import prepared_runtime
+from shared.config import (
+    SERVICE_PORTS,
+    Settings,
+    default_api_workers,
+)
+from shared.logging import configure_logging
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from gunicorn.app.base import BaseApplication
+
+    from shared import metrics
+    from shared.web.hardening import hide_server_header
+
+    load_app: Callable[[], Any]
+    if args.service == "web":  # the browser app: sessions only, no events
+        from services.web.app import create_app
+        from services.web.config import WEB_PORT, WebSettings
+
+        web_settings = WebSettings.from_env(bind_host=args.host)
+        settings = web_settings.platform
+        problem = web_settings.startup_problem()
+        if problem:
+            print(f"casehub api web: refusing to start: {problem}", file=sys.stderr)
+            return 2
+        configure_logging("web", settings.log_level)
+        if not args.no_migrate:
+            migrate_web(check=False, wait=0)
+        port = args.port or WEB_PORT
+        scrape_hooks: list[Callable[[], None]] = []
+
+        def load_app() -> Any:
+            return create_app(web_settings)
+
+    else:
+        settings = Settings.from_env(args.service)
+        problem = settings.token_secret_problem(args.host)
+        if problem:
+            print(f"casehub api {args.service}: refusing to start. {problem}", file=sys.stderr)
+            return 2
+        runtime = prepared_runtime(args)
+        port = args.port or SERVICE_PORTS[args.service]
+        scrape_hooks = runtime.scrape_hooks()
+
+        def load_app() -> Any:
+            return runtime_for(args.service).create_app()
+
+    metrics_port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
+    if metrics_port is not None:
+        os.environ["CASEHUB_METRICS_PORT"] = str(metrics_port)  # the workers' apps read it
+    # Every gunicorn worker writes its metrics to files here, so one scrape sums them all.
+    configured = os.environ.get(metrics.MULTIPROC_VARIABLE)
+    folder = Path(configured or tempfile.mkdtemp(prefix=f"casehub-{args.service}-metrics-"))
+    metrics.use_multiprocess_dir(folder)
+    metrics_server: list[metrics.MetricsServer] = []
+
+    def when_ready(_server: Any) -> None:
+        if metrics_port is not None:
+            metrics_server.append(
+                metrics.MetricsServer(args.host, metrics_port, hooks=scrape_hooks).start()
+            )
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        metrics.process_exited(worker.pid)
+
+    options = {
+        "bind": f"{args.host}:{port}",
+        "workers": args.workers or default_api_workers(),
+        "when_ready": when_ready,
+        "child_exit": child_exit,
+        "worker_class": "gthread",
+        "threads": args.threads,
+        "timeout": 30,
+        "graceful_timeout": 30,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+    }
+
+    class CasehubApi(BaseApplication):  # type: ignore[misc]
+        """gunicorn loads the app in each worker after the fork: no shared sockets."""
+
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return load_app()
+
+    hide_server_header()
+    master = os.getpid()
+    try:
+        CasehubApi().run()
+    finally:
+        # gunicorn's workers leave through here too (SystemExit after the fork): only the
+        # master owns the metrics server and the folder.
+        if os.getpid() == master:
+            for server in metrics_server:
+                server.stop()
+            if not configured:
+                metrics.remove_multiprocess_dir(folder)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from shared import metrics
+    from shared.worker import run_worker
+
+    metrics.use_single_process()
+    run_worker(prepared_runtime(args), metrics_port=args.metrics_port)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from shared.web.auth import mint_token
+
+    settings = Settings.from_env("cli")
+    print(mint_token(settings, args.sub, args.role, org=args.org, ttl_seconds=args.ttl))
+    return 0

@@ -1,0 +1,101 @@
+"""The inbox, crisis alerts and their acknowledgement, and the on-call view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+
+from services.web import screens
+from services.web.api.common import (
+    STAFF,
+    attempt,
+    caller,
+    flash,
+    page,
+    pages,
+    roles,
+    safe_next,
+    signed_in,
+    value_or,
+)
+from services.web.backend import ApiError
+
+
+@pages.get("/inbox")
+@signed_in(*STAFF)
+@page
+def inbox() -> Any:
+    items = caller().get("notifications", "/me/notifications", limit=100)["items"]
+    return "inbox.html", {"items": items}
+
+
+@pages.post("/notifications/<notification_id>/acknowledge")
+@signed_in(*STAFF, "on_call")
+def acknowledge(notification_id: str) -> Any:
+    try:
+        result = caller().send(
+            "notifications", "POST", f"/notifications/{notification_id}/acknowledge"
+        )
+        message, kind = "Alert acknowledged: escalation stopped.", "info"
+    except ApiError as error:
+        result, message, kind = None, error.plain_words, "error"
+    if request.headers.get("HX-Request"):
+        return render_template(
+            "partials/ack_result.html", message=message, kind=kind, result=result
+        )
+    flash(message, kind)
+    return redirect(
+        safe_next(request.form.get("back"))
+        if request.form.get("back")
+        else url_for("pages.notification", notification_id=notification_id)
+    )
+
+
+@pages.get("/notifications/<notification_id>")
+@signed_in(*STAFF, "on_call")
+@page
+def notification(notification_id: str) -> Any:
+    """Where every notification's link lands: the alert, and for a crisis the client's risk
+    reasons and safety plan (as far as this person may see them)."""
+    person = caller()
+    item = None
+    if roles() & set(STAFF):
+        items = person.items("notifications", "/me/notifications", limit=200)
+        item = next((i for i in items if i["notification_id"] == notification_id), None)
+    client, flags, safety_plan, plan_id = None, [], None, None
+    reference = (item or {}).get("client_reference")
+    if reference and roles() & set(STAFF):
+        found = value_or(
+            attempt(lambda: person.get("intake", "/clients", reference=reference, limit=1)),
+            {"items": []},
+        )["items"]
+        if found:
+            client = found[0]
+            results = person.gather(
+                flags=lambda: person.items("intake", f"/clients/{client['id']}/risk-flags"),
+                plans=lambda: person.items("planning", "/plans", client_id=client["id"]),
+            )
+            flags = [f for f in value_or(results["flags"], []) if f["status"] == "open"]
+            current = screens.latest(
+                [p for p in value_or(results["plans"], []) if p["status"] != "closed"], "created_at"
+            )
+            if current:
+                plan_id = current["id"]
+                safety_plan = current["working_version"]["content"].get("safety_plan")
+    return "notification.html", {
+        "notification_id": notification_id,
+        "item": item,
+        "client": client,
+        "flags": flags,
+        "safety_plan": safety_plan,
+        "plan_id": plan_id,
+        "sections": screens.SAFETY_PLAN_SECTIONS,
+    }
+
+
+@pages.get("/on-call")
+@signed_in("on_call")
+@page
+def on_call() -> Any:
+    return "on_call.html", {}

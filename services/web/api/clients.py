@@ -1,0 +1,225 @@
+"""Finding a client, the client record, consent, assignment, risk flags, assessments, intake."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from flask import redirect, request, url_for
+
+from services.web import screens
+from services.web.api.common import (
+    CASEWORK,
+    STAFF,
+    caller,
+    flash,
+    page,
+    pages,
+    roles,
+    safe_next,
+    signed_in,
+    value_or,
+)
+from services.web.backend import ApiError
+from shared.clock import agency_today
+
+
+@pages.get("/clients/<client_id>")
+@signed_in(*STAFF)
+@page
+def client_record(client_id: str) -> Any:
+    person = caller()
+    casework = bool(roles() & set(CASEWORK))
+    calls: dict[str, Callable[[], Any]] = {
+        "client": lambda: person.get("intake", f"/clients/{client_id}"),
+        "consents": lambda: person.items("intake", f"/clients/{client_id}/consents"),
+        "assessments": lambda: person.items("intake", f"/clients/{client_id}/assessments"),
+        "flags": lambda: person.items("intake", f"/clients/{client_id}/risk-flags"),
+    }
+    if casework:
+        calls["plans"] = lambda: person.items("planning", "/plans", client_id=client_id)
+        calls["referrals"] = lambda: person.items("referrals", "/referrals", client_id=client_id)
+    if "supervisor" in roles() or "intake_worker" in roles() or "admin" in roles():
+        calls["managers"] = lambda: person.items("intake", "/case-managers")
+    results = person.backend.gather(calls)
+    if isinstance(results["client"], ApiError):
+        raise results["client"]
+    client = results["client"]
+    assessments = value_or(results["assessments"], [])
+    flags = value_or(results["flags"], [])
+    plans = value_or(results.get("plans"), [])
+    referrals = value_or(results.get("referrals"), [])
+    consents = value_or(results["consents"], [])
+    points = screens.score_history(assessments)
+    open_flags = [flag for flag in flags if flag["status"] == "open"]
+    active_plan = screens.latest([p for p in plans if p["status"] != "closed"], "created_at")
+    return "client.html", {
+        "client": client,
+        "age": screens.age_on(
+            screens.parse_day(client["date_of_birth"]) or date.today(), agency_today()
+        ),
+        "consents": consents,
+        "consent_summary": screens.consent_summary(consents),
+        "assessments": assessments,
+        "points": points,
+        "chart": screens.chart(points),
+        "open_flags": open_flags,
+        "plans": plans,
+        "active_plan": active_plan,
+        "referrals": referrals,
+        "timeline": screens.timeline(assessments=assessments, plans=plans, referrals=referrals),
+        "managers": value_or(results.get("managers"), []),
+        "categories": screens.CONSENT_CATEGORIES,
+        "today": agency_today(),
+    }
+
+
+@pages.post("/clients/<client_id>/consents")
+@signed_in(*STAFF)
+def grant_consent(client_id: str) -> Any:
+    body = {
+        "organization_id": request.form.get("organization_id", "").strip(),
+        "categories": request.form.getlist("categories"),
+        "starts_on": request.form.get("starts_on") or agency_today().isoformat(),
+        "expires_on": request.form.get("expires_on") or None,
+    }
+    try:
+        caller().send("intake", "POST", f"/clients/{client_id}/consents", body)
+        flash(f"Consent to share with {body['organization_id']} recorded.")
+    except ApiError as error:
+        flash(error.plain_words, "error")
+    return redirect(url_for("pages.client_record", client_id=client_id) + "#consents")
+
+
+@pages.post("/clients/<client_id>/assignment")
+@signed_in("intake_worker", "supervisor", "admin")
+def assign(client_id: str) -> Any:
+    body = {
+        "case_manager_id": request.form.get("case_manager_id") or None,
+        "team": request.form.get("team") or None,
+        "override_reason": request.form.get("override_reason") or None,
+    }
+    try:
+        result = caller().send("intake", "POST", f"/clients/{client_id}/assignment", body)
+        note = " (over the cap: reason recorded)" if result.get("over_cap") else ""
+        flash(f"Assigned to {result['case_manager_id']}{note}.")
+    except ApiError as error:
+        flash(error.plain_words, "error")
+    back = safe_next(request.form.get("back")) if request.form.get("back") else None
+    return redirect(back or url_for("pages.client_record", client_id=client_id))
+
+
+@pages.post("/clients/<client_id>/risk-flags/<flag_id>/resolve")
+@signed_in(*CASEWORK)
+def resolve_flag(client_id: str, flag_id: str) -> Any:
+    try:
+        caller().send(
+            "intake",
+            "POST",
+            f"/clients/{client_id}/risk-flags/{flag_id}/resolve",
+            {"note": request.form.get("note", "").strip()},
+        )
+        flash("Risk flag resolved.")
+    except ApiError as error:
+        flash(error.plain_words, "error")
+    return redirect(url_for("pages.client_record", client_id=client_id))
+
+
+def _assessment_form_values() -> dict[str, Any]:
+    return {
+        "domains": screens.LIFE_DOMAINS,
+        "ratings": screens.NEED_RATINGS,
+        "phq9": screens.PHQ9_ITEMS,
+        "gad7": screens.GAD7_ITEMS,
+        "frequency": screens.FREQUENCY,
+        "cssrs": screens.CSSRS_QUESTIONS,
+        "after_q2": screens.CSSRS_AFTER_Q2,
+    }
+
+
+@pages.get("/clients/<client_id>/assessments/new")
+@signed_in(*STAFF)
+@page
+def new_assessment(client_id: str) -> Any:
+    client = caller().get("intake", f"/clients/{client_id}")
+    return "assessment_form.html", {
+        "client": client,
+        "form": {},
+        "error": None,
+        **_assessment_form_values(),
+    }
+
+
+@pages.post("/clients/<client_id>/assessments")
+@signed_in(*STAFF)
+@page
+def record_assessment(client_id: str) -> Any:
+    person = caller()
+    client = person.get("intake", f"/clients/{client_id}")
+    try:
+        result = person.send(
+            "intake",
+            "POST",
+            f"/clients/{client_id}/assessments",
+            screens.assessment_body(request.form),
+        )
+    except ApiError as error:
+        return (
+            "assessment_form.html",
+            {
+                "client": client,
+                "form": request.form,
+                "error": error.plain_words,
+                **_assessment_form_values(),
+            },
+            422 if error.status < 500 else 503,
+        )
+    return "assessment_result.html", {"client": client, "assessment": result}
+
+
+@pages.get("/intake")
+@signed_in("intake_worker", "supervisor", "admin")
+@page
+def intake() -> Any:
+    return "intake.html", {"form": {}, "duplicate": None, "error": None}
+
+
+@pages.post("/intake/clients")
+@signed_in("intake_worker", "supervisor", "admin")
+@page
+def register_client() -> Any:
+    form = request.form
+    body: dict[str, Any] = {
+        "given_name": form.get("given_name", "").strip(),
+        "family_name": form.get("family_name", "").strip(),
+        "date_of_birth": form.get("date_of_birth", ""),
+        "preferred_language": form.get("preferred_language") or None,
+        "contact": {"phone": form.get("phone") or None, "email": form.get("email") or None},
+        "advance_statement": form.get("advance_statement") or None,
+        "confirmed_not_duplicate": form.get("confirmed_not_duplicate") == "yes",
+    }
+    if form.get("nominated_name"):
+        body["nominated_persons"] = [
+            {
+                "name": form["nominated_name"].strip(),
+                "relationship_to_client": form.get("nominated_relationship") or "family",
+                "phone": form.get("nominated_phone") or None,
+                "may_be_told": form.getlist("nominated_may_be_told"),
+            }
+        ]
+    try:
+        client = caller().send("intake", "POST", "/clients", body)
+    except ApiError as error:
+        duplicate = error.status == 409 and bool(error.body.get("existing_client_ids"))
+        return (
+            "intake.html",
+            {
+                "form": form,
+                "duplicate": error.body.get("existing_client_ids") if duplicate else None,
+                "error": error.plain_words,
+            },
+            409 if duplicate else (422 if error.status < 500 else 503),
+        )
+    flash(f"Registered {client['given_name']} {client['family_name']} as {client['reference']}.")
+    return redirect(url_for("pages.client_record", client_id=client["id"]))

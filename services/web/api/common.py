@@ -1,0 +1,160 @@
+"""What every page shares: the blueprint, the signed-in person, the session, rendering."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+
+from services.web import screens
+from services.web.backend import ApiError, Caller
+from services.web.context import WebContext
+from services.web.oidc import SignInFailed, needs_refresh
+
+pages = Blueprint("pages", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
+CASEWORK = ("case_manager", "supervisor", "admin")
+EDITORS = ("case_manager", "supervisor")
+
+
+def web() -> WebContext:
+    return current_app.extensions["casehub_web"]
+
+
+def caller() -> Caller:
+    return g.caller
+
+
+def roles() -> set[str]:
+    return set(g.web_session.data.get("roles") or [])
+
+
+def flash(message: str, kind: str = "info") -> None:
+    messages = list(g.web_session.data.get("flash") or [])
+    messages.append({"text": message, "kind": kind})
+    g.web_session.set("flash", messages)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: a sign-in never sends the person to another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def signed_in(*allowed: str) -> Callable[[F], F]:
+    """The page needs a signed-in person (else to the sign-in page, coming back here) holding
+    one of ``allowed`` roles (else 403)."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            session = g.web_session
+            if not session.signed_in:
+                return redirect(url_for("pages.sign_in", next=request.full_path.rstrip("?")))
+            if not fresh_tokens():
+                return redirect(url_for("pages.sign_in", next=request.full_path.rstrip("?")))
+            if allowed and not roles() & set(allowed):
+                abort(403)
+            g.caller = Caller(web().backend, session.data["access_token"], g.request_id)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def fresh_tokens() -> bool:
+    """Refresh the access token shortly before it expires; False if the person must sign in."""
+    session = g.web_session
+    if not needs_refresh(session.data, time.time()):
+        return True
+    provider = web().provider
+    if provider is None:
+        end_session()
+        return False
+    try:
+        refreshed = provider.refresh(session.data)
+    except SignInFailed as why:
+        end_session()
+        flash(str(why), "error")
+        return False
+    for key, value in refreshed.as_session().items():
+        session.set(key, value)
+    return True
+
+
+def end_session() -> None:
+    web().store.destroy(g.web_session)
+    g.web_session = web().store.new(datetime.now(UTC))
+
+
+def start_session(values: dict[str, Any]) -> None:
+    """Signed in: a new session id (fixation), the old one and its sign-in state gone."""
+    old = g.web_session
+    old.pop("oidc")
+    fresh = web().store.rotate(old, datetime.now(UTC))
+    for key, value in values.items():
+        fresh.set(key, value)
+    g.web_session = fresh
+
+
+def home_for(person_roles: set[str]) -> str:
+    if "case_manager" in person_roles:
+        return url_for("pages.caseload")
+    if person_roles & {"supervisor", "admin"}:
+        return url_for("pages.team")
+    if "intake_worker" in person_roles:
+        return url_for("pages.intake")
+    return url_for("pages.on_call")
+
+
+def render(template: str, **values: Any) -> str:
+    return render_template(template, urgent_alerts=g.get("urgent") or [], **values)
+
+
+def urgent_in(person: Caller) -> Callable[[], list[dict[str, Any]]]:
+    person_roles = roles()
+
+    def fetch() -> list[dict[str, Any]]:
+        if not person_roles & set(STAFF):
+            return []
+        try:
+            page = person.get("notifications", "/me/notifications", limit=50)
+        except ApiError:
+            return []
+        return screens.urgent_alerts(page["items"])
+
+    return fetch
+
+
+def page(view: F) -> F:
+    """A page: the banner's alerts fetched beside the page's calls, then the template."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        future = web().backend._pool.submit(urgent_in(caller()))
+        result = view(*args, **kwargs)
+        g.urgent = future.result()
+        if isinstance(result, tuple) and isinstance(result[0], str) and result[0].endswith(".html"):
+            template, values, *status = result
+            return (render(template, **values), *status) if status else render(template, **values)
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def value_or(result: Any, default: Any = None) -> Any:
+    return default if result is None or isinstance(result, ApiError) else result
+
+
+def attempt(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except ApiError as error:
+        return error
