@@ -8,13 +8,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from services.intake.models import AUDIT, CareProfessional, ReportedMedication
-from services.intake.operations.access import load_client
+from services.intake.operations.access import load_client, page_of_client_records
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.identity import Principal
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page
 from shared.unit_of_work import UnitOfWork
 
 
@@ -58,12 +56,13 @@ def end_professional(
 def list_professionals(
     uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
 ) -> Page[CareProfessional]:
-    client = load_client(uow, actor, client_id)
-    AUDIT.record(uow.session, actor, "read", "care_team", None, client.id)
-    return keyset_page(
-        uow.session,
-        select(CareProfessional).where(CareProfessional.client_id == client.id),
+    return page_of_client_records(
+        uow,
+        actor,
+        client_id,
+        CareProfessional,
         [CareProfessional.added_at, CareProfessional.id],
+        kind="care_team",
         limit=limit,
         cursor=cursor,
     )
@@ -122,12 +121,13 @@ def update_medication(
 def list_medications(
     uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int, cursor: str | None
 ) -> Page[ReportedMedication]:
-    client = load_client(uow, actor, client_id)
-    AUDIT.record(uow.session, actor, "read", "medication", None, client.id)
-    return keyset_page(
-        uow.session,
-        select(ReportedMedication).where(ReportedMedication.client_id == client.id),
+    return page_of_client_records(
+        uow,
+        actor,
+        client_id,
+        ReportedMedication,
         [ReportedMedication.recorded_at, ReportedMedication.id],
+        kind="medication",
         limit=limit,
         cursor=cursor,
     )

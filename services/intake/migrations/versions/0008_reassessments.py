@@ -1,7 +1,7 @@
 """Reassessments announced once per episode and due date.
 
 Revision ID: intake_0007_casework
-Revises: intake_0006_episode_programme
+Revises: intake_0007_name_search
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "intake_0007_casework"
-down_revision: str | None = "intake_0006_episode_programme"
+down_revision: str | None = "intake_0007_name_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
