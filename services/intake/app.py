@@ -10,6 +10,7 @@ from services.intake.api import BLUEPRINTS
 from services.intake.handlers import EVENT_HANDLERS
 from services.intake.models import MESSAGING, Base
 from services.intake.refusals import REFUSALS
+from services.intake.settings import reassessment_policy
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 from shared.web.service_app import build_app
 
@@ -22,6 +23,13 @@ def announce_expired_consents(runtime: ServiceRuntime) -> int:
 def expire_retention(runtime: ServiceRuntime) -> int:
     with runtime.unit_of_work() as uow:
         return operations.expire_due(uow, runtime.clock.now(), runtime.settings.retention_years)
+
+
+def announce_due_reassessments(runtime: ServiceRuntime) -> int:
+    with runtime.unit_of_work() as uow:
+        return operations.announce_due_reassessments(
+            uow, runtime.clock.today(), runtime.clock.now(), reassessment_policy()
+        )
 
 
 SERVICE = ServiceSpec(
@@ -38,6 +46,7 @@ SERVICE = ServiceSpec(
     periodic_tasks=[
         PeriodicTask("consent-expiry", 300, announce_expired_consents),
         PeriodicTask("retention", 3600, expire_retention),
+        PeriodicTask("reassessment-scheduler", 300, announce_due_reassessments),
     ],
 )
 

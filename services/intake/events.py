@@ -166,3 +166,17 @@ class ClientRetentionExpired(TypedEvent):
     client_id: str
     client_reference: str
     expired_at: datetime
+
+
+@dataclass(frozen=True)
+class ReassessmentDue(TypedEvent):
+    TYPE = "casehub.intake.reassessment.due.v1"
+    client_id: str
+    client_reference: str
+    episode_id: str
+    #: The episode's programme (optional in the contract: events before it was added lack it).
+    programme: str | None
+    due_on: date
+    reason: str
+    last_assessment_id: str
+    case_manager_id: str | None

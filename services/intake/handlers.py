@@ -24,10 +24,17 @@ def on_inbound_referral(event: Event, uow: UnitOfWork) -> None:
     operations.record_referral_request(uow, REGISTRY.load(event.type, event.data))
 
 
+def on_plan_approved(event: Event, uow: UnitOfWork) -> None:
+    """The caseload shows the next review from the plan's approval on, not only once it is due."""
+    values = REGISTRY.load(event.type, event.data)
+    operations.note_review_due(uow, values["episode_id"], values["next_review_due"])
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     "planning.review.due.v1": on_review_due,
     "planning.client.erased.v1": on_client_erased,
     "referrals.client.erased.v1": on_client_erased,
     "notifications.client.erased.v1": on_client_erased,
     "referrals.inbound_referral.received.v1": on_inbound_referral,
+    "planning.plan.approved.v1": on_plan_approved,
 }

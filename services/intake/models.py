@@ -272,3 +272,43 @@ class ReferralRequest(Base):
     related_referral_id: Mapped[str | None] = mapped_column(String(36))
     received_at: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+
+
+class ReassessmentNotice(Base):
+    """A reassessment announced as due; the key makes the announcement happen once."""
+
+    __tablename__ = "reassessment_notices"
+    episode_id: Mapped[str] = mapped_column(ForeignKey("episodes.id"), primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    announced_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class CareProfessional(Base):
+    """Another professional in the client's care (psychiatrist, GP, therapist, pharmacist…)."""
+
+    __tablename__ = "care_professionals"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    added_by: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime] = mapped_column(default=utc_now)
+    ended_at: Mapped[datetime | None]
+
+
+class ReportedMedication(Base):
+    """A medication as the client (or their prescriber) reports it; never a prescription."""
+
+    __tablename__ = "reported_medications"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    dose: Mapped[str | None] = mapped_column(String(100))
+    prescriber: Mapped[str | None] = mapped_column(String(200))
+    started_on: Mapped[date | None] = mapped_column(Date)
+    stopped_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(default=utc_now)

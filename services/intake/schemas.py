@@ -477,3 +477,45 @@ class ReferralRequestOut(Schema):
 
 class ReferralRequestPage(CursorPage):
     items = fields.List(fields.Nested(ReferralRequestOut))
+
+
+class OutcomeArgs(Schema):
+    episode_id = fields.String(
+        load_default=None,
+        validate=validate.Length(max=36),
+        metadata={"description": "An earlier episode (default: the current one)."},
+    )
+
+
+class ScorePoint(Schema):
+    assessment_id = fields.String()
+    taken_at = fields.DateTime()
+    total = fields.Integer()
+    severity = fields.String()
+    change_from_baseline = fields.Integer(allow_none=True)
+
+
+class InstrumentOutcome(Schema):
+    """Baseline = the episode's first score, latest = its last; change = latest - baseline.
+    Reliable change: PHQ-9 6 points, GAD-7 4 (improved / deteriorated / unchanged). Response
+    (a fall of at least 50 %) and remission (latest below 5) only for a baseline of 10 or more."""
+
+    series = fields.List(fields.Nested(ScorePoint))
+    baseline = fields.Integer(allow_none=True)
+    latest = fields.Integer(allow_none=True)
+    change = fields.Integer(allow_none=True)
+    reliable_change = fields.String(allow_none=True)
+    response = fields.Boolean(allow_none=True)
+    remission = fields.Boolean(allow_none=True)
+
+
+class OutcomesOut(Schema):
+    client_id = fields.String()
+    episode_id = fields.String()
+    phq9 = fields.Nested(InstrumentOutcome)
+    gad7 = fields.Nested(InstrumentOutcome)
+    next_reassessment_due = fields.Date(
+        allow_none=True,
+        metadata={"description": "90 days after the latest assessment; 30 after high risk."},
+    )
+    reassessment_reason = fields.String(allow_none=True)

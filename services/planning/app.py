@@ -20,10 +20,20 @@ def announce_due_reviews(runtime: ServiceRuntime) -> int:
         return operations.announce_due_reviews(uow, runtime.clock.today(), runtime.clock.now())
 
 
+def raise_scheduled_tasks(runtime: ServiceRuntime) -> int:
+    """Consents entering their last 14 days become tasks (each once)."""
+    with runtime.unit_of_work() as uow:
+        operations.announce_expiring_consents(uow, runtime.clock.today())
+    return 0
+
+
 SERVICE = ServiceSpec(
     name="planning",
     title="Casehub planning",
-    description="Individual service plans, goals, progress notes and reviews.",
+    description=(
+        "Individual service plans, goals, progress notes and reviews; casework: contacts, "
+        "appointments, tasks and the worklist."
+    ),
     metadata=Base.metadata,
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
@@ -32,7 +42,10 @@ SERVICE = ServiceSpec(
     bootstrap=lambda _runtime: ReviewPolicy.from_env(),
     refusals=REFUSALS,
     migrations=Path(__file__).parent / "migrations",
-    periodic_tasks=[PeriodicTask("review-scheduler", 60, announce_due_reviews)],
+    periodic_tasks=[
+        PeriodicTask("review-scheduler", 60, announce_due_reviews),
+        PeriodicTask("task-scheduler", 300, raise_scheduled_tasks),
+    ],
 )
 
 

@@ -97,3 +97,46 @@ class ClientErased(TypedEvent):
     client_id: str
     erased_at: datetime
     erased: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ContactRecorded(TypedEvent):
+    TYPE = "casehub.planning.contact.recorded.v1"
+    client_id: str
+    client_reference: str
+    episode_id: str
+    case_manager_id: str
+    contact_id: str
+    contact_type: str
+    occurred_at: datetime
+    duration_minutes: int
+    late: bool
+    goal_ids: list[str]
+    appointment_id: str | None
+
+
+@dataclass(frozen=True)
+class AppointmentScheduled(TypedEvent):
+    TYPE = "casehub.planning.appointment.scheduled.v1"
+    client_id: str
+    client_reference: str
+    episode_id: str
+    case_manager_id: str
+    appointment_id: str
+    starts_at: datetime
+    duration_minutes: int
+    video: bool
+
+
+@dataclass(frozen=True)
+class AppointmentStatusChanged(TypedEvent):
+    TYPE = "casehub.planning.appointment.status_changed.v1"
+    client_id: str
+    client_reference: str
+    episode_id: str
+    case_manager_id: str
+    appointment_id: str
+    status: str
+    starts_at: datetime
+    rescheduled_to_id: str | None
+    at: datetime

@@ -43,13 +43,43 @@ def on_risk_flagged(event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, cl
 def on_client_discharged(
     event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
 ) -> None:
-    operations.close_on_discharge(uow, event.data, clock.now())
+    operations.close_on_discharge(uow, REGISTRY.load(event.type, event.data), clock.now(), settings)
 
 
 def on_referral_status_changed(
     event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
 ) -> None:
-    operations.record_referral_status(uow, REGISTRY.load(event.type, event.data))
+    operations.record_referral_status(uow, REGISTRY.load(event.type, event.data), clock.today())
+
+
+def on_referral_overdue(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
+    operations.task_for_referral(
+        uow, REGISTRY.load(event.type, event.data), "overdue", clock.today()
+    )
+
+
+def on_consent_granted(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
+    operations.record_consent(
+        uow, REGISTRY.load(event.type, event.data), clock.today(), revoked=False
+    )
+
+
+def on_consent_revoked(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
+    operations.record_consent(
+        uow, REGISTRY.load(event.type, event.data), clock.today(), revoked=True
+    )
+
+
+def on_reassessment_due(
+    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
+) -> None:
+    operations.task_for_reassessment(uow, REGISTRY.load(event.type, event.data))
 
 
 def on_emergency_access_granted(
@@ -71,7 +101,11 @@ def on_retention_expired(
 EVENT_HANDLERS: dict[str, PlanningHandler] = {
     "intake.client.retention_expired.v1": on_retention_expired,
     "intake.access.emergency_granted.v1": on_emergency_access_granted,
+    "intake.reassessment.due.v1": on_reassessment_due,
     "referrals.referral.status_changed.v1": on_referral_status_changed,
+    "referrals.referral.overdue.v1": on_referral_overdue,
+    "intake.consent.granted.v1": on_consent_granted,
+    "intake.consent.revoked.v1": on_consent_revoked,
     "intake.assessment.completed.v1": on_assessment_completed,
     "intake.case.assigned.v1": on_case_assigned,
     "intake.case_manager.updated.v1": on_case_manager_updated,

@@ -159,3 +159,144 @@ class FollowUpTask(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class Contact(Base):
+    """A contact with (or, collateral, about) the client and its DAP note. Once signed the note
+    never changes: corrections are addenda."""
+
+    __tablename__ = "contacts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_reference: Mapped[str] = mapped_column(String(20))
+    episode_id: Mapped[str] = mapped_column(String(36), index=True)
+    case_manager_id: Mapped[str] = mapped_column(String(128), index=True)
+    contact_type: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime] = mapped_column()
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    location: Mapped[str | None] = mapped_column(String(200))
+    participants: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(String(500))
+    note: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
+    goal_ids: Mapped[list[str]] = mapped_column(JSON)
+    appointment_id: Mapped[str | None] = mapped_column(String(36))
+    recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
+    recorded_by: Mapped[str] = mapped_column(String(128))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    signed_at: Mapped[datetime | None]
+    signed_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class ContactAddendum(Base):
+    """A later correction or addition to a signed contact note; the note itself stays as signed."""
+
+    __tablename__ = "contact_addenda"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    text: Mapped[str] = mapped_column(EncryptedText)
+    written_by: Mapped[str] = mapped_column(String(128))
+    written_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_reference: Mapped[str] = mapped_column(String(20))
+    episode_id: Mapped[str] = mapped_column(String(36), index=True)
+    case_manager_id: Mapped[str] = mapped_column(String(128), index=True)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    location: Mapped[str | None] = mapped_column(String(200))
+    video_link: Mapped[str | None] = mapped_column(String(500))
+    with_whom: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    contact_id: Mapped[str | None] = mapped_column(String(36))
+    rescheduled_to_id: Mapped[str | None] = mapped_column(String(36))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Task(Base):
+    """One thing a case manager has to do; ``source_key`` makes an event's task exactly once."""
+
+    __tablename__ = "tasks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(30))
+    source_key: Mapped[str] = mapped_column(String(200), unique=True)
+    owner_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    client_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    client_reference: Mapped[str | None] = mapped_column(String(20))
+    episode_id: Mapped[str | None] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    priority: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    created_by: Mapped[str] = mapped_column(String(128))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(128))
+    close_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class ConsentExpiry(Base):
+    """When each consent ends, from intake's consent events: a task comes 14 days before."""
+
+    __tablename__ = "consent_expiries"
+    consent_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    organization_id: Mapped[str] = mapped_column(String(100))
+    expires_on: Mapped[date | None] = mapped_column(Date, index=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CalendarFeed(Base):
+    """A case manager's secret calendar URL; only its hash is kept, so a leak of the database
+    does not open anyone's calendar. Deleting the row revokes the URL."""
+
+    __tablename__ = "calendar_feeds"
+    case_manager_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class FormerCarer(Base):
+    """The case manager (and supervisor) of a discharged episode keep read access to its record
+    until ``until`` (PLANNING_CONTINUITY_DAYS), for the hand-over and the discharge summary."""
+
+    __tablename__ = "former_carers"
+    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    carer_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    until: Mapped[datetime] = mapped_column()
+
+
+class EpisodeScores(Base):
+    """First and latest PHQ-9 and GAD-7 totals of an episode, from intake's assessment events
+    (planning never reads intake's records): the discharge summary's start and end."""
+
+    __tablename__ = "episode_scores"
+    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    phq9_start: Mapped[int | None] = mapped_column(Integer)
+    phq9_end: Mapped[int | None] = mapped_column(Integer)
+    gad7_start: Mapped[int | None] = mapped_column(Integer)
+    gad7_end: Mapped[int | None] = mapped_column(Integer)
+    first_at: Mapped[datetime | None]
+    latest_at: Mapped[datetime | None]
+
+
+class DischargeSummary(Base):
+    """What the episode achieved and what follows, written before or after the discharge."""
+
+    __tablename__ = "discharge_summaries"
+    episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_reference: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    services_received: Mapped[list[str]] = mapped_column(JSON)
+    follow_up: Mapped[str | None] = mapped_column(EncryptedText)
+    told: Mapped[list[str]] = mapped_column(JSON)
+    discharged_at: Mapped[datetime | None]
+    written_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from services.planning.domain import ApprovalRefused, IllegalTransition
+from services.planning.domain import ApprovalRefused, IllegalAppointmentMove, IllegalTransition
 from shared.errors import CasehubError, Conflict
 
 
@@ -19,6 +19,14 @@ def _approval_refused(error: ApprovalRefused) -> CasehubError:
     return Conflict("The plan cannot be approved yet.", reasons=error.reasons)
 
 
+def _illegal_appointment_move(error: IllegalAppointmentMove) -> CasehubError:
+    return Conflict(str(error), current_status=str(error.current), allowed=error.allowed)
+
+
 REFUSALS: Mapping[type[Exception], Callable[[Any], CasehubError]] = MappingProxyType(
-    {IllegalTransition: _illegal_transition, ApprovalRefused: _approval_refused}
+    {
+        IllegalTransition: _illegal_transition,
+        ApprovalRefused: _approval_refused,
+        IllegalAppointmentMove: _illegal_appointment_move,
+    }
 )

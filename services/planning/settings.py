@@ -15,6 +15,8 @@ class ReviewPolicy:
 
     interval_days: int = domain.DEFAULT_REVIEW_INTERVAL_DAYS
     crisis_days: int = domain.CRISIS_REVIEW_DAYS
+    #: How long a former case manager still reads a discharged client's record.
+    continuity_days: int = domain.CONTINUITY_DAYS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReviewPolicy:
@@ -24,4 +26,5 @@ class ReviewPolicy:
                 env.get("PLANNING_REVIEW_INTERVAL_DAYS", domain.DEFAULT_REVIEW_INTERVAL_DAYS)
             ),
             crisis_days=int(env.get("PLANNING_CRISIS_REVIEW_DAYS", domain.CRISIS_REVIEW_DAYS)),
+            continuity_days=int(env.get("PLANNING_CONTINUITY_DAYS", domain.CONTINUITY_DAYS)),
         )

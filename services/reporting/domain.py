@@ -13,6 +13,10 @@ from datetime import date, datetime, timedelta
 from statistics import median
 
 from shared.clock import in_agency_zone
+from shared.outcomes import GAD7 as GAD7  # the thresholds are shared with intake
+from shared.outcomes import INSTRUMENTS as INSTRUMENTS
+from shared.outcomes import PHQ9 as PHQ9
+from shared.outcomes import Instrument
 
 #: Cells counting fewer people than this are shown as "< 5".
 SMALL_CELL = 5
@@ -20,24 +24,6 @@ SUPPRESSED = "< 5"
 #: A crisis alert counts as answered in time when acknowledged within this.
 ACKNOWLEDGE_WITHIN = timedelta(minutes=15)
 UNSPECIFIED_PROGRAMME = "unspecified"
-
-
-@dataclass(frozen=True)
-class Instrument:
-    """Thresholds of a symptom scale (NHS Talking Therapies and Kroenke et al. conventions)."""
-
-    name: str
-    #: A drop of at least this many points is beyond measurement error (reliable change index).
-    reliable_change: int
-    #: Baseline at or above this: the person started in the clinical range (caseness).
-    clinical_cutoff: int
-    #: Latest score below this: remission.
-    remission_below: int
-
-
-PHQ9 = Instrument("phq9", reliable_change=6, clinical_cutoff=10, remission_below=5)
-GAD7 = Instrument("gad7", reliable_change=4, clinical_cutoff=10, remission_below=5)
-INSTRUMENTS = {instrument.name: instrument for instrument in (PHQ9, GAD7)}
 
 
 @dataclass(frozen=True)

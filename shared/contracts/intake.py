@@ -205,3 +205,14 @@ class ClientRetentionExpired(Schema):
     client_id = fields.String(required=True)
     client_reference = fields.String(required=True)
     expired_at = fields.AwareDateTime(required=True)
+
+
+@REGISTRY.register(
+    "casehub.intake.reassessment.due.v1",
+    "A client's reassessment (needs, PHQ-9, GAD-7) fell due; announced once per due date.",
+)
+class ReassessmentDue(_ClientEvent):
+    due_on = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(("routine", "after_high_risk")))
+    last_assessment_id = fields.String(required=True)
+    case_manager_id = fields.String(load_default=None, allow_none=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from shared.contracts.registry import REGISTRY
 
@@ -90,3 +90,53 @@ class ClientErasedPlanning(Schema):
     client_id = fields.String(required=True)
     erased_at = fields.AwareDateTime(required=True)
     erased = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class _CaseworkEvent(Schema):
+    client_id = fields.String(required=True)
+    client_reference = fields.String(required=True)
+    episode_id = fields.String(required=True)
+    case_manager_id = fields.String(required=True)
+
+
+CONTACT_TYPES = ("face_to_face", "phone", "video", "home_visit", "outreach", "group", "collateral")
+
+
+@REGISTRY.register(
+    "casehub.planning.contact.recorded.v1",
+    "A contact with or about the client was recorded: mode, time, duration, never the note.",
+)
+class ContactRecorded(_CaseworkEvent):
+    contact_id = fields.String(required=True)
+    contact_type = fields.String(required=True, validate=validate.OneOf(CONTACT_TYPES))
+    occurred_at = fields.AwareDateTime(required=True)
+    duration_minutes = fields.Integer(required=True)
+    late = fields.Boolean(required=True)
+    goal_ids = fields.List(fields.String(), required=True)
+    appointment_id = fields.String(load_default=None, allow_none=True)
+
+
+@REGISTRY.register(
+    "casehub.planning.appointment.scheduled.v1",
+    "An appointment with the client was booked (reminders are sent from it); no place or names.",
+)
+class AppointmentScheduled(_CaseworkEvent):
+    appointment_id = fields.String(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    duration_minutes = fields.Integer(required=True)
+    video = fields.Boolean(required=True)
+
+
+@REGISTRY.register(
+    "casehub.planning.appointment.status_changed.v1",
+    "An appointment was attended, cancelled, missed (no_show) or rescheduled.",
+)
+class AppointmentStatusChanged(_CaseworkEvent):
+    appointment_id = fields.String(required=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(("attended", "cancelled", "no_show", "rescheduled")),
+    )
+    starts_at = fields.AwareDateTime(required=True)
+    rescheduled_to_id = fields.String(load_default=None, allow_none=True)
+    at = fields.AwareDateTime(required=True)

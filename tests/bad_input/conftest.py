@@ -47,12 +47,19 @@ class SeededService:
     api: ServiceApi
     records: dict[str, str]
     other_states: list[dict[str, str]] = field(default_factory=list)
+    #: Records only one operation uses, where each operation's move ends the record for all
+    #: others (an appointment attended, missed or rescheduled stays so): operation -> states.
+    own_states: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     callers: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(STAFF_CALLERS))
     api_keys: dict[str, str] = field(default_factory=dict)
 
     @property
     def record_sets(self) -> list[dict[str, str]]:
         return [self.records, *({**self.records, **state} for state in self.other_states)]
+
+    def record_sets_for(self, operation: str) -> list[dict[str, str]]:
+        own = self.own_states.get(operation)
+        return [{**self.records, **state} for state in own] if own else self.record_sets
 
     @property
     def openapi(self) -> dict[str, Any]:
@@ -135,6 +142,14 @@ def _seed_intake(api: IntakeApi) -> SeededService:
     )
     assert again.status_code == 201, again.json
     [review] = api.call("GET", "/duplicate-reviews", as_=("admin-1", "admin")).json["items"]
+    care = {}
+    for name, path, body in (
+        ("member_id", "care-team", {"role": "gp", "name": "Dr Amir Patel"}),
+        ("medication_id", "medications", {"name": "Sertraline"}),
+    ):
+        made = api.call("POST", f"/clients/{client['id']}/{path}", json_body=body)
+        assert made.status_code == 201, made.json
+        care[name] = made.json["id"]
     return SeededService(
         "intake",
         api,
@@ -146,15 +161,30 @@ def _seed_intake(api: IntakeApi) -> SeededService:
             "consent_id": consent.json["id"],
             "person_id": person.json["id"],
             "case_manager_id": "cm-1",
+            **care,
         },
         other_states=[{"client_id": unassigned["id"]}, {"client_id": discharged["id"]}],
     )
 
 
+def _appointments(api: PlanningApi, client_id: str, count: int) -> list[dict[str, str]]:
+    made = []
+    for _ in range(count):
+        response = api.call(
+            "POST",
+            f"/clients/{client_id}/appointments",
+            json_body={"starts_at": "2026-11-20T10:00:00+00:00"},
+        )
+        assert response.status_code == 201, response.json
+        made.append({"appointment_id": response.json["id"]})
+    return made
+
+
 def _plan_with_a_strategy(api: PlanningApi, *, approved: bool) -> dict[str, str]:
     """A plan whose goals are written with the client (so it may be approved), one goal with a
     referral strategy; approved (active) or still a draft."""
-    plan_id = api.new_episode()["plan_id"]
+    episode = api.new_episode()
+    plan_id = episode["plan_id"]
     goal = api.plan(plan_id)["working_version"]["content"]["goals"][0]
     strategy = api.call(
         "POST",
@@ -176,10 +206,54 @@ def _plan_with_a_strategy(api: PlanningApi, *, approved: bool) -> dict[str, str]
         assert approval.status_code == 200, approval.json
     return {
         "plan_id": plan_id,
+        "client_id": episode["client_id"],
         "goal_id": goal["id"],
         "strategy_id": goal["strategies"][0]["id"],
         "number": "1",
+        **_casework(api, episode["client_id"], signed=approved),
     }
+
+
+def _casework(api: PlanningApi, client_id: str, *, signed: bool = False) -> dict[str, str]:
+    """cm-1's contact with the client, an appointment and a task; cm-1 in team north."""
+    api.deliver(
+        "intake.case_manager.updated.v1",
+        {
+            "client_id": client_id,
+            "case_manager_id": "cm-1",
+            "team": "north",
+            "supervisor_id": "sup-1",
+            "caseload_cap": 50,
+            "active": True,
+            "version": 1,
+            "updated_at": "2026-11-30T09:00:00+00:00",
+        },
+    )
+    made = {}
+    for name, path, body in (
+        (
+            "contact_id",
+            f"/clients/{client_id}/contacts",
+            {
+                "contact_type": "phone",
+                "occurred_at": "2026-11-01T09:00:00+00:00",
+                "duration_minutes": 10,
+                "purpose": "Check in",
+                "note": {"data": "Answered", "assessment": "Settled", "plan": "Call Friday"},
+                "sign": signed,
+            },
+        ),
+        (
+            "appointment_id",
+            f"/clients/{client_id}/appointments",
+            {"starts_at": "2026-11-20T10:00:00+00:00"},
+        ),
+        ("task_id", "/tasks", {"title": "Call back", "due_on": "2026-12-01"}),
+    ):
+        response = api.call("POST", path, json_body=body)
+        assert response.status_code == 201, response.json
+        made[name] = response.json["id"]
+    return {**made, "team_id": "north"}
 
 
 def _plan_under_review(api: PlanningApi) -> dict[str, str]:
@@ -200,11 +274,21 @@ def _plan_under_review(api: PlanningApi) -> dict[str, str]:
 
 
 def _seed_planning(api: PlanningApi) -> SeededService:
+    records = _plan_with_a_strategy(api, approved=False)
+    client = records["client_id"]
+    # a calendar feed of someone the fuzzer never calls as, so renewing one's own leaves it
+    feed = api.call("POST", "/me/calendar-feed", as_=("cm-feed", "case_manager"))
+    assert feed.status_code == 201, feed.json
+    records["secret"] = feed.json["path"].removeprefix("/calendar/").removesuffix(".ics")
     return SeededService(
         "planning",
         api,
-        _plan_with_a_strategy(api, approved=False),
+        records,
         other_states=[_plan_with_a_strategy(api, approved=True), _plan_under_review(api)],
+        own_states={
+            f"POST /appointments/{{appointment_id}}/{move}": _appointments(api, client, 4)
+            for move in ("attend", "outcome", "reschedule")
+        },
     )
 
 

@@ -51,7 +51,7 @@ HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 #: Operations that end a seeded record run last (deletions just before them), so the others
 #: mostly find it still open. The referrer's own move only cancels or voids a referral, so it
 #: waits until the partner has had its turn at accepting, starting and completing.
-ENDING_SUFFIXES = ("/close", "/discharge", "/revoke")
+ENDING_SUFFIXES = ("/close", "/discharge", "/revoke", "/sign", "/end")
 ENDING_OPERATIONS = ("POST /referrals/{referral_id}/status",)
 
 
@@ -135,7 +135,7 @@ def _fuzz(
 ) -> None:
     definition = operation.definition.raw
     documented = {str(code) for code in definition["responses"] if code != "default"}
-    known = [dict(records) for records in service.record_sets]
+    known = [dict(records) for records in service.record_sets_for(operation.label)]
     cases = st.one_of(
         operation.as_strategy(mode),
         *(operation.schema.get_strategies_from_examples(operation) if mode.is_positive else ()),

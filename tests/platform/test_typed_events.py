@@ -456,6 +456,99 @@ CASES += [
 ]
 
 
+#: Planning's casework: who, when, how long; never the note, the place or who took part.
+CASEWORK = {
+    "client_id": "c-1",
+    "client_reference": "C-1001",
+    "episode_id": "e-1",
+    "case_manager_id": "cm-1",
+}
+CASES += [
+    (
+        planning.ContactRecorded(
+            **CASEWORK,
+            contact_id="k-1",
+            contact_type="collateral",
+            occurred_at=AT,
+            duration_minutes=20,
+            late=True,
+            goal_ids=["g-1"],
+            appointment_id=None,
+        ),
+        "client/c-1",
+        {
+            **CASEWORK,
+            "contact_id": "k-1",
+            "contact_type": "collateral",
+            "occurred_at": AT,
+            "duration_minutes": 20,
+            "late": True,
+            "goal_ids": ["g-1"],
+            "appointment_id": None,
+        },
+    ),
+    (
+        planning.AppointmentScheduled(
+            **CASEWORK, appointment_id="a-1", starts_at=AT, duration_minutes=60, video=False
+        ),
+        "client/c-1",
+        {
+            **CASEWORK,
+            "appointment_id": "a-1",
+            "starts_at": AT,
+            "duration_minutes": 60,
+            "video": False,
+        },
+    ),
+    (
+        planning.AppointmentStatusChanged(
+            **CASEWORK,
+            appointment_id="a-1",
+            status="rescheduled",
+            starts_at=AT,
+            rescheduled_to_id="a-2",
+            at=AT,
+        ),
+        "client/c-1",
+        {
+            **CASEWORK,
+            "appointment_id": "a-1",
+            "status": "rescheduled",
+            "starts_at": AT,
+            "rescheduled_to_id": "a-2",
+            "at": AT,
+        },
+    ),
+]
+
+
+CASES += [
+    (
+        intake.ReassessmentDue(
+            client_id="c-1",
+            client_reference="C-1001",
+            episode_id="e-1",
+            programme=None,
+            due_on=DAY,
+            reason="after_high_risk",
+            last_assessment_id="a-1",
+            case_manager_id="cm-1",
+        ),
+        "client/c-1",
+        {
+            "client_id": "c-1",
+            "client_reference": "C-1001",
+            "episode_id": "e-1",
+            "programme": None,
+            "due_on": DAY,
+            "reason": "after_high_risk",
+            "last_assessment_id": "a-1",
+            "case_manager_id": "cm-1",
+        },
+    ),
+]
+
+
 def _payload(event_type: str, subject: str, data: Mapping[str, Any]) -> str:
     """The envelope as the outbox stores it (id and time pinned: they are not the producer's)."""
     event = Event(

@@ -124,6 +124,11 @@ class Operation:
         return re.sub(r"{(\w+)}", lambda m: ids.get(m[1], f"no-such-{m[1]}"), self.path)
 
 
+#: Operations whose credential is a secret in the URL (a calendar app cannot send a bearer
+#: token): no roles, and any other secret is a 404 (tests/planning/test_appointments.py).
+SECRET_URL: dict[str, set[str]] = {"planning": {"GET /calendar/{secret}.ics"}}
+
+
 def published_operations(service: str, app: Flask) -> list[Operation]:
     spec = app.test_client().get("/openapi.json").json
     operations = []
@@ -183,10 +188,13 @@ class SecuredService:
         return self.api.http.application
 
     def operations(self) -> list[Operation]:
+        """Every operation a bearer token or API key opens (not the public ones, nor those
+        behind a secret URL)."""
+        secret = SECRET_URL.get(self.name, set())
         return [
             operation
             for operation in published_operations(self.name, self.app)
-            if operation.key not in self.public
+            if operation.key not in self.public and operation.key not in secret
         ]
 
     def send(
@@ -272,7 +280,11 @@ def _seed_intake(api: IntakeApi) -> SecuredService:
         f"{base}/corrections",
         {"field": "preferred_language", "requested_value": "Spanish"},
     )
+    member = _call(api, cm, "POST", f"{base}/care-team", {"role": "gp", "name": "Dr Amir Patel"})
+    medication = _call(api, cm, "POST", f"{base}/medications", {"name": "Sertraline"})
     ids = {
+        "member_id": member["id"],
+        "medication_id": medication["id"],
         "client_id": client,
         "correction_id": correction["id"],
         "assessment_id": assessment["id"],
@@ -288,6 +300,50 @@ def _seed_intake(api: IntakeApi) -> SecuredService:
     )
     assert granted.status_code == 201, granted.json
     return SecuredService("intake", api, ids, markers={client, "Quixote-Marchbanks"})
+
+
+def _seed_casework(api: PlanningApi, client: str) -> dict[str, str]:
+    """cm-1's contact with the client, an appointment, a task, and cm-1 in sup-1's team."""
+    api.deliver(
+        "intake.case_manager.updated.v1",
+        {
+            "client_id": client,
+            "case_manager_id": "cm-1",
+            "team": "north",
+            "supervisor_id": "sup-1",
+            "caseload_cap": 50,
+            "active": True,
+            "version": 1,
+            "updated_at": "2026-11-30T09:00:00+00:00",
+        },
+    )
+    cm = INSIDERS[CM]
+    contact = _call(
+        api,
+        cm,
+        "POST",
+        f"/clients/{client}/contacts",
+        {
+            "contact_type": "phone",
+            "occurred_at": "2026-11-01T09:00:00+00:00",
+            "duration_minutes": 10,
+            "purpose": "Check in",
+        },
+    )
+    appointment = _call(
+        api,
+        cm,
+        "POST",
+        f"/clients/{client}/appointments",
+        {"starts_at": "2027-01-05T10:00:00+00:00"},
+    )
+    task = _call(api, cm, "POST", "/tasks", {"title": "Call back", "due_on": "2026-12-01"})
+    return {
+        "contact_id": contact["id"],
+        "appointment_id": appointment["id"],
+        "task_id": task["id"],
+        "team_id": "north",
+    }
 
 
 def _seed_planning(api: PlanningApi) -> SecuredService:
@@ -321,11 +377,13 @@ def _seed_planning(api: PlanningApi) -> SecuredService:
             "expires_at": now + timedelta(hours=12),
         },
     )
+    casework = _seed_casework(api, ids["client_id"])
     return SecuredService(
         "planning",
         api,
         {
             **ids,
+            **casework,
             "goal_id": goal,
             "other_goal_id": goals[1]["id"],
             "strategy_id": strategies[0]["id"],

@@ -1,6 +1,6 @@
 """The intake service layer, one module per use case (no Flask): ``access`` (who sees which
 client, who carries it), ``clients``, ``consent``, ``assessments`` (scoring and risk), ``caseload``
-(case managers and assignment), ``from_events`` and ``duplicates``. Every refusal is a
+(case managers and assignment), ``from_events``, ``duplicates`` and ``outcomes`` (scores over time, reassessment). Every refusal is a
 ``shared.errors`` exception the web layer turns into a problem; roles are checked once, at the
 HTTP edge (``api.py``)."""
 
@@ -67,6 +67,10 @@ from services.intake.operations.emergency import crisis_picture, grant_emergency
 from services.intake.operations.from_events import (
     note_review_due,
 )
+from services.intake.operations.outcomes import (
+    announce_due_reassessments,
+    client_outcomes,
+)
 from services.intake.operations.requests import list_referral_requests, record_referral_request
 from services.intake.operations.retention import (
     expire_due,
@@ -79,12 +83,14 @@ __all__ = [
     "CORRECTABLE",
     "UPDATABLE_FIELDS",
     "add_nominated_person",
+    "announce_due_reassessments",
     "announce_expired_consents",
     "announced_state",
     "assign",
     "aware",
     "caseload",
     "client_event_ids",
+    "client_outcomes",
     "close_episode",
     "consent_in_force",
     "crisis_picture",

@@ -1,6 +1,7 @@
 """The planning service layer, one module per use case (no Flask): ``access`` (who sees which
 plan), ``reading``, ``writing`` (goals, strategies, safety plan), ``lifecycle`` (approval, review,
-close, progress) and ``from_events`` (what intake's and referrals' events change)."""
+close, progress) and ``from_events`` (what intake's and referrals' events change); casework in
+``contacts``, ``appointments``, ``calendar``, ``tasks`` and ``task_sources`` (imported as modules)."""
 
 from services.planning.operations.access import (
     PENDING_REVIEW,
@@ -47,6 +48,12 @@ from services.planning.operations.reading import (
     read_version,
     strategy_referrals,
 )
+from services.planning.operations.task_sources import (
+    announce_expiring_consents,
+    record_consent,
+    task_for_reassessment,
+    task_for_referral,
+)
 from services.planning.operations.writing import (
     add_goal,
     add_strategy,
@@ -64,6 +71,7 @@ __all__ = [
     "add_progress_note",
     "add_strategy",
     "announce_due_reviews",
+    "announce_expiring_consents",
     "approve",
     "close",
     "close_crisis",
@@ -85,6 +93,7 @@ __all__ = [
     "read_plan",
     "read_version",
     "record_assignment",
+    "record_consent",
     "record_crisis_action",
     "record_emergency_grant",
     "record_referral_status",
@@ -96,6 +105,8 @@ __all__ = [
     "set_safety_plan",
     "start_review",
     "strategy_referrals",
+    "task_for_reassessment",
+    "task_for_referral",
     "tasks_of",
     "update_goal",
     "visible_plans",

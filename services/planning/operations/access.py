@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from services.planning import domain
 from services.planning.models import CARE_TEAM, Plan, PlanVersion, Review
+from services.planning.operations.casework_access import carried_clients, continuity_episodes
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.identity import Principal
 from shared.unit_of_work import UnitOfWork
@@ -15,9 +16,11 @@ from shared.unit_of_work import UnitOfWork
 PENDING_REVIEW = domain.PENDING_REVIEW
 
 
-def visible_plans(actor: Principal) -> ColumnElement[bool]:
+def visible_plans(actor: Principal, *, history: bool = False) -> ColumnElement[bool]:
     """Admin sees all; a supervisor their team's plans; a case manager the plans they own (none
-    once deactivated). Owner and supervisor follow intake's assignment and team events."""
+    once deactivated). Owner and supervisor follow intake's assignment and team events. With
+    ``history`` (reading), also the earlier episodes' plans of the clients they carry now and
+    the closed plans they carried within the continuity period."""
     if actor.has_any("admin"):
         return true()
     rules: list[ColumnElement[bool]] = []
@@ -25,11 +28,14 @@ def visible_plans(actor: Principal) -> ColumnElement[bool]:
         rules.append(Plan.supervisor_id == actor.sub)
     if actor.has_any("case_manager"):
         rules.append(and_(Plan.owner_id == actor.sub, ~CARE_TEAM.deactivated(actor.sub)))
+    if history and rules:
+        rules.append(Plan.client_id.in_(carried_clients(actor)))
+        rules.append(Plan.episode_id.in_(continuity_episodes(actor)))
     return or_(*rules) if rules else false()
 
 
 def load_plan(uow: UnitOfWork, actor: Principal, plan_id: str, *, for_update: bool = False) -> Plan:
-    statement = select(Plan).where(Plan.id == plan_id, visible_plans(actor))
+    statement = select(Plan).where(Plan.id == plan_id, visible_plans(actor, history=not for_update))
     plan = uow.session.scalars(statement.with_for_update() if for_update else statement).first()
     if plan is None:
         raise NotFound(f"No plan {plan_id} that you may see.")

@@ -22,7 +22,12 @@ from services.planning.models import (
     new_id,
 )
 from services.planning.operations.access import next_review, working_version
+from services.planning.operations.discharge import keep_continuity, record_scores
 from services.planning.operations.lifecycle import close_plan
+from services.planning.operations.task_sources import (
+    task_for_missing_safety_plan,
+    task_for_referral,
+)
 from services.planning.settings import ReviewPolicy
 from shared.care_team import supersedes
 from shared.unit_of_work import UnitOfWork
@@ -83,6 +88,7 @@ def draft_from_assessment(uow: UnitOfWork, data: Mapping[str, Any]) -> Plan:
         version = working_version(uow, plan, "system")
         version.content = domain.propose_goals(version.content, data["unmet_needs"], new_id)
     plan.latest_assessment_id = data["assessment_id"]
+    record_scores(uow, data)
     return plan
 
 
@@ -142,7 +148,8 @@ def record_team_change(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
 def respond_to_high_risk(
     uow: UnitOfWork, data: Mapping[str, Any], policy: ReviewPolicy, today: date
 ) -> Plan | None:
-    """High risk: the plan must carry a safety plan, and the next review comes forward."""
+    """High risk: the plan must carry a safety plan (a task until an agreed one has it), and the
+    next review comes forward."""
     if data["level"] != "high":
         return None
     plan = (
@@ -152,6 +159,16 @@ def respond_to_high_risk(
     if plan.status == domain.PlanStatus.CLOSED:
         return plan
     plan.safety_plan_required = True
+    approved = (
+        uow.session.scalars(
+            select(PlanVersion.content).where(
+                PlanVersion.plan_id == plan.id, PlanVersion.number == plan.approved_version
+            )
+        ).first()
+        if plan.approved_version
+        else None
+    )
+    task_for_missing_safety_plan(uow, plan, data, approved, today)
     if domain.is_editable(plan.status):
         version = working_version(uow, plan, "system")
         if not version.content.get("safety_plan"):
@@ -173,21 +190,30 @@ def respond_to_high_risk(
     return plan
 
 
-def close_on_discharge(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> None:
-    """The plan closes, and no one carries the episode any more: as in intake, the former case
-    manager and supervisor no longer see it (admins still read it)."""
+def close_on_discharge(
+    uow: UnitOfWork, data: Mapping[str, Any], now: datetime, policy: ReviewPolicy | None = None
+) -> None:
+    """The plan closes, and no one carries the episode any more: the former case manager and
+    supervisor read it only for the continuity period (admins always), and a draft discharge
+    summary waits for them."""
     plan = _plan_for_episode(uow, data["episode_id"])
     if plan is not None and plan.status != domain.PlanStatus.CLOSED:
         close_plan(uow, plan, "client discharged", now)
     care = _care(uow, data)
     if supersedes(data.get("care_version"), care.care_version):
+        keep_continuity(uow, care, data, policy or ReviewPolicy())
         care.care_version = data.get("care_version")
         _set_carer(uow, care, None, None)
 
 
-def record_referral_status(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+def record_referral_status(
+    uow: UnitOfWork, data: Mapping[str, Any], today: date | None = None
+) -> None:
     """The partner's progress on a referral strategy closes the loop on the plan. Events may arrive
-    out of order (competing consumers, redelivery): only a newer status replaces an older one."""
+    out of order (competing consumers, redelivery): only a newer status replaces an older one.
+    A rejected or failed referral is a task for whoever carries the client."""
+    if data["status"] in ("rejected", "failed"):
+        task_for_referral(uow, data, data["status"], today or data["at"].date())
     if not data.get("strategy_id") or not data.get("plan_id"):
         return  # a referral made outside a plan
     if uow.session.get(Plan, data["plan_id"]) is None:

@@ -23,6 +23,7 @@ from services.planning.operations.access import (
     pending_reviews,
     plan_version,
 )
+from services.planning.operations.task_sources import task_for_review, tasks_for_strategies
 from services.planning.operations.writing import goal_in
 from services.planning.settings import ReviewPolicy
 from shared.clock import agency_date
@@ -111,6 +112,7 @@ def approve(
                 requested_at=now,
             )
         )
+    tasks_for_strategies(uow, plan, version.content)
     return plan
 
 
@@ -209,4 +211,5 @@ def announce_due_reviews(uow: UnitOfWork, today: date, now: datetime | None = No
                 case_manager_id=plan.owner_id,
             )
         )
+        task_for_review(uow, review, plan)
     return len(claimed)

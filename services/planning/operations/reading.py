@@ -37,7 +37,7 @@ def list_plans(
     limit: int,
     cursor: str | None,
 ) -> Page[Plan]:
-    statement = select(Plan).where(visible_plans(actor))
+    statement = select(Plan).where(visible_plans(actor, history=True))
     if client_id:
         statement = statement.where(Plan.client_id == client_id)
     if status:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from services.intake import domain, operations
+from services.intake.api.care_team import care_team_bp
 from services.intake.models import AUDIT, Assessment, Base, Consent, DuplicateReview, RiskFlag
 from services.intake.schemas import (
     AssessmentIn,
@@ -39,6 +40,8 @@ from services.intake.schemas import (
     LegalHoldIn,
     NominatedPersonIn,
     NominatedPersonOut,
+    OutcomeArgs,
+    OutcomesOut,
     ReferralRequestArgs,
     ReferralRequestPage,
     ResolveIn,
@@ -48,6 +51,7 @@ from services.intake.schemas import (
     RiskFlagPage,
     TeamArgs,
 )
+from services.intake.settings import reassessment_policy
 from shared import emergency_access
 from shared.unit_of_work import UnitOfWork
 from shared.web import current_principal, require_roles
@@ -112,6 +116,7 @@ BLUEPRINTS = [
     assessments,
     caseloads,
     duplicate_reviews,
+    care_team_bp,
     audit_blueprint(AUDIT),
     privacy_blueprint("intake", Base.metadata, AUDIT),
 ]
@@ -484,6 +489,19 @@ def read_assessment(client_id: str, assessment_id: str) -> Any:
     with _uow() as uow:
         return _assessment_out(
             uow, operations.read_assessment(uow, current_principal(), client_id, assessment_id)
+        )
+
+
+@assessments.route("/<client_id>/outcomes", methods=["GET"])
+@require_roles(*STAFF)
+@assessments.arguments(OutcomeArgs, location="query")
+@assessments.response(200, OutcomesOut)
+def outcomes(args: dict[str, Any], client_id: str) -> Any:
+    """PHQ-9 and GAD-7 over time: change from baseline, reliable change, response, remission,
+    and when the next reassessment is due."""
+    with _uow() as uow:
+        return operations.client_outcomes(
+            uow, current_principal(), client_id, args["episode_id"], reassessment_policy()
         )
 
 

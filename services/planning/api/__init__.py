@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.planning import domain, operations
+from services.planning.api.casework import CASEWORK_BLUEPRINTS
 from services.planning.models import AUDIT, Base, Plan, PlanVersion, Review
 from services.planning.schemas import (
     AgreementIn,
@@ -76,6 +77,7 @@ BLUEPRINTS = [
     crisis,
     crises,
     follow_ups,
+    *CASEWORK_BLUEPRINTS,
     audit_blueprint(AUDIT),
     privacy_blueprint("planning", Base.metadata, AUDIT),
 ]

@@ -1,0 +1,153 @@
+"""Discharge: a summary with the reason, services, goals achieved, PHQ-9/GAD-7 at start and end,
+follow-up and who was told; the former case manager keeps read access for the continuity
+period (audited) and loses it after; a re-admission brings the history to the new team."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from tests.planning.conftest import OWNER, SUPERVISOR, PlanningApi
+from tests.planning.test_contacts import contact_body
+
+SUMMARY = {
+    "reason": "Goals met",
+    "services_received": ["Case management", "Tenancy support"],
+    "follow_up": "GP review in 4 weeks",
+    "told": ["GP", "Sister"],
+}
+
+
+def assessed(planning: PlanningApi, ids: dict[str, str], phq9: int, gad7: int, days: int) -> None:
+    planning.deliver(
+        "intake.assessment.completed.v1",
+        {
+            **{k: ids[k] for k in ("client_id", "client_reference", "episode_id")},
+            "assessment_id": str(uuid.uuid4()),
+            "version": 1,
+            "completed_at": datetime.now(UTC) + timedelta(days=days),
+            "unmet_needs": ["housing"],
+            "phq9": {"total": phq9, "severity": "moderate"},
+            "gad7": {"total": gad7, "severity": "mild"},
+            "risk_level": "none",
+        },
+    )
+
+
+def discharge(planning: PlanningApi, ids: dict[str, str], at: datetime) -> None:
+    planning.deliver(
+        "intake.client.discharged.v1",
+        {
+            **{k: ids[k] for k in ("client_id", "client_reference", "episode_id")},
+            "discharged_at": at,
+            "reason_code": "goals_met",
+            "care_version": 99,
+        },
+    )
+
+
+def test_the_summary_carries_goals_achieved_and_scores_at_start_and_end(
+    planning: PlanningApi,
+) -> None:
+    ids = planning.new_episode(unmet=["housing"])
+    assessed(planning, ids, phq9=16, gad7=12, days=1)
+    assessed(planning, ids, phq9=4, gad7=3, days=60)
+    planning.write_goals(ids["plan_id"])
+    assert planning.approve(ids["plan_id"]).status_code == 200
+    goal = planning.plan(ids["plan_id"])["working_version"]["content"]["goals"][0]["id"]
+    achieved = planning.call(
+        "POST",
+        f"/plans/{ids['plan_id']}/goals/{goal}/progress-notes",
+        json_body={"note": "Keys received", "attainment": 2, "achieved": True},
+    )
+    assert achieved.status_code == 201, achieved.json
+    written = planning.call(
+        "PUT", f"/clients/{ids['client_id']}/discharge-summary", json_body=SUMMARY
+    )
+    assert written.status_code == 200, written.json
+    summary = written.json
+    assert summary["goals_achieved"] == [{"goal_id": goal, "domain": "housing"}]
+    assert summary["phq9"] == {"start": 16, "end": 4} and summary["gad7"] == {"start": 12, "end": 3}
+    assert summary["told"] == ["GP", "Sister"] and summary["discharged_at"] is None
+    discharge(planning, ids, datetime.now(UTC))
+    after = planning.call("GET", f"/clients/{ids['client_id']}/discharge-summary").json
+    assert after["discharged_at"] is not None and after["reason"] == "Goals met"
+
+
+def test_the_former_case_manager_reads_the_closed_record_for_the_continuity_period(
+    planning: PlanningApi,
+) -> None:
+    ids = planning.new_episode(unmet=["housing"])
+    contact = planning.call(
+        "POST", f"/clients/{ids['client_id']}/contacts", json_body=contact_body()
+    )
+    assert contact.status_code == 201
+    discharge(planning, ids, datetime.now(UTC))
+    plan = planning.call("GET", f"/plans/{ids['plan_id']}")
+    assert plan.status_code == 200 and plan.json["status"] == "closed"
+    assert planning.call("GET", f"/clients/{ids['client_id']}/contacts").status_code == 200
+    drafted = planning.call("GET", f"/clients/{ids['client_id']}/discharge-summary")
+    assert drafted.status_code == 200 and drafted.json["reason"] == "goals_met"
+    completed = planning.call(
+        "PUT", f"/clients/{ids['client_id']}/discharge-summary", json_body=SUMMARY
+    )
+    assert completed.status_code == 200 and completed.json["reason"] == "Goals met"
+    # writing new casework is over: the client is no longer carried
+    refused = planning.call(
+        "POST", f"/clients/{ids['client_id']}/contacts", json_body=contact_body()
+    )
+    assert refused.status_code == 404
+    reads = planning.call(
+        "GET", "/audit", as_=("admin-1", "admin"), query={"client_id": ids["client_id"]}
+    ).json["items"]
+    assert any(
+        r["action"] == "read" and r["entity"] == "discharge_summary" and r["detail"]["continuity"]
+        for r in reads
+    )
+
+
+def test_continuity_ends_after_its_days(planning: PlanningApi) -> None:
+    ids = planning.new_episode(unmet=["housing"])
+    discharge(planning, ids, datetime.now(UTC) - timedelta(days=31))
+    assert planning.call("GET", f"/plans/{ids['plan_id']}").status_code == 404
+    assert planning.call("GET", f"/clients/{ids['client_id']}/contacts").status_code == 404
+    assert planning.call("GET", f"/clients/{ids['client_id']}/discharge-summary").status_code == 404
+    admin = planning.call("GET", f"/plans/{ids['plan_id']}", as_=("admin-1", "admin"))
+    assert admin.status_code == 200
+
+
+def test_a_readmission_brings_the_history_to_the_new_team(planning: PlanningApi) -> None:
+    ids = planning.new_episode(unmet=["housing"])
+    planning.call("POST", f"/clients/{ids['client_id']}/contacts", json_body=contact_body())
+    discharge(planning, ids, datetime.now(UTC) - timedelta(days=60))
+    new_episode = str(uuid.uuid4())
+    planning.deliver(
+        "intake.case.assigned.v1",
+        {
+            "client_id": ids["client_id"],
+            "client_reference": ids["client_reference"],
+            "episode_id": new_episode,
+            "case_manager_id": "cm-7",
+            "supervisor_id": "sup-7",
+            "assigned_by": "iw-1",
+            "method": "explicit",
+            "over_cap": False,
+            "assigned_at": datetime.now(UTC),
+        },
+    )
+    new = ("cm-7", "case_manager")
+    history = planning.call("GET", f"/clients/{ids['client_id']}/contacts", as_=new)
+    assert history.status_code == 200 and len(history.json["items"]) == 1
+    old_plan = planning.call("GET", f"/plans/{ids['plan_id']}", as_=new)
+    assert old_plan.status_code == 200 and old_plan.json["status"] == "closed"
+    listed = planning.call("GET", "/plans", as_=new, query={"client_id": ids["client_id"]})
+    assert [p["id"] for p in listed.json["items"]] == [ids["plan_id"]]
+    # the first episode's case manager, past the continuity period, sees none of it
+    assert (
+        planning.call("GET", f"/plans/{ids['plan_id']}", as_=(OWNER, "case_manager")).status_code
+        == 404
+    )
+    former_supervisor = planning.call(
+        "GET", f"/clients/{ids['client_id']}/contacts", as_=(SUPERVISOR, "supervisor")
+    )
+    assert former_supervisor.status_code == 404
