@@ -6,8 +6,10 @@ service (which records exist, who may call what) is gathered here, once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,12 @@ def _seed_intake(api: IntakeApi) -> SeededService:
         json_body={"name": "Jo Park", "relationship_to_client": "carer", "may_be_told": []},
     )
     assert person.status_code == 201, person.json
+    correction = api.call(
+        "POST",
+        f"/clients/{client['id']}/corrections",
+        json_body={"field": "preferred_language", "requested_value": "Spanish"},
+    )
+    assert correction.status_code == 201, correction.json
     # another desk registers the same person without seeing cm-1's client: a duplicate review
     again = api.call(
         "POST",
@@ -145,6 +153,7 @@ def _seed_intake(api: IntakeApi) -> SeededService:
             "flag_id": assessment.json["risk_flag_id"],
             "consent_id": consent.json["id"],
             "person_id": person.json["id"],
+            "correction_id": correction.json["id"],
             "case_manager_id": "cm-1",
         },
         other_states=[{"client_id": unassigned["id"]}, {"client_id": discharged["id"]}],
@@ -154,7 +163,8 @@ def _seed_intake(api: IntakeApi) -> SeededService:
 def _plan_with_a_strategy(api: PlanningApi, *, approved: bool) -> dict[str, str]:
     """A plan whose goals are written with the client (so it may be approved), one goal with a
     referral strategy; approved (active) or still a draft."""
-    plan_id = api.new_episode()["plan_id"]
+    episode = api.new_episode()
+    plan_id = episode["plan_id"]
     goal = api.plan(plan_id)["working_version"]["content"]["goals"][0]
     strategy = api.call(
         "POST",
@@ -175,6 +185,7 @@ def _plan_with_a_strategy(api: PlanningApi, *, approved: bool) -> dict[str, str]
         approval = api.approve(plan_id)
         assert approval.status_code == 200, approval.json
     return {
+        "client_id": episode["client_id"],
         "plan_id": plan_id,
         "goal_id": goal["id"],
         "strategy_id": goal["strategies"][0]["id"],
@@ -199,11 +210,49 @@ def _plan_under_review(api: PlanningApi) -> dict[str, str]:
     return {**records, "number": "2", "older": "1", "newer": "2"}
 
 
+def _crisis(api: PlanningApi, records: dict[str, str]) -> dict[str, str]:
+    """sup-1's emergency grant for the plan's client, and a crisis episode (a high flag) with
+    its follow-ups for another client (whose plan then needs a safety plan before approval)."""
+    plan = api.plan(records["plan_id"])
+    ids = {k: plan[k] for k in ("client_id", "client_reference", "episode_id")}
+    other = api.new_episode()
+    now = datetime.now(UTC)
+    api.deliver(
+        "intake.risk.flagged.v1",
+        {
+            **{k: other[k] for k in ("client_id", "client_reference", "episode_id")},
+            "flag_id": str(uuid.uuid4()),
+            "assessment_id": str(uuid.uuid4()),
+            "level": "high",
+            "reasons": ["C-SSRS intent"],
+            "case_manager_id": "cm-1",
+            "supervisor_id": "sup-1",
+            "flagged_at": now,
+        },
+    )
+    api.deliver(
+        "intake.access.emergency_granted.v1",
+        {
+            **ids,
+            "grant_id": str(uuid.uuid4()),
+            "granted_to": "sup-1",
+            "roles": ["supervisor"],
+            "granted_at": now,
+            "expires_at": now + timedelta(hours=12),
+        },
+    )
+    [crisis] = api.call(
+        "GET", f"/clients/{other['client_id']}/crisis-episodes", as_=("admin-1", "admin")
+    ).json["items"]
+    return {"crisis_id": crisis["id"], "task_id": crisis["follow_ups"][0]["id"]}
+
+
 def _seed_planning(api: PlanningApi) -> SeededService:
+    records = _plan_with_a_strategy(api, approved=False)
     return SeededService(
         "planning",
         api,
-        _plan_with_a_strategy(api, approved=False),
+        {**records, **_crisis(api, records)},
         other_states=[_plan_with_a_strategy(api, approved=True), _plan_under_review(api)],
     )
 
