@@ -88,6 +88,13 @@ QUEUE_MESSAGES = Gauge(
     multiprocess_mode="mostrecent",
 )
 
+CONFIGURATION_PROBLEM = Gauge(
+    "casehub_configuration_problem",
+    "1 while a setting a deployment must give (e.g. who is on call) is missing or a placeholder.",
+    ["service", "setting"],
+    multiprocess_mode="livemax",
+)
+
 #: Run before each scrape: figures read from the database or broker then, never stale.
 ScrapeHook = Callable[[], None]
 

@@ -28,6 +28,10 @@ from shared.outbound import OutboundGuard
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
 
+class ConfigurationProblem(RuntimeError):
+    """A setting a real deployment must give is missing or a placeholder."""
+
+
 @dataclass(frozen=True)
 class PeriodicTask:
     """Work the worker repeats (e.g. announcing expired consents); it must be safe to run in
@@ -72,6 +76,10 @@ class ServiceSpec:
     #: Figures read from the service's database when Prometheus scrapes (e.g. unacknowledged
     #: crisis alerts), on its API's and its worker's /metrics.
     scrape_hooks: Sequence[Callable[[ServiceRuntime], None]] = ()
+    #: Settings a real deployment must give, each check answering setting name -> why it is
+    #: unusable (None when fine): reported on /readyz, counted in casehub_configuration_problem
+    #: and logged at start; a worker with a problem is not ready, so a rollout stops there.
+    configuration_checks: Sequence[Callable[[ServiceRuntime], Mapping[str, str | None]]] = ()
 
 
 class ServiceRuntime:
@@ -171,6 +179,28 @@ class ServiceRuntime:
         """What /readyz reports without leaving service: the outbox holds writes meanwhile."""
         return {"broker": lambda: ping_broker(self.settings)}
 
+    def configuration_review(self) -> dict[str, str | None]:
+        """Every setting this deployment must give -> why it is unusable, or None when fine."""
+        review: dict[str, str | None] = {}
+        for check in self.spec.configuration_checks:
+            review.update(check(self))
+        return review
+
+    def configuration_problems(self) -> dict[str, str]:
+        return {name: why for name, why in self.configuration_review().items() if why}
+
+    def configuration_checks(self) -> dict[str, Callable[[], None]]:
+        """One readiness check per configuration check of the spec (none for most services)."""
+        if not self.spec.configuration_checks:
+            return {}
+
+        def configuration() -> None:
+            problems = self.configuration_problems()
+            if problems:
+                raise ConfigurationProblem("; ".join(problems.values()))
+
+        return {"configuration": configuration}
+
     def measure_outbox(self) -> tuple[int, float]:
         return measure_outbox_lag(self.database, self.spec.tables.outbox, self.spec.name)
 
@@ -198,7 +228,13 @@ class ServiceRuntime:
         def outbox_lag() -> None:
             self.measure_outbox()
 
+        def configuration() -> None:
+            for setting, why in self.configuration_review().items():
+                metrics.CONFIGURATION_PROBLEM.labels(self.spec.name, setting).set(1 if why else 0)
+
         hooks: list[Callable[[], None]] = [outbox_lag]
+        if self.spec.configuration_checks:
+            hooks.append(configuration)
         hooks += [partial(hook, self) for hook in self.spec.scrape_hooks]
         if queues:
             hooks.append(self.measure_queues)

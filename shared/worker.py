@@ -109,7 +109,10 @@ def start_metrics_server(
 
     def readiness() -> tuple[bool, dict[str, str]]:
         alive, details = health()
-        required = run_readiness_checks(runtime.readiness_checks(), service)
+        # A configuration problem makes the worker unready: a rollout stops until it is fixed.
+        required = run_readiness_checks(
+            {**runtime.readiness_checks(), **runtime.configuration_checks()}, service
+        )
         reported = run_readiness_checks(runtime.reported_checks(), service)
         ok = alive and all(result == "ok" for result in required.values())
         return ok, {**details, **required, **reported}
@@ -141,6 +144,8 @@ def run_worker(
     ``metrics_port`` (default ``worker_metrics_port``; 0 for none)."""
     configure_tracing(runtime.spec.name)
     stop = stop or threading.Event()
+    for setting, why in runtime.configuration_problems().items():
+        log.error("worker.configuration_problem", setting=setting, problem=why)
     try:
         connection = open_connection(runtime.settings)
         try:

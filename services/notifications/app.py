@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from services.catalog import app_factory
 from services.notifications import operations
 from services.notifications.api import BLUEPRINTS
-from services.notifications.channels import ChannelConfig
+from services.notifications.channels import ChannelConfig, on_call_review
 from services.notifications.handlers import EVENT_HANDLERS
 from services.notifications.metrics import measure_crisis_alerts
 from services.notifications.models import MESSAGING, Base
@@ -22,6 +23,13 @@ DISPATCHER = operations.Dispatcher(SYSTEM_CLOCK.now)
 def channels(runtime: ServiceRuntime) -> ChannelConfig:
     """The channels' settings, read from the environment once per process."""
     return ChannelConfig.from_env(runtime.outbound)
+
+
+def on_call_addresses(runtime: ServiceRuntime) -> Mapping[str, str | None]:
+    """Escalation ends at the on-call mailboxes: a placeholder there loses crisis alerts."""
+    return on_call_review(
+        runtime.service_settings, embedded_default=runtime.settings.is_embedded_default
+    )
 
 
 def dispatch_due(runtime: ServiceRuntime) -> int:
@@ -51,6 +59,7 @@ SERVICE = ServiceSpec(
         PeriodicTask("escalator", 15, escalate_due),
     ],
     scrape_hooks=[measure_crisis_alerts],
+    configuration_checks=[on_call_addresses],
 )
 
 

@@ -123,6 +123,42 @@ class ChannelConfig:
         )
 
 
+#: Domains that never reach a person (RFC 2606 / RFC 6761): an on-call address there is a
+#: placeholder left from an example configuration.
+PLACEHOLDER_DOMAINS = ("localhost", "example.com", "example.org", "example.net")
+PLACEHOLDER_SUFFIXES = (".localhost", ".example", ".invalid", ".test", ".local")
+
+#: The settings naming who is on call, with the ChannelConfig field each fills.
+ON_CALL_SETTINGS = {
+    "NOTIFICATIONS_ON_CALL_EMAIL": "on_call_email",
+    "NOTIFICATIONS_INTAKE_ON_CALL_EMAIL": "intake_on_call_email",
+}
+
+
+def placeholder_address(address: str) -> bool:
+    """True when no person can receive mail at ``address`` (empty, no domain, or a reserved one)."""
+    _, at, domain = address.strip().rpartition("@")
+    domain = domain.lower().rstrip(".")
+    if not at or not domain:
+        return True
+    return domain in PLACEHOLDER_DOMAINS or domain.endswith(PLACEHOLDER_SUFFIXES)
+
+
+def on_call_review(config: ChannelConfig, *, embedded_default: bool) -> dict[str, str | None]:
+    """Whether the crisis path's last step reaches a person: outside the embedded default (a
+    laptop, mail caught locally) each on-call address must be a real one."""
+    review: dict[str, str | None] = {}
+    for setting, field_name in ON_CALL_SETTINGS.items():
+        address = getattr(config, field_name)
+        review[setting] = (
+            f"{setting} is {address!r}, which reaches nobody: escalated crisis alerts would be "
+            "lost. Set it to the on-call team's mailbox."
+            if not embedded_default and placeholder_address(address)
+            else None
+        )
+    return review
+
+
 def _email(
     config: ChannelConfig, to: str, subject: str, body: str, message_id: str
 ) -> EmailMessage:

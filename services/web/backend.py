@@ -105,6 +105,29 @@ class Backend:
             return None
         return response.json()
 
+    def download(
+        self,
+        token: str,
+        service: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> httpx.Response:
+        """A document (a report as PDF, XLSX or CSV) as the service sent it, for passing on."""
+        headers = {"Authorization": f"Bearer {token}"}
+        if request_id:
+            headers["X-Request-ID"] = request_id
+        try:
+            response = self._clients[service].get(path, params=params, headers=headers)
+        except httpx.HTTPError as error:
+            raise ApiError(
+                503, f"The {service} service did not answer ({type(error).__name__})."
+            ) from None
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response
+
     def gather(self, calls: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
         """Run a page's calls at once; each result is its value or the ApiError it raised."""
         futures = {key: self._pool.submit(call) for key, call in calls.items()}
@@ -154,6 +177,12 @@ class Caller:
             json=body,
             request_id=self.request_id,
             extra_headers={"X-Purpose": purpose} if purpose else None,
+        )
+
+    def download(self, service: str, path: str, **params: Any) -> httpx.Response:
+        clean = {key: value for key, value in params.items() if value not in (None, "")}
+        return self.backend.download(
+            self.token, service, path, params=clean, request_id=self.request_id
         )
 
     def gather(self, **calls: Callable[[], Any]) -> dict[str, Any]:

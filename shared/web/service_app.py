@@ -17,7 +17,8 @@ def build_app(runtime: ServiceRuntime) -> Flask:
         description=spec.description,
         blueprints=spec.blueprints,
         readiness_checks=runtime.readiness_checks(),
-        reported_checks=runtime.reported_checks(),
+        # A configuration problem shows on the API's /readyz but keeps it in service.
+        reported_checks={**runtime.reported_checks(), **runtime.configuration_checks()},
         scrape_hooks=runtime.scrape_hooks(),
     )
     app.extensions["casehub_runtime"] = runtime

@@ -55,6 +55,10 @@ class ProcessPlatform:
             "CASEHUB_BROKER_CONNECT_TIMEOUT": "2",
             "CASEHUB_LOG_LEVEL": "WARNING",
             "CASEHUB_JWT_SECRET": secrets.token_hex(32),
+            # Configured as a deployment must be (a placeholder makes the worker unready); mail
+            # goes to the tests' SMTP catcher whatever the domain.
+            "NOTIFICATIONS_ON_CALL_EMAIL": "on-call@crisis-team.casehub-agency.org",
+            "NOTIFICATIONS_INTAKE_ON_CALL_EMAIL": "intake-on-call@crisis-team.casehub-agency.org",
             "CASEHUB_ENCRYPTION_KEYS": generate_key(),
             **{f"{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},
             **(environment or {}),

@@ -9,12 +9,13 @@ from services.web.api import (
     emergency_access,
     plans,
     referrals,
+    reports,
     sign_in,
 )
 from services.web.api.common import pages
 from services.web.api.errors import api_error_page, http_error_page
 
 #: The modules above register their routes on ``pages`` when imported.
-SCREENS = (alerts, caseload, clients, emergency_access, plans, referrals, sign_in)
+SCREENS = (alerts, caseload, clients, emergency_access, plans, referrals, reports, sign_in)
 
 __all__ = ["SCREENS", "api_error_page", "http_error_page", "pages"]
