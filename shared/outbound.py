@@ -9,8 +9,10 @@ a name that resolves to a public address at the check and to a private one a mom
 rebinding) gets nowhere. Run at registration (a 422 the caller can act on) and before every
 delivery (the name may have changed since).
 
-``allow_private`` (``CASEHUB_ALLOW_PRIVATE_WEBHOOKS=1``) is for development on one machine: it also
-allows http and any address, so a receiver on localhost can be tried.
+``allow_private`` (``CASEHUB_ALLOW_PRIVATE_WEBHOOKS=1``) is for development on one machine: it
+allows any address, and on the embedded default (SQLite and ``filesystem://``, what ``casehub dev``
+runs) also http, so a receiver on localhost can be tried. Anywhere else a webhook is https only,
+whatever the setting says: a real deployment never sends events in clear.
 """
 
 from __future__ import annotations
@@ -142,16 +144,26 @@ class OutboundGuard:
 
     allow_private: bool = False
     resolve: Resolver = system_resolver
+    #: Whether http:// is allowed besides https:// (None: when ``allow_private`` is).
+    allow_http: bool | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> OutboundGuard:
-        return cls(allow_private=settings.allow_private_webhooks)
+        """http only on the embedded default with the development setting on."""
+        return cls(
+            allow_private=settings.allow_private_webhooks,
+            allow_http=settings.allow_private_webhooks and settings.is_embedded_default,
+        )
+
+    @property
+    def http_allowed(self) -> bool:
+        return self.allow_private if self.allow_http is None else self.allow_http
 
     def check(self, url: str) -> Destination:
         """The destination with every address checked, or OutboundRefused saying why not."""
         parts = urllib.parse.urlsplit(url)
         scheme = parts.scheme.lower()
-        if scheme != "https" and not (self.allow_private and scheme == "http"):
+        if scheme != "https" and not (self.http_allowed and scheme == "http"):
             raise OutboundRefused(HTTPS_ONLY)
         if parts.username is not None or parts.password is not None:
             raise OutboundRefused(NO_CREDENTIALS)

@@ -1,8 +1,18 @@
 """Signed webhooks, the same for notifications and partner event delivery.
 
-The signature is ``sha256=`` + hex HMAC-SHA256(secret, timestamp + "." + body), sent with
-``X-Casehub-Timestamp`` (Unix seconds). A receiver recomputes it over the raw body and rejects
-old timestamps, so a captured request cannot be replayed later.
+Two signatures travel on every request, so receivers can verify with a ready library:
+
+- Standard Webhooks (https://www.standardwebhooks.com, the ``standardwebhooks`` package):
+  ``webhook-id`` (the event id, the same on every retry), ``webhook-timestamp`` (Unix seconds)
+  and ``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">``. A ``whsec_`` secret
+  is base64 of the key; a secret chosen before these existed is used as its UTF-8 bytes.
+- Casehub's own, kept for one release: ``X-Casehub-Signature: sha256=`` + hex
+  HMAC-SHA256(secret, timestamp + "." + body), with ``X-Casehub-Timestamp``.
+
+While a secret is being rotated both secrets sign: each header then carries two signatures,
+separated by a space, and a receiver accepts the request when any one matches. A receiver
+recomputes over the raw body and rejects old timestamps, so a captured request cannot be
+replayed later.
 
 Sending goes only where ``shared.outbound`` allows, to the very address it checked (the Host
 header and the TLS server name stay the URL's host), follows no redirect and uses no proxy. What
@@ -12,22 +22,32 @@ log that said "connection refused" here and "timed out" there would map networks
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import http.client
 import json
+import secrets
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+
+from standardwebhooks import Webhook
 
 from shared.logging import get_logger
 from shared.outbound import Destination, OutboundGuard, OutboundRefused
 
 SIGNATURE_HEADER = "X-Casehub-Signature"
 TIMESTAMP_HEADER = "X-Casehub-Timestamp"
+STANDARD_ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE_SECONDS = 300
 DELIVERY_FAILED = "delivery failed"
 
@@ -50,6 +70,49 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+def new_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def is_standard_secret(secret: str) -> bool:
+    """``whsec_`` + base64 of 24 to 64 bytes."""
+    if not secret.startswith(SECRET_PREFIX):
+        return False
+    try:
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+    except ValueError:
+        return False
+    return 24 <= len(key) <= 64
+
+
+def standard_key(secret: str) -> bytes:
+    """The HMAC key of a secret for Standard Webhooks (see the module's docstring)."""
+    if is_standard_secret(secret):
+        return base64.b64decode(secret[len(SECRET_PREFIX) :])
+    return secret.encode()
+
+
+def signature_headers(
+    signing_secrets: Sequence[str], message_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """Both schemes' headers, each with one signature per secret (two while rotating)."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    text = body.decode()
+    return {
+        STANDARD_ID_HEADER: message_id,
+        STANDARD_TIMESTAMP_HEADER: str(timestamp),
+        STANDARD_SIGNATURE_HEADER: " ".join(
+            Webhook(standard_key(secret)).sign(message_id, moment, text)
+            for secret in signing_secrets
+        ),
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: " ".join(
+            sign(secret, str(timestamp), body) for secret in signing_secrets
+        ),
+    }
+
+
 def verify(
     secret: str,
     headers: Mapping[str, str],
@@ -63,7 +126,8 @@ def verify(
     signature = headers.get(SIGNATURE_HEADER, "")
     if not timestamp.isdigit() or abs((now or time.time()) - int(timestamp)) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+    expected = sign(secret, timestamp, body)
+    return any(hmac.compare_digest(expected, offered) for offered in signature.split(" "))
 
 
 @cache
@@ -99,7 +163,7 @@ def _connection(
 
 def post_signed(
     url: str,
-    secret: str,
+    secret: str | Sequence[str],
     payload: Mapping[str, Any],
     *,
     guard: OutboundGuard,
@@ -107,18 +171,19 @@ def post_signed(
     tls: ssl.SSLContext | None = None,
 ) -> None:
     """POST a CloudEvent (structured JSON) to a URL the guard allows, checked again now; raises
-    DeliveryFailed unless the receiver answers 2xx. ``tls`` replaces the system's trust store."""
+    DeliveryFailed unless the receiver answers 2xx. ``secret`` may be several (a rotation's new
+    and old secret): each signs. ``tls`` replaces the system's trust store."""
     try:
         destination = guard.check(url)
     except OutboundRefused as refused:
         log.warning("webhook.destination_refused", reason=str(refused))
         raise DeliveryFailed() from None
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
-    timestamp = str(int(time.time()))
+    signing = [secret] if isinstance(secret, str) else list(secret)
+    message_id = str(payload.get("id") or uuid.uuid4())
     headers = {
         "Content-Type": "application/cloudevents+json",
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(secret, timestamp, body),
+        **signature_headers(signing, message_id, int(time.time()), body),
     }
     for address in destination.addresses:
         connection = _connection(destination, address, timeout, tls)

@@ -39,6 +39,8 @@ from services.intake.schemas import (
     LegalHoldIn,
     NominatedPersonIn,
     NominatedPersonOut,
+    ReferralRequestArgs,
+    ReferralRequestPage,
     ResolveIn,
     RetentionOut,
     RevokeIn,
@@ -97,8 +99,15 @@ duplicate_reviews = Blueprint(
     url_prefix="/duplicate-reviews",
     description="Registrations that matched a client their registrar may not see",
 )
+referral_requests = Blueprint(
+    "referral_requests",
+    __name__,
+    url_prefix="/referral-requests",
+    description="People partner organisations referred to the agency: new requests",
+)
 BLUEPRINTS = [
     clients,
+    referral_requests,
     consents,
     assessments,
     caseloads,
@@ -639,3 +648,21 @@ def resolve_duplicate_review(body: dict[str, Any], review_id: str) -> Any:
             uow, current_principal(), review_id, str(body["outcome"]), body["note"], _now()
         )
         return _review_out(uow, review)
+
+
+@referral_requests.route("", methods=["GET"])
+@require_roles("intake_worker", "supervisor", "admin")
+@referral_requests.arguments(ReferralRequestArgs, location="query")
+@referral_requests.response(200, ReferralRequestPage)
+def list_referral_requests(args: dict[str, Any]) -> Any:
+    """New requests from partners (people they referred to the agency), oldest first."""
+    with _uow() as uow:
+        return page_body(
+            operations.list_referral_requests(
+                uow,
+                current_principal(),
+                status=args.get("status"),
+                limit=args["limit"],
+                cursor=args["cursor"],
+            )
+        )

@@ -19,9 +19,15 @@ def on_client_erased(event: Event, uow: UnitOfWork) -> None:
     operations.record_erasure_report(uow, event.type.split(".")[1], values, values["erased_at"])
 
 
+def on_inbound_referral(event: Event, uow: UnitOfWork) -> None:
+    """A partner referred someone to the agency: a new request in intake's list."""
+    operations.record_referral_request(uow, REGISTRY.load(event.type, event.data))
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     "planning.review.due.v1": on_review_due,
     "planning.client.erased.v1": on_client_erased,
     "referrals.client.erased.v1": on_client_erased,
     "notifications.client.erased.v1": on_client_erased,
+    "referrals.inbound_referral.received.v1": on_inbound_referral,
 }

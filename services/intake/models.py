@@ -253,3 +253,22 @@ class Correction(Base):
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(EncryptedText)
     client_statement: Mapped[str | None] = mapped_column(EncryptedText)
+
+
+class ReferralRequest(Base):
+    """Someone a partner organisation referred to the agency: a new request for intake to
+    register (or match to a known client), from referrals' ``inbound_referral.received``."""
+
+    __tablename__ = "referral_requests"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(100), index=True)
+    client_reference: Mapped[str | None] = mapped_column(String(20))
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(EncryptedText)
+    domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    related_referral_id: Mapped[str | None] = mapped_column(String(36))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)

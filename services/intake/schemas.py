@@ -454,3 +454,26 @@ class CorrectionOut(Schema):
 
 class CorrectionPage(CursorPage):
     items = fields.List(fields.Nested(CorrectionOut))
+
+
+class ReferralRequestArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(("new",)))
+
+
+class ReferralRequestOut(Schema):
+    id = fields.String()
+    organization_id = fields.String(metadata={"description": "The partner that referred."})
+    client_reference = fields.String(allow_none=True)
+    given_name = fields.String()
+    family_name = fields.String()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    reason = fields.String()
+    domains = fields.List(fields.String())
+    related_referral_id = fields.String(allow_none=True)
+    received_at = fields.DateTime()
+    status = fields.String()
+
+
+class ReferralRequestPage(CursorPage):
+    items = fields.List(fields.Nested(ReferralRequestOut))

@@ -47,11 +47,36 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Referral update for client {{ client_reference }}",
         "A partner has completed a referral for client {{ client_reference }}. Open Casehub: {{ app_url }}",
     ),
+    "referral_rejected": (
+        "Referral rejected for client {{ client_reference }}",
+        "A partner has rejected a referral for client {{ client_reference }}. Open Casehub to "
+        "refer elsewhere: {{ app_url }}",
+    ),
+    "referral_failed": (
+        "Referral failed for client {{ client_reference }}",
+        "A partner could not complete a referral for client {{ client_reference }}. Open "
+        "Casehub: {{ app_url }}",
+    ),
+    "referral_overdue": (
+        "Referral overdue for client {{ client_reference }}",
+        "A partner has not answered a referral for client {{ client_reference }} in time. Open "
+        "Casehub: {{ app_url }}",
+    ),
+    "partner_webhook_disabled": (
+        "Casehub webhook disabled",
+        "Your organisation's Casehub webhook subscription {{ event.subscription_id }} failed "
+        "{{ event.failed_attempts }} times in a row since {{ event.failing_since }} and was "
+        "disabled. No event is lost: the pull feed GET /partner/events keeps them. Once your "
+        "endpoint answers again, turn it back on with POST /partner/webhooks/"
+        "{{ event.subscription_id }}/reactivate.",
+    ),
     "new_assignment": (
         "New client on your caseload: {{ client_reference }}",
         "Client {{ client_reference }} has been assigned to you. Open Casehub: {{ app_url }}",
     ),
 }
+#: Written to a partner organisation's contact about its own integration: no client in them.
+PARTNER_TEMPLATES = frozenset({"partner_webhook_disabled"})
 _environment = Environment(autoescape=True, undefined=StrictUndefined)
 
 

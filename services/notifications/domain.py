@@ -39,14 +39,22 @@ class RecipientRole(StrEnum):
     SUPERVISOR = "supervisor"
     ON_CALL = "on_call"
     INTAKE_ON_CALL = "intake_on_call"
+    #: A partner organisation's admin contact, named by the event (``contact_email``).
+    PARTNER_ADMIN = "partner_admin"
 
 
 class RecipientKind(StrEnum):
-    """A delivery goes to a person (the ``sub`` of their token) or to an on-call address. The
-    two never mix: a person whose subject happens to read "on_call" is not the on-call team."""
+    """A delivery goes to a person (the ``sub`` of their token), to an on-call address, or to an
+    e-mail address outside the agency (``mailto:…``, a partner's admin). They never mix: a
+    person whose subject happens to read "on_call" is not the on-call team."""
 
     PERSON = "person"
     ON_CALL = "on_call"
+    ADDRESS = "address"
+
+
+#: How an outside e-mail address is written as a recipient.
+ADDRESS_PREFIX = "mailto:"
 
 
 ON_CALL_RECIPIENTS = {
@@ -88,13 +96,24 @@ SENDING_ORDER: dict[str, int] = {
 
 
 def resolve_recipients(
-    roles: Sequence[str], *, case_manager_id: str | None, supervisor_id: str | None
+    roles: Sequence[str],
+    *,
+    case_manager_id: str | None,
+    supervisor_id: str | None,
+    contact_email: str | None = None,
 ) -> list[str]:
     """Users (or on-call addresses) for the rule's roles. A client with no case manager goes to
-    the intake team's on-call and one with no supervisor to on-call: never nowhere."""
+    the intake team's on-call and one with no supervisor to on-call, a partner with no admin
+    contact to on-call: never nowhere."""
     resolved: list[str] = []
     for role in roles:
-        if role == RecipientRole.CASE_MANAGER:
+        if role == RecipientRole.PARTNER_ADMIN:
+            resolved.append(
+                ADDRESS_PREFIX + contact_email
+                if contact_email
+                else ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]
+            )
+        elif role == RecipientRole.CASE_MANAGER:
             resolved.append(case_manager_id or ON_CALL_RECIPIENTS[RecipientRole.INTAKE_ON_CALL])
         elif role == RecipientRole.SUPERVISOR:
             resolved.append(supervisor_id or ON_CALL_RECIPIENTS[RecipientRole.ON_CALL])
@@ -107,7 +126,13 @@ def is_on_call(recipient: str) -> bool:
     return recipient in ON_CALL_RECIPIENTS.values()
 
 
+def is_address(recipient: str) -> bool:
+    return recipient.startswith(ADDRESS_PREFIX)
+
+
 def recipient_kind(recipient: str) -> RecipientKind:
+    if is_address(recipient):
+        return RecipientKind.ADDRESS
     return RecipientKind.ON_CALL if is_on_call(recipient) else RecipientKind.PERSON
 
 

@@ -62,4 +62,8 @@ EVENT_HANDLERS: dict[str, Callable[..., None]] = {
     "intake.client.discharged.v1": on_client_discharged,
     "planning.review.due.v1": on_notifiable_event,
     "referrals.referral.completed.v1": on_notifiable_event,
+    "referrals.referral.rejected.v1": on_notifiable_event,
+    "referrals.referral.failed.v1": on_notifiable_event,
+    "referrals.referral.overdue.v1": on_notifiable_event,
+    "referrals.webhook.disabled.v1": on_notifiable_event,
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -32,15 +32,26 @@ class Side(StrEnum):
     PARTNER = "partner"  # the organisation the referral is addressed to
 
 
-S, R, P = ReferralStatus, Side.REFERRER, Side.PARTNER
-#: from -> {to: side allowed to make the move}; entered-in-error is added for every status below.
-TRANSITIONS: Mapping[ReferralStatus, Mapping[ReferralStatus, Side]] = MappingProxyType(
+S = ReferralStatus
+R, P = frozenset({Side.REFERRER}), frozenset({Side.PARTNER})
+#: Either side: the SDOH Clinical Care IG's status table lets the requester *or* the performer
+#: cancel a Task once it was accepted (its diagram draws accepted, in-progress, on-hold ->
+#: cancelled); before that the performer rejects instead.
+EITHER = R | P
+#: from -> {to: the sides allowed to make the move}; entered-in-error is added for every status.
+TRANSITIONS: Mapping[ReferralStatus, Mapping[ReferralStatus, frozenset[Side]]] = MappingProxyType(
     {
         S.DRAFT: {S.REQUESTED: R, S.CANCELLED: R},
         S.REQUESTED: {S.ACCEPTED: P, S.REJECTED: P, S.CANCELLED: R},
-        S.ACCEPTED: {S.IN_PROGRESS: P, S.ON_HOLD: P, S.COMPLETED: P, S.FAILED: P, S.CANCELLED: R},
-        S.IN_PROGRESS: {S.ON_HOLD: P, S.COMPLETED: P, S.FAILED: P, S.CANCELLED: R},
-        S.ON_HOLD: {S.IN_PROGRESS: P, S.COMPLETED: P, S.FAILED: P, S.CANCELLED: R},
+        S.ACCEPTED: {
+            S.IN_PROGRESS: P,
+            S.ON_HOLD: P,
+            S.COMPLETED: P,
+            S.FAILED: P,
+            S.CANCELLED: EITHER,
+        },
+        S.IN_PROGRESS: {S.ON_HOLD: P, S.COMPLETED: P, S.FAILED: P, S.CANCELLED: EITHER},
+        S.ON_HOLD: {S.IN_PROGRESS: P, S.COMPLETED: P, S.FAILED: P, S.CANCELLED: EITHER},
         S.REJECTED: {},
         S.COMPLETED: {},
         S.FAILED: {},
@@ -86,10 +97,11 @@ class TransitionRefused(Exception):
 
 
 def allowed_moves(current: ReferralStatus | str, side: Side | str | None = None) -> list[str]:
+    """The moves from ``current`` (those of ``side`` alone when given)."""
     moves = dict(TRANSITIONS[ReferralStatus(current)])
     if ReferralStatus(current) != S.ENTERED_IN_ERROR:
         moves[S.ENTERED_IN_ERROR] = R
-    return sorted(str(to) for to, who in moves.items() if side is None or who == Side(side))
+    return sorted(str(to) for to, who in moves.items() if side is None or Side(side) in who)
 
 
 def check_move(
@@ -98,19 +110,21 @@ def check_move(
     side: Side | str,
     reason_code: str | None,
 ) -> ReferralStatus:
+    """The refusal names only the caller's own moves (``allowed``), as ``allowed_moves`` does:
+    the other side's moves are nothing the caller can make."""
     current, requested, side = ReferralStatus(current), ReferralStatus(requested), Side(side)
     everyone = allowed_moves(current)
+    mine = allowed_moves(current, side)
     if str(requested) not in everyone:
         raise TransitionRefused(
-            f"A {current} referral cannot become {requested}; allowed: "
-            f"{', '.join(everyone) or 'none'}",
-            allowed=everyone,
+            f"A {current} referral cannot become {requested}; you may make it: "
+            f"{', '.join(mine) or 'nothing more'}",
+            allowed=mine,
             current=str(current),
         )
-    mine = allowed_moves(current, side)
     if str(requested) not in mine:
         raise TransitionRefused(
-            f"Only the {'partner' if side == R else 'referrer'} may make a {current} "
+            f"Only the {'partner' if side == Side.REFERRER else 'referrer'} may make a {current} "
             f"referral {requested}",
             allowed=mine,
             forbidden=True,
@@ -127,7 +141,7 @@ def check_move(
 class ReferralMove:
     """A move the rules allow, decided before anything is written: whether it sends the referral
     (the consent and capacity gate, ``sent_at``) and which fact besides the status change it
-    announces (``sent``, ``completed``, ``cancelled`` or none)."""
+    announces (``sent``, ``completed``, ``cancelled``, ``rejected``, ``failed`` or none)."""
 
     from_status: ReferralStatus
     to: ReferralStatus
@@ -136,7 +150,13 @@ class ReferralMove:
 
 
 _ANNOUNCED: Mapping[ReferralStatus, str] = MappingProxyType(
-    {S.REQUESTED: "sent", S.COMPLETED: "completed", S.CANCELLED: "cancelled"}
+    {
+        S.REQUESTED: "sent",
+        S.COMPLETED: "completed",
+        S.CANCELLED: "cancelled",
+        S.REJECTED: "rejected",
+        S.FAILED: "failed",
+    }
 )
 
 
@@ -187,4 +207,26 @@ def webhook_backoff_seconds(attempts: int) -> int:
     return int(webhook_backoff(attempts).total_seconds())
 
 
-DISABLE_AFTER_FAILURES = 5
+def _backoff_schedule() -> tuple[timedelta, ...]:
+    """30 s, 1 min, 2 min … until the first wait at the cap (1 h), which is the last."""
+    waits: list[timedelta] = []
+    while not waits or waits[-1] < WEBHOOK_BACKOFF_CAP:
+        waits.append(webhook_backoff(len(waits) + 1))
+    return tuple(waits)
+
+
+#: The documented schedule: a subscription is disabled only once an endpoint kept failing through
+#: all of it, never for a short outage that happened to meet many events.
+WEBHOOK_BACKOFF_SCHEDULE = _backoff_schedule()
+#: Failed attempts in a row (whatever the event) and time failing before a subscription is
+#: disabled: one attempt per wait of the schedule and one after it, spread over its whole length.
+DISABLE_AFTER_ATTEMPTS = len(WEBHOOK_BACKOFF_SCHEDULE) + 1
+DISABLE_AFTER_FAILING_FOR = sum(WEBHOOK_BACKOFF_SCHEDULE, timedelta())
+
+
+def should_disable(consecutive_failures: int, failing_since: datetime, now: datetime) -> bool:
+    """Consecutive failed attempts over time: enough of them, and for the whole schedule."""
+    return (
+        consecutive_failures >= DISABLE_AFTER_ATTEMPTS
+        and now - failing_since >= DISABLE_AFTER_FAILING_FOR
+    )

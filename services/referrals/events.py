@@ -67,12 +67,26 @@ class ReferralStatusChanged(ReferralEvent):
 @dataclass(frozen=True)
 class ReferralCompleted(ReferralEvent):
     TYPE = "casehub.referrals.referral.completed.v1"
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class ReferralRejected(ReferralEvent):
+    TYPE = "casehub.referrals.referral.rejected.v1"
+    reason_code: str | None
+
+
+@dataclass(frozen=True)
+class ReferralFailed(ReferralEvent):
+    TYPE = "casehub.referrals.referral.failed.v1"
+    reason_code: str | None
 
 
 @dataclass(frozen=True)
 class ReferralCancelled(ReferralEvent):
     TYPE = "casehub.referrals.referral.cancelled.v1"
     reason_code: str | None
+    by_side: str
 
 
 @dataclass(frozen=True)
@@ -89,3 +103,43 @@ class ClientErased(TypedEvent):
     client_id: str
     erased_at: datetime
     erased: dict[str, int]
+
+
+@dataclass(frozen=True)
+class WebhookDisabled(TypedEvent):
+    """A partner's webhook subscription kept failing and was turned off: its admin is told."""
+
+    TYPE = "casehub.referrals.webhook.disabled.v1"
+    subscription_id: str
+    organization_id: str
+    url: str
+    failed_attempts: int
+    failing_since: datetime
+    disabled_at: datetime
+    contact_email: str | None
+
+    @property
+    def subject(self) -> str:
+        return f"organization/{self.organization_id}"
+
+
+@dataclass(frozen=True)
+class InboundReferralReceived(TypedEvent):
+    """A partner refers someone to the agency: intake sees it as a new request."""
+
+    TYPE = "casehub.referrals.inbound_referral.received.v1"
+    inbound_referral_id: str
+    organization_id: str
+    client_reference: str | None
+    given_name: str
+    family_name: str
+    phone: str | None
+    email: str | None
+    reason: str
+    domains: list[str]
+    related_referral_id: str | None
+    received_at: datetime
+
+    @property
+    def subject(self) -> str:
+        return f"inbound_referral/{self.inbound_referral_id}"

@@ -47,6 +47,9 @@ class Organization(Base):
     description: Mapped[str | None] = mapped_column(Text)
     website: Mapped[str | None] = mapped_column(String(300))
     contacts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: The last position of this organisation's own feed: each partner has its own sequence, so
+    #: gaps in it never reveal another partner's activity.
+    feed_sequence: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Service(Base):
@@ -100,7 +103,8 @@ class Referral(Base):
     client_id: Mapped[str] = mapped_column(String(36), index=True)
     client_reference: Mapped[str] = mapped_column(String(20))
     episode_id: Mapped[str | None] = mapped_column(String(36))
-    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    #: None while a draft from a plan's strategy waits for a service of the directory.
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     service_id: Mapped[str | None] = mapped_column(ForeignKey("services.id"))
     domain: Mapped[str | None] = mapped_column(String(50))
     plan_id: Mapped[str | None] = mapped_column(String(36))
@@ -145,11 +149,16 @@ class ApiKey(Base):
 
 
 class PartnerEvent(Base):
-    """The partner feed: an increasing id is the cursor, so a reader never sees gaps or repeats."""
+    """The partner feed: the organisation's own ``sequence`` is the cursor, taken under a lock of
+    the organisation's counter, so a reader never sees gaps or repeats."""
 
     __tablename__ = "partner_events"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "sequence", name="uq_partner_events_org_sequence"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     organization_id: Mapped[str] = mapped_column(String(100), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
     event_type: Mapped[str] = mapped_column(String(200))
     cloudevent: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
@@ -163,9 +172,14 @@ class WebhookSubscription(Base):
     secret: Mapped[str] = mapped_column(String(200))
     event_types: Mapped[list[str]] = mapped_column()
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Failed attempts in a row, whatever the event, and since when: disabling needs both.
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    failing_since: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
     disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    #: The secret a rotation replaced: it signs beside the new one until ``..._until``.
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_until: Mapped[datetime | None]
 
 
 class WebhookDelivery(Base):

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from services.referrals.domain import REASON_CODES, ReferralStatus
 from shared.contracts.intake import DATA_CATEGORIES, LIFE_DOMAINS
 from shared.web.paging import CursorPage, PageArgs
+from shared.webhooks import SECRET_PREFIX, is_standard_secret
 
 CAPACITY = ("available", "waitlist", "full")
 #: Places a service can offer; also keeps the number inside the database column (a 32-bit integer).
@@ -81,13 +82,34 @@ class ReferralIn(Schema):
     packet = fields.Nested(Packet, load_default=dict)
 
 
+class DraftChangeIn(Schema):
+    """A draft's packet and service, while it is a draft (sending fixes them)."""
+
+    service_id = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "A service of the directory (a draft that needs one)."},
+    )
+    packet = fields.Nested(
+        Packet,
+        metadata={
+            "description": "Replaces the packet. Only the categories the client consented to "
+            "share with the organisation (`shareable_categories`) are accepted."
+        },
+    )
+
+
 class MoveIn(Schema):
     status = fields.String(required=True, validate=validate.OneOf([str(s) for s in ReferralStatus]))
     reason_code = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(REASON_CODES)
     )
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2_000))
-    outcome = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2_000))
+    outcome = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=2_000),
+        metadata={"description": "Needed to complete: what came of it (not only blank space)."},
+    )
 
 
 class TransitionOut(Schema):
@@ -104,7 +126,20 @@ class ReferralOut(Schema):
     id = fields.String()
     client_id = fields.String()
     client_reference = fields.String()
-    organization_id = fields.String()
+    organization_id = fields.String(allow_none=True)
+    needs_service = fields.Boolean(
+        metadata={
+            "description": "Drafted from a plan's strategy whose service is not in the directory "
+            "yet: choose one (PATCH `service_id`) before sending."
+        }
+    )
+    shareable_categories = fields.List(
+        fields.String(),
+        metadata={
+            "description": "The packet categories the client consents to share with the "
+            "organisation now: the only ones a draft's packet may hold."
+        },
+    )
     service_id = fields.String(allow_none=True)
     domain = fields.String(allow_none=True)
     status = fields.String()
@@ -170,8 +205,22 @@ class FeedArgs(Schema):
             raise ValidationError("Give the position once: `cursor` or `after`.", "after")
 
 
+class CloudEventOut(Schema):
+    """One event as a CloudEvent 1.0 (structured JSON); docs/partners.md documents each `data`."""
+
+    specversion = fields.String(metadata={"example": "1.0"})
+    id = fields.String(metadata={"description": "Unique per event: drop one you already have."})
+    source = fields.String(metadata={"example": "/referrals"})
+    type = fields.String(metadata={"example": "casehub.referrals.referral.sent.v1"})
+    subject = fields.String(metadata={"example": "referral/0b7c…"})
+    time = fields.String(metadata={"description": "RFC 3339"})
+    datacontenttype = fields.String(metadata={"example": "application/json"})
+    traceparent = fields.String()
+    data = fields.Dict()
+
+
 class FeedPage(Schema):
-    items = fields.List(fields.Dict())
+    items = fields.List(fields.Nested(CloudEventOut))
     next_cursor = fields.String(
         metadata={
             "description": "Pass as `cursor` next time, even when no items came: unlike other "
@@ -180,23 +229,78 @@ class FeedPage(Schema):
     )
 
 
+def _secret_shape(value: str) -> None:
+    if value.startswith(SECRET_PREFIX) and not is_standard_secret(value):
+        raise ValidationError("a whsec_ secret is whsec_ + base64 of 24 to 64 bytes")
+
+
+SECRET_HELP = (
+    "Leave out to have Casehub make a Standard Webhooks secret (`whsec_` + base64), returned "
+    "once; or give your own: a `whsec_` secret or 16-200 characters."
+)
+EVENT_TYPES_HELP = "Event types to receive (empty: all); unknown ones are a 422."
+
+
 class SubscriptionIn(Schema):
     url = fields.Url(required=True, require_tld=False)
-    secret = fields.String(required=True, validate=validate.Length(min=16, max=200), load_only=True)
-    event_types = fields.List(fields.String(), load_default=list)
+    secret = fields.String(
+        load_default=None,
+        validate=[validate.Length(min=16, max=200), _secret_shape],
+        load_only=True,
+        metadata={"description": SECRET_HELP},
+    )
+    event_types = fields.List(
+        fields.String(), load_default=list, metadata={"description": EVENT_TYPES_HELP}
+    )
 
 
-class SubscriptionOut(SubscriptionIn):
-    id = fields.String()
+class SubscriptionChangeIn(Schema):
+    url = fields.Url(require_tld=False)
+    event_types = fields.List(fields.String(), metadata={"description": EVENT_TYPES_HELP})
     active = fields.Boolean()
-    consecutive_failures = fields.Integer()
+
+
+class RotationIn(Schema):
+    secret = fields.String(
+        load_default=None,
+        validate=[validate.Length(min=16, max=200), _secret_shape],
+        metadata={"description": SECRET_HELP},
+    )
+    overlap_seconds = fields.Integer(
+        load_default=86_400,
+        validate=validate.Range(min=0, max=7 * 86_400),
+        metadata={"description": "How long the old secret signs beside the new one."},
+    )
+
+
+class SubscriptionOut(Schema):
+    id = fields.String()
+    url = fields.String()
+    event_types = fields.List(fields.String())
+    active = fields.Boolean()
+    consecutive_failures = fields.Integer(
+        metadata={"description": "Failed attempts in a row, whatever the event."}
+    )
+    failing_since = fields.DateTime(allow_none=True)
     disabled_at = fields.DateTime(allow_none=True)
     disabled_reason = fields.String(allow_none=True)
+    previous_secret_until = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "Until then the secret a rotation replaced signs too."},
+    )
+
+
+class SubscriptionSecretOut(SubscriptionOut):
+    secret = fields.String(
+        metadata={"description": "The secret Casehub made (shown once); absent if you gave one."},
+    )
 
 
 class WebhookDeliveryOut(Schema):
     id = fields.String()
-    partner_event_id = fields.Integer()
+    sequence = fields.Integer(metadata={"description": "The event's position in your feed."})
+    event_id = fields.String()
+    event_type = fields.String()
     status = fields.String()
     attempts = fields.Integer()
     next_attempt_at = fields.DateTime()
@@ -218,3 +322,36 @@ class SubscriptionPage(CursorPage):
 
 class WebhookDeliveryPage(CursorPage):
     items = fields.List(fields.Nested(WebhookDeliveryOut))
+
+
+class InboundReferralIn(Schema):
+    """Someone a partner refers to the agency (a new request for intake)."""
+
+    given_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    family_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    email = fields.Email(load_default=None, allow_none=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2_000))
+    domains = fields.List(fields.String(validate=validate.OneOf(LIFE_DOMAINS)), load_default=list)
+    client_reference = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "The agency's client reference, if the person is a client."},
+    )
+    related_referral_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=36),
+        metadata={"description": "One of your referrals this relates to, if any."},
+    )
+
+    @validates_schema
+    def reachable(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("reason") or "").strip():
+            raise ValidationError("Say why (not only blank space).", "reason")
+
+
+class InboundReferralOut(Schema):
+    id = fields.String()
+    received_at = fields.DateTime()

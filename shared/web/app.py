@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http
 from collections.abc import Callable, Mapping, Sequence
+from copy import deepcopy
 from typing import Any
 
 import flask_smorest
@@ -16,7 +17,12 @@ from shared.config import Settings
 from shared.idempotency import KEY_HEADER, KEY_LENGTH
 from shared.logging import configure_logging
 from shared.tracing import configure_tracing, instrument_app
-from shared.web.auth import SECURITY_SCHEME, SECURITY_SCHEME_NAME
+from shared.web.auth import (
+    API_KEY_SCHEME,
+    API_KEY_SCHEME_NAME,
+    SECURITY_SCHEME,
+    SECURITY_SCHEME_NAME,
+)
 from shared.web.docs import docs_config, register_docs_assets
 from shared.web.hardening import register_hardening
 from shared.web.idempotency import register_idempotency
@@ -100,6 +106,20 @@ _IDEMPOTENCY_ERRORS = {
 _WRITE_METHODS = ("post", "put", "patch", "delete")
 
 
+#: Where a service serves a FHIR API: its errors are OperationOutcome resources, not problems.
+FHIR_PATH_PREFIX = "/fhir/"
+_OUTCOME_CONTENT = {
+    "application/fhir+json": {
+        "schema": {
+            "type": "object",
+            "description": "A FHIR OperationOutcome",
+            "properties": {"resourceType": {"type": "string", "enum": ["OperationOutcome"]}},
+            "required": ["resourceType"],
+        }
+    }
+}
+
+
 class SharedResponsesPlugin(BasePlugin):
     """Documents, on each operation, what every service takes and answers alike: the optional
     X-Purpose header and the 400 for a malformed one, 404 for a path naming a record, and
@@ -132,9 +152,18 @@ class SharedResponsesPlugin(BasePlugin):
             for status, description in extra.items():
                 if str(status) not in documented:
                     responses[status] = _problem_response(description)
-            for status, response in responses.items():
+            fhir = bool(path) and f"{path}/".startswith(FHIR_PATH_PREFIX)
+            for status, response in list(responses.items()):
                 is_error = str(status).isdigit() and int(status) >= 400
-                if is_error and isinstance(response, dict) and "content" not in response:
+                if fhir and (is_error or status == "default"):
+                    described = (
+                        response.get("description", "") if isinstance(response, dict) else ""
+                    )
+                    responses[status] = {
+                        "description": described or "Error, as an OperationOutcome",
+                        "content": deepcopy(_OUTCOME_CONTENT),
+                    }
+                elif is_error and isinstance(response, dict) and "content" not in response:
                     response["content"] = _problem_content()
 
 
@@ -204,6 +233,7 @@ def create_service_app(
     register_docs_assets(app)
     register_query_check(app)
     api.spec.components.security_scheme(SECURITY_SCHEME_NAME, SECURITY_SCHEME)
+    api.spec.components.security_scheme(API_KEY_SCHEME_NAME, API_KEY_SCHEME)
     api.spec.components.parameter(PURPOSE_PARAMETER_ID, "header", PURPOSE_PARAMETER)
     api.spec.components.parameter(IDEMPOTENCY_PARAMETER_ID, "header", IDEMPOTENCY_PARAMETER)
     for blueprint in blueprints:

@@ -34,6 +34,15 @@ SECURITY_SCHEME = {
     "bearerFormat": "JWT",
     "description": "Send an optional `X-Purpose` header saying why: the audit trail keeps it.",
 }
+API_KEY_SCHEME_NAME = "partnerApiKey"
+API_KEY_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-Api-Key",
+    "description": "A partner organisation's API key (`chk_…`), issued by the agency's admin.",
+}
+#: The roles whose callers may present an API key instead of a bearer token.
+API_KEY_ROLES = frozenset({"partner"})
 _INVALID_TOKEN_DETAILS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
     (jwt.ExpiredSignatureError, "The bearer token has expired."),
     (jwt.InvalidSignatureError, "The bearer token's signature is not valid."),
@@ -183,10 +192,15 @@ def _document_security(wrapper: Any, roles: tuple[str, ...]) -> None:
     problem = {"content": {"application/problem+json": {"schema": ProblemSchema}}}
     wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
     manual = wrapper._apidoc.setdefault("manual_doc", {})
-    manual["security"] = [{SECURITY_SCHEME_NAME: []}]
+    manual["security"] = [{SECURITY_SCHEME_NAME: []}] + (
+        [{API_KEY_SCHEME_NAME: []}] if API_KEY_ROLES & set(roles) else []
+    )
     manual["x-required-roles"] = list(roles)
     responses = manual.setdefault("responses", {})
-    responses[401] = {"description": "Missing, expired or invalid bearer token", **problem}
+    responses[401] = {
+        "description": "Missing, expired or invalid bearer token (or API key)",
+        **problem,
+    }
     responses[403] = {
         "description": f"Authenticated but lacks a required role: {needed}",
         **problem,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.notifications import domain, operations
-from services.notifications.channels import TEMPLATES, ChannelConfig, render
+from services.notifications.channels import PARTNER_TEMPLATES, TEMPLATES, ChannelConfig, render
 from tests.notifications.conftest import CASE_MANAGER, NOW, SUPERVISOR, NotificationsApi
 from tests.support.mail import free_port
 
@@ -83,7 +83,7 @@ def test_webhook_delivery_is_signed_with_the_recipients_secret(
     assert payload["data"]["urgency"] == "urgent" and "C-1042" in payload["data"]["subject"]
 
 
-@pytest.mark.parametrize("template", sorted(TEMPLATES))
+@pytest.mark.parametrize("template", sorted(set(TEMPLATES) - PARTNER_TEMPLATES))
 def test_templates_show_only_the_client_reference_and_escape_html(template: str) -> None:
     subject, body = render(
         template,
@@ -95,6 +95,19 @@ def test_templates_show_only_the_client_reference_and_escape_html(template: str)
     assert "<b>" not in subject + body and "&lt;b&gt;C-1&lt;/b&gt;" in subject + body
     for clinical in ("PHQ", "GAD", "C-SSRS", "suicid", "diagnos", "score"):
         assert clinical.lower() not in (subject + body).lower()
+
+
+@pytest.mark.parametrize("template", sorted(PARTNER_TEMPLATES))
+def test_partner_templates_name_no_client_and_escape_html(template: str) -> None:
+    subject, body = render(
+        template,
+        client_reference="C-1",
+        app_url="https://casehub.example",
+        notification_id="n-1",
+        escalation_level=0,
+        event={"subscription_id": "<b>w-1</b>", "failed_attempts": 9, "failing_since": "t"},
+    )
+    assert "C-1" not in subject + body and "&lt;b&gt;w-1&lt;/b&gt;" in body
 
 
 def test_inbox_lists_my_items_and_marks_them_read(notifications: NotificationsApi) -> None:

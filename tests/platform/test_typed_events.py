@@ -137,7 +137,21 @@ REFERRAL_DATA = {
 CASES += [
     (referrals.ReferralCreated.of(REFERRAL, AT), "referral/r-1", REFERRAL_DATA),
     (referrals.ReferralSent.of(REFERRAL, AT), "referral/r-1", REFERRAL_DATA),
-    (referrals.ReferralCompleted.of(REFERRAL, AT), "referral/r-1", REFERRAL_DATA),
+    (
+        referrals.ReferralCompleted.of(REFERRAL, AT, outcome="Housed"),
+        "referral/r-1",
+        {**REFERRAL_DATA, "outcome": "Housed"},
+    ),
+    (
+        referrals.ReferralRejected.of(REFERRAL, AT, reason_code="no_capacity"),
+        "referral/r-1",
+        {**REFERRAL_DATA, "reason_code": "no_capacity"},
+    ),
+    (
+        referrals.ReferralFailed.of(REFERRAL, AT, reason_code="could_not_contact"),
+        "referral/r-1",
+        {**REFERRAL_DATA, "reason_code": "could_not_contact"},
+    ),
     (
         referrals.ReferralStatusChanged.of(
             REFERRAL, AT, from_status="draft", reason_code=None, by_side="referrer"
@@ -146,14 +160,66 @@ CASES += [
         {**REFERRAL_DATA, "from_status": "draft", "reason_code": None, "by_side": "referrer"},
     ),
     (
-        referrals.ReferralCancelled.of(REFERRAL, AT, reason_code="client_declined"),
+        referrals.ReferralCancelled.of(
+            REFERRAL, AT, reason_code="client_declined", by_side="partner"
+        ),
         "referral/r-1",
-        {**REFERRAL_DATA, "reason_code": "client_declined"},
+        {**REFERRAL_DATA, "reason_code": "client_declined", "by_side": "partner"},
     ),
     (
         referrals.ReferralOverdue.of(REFERRAL, AT, sent_at=AT),
         "referral/r-1",
         {**REFERRAL_DATA, "sent_at": AT},
+    ),
+    (
+        referrals.WebhookDisabled(
+            subscription_id="w-1",
+            organization_id="org-1",
+            url="https://partner.example/hook",
+            failed_attempts=9,
+            failing_since=AT,
+            disabled_at=AT,
+            contact_email="it@partner.example",
+        ),
+        "organization/org-1",
+        {
+            "subscription_id": "w-1",
+            "organization_id": "org-1",
+            "url": "https://partner.example/hook",
+            "failed_attempts": 9,
+            "failing_since": AT,
+            "disabled_at": AT,
+            "contact_email": "it@partner.example",
+        },
+    ),
+    (
+        referrals.InboundReferralReceived(
+            inbound_referral_id="i-1",
+            organization_id="org-1",
+            client_reference=None,
+            given_name="Sam",
+            family_name="Rivera",
+            phone="555-0199",
+            email=None,
+            reason="Asked for support",
+            domains=["housing"],
+            related_referral_id="r-1",
+            received_at=AT,
+        ),
+        "inbound_referral/i-1",
+        {
+            "inbound_referral_id": "i-1",
+            "organization_id": "org-1",
+            "client_reference": None,
+            "given_name": "Sam",
+            "family_name": "Rivera",
+            "phone": "555-0199",
+            "email": None,
+            "reason": "Asked for support",
+            "domains": ["housing"],
+            "related_referral_id": "r-1",
+            "received_at": AT,
+        },
     ),
 ]
 

@@ -82,40 +82,100 @@ def test_webhooks_carry_signed_cloudevents_a_partner_can_verify(referrals: Refer
     assert {entry["status"] for entry in log} == {"delivered"}
 
 
+def _subscribe(referrals: ReferralsApi, server: HTTPServer, **extra: Any) -> dict[str, Any]:
+    subscribed = referrals.call(
+        "POST",
+        "/partner/webhooks",
+        as_=PARTNER,
+        json_body={
+            "url": f"http://127.0.0.1:{server.server_port}/casehub",
+            "secret": SECRET,
+            **extra,
+        },
+    )
+    assert subscribed.status_code == 201, subscribed.json
+    return subscribed.json  # type: ignore[no-any-return]
+
+
 @LOOPBACK_WEBHOOKS
-def test_failing_webhook_is_retried_with_backoff_then_disabled(referrals: ReferralsApi) -> None:
+def test_failing_webhook_is_retried_through_the_backoff_schedule_then_disabled(
+    referrals: ReferralsApi,
+) -> None:
+    """One attempt per wait of the documented schedule (30 s doubling to 1 h) and one after it:
+    only then is the subscription disabled, and the partner's admin contact is told."""
+    referrals.call(
+        "PUT",
+        f"/organizations/{HOUSING}",
+        as_=("admin-1", "admin"),
+        json_body={
+            "name": HOUSING,
+            "contacts": [
+                {"name": "Front desk", "email": "desk@housing.example"},
+                {"name": "IT", "email": "it@housing.example", "role": "admin"},
+            ],
+        },
+    )
     server = _receiver()
     _Receiver.answer = 500
     try:
-        subscribed = referrals.call(
-            "POST",
-            "/partner/webhooks",
-            as_=PARTNER,
-            json_body={
-                "url": f"http://127.0.0.1:{server.server_port}/casehub",
-                "secret": SECRET,
-                "event_types": ["casehub.referrals.referral.sent.v1"],
-            },
+        subscribed = _subscribe(
+            referrals, server, event_types=["casehub.referrals.referral.sent.v1"]
         )
         referrals.referral(referrals.client())
         moment = utc_now()
-        for attempt in range(1, domain.DISABLE_AFTER_FAILURES + 1):
+        for attempt in range(1, domain.DISABLE_AFTER_ATTEMPTS + 1):
+            [subscription] = referrals.call("GET", "/partner/webhooks", as_=PARTNER).json["items"]
+            assert subscription["active"] is True, attempt  # not before the schedule is spent
             assert _deliver(referrals, moment) == 1
             assert _deliver(referrals, moment) == 0  # backoff: not again at once
             moment += timedelta(seconds=domain.webhook_backoff_seconds(attempt))
-        assert (
-            _deliver(referrals, moment + timedelta(days=1)) == 0
-        )  # disabled: nothing more is tried
+        assert _deliver(referrals, moment + timedelta(days=1)) == 0  # disabled: nothing more
     finally:
         server.shutdown()
     [subscription] = referrals.call("GET", "/partner/webhooks", as_=PARTNER).json["items"]
-    assert subscription["active"] is False and "disabled after 5" in subscription["disabled_reason"]
+    assert subscription["active"] is False
+    assert (
+        f"after {domain.DISABLE_AFTER_ATTEMPTS} failed attempts"
+        in (subscription["disabled_reason"])
+    )
     [delivery] = referrals.call(
-        "GET", f"/partner/webhooks/{subscribed.json['id']}/deliveries", as_=PARTNER
+        "GET", f"/partner/webhooks/{subscribed['id']}/deliveries", as_=PARTNER
     ).json["items"]
-    assert delivery["attempts"] == domain.DISABLE_AFTER_FAILURES
+    assert delivery["attempts"] == domain.DISABLE_AFTER_ATTEMPTS
     assert delivery["last_error"] == "delivery failed: HTTP 5xx"  # the class, nothing more
-    assert len(_Receiver.received) == domain.DISABLE_AFTER_FAILURES
+    assert len(_Receiver.received) == domain.DISABLE_AFTER_ATTEMPTS
+    [told] = referrals.events("webhook.disabled.v1")
+    assert told["data"]["contact_email"] == "it@housing.example"
+    assert told["data"]["subscription_id"] == subscribed["id"]
+
+
+@LOOPBACK_WEBHOOKS
+def test_a_short_outage_during_many_events_does_not_disable_the_webhook(
+    referrals: ReferralsApi,
+) -> None:
+    """A 40-second outage while 5 referrals arrive: many failed attempts, but not over time."""
+    server = _receiver()
+    _Receiver.answer = 503
+    try:
+        _subscribe(referrals, server)
+        for _ in range(5):
+            referrals.referral(referrals.client())
+        start = utc_now()
+        while _deliver(referrals, start):
+            pass
+        assert len(_Receiver.received) >= domain.DISABLE_AFTER_ATTEMPTS  # many failures at once
+        [subscription] = referrals.call("GET", "/partner/webhooks", as_=PARTNER).json["items"]
+        assert subscription["active"] is True and subscription["failing_since"]
+        failed = len(_Receiver.received)
+        _Receiver.answer = 204  # back after 40 s: every event is delivered at its next attempt
+        while _deliver(referrals, start + timedelta(seconds=40)):
+            pass
+        assert len(_Receiver.received) == failed + 10  # sent + status_changed per referral
+    finally:
+        server.shutdown()
+    [subscription] = referrals.call("GET", "/partner/webhooks", as_=PARTNER).json["items"]
+    assert subscription["active"] is True and subscription["consecutive_failures"] == 0
+    assert not referrals.events("webhook.disabled.v1")
 
 
 def test_the_pull_feed_pages_with_no_gaps_or_repeats(referrals: ReferralsApi) -> None:

@@ -5,8 +5,18 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
-from shared.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+import pytest
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from shared.webhooks import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    new_secret,
+    sign,
+    signature_headers,
+)
 from tests.referrals.conftest import HOUSING, ReferralsApi
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "partners.md"
@@ -14,7 +24,11 @@ PARTNER = ("h-1", "partner", HOUSING)
 
 
 def test_the_guides_verification_snippet_accepts_real_signatures_and_refuses_replays() -> None:
-    [snippet] = re.findall(r"```python\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
+    [snippet] = [
+        block
+        for block in re.findall(r"```python\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
+        if "def casehub_signature_ok" in block
+    ]
     namespace: dict[str, object] = {}
     exec(snippet, namespace)
     verify = namespace["casehub_signature_ok"]
@@ -23,8 +37,26 @@ def test_the_guides_verification_snippet_accepts_real_signatures_and_refuses_rep
     headers = {TIMESTAMP_HEADER: now, SIGNATURE_HEADER: sign("partner-secret", now, body)}
     assert verify("partner-secret", headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], body)  # type: ignore[operator]
     assert not verify("wrong-secret", now, headers[SIGNATURE_HEADER], body)  # type: ignore[operator]
+    rotating = f"{sign('new-secret', now, body)} {headers[SIGNATURE_HEADER]}"
+    assert verify("partner-secret", now, rotating, body)  # type: ignore[operator]
     old = str(int(time.time()) - 3600)
     assert not verify("partner-secret", old, sign("partner-secret", old, body), body)  # type: ignore[operator]
+
+
+def test_the_guides_standard_webhooks_snippet_verifies_what_casehub_sends() -> None:
+    [snippet] = [
+        block
+        for block in re.findall(r"```python\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
+        if "def casehub_event" in block
+    ]
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)
+    body = b'{"id":"e-1","specversion":"1.0","type":"casehub.referrals.referral.sent.v1"}'
+    for secret in (new_secret(), "a-secret-chosen-before-whsec"):
+        headers = signature_headers([secret], "e-1", int(time.time()), body)
+        assert namespace["casehub_event"](secret, headers, body)["id"] == "e-1"
+    with pytest.raises(WebhookVerificationError):
+        namespace["casehub_event"](new_secret(), headers, body)
 
 
 def test_the_guides_paging_example_is_what_the_partner_api_answers(

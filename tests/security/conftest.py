@@ -170,6 +170,9 @@ class SecuredService:
     #: Query arguments an operation needs to get past validation.
     queries: dict[str, dict[str, Any]] = field(default_factory=dict)
     partner_keys: dict[str, str] = field(default_factory=dict)
+    #: Published operations of this service that are public by design (e.g. a FHIR server's
+    #: CapabilityStatement): no credentials, and they name no one.
+    public: set[str] = field(default_factory=set)
 
     @property
     def settings(self) -> Settings:
@@ -180,7 +183,11 @@ class SecuredService:
         return self.api.http.application
 
     def operations(self) -> list[Operation]:
-        return published_operations(self.name, self.app)
+        return [
+            operation
+            for operation in published_operations(self.name, self.app)
+            if operation.key not in self.public
+        ]
 
     def send(
         self,
@@ -364,6 +371,7 @@ def _seed_referrals(api: ReferralsApi) -> SecuredService:
         ids,
         markers={client, referral},
         partner_keys={org: key["key"] for org, key in keys.items()},
+        public={"GET /fhir/metadata"},
     )
 
 

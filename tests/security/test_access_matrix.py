@@ -61,6 +61,7 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "POST /clients/{client_id}/corrections/{correction_id}/decide": {SUP, ADMIN},
         "GET /clients/{client_id}/retention": {ADMIN},
         "GET /duplicate-reviews": {SUP, ADMIN},
+        "GET /referral-requests": {IW, SUP, ADMIN},
         "POST /duplicate-reviews/{review_id}/resolve": {SUP, ADMIN},
         "GET /privacy/clients/{client_id}/export": {ADMIN},
         "GET /audit": {ADMIN},
@@ -105,6 +106,7 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /referrals/{referral_id}": READERS,
         "POST /referrals/{referral_id}/send": EDITORS,
         "POST /referrals/{referral_id}/status": EDITORS,
+        "PATCH /referrals/{referral_id}": EDITORS,
         "GET /partner/referrals": {PARTNER},
         "GET /partner/referrals/{referral_id}": {PARTNER},
         "POST /partner/referrals/{referral_id}/status": {PARTNER},
@@ -114,6 +116,16 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /partner/webhooks/{subscription_id}/deliveries": {PARTNER},
         "POST /partner/webhooks/{subscription_id}/reactivate": {PARTNER},
         "GET /privacy/clients/{client_id}/export": {ADMIN},
+        "PATCH /partner/webhooks/{subscription_id}": {PARTNER},
+        "DELETE /partner/webhooks/{subscription_id}": {PARTNER},
+        "POST /partner/webhooks/{subscription_id}/rotate-secret": {PARTNER},
+        "POST /partner/inbound-referrals": {PARTNER},
+        # the FHIR R4 API: the same partners (its CapabilityStatement, /fhir/metadata, is public)
+        "GET /fhir/Task": {PARTNER},
+        "GET /fhir/Task/{referral_id}": {PARTNER},
+        "PATCH /fhir/Task/{referral_id}": {PARTNER},
+        "PUT /fhir/Task/{referral_id}": {PARTNER},
+        "GET /fhir/ServiceRequest/{referral_id}": {PARTNER},
         "GET /audit": {ADMIN},
     },
     "notifications": {
@@ -160,7 +172,18 @@ NO_BEARER_TOKEN = {"no token", "basic auth", "unknown API key"}
 
 
 def _problem(response: Any) -> bool:
-    return response.content_type == "application/problem+json"
+    """A refusal in the service's error format: a problem, or an OperationOutcome where the
+    FHIR API answers (application/fhir+json)."""
+    if response.mimetype == "application/fhir+json":
+        return bool(response.json.get("resourceType") == "OperationOutcome")
+    return bool(response.content_type == "application/problem+json")
+
+
+def _required_roles(response: Any) -> set[str]:
+    if response.mimetype == "application/fhir+json":  # named in the OperationOutcome's text
+        text = response.json["issue"][0]["diagnostics"]
+        return set(text.split("roles:", 1)[1].strip(" .").split(", "))
+    return set(response.json["required_roles"])
 
 
 def _callers(service: SecuredService) -> dict[str, Caller]:
@@ -184,7 +207,9 @@ def test_the_policy_table_is_what_each_service_publishes_and_routes(
         if op.required_roles != policy[key]
     }
     assert drift == {}, "x-required-roles (enforced) differs from POLICY (documented)"
-    assert routed_operations(secured.app) == set(published) | PUBLIC, "an unpublished route"
+    assert routed_operations(secured.app) == set(published) | PUBLIC | secured.public, (
+        "an unpublished route"
+    )
 
 
 def test_every_role_gets_exactly_what_the_policy_allows(secured: SecuredService) -> None:
@@ -200,9 +225,7 @@ def test_every_role_gets_exactly_what_the_policy_allows(secured: SecuredService)
                 if status in (401, 403) or status >= 500:
                     wrong.append(f"{operation.key} as allowed {label}: {status} {response.json}")
             elif not (
-                status == 403
-                and _problem(response)
-                and set(response.json["required_roles"]) == allowed
+                status == 403 and _problem(response) and _required_roles(response) == allowed
             ):
                 wrong.append(f"{operation.key} as denied {label}: {status} {response.json}")
     assert wrong == []
@@ -232,6 +255,9 @@ def test_probes_metrics_and_docs_are_public(secured: SecuredService) -> None:
         path = path.replace("{filename}", "swagger-ui.css")
         response = secured.api.http.open(path, method=method)
         assert response.status_code == 200, (route, response.status_code)
+    for route in sorted(secured.public):
+        method, path = route.split(" ")
+        assert secured.api.http.open(path, method=method).status_code == 200, route
 
 
 def _in_scope(operation: Operation, caller: Caller) -> bool:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,27 @@ REFERRAL_OPERATIONS: dict[str, list[tuple[str, ...]]] = {
     "POST /referrals/{referral_id}/status": [CASE_MANAGER, SUPERVISOR],
     "GET /partner/referrals/{referral_id}": [HOUSING_PARTNER, THERAPY_PARTNER],
     "POST /partner/referrals/{referral_id}/status": [HOUSING_PARTNER, THERAPY_PARTNER],
+    "PATCH /referrals/{referral_id}": [CASE_MANAGER, SUPERVISOR],
+    "GET /fhir/Task/{referral_id}": [HOUSING_PARTNER, THERAPY_PARTNER],
+    "GET /fhir/ServiceRequest/{referral_id}": [HOUSING_PARTNER, THERAPY_PARTNER],
+    "PATCH /fhir/Task/{referral_id}": [HOUSING_PARTNER, THERAPY_PARTNER],
+    "PUT /fhir/Task/{referral_id}": [HOUSING_PARTNER, THERAPY_PARTNER],
 }
+
+
+def _body(operation: str, status: str) -> Any:
+    """Each way to ask for ``status``: the moves' bodies, and the FHIR API's patch and Task."""
+    if operation.endswith("/status"):
+        return {"status": status, "reason_code": "other", "outcome": "Housed", "note": "n"}
+    if operation == "PATCH /fhir/Task/{referral_id}":
+        return [{"op": "replace", "path": "/status", "value": status}]
+    if operation == "PUT /fhir/Task/{referral_id}":
+        return {"resourceType": "Task", "status": status, "intent": "order"}
+    if operation == "PATCH /referrals/{referral_id}":
+        return {"packet": {"contact_details": {"phone": "555-0100"}}}
+    return None
+
+
 #: Moves that end a draft go last, so that every other status is asked of a draft.
 STATUSES = sorted(
     (str(s) for s in ReferralStatus),
@@ -173,11 +194,7 @@ def _try_everything(api: ReferralsApi, referral_id: str) -> list[tuple[str, str,
         for operation, callers in REFERRAL_OPERATIONS.items():
             method, template = operation.split(" ")
             path = template.format(referral_id=referral_id)
-            body = (
-                {"status": status, "reason_code": "other", "outcome": "Housed", "note": "n"}
-                if path.endswith("/status")
-                else None
-            )
+            body = _body(operation, status)
             for caller in callers:
                 response = api.call(method, path, as_=caller, json_body=body)
                 assert response.status_code < 500, (operation, status, caller, response.json)

@@ -75,7 +75,7 @@ def _with_password(settings: Settings) -> Settings:
         database_url=url.render_as_string(hide_password=False),
         jwt_secret=JWT_SECRET,
         log_level="DEBUG",
-        allow_private_webhooks=True,  # the flow's webhooks go to 127.0.0.1 (nothing listens)
+        allow_private_webhooks=True,  # the flow's webhooks go to https://127.0.0.1 (nothing listens)
     )
 
 
@@ -237,7 +237,7 @@ def _flow_with_free_text(
         referrals.post(
             "/partner/webhooks",
             headers=partner_key,
-            json={"url": "http://127.0.0.1:9/hook", "secret": PARTNER_WEBHOOK_SECRET},
+            json={"url": "https://127.0.0.1:9/hook", "secret": PARTNER_WEBHOOK_SECRET},
         )
     )
     assert wait_until(
@@ -276,7 +276,7 @@ def _flow_with_free_text(
             headers=admin,
             json={
                 "channels": ["webhook", "in_app"],
-                "webhook_url": "http://127.0.0.1:9/person-hook",
+                "webhook_url": "https://127.0.0.1:9/person-hook",
                 "webhook_secret": PERSON_WEBHOOK_SECRET,
             },
         )

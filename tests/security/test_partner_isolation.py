@@ -37,7 +37,12 @@ def _op(world: SecuredService, key: str) -> Operation:
 def _everything_a_partner_can_list(world: SecuredService, caller: Caller) -> str:
     """The text of every partner list and feed page the caller can reach."""
     text = []
-    for key in ("GET /partner/referrals", "GET /partner/webhooks", "GET /services"):
+    for key in (
+        "GET /partner/referrals",
+        "GET /partner/webhooks",
+        "GET /services",
+        "GET /fhir/Task",
+    ):
         response = world.as_(caller, _op(world, key))
         assert response.status_code == 200, (key, response.json)
         text.append(response.get_data(as_text=True))
@@ -97,6 +102,19 @@ AIMED_AT_THE_OTHER_ORG: dict[str, Any] = {
     "POST /partner/referrals/{referral_id}/status": {"status": "rejected", "reason_code": "other"},
     "GET /partner/webhooks/{subscription_id}/deliveries": None,
     "POST /partner/webhooks/{subscription_id}/reactivate": None,
+    "PATCH /partner/webhooks/{subscription_id}": {"url": "https://talk-well.example/stolen"},
+    "DELETE /partner/webhooks/{subscription_id}": None,
+    "POST /partner/webhooks/{subscription_id}/rotate-secret": {
+        "secret": "stolen-secret-0123456789"
+    },
+    "GET /fhir/Task/{referral_id}": None,
+    "GET /fhir/ServiceRequest/{referral_id}": None,
+    "PATCH /fhir/Task/{referral_id}": [{"op": "replace", "path": "/status", "value": "rejected"}],
+    "PUT /fhir/Task/{referral_id}": {
+        "resourceType": "Task",
+        "status": "accepted",
+        "intent": "order",
+    },
 }
 
 
@@ -116,7 +134,13 @@ def test_a_partner_cannot_read_or_change_another_organisations_records(
     for operation in partner_operations:
         response = two_partners.as_(intruder, operation, body=AIMED_AT_THE_OTHER_ORG[operation.key])
         assert response.status_code in (403, 404), (operation.key, response.status_code)
-        assert response.content_type == "application/problem+json"
+        assert response.mimetype in ("application/problem+json", "application/fhir+json")
+    subscriptions = two_partners.api.call(
+        "GET", "/partner/webhooks", as_=("h-1", PARTNER, HOUSING)
+    ).json["items"]
+    assert [s["url"] for s in subscriptions if s["id"] == two_partners.ids["subscription_id"]] == [
+        "https://partner.example/hook"
+    ], "the other organisation's subscription is untouched"
     referral = two_partners.api.call(
         "GET", f"/referrals/{two_partners.ids['referral_id']}", as_=("cm-1", CM)
     ).json

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,13 @@ class ServiceApi:
             **settings,
         )
         runtime = ServiceRuntime(load_spec(name), config, platform_topology(config))
+        if config.allow_private_webhooks and not runtime.outbound.http_allowed:
+            # Test receivers listen over http on loopback, on PostgreSQL too: such a runtime
+            # stands in for the embedded default's development setting (the only place http is
+            # allowed), so its guard and the settings built from it say so.
+            runtime.outbound = replace(runtime.outbound, allow_http=True)
+            if runtime.spec.bootstrap is not None:
+                runtime.service_settings = runtime.spec.bootstrap(runtime)
         runtime.migrate()
         return cls(runtime, runtime.create_app().test_client())
 

@@ -67,6 +67,7 @@ from services.intake.operations.emergency import crisis_picture, grant_emergency
 from services.intake.operations.from_events import (
     note_review_due,
 )
+from services.intake.operations.requests import list_referral_requests, record_referral_request
 from services.intake.operations.retention import (
     expire_due,
     record_erasure_report,
@@ -99,6 +100,7 @@ __all__ = [
     "list_consents",
     "list_corrections",
     "list_duplicate_reviews",
+    "list_referral_requests",
     "list_risk_flags",
     "load_client",
     "loads",
@@ -111,6 +113,7 @@ __all__ = [
     "readmit",
     "record_assessment",
     "record_erasure_report",
+    "record_referral_request",
     "register_client",
     "remove_nominated_person",
     "request_correction",

@@ -140,11 +140,15 @@ def notify(
             notification_id=notification.id,
             client_id=notification.client_id or "",
             escalation_level=0,
+            event=data,
         )
         if rule.escalate_after_minutes:
             notification.escalate_at = now + timedelta(minutes=rule.escalate_after_minutes)
         recipients = domain.resolve_recipients(
-            rule.recipients, case_manager_id=case_manager, supervisor_id=supervisor
+            rule.recipients,
+            case_manager_id=case_manager,
+            supervisor_id=supervisor,
+            contact_email=data.get("contact_email"),
         )
         _deliver(uow, notification, recipients, rule.channels, now)
         created.append(notification)
@@ -165,7 +169,7 @@ def _deliver(
     # The notification is new (``notify`` skips one that exists), so only this loop can have
     # created a delivery for it: no query per recipient and channel.
     created: set[tuple[str, str]] = set()
-    people = [r for r in recipients if not domain.is_on_call(r)]
+    people = [r for r in recipients if domain.recipient_kind(r) == domain.RecipientKind.PERSON]
     # One query, kept in a dict: the session's identity map holds loaded rows only weakly, so
     # looking each one up again was a query per recipient, and each query flushed the previous
     # delivery on its own (the consumer's largest cost on the crisis path).
@@ -224,7 +228,7 @@ def _deliver(
 
 
 def _channels_for(recipient: str, preference: Preference | None, wanted: list[str]) -> list[str]:
-    if domain.is_on_call(recipient):
+    if domain.recipient_kind(recipient) != domain.RecipientKind.PERSON:
         return [str(domain.Channel.EMAIL)]
     if preference is None:
         return [channel for channel in wanted if channel == domain.Channel.IN_APP]

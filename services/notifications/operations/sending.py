@@ -212,7 +212,9 @@ def _send(
         )
     on_call = delivery.recipient_kind == domain.RecipientKind.ON_CALL
     if delivery.channel == domain.Channel.EMAIL:
-        if on_call and delivery.recipient == "intake_on_call":
+        if delivery.recipient_kind == domain.RecipientKind.ADDRESS:
+            address = delivery.recipient.removeprefix(domain.ADDRESS_PREFIX)
+        elif on_call and delivery.recipient == "intake_on_call":
             address = config.intake_on_call_email
         elif on_call:
             address = config.on_call_email

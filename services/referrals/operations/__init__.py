@@ -14,6 +14,7 @@ from services.referrals.operations.access import (
     visible_to_referrer,
 )
 from services.referrals.operations.directory import save_organization, save_service, search_services
+from services.referrals.operations.drafts import change_draft
 from services.referrals.operations.from_events import (
     draft_from_strategy,
     record_assignment,
@@ -29,14 +30,18 @@ from services.referrals.operations.moves import (
     ensure_sendable,
     move,
     send,
-    update_packet,
 )
 from services.referrals.operations.partners import (
+    change_subscription,
+    delete_subscription,
     feed,
     issue_api_key,
     organization_for_key,
     reactivate,
+    refer_to_agency,
     revoke_api_key,
+    rotate_secret,
+    signing_secrets,
     subscribe,
     subscriptions,
     webhook_log,
@@ -46,8 +51,11 @@ from services.referrals.operations.webhooks import deliver_next_webhook, deliver
 __all__ = [
     "announce_overdue",
     "apply_move",
+    "change_draft",
+    "change_subscription",
     "consented_categories",
     "create_referral",
+    "delete_subscription",
     "deliver_next_webhook",
     "deliver_webhooks",
     "draft_from_strategy",
@@ -67,15 +75,17 @@ __all__ = [
     "record_discharge",
     "record_revocation",
     "record_team_change",
+    "refer_to_agency",
     "revoke_api_key",
+    "rotate_secret",
     "save_organization",
     "save_service",
     "search_services",
     "send",
+    "signing_secrets",
     "subscribe",
     "subscriptions",
     "transitions",
-    "update_packet",
     "visible_to_referrer",
     "webhook_log",
 ]

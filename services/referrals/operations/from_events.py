@@ -124,7 +124,9 @@ def record_discharge(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) ->
 
 
 def draft_from_strategy(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> Referral | None:
-    """A plan's referral strategy becomes a draft referral (the case manager completes and sends it)."""
+    """A plan's referral strategy becomes a draft referral (the case manager completes and sends
+    it). One naming no service of the directory (yet) is still drafted, as needing a service, so
+    it stays in view instead of being dropped."""
     if uow.session.scalars(
         select(Referral.id).where(Referral.strategy_id == data["strategy_id"])
     ).first():
@@ -135,15 +137,14 @@ def draft_from_strategy(uow: UnitOfWork, data: Mapping[str, Any], now: datetime)
         else None
     )
     if service is None:
-        log.warning("referral.strategy_without_known_service", strategy_id=data["strategy_id"])
-        return None
+        log.info("referral.strategy_needs_a_service", strategy_id=data["strategy_id"])
     care = uow.session.get(ClientCare, data["client_id"])
     referral = Referral(
         client_id=data["client_id"],
         client_reference=data["client_reference"],
         episode_id=data["episode_id"],
-        organization_id=service.organization_id,
-        service_id=service.id,
+        organization_id=service.organization_id if service else None,
+        service_id=service.id if service else None,
         domain=data["domain"],
         plan_id=data["plan_id"],
         goal_id=data["goal_id"],

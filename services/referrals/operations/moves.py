@@ -15,7 +15,9 @@ from services.referrals.events import (
     ReferralCompleted,
     ReferralCreated,
     ReferralEvent,
+    ReferralFailed,
     ReferralOverdue,
+    ReferralRejected,
     ReferralSent,
     ReferralStatusChanged,
 )
@@ -35,11 +37,14 @@ from shared.errors import Conflict, NotFound, Unprocessable
 from shared.identity import Principal
 from shared.unit_of_work import UnitOfWork
 
-#: The fact each kind of move announces besides ``status_changed``.
+#: The fact each kind of move announces besides ``status_changed`` (so one move can raise two
+#: events; partners are told so in docs/partners.md).
 ANNOUNCEMENTS: Mapping[str, type[ReferralEvent]] = {
     "sent": ReferralSent,
     "completed": ReferralCompleted,
     "cancelled": ReferralCancelled,
+    "rejected": ReferralRejected,
+    "failed": ReferralFailed,
 }
 
 
@@ -79,25 +84,6 @@ def create_referral(
     return referral
 
 
-def update_packet(
-    uow: UnitOfWork, actor: Principal, referral_id: str, packet: Mapping[str, Any]
-) -> Referral:
-    referral = load_referral(uow, actor, referral_id, for_update=True)
-    if referral.status != domain.ReferralStatus.DRAFT:
-        raise Conflict("Only a draft referral's packet can change.", current_status=referral.status)
-    referral.packet = dict(packet)
-    AUDIT.record(
-        uow.session,
-        actor,
-        "update",
-        "referral",
-        referral.id,
-        referral.client_id,
-        fields=sorted(packet),
-    )
-    return referral
-
-
 def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> Referral:
     """Needs the client's consent for the organisation in force and room in the service."""
     referral = load_referral(uow, actor, referral_id, for_update=True)
@@ -119,6 +105,12 @@ def ensure_sendable(uow: UnitOfWork, referral: Referral, today: date) -> None:
     """The one gate to ``requested``, where the partner first sees the referral and its events:
     the client's consent for the organisation in force, and room in the service. ``apply_move``
     runs it for every move there, so no path can go round it."""
+    if referral.service_id is None:
+        raise Conflict(
+            "The referral needs a service of the directory first (its plan named one the "
+            "directory does not have yet): choose one with PATCH.",
+            reason="no_service",
+        )
     consented = consented_categories(
         uow, referral.client_id, referral.organization_id, today, lock=True
     )
@@ -157,8 +149,10 @@ def move(
 ) -> Referral:
     referral = load_referral(uow, actor, referral_id, for_update=True)
     side = P if actor.has_any("partner") else R
+    outcome = outcome.strip() if outcome else None
     if to == domain.ReferralStatus.COMPLETED and not outcome:
-        raise Unprocessable("outcome", "completion carries an outcome")
+        domain.check_move(referral.status, to, side, reason_code)  # an illegal move is a 409 first
+        raise Unprocessable("outcome", "completion carries an outcome (not only blank space)")
     own_endpoint = domain.OWN_ENDPOINTS.get(domain.ReferralStatus(to))
     if own_endpoint is not None:
         domain.check_move(referral.status, domain.ReferralStatus(to), side, reason_code)
@@ -180,9 +174,8 @@ def move(
         reason_code=reason_code,
         note=note,
         now=now,
+        outcome=outcome,
     )
-    if outcome:
-        referral.outcome = outcome
     AUDIT.record(
         uow.session,
         actor,
@@ -206,6 +199,7 @@ def apply_move(
     reason_code: str | None,
     note: str | None,
     now: datetime,
+    outcome: str | None = None,
 ) -> None:
     """Decide (the status machine), check the gate when it sends, record, then announce."""
     decision = domain.decide_move(referral.status, to, side, reason_code)
@@ -213,6 +207,8 @@ def apply_move(
         ensure_sendable(uow, referral, agency_date(now))
         referral.sent_at = now
     referral.status, referral.updated_at = str(decision.to), now
+    if outcome:
+        referral.outcome = outcome
     uow.session.add(
         ReferralTransition(
             referral_id=referral.id,
@@ -233,10 +229,24 @@ def apply_move(
         by_side=str(side),
     )
     publish(uow, changed, referral, now)
-    if decision.announces == "cancelled":
-        publish(uow, ReferralCancelled.of(referral, now, reason_code=reason_code), referral, now)
-    elif decision.announces is not None:
-        publish(uow, ANNOUNCEMENTS[decision.announces].of(referral, now), referral, now)
+    if decision.announces is not None:
+        publish(
+            uow, _announcement(decision.announces, referral, now, reason_code, side), referral, now
+        )
+
+
+def _announcement(
+    announces: str, referral: Referral, now: datetime, reason_code: str | None, side: domain.Side
+) -> ReferralEvent:
+    """The fact besides ``status_changed``, with what its contract carries beyond the referral."""
+    kind = ANNOUNCEMENTS[announces]
+    if kind is ReferralCancelled:
+        return ReferralCancelled.of(referral, now, reason_code=reason_code, by_side=str(side))
+    if kind in (ReferralRejected, ReferralFailed):
+        return kind.of(referral, now, reason_code=reason_code)
+    if kind is ReferralCompleted:
+        return ReferralCompleted.of(referral, now, outcome=referral.outcome)
+    return kind.of(referral, now)
 
 
 def announce_overdue(

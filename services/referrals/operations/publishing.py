@@ -4,21 +4,60 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from services.referrals.events import ReferralEvent
-from services.referrals.models import PartnerEvent, Referral, WebhookDelivery, WebhookSubscription
+from services.referrals.events import (
+    ReferralCancelled,
+    ReferralCompleted,
+    ReferralEvent,
+    ReferralFailed,
+    ReferralOverdue,
+    ReferralRejected,
+    ReferralSent,
+    ReferralStatusChanged,
+)
+from services.referrals.models import (
+    Organization,
+    PartnerEvent,
+    Referral,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from shared.unit_of_work import UnitOfWork
 
 #: Internal identifiers a partner never sees in its copy of an event.
 NOT_FOR_PARTNERS = ("client_id", "plan_id", "strategy_id")
+#: Every event type that reaches partners (a draft's ``created`` never does): a subscription may
+#: name only these.
+PARTNER_EVENTS: tuple[type[ReferralEvent], ...] = (
+    ReferralSent,
+    ReferralStatusChanged,
+    ReferralCompleted,
+    ReferralRejected,
+    ReferralFailed,
+    ReferralCancelled,
+    ReferralOverdue,
+)
+PARTNER_EVENT_TYPES: tuple[str, ...] = tuple(kind.TYPE for kind in PARTNER_EVENTS)
+
+
+def next_feed_position(uow: UnitOfWork, organization_id: str) -> int:
+    """The organisation's next sequence number. The counter's row stays locked until commit, so
+    one partner's events commit in the order of their numbers and a reader never skips one."""
+    return uow.session.execute(
+        update(Organization)
+        .where(Organization.id == organization_id)
+        .values(feed_sequence=Organization.feed_sequence + 1)
+        .returning(Organization.feed_sequence)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
 
 
 def publish(uow: UnitOfWork, event: ReferralEvent, referral: Referral, now: datetime) -> None:
     """The domain event, and the same fact on the partner's feed once the referral was sent
     (never for one that was not: a draft cancelled is none of the partner's business)."""
     published = uow.publish(event)
-    if referral.sent_at is None:
+    if referral.sent_at is None or referral.organization_id is None:
         return
     partner_view = {
         k: v
@@ -30,6 +69,7 @@ def publish(uow: UnitOfWork, event: ReferralEvent, referral: Referral, now: date
     }
     entry = PartnerEvent(
         organization_id=referral.organization_id,
+        sequence=next_feed_position(uow, referral.organization_id),
         event_type=published.type,
         cloudevent=partner_view,
         created_at=now,

@@ -12,7 +12,14 @@ from functools import partial
 from sqlalchemy import select
 
 from services.referrals import domain
-from services.referrals.models import PartnerEvent, WebhookDelivery, WebhookSubscription
+from services.referrals.events import WebhookDisabled
+from services.referrals.models import (
+    Organization,
+    PartnerEvent,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from services.referrals.operations.partners import signing_secrets
 from shared.dispatch import deliver_one_at_a_time
 from shared.logging import get_logger
 from shared.outbound import OutboundGuard
@@ -30,7 +37,7 @@ def deliver_webhooks(
     limit: int = 50,
 ) -> int:
     """Send due partner webhooks where ``outbound`` allows them now; back off on failure; disable
-    a subscription that keeps failing. The delivery log says "delivery failed" or the HTTP
+    a subscription whose endpoint kept failing through the whole backoff schedule. The delivery log says "delivery failed" or the HTTP
     status class, never what the network did."""
     return deliver_one_at_a_time(
         unit_of_work, partial(deliver_next_webhook, outbound=outbound), clock, limit=limit
@@ -57,22 +64,60 @@ def deliver_next_webhook(uow: UnitOfWork, now: datetime, *, outbound: OutboundGu
     delivery, subscription, entry = due
     delivery.attempts += 1
     try:
-        post_signed(subscription.url, subscription.secret, entry.cloudevent, guard=outbound)
+        post_signed(
+            subscription.url,
+            signing_secrets(subscription, now),
+            entry.cloudevent,
+            guard=outbound,
+        )
     except DeliveryFailed as failed:
         delivery.last_error = str(failed)
         delivery.next_attempt_at = now + domain.webhook_backoff(delivery.attempts)
-        subscription.consecutive_failures += 1
-        if subscription.consecutive_failures >= domain.DISABLE_AFTER_FAILURES:
-            subscription.active, subscription.disabled_at = False, now
-            subscription.disabled_reason = (
-                f"disabled after {subscription.consecutive_failures} failed deliveries"
-            )
-            log.error(
-                "webhook.disabled",
-                subscription_id=subscription.id,
-                organization=subscription.organization_id,
-            )
+        _count_failure(uow, subscription, now)
         return 1
     delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
-    subscription.consecutive_failures = 0
+    subscription.consecutive_failures, subscription.failing_since = 0, None
     return 1
+
+
+def admin_contact(organization: Organization | None) -> str | None:
+    """The e-mail of the organisation's contact with ``role: admin``, else its first e-mail."""
+    contacts = [c for c in (organization.contacts if organization else []) if isinstance(c, dict)]
+    with_email = [c for c in contacts if c.get("email")]
+    admins = [c for c in with_email if str(c.get("role", "")).lower() == "admin"]
+    chosen = (admins or with_email or [None])[0]
+    return str(chosen["email"]) if chosen else None
+
+
+def _count_failure(uow: UnitOfWork, subscription: WebhookSubscription, now: datetime) -> None:
+    """Failed attempts in a row over time: disabled only once they span the backoff schedule,
+    and the partner's admin contact is told (notifications sends the e-mail)."""
+    subscription.consecutive_failures += 1
+    subscription.failing_since = subscription.failing_since or now
+    if not domain.should_disable(
+        subscription.consecutive_failures, subscription.failing_since, now
+    ):
+        return
+    subscription.active, subscription.disabled_at = False, now
+    subscription.disabled_reason = (
+        f"disabled after {subscription.consecutive_failures} failed attempts in a row since "
+        f"{subscription.failing_since.isoformat()}"
+    )
+    log.error(
+        "webhook.disabled",
+        subscription_id=subscription.id,
+        organization=subscription.organization_id,
+    )
+    uow.publish(
+        WebhookDisabled(
+            subscription_id=subscription.id,
+            organization_id=subscription.organization_id,
+            url=subscription.url,
+            failed_attempts=subscription.consecutive_failures,
+            failing_since=subscription.failing_since,
+            disabled_at=now,
+            contact_email=admin_contact(
+                uow.session.get(Organization, subscription.organization_id)
+            ),
+        )
+    )

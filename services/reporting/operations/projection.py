@@ -218,6 +218,8 @@ def on_referral_sent(session: Session, event: Event) -> None:
 
 def on_referral_status_changed(session: Session, event: Event) -> None:
     data = event.data
+    if data.get("organization_id") is None:
+        return  # a draft that never had a service: addressed to no one, not a referral yet
     referral = _referral(session, data)
     at = _moment(data["at"])
     if data["status"] == "accepted":

@@ -1,4 +1,5 @@
-"""HTTP in and out for referrals: the directory, staff referrals, and the partner-facing API."""
+"""HTTP in and out for referrals: the directory, staff referrals, the partner-facing API and (in
+``fhir``) the FHIR R4 referral API."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from typing import Any
 from flask import Flask
 
 from services.referrals import operations
+from services.referrals.api.fhir import blueprint as fhir_blueprint
 from services.referrals.models import AUDIT, Base, Referral
 from services.referrals.schemas import (
     ApiKeyOut,
+    DraftChangeIn,
     FeedArgs,
     FeedPage,
+    InboundReferralIn,
+    InboundReferralOut,
     MoveIn,
     OrganizationIn,
     OrganizationOut,
@@ -22,14 +27,17 @@ from services.referrals.schemas import (
     ReferralIn,
     ReferralOut,
     ReferralPage,
+    RotationIn,
     ServiceIn,
     ServiceOut,
     ServicePage,
     ServiceSearchArgs,
     StatusArgs,
+    SubscriptionChangeIn,
     SubscriptionIn,
     SubscriptionOut,
     SubscriptionPage,
+    SubscriptionSecretOut,
     WebhookDeliveryPage,
 )
 from shared.service import ServiceRuntime
@@ -60,6 +68,7 @@ BLUEPRINTS = [
     directory,
     referrals,
     partner,
+    fhir_blueprint,
     audit_blueprint(AUDIT),
     privacy_blueprint("referrals", Base.metadata, AUDIT),
 ]
@@ -111,8 +120,15 @@ def _referral_out(uow: Any, referral: Referral) -> dict[str, Any]:
         "sent_at",
         "updated_at",
     )
+    shareable = (
+        operations.consented_categories(uow, referral.client_id, referral.organization_id, _today())
+        if referral.organization_id
+        else None
+    )
     return {
         **{f: getattr(referral, f) for f in fields},
+        "needs_service": referral.service_id is None,
+        "shareable_categories": sorted(shareable or ()),
         "transitions": operations.transitions(uow, referral),
     }
 
@@ -257,6 +273,24 @@ def read_referral(referral_id: str) -> Any:
         return _referral_out(uow, operations.read(uow, current_principal(), referral_id))
 
 
+@referrals.route("/<referral_id>", methods=["PATCH"])
+@require_roles("case_manager", "supervisor")
+@referrals.arguments(
+    DraftChangeIn,
+    example={"packet": {"contact_details": {"phone": "555-0100"}}},
+)
+@referrals.response(200, ReferralOut)
+@referrals.alt_response(409, description="Not a draft any more: sending fixed its packet.")
+def change_draft(values: dict[str, Any], referral_id: str) -> Any:
+    """Fill a draft's packet (only the categories the client consented to share with the
+    organisation, `shareable_categories`) or choose the service a draft from a plan needs."""
+    with _uow() as uow:
+        return _referral_out(
+            uow,
+            operations.change_draft(uow, current_principal(), referral_id, values, _now()),
+        )
+
+
 @referrals.route("/<referral_id>/send", methods=["POST"])
 @require_roles("case_manager", "supervisor")
 @referrals.response(200, ReferralOut)
@@ -369,12 +403,56 @@ def partner_feed(args: dict[str, Any]) -> Any:
         "event_types": ["casehub.referrals.referral.sent.v1"],
     },
 )
-@partner.response(201, SubscriptionOut)
+@partner.response(201, SubscriptionSecretOut)
 def subscribe(values: dict[str, Any]) -> Any:
     """Receive your events as signed CloudEvents over HTTPS (see docs/partners.md). The URL must
     be https:// on a host that resolves to public internet addresses only (422 otherwise)."""
     with _uow() as uow:
-        return operations.subscribe(uow, current_principal(), values, current_runtime().outbound)
+        subscription, secret = operations.subscribe(
+            uow, current_principal(), values, current_runtime().outbound
+        )
+        return _with_secret(subscription, secret)
+
+
+def _with_secret(subscription: Any, secret: str | None) -> dict[str, Any]:
+    """The secret only when Casehub made it (shown once); one the partner gave is never echoed."""
+    shown = {name: getattr(subscription, name) for name in SubscriptionOut().fields}
+    return {**shown, **({"secret": secret} if secret else {})}
+
+
+@partner.route("/webhooks/<subscription_id>", methods=["PATCH"])
+@require_roles("partner")
+@partner.arguments(SubscriptionChangeIn, example={"active": False})
+@partner.response(200, SubscriptionOut)
+def change_subscription(values: dict[str, Any], subscription_id: str) -> Any:
+    """Change the URL (checked like a new one), the event types, or turn it off and on."""
+    with _uow() as uow:
+        return operations.change_subscription(
+            uow, current_principal(), subscription_id, values, current_runtime().outbound
+        )
+
+
+@partner.route("/webhooks/<subscription_id>", methods=["DELETE"])
+@require_roles("partner")
+@partner.response(204)
+def delete_subscription(subscription_id: str) -> Any:
+    """Stop a subscription for good, with its delivery log (the pull feed keeps every event)."""
+    with _uow() as uow:
+        operations.delete_subscription(uow, current_principal(), subscription_id)
+    return None
+
+
+@partner.route("/webhooks/<subscription_id>/rotate-secret", methods=["POST"])
+@require_roles("partner")
+@partner.arguments(RotationIn, example={"overlap_seconds": 86400})
+@partner.response(200, SubscriptionSecretOut)
+def rotate_secret(values: dict[str, Any], subscription_id: str) -> Any:
+    """A new signing secret; the old one keeps signing beside it for `overlap_seconds`."""
+    with _uow() as uow:
+        subscription, secret = operations.rotate_secret(
+            uow, current_principal(), subscription_id, values, _now()
+        )
+        return _with_secret(subscription, secret)
 
 
 @partner.route("/webhooks", methods=["GET"])
@@ -416,3 +494,24 @@ def reactivate(subscription_id: str) -> Any:
     """Turn a disabled subscription back on once your endpoint works again."""
     with _uow() as uow:
         return operations.reactivate(uow, current_principal(), subscription_id)
+
+
+@partner.route("/inbound-referrals", methods=["POST"])
+@require_roles("partner")
+@partner.arguments(
+    InboundReferralIn,
+    example={
+        "given_name": "Sam",
+        "family_name": "Rivera",
+        "phone": "555-0199",
+        "reason": "Tenant in crisis, asked for mental-health support",
+        "domains": ["mental_state"],
+    },
+)
+@partner.response(202, InboundReferralOut)
+@partner.alt_response(404, description="`related_referral_id` names no referral of yours.")
+def refer_to_agency(values: dict[str, Any]) -> Any:
+    """Refer someone to the agency: its intake team receives it as a new request."""
+    with _uow() as uow:
+        received = operations.refer_to_agency(uow, current_principal(), values, _now())
+        return {"id": received.inbound_referral_id, "received_at": received.received_at}

@@ -1,0 +1,253 @@
+"""The FHIR R4 referral API for FHIR-aware partners (SDOH Clinical Care IG): Task and
+ServiceRequest reads and searches, the performer's moves by PATCH or PUT, a CapabilityStatement.
+Same credentials, isolation and audit as the partner API; ``application/fhir+json`` in and out;
+every refusal an OperationOutcome."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, request
+from marshmallow import INCLUDE, Schema, fields, validate
+from werkzeug.exceptions import HTTPException
+
+from services.referrals import fhir, operations
+from services.referrals.domain import ReferralStatus, TransitionRefused
+from services.referrals.models import Referral
+from services.referrals.refusals import REFUSALS
+from shared.errors import CasehubError
+from shared.web import current_principal, require_roles
+from shared.web.problems import Problem
+from shared.web.query import Blueprint
+from shared.web.service_app import current_runtime
+
+blueprint = Blueprint(
+    "fhir",
+    __name__,
+    url_prefix="/fhir",
+    description="FHIR R4 referral API (SDOH Clinical Care IG): Task and ServiceRequest as "
+    "application/fhir+json, errors as OperationOutcome. Same credentials as the partner API.",
+)
+#: When this FHIR interface last changed (the CapabilityStatement's date).
+RELEASED = datetime(2026, 11, 30, tzinfo=UTC)
+RESOURCE_DOC = {"content": {fhir.FHIR_JSON: {"schema": {"type": "object"}}}}
+OUTCOME_DOC = {
+    "description": "An OperationOutcome: an unknown query parameter, or a body that is not a "
+    "valid Task, patch or move",
+    **RESOURCE_DOC,
+}
+
+
+def _responses(**answers: Any) -> dict[Any, Any]:
+    return {422: OUTCOME_DOC, **{int(status[1:]): doc for status, doc in answers.items()}}
+
+
+class FhirResource(Schema):
+    """A FHIR R4 resource (application/fhir+json), validated by ``fhir.resources``."""
+
+    class Meta:
+        unknown = INCLUDE  # every element of the resource, as FHIR defines it
+
+    resourceType = fields.String(required=True)
+
+
+class TaskSearchArgs(Schema):
+    owner = fields.String(
+        validate=validate.Length(min=1, max=120),
+        metadata={"description": "`Organization/{your organisation id}` (another finds nothing)."},
+    )
+    status = fields.String(validate=validate.OneOf([str(s) for s in ReferralStatus]))
+    _count = fields.Integer(
+        data_key="_count", load_default=50, validate=validate.Range(min=1, max=200)
+    )
+    _cursor = fields.String(
+        data_key="_cursor",
+        load_default=None,
+        metadata={"description": "From the Bundle's `next` link."},
+    )
+
+
+def _fhir(resource: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(resource, default=str), status=status, mimetype=fhir.FHIR_JSON)
+
+
+def _outcome(status: int, message: str, headers: Any = None) -> Response:
+    response = _fhir(fhir.operation_outcome(status, message), status)
+    for name, value in dict(headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _refused(error: CasehubError) -> Response:
+    allowed = error.extensions.get("allowed")
+    suffix = f" (you may make it: {', '.join(allowed) or 'nothing more'})" if allowed else ""
+    return _outcome(error.status, error.detail + suffix)
+
+
+blueprint.register_error_handler(CasehubError, _refused)
+blueprint.register_error_handler(
+    TransitionRefused, lambda error: _refused(REFUSALS[TransitionRefused](error))
+)
+
+
+def _problem(error: Problem) -> Response:
+    """A refusal of the platform (credentials, roles, query): its fields named in the text."""
+    errors = error.extensions.get("errors")
+    named = f" {json.dumps(errors, sort_keys=True)}" if errors else ""
+    return _outcome(error.status, (error.detail or error.title) + named, error.headers)
+
+
+blueprint.register_error_handler(Problem, _problem)
+blueprint.register_error_handler(
+    HTTPException,
+    lambda error: _outcome(error.code or 500, error.description or "refused"),
+)
+blueprint.register_error_handler(
+    fhir.FhirInvalid, lambda error: _outcome(422, f"Not a valid request: {error}")
+)
+
+
+def _base_url() -> str:
+    return request.url_root.rstrip("/") + blueprint.url_prefix
+
+
+def _task(uow: Any, referral: Referral) -> dict[str, Any]:
+    moves = operations.transitions(uow, referral)
+    last = moves[-1] if moves and moves[-1].to_status == referral.status else None
+    return fhir.task(referral, last.reason_code if last else None)
+
+
+@blueprint.route("/metadata", methods=["GET"])
+@blueprint.response(
+    200, FhirResource, content_type=fhir.FHIR_JSON, description="The CapabilityStatement"
+)
+@blueprint.doc(security=[], responses=_responses())
+def metadata() -> Response:
+    """What this FHIR server supports (no credentials needed)."""
+    return _fhir(fhir.capability_statement(_base_url(), RELEASED))
+
+
+@blueprint.route("/Task", methods=["GET"])
+@require_roles("partner")
+@blueprint.arguments(TaskSearchArgs, location="query")
+@blueprint.response(
+    200, FhirResource, content_type=fhir.FHIR_JSON, description="A searchset Bundle of Tasks"
+)
+@blueprint.doc(responses=_responses())
+def search_tasks(args: dict[str, Any]) -> Response:
+    """Your Tasks, oldest first (filter by `status`; `owner` another organisation finds none)."""
+    actor = current_principal()
+    if "owner" in args and args["owner"] != f"Organization/{actor.org}":
+        return _fhir(fhir.search_bundle([], _base_url()))
+    with current_runtime().unit_of_work() as uow:
+        page = operations.list_referrals(
+            uow, actor, status=args.get("status"), limit=args["_count"], cursor=args["_cursor"]
+        )
+        bundle = fhir.search_bundle([_task(uow, r) for r in page.items], _base_url())
+    if page.next_cursor:
+        query = {**request.args.to_dict(), "_cursor": page.next_cursor}
+        bundle["link"] = [
+            {
+                "relation": "next",
+                "url": f"{_base_url()}/Task?" + "&".join(f"{k}={v}" for k, v in query.items()),
+            }
+        ]
+    return _fhir(bundle)
+
+
+@blueprint.route("/Task/<referral_id>", methods=["GET"])
+@require_roles("partner")
+@blueprint.response(200, FhirResource, content_type=fhir.FHIR_JSON, description="The Task")
+@blueprint.doc(responses=_responses())
+def read_task(referral_id: str) -> Response:
+    """One Task addressed to you."""
+    with current_runtime().unit_of_work() as uow:
+        return _fhir(_task(uow, operations.read(uow, current_principal(), referral_id)))
+
+
+@blueprint.route("/ServiceRequest/<referral_id>", methods=["GET"])
+@require_roles("partner")
+@blueprint.response(
+    200, FhirResource, content_type=fhir.FHIR_JSON, description="The ServiceRequest"
+)
+@blueprint.doc(responses=_responses())
+def read_service_request(referral_id: str) -> Response:
+    """The ServiceRequest a Task of yours fulfils (the same id)."""
+    with current_runtime().unit_of_work() as uow:
+        referral = operations.read(uow, current_principal(), referral_id)
+        return _fhir(fhir.service_request(referral))
+
+
+def _body() -> Any:
+    if not request.is_json:
+        raise Problem(415, detail=f"Send {fhir.FHIR_JSON} (or {fhir.JSON_PATCH} to PATCH).")
+    try:
+        return json.loads(request.get_data(as_text=True))
+    except ValueError:
+        raise fhir.FhirInvalid("the body is not JSON") from None
+
+
+def _move(referral_id: str, patch: bool) -> Response:
+    actor, runtime = current_principal(), current_runtime()
+    with runtime.unit_of_work() as uow:
+        current = _task(uow, operations.read(uow, actor, referral_id))  # audited as a read
+        sent = fhir.patched(current, _body()) if patch else _body()
+        wanted = fhir.read_move(sent, referral_id)
+        if wanted.status == current["status"]:
+            return _fhir(current)  # nothing to move (e.g. a PUT repeated)
+        referral = operations.move(
+            uow,
+            actor,
+            referral_id,
+            wanted.status,
+            reason_code=wanted.reason_code,
+            note="via FHIR",
+            outcome=wanted.outcome,
+            now=runtime.clock.now(),
+        )
+        return _fhir(_task(uow, referral))
+
+
+MOVE_DOC = _responses(
+    s409={"description": "Not a move allowed now (OperationOutcome naming yours)", **RESOURCE_DOC},
+)
+
+
+@blueprint.route("/Task/<referral_id>", methods=["PATCH"])
+@require_roles("partner")
+@blueprint.response(200, FhirResource, content_type=fhir.FHIR_JSON, description="The moved Task")
+@blueprint.doc(
+    requestBody={
+        "content": {
+            fhir.JSON_PATCH: {
+                "schema": {"type": "array", "items": {"type": "object"}},
+                "example": [{"op": "replace", "path": "/status", "value": "accepted"}],
+            }
+        }
+    },
+    responses=MOVE_DOC,
+)
+def patch_task(referral_id: str) -> Response:
+    """Move a Task with a JSON Patch of `status`, `statusReason` and `output`."""
+    return _move(referral_id, patch=True)
+
+
+@blueprint.route("/Task/<referral_id>", methods=["PUT"])
+@require_roles("partner")
+@blueprint.response(200, FhirResource, content_type=fhir.FHIR_JSON, description="The moved Task")
+@blueprint.doc(
+    requestBody={
+        "content": {
+            fhir.FHIR_JSON: {
+                "schema": {"type": "object"},
+                "example": {"resourceType": "Task", "status": "accepted", "intent": "order"},
+            }
+        }
+    },
+    responses=MOVE_DOC,
+)
+def put_task(referral_id: str) -> Response:
+    """Move a Task by sending it whole; only `status`, `statusReason` and `output` are read."""
+    return _move(referral_id, patch=False)

@@ -1,0 +1,336 @@
+"""Referrals as FHIR R4 resources, following the SDOH Clinical Care IG: a referral is a Task
+(SDOHCC-TaskForReferralManagement) whose focus is a ServiceRequest with the same id. Every resource
+is built as JSON and validated by ``fhir.resources`` (its R4B models, the R4 structures of Task,
+ServiceRequest, Bundle, CapabilityStatement and OperationOutcome) before it leaves; a Task a
+partner sends back is validated the same way before its move is read. No Flask here."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from fhir.resources.R4B.task import Task
+from pydantic import ValidationError
+
+from services.referrals.domain import REASON_CODES, ReferralStatus
+from services.referrals.models import Referral
+
+FHIR_JSON = "application/fhir+json"
+JSON_PATCH = "application/json-patch+json"
+SDOH_CODES = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
+IG = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition"
+TASK_PROFILE = f"{IG}/SDOHCC-TaskForReferralManagement"
+SERVICE_REQUEST_PROFILE = f"{IG}/SDOHCC-ServiceRequest"
+TASK_CODES = "http://hl7.org/fhir/CodeSystem/task-code"
+CASEHUB = "https://casehub.example/fhir"
+#: Casehub's own code systems and identifier systems (documented in docs/partners.md).
+REASON_SYSTEM = f"{CASEHUB}/CodeSystem/referral-reason"
+DOMAIN_SYSTEM = f"{CASEHUB}/CodeSystem/life-domain"
+CLIENT_REFERENCE_SYSTEM = f"{CASEHUB}/NamingSystem/client-reference"
+REFERRAL_SYSTEM = f"{CASEHUB}/NamingSystem/referral"
+RESULTING_ACTIVITY = "resulting-activity"
+#: The IG's SDOH category for each life domain of the assessment it covers.
+SDOH_CATEGORY: Mapping[str, str] = {
+    "housing": "housing-instability",
+    "income": "financial-insecurity",
+    "work_and_education": "employment-status",
+    "relationships": "social-connection",
+    "leisure": "social-connection",
+    "mental_state": "stress",
+}
+UNSPECIFIED = "sdoh-category-unspecified"
+#: A Task's status -> its ServiceRequest's (the order stays active while the Task is open).
+REQUEST_STATUS: Mapping[str, str] = {
+    "draft": "draft",
+    "requested": "active",
+    "accepted": "active",
+    "in-progress": "active",
+    "on-hold": "on-hold",
+    "completed": "completed",
+    "rejected": "revoked",
+    "failed": "revoked",
+    "cancelled": "revoked",
+    "entered-in-error": "entered-in-error",
+}
+
+
+class FhirInvalid(ValueError):
+    """A resource or patch that is not valid FHIR (or not a Task Casehub can read a move from)."""
+
+
+def _valid(model: Any, resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource as ``fhir.resources`` serializes it (FHIR JSON) once it validated."""
+    return dict(json.loads(model.model_validate(resource).model_dump_json(exclude_none=True)))
+
+
+def _moment(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _client(referral: Referral) -> dict[str, Any]:
+    return {
+        "identifier": {"system": CLIENT_REFERENCE_SYSTEM, "value": referral.client_reference},
+        "display": f"Client {referral.client_reference}",
+    }
+
+
+def task(referral: Referral, reason_code: str | None) -> dict[str, Any]:
+    """The referral as the IG's Task; ``reason_code`` is the one of the move that set its status."""
+    resource: dict[str, Any] = {
+        "resourceType": "Task",
+        "id": referral.id,
+        "meta": {"profile": [TASK_PROFILE], "lastUpdated": _moment(referral.updated_at)},
+        "identifier": [{"system": REFERRAL_SYSTEM, "value": referral.id}],
+        "status": referral.status,
+        "intent": "order",
+        "code": {"coding": [{"system": TASK_CODES, "code": "fulfill"}]},
+        "focus": {"reference": f"ServiceRequest/{referral.id}"},
+        "for": _client(referral),
+        "authoredOn": _moment(referral.sent_at or referral.created_at),
+        "lastModified": _moment(referral.updated_at),
+        "requester": {"display": "Casehub (the referring agency)"},
+        "owner": {"reference": f"Organization/{referral.organization_id}"},
+    }
+    if reason_code:
+        resource["statusReason"] = {"coding": [{"system": REASON_SYSTEM, "code": reason_code}]}
+    if referral.outcome:
+        resource["output"] = [
+            {
+                "type": {"coding": [{"system": SDOH_CODES, "code": RESULTING_ACTIVITY}]},
+                "valueString": referral.outcome,
+            }
+        ]
+    return _valid(Task, resource)
+
+
+def service_request(referral: Referral) -> dict[str, Any]:
+    """What is asked for: the SDOH category of the need, the service, the client's reference."""
+    category = [
+        {
+            "coding": [
+                {
+                    "system": SDOH_CODES,
+                    "code": SDOH_CATEGORY.get(referral.domain or "", UNSPECIFIED),
+                }
+            ]
+        }
+    ]
+    if referral.domain:
+        category.append({"coding": [{"system": DOMAIN_SYSTEM, "code": referral.domain}]})
+    performer = [{"reference": f"Organization/{referral.organization_id}"}]
+    if referral.service_id:
+        performer.append({"reference": f"HealthcareService/{referral.service_id}"})
+    resource = {
+        "resourceType": "ServiceRequest",
+        "id": referral.id,
+        "meta": {"profile": [SERVICE_REQUEST_PROFILE], "lastUpdated": _moment(referral.updated_at)},
+        "identifier": [{"system": REFERRAL_SYSTEM, "value": referral.id}],
+        "status": REQUEST_STATUS[referral.status],
+        "intent": "order",
+        "category": category,
+        "code": {"text": f"Referral to {referral.service_id or 'a partner service'}"},
+        "subject": _client(referral),
+        "authoredOn": _moment(referral.sent_at or referral.created_at),
+        "requester": {"display": "Casehub (the referring agency)"},
+        "performer": performer,
+    }
+    return _valid(ServiceRequest, resource)
+
+
+def search_bundle(tasks: Sequence[dict[str, Any]], base_url: str) -> dict[str, Any]:
+    return _valid(
+        Bundle,
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(tasks),
+            "entry": [
+                {
+                    "fullUrl": f"{base_url}/Task/{resource['id']}",
+                    "resource": resource,
+                    "search": {"mode": "match"},
+                }
+                for resource in tasks
+            ],
+        },
+    )
+
+
+def capability_statement(base_url: str, released: datetime) -> dict[str, Any]:
+    """What a partner's FHIR client may do here: read and search Tasks, read ServiceRequests,
+    move Tasks with PATCH or PUT."""
+    return _valid(
+        CapabilityStatement,
+        {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": released.isoformat(),
+            "kind": "instance",
+            "fhirVersion": "4.0.1",
+            "format": [FHIR_JSON],
+            "patchFormat": [JSON_PATCH],
+            "implementation": {"description": "Casehub referrals for partners", "url": base_url},
+            "rest": [
+                {
+                    "mode": "server",
+                    "security": {
+                        "description": "A partner API key (X-Api-Key) or a bearer token with "
+                        "the partner role and an org claim."
+                    },
+                    "resource": [
+                        {
+                            "type": "Task",
+                            "supportedProfile": [TASK_PROFILE],
+                            "interaction": [
+                                {"code": code}
+                                for code in ("read", "search-type", "patch", "update")
+                            ],
+                            "searchParam": [
+                                {"name": "owner", "type": "reference"},
+                                {"name": "status", "type": "token"},
+                            ],
+                        },
+                        {
+                            "type": "ServiceRequest",
+                            "supportedProfile": [SERVICE_REQUEST_PROFILE],
+                            "interaction": [{"code": "read"}],
+                        },
+                    ],
+                }
+            ],
+        },
+    )
+
+
+#: HTTP status -> the OperationOutcome issue code.
+_ISSUE_CODES: Mapping[int, str] = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    412: "conflict",
+    415: "not-supported",
+    422: "invalid",
+    429: "throttled",
+}
+
+
+def operation_outcome(status: int, message: str) -> dict[str, Any]:
+    return _valid(
+        OperationOutcome,
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": _ISSUE_CODES.get(status, "exception"),
+                    "diagnostics": message,
+                }
+            ],
+        },
+    )
+
+
+@dataclass(frozen=True)
+class TaskMove:
+    """What a Task sent back asks for: its status, and the reason code and outcome it carries."""
+
+    status: str
+    reason_code: str | None
+    outcome: str | None
+
+
+def read_move(resource: Any, referral_id: str) -> TaskMove:
+    """Validate the Task (``fhir.resources``) and read the move from it."""
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Task":
+        raise FhirInvalid("the body must be a Task resource")
+    try:
+        valid = Task.model_validate(resource)
+    except ValidationError as invalid:
+        raise FhirInvalid(f"not a valid Task: {invalid.errors()[0]['msg']}") from None
+    if valid.id not in (None, referral_id):
+        raise FhirInvalid("the Task's id is not the one in the URL")
+    if valid.status not in {str(s) for s in ReferralStatus}:
+        raise FhirInvalid(f"status {valid.status!r} is not a Task status")
+    reason = None
+    if valid.statusReason is not None:
+        codes = [c.code for c in valid.statusReason.coding or [] if c.system == REASON_SYSTEM]
+        if not codes or codes[0] not in REASON_CODES:
+            raise FhirInvalid(f"statusReason needs a code of {REASON_SYSTEM}")
+        reason = codes[0]
+    outcomes = [
+        output.valueString
+        for output in valid.output or []
+        if any(c.code == RESULTING_ACTIVITY for c in output.type.coding or [])
+    ]
+    return TaskMove(str(valid.status), reason, outcomes[0] if outcomes else None)
+
+
+def patched(resource: dict[str, Any], operations: Any) -> dict[str, Any]:
+    """RFC 6902 JSON Patch (add, remove, replace, test) applied to a copy of ``resource``."""
+    if not isinstance(operations, list):
+        raise FhirInvalid("a JSON Patch is an array of operations")
+    document: Any = copy.deepcopy(resource)
+    for operation in operations:
+        if not isinstance(operation, dict) or not isinstance(operation.get("path"), str):
+            raise FhirInvalid("each operation has an op and a path")
+        document = _apply(document, operation)
+    return document  # type: ignore[no-any-return]
+
+
+def _apply(document: Any, operation: dict[str, Any]) -> Any:
+    op, path = operation.get("op"), operation["path"]
+    if op not in ("add", "remove", "replace", "test"):
+        raise FhirInvalid(f"JSON Patch op {op!r} is not supported here")
+    if path == "":
+        raise FhirInvalid("the whole resource cannot be patched: use PUT")
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.lstrip("/").split("/")]
+    parent = document
+    for part in parts[:-1]:
+        parent = _child(parent, part)
+    last = parts[-1]
+    if op == "test":
+        if _child(parent, last) != operation.get("value"):
+            raise FhirInvalid(f"test failed at {path}")
+    elif isinstance(parent, dict):
+        if op in ("replace", "remove") and last not in parent:
+            raise FhirInvalid(f"nothing at {path}")
+        if op == "remove":
+            del parent[last]
+        else:
+            parent[last] = operation.get("value")
+    elif isinstance(parent, list):
+        index = len(parent) if last == "-" and op == "add" else _index(parent, last, op == "add")
+        if op == "add":
+            parent.insert(index, operation.get("value"))
+        elif op == "remove":
+            del parent[index]
+        else:
+            parent[index] = operation.get("value")
+    else:
+        raise FhirInvalid(f"nothing at {path}")
+    return document
+
+
+def _child(node: Any, part: str) -> Any:
+    if isinstance(node, dict) and part in node:
+        return node[part]
+    if isinstance(node, list):
+        return node[_index(node, part, False)]
+    raise FhirInvalid(f"nothing at {part}")
+
+
+def _index(node: list[Any], part: str, adding: bool) -> int:
+    if not part.isdigit() or int(part) > len(node) - (0 if adding else 1):
+        raise FhirInvalid(f"no element {part}")
+    return int(part)

@@ -1,0 +1,134 @@
+"""A FHIR client reading and moving a referral Task as the guide describes, every resource it
+receives validated by fhir.resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from fhir.resources.R4B.task import Task
+
+from tests.partners.conftest import Partner
+from tests.referrals.conftest import ReferralsApi
+
+FHIR_JSON = "application/fhir+json"
+SDOH = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
+REASONS = "https://casehub.example/fhir/CodeSystem/referral-reason"
+CLIENTS = "https://casehub.example/fhir/NamingSystem/client-reference"
+
+
+def _read(partner: Partner, path: str, model: Any, status: int = 200, **request: Any) -> Any:
+    response = partner.request(request.pop("method", "GET"), path, **request)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == FHIR_JSON
+    return model.model_validate(response.json)
+
+
+def test_a_fhir_client_reads_and_moves_a_referral_task(
+    referrals: ReferralsApi, housing: Partner
+) -> None:
+    referral_id = referrals.referral(referrals.client())
+    metadata = _read(housing, "/fhir/metadata", CapabilityStatement)
+    assert {r.type for r in metadata.rest[0].resource} == {"Task", "ServiceRequest"}
+    bundle = _read(
+        housing, f"/fhir/Task?owner=Organization/{housing.organization}&status=requested", Bundle
+    )
+    assert bundle.type == "searchset" and [e.resource.id for e in bundle.entry] == [referral_id]
+    task = _read(housing, f"/fhir/Task/{referral_id}", Task)
+    assert task.status == "requested" and task.intent == "order"
+    assert task.for_fhir.identifier.system == CLIENTS
+    assert task.owner.reference == f"Organization/{housing.organization}"
+    request = _read(
+        housing, task.focus.reference and f"/fhir/{task.focus.reference}", ServiceRequest
+    )
+    assert request.id == referral_id and request.subject.identifier.value == "C-1042"
+    assert any(c.system == SDOH for category in request.category for c in category.coding)
+
+    patch = [{"op": "replace", "path": "/status", "value": "accepted"}]
+    accepted = _read(
+        housing,
+        f"/fhir/Task/{referral_id}",
+        Task,
+        method="PATCH",
+        body=patch,
+        **{"Content-Type": "application/json-patch+json"},
+    )
+    assert accepted.status == "accepted"
+    whole = {**housing.request("GET", f"/fhir/Task/{referral_id}").json, "status": "on-hold"}
+    whole["statusReason"] = {"coding": [{"system": REASONS, "code": "could_not_contact"}]}
+    held = _read(
+        housing,
+        f"/fhir/Task/{referral_id}",
+        Task,
+        method="PUT",
+        body=whole,
+        **{"Content-Type": FHIR_JSON},
+    )
+    assert held.status == "on-hold" and held.statusReason.coding[0].code == "could_not_contact"
+    done = _read(
+        housing,
+        f"/fhir/Task/{referral_id}",
+        Task,
+        method="PATCH",
+        body=[
+            {"op": "replace", "path": "/status", "value": "completed"},
+            {
+                "op": "add",
+                "path": "/output",
+                "value": [
+                    {
+                        "type": {"coding": [{"system": SDOH, "code": "resulting-activity"}]},
+                        "valueString": "Tenancy signed",
+                    }
+                ],
+            },
+        ],
+        **{"Content-Type": "application/json-patch+json"},
+    )
+    assert done.status == "completed" and done.output[0].valueString == "Tenancy signed"
+    assert housing.request("GET", f"/partner/referrals/{referral_id}").json["outcome"] == (
+        "Tenancy signed"
+    )
+
+
+def test_refusals_are_operation_outcomes(referrals: ReferralsApi, housing: Partner) -> None:
+    referral_id = referrals.referral(referrals.client())
+    patch_headers = {"Content-Type": "application/json-patch+json"}
+    illegal = _read(
+        housing,
+        f"/fhir/Task/{referral_id}",
+        OperationOutcome,
+        status=409,
+        method="PATCH",
+        body=[{"op": "replace", "path": "/status", "value": "completed"}],
+        **patch_headers,
+    )
+    assert illegal.issue[0].code == "conflict" and "accepted" in illegal.issue[0].diagnostics
+    no_reason = _read(
+        housing,
+        f"/fhir/Task/{referral_id}",
+        OperationOutcome,
+        status=409,
+        method="PATCH",
+        body=[{"op": "replace", "path": "/status", "value": "rejected"}],
+        **patch_headers,
+    )
+    assert "reason" in no_reason.issue[0].diagnostics
+    invalid = _read(
+        housing,
+        f"/fhir/Task/{referral_id}",
+        OperationOutcome,
+        status=422,
+        method="PUT",
+        body={"resourceType": "Task", "status": "accepted"},
+        **{"Content-Type": FHIR_JSON},
+    )
+    assert invalid.issue[0].code == "invalid"
+    missing = _read(housing, "/fhir/Task/no-such-task", OperationOutcome, status=404)
+    assert missing.issue[0].code == "not-found"
+    anonymous = referrals.http.get(f"/fhir/Task/{referral_id}")
+    assert anonymous.status_code == 401 and anonymous.mimetype == FHIR_JSON
+    OperationOutcome.model_validate(anonymous.json)
