@@ -6,8 +6,10 @@ service (which records exist, who may call what) is gathered here, once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,12 @@ def _seed_intake(api: IntakeApi) -> SeededService:
         json_body={"name": "Jo Park", "relationship_to_client": "carer", "may_be_told": []},
     )
     assert person.status_code == 201, person.json
+    correction = api.call(
+        "POST",
+        f"/clients/{client['id']}/corrections",
+        json_body={"field": "preferred_language", "requested_value": "Spanish"},
+    )
+    assert correction.status_code == 201, correction.json
     # another desk registers the same person without seeing cm-1's client: a duplicate review
     again = api.call(
         "POST",
@@ -160,6 +168,7 @@ def _seed_intake(api: IntakeApi) -> SeededService:
             "flag_id": assessment.json["risk_flag_id"],
             "consent_id": consent.json["id"],
             "person_id": person.json["id"],
+            "correction_id": correction.json["id"],
             "case_manager_id": "cm-1",
             **care,
         },
@@ -205,8 +214,8 @@ def _plan_with_a_strategy(api: PlanningApi, *, approved: bool) -> dict[str, str]
         approval = api.approve(plan_id)
         assert approval.status_code == 200, approval.json
     return {
-        "plan_id": plan_id,
         "client_id": episode["client_id"],
+        "plan_id": plan_id,
         "goal_id": goal["id"],
         "strategy_id": goal["strategies"][0]["id"],
         "number": "1",
@@ -273,6 +282,43 @@ def _plan_under_review(api: PlanningApi) -> dict[str, str]:
     return {**records, "number": "2", "older": "1", "newer": "2"}
 
 
+def _crisis(api: PlanningApi, records: dict[str, str]) -> dict[str, str]:
+    """sup-1's emergency grant for the plan's client, and a crisis episode (a high flag) with
+    its follow-ups for another client (whose plan then needs a safety plan before approval)."""
+    plan = api.plan(records["plan_id"])
+    ids = {k: plan[k] for k in ("client_id", "client_reference", "episode_id")}
+    other = api.new_episode()
+    now = datetime.now(UTC)
+    api.deliver(
+        "intake.risk.flagged.v1",
+        {
+            **{k: other[k] for k in ("client_id", "client_reference", "episode_id")},
+            "flag_id": str(uuid.uuid4()),
+            "assessment_id": str(uuid.uuid4()),
+            "level": "high",
+            "reasons": ["C-SSRS intent"],
+            "case_manager_id": "cm-1",
+            "supervisor_id": "sup-1",
+            "flagged_at": now,
+        },
+    )
+    api.deliver(
+        "intake.access.emergency_granted.v1",
+        {
+            **ids,
+            "grant_id": str(uuid.uuid4()),
+            "granted_to": "sup-1",
+            "roles": ["supervisor"],
+            "granted_at": now,
+            "expires_at": now + timedelta(hours=12),
+        },
+    )
+    [crisis] = api.call(
+        "GET", f"/clients/{other['client_id']}/crisis-episodes", as_=("admin-1", "admin")
+    ).json["items"]
+    return {"crisis_id": crisis["id"], "task_id": crisis["follow_ups"][0]["id"]}
+
+
 def _seed_planning(api: PlanningApi) -> SeededService:
     records = _plan_with_a_strategy(api, approved=False)
     client = records["client_id"]
@@ -283,7 +329,7 @@ def _seed_planning(api: PlanningApi) -> SeededService:
     return SeededService(
         "planning",
         api,
-        records,
+        {**records, **_crisis(api, records)},
         other_states=[_plan_with_a_strategy(api, approved=True), _plan_under_review(api)],
         own_states={
             f"POST /appointments/{{appointment_id}}/{move}": _appointments(api, client, 4)
