@@ -19,10 +19,10 @@ from flask.testing import FlaskClient
 from services.catalog import runtime_for
 from services.cli.dev import ports_in_use
 from shared.clock import agency_today
-from shared.config import Settings
+from shared.config import SERVICE_NAMES, Settings
 from shared.web.auth import decode_token, mint_token
 from tests.support.mail import free_port
-from tests.support.processes import DevProcess
+from tests.support.processes import DevProcess, dev_ports, dev_worker_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,50 +69,6 @@ def _casehub(
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def _free_port_run(length: int) -> int:
-    """The first of ``length`` consecutive free ports on 127.0.0.1."""
-    while True:
-        base = free_port()
-        if base + length > 65535:
-            continue
-        probes = [socket.socket() for _ in range(length)]
-        try:
-            for offset, probe in enumerate(probes):
-                probe.bind(("127.0.0.1", base + offset))
-            return base
-        except OSError:
-            continue
-        finally:
-            for probe in probes:
-                probe.close()
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _worker_ports(base: int) -> list[int]:
-    """The workers' metrics ports, which move from 9101 as far as the base port moves from 8001."""
-    return [9101 + base - 8001 + offset for offset in range(4)]
-
-
-def _dev_ports() -> tuple[int, int]:
-    """A base port whose four service ports are free, and the web app's just below it, and the
-    mail catcher's port, which moves from 1025 as far as the base port moves from 8001, free
-    too, as are the workers' ports."""
-    while True:
-        base = _free_port_run(5) + 1
-        mail = 1025 + base - 8001
-        moved = [mail, *_worker_ports(base)]
-        if all(1024 <= port <= 65535 and _is_free(port) for port in moved):
-            return base, mail
-
-
 def test_token_command_mints_a_token_the_services_accept(data_dir: Path) -> None:
     result = _casehub("token", "--sub", "u1", "--role", "case_manager", data_dir=data_dir)
     assert result.returncode == 0, result.stderr
@@ -140,7 +96,7 @@ def test_dev_command_brings_up_all_four_services_with_demo_data_showing_every_fe
     """README command 1: every service's /healthz answers 200 on the embedded default, and the
     demo data has active plans, a review due and one overdue, and its crisis alerts acknowledged
     (so nothing escalates by itself a quarter of an hour later)."""
-    base, mail = _dev_ports()
+    base, mail = dev_ports()
     result = _casehub("dev", "--check", "--base-port", str(base), data_dir=data_dir, timeout=800)
     assert result.returncode == 0, result.stdout + result.stderr
     for offset, name in enumerate(("intake", "planning", "referrals", "notifications")):
@@ -198,7 +154,7 @@ def test_a_second_dev_instance_has_its_own_data_mail_and_tokens_and_ctrl_c_stops
     workers' metrics ports, the banner's email line, tokens kept in a private file and printed again by ``--tokens``; a
     second instance on the same folder is refused; Ctrl-C (SIGINT to the terminal's process
     group) stops every process without gunicorn killing a worker."""
-    base, mail = _dev_ports()
+    base, mail = dev_ports()
     environment = _environment(None, {"XDG_DATA_HOME": str(tmp_path)})
     dev = DevProcess(base, environment)
     try:
@@ -207,7 +163,7 @@ def test_a_second_dev_instance_has_its_own_data_mail_and_tokens_and_ctrl_c_stops
         text = "".join(banner)
         assert f"data: {own}" in text
         assert f"email: caught on 127.0.0.1:{mail}, written to {own / 'mail'}" in text
-        workers = _worker_ports(base)
+        workers = dev_worker_ports(base)
         assert f"workers' /metrics and /healthz: intake 127.0.0.1:{workers[0]}," in text
         for port in workers:
             health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
@@ -223,7 +179,7 @@ def test_a_second_dev_instance_has_its_own_data_mail_and_tokens_and_ctrl_c_stops
         assert token_lines[0] in again.stdout.splitlines()
         token = token_lines[0].split()[-1]
         assert decode_token(Settings.from_env("test", {}), token).sub == "cm-ana"
-        other_base, _ = _dev_ports()
+        other_base, _ = dev_ports()
         shared = _casehub(
             "dev", "--check", "--no-demo-data", "--base-port", str(other_base), data_dir=own
         )
@@ -233,7 +189,9 @@ def test_a_second_dev_instance_has_its_own_data_mail_and_tokens_and_ctrl_c_stops
     assert dev.process.returncode == 0, stopping
     assert "Perhaps out of memory" not in stopping and "SIGKILL" not in stopping
     assert (
-        ports_in_use([base - 1, base, base + 1, base + 2, base + 3, mail, *_worker_ports(base)])
+        ports_in_use(
+            [base - 1, *range(base, base + len(SERVICE_NAMES)), mail, *dev_worker_ports(base)]
+        )
         == []
     )
 
@@ -262,7 +220,7 @@ def test_without_aiosmtpd_the_dev_mail_catcher_says_how_to_install_it(tmp_path: 
 
 def test_dev_command_refuses_ports_another_process_listens_on(data_dir: Path) -> None:
     """A second ``casehub dev`` must not report another platform's services as its own."""
-    base = _free_port_run(4)
+    base, _mail = dev_ports()  # every port of it free but the one taken below
     with socket.socket() as occupant:
         occupant.bind(("127.0.0.1", base + 2))
         occupant.listen()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import queue
+import random
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +20,7 @@ from typing import Any
 import requests
 from kombu import Connection
 
-from shared.config import SERVICE_NAMES, Settings
+from shared.config import SERVICE_NAMES, SERVICE_PORTS, WORKER_METRICS_PORTS, Settings
 from shared.crypto import generate_key
 from shared.messaging.topology import Topology
 from shared.service import subscriptions
@@ -261,3 +263,41 @@ class DevProcess:
         while not self.lines.empty():
             rest.append(self.lines.get())
         return "".join(rest)
+
+
+#: Where ``casehub dev`` instances of the tests go: below Linux's ephemeral range (32768-60999),
+#: so no outgoing connection (a database or broker client) takes one of their ports meanwhile.
+DEV_BASE_PORTS = range(20000, 28000)
+DEV_BASE_PORT = SERVICE_PORTS[SERVICE_NAMES[0]]
+MAIL_PORT = 1025
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def dev_worker_ports(base: int) -> list[int]:
+    """The workers' metrics ports, moved from 9101… as far as the base port moves from 8001."""
+    return [WORKER_METRICS_PORTS[name] + base - DEV_BASE_PORT for name in SERVICE_NAMES]
+
+
+def dev_ports() -> tuple[int, int]:
+    """A ``--base-port`` for ``casehub dev`` with every port it takes free: the web app's just
+    below it, one per service, the mail catcher's (moved from 1025 as far as the base moved)
+    and each worker's; returns the base and the mail port."""
+    while True:
+        base = random.choice(DEV_BASE_PORTS)
+        mail = MAIL_PORT + base - DEV_BASE_PORT
+        ports = [
+            base - 1,
+            *(base + offset for offset in range(len(SERVICE_NAMES))),
+            mail,
+            *dev_worker_ports(base),
+        ]
+        if all(1024 <= port < 32768 and _is_free(port) for port in ports):
+            return base, mail

@@ -16,31 +16,13 @@ from typing import Any
 
 import requests
 
+from shared.crypto import generate_key
 from tests.support.backends import Backend
-from tests.support.oidc import WEB_CLIENT_ID, WEB_CLIENT_SECRET, OpenIdProvider, free_port
-from tests.support.processes import DevProcess
+from tests.support.oidc import WEB_CLIENT_ID, WEB_CLIENT_SECRET, OpenIdProvider
+from tests.support.processes import DevProcess, dev_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "planning", "referrals", "notifications")
-
-
-def _free_run(length: int) -> int:
-    import socket
-
-    while True:
-        base = free_port()
-        if base + length > 65000 or 1025 + base - 8001 + 1 < 1024:
-            continue
-        probes = [socket.socket() for _ in range(length)]
-        try:
-            for offset, probe in enumerate(probes):
-                probe.bind(("127.0.0.1", base + offset))
-            return base
-        except OSError:
-            continue
-        finally:
-            for probe in probes:
-                probe.close()
 
 
 @dataclass
@@ -64,7 +46,7 @@ class LivePlatform:
 
 @contextmanager
 def live_platform(backend: Backend, data_dir: Path) -> Iterator[LivePlatform]:
-    base = _free_run(5) + 1
+    base, mail_port = dev_ports()
     web_port = base - 1
     web_url = f"http://127.0.0.1:{web_port}"
     provider = OpenIdProvider([f"{web_url}/auth/callback"], [f"{web_url}/sign-in"]).start()
@@ -82,7 +64,7 @@ def live_platform(backend: Backend, data_dir: Path) -> Iterator[LivePlatform]:
             "WEB_OIDC_CLIENT_ID": WEB_CLIENT_ID,
             "WEB_OIDC_CLIENT_SECRET": WEB_CLIENT_SECRET,
             "WEB_OIDC_SCOPE": "openid profile offline_access casehub",
-            "NOTIFICATIONS_SMTP_PORT": str(_free_run(1)),
+            "NOTIFICATIONS_SMTP_PORT": str(mail_port),
         }
     )
     exchange = None
@@ -90,6 +72,8 @@ def live_platform(backend: Backend, data_dir: Path) -> Iterator[LivePlatform]:
         exchange = f"casehub.test.{uuid.uuid4().hex[:8]}"
         environment["CASEHUB_BROKER_URL"] = backend.broker_url
         environment["CASEHUB_EXCHANGE"] = exchange
+        # Outside the embedded default intake and planning refuse the development notes key.
+        environment["CASEHUB_ENCRYPTION_KEYS"] = generate_key()
         for name in (*SERVICES, "web"):
             environment[f"{name.upper()}_DATABASE_URL"] = backend.new_database(name, data_dir)
     dev = DevProcess(base, environment)
@@ -97,6 +81,7 @@ def live_platform(backend: Backend, data_dir: Path) -> Iterator[LivePlatform]:
         banner = dev.banner(timeout=240)
         text = "".join(banner)
         assert f"Open Casehub: {web_url}" in text, text
+        assert "some services failed" not in text, text
         yield LivePlatform(
             web_url,
             {name: f"http://127.0.0.1:{base + offset}" for offset, name in enumerate(SERVICES)},

@@ -26,6 +26,9 @@ def test_every_notification_link_is_a_page_of_the_web_app(offline_app) -> None: 
                 client_reference="C-1042",
                 notification_id=str(uuid.uuid4()),
                 escalation_level=1,
+                client_id=str(uuid.uuid4()),
+                # what a partner's "webhook disabled" message names (it links to no page)
+                event={"subscription_id": "s-1", "failed_attempts": 9, "failing_since": "today"},
             )
         )
         for link in re.findall(rf"{re.escape(APP)}(\S*)", text):
