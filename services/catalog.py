@@ -9,7 +9,10 @@ from typing import Any
 
 from shared.config import SERVICE_NAMES, Settings
 from shared.messaging.topology import Topology
-from shared.service import ServiceRuntime, ServiceSpec, subscriptions
+from shared.service import FrontendSpec, ServiceRuntime, ServiceSpec, subscriptions
+
+#: Browser apps in front of the services (they handle no events).
+FRONTEND_NAMES: tuple[str, ...] = ("web",)
 
 
 def load_spec(name: str) -> ServiceSpec:
@@ -23,6 +26,13 @@ def load_spec(name: str) -> ServiceSpec:
 
         spec = dataclasses.replace(spec, build_app=build_app)
     return spec
+
+
+def load_frontend(name: str) -> FrontendSpec:
+    if name not in FRONTEND_NAMES:
+        raise KeyError(f"unknown browser app {name!r}; choose from {', '.join(FRONTEND_NAMES)}")
+    frontend: FrontendSpec = importlib.import_module(f"services.{name}.app").FRONTEND
+    return frontend
 
 
 def platform_topology(settings: Settings) -> Topology:

@@ -80,6 +80,27 @@ class ServiceSpec:
     #: unusable (None when fine): reported on /readyz, counted in casehub_configuration_problem
     #: and logged at start; a worker with a problem is not ready, so a rollout stops there.
     configuration_checks: Sequence[Callable[[ServiceRuntime], Mapping[str, str | None]]] = ()
+    #: Operator commands run by ``casehub <service> <command>`` (e.g. reporting's ``rebuild``),
+    #: each answering the line to print; named here so the command line imports no service.
+    maintenance: Mapping[str, Callable[[ServiceRuntime], str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FrontendSpec:
+    """A browser app in front of the services (``services/web``): it handles no events and keeps
+    only its own sessions, so it is not a :class:`ServiceSpec`; the command line starts and
+    migrates it through this description instead of importing it."""
+
+    name: str
+    port: int
+    #: Settings from the environment for a process bound to this host; they answer
+    #: ``.platform`` (the shared :class:`Settings`) and ``.startup_problem()``.
+    load_settings: Callable[[str], Any]
+    create_app: Callable[[Any], Any]
+    #: Creates the session store's tables if missing.
+    migrate: Callable[[Any], None]
+    #: Whether the session store's tables exist (a release's init container waits on it).
+    migrated: Callable[[Any], bool]
 
 
 class ServiceRuntime:

@@ -8,29 +8,21 @@ import sys
 import time
 from collections.abc import Sequence
 
-from services.catalog import runtime_for
-from shared.config import (
-    SERVICE_NAMES,
-    Settings,
-)
+from services.catalog import load_frontend, runtime_for
+from shared.config import LOOPBACK_HOST, SERVICE_NAMES, Settings
 from shared.logging import configure_logging
 
 
 def migrate_web(check: bool, wait: float) -> int:
-    """The web app keeps sessions only: one table, created if missing (``--check``: present)."""
-    from services.web.config import WebSettings
-    from services.web.sessions import session_table_present
-    from shared.db import Database
-
-    database = Database(WebSettings.from_env().database_url)
+    """The web app keeps sessions only: its tables, created if missing (``--check``: present)."""
+    frontend = load_frontend("web")
+    settings = frontend.load_settings(LOOPBACK_HOST)
     if not check:
-        from services.web.sessions import METADATA
-
-        METADATA.create_all(database.engine)
+        frontend.migrate(settings)
         print("web: database at head")
         return 0
     deadline = time.monotonic() + wait
-    while not session_table_present(database):
+    while not frontend.migrated(settings):
         if time.monotonic() >= deadline:
             print("web: the sessions table is missing (run `casehub migrate web`)", file=sys.stderr)
             return 1
@@ -93,16 +85,13 @@ def cmd_revision(args: argparse.Namespace) -> int:
 
 
 def cmd_reporting(args: argparse.Namespace) -> int:
-    """Empty the reporting read model and replay its event archive into it, in one transaction
-    (a running worker waits, then goes on projecting: no gap, no double count)."""
-    from services.reporting.operations.rebuild import rebuild
-
+    """Empty the reporting read model and replay its event archive into it (the service's
+    ``rebuild`` maintenance command; a running worker goes on with no gap, no double count)."""
     runtime = runtime_for("reporting")
     configure_logging("reporting", runtime.settings.log_level)
     if not args.no_migrate:
         runtime.migrate()
-    result = rebuild(runtime.database)
-    print(f"reporting: replayed {result.events} archived events into {result.projected} rows")
+    print(runtime.spec.maintenance["rebuild"](runtime))
     return 0
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from services.catalog import runtime_for
+from services.catalog import FRONTEND_NAMES, load_frontend, runtime_for
 from services.cli.database import migrate_web
 from services.cli.runtimes import prepared_runtime
 from shared.config import (
@@ -42,11 +42,9 @@ def cmd_api(args: argparse.Namespace) -> int:
     from shared.web.hardening import hide_server_header
 
     load_app: Callable[[], Any]
-    if args.service == "web":  # the browser app: sessions only, no events
-        from services.web.app import create_app
-        from services.web.config import WEB_PORT, WebSettings
-
-        web_settings = WebSettings.from_env(bind_host=args.host)
+    if args.service in FRONTEND_NAMES:  # the browser app: sessions only, no events
+        frontend = load_frontend(args.service)
+        web_settings = frontend.load_settings(args.host)
         settings = web_settings.platform
         problem = web_settings.startup_problem()
         if problem:
@@ -55,11 +53,11 @@ def cmd_api(args: argparse.Namespace) -> int:
         configure_logging("web", settings.log_level)
         if not args.no_migrate:
             migrate_web(check=False, wait=0)
-        port = args.port or WEB_PORT
+        port = args.port or frontend.port
         scrape_hooks: list[Callable[[], None]] = []
 
         def load_app() -> Any:
-            return create_app(web_settings)
+            return frontend.create_app(web_settings)
 
     else:
         settings = Settings.from_env(args.service)

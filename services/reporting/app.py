@@ -8,11 +8,19 @@ from services.catalog import app_factory
 from services.reporting.api import BLUEPRINTS, install_clock
 from services.reporting.handlers import event_handlers
 from services.reporting.models import MESSAGING, Base
+from services.reporting.operations.rebuild import rebuild
 from shared.db import utc_now
-from shared.service import ServiceSpec
+from shared.service import ServiceRuntime, ServiceSpec
 
 #: The service's clock, built once: handlers stamp archive rows with it, the API dates "today".
 now = utc_now
+
+
+def rebuild_read_model(runtime: ServiceRuntime) -> str:
+    """``casehub reporting rebuild``: the read model thrown away and replayed from the archive."""
+    result = rebuild(runtime.database)
+    return f"reporting: replayed {result.events} archived events into {result.projected} rows"
+
 
 SERVICE = ServiceSpec(
     name="reporting",
@@ -25,6 +33,7 @@ SERVICE = ServiceSpec(
     blueprints=BLUEPRINTS,
     migrations=Path(__file__).parent / "migrations",
     configure_app=install_clock(now),
+    maintenance={"rebuild": rebuild_read_model},
 )
 
 

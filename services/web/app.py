@@ -16,8 +16,11 @@ from werkzeug.exceptions import HTTPException
 from services.web import screens
 from services.web.api import api_error_page, http_error_page, pages
 from services.web.backend import ApiError, Backend
-from services.web.config import WebSettings
+from services.web.config import WEB_PORT, WebSettings
 from services.web.context import WebContext
+from services.web.sessions import METADATA, session_table_present
+from shared.db import Database
+from shared.service import FrontendSpec
 from shared.web.request_context import accepted_request_id
 
 COOKIE = "casehub_session"
@@ -127,3 +130,22 @@ def create_app(settings: WebSettings | None = None, *, backend: Backend | None =
 
 class _BadCsrf(HTTPException):
     code = 400
+
+
+def _create_session_tables(settings: WebSettings) -> None:
+    METADATA.create_all(Database(settings.database_url).engine)
+
+
+def _session_tables_present(settings: WebSettings) -> bool:
+    return session_table_present(Database(settings.database_url))
+
+
+#: What ``casehub api web``, ``casehub migrate web`` and ``casehub dev`` need of the web app.
+FRONTEND = FrontendSpec(
+    name="web",
+    port=WEB_PORT,
+    load_settings=lambda bind_host: WebSettings.from_env(bind_host=bind_host),
+    create_app=create_app,
+    migrate=_create_session_tables,
+    migrated=_session_tables_present,
+)

@@ -133,3 +133,20 @@ def test_the_readme_layout_names_only_what_is_in_the_tree() -> None:
         )
     ]
     assert not missing, f"README layout names what the tree lacks: {missing}"
+
+
+def test_the_command_line_reaches_services_only_through_the_catalog() -> None:
+    """``casehub`` starts, migrates and maintains every service by name (services/catalog.py),
+    so it never imports one: a service's commands are named on its own spec."""
+    services = {p.name for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists()}
+    reachable = {"services.cli", "services.catalog"}
+    for path in (ROOT / "services" / "cli").rglob("*.py"):
+        bad = {
+            module
+            for module in _imports(path)
+            if module.split(".")[0] == "services"
+            and ".".join(module.split(".")[:2]) not in reachable
+            and module.split(".")[1:2]
+            and module.split(".")[1] in services
+        }
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
