@@ -7,7 +7,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 
-from services.planning.domain import AppointmentStatus, ContactType, TaskPriority, TaskStatus
+from services.planning.casework_domain import (
+    AppointmentStatus,
+    ContactType,
+    TaskPriority,
+    TaskStatus,
+)
 from shared.web.paging import CursorPage, PageArgs
 
 SHORT = validate.Length(min=1, max=500)

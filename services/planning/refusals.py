@@ -7,7 +7,13 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from services.planning.domain import ApprovalRefused, IllegalAppointmentMove, IllegalTransition
+from services.planning.casework_domain import (
+    IllegalAppointmentMove,
+)
+from services.planning.domain import (
+    ApprovalRefused,
+    IllegalTransition,
+)
 from shared.errors import CasehubError, Conflict
 
 

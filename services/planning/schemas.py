@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.planning.domain import (
+from services.planning.casework_domain import (
     CRISIS_ACTIONS,
     CRISIS_OUTCOMES,
+)
+from services.planning.domain import (
     SAFETY_PLAN_SECTIONS,
     Attainment,
     GoalStatus,

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.planning import domain
+from services.planning import casework_domain, domain
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class ReviewPolicy:
     interval_days: int = domain.DEFAULT_REVIEW_INTERVAL_DAYS
     crisis_days: int = domain.CRISIS_REVIEW_DAYS
     #: How long a former case manager still reads a discharged client's record.
-    continuity_days: int = domain.CONTINUITY_DAYS
+    continuity_days: int = casework_domain.CONTINUITY_DAYS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReviewPolicy:
@@ -26,5 +26,7 @@ class ReviewPolicy:
                 env.get("PLANNING_REVIEW_INTERVAL_DAYS", domain.DEFAULT_REVIEW_INTERVAL_DAYS)
             ),
             crisis_days=int(env.get("PLANNING_CRISIS_REVIEW_DAYS", domain.CRISIS_REVIEW_DAYS)),
-            continuity_days=int(env.get("PLANNING_CONTINUITY_DAYS", domain.CONTINUITY_DAYS)),
+            continuity_days=int(
+                env.get("PLANNING_CONTINUITY_DAYS", casework_domain.CONTINUITY_DAYS)
+            ),
         )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from services.planning import domain
+from services.planning import casework_domain, domain
 from services.planning.domain import (
     CRISIS_REVIEW_DAYS,
     DEFAULT_REVIEW_INTERVAL_DAYS,
@@ -877,29 +877,31 @@ def test_goal_attainment_scale_runs_from_minus_two_to_plus_two() -> None:
 
 @pytest.mark.parametrize(
     ("current", "requested"),
-    list(itertools.product(domain.AppointmentStatus, domain.AppointmentStatus)),
+    list(itertools.product(casework_domain.AppointmentStatus, casework_domain.AppointmentStatus)),
 )
 def test_the_appointment_table_lets_only_a_scheduled_appointment_move(
-    current: domain.AppointmentStatus, requested: domain.AppointmentStatus
+    current: casework_domain.AppointmentStatus, requested: casework_domain.AppointmentStatus
 ) -> None:
     allowed = (
-        current is domain.AppointmentStatus.SCHEDULED
-        and requested is not domain.AppointmentStatus.SCHEDULED
+        current is casework_domain.AppointmentStatus.SCHEDULED
+        and requested is not casework_domain.AppointmentStatus.SCHEDULED
     )
     if allowed:
-        assert domain.move_appointment(current, requested) is requested
+        assert casework_domain.move_appointment(current, requested) is requested
     else:
-        with pytest.raises(domain.IllegalAppointmentMove) as refused:
-            domain.move_appointment(current, requested)
+        with pytest.raises(casework_domain.IllegalAppointmentMove) as refused:
+            casework_domain.move_appointment(current, requested)
         assert refused.value.allowed == sorted(
-            s.value for s in domain.APPOINTMENT_TRANSITIONS[current]
+            s.value for s in casework_domain.APPOINTMENT_TRANSITIONS[current]
         )
 
 
 def test_a_contact_is_late_only_beyond_24_hours() -> None:
     at = datetime(2026, 11, 30, 9, 0)
-    assert not domain.is_late_recording(at, at + domain.LATE_RECORDING)
-    assert domain.is_late_recording(at, at + domain.LATE_RECORDING + timedelta(seconds=1))
+    assert not casework_domain.is_late_recording(at, at + casework_domain.LATE_RECORDING)
+    assert casework_domain.is_late_recording(
+        at, at + casework_domain.LATE_RECORDING + timedelta(seconds=1)
+    )
 
 
 @pytest.mark.parametrize(
@@ -908,23 +910,23 @@ def test_a_contact_is_late_only_beyond_24_hours() -> None:
         ("open", "done", None, "done"),
         ("open", "dismissed", "duplicate", "dismissed"),
         ("open", "dismissed", " ", ValueError),
-        ("open", "open", None, domain.IllegalTaskMove),
-        ("done", "dismissed", "late", domain.IllegalTaskMove),
-        ("dismissed", "done", None, domain.IllegalTaskMove),
+        ("open", "open", None, casework_domain.IllegalTaskMove),
+        ("done", "dismissed", "late", casework_domain.IllegalTaskMove),
+        ("dismissed", "done", None, casework_domain.IllegalTaskMove),
     ],
 )
 def test_a_task_closes_once_and_a_dismissal_says_why(
     current: str, requested: str, reason: str | None, outcome: Any
 ) -> None:
     if isinstance(outcome, str):
-        assert domain.close_task(current, requested, reason) == outcome
+        assert casework_domain.close_task(current, requested, reason) == outcome
     else:
         with pytest.raises(outcome):
-            domain.close_task(current, requested, reason)
+            casework_domain.close_task(current, requested, reason)
 
 
 def test_a_consent_needs_renewal_from_14_days_before_its_end() -> None:
     today = date(2026, 11, 30)
-    assert domain.consent_needs_renewal(date(2026, 12, 14), today)
-    assert not domain.consent_needs_renewal(date(2026, 12, 15), today)
-    assert not domain.consent_needs_renewal(None, today)
+    assert casework_domain.consent_needs_renewal(date(2026, 12, 14), today)
+    assert not casework_domain.consent_needs_renewal(date(2026, 12, 15), today)
+    assert not casework_domain.consent_needs_renewal(None, today)

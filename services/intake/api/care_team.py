@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.intake.api.common import STAFF, request_now, request_uow
 from services.intake.care_team_schemas import (
     MedicationIn,
     MedicationOut,
@@ -17,9 +18,6 @@ from services.intake.operations import care_team
 from shared.web import current_principal, require_roles
 from shared.web.paging import PageArgs, page_body
 from shared.web.query import Blueprint
-from shared.web.service_app import current_runtime
-
-STAFF = ("intake_worker", "case_manager", "supervisor", "admin")
 
 care_team_bp = Blueprint(
     "care_team",
@@ -27,14 +25,6 @@ care_team_bp = Blueprint(
     url_prefix="/clients",
     description="The client's other professionals and the medications they report",
 )
-
-
-def _uow() -> Any:
-    return current_runtime().unit_of_work()
-
-
-def _now() -> Any:
-    return current_runtime().clock.now()
 
 
 @care_team_bp.route("/<client_id>/care-team", methods=["POST"])
@@ -52,8 +42,8 @@ def _now() -> Any:
 @care_team_bp.response(201, ProfessionalOut)
 def add_professional(body: dict[str, Any], client_id: str) -> Any:
     """Add a professional who works with the client (role, organisation, contact)."""
-    with _uow() as uow:
-        return care_team.add_professional(uow, current_principal(), client_id, body, _now())
+    with request_uow() as uow:
+        return care_team.add_professional(uow, current_principal(), client_id, body, request_now())
 
 
 @care_team_bp.route("/<client_id>/care-team", methods=["GET"])
@@ -62,7 +52,7 @@ def add_professional(body: dict[str, Any], client_id: str) -> Any:
 @care_team_bp.response(200, ProfessionalPage)
 def list_professionals(args: dict[str, Any], client_id: str) -> Any:
     """The care team, past members with the day they left."""
-    with _uow() as uow:
+    with request_uow() as uow:
         return page_body(
             care_team.list_professionals(
                 uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
@@ -76,8 +66,10 @@ def list_professionals(args: dict[str, Any], client_id: str) -> Any:
 @care_team_bp.alt_response(409, description="They already left the care team.")
 def end_professional(client_id: str, member_id: str) -> Any:
     """The professional no longer works with the client (the record stays)."""
-    with _uow() as uow:
-        return care_team.end_professional(uow, current_principal(), client_id, member_id, _now())
+    with request_uow() as uow:
+        return care_team.end_professional(
+            uow, current_principal(), client_id, member_id, request_now()
+        )
 
 
 @care_team_bp.route("/<client_id>/medications", methods=["POST"])
@@ -94,8 +86,8 @@ def end_professional(client_id: str, member_id: str) -> Any:
 @care_team_bp.response(201, MedicationOut)
 def report_medication(body: dict[str, Any], client_id: str) -> Any:
     """Record a medication as the client or prescriber reports it (Casehub never prescribes)."""
-    with _uow() as uow:
-        return care_team.report_medication(uow, current_principal(), client_id, body, _now())
+    with request_uow() as uow:
+        return care_team.report_medication(uow, current_principal(), client_id, body, request_now())
 
 
 @care_team_bp.route("/<client_id>/medications", methods=["GET"])
@@ -104,7 +96,7 @@ def report_medication(body: dict[str, Any], client_id: str) -> Any:
 @care_team_bp.response(200, MedicationPage)
 def list_medications(args: dict[str, Any], client_id: str) -> Any:
     """The medications the client reports, current and stopped."""
-    with _uow() as uow:
+    with request_uow() as uow:
         return page_body(
             care_team.list_medications(
                 uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
@@ -118,7 +110,7 @@ def list_medications(args: dict[str, Any], client_id: str) -> Any:
 @care_team_bp.response(200, MedicationOut)
 def update_medication(changes: dict[str, Any], client_id: str, medication_id: str) -> Any:
     """A dose change, or the day it stopped."""
-    with _uow() as uow:
+    with request_uow() as uow:
         return care_team.update_medication(
             uow, current_principal(), client_id, medication_id, changes
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Response, request
 
-from services.planning import domain
+from services.planning import casework_domain
 from services.planning.casework_schemas import (
     AddendumIn,
     AppointmentIn,
@@ -97,7 +97,9 @@ def _appointment_out(appointment: Appointment) -> dict[str, Any]:
         **_columns(appointment),
         "allowed_transitions": sorted(
             s.value
-            for s in domain.APPOINTMENT_TRANSITIONS[domain.AppointmentStatus(appointment.status)]
+            for s in casework_domain.APPOINTMENT_TRANSITIONS[
+                casework_domain.AppointmentStatus(appointment.status)
+            ]
         ),
     }
 
@@ -105,8 +107,8 @@ def _appointment_out(appointment: Appointment) -> dict[str, Any]:
 def _task_out(task: Task, today: date) -> dict[str, Any]:
     return {
         **_columns(task),
-        "priority": domain.TaskPriority(task.priority).name.lower(),
-        "late": task.status == domain.TaskStatus.OPEN and task.due_on < today,
+        "priority": casework_domain.TaskPriority(task.priority).name.lower(),
+        "late": task.status == casework_domain.TaskStatus.OPEN and task.due_on < today,
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.planning import domain
+from services.planning import casework_domain
 from services.planning.events import AppointmentScheduled, AppointmentStatusChanged
 from services.planning.models import AUDIT, Appointment, Contact, EpisodeCare
 from services.planning.operations.casework_access import (
@@ -25,7 +25,7 @@ from shared.identity import Principal
 from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
 
-Status = domain.AppointmentStatus
+Status = casework_domain.AppointmentStatus
 
 
 def _book(
@@ -92,7 +92,7 @@ def _load(uow: UnitOfWork, actor: Principal, appointment_id: str, *, write: bool
 def _moved(
     uow: UnitOfWork, actor: Principal, appointment: Appointment, status: Status, now: datetime
 ) -> None:
-    appointment.status = domain.move_appointment(appointment.status, status)
+    appointment.status = casework_domain.move_appointment(appointment.status, status)
     AUDIT.record(
         uow.session,
         actor,
@@ -122,7 +122,7 @@ def attend(
     """The appointment happened: its contact is recorded in the same step, at its time unless
     the note says otherwise."""
     appointment = _load(uow, actor, appointment_id, write=True)
-    domain.move_appointment(appointment.status, Status.ATTENDED)
+    casework_domain.move_appointment(appointment.status, Status.ATTENDED)
     care = uow.session.get(EpisodeCare, appointment.episode_id)
     assert care is not None  # check_episode found it
     body = {
@@ -171,7 +171,7 @@ def reschedule(
 ) -> Appointment:
     """A new appointment takes the old one's place (the old one says where it went)."""
     appointment = _load(uow, actor, appointment_id, write=True)
-    domain.move_appointment(appointment.status, Status.RESCHEDULED)
+    casework_domain.move_appointment(appointment.status, Status.RESCHEDULED)
     care = uow.session.get(EpisodeCare, appointment.episode_id)
     assert care is not None
     kept = {

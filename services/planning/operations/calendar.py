@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from icalendar import Calendar, Event
 from sqlalchemy import delete, select
 
-from services.planning import domain
+from services.planning import casework_domain
 from services.planning.models import AUDIT, Appointment, CalendarFeed
 from shared.errors import NotFound
 from shared.identity import Principal
@@ -19,7 +19,7 @@ from shared.unit_of_work import UnitOfWork
 
 #: How far back the feed reaches: calendars keep what they had, a short past is enough.
 FEED_PAST = timedelta(days=30)
-SHOWN = (domain.AppointmentStatus.SCHEDULED, domain.AppointmentStatus.ATTENDED)
+SHOWN = (casework_domain.AppointmentStatus.SCHEDULED, casework_domain.AppointmentStatus.ATTENDED)
 
 
 def _digest(secret: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.planning import domain
+from services.planning import casework_domain
 from services.planning.events import ContactRecorded
 from services.planning.models import AUDIT, Contact, ContactAddendum, EpisodeCare, Plan, PlanVersion
 from services.planning.operations.casework_access import (
@@ -85,7 +85,7 @@ def record_contact(
         appointment_id=appointment_id,
         recorded_at=now,
         recorded_by=actor.sub,
-        late=domain.is_late_recording(occurred_at, now),
+        late=casework_domain.is_late_recording(occurred_at, now),
         signed_at=now if body.get("sign") else None,
         signed_by=actor.sub if body.get("sign") else None,
     )

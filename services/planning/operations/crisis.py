@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
-from services.planning import domain
+from services.planning import casework_domain
 from services.planning.models import (
     AUDIT,
     EMERGENCY_GRANTS,
@@ -81,7 +81,7 @@ def _open(
                 "assignee_id": care.case_manager_id if care else None,
                 "status": "open",
             }
-            for kind, due in domain.follow_up_schedule(crisis.opened_at)
+            for kind, due in casework_domain.follow_up_schedule(crisis.opened_at)
         ],
         tasks.c.id,  # type: ignore[attr-defined]
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.planning import domain
+from services.planning import casework_domain, domain
 from services.planning.models import ConsentExpiry, Plan, Review
 from services.planning.operations.casework_access import carer_of_client
 from services.planning.operations.tasks import Priority, Source, raise_task
@@ -116,7 +116,7 @@ def record_consent(uow: Any, data: Mapping[str, Any], today: date, *, revoked: b
 
 
 def task_for_expiring_consent(uow: Any, consent: ConsentExpiry, today: date) -> None:
-    if not domain.consent_needs_renewal(consent.expires_on, today):
+    if not casework_domain.consent_needs_renewal(consent.expires_on, today):
         return
     care = carer_of_client(uow, consent.client_id)
     if care is None:
@@ -136,7 +136,7 @@ def task_for_expiring_consent(uow: Any, consent: ConsentExpiry, today: date) -> 
 
 def announce_expiring_consents(uow: Any, today: date) -> None:
     """The scheduler's pass: consents entering their last 14 days get their task (once)."""
-    horizon = date.fromordinal(today.toordinal() + domain.CONSENT_WARNING_DAYS)
+    horizon = date.fromordinal(today.toordinal() + casework_domain.CONSENT_WARNING_DAYS)
     for consent in uow.session.scalars(
         select(ConsentExpiry).where(
             ConsentExpiry.revoked.is_(False), ConsentExpiry.expires_on <= horizon

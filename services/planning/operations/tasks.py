@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.exc import IntegrityError
 
-from services.planning import domain
+from services.planning import casework_domain
 from services.planning.models import AUDIT, CARE_TEAM, Task, new_id
 from services.planning.operations.casework_access import carried_episode
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -19,18 +19,18 @@ from shared.identity import Principal
 from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
 
-Priority, Source = domain.TaskPriority, domain.TaskSource
+Priority, Source = casework_domain.TaskPriority, casework_domain.TaskSource
 
 
 def raise_task(
     uow: UnitOfWork,
     *,
-    source: domain.TaskSource,
+    source: casework_domain.TaskSource,
     key: str,
     owner_id: str | None,
     title: str,
     due_on: date,
-    priority: domain.TaskPriority = Priority.NORMAL,
+    priority: casework_domain.TaskPriority = Priority.NORMAL,
     client: Any = None,
     created_by: str = "system",
 ) -> Task | None:
@@ -49,7 +49,7 @@ def raise_task(
         title=title,
         due_on=due_on,
         priority=int(priority),
-        status=str(domain.TaskStatus.OPEN),
+        status=str(casework_domain.TaskStatus.OPEN),
         created_by=created_by,
     )
     try:
@@ -112,8 +112,8 @@ def close_task(
     if task is None:
         raise NotFound(f"No task {task_id} that you may see.")
     try:
-        task.status = domain.close_task(task.status, status, reason)
-    except domain.IllegalTaskMove as refused:
+        task.status = casework_domain.close_task(task.status, status, reason)
+    except casework_domain.IllegalTaskMove as refused:
         raise Conflict(str(refused), current_status=task.status) from None
     except ValueError as refused:
         raise Unprocessable("reason", str(refused)) from None
@@ -130,7 +130,7 @@ def _open_page(
     """Open tasks, the earliest due first, then the most pressing."""
     return keyset_page(
         uow.session,
-        select(Task).where(Task.status == domain.TaskStatus.OPEN, condition),
+        select(Task).where(Task.status == casework_domain.TaskStatus.OPEN, condition),
         [Task.due_on, Task.priority, Task.id],
         limit=limit,
         cursor=cursor,

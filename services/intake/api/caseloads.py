@@ -1,0 +1,169 @@
+"""Case managers and their caps, caseloads, duplicate reviews and partners' referral requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.intake import domain, operations
+from services.intake.api.common import (
+    caseloads_bp,
+    duplicate_reviews_bp,
+    referral_requests_bp,
+    request_now,
+    request_uow,
+)
+from services.intake.models import DuplicateReview
+from services.intake.schemas import (
+    CaseloadPage,
+    CaseManagerIn,
+    CaseManagerOut,
+    CaseManagerPage,
+    DuplicateResolveIn,
+    DuplicateReviewArgs,
+    DuplicateReviewOut,
+    DuplicateReviewPage,
+    ReferralRequestArgs,
+    ReferralRequestPage,
+    TeamArgs,
+)
+from shared.unit_of_work import UnitOfWork
+from shared.web import current_principal, require_roles
+from shared.web.paging import PageArgs, page_body
+
+
+# -- case managers, caseloads, audit -----------------------------------------------------------
+def _manager_out(manager: Any, load: domain.CaseManagerLoad) -> dict[str, Any]:
+    return {
+        field: getattr(manager, field)
+        for field in ("id", "display_name", "team", "supervisor_id", "caseload_cap", "active")
+    } | {"active_clients": load.active_clients, "open_risk_flags": load.open_risk_flags}
+
+
+@caseloads_bp.route("/<case_manager_id>", methods=["PUT"])
+@require_roles("supervisor", "admin")
+@caseloads_bp.arguments(
+    CaseManagerIn,
+    example={
+        "display_name": "Dana Okafor",
+        "team": "north",
+        "supervisor_id": "sup-1",
+        "caseload_cap": 50,
+    },
+)
+@caseloads_bp.response(200, CaseManagerOut)
+@caseloads_bp.alt_response(404, description="A supervisor names a case manager not in their team.")
+def save_case_manager(body: dict[str, Any], case_manager_id: str) -> Any:
+    """Create (admin) or update a case manager: team, supervisor, caseload cap (default 50), active.
+
+    Other services' access rules follow the change (``case_manager.updated``)."""
+    with request_uow() as uow:
+        manager = operations.save_case_manager(
+            uow, current_principal(), case_manager_id, body, request_now()
+        )
+        return _manager_out(manager, operations.loads(uow, [manager])[0])
+
+
+@caseloads_bp.route("", methods=["GET"])
+@require_roles("supervisor", "admin")
+@caseloads_bp.arguments(TeamArgs, location="query")
+@caseloads_bp.response(200, CaseManagerPage)
+def team_view(args: dict[str, Any]) -> Any:
+    """Team view: each case manager's load against their cap (a supervisor sees their team)."""
+    with request_uow() as uow:
+        page = operations.team_view(
+            uow, current_principal(), args.get("team"), limit=args["limit"], cursor=args["cursor"]
+        )
+        return page_body(page, [_manager_out(m, load) for m, load in page.items])
+
+
+@caseloads_bp.route("/<case_manager_id>/caseload", methods=["GET"])
+@require_roles("case_manager", "supervisor", "admin")
+@caseloads_bp.arguments(PageArgs, location="query")
+@caseloads_bp.response(200, CaseloadPage)
+def caseload(args: dict[str, Any], case_manager_id: str) -> Any:
+    """A caseload: clients with open risk flags first, then the nearest review due."""
+    with request_uow() as uow:
+        page = operations.caseload(
+            uow, current_principal(), case_manager_id, limit=args["limit"], cursor=args["cursor"]
+        )
+        return page_body(
+            page,
+            [
+                {
+                    "client": client,
+                    "highest_open_risk": level,
+                    "open_risk_flags": count,
+                    "next_review_due": client.current_episode.next_review_due,
+                }
+                for client, level, count in page.items
+            ],
+        )
+
+
+# -- duplicate reviews -------------------------------------------------------------------------
+def _review_out(uow: UnitOfWork, review: DuplicateReview) -> dict[str, Any]:
+    references = operations.duplicate_review_references(uow, review)
+    return {
+        field: getattr(review, field)
+        for field in DuplicateReviewOut().fields
+        if hasattr(review, field)
+    } | {
+        "new_client_reference": references.get(review.new_client_id),
+        "existing_client_reference": references.get(review.existing_client_id),
+    }
+
+
+@duplicate_reviews_bp.route("", methods=["GET"])
+@require_roles("supervisor", "admin")
+@duplicate_reviews_bp.arguments(DuplicateReviewArgs, location="query")
+@duplicate_reviews_bp.response(200, DuplicateReviewPage)
+def list_duplicate_reviews(args: dict[str, Any]) -> Any:
+    """Pairs of records that may be one person, oldest first (a supervisor sees the pairs whose
+    two records they may both see)."""
+    with request_uow() as uow:
+        page = operations.list_duplicate_reviews(
+            uow,
+            current_principal(),
+            status=args.get("status"),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+        return {
+            "items": [_review_out(uow, review) for review in page.items],
+            "next_cursor": page.next_cursor,
+        }
+
+
+@duplicate_reviews_bp.route("/<review_id>/resolve", methods=["POST"])
+@require_roles("supervisor", "admin")
+@duplicate_reviews_bp.arguments(
+    DuplicateResolveIn, example={"outcome": "distinct", "note": "Different NHS numbers."}
+)
+@duplicate_reviews_bp.response(200, DuplicateReviewOut)
+@duplicate_reviews_bp.alt_response(409, description="The review is already resolved.")
+def resolve_duplicate_review(body: dict[str, Any], review_id: str) -> Any:
+    """Decide: ``distinct`` (two people) or ``merged`` (the newer record is closed as a duplicate
+    of the older and points to it)."""
+    with request_uow() as uow:
+        review = operations.resolve_duplicate_review(
+            uow, current_principal(), review_id, str(body["outcome"]), body["note"], request_now()
+        )
+        return _review_out(uow, review)
+
+
+@referral_requests_bp.route("", methods=["GET"])
+@require_roles("intake_worker", "supervisor", "admin")
+@referral_requests_bp.arguments(ReferralRequestArgs, location="query")
+@referral_requests_bp.response(200, ReferralRequestPage)
+def list_referral_requests(args: dict[str, Any]) -> Any:
+    """New requests from partners (people they referred to the agency), oldest first."""
+    with request_uow() as uow:
+        return page_body(
+            operations.list_referral_requests(
+                uow,
+                current_principal(),
+                status=args.get("status"),
+                limit=args["limit"],
+                cursor=args["cursor"],
+            )
+        )
