@@ -5,7 +5,7 @@ many rows of each kind went. The audit trail keeps only that it happened."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -104,3 +104,20 @@ def erase_once(
         erasures.table.update().where(erasures.table.c.client_id == client_id).values(erased=erased)
     )
     return erased
+
+
+def retention_expired_handler(
+    metadata: MetaData, erasures: Erasures, erased_event: Callable[..., Any]
+) -> Callable[..., None]:
+    """The handler of intake's ``client.retention_expired`` for a service other than intake:
+    erase what the service holds about the client, once, and report it back with the service's
+    own ``client.erased`` event (``erased_event(client_id=, erased_at=, erased=)``)."""
+
+    def on_retention_expired(event: Any, uow: Any, *, clock: Any, **_: Any) -> None:
+        now = clock.now()
+        client_id = event.data["client_id"]
+        erased = erase_once(uow.session, metadata, erasures, client_id, now)
+        if erased is not None:
+            uow.publish(erased_event(client_id=client_id, erased_at=now, erased=erased))
+
+    return on_retention_expired

@@ -13,7 +13,7 @@ from services.notifications.events import ClientErased
 from services.notifications.models import ERASURES, Base
 from shared.clock import Clock
 from shared.contracts import Event
-from shared.retention import erase_once
+from shared.retention import retention_expired_handler
 from shared.unit_of_work import UnitOfWork
 
 
@@ -43,18 +43,10 @@ def on_client_discharged(
     operations.record_discharge(uow, event.data)
 
 
-def on_retention_expired(
-    event: Event, uow: UnitOfWork, *, settings: ChannelConfig, clock: Clock
-) -> None:
-    """Erase what this service holds about the client, once, and report it back to intake."""
-    now = clock.now()
-    erased = erase_once(uow.session, Base.metadata, ERASURES, event.data["client_id"], now)
-    if erased is not None:
-        uow.publish(ClientErased(client_id=event.data["client_id"], erased_at=now, erased=erased))
-
-
 EVENT_HANDLERS: dict[str, Callable[..., None]] = {
-    "intake.client.retention_expired.v1": on_retention_expired,
+    "intake.client.retention_expired.v1": retention_expired_handler(
+        Base.metadata, ERASURES, ClientErased
+    ),
     "intake.risk.flagged.v1": on_notifiable_event,
     "intake.access.emergency_granted.v1": on_notifiable_event,
     "intake.case.assigned.v1": on_case_assigned,

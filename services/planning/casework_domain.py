@@ -147,6 +147,23 @@ class TaskSource(StrEnum):
     NO_SHOW = "no_show"
     SAFETY_PLAN_MISSING = "safety_plan_missing"
     REASSESSMENT_DUE = "reassessment_due"
+    CRISIS_FOLLOW_UP = "crisis_follow_up"
+
+
+#: How each crisis follow-up reads on the worklist, and how pressing it is: they are tasks like
+#: any other (one worklist), with the exact time they fall due.
+FOLLOW_UP_TASKS: Mapping[str, tuple[str, TaskPriority]] = MappingProxyType(
+    {
+        "contact_within_24h": (
+            "Contact the client within 24 hours of the crisis",
+            TaskPriority.URGENT,
+        ),
+        "contact_within_72h": (
+            "Contact the client within 72 hours of the crisis",
+            TaskPriority.HIGH,
+        ),
+    }
+)
 
 
 #: Days a former case manager keeps read access to a discharged client's record (hand-over).

@@ -248,9 +248,21 @@ class TaskOut(Schema):
     client_reference = fields.String(allow_none=True)
     title = fields.String()
     due_on = fields.Date()
+    due_at = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "The exact time it falls due, for work counted in hours "
+            "(a crisis follow-up within 24 or 72 hours); null otherwise."
+        },
+    )
+    crisis_episode_id = fields.String(
+        allow_none=True, metadata={"description": "A crisis follow-up's crisis episode."}
+    )
     priority = fields.String()
     status = fields.String()
-    late = fields.Boolean(metadata={"description": "Open and past its due date."})
+    late = fields.Boolean(
+        metadata={"description": "Open and past its due time (due_at) or due date."}
+    )
     created_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     closed_by = fields.String(allow_none=True)

@@ -11,7 +11,7 @@ from services.planning.models import ERASURES, Base
 from services.planning.settings import ReviewPolicy
 from shared.clock import Clock
 from shared.contracts import REGISTRY, Event
-from shared.retention import erase_once
+from shared.retention import retention_expired_handler
 from shared.unit_of_work import UnitOfWork
 
 PlanningHandler = Callable[..., None]
@@ -88,18 +88,10 @@ def on_emergency_access_granted(
     operations.record_emergency_grant(uow, event.data)
 
 
-def on_retention_expired(
-    event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
-) -> None:
-    """Erase what this service holds about the client, once, and report it back to intake."""
-    now = clock.now()
-    erased = erase_once(uow.session, Base.metadata, ERASURES, event.data["client_id"], now)
-    if erased is not None:
-        uow.publish(ClientErased(client_id=event.data["client_id"], erased_at=now, erased=erased))
-
-
 EVENT_HANDLERS: dict[str, PlanningHandler] = {
-    "intake.client.retention_expired.v1": on_retention_expired,
+    "intake.client.retention_expired.v1": retention_expired_handler(
+        Base.metadata, ERASURES, ClientErased
+    ),
     "intake.access.emergency_granted.v1": on_emergency_access_granted,
     "intake.reassessment.due.v1": on_reassessment_due,
     "referrals.referral.status_changed.v1": on_referral_status_changed,

@@ -143,24 +143,6 @@ class CrisisEpisode(Base):
     close_note: Mapped[str | None] = mapped_column(EncryptedText)
 
 
-class FollowUpTask(Base):
-    """A follow-up contact on the case manager's worklist, made once per crisis and kind."""
-
-    __tablename__ = "follow_up_tasks"
-    __table_args__ = (
-        UniqueConstraint("crisis_episode_id", "kind", name="uq_follow_up_tasks_crisis_kind"),
-    )
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    crisis_episode_id: Mapped[str] = mapped_column(ForeignKey("crisis_episodes.id"), index=True)
-    client_id: Mapped[str] = mapped_column(String(36), index=True)
-    kind: Mapped[str] = mapped_column(String(30))
-    due_at: Mapped[datetime] = mapped_column(index=True)
-    assignee_id: Mapped[str | None] = mapped_column(String(128), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="open")
-    done_at: Mapped[datetime | None]
-    done_by: Mapped[str | None] = mapped_column(String(128))
-
-
 class Contact(Base):
     """A contact with (or, collateral, about) the client and its DAP note. Once signed the note
     never changes: corrections are addenda."""
@@ -238,6 +220,13 @@ class Task(Base):
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(128))
     close_reason: Mapped[str | None] = mapped_column(String(500))
+    #: The exact time it falls due, for work counted in hours (a crisis follow-up within 24 h).
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: A crisis follow-up's crisis episode and kind (contact_within_24h / _72h).
+    crisis_episode_id: Mapped[str | None] = mapped_column(
+        ForeignKey("crisis_episodes.id"), index=True
+    )
+    follow_up_kind: Mapped[str | None] = mapped_column(String(30))
 
 
 class ConsentExpiry(Base):

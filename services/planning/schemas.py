@@ -230,15 +230,20 @@ class CrisisActionOut(Schema):
 
 
 class FollowUpOut(Schema):
-    id = fields.String()
+    """A crisis follow-up: a task on its case manager's worklist (``/me/worklist``, same id)."""
+
+    id = fields.String(metadata={"description": "The task's id (also on /me/worklist)."})
     crisis_episode_id = fields.String()
     client_id = fields.String()
-    kind = fields.String(metadata={"description": "contact_within_24h or contact_within_72h"})
+    kind = fields.String(
+        attribute="follow_up_kind",
+        metadata={"description": "contact_within_24h or contact_within_72h"},
+    )
     due_at = fields.DateTime()
-    assignee_id = fields.String(allow_none=True)
-    status = fields.String()
-    done_at = fields.DateTime(allow_none=True)
-    done_by = fields.String(allow_none=True)
+    assignee_id = fields.String(attribute="owner_id", allow_none=True)
+    status = fields.String(metadata={"description": "open, done or dismissed (with a reason)"})
+    done_at = fields.DateTime(attribute="closed_at", allow_none=True)
+    done_by = fields.String(attribute="closed_by", allow_none=True)
 
 
 class CrisisEpisodeOut(Schema):
@@ -266,7 +271,7 @@ class FollowUpPage(CursorPage):
 
 
 class FollowUpArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(("open", "done")))
+    status = fields.String(validate=validate.OneOf(("open", "done", "dismissed")))
 
 
 class CrisisActionIn(Schema):

@@ -11,7 +11,7 @@ from services.referrals.models import ERASURES, Base
 from services.referrals.settings import ReferralsSettings
 from shared.clock import Clock
 from shared.contracts import REGISTRY, Event
-from shared.retention import erase_once
+from shared.retention import retention_expired_handler
 from shared.unit_of_work import UnitOfWork
 
 
@@ -51,18 +51,10 @@ def on_referral_requested(
     operations.draft_from_strategy(uow, event.data, clock.now())
 
 
-def on_retention_expired(
-    event: Event, uow: UnitOfWork, *, settings: ReferralsSettings, clock: Clock
-) -> None:
-    """Erase what this service holds about the client, once, and report it back to intake."""
-    now = clock.now()
-    erased = erase_once(uow.session, Base.metadata, ERASURES, event.data["client_id"], now)
-    if erased is not None:
-        uow.publish(ClientErased(client_id=event.data["client_id"], erased_at=now, erased=erased))
-
-
 EVENT_HANDLERS: dict[str, Callable[..., None]] = {
-    "intake.client.retention_expired.v1": on_retention_expired,
+    "intake.client.retention_expired.v1": retention_expired_handler(
+        Base.metadata, ERASURES, ClientErased
+    ),
     "intake.consent.granted.v1": on_consent_granted,
     "intake.consent.revoked.v1": on_consent_revoked,
     "intake.case.assigned.v1": on_case_assigned,

@@ -44,6 +44,44 @@ def test_a_high_flag_opens_one_crisis_with_follow_ups_even_when_redelivered(
     assert planning.call("GET", "/follow-ups", as_=OTHER_CM).json["items"] == []
 
 
+def test_crisis_follow_ups_are_on_the_case_managers_one_worklist(
+    intake: IntakeApi, planning: PlanningApi
+) -> None:
+    """A follow-up is a task like any other: on /me/worklist with its exact due time, the most
+    pressing first; recording it from the crisis side closes the same task."""
+    client = high_risk_client(intake)
+    relay(intake, planning, "case.assigned.v1")
+    relay(intake, planning, "risk.flagged.v1")
+    [crisis] = _crises(planning, client["id"])
+    follow_ups = {f["kind"]: f for f in crisis["follow_ups"]}
+    day = planning.call("GET", "/me/worklist", as_=CM).json["items"]
+    on_worklist = {t["id"]: t for t in day if t["source"] == "crisis_follow_up"}
+    assert set(on_worklist) == {f["id"] for f in follow_ups.values()}
+    within_24h = on_worklist[follow_ups["contact_within_24h"]["id"]]
+    assert within_24h["priority"] == "urgent"
+    assert within_24h["crisis_episode_id"] == crisis["id"]
+    assert within_24h["due_at"] == follow_ups["contact_within_24h"]["due_at"]
+    assert within_24h["client_reference"] == client["reference"]
+    assert within_24h["late"] is False
+    assert planning.call("GET", "/me/worklist", as_=OTHER_CM).json["items"] == []
+
+    done = planning.call("POST", f"/follow-ups/{within_24h['id']}/complete", as_=CM, json_body=None)
+    assert done.status_code == 200, done.json
+    assert done.json["status"] == "done" and done.json["done_by"] == "cm-1"
+    left = planning.call("GET", "/me/worklist", as_=CM).json["items"]
+    assert within_24h["id"] not in {t["id"] for t in left}
+    again = planning.call("POST", f"/follow-ups/{within_24h['id']}/complete", as_=CM)
+    assert again.status_code == 409
+    # a task that is not a follow-up is not one here either
+    own = planning.call(
+        "POST", "/tasks", as_=CM, json_body={"title": "Call GP", "due_on": "2027-01-04"}
+    )
+    assert own.status_code == 201, own.json
+    assert (
+        planning.call("POST", f"/follow-ups/{own.json['id']}/complete", as_=CM).status_code == 404
+    )
+
+
 def test_a_crisis_records_what_was_done_its_outcome_and_closes_with_a_note(
     intake: IntakeApi, planning: PlanningApi
 ) -> None:

@@ -3,7 +3,7 @@ tasks and the worklists. Each view runs one operation in a unit of work."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Response, request
@@ -34,6 +34,7 @@ from services.planning.casework_schemas import (
 )
 from services.planning.models import Appointment, Contact, Task
 from services.planning.operations import appointments, calendar, contacts, discharge, tasks
+from shared.clock import agency_date
 from shared.web import current_principal, require_roles
 from shared.web.paging import PageArgs, page_body
 from shared.web.query import Blueprint
@@ -104,11 +105,13 @@ def _appointment_out(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def _task_out(task: Task, today: date) -> dict[str, Any]:
+def _task_out(task: Task, now: datetime) -> dict[str, Any]:
+    """``late``: past its due time when it has one (a crisis follow-up), else its due day."""
+    due_passed = task.due_at < now if task.due_at else task.due_on < agency_date(now)
     return {
         **_columns(task),
         "priority": casework_domain.TaskPriority(task.priority).name.lower(),
-        "late": task.status == casework_domain.TaskStatus.OPEN and task.due_on < today,
+        "late": task.status == casework_domain.TaskStatus.OPEN and due_passed,
     }
 
 
@@ -342,7 +345,7 @@ def create_task(body: dict[str, Any]) -> Any:
     """A task of your own (about a client you carry, when `client_id` is given)."""
     with _uow() as uow:
         task = tasks.create_task(uow, current_principal(), body, _now())
-        return _task_out(task, current_runtime().clock.today())
+        return _task_out(task, current_runtime().clock.now())
 
 
 @worklist_bp.route("/tasks/<task_id>/close", methods=["POST"])
@@ -356,7 +359,7 @@ def close_task(body: dict[str, Any], task_id: str) -> Any:
         task = tasks.close_task(
             uow, current_principal(), task_id, body["status"], body["reason"], _now()
         )
-        return _task_out(task, current_runtime().clock.today())
+        return _task_out(task, current_runtime().clock.now())
 
 
 @worklist_bp.route("/me/worklist", methods=["GET"])
@@ -365,12 +368,12 @@ def close_task(body: dict[str, Any], task_id: str) -> Any:
 @worklist_bp.response(200, TaskPage)
 def my_worklist(args: dict[str, Any]) -> Any:
     """Your day: open tasks, earliest due first, then the most pressing (`late` marks overdue)."""
-    today = current_runtime().clock.today()
+    now = current_runtime().clock.now()
     with _uow() as uow:
         page = tasks.my_worklist(
             uow, current_principal(), limit=args["limit"], cursor=args["cursor"]
         )
-        return page_body(page, [_task_out(t, today) for t in page.items])
+        return page_body(page, [_task_out(t, now) for t in page.items])
 
 
 @worklist_bp.route("/teams/<team_id>/worklist", methods=["GET"])
@@ -379,7 +382,8 @@ def my_worklist(args: dict[str, Any]) -> Any:
 @worklist_bp.response(200, TaskPage)
 def team_worklist(args: dict[str, Any], team_id: str) -> Any:
     """What is late in a team you supervise (`late_only=false`: every open task)."""
-    today = current_runtime().clock.today()
+    now = current_runtime().clock.now()
+    today = agency_date(now)
     with _uow() as uow:
         page = tasks.team_worklist(
             uow,
@@ -390,7 +394,7 @@ def team_worklist(args: dict[str, Any], team_id: str) -> Any:
             limit=args["limit"],
             cursor=args["cursor"],
         )
-        return page_body(page, [_task_out(t, today) for t in page.items])
+        return page_body(page, [_task_out(t, now) for t in page.items])
 
 
 # --- discharge ----------------------------------------------------------------------------------

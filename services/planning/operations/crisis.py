@@ -17,8 +17,10 @@ from services.planning.models import (
     EMERGENCY_GRANTS,
     CrisisEpisode,
     EpisodeCare,
-    FollowUpTask,
+    Task,
 )
+from services.planning.operations.tasks import raise_task
+from shared.clock import agency_date
 from shared.db import insert_ignoring_duplicates, new_id
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.identity import Principal
@@ -67,24 +69,21 @@ def _open(
         )
     ).one()
     care = _care(uow, episode_id)
-    tasks = FollowUpTask.__table__
-    insert_ignoring_duplicates(
-        uow.session,
-        tasks,  # type: ignore[arg-type]
-        [
-            {
-                "id": new_id(),
-                "crisis_episode_id": crisis.id,
-                "client_id": client_id,
-                "kind": kind,
-                "due_at": due,
-                "assignee_id": care.case_manager_id if care else None,
-                "status": "open",
-            }
-            for kind, due in casework_domain.follow_up_schedule(crisis.opened_at)
-        ],
-        tasks.c.id,  # type: ignore[attr-defined]
-    )
+    for kind, due in casework_domain.follow_up_schedule(crisis.opened_at):
+        title, priority = casework_domain.FOLLOW_UP_TASKS[kind]
+        raise_task(
+            uow,
+            source=casework_domain.TaskSource.CRISIS_FOLLOW_UP,
+            key=f"crisis_follow_up:{crisis.id}:{kind}",
+            owner_id=care.case_manager_id if care else None,
+            title=title,
+            due_on=agency_date(due),
+            priority=priority,
+            client=crisis,
+            due_at=due,
+            crisis_episode_id=crisis.id,
+            follow_up_kind=kind,
+        )
     return crisis
 
 
@@ -162,12 +161,11 @@ def list_crises(
     return page
 
 
-def tasks_of(uow: UnitOfWork, crisis: CrisisEpisode) -> list[FollowUpTask]:
+def tasks_of(uow: UnitOfWork, crisis: CrisisEpisode) -> list[Task]:
+    """The crisis's follow-ups: tasks on the case manager's one worklist."""
     return list(
         uow.session.scalars(
-            select(FollowUpTask)
-            .where(FollowUpTask.crisis_episode_id == crisis.id)
-            .order_by(FollowUpTask.due_at)
+            select(Task).where(Task.crisis_episode_id == crisis.id).order_by(Task.due_at)
         )
     )
 
@@ -231,31 +229,33 @@ def close_crisis(
 
 def worklist(
     uow: UnitOfWork, actor: Principal, status: str | None, *, limit: int, cursor: str | None
-) -> Page[FollowUpTask]:
-    """Follow-ups of the episodes the caller carries or supervises, soonest due first."""
+) -> Page[Task]:
+    """Follow-ups of the episodes the caller carries or supervises, soonest due first (the
+    same tasks ``/me/worklist`` shows, seen from the crisis side)."""
     statement = (
-        select(FollowUpTask)
-        .join(CrisisEpisode, CrisisEpisode.id == FollowUpTask.crisis_episode_id)
+        select(Task)
+        .join(CrisisEpisode, CrisisEpisode.id == Task.crisis_episode_id)
         .join(EpisodeCare, EpisodeCare.episode_id == CrisisEpisode.episode_id, isouter=True)
         .where(_carried(actor) if not actor.has_any("admin") else true())
     )
     if status:
-        statement = statement.where(FollowUpTask.status == status)
-    return keyset_page(
-        uow.session, statement, [FollowUpTask.due_at, FollowUpTask.id], limit=limit, cursor=cursor
+        statement = statement.where(Task.status == status)
+    return keyset_page(uow.session, statement, [Task.due_at, Task.id], limit=limit, cursor=cursor)
+
+
+def complete_follow_up(uow: UnitOfWork, actor: Principal, task_id: str, now: datetime) -> Task:
+    task = uow.session.get(Task, task_id, with_for_update=True)
+    crisis = (
+        uow.session.get(CrisisEpisode, task.crisis_episode_id)
+        if task is not None and task.crisis_episode_id
+        else None
     )
-
-
-def complete_follow_up(
-    uow: UnitOfWork, actor: Principal, task_id: str, now: datetime
-) -> FollowUpTask:
-    task = uow.session.get(FollowUpTask, task_id, with_for_update=True)
-    crisis = uow.session.get(CrisisEpisode, task.crisis_episode_id) if task else None
     if task is None or crisis is None:
         raise NotFound(f"No follow-up {task_id} that you may see.")
     _load_crisis(uow, actor, crisis.id, now)
-    if task.status == "done":
-        raise Conflict("The follow-up contact is already recorded.")
-    task.status, task.done_at, task.done_by = "done", now, actor.sub
+    if task.status != casework_domain.TaskStatus.OPEN:
+        raise Conflict("The follow-up contact is already recorded.", current_status=task.status)
+    task.status = str(casework_domain.TaskStatus.DONE)
+    task.closed_at, task.closed_by = now, actor.sub
     AUDIT.record(uow.session, actor, "follow_up.complete", "follow_up", task.id, task.client_id)
     return task

@@ -33,6 +33,9 @@ def raise_task(
     priority: casework_domain.TaskPriority = Priority.NORMAL,
     client: Any = None,
     created_by: str = "system",
+    due_at: datetime | None = None,
+    crisis_episode_id: str | None = None,
+    follow_up_kind: str | None = None,
 ) -> Task | None:
     """Insert-or-skip on ``source_key``: the task of one occurrence exists once, whichever
     worker or redelivery comes first. Returns the new task, or None when it already existed.
@@ -51,6 +54,9 @@ def raise_task(
         priority=int(priority),
         status=str(casework_domain.TaskStatus.OPEN),
         created_by=created_by,
+        due_at=due_at,
+        crisis_episode_id=crisis_episode_id,
+        follow_up_kind=follow_up_kind,
     )
     try:
         with uow.session.begin_nested():
