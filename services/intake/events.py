@@ -180,3 +180,17 @@ class ReassessmentDue(TypedEvent):
     reason: str
     last_assessment_id: str
     case_manager_id: str | None
+
+
+@dataclass(frozen=True)
+class ReferralRequestDecided(TypedEvent):
+    TYPE = "casehub.intake.referral_request.decided.v1"
+    request_id: str
+    organization_id: str
+    outcome: str
+    reason: str | None
+    decided_at: datetime
+
+    @property
+    def subject(self) -> str:
+        return f"inbound-referral/{self.request_id}"

@@ -272,6 +272,11 @@ class ReferralRequest(Base):
     related_referral_id: Mapped[str | None] = mapped_column(String(36))
     received_at: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    #: How intake worked it: registered / matched (the client it became) or declined (why).
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    client_id: Mapped[str | None] = mapped_column(String(36))
+    decision_reason: Mapped[str | None] = mapped_column(EncryptedText)
 
 
 class ReassessmentNotice(Base):

@@ -457,7 +457,33 @@ class CorrectionPage(CursorPage):
 
 
 class ReferralRequestArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(("new",)))
+    status = fields.String(
+        validate=validate.OneOf(("new", "registered", "matched", "declined")),
+        metadata={"description": "Only requests in this state (`new`: still to be worked)."},
+    )
+
+
+class ReferralRequestDecisionIn(Schema):
+    outcome = fields.String(
+        required=True,
+        validate=validate.OneOf(("registered", "matched", "declined")),
+        metadata={
+            "description": "registered: a new client was registered from it; matched: it is a "
+            "known client; declined: the agency will not take it (give a reason)."
+        },
+    )
+    client_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=36),
+        metadata={"description": "The client it became (registered or matched)."},
+    )
+    reason = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=1000),
+        metadata={"description": "Why it is declined: the partner reads this."},
+    )
 
 
 class ReferralRequestOut(Schema):
@@ -472,7 +498,11 @@ class ReferralRequestOut(Schema):
     domains = fields.List(fields.String())
     related_referral_id = fields.String(allow_none=True)
     received_at = fields.DateTime()
-    status = fields.String()
+    status = fields.String(metadata={"description": "new, registered, matched or declined"})
+    decided_at = fields.DateTime(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    client_id = fields.String(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
 
 
 class ReferralRequestPage(CursorPage):

@@ -143,3 +143,17 @@ class InboundReferralReceived(TypedEvent):
     @property
     def subject(self) -> str:
         return f"inbound_referral/{self.inbound_referral_id}"
+
+
+@dataclass(frozen=True)
+class InboundReferralDecided(TypedEvent):
+    TYPE = "casehub.referrals.inbound_referral.decided.v1"
+    inbound_referral_id: str
+    organization_id: str
+    outcome: str
+    reason: str | None
+    decided_at: datetime
+
+    @property
+    def subject(self) -> str:
+        return f"inbound-referral/{self.inbound_referral_id}"

@@ -27,6 +27,13 @@ def on_consent_revoked(
     operations.record_revocation(uow, event.data, clock.now())
 
 
+def on_referral_request_decided(
+    event: Event, uow: UnitOfWork, *, settings: ReferralsSettings, clock: Clock
+) -> None:
+    """Intake worked a partner's referral to the agency: the partner is told."""
+    operations.record_decision(uow, REGISTRY.load(event.type, event.data), clock.now())
+
+
 def on_case_assigned(
     event: Event, uow: UnitOfWork, *, settings: ReferralsSettings, clock: Clock
 ) -> None:
@@ -61,4 +68,5 @@ EVENT_HANDLERS: dict[str, Callable[..., None]] = {
     "intake.case_manager.updated.v1": on_case_manager_updated,
     "intake.client.discharged.v1": on_client_discharged,
     "planning.strategy.referral_requested.v1": on_referral_requested,
+    "intake.referral_request.decided.v1": on_referral_request_decided,
 }

@@ -164,6 +164,20 @@ class PartnerEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
+class InboundReferral(Base):
+    """Someone a partner referred to the agency, as the partner may follow it: when, and how
+    intake worked it. The person's details went to intake and are not kept here."""
+
+    __tablename__ = "inbound_referrals"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(100), index=True)
+    related_referral_id: Mapped[str | None] = mapped_column(String(36))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(1000))
+
+
 class WebhookSubscription(Base):
     __tablename__ = "webhook_subscriptions"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

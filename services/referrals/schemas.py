@@ -353,5 +353,27 @@ class InboundReferralIn(Schema):
 
 
 class InboundReferralOut(Schema):
+    """Your referral of someone to the agency, as you may follow it (the person's details went
+    to the agency's intake and are not shown back)."""
+
     id = fields.String()
     received_at = fields.DateTime()
+    related_referral_id = fields.String(allow_none=True)
+    status = fields.String(
+        metadata={
+            "description": "received (intake has it), registered (a new client), matched (a "
+            "known client) or declined (see reason)"
+        }
+    )
+    decided_at = fields.DateTime(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "Why it was declined."})
+
+
+class InboundReferralArgs(PageArgs):
+    status = fields.String(
+        validate=validate.OneOf(("received", "registered", "matched", "declined"))
+    )
+
+
+class InboundReferralPage(CursorPage):
+    items = fields.List(fields.Nested(InboundReferralOut))

@@ -216,3 +216,26 @@ class ReassessmentDue(_ClientEvent):
     reason = fields.String(required=True, validate=validate.OneOf(("routine", "after_high_risk")))
     last_assessment_id = fields.String(required=True)
     case_manager_id = fields.String(load_default=None, allow_none=True)
+
+
+REQUEST_OUTCOMES = ("registered", "matched", "declined")
+
+
+@REGISTRY.register(
+    "casehub.intake.referral_request.decided.v1",
+    "Intake worked a partner's referral of someone to the agency: registered as a new client, "
+    "matched to a known one, or declined with a reason meant for the partner. Closes the loop "
+    "for the partner (referrals shows it on their inbound referral); no name, no client id.",
+)
+class ReferralRequestDecided(Schema):
+    request_id = fields.String(
+        required=True, metadata={"description": "The inbound referral's id, as the partner got it."}
+    )
+    organization_id = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(REQUEST_OUTCOMES))
+    reason = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Why it was declined, written for the partner."},
+    )
+    decided_at = fields.AwareDateTime(required=True)

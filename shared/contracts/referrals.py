@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from shared.contracts.registry import REGISTRY
 
@@ -111,6 +111,22 @@ class ReferralOverdue(_ReferralEvent):
     sent_at = fields.AwareDateTime(
         required=True, metadata={"description": "When it was sent: no answer since."}
     )
+
+
+@REGISTRY.register(
+    "casehub.referrals.inbound_referral.decided.v1",
+    "The agency's intake worked someone a partner referred to it: registered as a client, "
+    "matched to a known one, or declined with a reason for the partner. On the partner's feed "
+    "and webhooks; never a name or a client id.",
+)
+class InboundReferralDecided(Schema):
+    inbound_referral_id = fields.String(required=True)
+    organization_id = fields.String(required=True)
+    outcome = fields.String(
+        required=True, validate=validate.OneOf(("registered", "matched", "declined"))
+    )
+    reason = fields.String(load_default=None, allow_none=True)
+    decided_at = fields.AwareDateTime(required=True)
 
 
 @REGISTRY.register(

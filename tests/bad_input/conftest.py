@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from shared.config import SERVICE_NAMES
+from shared.contracts import REGISTRY, Event
 from tests.intake.conftest import IntakeApi
 from tests.notifications.conftest import NotificationsApi
 from tests.planning.conftest import PlanningApi
@@ -86,6 +87,30 @@ class SeededService:
                 ).scalar_one()
                 for name in sa.inspect(engine).get_table_names()
             }
+
+
+def _referral_request(api: IntakeApi) -> str:
+    """A partner's referral to the agency, as intake receives it from referrals' event."""
+    request_id = str(uuid.uuid4())
+    event_type = "casehub.referrals.inbound_referral.received.v1"
+    data = {
+        "inbound_referral_id": request_id,
+        "organization_id": "housing-first",
+        "given_name": "Sam",
+        "family_name": "Okafor",
+        "reason": "Asked for support",
+        "received_at": datetime.now(UTC),
+    }
+    event = Event(
+        type=event_type,
+        source="/referrals",
+        subject=f"inbound-referral/{request_id}",
+        data=REGISTRY.validate(event_type, data),
+        id=str(uuid.uuid4()),
+    )
+    with api.runtime.unit_of_work() as uow:
+        api.runtime.handlers()["referrals.inbound_referral.received.v1"](event, uow)
+    return request_id
 
 
 def _seed_intake(api: IntakeApi) -> SeededService:
@@ -158,6 +183,7 @@ def _seed_intake(api: IntakeApi) -> SeededService:
         made = api.call("POST", f"/clients/{client['id']}/{path}", json_body=body)
         assert made.status_code == 201, made.json
         care[name] = made.json["id"]
+    request_id = _referral_request(api)
     return SeededService(
         "intake",
         api,
@@ -170,6 +196,7 @@ def _seed_intake(api: IntakeApi) -> SeededService:
             "person_id": person.json["id"],
             "correction_id": correction.json["id"],
             "case_manager_id": "cm-1",
+            "request_id": request_id,
             **care,
         },
         other_states=[{"client_id": unassigned["id"]}, {"client_id": discharged["id"]}],
@@ -361,6 +388,13 @@ def _seed_referrals(api: ReferralsApi) -> SeededService:
         },
     )
     assert subscription.status_code == 201, subscription.json
+    inbound = api.call(
+        "POST",
+        "/partner/inbound-referrals",
+        as_=partner,
+        json_body={"given_name": "Sam", "family_name": "Okafor", "reason": "Asked for support"},
+    )
+    assert inbound.status_code == 202, inbound.json
     return SeededService(
         "referrals",
         api,
@@ -371,6 +405,7 @@ def _seed_referrals(api: ReferralsApi) -> SeededService:
             "service_id": "tenancy",
             "key_id": key.json["id"],
             "subscription_id": subscription.json["id"],
+            "inbound_id": inbound.json["id"],
         },
         other_states=[{"referral_id": draft_id}, {"referral_id": accepted_id}],
         callers={**STAFF_CALLERS, "partner": partner},

@@ -51,3 +51,59 @@ def test_intake_sees_a_partners_referral_as_a_new_request_once(intake: IntakeApi
     assert partner.status_code == 403
     case_manager = intake.call("GET", "/referral-requests", as_=("cm-1", "case_manager"))
     assert case_manager.status_code == 403
+
+
+def test_intake_works_a_request_once_and_the_partner_is_told_only_the_outcome(
+    intake: IntakeApi,
+) -> None:
+    registered_as, declined = str(uuid.uuid4()), str(uuid.uuid4())
+    _received(intake, registered_as, "Sam")
+    _received(intake, declined, "Alex")
+    client = intake.register("Sam", "Rivera")
+    path = f"/referral-requests/{registered_as}/decide"
+
+    assert intake.call("POST", path, json_body={"outcome": "registered"}).status_code == 422
+    done = intake.call("POST", path, json_body={"outcome": "registered", "client_id": client["id"]})
+    assert done.status_code == 200, done.json
+    assert done.json["status"] == "registered" and done.json["client_id"] == client["id"]
+    assert done.json["decided_by"] == "iw-1"
+    again = intake.call("POST", path, json_body={"outcome": "declined", "reason": "No"})
+    assert again.status_code == 409
+
+    decline = f"/referral-requests/{declined}/decide"
+    assert intake.call("POST", decline, json_body={"outcome": "declined"}).status_code == 422
+    assert (
+        intake.call("POST", decline, json_body={"outcome": "matched", "client_id": "nobody"})
+    ).status_code == 404
+    refused = intake.call(
+        "POST", decline, json_body={"outcome": "declined", "reason": "Outside our area"}
+    )
+    assert refused.status_code == 200, refused.json
+    assert refused.json["decision_reason"] == "Outside our area"
+    unknown = intake.call(
+        "POST", "/referral-requests/nope/decide", json_body={"outcome": "declined", "reason": "x"}
+    )
+    assert unknown.status_code == 404
+    by_cm = intake.call(
+        "POST",
+        decline,
+        as_=("cm-1", "case_manager"),
+        json_body={"outcome": "declined", "reason": "x"},
+    )
+    assert by_cm.status_code == 403
+
+    told = {e["data"]["request_id"]: e for e in intake.events("referral_request.decided.v1")}
+    assert set(told) == {registered_as, declined}
+    assert told[registered_as]["data"]["outcome"] == "registered"
+    assert told[declined]["data"] | {"decided_at": None} == {
+        "request_id": declined,
+        "organization_id": "housing-first",
+        "outcome": "declined",
+        "reason": "Outside our area",
+        "decided_at": None,
+    }
+    assert all(client["id"] not in str(e) and "Sam" not in str(e) for e in told.values())
+    still_new = intake.call("GET", "/referral-requests", query={"status": "new"}).json["items"]
+    assert still_new == []
+    listed = intake.call("GET", "/referral-requests", query={"status": "declined"}).json["items"]
+    assert [r["id"] for r in listed] == [declined]

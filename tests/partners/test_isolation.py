@@ -37,7 +37,16 @@ def test_every_partner_and_fhir_path_keeps_partners_apart(
     subscription = housing.request(
         "POST", "/partner/webhooks", {"url": "https://partner.example/casehub"}
     ).json
-    ids = {"referral_id": referral_id, "subscription_id": subscription["id"]}
+    inbound = housing.request(
+        "POST",
+        "/partner/inbound-referrals",
+        {"given_name": "Sam", "family_name": "Rivera", "reason": "Asked for support"},
+    ).json
+    ids = {
+        "referral_id": referral_id,
+        "subscription_id": subscription["id"],
+        "inbound_id": inbound["id"],
+    }
     checked = 0
     for method, path in _operations(referrals):
         concrete = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
@@ -68,9 +77,11 @@ def test_every_partner_and_fhir_path_keeps_partners_apart(
     assert therapy.request("GET", "/partner/referrals").json["items"] == []
     assert therapy.request("GET", "/partner/events").json["items"] == []
     assert therapy.request("GET", "/partner/webhooks").json["items"] == []
+    assert therapy.request("GET", "/partner/inbound-referrals").json["items"] == []
     bundle = therapy.request("GET", f"/fhir/Task?owner=Organization/{housing.organization}").json
     assert bundle.get("entry", []) == []
     assert therapy.request("GET", "/fhir/Task").json.get("entry", []) == []
     # and the housing charity still sees its own
     assert housing.request("GET", f"/fhir/Task/{referral_id}").status_code == 200
     assert housing.request("GET", f"/partner/referrals/{referral_id}").status_code == 200
+    assert housing.request("GET", f"/partner/inbound-referrals/{inbound['id']}").status_code == 200

@@ -548,6 +548,21 @@ CASES += [
     ),
 ]
 
+#: A partner's referral to the agency, worked by intake: the outcome, never a name or client id.
+DECIDED = {"organization_id": "housing-first", "outcome": "declined", "reason": "Out of area"}
+CASES += [
+    (
+        intake.ReferralRequestDecided(request_id="r-1", decided_at=AT, **DECIDED),
+        "inbound-referral/r-1",
+        {"request_id": "r-1", "decided_at": AT, **DECIDED},
+    ),
+    (
+        referrals.InboundReferralDecided(inbound_referral_id="r-1", decided_at=AT, **DECIDED),
+        "inbound-referral/r-1",
+        {"inbound_referral_id": "r-1", "decided_at": AT, **DECIDED},
+    ),
+]
+
 
 def _payload(event_type: str, subject: str, data: Mapping[str, Any]) -> str:
     """The envelope as the outbox stores it (id and time pinned: they are not the producer's)."""

@@ -353,3 +353,45 @@ def test_a_partner_refers_someone_to_the_agency(referrals: ReferralsApi) -> None
         "POST", "/partner/inbound-referrals", as_=PARTNER, json_body={**body, "reason": "  "}
     )
     assert blank.status_code == 422
+
+
+def test_a_partner_follows_its_referral_to_the_agency_until_intake_decides(
+    referrals: ReferralsApi,
+) -> None:
+    body = {"given_name": "Sam", "family_name": "Rivera", "reason": "Asked for support"}
+    sent = referrals.call("POST", "/partner/inbound-referrals", as_=PARTNER, json_body=body)
+    assert sent.status_code == 202, sent.json
+    inbound_id = sent.json["id"]
+    mine = referrals.call("GET", "/partner/inbound-referrals", as_=PARTNER).json["items"]
+    assert [(i["id"], i["status"]) for i in mine] == [(inbound_id, "received")]
+    assert "Sam" not in str(mine)  # the person's details went to intake, not kept here
+    assert referrals.call("GET", "/partner/inbound-referrals", as_=OTHER).json["items"] == []
+    path = f"/partner/inbound-referrals/{inbound_id}"
+    assert referrals.call("GET", path, as_=OTHER).status_code == 404
+
+    decided = {
+        "request_id": inbound_id,
+        "organization_id": HOUSING,
+        "outcome": "declined",
+        "reason": "Outside our area; try Eastside CMHT",
+        "decided_at": "2026-11-30T10:00:00+00:00",
+    }
+    for _ in range(2):  # redelivered: told once
+        referrals.deliver("intake.referral_request.decided.v1", decided)
+    followed = referrals.call("GET", path, as_=PARTNER)
+    assert followed.status_code == 200, followed.json
+    assert followed.json["status"] == "declined"
+    assert followed.json["reason"] == "Outside our area; try Eastside CMHT"
+    feed = [
+        e
+        for e in referrals.call("GET", "/partner/events", as_=PARTNER).json["items"]
+        if e["type"] == "casehub.referrals.inbound_referral.decided.v1"
+    ]
+    assert [e["data"]["outcome"] for e in feed] == ["declined"]
+    assert feed[0]["data"]["inbound_referral_id"] == inbound_id
+    other_feed = referrals.call("GET", "/partner/events", as_=OTHER).json["items"]
+    assert not [e for e in other_feed if "inbound_referral" in e["type"]]
+    declined = referrals.call(
+        "GET", "/partner/inbound-referrals", as_=PARTNER, query={"status": "declined"}
+    ).json["items"]
+    assert [i["id"] for i in declined] == [inbound_id]

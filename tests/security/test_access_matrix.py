@@ -71,6 +71,7 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /clients/{client_id}/retention": {ADMIN},
         "GET /duplicate-reviews": {SUP, ADMIN},
         "GET /referral-requests": {IW, SUP, ADMIN},
+        "POST /referral-requests/{request_id}/decide": {IW, SUP, ADMIN},
         "POST /duplicate-reviews/{review_id}/resolve": {SUP, ADMIN},
         "GET /privacy/clients/{client_id}/export": {ADMIN},
         "GET /audit": {ADMIN},
@@ -150,6 +151,8 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "DELETE /partner/webhooks/{subscription_id}": {PARTNER},
         "POST /partner/webhooks/{subscription_id}/rotate-secret": {PARTNER},
         "POST /partner/inbound-referrals": {PARTNER},
+        "GET /partner/inbound-referrals": {PARTNER},
+        "GET /partner/inbound-referrals/{inbound_id}": {PARTNER},
         # the FHIR R4 API: the same partners (its CapabilityStatement, /fhir/metadata, is public)
         "GET /fhir/Task": {PARTNER},
         "GET /fhir/Task/{referral_id}": {PARTNER},

@@ -23,6 +23,8 @@ from services.intake.schemas import (
     DuplicateReviewOut,
     DuplicateReviewPage,
     ReferralRequestArgs,
+    ReferralRequestDecisionIn,
+    ReferralRequestOut,
     ReferralRequestPage,
     TeamArgs,
 )
@@ -166,4 +168,22 @@ def list_referral_requests(args: dict[str, Any]) -> Any:
                 limit=args["limit"],
                 cursor=args["cursor"],
             )
+        )
+
+
+@referral_requests_bp.route("/<request_id>/decide", methods=["POST"])
+@require_roles("intake_worker", "supervisor", "admin")
+@referral_requests_bp.arguments(
+    ReferralRequestDecisionIn,
+    example={"outcome": "declined", "reason": "Outside our area; referred on to Eastside CMHT."},
+)
+@referral_requests_bp.response(200, ReferralRequestOut)
+@referral_requests_bp.alt_response(404, description="No such request, or no such client you see.")
+@referral_requests_bp.alt_response(409, description="The request is already decided.")
+def decide_referral_request(body: dict[str, Any], request_id: str) -> Any:
+    """Work a partner's request: register or match it to a client, or decline it with a reason
+    for the partner (who sees the outcome on their inbound referral)."""
+    with request_uow() as uow:
+        return operations.decide_referral_request(
+            uow, current_principal(), request_id, body, request_now()
         )

@@ -71,7 +71,11 @@ from services.intake.operations.outcomes import (
     announce_due_reassessments,
     client_outcomes,
 )
-from services.intake.operations.requests import list_referral_requests, record_referral_request
+from services.intake.operations.requests import (
+    decide_referral_request,
+    list_referral_requests,
+    record_referral_request,
+)
 from services.intake.operations.retention import (
     expire_due,
     record_erasure_report,
@@ -96,6 +100,7 @@ __all__ = [
     "crisis_picture",
     "deactivated",
     "decide_correction",
+    "decide_referral_request",
     "discharge",
     "duplicate_review_references",
     "end_assignment",

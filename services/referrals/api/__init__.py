@@ -16,8 +16,10 @@ from services.referrals.schemas import (
     DraftChangeIn,
     FeedArgs,
     FeedPage,
+    InboundReferralArgs,
     InboundReferralIn,
     InboundReferralOut,
+    InboundReferralPage,
     MoveIn,
     OrganizationIn,
     OrganizationOut,
@@ -513,5 +515,31 @@ def reactivate(subscription_id: str) -> Any:
 def refer_to_agency(values: dict[str, Any]) -> Any:
     """Refer someone to the agency: its intake team receives it as a new request."""
     with _uow() as uow:
-        received = operations.refer_to_agency(uow, current_principal(), values, _now())
-        return {"id": received.inbound_referral_id, "received_at": received.received_at}
+        return operations.refer_to_agency(uow, current_principal(), values, _now())
+
+
+@partner.route("/inbound-referrals", methods=["GET"])
+@require_roles("partner")
+@partner.arguments(InboundReferralArgs, location="query")
+@partner.response(200, InboundReferralPage)
+def inbound_referrals(args: dict[str, Any]) -> Any:
+    """Your referrals to the agency and how its intake worked each, oldest first."""
+    with _uow() as uow:
+        return page_body(
+            operations.list_inbound(
+                uow,
+                current_principal(),
+                status=args.get("status"),
+                limit=args["limit"],
+                cursor=args["cursor"],
+            )
+        )
+
+
+@partner.route("/inbound-referrals/<inbound_id>", methods=["GET"])
+@require_roles("partner")
+@partner.response(200, InboundReferralOut)
+def inbound_referral(inbound_id: str) -> Any:
+    """One of your referrals to the agency (404 for another organisation's)."""
+    with _uow() as uow:
+        return operations.read_inbound(uow, current_principal(), inbound_id)

@@ -23,6 +23,12 @@ from services.referrals.operations.from_events import (
     record_revocation,
     record_team_change,
 )
+from services.referrals.operations.inbound import (
+    list_inbound,
+    read_inbound,
+    record_decision,
+    refer_to_agency,
+)
 from services.referrals.operations.moves import (
     announce_overdue,
     apply_move,
@@ -38,7 +44,6 @@ from services.referrals.operations.partners import (
     issue_api_key,
     organization_for_key,
     reactivate,
-    refer_to_agency,
     revoke_api_key,
     rotate_secret,
     signing_secrets,
@@ -62,6 +67,7 @@ __all__ = [
     "ensure_sendable",
     "feed",
     "issue_api_key",
+    "list_inbound",
     "list_referrals",
     "load_referral",
     "move",
@@ -70,8 +76,10 @@ __all__ = [
     "partner_view",
     "reactivate",
     "read",
+    "read_inbound",
     "record_assignment",
     "record_consent",
+    "record_decision",
     "record_discharge",
     "record_revocation",
     "record_team_change",

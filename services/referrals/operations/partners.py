@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 
-from services.referrals.events import InboundReferralReceived
 from services.referrals.models import (
     AUDIT,
     ApiKey,
@@ -20,7 +18,6 @@ from services.referrals.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from services.referrals.operations.access import load_referral
 from services.referrals.operations.publishing import PARTNER_EVENT_TYPES
 from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.identity import Principal
@@ -260,39 +257,3 @@ def reactivate(uow: UnitOfWork, actor: Principal, subscription_id: str) -> Webho
     subscription = _own_subscription(uow, actor, subscription_id, lock=True)
     _turn_on(subscription)
     return subscription
-
-
-def refer_to_agency(
-    uow: UnitOfWork, actor: Principal, values: Mapping[str, Any], now: datetime
-) -> InboundReferralReceived:
-    """A partner refers someone back to the agency: intake receives it as a new request. A
-    related referral must be one of the partner's own (else 404, as anywhere)."""
-    if actor.org is None or uow.session.get(Organization, actor.org) is None:
-        raise Forbidden("Your credential names no partner organisation of the directory.")
-    related = values.get("related_referral_id")
-    if related is not None:
-        load_referral(uow, actor, related)
-    event = InboundReferralReceived(
-        inbound_referral_id=str(uuid.uuid4()),
-        organization_id=actor.org,
-        client_reference=values.get("client_reference"),
-        given_name=values["given_name"],
-        family_name=values["family_name"],
-        phone=values.get("phone"),
-        email=values.get("email"),
-        reason=values["reason"],
-        domains=list(values.get("domains") or []),
-        related_referral_id=related,
-        received_at=now,
-    )
-    uow.publish(event)
-    AUDIT.record(
-        uow.session,
-        actor,
-        "refer_to_agency",
-        "inbound_referral",
-        event.inbound_referral_id,
-        None,
-        organization_id=actor.org,
-    )
-    return event

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from services.referrals.events import (
+    InboundReferralDecided,
     ReferralCancelled,
     ReferralCompleted,
     ReferralEvent,
@@ -23,13 +24,14 @@ from services.referrals.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from shared.contracts.typed import TypedEvent
 from shared.unit_of_work import UnitOfWork
 
 #: Internal identifiers a partner never sees in its copy of an event.
 NOT_FOR_PARTNERS = ("client_id", "plan_id", "strategy_id")
 #: Every event type that reaches partners (a draft's ``created`` never does): a subscription may
 #: name only these.
-PARTNER_EVENTS: tuple[type[ReferralEvent], ...] = (
+PARTNER_EVENTS: tuple[type[TypedEvent], ...] = (
     ReferralSent,
     ReferralStatusChanged,
     ReferralCompleted,
@@ -37,6 +39,7 @@ PARTNER_EVENTS: tuple[type[ReferralEvent], ...] = (
     ReferralFailed,
     ReferralCancelled,
     ReferralOverdue,
+    InboundReferralDecided,
 )
 PARTNER_EVENT_TYPES: tuple[str, ...] = tuple(kind.TYPE for kind in PARTNER_EVENTS)
 
@@ -56,9 +59,18 @@ def next_feed_position(uow: UnitOfWork, organization_id: str) -> int:
 def publish(uow: UnitOfWork, event: ReferralEvent, referral: Referral, now: datetime) -> None:
     """The domain event, and the same fact on the partner's feed once the referral was sent
     (never for one that was not: a draft cancelled is none of the partner's business)."""
-    published = uow.publish(event)
     if referral.sent_at is None or referral.organization_id is None:
+        uow.publish(event)
         return
+    publish_to_partner(uow, event, referral.organization_id, now)
+
+
+def publish_to_partner(
+    uow: UnitOfWork, event: TypedEvent, organization_id: str, now: datetime
+) -> None:
+    """The domain event, and the same fact (less internal ids) on the organisation's feed and
+    to its webhook subscriptions that want this type."""
+    published = uow.publish(event)
     partner_view = {
         k: v
         for k, v in published.to_cloudevent().items()
@@ -68,8 +80,8 @@ def publish(uow: UnitOfWork, event: ReferralEvent, referral: Referral, now: date
         k: v for k, v in partner_view["data"].items() if k not in NOT_FOR_PARTNERS
     }
     entry = PartnerEvent(
-        organization_id=referral.organization_id,
-        sequence=next_feed_position(uow, referral.organization_id),
+        organization_id=organization_id,
+        sequence=next_feed_position(uow, organization_id),
         event_type=published.type,
         cloudevent=partner_view,
         created_at=now,
@@ -78,7 +90,7 @@ def publish(uow: UnitOfWork, event: ReferralEvent, referral: Referral, now: date
     uow.session.flush()
     for subscription in uow.session.scalars(
         select(WebhookSubscription).where(
-            WebhookSubscription.organization_id == referral.organization_id,
+            WebhookSubscription.organization_id == organization_id,
             WebhookSubscription.active.is_(True),
         )
     ):
