@@ -493,10 +493,12 @@ def appointment_body(form: FormValues) -> dict[str, Any]:
 
 
 def goal_names(plan: Mapping[str, Any] | None) -> dict[str, str]:
-    """Each goal of the plan by id, as the contact form and the contact name it."""
+    """Each goal of the plan (its working version) by id, as the contact form and the contact
+    name it."""
+    content = ((plan or {}).get("working_version") or {}).get("content") or {}
     return {
         goal["id"]: f"{label(goal['domain'])}: {goal.get('in_own_words') or ''}".rstrip(": ")
-        for goal in (plan or {}).get("goals") or []
+        for goal in content.get("goals") or []
     }
 
 

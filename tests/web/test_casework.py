@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from services.web.screens import datetime_field
+from tests.support.platform import wait_until
 from tests.web.conftest import CASE_MANAGER, SUPERVISOR, WebPlatform
 
 NOTE = {
@@ -210,3 +211,39 @@ def test_the_supervisor_sees_what_is_late_in_the_team(web_platform: WebPlatform)
     assert "Team worklist" not in manager.text("/worklist")
     assert manager.get("/team/worklist").status_code == 403
     assert "My day" not in web_platform.person("iw-demo").text("/intake")
+
+
+def test_a_contact_names_the_plan_goals_it_worked_on(web_platform: WebPlatform) -> None:
+    web_platform.seed_team_and_directory()
+    client_id = assigned_client(web_platform)
+    assessed = web_platform.api("intake").post(
+        f"/clients/{client_id}/assessments",
+        headers=web_platform.as_("iw-demo", "intake_worker"),
+        json={"domains": {"housing": {"rating": "unmet_need", "notes": "sofa-surfing"}}},
+    )
+    assert assessed.status_code == 201, assessed.json
+    manager = web_platform.person(CASE_MANAGER)
+    assert wait_until(
+        lambda: 'name="goal_ids"' in manager.text(f"/clients/{client_id}/contacts/new"),
+        timeout=30,
+    )
+    form = manager.text(f"/clients/{client_id}/contacts/new")
+    goal_id = form.split('name="goal_ids" value="', 1)[1].split('"', 1)[0]
+    recorded = manager.post(
+        f"/clients/{client_id}/contacts",
+        {
+            "contact_type": "phone",
+            "occurred_at": hours_ago(1),
+            "duration_minutes": "15",
+            "purpose": "Housing options",
+            "participants": "client",
+            "goal_ids": goal_id,
+            **NOTE,
+            "sign": "yes",
+        },
+    )
+    assert recorded.status_code == 302, recorded.get_data(as_text=True)[-600:]
+    shown = manager.text(_located(recorded))
+    assert "Contact recorded and signed." in shown and "Late entry" not in shown
+    worked_on = shown.split("<dt>Goals worked on</dt><dd>", 1)[1].split("</dd>", 1)[0]
+    assert worked_on.startswith("Housing"), worked_on
