@@ -192,3 +192,19 @@ def test_a_supervisor_reads_the_worklists_of_the_teams_they_lead_only() -> None:
     ]
     assert screens.supervised_teams(managers, "sup-1") == ["north"]
     assert screens.supervised_teams(managers, "admin-1", every_team=True) == ["north", "south"]
+
+
+def test_the_goals_a_contact_can_name_are_the_plans_working_version() -> None:
+    plan = {
+        "id": "p-1",
+        "working_version": {
+            "content": {
+                "goals": [
+                    {"id": "g-1", "domain": "housing", "in_own_words": "A place of my own"},
+                    {"id": "g-2", "domain": "income", "in_own_words": ""},
+                ]
+            }
+        },
+    }
+    assert screens.goal_names(plan) == {"g-1": "Housing: A place of my own", "g-2": "Income"}
+    assert screens.goal_names(None) == {}
