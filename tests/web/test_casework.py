@@ -108,6 +108,12 @@ def test_a_signed_contact_is_locked_and_takes_addenda(web_platform: WebPlatform)
     listed = manager.text(f"/clients/{client_id}")
     assert "Home visit" in listed and "Signed · 1 addendum" in listed and "Late entry" in listed
 
+    # an administrator reads the note and its addenda but is offered no control over them
+    admin_view = web_platform.person("admin-demo").text(contact_path)
+    assert "Ms Diaz" in admin_view and "Apply for the hardship fund by Friday." in admin_view
+    assert "Add addendum" not in admin_view and "Sign note" not in admin_view
+    assert "Record a contact" not in web_platform.person("admin-demo").text(f"/clients/{client_id}")
+
     # an intake worker sees the record but no casework on it
     intake_view = web_platform.person("iw-demo").text(f"/clients/{client_id}")
     assert "Check on tenancy" not in intake_view and "Record a contact" not in intake_view
@@ -150,6 +156,34 @@ def test_an_attended_appointment_becomes_its_contact(web_platform: WebPlatform) 
     after = manager.text(appointment_path)
     assert 'data-status="attended"' in after and "The contact recorded when attended" in after
     assert "Record no-show" not in after  # an attended appointment moves no more
+
+    second = _located(
+        manager.post(
+            f"/clients/{client_id}/appointments",
+            {"starts_at": hours_ago(-24), "video_link": "https://meet.example.org/room-7"},
+        )
+    )
+    moved = manager.post(
+        second + "/reschedule",
+        {"starts_at": hours_ago(-48), "reason": "Client asked for Thursday"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Rescheduled to" in moved and 'data-status="scheduled"' in moved
+    old = manager.text(second)
+    assert 'data-status="rescheduled"' in old and "Client asked for Thursday" in old
+    assert "the new appointment" in old and "Reschedule</button>" not in old
+    cancelled = manager.post(
+        _located(
+            manager.post(
+                f"/clients/{client_id}/appointments",
+                {"starts_at": hours_ago(-72), "location": "Clinic"},
+            )
+        )
+        + "/outcome",
+        {"status": "cancelled", "reason": "Clinic closed"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Appointment cancelled." in cancelled and 'data-status="cancelled"' in cancelled
 
 
 def test_a_no_show_lands_on_my_day_and_is_dismissed_with_a_reason(
@@ -209,6 +243,8 @@ def test_the_supervisor_sees_what_is_late_in_the_team(web_platform: WebPlatform)
     assert "Ana Ortiz" in team and "Late" in team
     manager = web_platform.person(CASE_MANAGER)
     assert "Team worklist" not in manager.text("/worklist")
+    caseload = manager.text("/caseload")
+    assert '<th scope="col">Last contact</th>' in caseload and 'value="last_contact"' in caseload
     assert manager.get("/team/worklist").status_code == 403
     assert "My day" not in web_platform.person("iw-demo").text("/intake")
 
