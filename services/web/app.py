@@ -56,6 +56,7 @@ def create_app(settings: WebSettings | None = None, *, backend: Backend | None =
     app.jinja_env.autoescape = True
     app.jinja_env.filters["label"] = screens.label
     app.jinja_env.filters["when"] = screens.when
+    app.jinja_env.filters["local_time"] = screens.local_time
     policy = content_security_policy(settings)
 
     @app.before_request

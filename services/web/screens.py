@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
+
+from shared.clock import agency_zone
 
 #: The 13 life domains of the needs assessment, in the order the form asks them.
 LIFE_DOMAINS: tuple[str, ...] = (
@@ -79,7 +81,7 @@ CSSRS_QUESTIONS = (
 #: Only asked when Q2 is yes (the screener's branching).
 CSSRS_AFTER_Q2 = ("method", "intent", "plan_with_intent")
 RISK_ORDER = {"high": 3, "moderate": 2, "low": 1, "none": 0, None: 0}
-SORTS = ("risk", "name", "review", "reference")
+SORTS = ("risk", "name", "review", "last_contact", "reference")
 
 
 def label(value: str | None) -> str:
@@ -99,6 +101,19 @@ def parse_day(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
+def parse_moment(value: Any) -> datetime | None:
+    """An API date-time (ISO 8601, ``Z`` allowed); None when absent or unreadable, so a field a
+    service has not started sending yet shows as "—"."""
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class CaseloadRow:
     client_id: str
@@ -110,6 +125,7 @@ class CaseloadRow:
     next_review: date | None
     last_assessed: date | None
     overdue: tuple[str, ...]
+    last_contact: datetime | None = None
 
     @property
     def risk_rank(self) -> int:
@@ -147,6 +163,7 @@ def caseload_rows(
                 next_review=next_review,
                 last_assessed=(last_assessed or {}).get(client["id"]),
                 overdue=tuple(overdue),
+                last_contact=parse_moment(entry.get("last_contact_at")),
             )
         )
     return rows
@@ -178,6 +195,12 @@ def filter_and_sort(
         "risk": lambda row: (-row.risk_rank, -len(row.overdue), row.name.lower()),
         "name": lambda row: row.name.lower(),
         "review": lambda row: (row.next_review is None, row.next_review or date.max),
+        # Never seen first, then the longest since the last contact.
+        "last_contact": lambda row: (
+            row.last_contact is not None,
+            row.last_contact.timestamp() if row.last_contact else 0.0,
+            row.name.lower(),
+        ),
         "reference": lambda row: row.reference,
     }
     return sorted(chosen, key=keys.get(sort, keys["risk"]))
@@ -354,3 +377,154 @@ def when(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M")
     text = str(value)
     return text[:16].replace("T", " ")
+
+
+def local_time(value: Any) -> str:
+    """An API date-time on the agency's clock (``CASEHUB_TIMEZONE``), minutes kept."""
+    moment = parse_moment(value)
+    if moment is None:
+        return when(value)
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(agency_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+# --- casework: contacts, appointments, the worklist ----------------------------------------------
+
+#: Planning's modes of contact; collateral is a contact with another professional about the client.
+CONTACT_MODES: tuple[str, ...] = (
+    "face_to_face",
+    "phone",
+    "video",
+    "home_visit",
+    "outreach",
+    "group",
+    "collateral",
+)
+#: Who took part, as ticked on the form; professionals and others are named one per line.
+PARTICIPANTS_TICKED: tuple[str, ...] = ("client", "nominated_person", "family")
+DAP_SECTIONS: tuple[tuple[str, str], ...] = (
+    ("data", "Data: what was seen and said"),
+    ("assessment", "Assessment: what it means"),
+    ("plan", "Plan: what happens next"),
+)
+
+
+class FormValues(Protocol):
+    """A posted form (werkzeug's MultiDict): one value, or every value of a repeated field."""
+
+    def get(self, key: str, default: Any = ...) -> Any: ...
+
+    def getlist(self, key: str) -> list[str]: ...
+
+
+def agency_moment(text: str | None) -> str | None:
+    """A ``datetime-local`` field (no zone: the person means the agency's clock) as the aware
+    ISO date-time the APIs want; None when empty, the text itself when unreadable (the API's
+    422 then names the field)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=agency_zone())
+    return moment.isoformat()
+
+
+def datetime_field(moment: datetime) -> str:
+    """A moment as a ``datetime-local`` value on the agency's clock."""
+    return moment.astimezone(agency_zone()).strftime("%Y-%m-%dT%H:%M")
+
+
+def _whole_number(text: str | None) -> int | str | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() else text
+
+
+def dap_note(form: FormValues) -> dict[str, str]:
+    """The DAP sections written on the form (blank ones left out: signing needs all three)."""
+    return {
+        section: form.get(f"note_{section}", "").strip()
+        for section, _ in DAP_SECTIONS
+        if form.get(f"note_{section}", "").strip()
+    }
+
+
+def contact_body(form: FormValues) -> dict[str, Any]:
+    """The API's contact from the form; what is left blank is left out, so the API names each
+    missing field in its 422."""
+    ticked = set(form.getlist("participants"))
+    participants: list[dict[str, Any]] = [
+        {"kind": kind} for kind in PARTICIPANTS_TICKED if kind in ticked
+    ]
+    participants += [
+        {"kind": "professional", "description": who} for who in lines(form.get("professionals"))
+    ]
+    participants += [{"kind": "other", "description": who} for who in lines(form.get("others"))]
+    body: dict[str, Any] = {
+        "contact_type": form.get("contact_type") or None,
+        "occurred_at": agency_moment(form.get("occurred_at")),
+        "duration_minutes": _whole_number(form.get("duration_minutes")),
+        "location": (form.get("location") or "").strip() or None,
+        "participants": participants,
+        "purpose": (form.get("purpose") or "").strip() or None,
+        "note": dap_note(form),
+        "goal_ids": form.getlist("goal_ids"),
+        "sign": form.get("sign") == "yes",
+    }
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def appointment_body(form: FormValues) -> dict[str, Any]:
+    """The API's appointment from the form: a place or an https video link, and with whom."""
+    body: dict[str, Any] = {
+        "starts_at": agency_moment(form.get("starts_at")),
+        "duration_minutes": _whole_number(form.get("duration_minutes")),
+        "location": (form.get("location") or "").strip() or None,
+        "video_link": (form.get("video_link") or "").strip() or None,
+        "with_whom": lines(form.get("with_whom")),
+    }
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def goal_names(plan: Mapping[str, Any] | None) -> dict[str, str]:
+    """Each goal of the plan (its working version) by id, as the contact form and the contact
+    name it."""
+    content = ((plan or {}).get("working_version") or {}).get("content") or {}
+    return {
+        goal["id"]: f"{label(goal['domain'])}: {goal.get('in_own_words') or ''}".rstrip(": ")
+        for goal in content.get("goals") or []
+    }
+
+
+def worklist_groups(tasks: Iterable[Mapping[str, Any]], today: date) -> list[dict[str, Any]]:
+    """The day's tasks as the API orders them (due date, then priority), under Late, Today and
+    Coming up; empty groups left out."""
+    groups: dict[str, list[Mapping[str, Any]]] = {"Late": [], "Today": [], "Coming up": []}
+    for task in tasks:
+        due = parse_day(task.get("due_on"))
+        if task.get("late") or (due is not None and due < today):
+            groups["Late"].append(task)
+        elif due == today:
+            groups["Today"].append(task)
+        else:
+            groups["Coming up"].append(task)
+    return [{"title": title, "tasks": found} for title, found in groups.items() if found]
+
+
+def supervised_teams(
+    managers: Iterable[Mapping[str, Any]], supervisor: str, *, every_team: bool = False
+) -> list[str]:
+    """The teams whose worklist a supervisor may read (an admin: every team)."""
+    return sorted(
+        {
+            str(m["team"])
+            for m in managers
+            if m.get("team") and (every_team or m.get("supervisor_id") == supervisor)
+        }
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from werkzeug.datastructures import MultiDict
+
 from services.web import screens
 
 TODAY = date(2026, 11, 30)
@@ -94,3 +96,115 @@ def test_scores_over_time_leave_superseded_versions_out() -> None:
     assert [(p.phq9, p.gad7) for p in points] == [(20, None), (10, 8)]
     drawn = screens.chart(points)
     assert len(drawn["lines"]["phq9"]["dots"]) == 2 and len(drawn["lines"]["gad7"]["dots"]) == 1
+
+
+def test_the_caseload_shows_and_sorts_by_last_contact_never_seen_first() -> None:
+    entries = [
+        {**_entry("C-1", "Ann", None, None), "last_contact_at": "2026-11-20T10:00:00Z"},
+        {**_entry("C-2", "Bob", None, None), "last_contact_at": None},
+        {**_entry("C-3", "Cy", None, None), "last_contact_at": "2026-11-02T09:30:00+00:00"},
+        _entry("C-4", "Di", None, None),  # intake not sending the field yet
+    ]
+    rows = screens.caseload_rows(entries, TODAY)
+    assert [row.last_contact is None for row in rows] == [False, True, False, True]
+    ordered = screens.filter_and_sort(rows, sort="last_contact")
+    assert [row.reference for row in ordered] == ["C-2", "C-4", "C-3", "C-1"]
+    assert screens.local_time(rows[0].last_contact) == "2026-11-20 10:00"
+
+
+def test_the_contact_form_becomes_the_apis_contact() -> None:
+    form = MultiDict(
+        [
+            ("contact_type", "collateral"),
+            ("occurred_at", "2026-11-30T09:15"),
+            ("duration_minutes", "20"),
+            ("purpose", "Talk with the GP about medication"),
+            ("participants", "client"),
+            ("professionals", "GP, Dr Patel\n\n"),
+            ("note_data", "GP reports good adherence."),
+            ("note_assessment", ""),
+            ("goal_ids", "g-1"),
+            ("goal_ids", "g-2"),
+            ("sign", "yes"),
+        ]
+    )
+    body = screens.contact_body(form)
+    assert body == {
+        "contact_type": "collateral",
+        "occurred_at": "2026-11-30T09:15:00+00:00",
+        "duration_minutes": 20,
+        "participants": [
+            {"kind": "client"},
+            {"kind": "professional", "description": "GP, Dr Patel"},
+        ],
+        "purpose": "Talk with the GP about medication",
+        "note": {"data": "GP reports good adherence."},
+        "goal_ids": ["g-1", "g-2"],
+        "sign": True,
+    }
+    # What is blank or unreadable goes to the API as it is, so its 422 names the field.
+    sparse = screens.contact_body(MultiDict([("duration_minutes", "twenty")]))
+    assert "contact_type" not in sparse and sparse["duration_minutes"] == "twenty"
+
+
+def test_the_appointment_form_keeps_a_place_or_a_video_link_and_who_comes() -> None:
+    body = screens.appointment_body(
+        MultiDict(
+            [
+                ("starts_at", "2026-12-02T14:00"),
+                ("duration_minutes", "45"),
+                ("location", " "),
+                ("video_link", "https://meet.example.org/room"),
+                ("with_whom", "Housing officer\nSister"),
+            ]
+        )
+    )
+    assert body == {
+        "starts_at": "2026-12-02T14:00:00+00:00",
+        "duration_minutes": 45,
+        "video_link": "https://meet.example.org/room",
+        "with_whom": ["Housing officer", "Sister"],
+    }
+
+
+def test_the_worklist_groups_late_today_and_coming_up_keeping_the_apis_order() -> None:
+    tasks = [
+        {"id": "a", "due_on": "2026-11-28", "late": True},
+        {"id": "b", "due_on": "2026-11-30", "late": False},
+        {"id": "c", "due_on": "2026-11-30", "late": False},
+        {"id": "d", "due_on": "2026-12-04", "late": False},
+    ]
+    groups = screens.worklist_groups(tasks, TODAY)
+    assert [(g["title"], [t["id"] for t in g["tasks"]]) for g in groups] == [
+        ("Late", ["a"]),
+        ("Today", ["b", "c"]),
+        ("Coming up", ["d"]),
+    ]
+    assert screens.worklist_groups([], TODAY) == []
+
+
+def test_a_supervisor_reads_the_worklists_of_the_teams_they_lead_only() -> None:
+    managers = [
+        {"id": "cm-1", "team": "north", "supervisor_id": "sup-1"},
+        {"id": "cm-2", "team": "south", "supervisor_id": "sup-2"},
+        {"id": "cm-3", "team": "north", "supervisor_id": "sup-1"},
+        {"id": "cm-4", "team": None, "supervisor_id": "sup-1"},
+    ]
+    assert screens.supervised_teams(managers, "sup-1") == ["north"]
+    assert screens.supervised_teams(managers, "admin-1", every_team=True) == ["north", "south"]
+
+
+def test_the_goals_a_contact_can_name_are_the_plans_working_version() -> None:
+    plan = {
+        "id": "p-1",
+        "working_version": {
+            "content": {
+                "goals": [
+                    {"id": "g-1", "domain": "housing", "in_own_words": "A place of my own"},
+                    {"id": "g-2", "domain": "income", "in_own_words": ""},
+                ]
+            }
+        },
+    }
+    assert screens.goal_names(plan) == {"g-1": "Housing: A place of my own", "g-2": "Income"}
+    assert screens.goal_names(None) == {}

@@ -5,6 +5,7 @@ screens.py, sign-in in oidc.py, sessions in sessions.py; one module here per gro
 from services.web.api import (
     alerts,
     caseload,
+    casework,
     clients,
     emergency_access,
     plans,
@@ -16,6 +17,16 @@ from services.web.api.common import pages
 from services.web.api.errors import api_error_page, http_error_page
 
 #: The modules above register their routes on ``pages`` when imported.
-SCREENS = (alerts, caseload, clients, emergency_access, plans, referrals, reports, sign_in)
+SCREENS = (
+    alerts,
+    caseload,
+    casework,
+    clients,
+    emergency_access,
+    plans,
+    referrals,
+    reports,
+    sign_in,
+)
 
 __all__ = ["SCREENS", "api_error_page", "http_error_page", "pages"]

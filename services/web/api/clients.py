@@ -40,6 +40,10 @@ def client_record(client_id: str) -> Any:
     if casework:
         calls["plans"] = lambda: person.items("planning", "/plans", client_id=client_id)
         calls["referrals"] = lambda: person.items("referrals", "/referrals", client_id=client_id)
+        calls["contacts"] = lambda: person.items("planning", f"/clients/{client_id}/contacts")
+        calls["appointments"] = lambda: person.items(
+            "planning", f"/clients/{client_id}/appointments"
+        )
     if "supervisor" in roles() or "intake_worker" in roles() or "admin" in roles():
         calls["managers"] = lambda: person.items("intake", "/case-managers")
     results = person.backend.gather(calls)
@@ -68,6 +72,9 @@ def client_record(client_id: str) -> Any:
         "plans": plans,
         "active_plan": active_plan,
         "referrals": referrals,
+        "casework": casework,
+        "contacts": value_or(results.get("contacts"), []),
+        "appointments": value_or(results.get("appointments"), []),
         "timeline": screens.timeline(assessments=assessments, plans=plans, referrals=referrals),
         "managers": value_or(results.get("managers"), []),
         "categories": screens.CONSENT_CATEGORIES,
