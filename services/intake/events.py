@@ -180,3 +180,14 @@ class ReassessmentDue(TypedEvent):
     reason: str
     last_assessment_id: str
     case_manager_id: str | None
+
+
+@dataclass(frozen=True)
+class ReminderConsentChanged(TypedEvent):
+    TYPE = "casehub.intake.reminder_consent.changed.v1"
+    client_id: str
+    consented: bool
+    channel: str | None
+    address: str | None
+    version: int
+    changed_at: datetime
