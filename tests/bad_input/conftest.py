@@ -270,6 +270,19 @@ def _plan_under_review(api: PlanningApi) -> dict[str, str]:
     compare with the approved one (``older`` and ``newer`` are the compare operation's query)."""
     records = _plan_with_a_strategy(api, approved=True)
     plan_id = records["plan_id"]
+    plan = api.plan(plan_id)
+    api.deliver(  # a reassessment finds a new unmet need: a suggested change for the review
+        "intake.assessment.completed.v1",
+        {
+            **{k: plan[k] for k in ("client_id", "client_reference", "episode_id")},
+            "assessment_id": str(uuid.uuid4()),
+            "version": 2,
+            "completed_at": datetime.now(UTC),
+            "unmet_needs": ["relationships"],
+            "risk_level": "none",
+        },
+    )
+    [suggestion] = api.plan(plan_id)["suggested_changes"]
     opened = api.call("POST", f"/plans/{plan_id}/start-review")
     assert opened.status_code == 200, opened.json
     changed = api.call(
@@ -279,7 +292,13 @@ def _plan_under_review(api: PlanningApi) -> dict[str, str]:
     )
     assert changed.status_code == 200, changed.json
     assert changed.json["current_version"] == 2, changed.json
-    return {**records, "number": "2", "older": "1", "newer": "2"}
+    return {
+        **records,
+        "number": "2",
+        "older": "1",
+        "newer": "2",
+        "suggestion_id": suggestion["id"],
+    }
 
 
 def _crisis(api: PlanningApi, records: dict[str, str]) -> dict[str, str]:
