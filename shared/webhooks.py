@@ -169,10 +169,12 @@ def post_signed(
     guard: OutboundGuard,
     timeout: float = 5.0,
     tls: ssl.SSLContext | None = None,
+    content_type: str = "application/cloudevents+json",
 ) -> None:
-    """POST a CloudEvent (structured JSON) to a URL the guard allows, checked again now; raises
-    DeliveryFailed unless the receiver answers 2xx. ``secret`` may be several (a rotation's new
-    and old secret): each signs. ``tls`` replaces the system's trust store."""
+    """POST a CloudEvent (structured JSON; other JSON with its ``content_type``) to a URL the
+    guard allows, checked again now; raises DeliveryFailed unless the receiver answers 2xx.
+    ``secret`` may be several (a rotation's new and old secret): each signs. ``tls`` replaces
+    the system's trust store."""
     try:
         destination = guard.check(url)
     except OutboundRefused as refused:
@@ -182,7 +184,7 @@ def post_signed(
     signing = [secret] if isinstance(secret, str) else list(secret)
     message_id = str(payload.get("id") or uuid.uuid4())
     headers = {
-        "Content-Type": "application/cloudevents+json",
+        "Content-Type": content_type,
         **signature_headers(signing, message_id, int(time.time()), body),
     }
     for address in destination.addresses:

@@ -194,3 +194,14 @@ class ReferralRequestDecided(TypedEvent):
     @property
     def subject(self) -> str:
         return f"inbound-referral/{self.request_id}"
+
+
+@dataclass(frozen=True)
+class ReminderConsentChanged(TypedEvent):
+    TYPE = "casehub.intake.reminder_consent.changed.v1"
+    client_id: str
+    consented: bool
+    channel: str | None
+    address: str | None
+    version: int
+    changed_at: datetime

@@ -317,3 +317,18 @@ class ReportedMedication(Base):
     stopped_on: Mapped[date | None] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(128))
     recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ReminderConsent(Base):
+    """The client's consent to appointment reminders and the one way to reach them (e-mail or
+    SMS). Withdrawing it clears the address: nothing is kept that could still be used."""
+
+    __tablename__ = "reminder_consents"
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    consented: Mapped[bool] = mapped_column(Boolean)
+    channel: Mapped[str | None] = mapped_column(String(10))
+    address: Mapped[str | None] = mapped_column(String(254))
+    recorded_by: Mapped[str] = mapped_column(String(128))
+    changed_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: Increases with every change, carried in the event so notifications keeps the newest.
+    version: Mapped[int] = mapped_column(Integer, default=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.intake.domain import LIFE_DOMAINS, DataCategory, DuplicateOutcome, NeedRating
 from shared.web.paging import CursorPage, PageArgs
@@ -549,3 +549,50 @@ class OutcomesOut(Schema):
         metadata={"description": "90 days after the latest assessment; 30 after high risk."},
     )
     reassessment_reason = fields.String(allow_none=True)
+
+
+#: An E.164 number (``+`` and up to 15 digits), the form SMS gateways take.
+E164 = validate.Regexp(
+    r"^\+[1-9][0-9]{6,14}$", error="Give the number in E.164 form, e.g. +15550142."
+)
+
+
+class ReminderConsentIn(Schema):
+    """The client agreed to appointment reminders, and how to reach them."""
+
+    channel = fields.String(
+        required=True,
+        validate=validate.OneOf(("email", "sms")),
+        metadata={"description": "How the client wants reminders: e-mail or SMS."},
+    )
+    address = fields.String(
+        required=True,
+        validate=validate.Length(min=3, max=254),
+        metadata={
+            "description": "An e-mail address for ``email``, an E.164 phone number for ``sms``.",
+            "example": "+15550142",
+        },
+    )
+
+    @validates_schema
+    def _address_fits_channel(self, data: dict[str, object], **_: object) -> None:
+        address = str(data.get("address") or "")
+        if data.get("channel") == "sms":
+            E164(address)
+        else:
+            try:
+                validate.Email()(address)
+            except ValidationError as error:
+                raise ValidationError(error.messages, "address") from None
+
+
+class ReminderConsentOut(Schema):
+    client_id = fields.String()
+    consented = fields.Boolean(
+        metadata={"description": "False once withdrawn: no reminder reaches the client."}
+    )
+    channel = fields.String(allow_none=True, metadata={"example": "sms"})
+    address = fields.String(allow_none=True, metadata={"example": "+15550142"})
+    recorded_by = fields.String(metadata={"description": "Who recorded the consent or withdrawal."})
+    changed_at = fields.DateTime()
+    version = fields.Integer()

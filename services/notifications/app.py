@@ -43,6 +43,12 @@ def escalate_due(runtime: ServiceRuntime) -> int:
         return operations.escalate_due(unit_of_work, runtime.service_settings, runtime.clock.now())
 
 
+def remind_due(runtime: ServiceRuntime) -> int:
+    """Appointment reminders due today, a transaction each (SKIP LOCKED across workers)."""
+    with runtime.units_of_work_on_one_connection() as unit_of_work:
+        return operations.remind_due(unit_of_work, runtime.service_settings, runtime.clock.now())
+
+
 SERVICE = ServiceSpec(
     name="notifications",
     title="Casehub notifications",
@@ -57,6 +63,7 @@ SERVICE = ServiceSpec(
     periodic_tasks=[
         PeriodicTask("dispatcher", 1, dispatch_due, woken_by=operations.DISPATCH_NOW),
         PeriodicTask("escalator", 15, escalate_due),
+        PeriodicTask("reminders", 60, remind_due),
     ],
     scrape_hooks=[measure_crisis_alerts],
     configuration_checks=[on_call_addresses],

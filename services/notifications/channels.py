@@ -74,7 +74,21 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "New client on your caseload: {{ client_reference }}",
         "Client {{ client_reference }} has been assigned to you. Open Casehub: {{ app_url }}",
     ),
+    "appointment_reminder": (
+        "Appointment tomorrow with client {{ client_reference }}",
+        "Reminder: you have an appointment with client {{ client_reference }} on {{ when }}"
+        "{% if video %} (video){% endif %}. Open Casehub: {{ app_url }}",
+    ),
+    #: To the client themself: the time only. No reference, no place, nothing clinical.
+    "appointment_reminder_client": (
+        "Appointment reminder",
+        "Reminder: you have an appointment with your case worker on {{ when }}"
+        "{% if video %} by video{% endif %}. If you cannot make it, please let your case worker "
+        "know.",
+    ),
 }
+#: Sent to the client (by e-mail or SMS), never to staff: the text names no client reference.
+CLIENT_TEMPLATES = frozenset({"appointment_reminder_client"})
 #: Written to a partner organisation's contact about its own integration: no client in them.
 PARTNER_TEMPLATES = frozenset({"partner_webhook_disabled"})
 _environment = Environment(autoescape=True, undefined=StrictUndefined)
@@ -125,6 +139,10 @@ class ChannelConfig:
     intake_on_call_email: str = "intake-on-call@localhost"
     app_url: str = "http://127.0.0.1:8000"
     webhook_timeout: float = 5.0
+    #: The SMS gateway's webhook (``NOTIFICATIONS_SMS_WEBHOOK_URL``): a JSON ``{to, body, id}``
+    #: POST signed with ``sms_webhook_secret``, under the same outbound rules as any webhook.
+    sms_webhook_url: str | None = None
+    sms_webhook_secret: str | None = field(default=None, repr=False)
     #: Where people's webhooks may go (the service's, see ``ServiceRuntime.outbound``).
     outbound: OutboundGuard = field(default_factory=OutboundGuard)
 
@@ -145,6 +163,8 @@ class ChannelConfig:
                 "NOTIFICATIONS_INTAKE_ON_CALL_EMAIL", "intake-on-call@localhost"
             ),
             app_url=env.get("CASEHUB_APP_URL", "http://127.0.0.1:8000"),
+            sms_webhook_url=env.get("NOTIFICATIONS_SMS_WEBHOOK_URL") or None,
+            sms_webhook_secret=env.get("NOTIFICATIONS_SMS_WEBHOOK_SECRET") or None,
         )
 
 
@@ -257,3 +277,24 @@ class Mailer:
 def send_webhook(config: ChannelConfig, url: str, secret: str, payload: dict[str, Any]) -> None:
     """Raises ``DeliveryFailed`` saying "delivery failed" or the HTTP status class only."""
     post_signed(url, secret, payload, guard=config.outbound, timeout=config.webhook_timeout)
+
+
+class SmsNotConfigured(LookupError):
+    """No SMS gateway is configured: the delivery is retried, then fails visibly."""
+
+
+def send_sms(config: ChannelConfig, to: str, body: str, message_id: str) -> None:
+    """One text through the agency's SMS gateway webhook. The ``id`` (the delivery's) is the same
+    on every retry, so a gateway can drop a repeat; the signature proves the message is ours."""
+    if not config.sms_webhook_url or not config.sms_webhook_secret:
+        raise SmsNotConfigured(
+            "NOTIFICATIONS_SMS_WEBHOOK_URL and NOTIFICATIONS_SMS_WEBHOOK_SECRET are not both set"
+        )
+    post_signed(
+        config.sms_webhook_url,
+        config.sms_webhook_secret,
+        {"to": to, "body": body, "id": message_id},
+        guard=config.outbound,
+        timeout=config.webhook_timeout,
+        content_type="application/json",
+    )

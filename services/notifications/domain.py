@@ -32,6 +32,8 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
+    #: Not sent and never will be: the client withdrew consent to reminders before it went.
+    CANCELLED = "cancelled"
 
 
 class RecipientRole(StrEnum):
@@ -51,10 +53,15 @@ class RecipientKind(StrEnum):
     PERSON = "person"
     ON_CALL = "on_call"
     ADDRESS = "address"
+    #: A client, reached only with their consent, at the address intake announced with it
+    #: (looked up when sending, so a withdrawal stops what is still waiting).
+    CLIENT = "client"
 
 
 #: How an outside e-mail address is written as a recipient.
 ADDRESS_PREFIX = "mailto:"
+#: How a client is written as a recipient (their id: the address is never in the delivery log).
+CLIENT_PREFIX = "client:"
 
 
 ON_CALL_RECIPIENTS = {
@@ -131,6 +138,8 @@ def is_address(recipient: str) -> bool:
 
 
 def recipient_kind(recipient: str) -> RecipientKind:
+    if recipient.startswith(CLIENT_PREFIX):
+        return RecipientKind.CLIENT
     if is_address(recipient):
         return RecipientKind.ADDRESS
     return RecipientKind.ON_CALL if is_on_call(recipient) else RecipientKind.PERSON
@@ -205,3 +214,32 @@ def next_escalation_at(
     if level >= LAST_ESCALATION_LEVEL or not escalate_after_minutes:
         return None
     return now + timedelta(minutes=escalate_after_minutes)
+
+
+class ClientChannel(StrEnum):
+    """How a client who consented wants their appointment reminders."""
+
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class ReminderStatus(StrEnum):
+    """An appointment's reminder waits (pending), goes out once (sent), is called off because the
+    appointment was cancelled, moved, missed or attended (cancelled), or was booked too late to
+    remind anyone before it began (expired)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+#: Reminders go out at this time of the agency's day before the appointment.
+REMINDER_TIME = time(9, 0)
+
+
+def reminder_due_at(starts_at: datetime, zone: ZoneInfo) -> datetime:
+    """09:00 on the agency's day before the appointment (its calendar, not the server's or UTC),
+    so an appointment at 08:30 Chicago time is reminded on the Chicago day before."""
+    day_before = starts_at.astimezone(zone).date() - timedelta(days=1)
+    return datetime.combine(day_before, REMINDER_TIME, tzinfo=zone)

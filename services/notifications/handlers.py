@@ -12,7 +12,7 @@ from services.notifications.channels import ChannelConfig
 from services.notifications.events import ClientErased
 from services.notifications.models import ERASURES, Base
 from shared.clock import Clock
-from shared.contracts import Event
+from shared.contracts import REGISTRY, Event
 from shared.retention import retention_expired_handler
 from shared.unit_of_work import UnitOfWork
 
@@ -43,6 +43,24 @@ def on_client_discharged(
     operations.record_discharge(uow, event.data)
 
 
+def on_appointment_scheduled(
+    event: Event, uow: UnitOfWork, *, settings: ChannelConfig, clock: Clock
+) -> None:
+    operations.record_appointment(uow, REGISTRY.load(event.type, event.data))
+
+
+def on_appointment_status_changed(
+    event: Event, uow: UnitOfWork, *, settings: ChannelConfig, clock: Clock
+) -> None:
+    operations.settle_appointment(uow, REGISTRY.load(event.type, event.data), clock.now())
+
+
+def on_reminder_consent_changed(
+    event: Event, uow: UnitOfWork, *, settings: ChannelConfig, clock: Clock
+) -> None:
+    operations.record_reminder_consent(uow, event.data)
+
+
 EVENT_HANDLERS: dict[str, Callable[..., None]] = {
     "intake.client.retention_expired.v1": retention_expired_handler(
         Base.metadata, ERASURES, ClientErased
@@ -52,6 +70,9 @@ EVENT_HANDLERS: dict[str, Callable[..., None]] = {
     "intake.case.assigned.v1": on_case_assigned,
     "intake.case_manager.updated.v1": on_case_manager_updated,
     "intake.client.discharged.v1": on_client_discharged,
+    "intake.reminder_consent.changed.v1": on_reminder_consent_changed,
+    "planning.appointment.scheduled.v1": on_appointment_scheduled,
+    "planning.appointment.status_changed.v1": on_appointment_status_changed,
     "planning.review.due.v1": on_notifiable_event,
     "referrals.referral.completed.v1": on_notifiable_event,
     "referrals.referral.rejected.v1": on_notifiable_event,

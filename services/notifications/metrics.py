@@ -29,7 +29,7 @@ OLDEST_UNACKNOWLEDGED = Gauge(
 
 # Every channel and urgency starts at 0, so the first failure is an increase an alert sees
 # (a series that appears at 1 has no increase), and the series exist before anything fails.
-for _channel in (domain.Channel.EMAIL, domain.Channel.WEBHOOK):
+for _channel in (domain.Channel.EMAIL, domain.Channel.WEBHOOK, domain.ClientChannel.SMS):
     for _urgency in domain.Urgency:
         DELIVERIES_FAILED.labels(_channel.value, _urgency.value)
 # Likewise each escalation level, on the worker's /metrics where the escalator runs.

@@ -133,3 +133,32 @@ class DeliveryAttempt(Base):
     at: Mapped[datetime] = mapped_column(default=utc_now)
     succeeded: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class AppointmentReminder(Base):
+    """An appointment to remind of the day before, from planning's events; one row per
+    appointment, so however often its events arrive it is reminded once."""
+
+    __tablename__ = "appointment_reminders"
+    appointment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_reference: Mapped[str] = mapped_column(String(20))
+    case_manager_id: Mapped[str] = mapped_column(String(128))
+    starts_at: Mapped[datetime]
+    video: Mapped[bool] = mapped_column(Boolean, default=False)
+    remind_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    settled_at: Mapped[datetime | None]
+
+
+class ClientReminderContact(Base):
+    """A client's consent to reminders and the one channel and address to use, as intake
+    announced it. Withdrawn consent keeps no address."""
+
+    __tablename__ = "client_reminder_contacts"
+    client_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    consented: Mapped[bool] = mapped_column(Boolean)
+    channel: Mapped[str | None] = mapped_column(String(10))
+    address: Mapped[str | None] = mapped_column(String(254))
+    #: intake's count of changes: an older event never wins.
+    version: Mapped[int] = mapped_column(Integer)

@@ -106,14 +106,21 @@ class DeliveryOut(Schema):
     id = fields.String()
     notification_id = fields.String()
     recipient = fields.String(
-        metadata={"description": "A person's user id, or an on-call address (see recipient_kind)"}
+        metadata={
+            "description": "A person's user id, an on-call address, or ``client:<id>`` for a "
+            "client's appointment reminder (their address is never shown; see recipient_kind)"
+        }
     )
     recipient_kind = fields.String(validate=validate.OneOf([k.value for k in RecipientKind]))
     escalation_level = fields.Integer(
         metadata={"description": "0 for the alert itself, 1 and 2 for its escalation reminders"}
     )
-    channel = fields.String()
-    status = fields.String()
+    channel = fields.String(metadata={"description": "email, webhook, in_app, or sms (clients)"})
+    status = fields.String(
+        metadata={
+            "description": "pending, delivered, failed, or cancelled (the client withdrew consent)"
+        }
+    )
     attempts = fields.Integer()
     next_attempt_at = fields.DateTime()
     last_error = fields.String(allow_none=True)

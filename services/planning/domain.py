@@ -8,7 +8,7 @@ with each plan version); every function here returns a new one and never changes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -440,3 +440,28 @@ def decide_approval(
         next_review_due=next_review_after_approval(approved_on, interval_days),
         referrals=new_referral_strategies(previous_content, approved),
     )
+
+
+# --- Suggested changes (a reassessment of an approved plan) -------------------------------------
+
+
+class SuggestionStatus(StrEnum):
+    """A suggested change waits for the plan's next review (open), where it becomes a draft goal
+    (taken_up) or is set aside with a reason (dismissed): never dropped unseen."""
+
+    OPEN = "open"
+    TAKEN_UP = "taken_up"
+    DISMISSED = "dismissed"
+
+
+def new_unmet_needs(
+    content: Mapping[str, Any], unmet_needs: Sequence[str], already_suggested: Collection[str]
+) -> list[str]:
+    """The domains rated unmet need that the agreed plan has no goal for (any goal counts, as in
+    ``propose_goals``) and that no open suggestion names yet, in the order given."""
+    covered = {goal.get("domain") for goal in content.get("goals", [])} | set(already_suggested)
+    return [domain for domain in dict.fromkeys(unmet_needs) if domain not in covered]
+
+
+def goal_for_domain(content: Mapping[str, Any], domain: str) -> dict[str, Any] | None:
+    return next((goal for goal in content.get("goals", []) if goal.get("domain") == domain), None)

@@ -20,7 +20,7 @@ PlanningHandler = Callable[..., None]
 def on_assessment_completed(
     event: Event, uow: UnitOfWork, *, settings: ReviewPolicy, clock: Clock
 ) -> None:
-    operations.draft_from_assessment(uow, event.data)
+    operations.draft_from_assessment(uow, event.data, clock.now())
 
 
 def on_case_assigned(

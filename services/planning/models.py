@@ -289,3 +289,28 @@ class DischargeSummary(Base):
     discharged_at: Mapped[datetime | None]
     written_by: Mapped[str | None] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class SuggestedChange(Base):
+    """A change a reassessment suggests to an approved plan (a domain newly rated unmet need
+    that no goal covers), kept until the plan's next review takes it up or dismisses it with a
+    reason. One per plan, assessment and domain: a repeated event suggests nothing twice."""
+
+    __tablename__ = "suggested_changes"
+    __table_args__ = (
+        UniqueConstraint(
+            "plan_id", "assessment_id", "domain", name="uq_suggested_changes_plan_assessment_domain"
+        ),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    assessment_id: Mapped[str] = mapped_column(String(36))
+    domain: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20), default="new_unmet_need")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    suggested_at: Mapped[datetime] = mapped_column(default=utc_now)
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    dismiss_reason: Mapped[str | None] = mapped_column(String(500))
+    #: The draft goal it became when taken up.
+    goal_id: Mapped[str | None] = mapped_column(String(36))

@@ -95,6 +95,38 @@ class VersionOut(Schema):
     agreement = fields.Dict(allow_none=True)
 
 
+class SuggestedChangeOut(Schema):
+    """A reassessment's new unmet need, waiting for the plan's next review."""
+
+    id = fields.String()
+    assessment_id = fields.String(metadata={"description": "The assessment that found the need."})
+    domain = fields.String(metadata={"example": "housing"})
+    kind = fields.String(
+        metadata={"description": "new_unmet_need: rated unmet need, no goal covers it."}
+    )
+    status = fields.String(
+        metadata={
+            "description": "open (decide it at the next review), taken_up (a draft goal now) "
+            "or dismissed (with the reason)."
+        }
+    )
+    suggested_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    dismiss_reason = fields.String(allow_none=True)
+    goal_id = fields.String(
+        allow_none=True, metadata={"description": "The draft goal it became when taken up."}
+    )
+
+
+class DismissIn(Schema):
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=3, max=500),
+        metadata={"example": "Housing is stable; the client declines support with it for now."},
+    )
+
+
 class PlanOut(Schema):
     id = fields.String()
     client_id = fields.String()
@@ -118,6 +150,13 @@ class PlanOut(Schema):
         keys=fields.String(),
         values=fields.String(),
         metadata={"description": "Referral strategy id -> the referral's status at the partner."},
+    )
+    suggested_changes = fields.List(
+        fields.Nested(SuggestedChangeOut),
+        metadata={
+            "description": "What reassessments of the approved plan suggest (open ones first); "
+            "each is taken up or dismissed at the next review, which cannot be approved before."
+        },
     )
 
 
@@ -189,6 +228,9 @@ class OverdueReviewOut(Schema):
     owner_id = fields.String(allow_none=True)
     due_on = fields.Date()
     reason = fields.String()
+    open_suggested_changes = fields.Integer(
+        metadata={"description": "Suggested changes this review must take up or dismiss."}
+    )
 
 
 class PlanPage(CursorPage):

@@ -239,3 +239,29 @@ class ReferralRequestDecided(Schema):
         metadata={"description": "Why it was declined, written for the partner."},
     )
     decided_at = fields.AwareDateTime(required=True)
+
+
+REMINDER_CHANNELS = ("email", "sms")
+
+
+@REGISTRY.register(
+    "casehub.intake.reminder_consent.changed.v1",
+    "The client consented to appointment reminders (with the one channel and address to use) or "
+    "withdrew that consent (no channel, no address). Nothing clinical; the newest version wins.",
+)
+class ReminderConsentChanged(Schema):
+    client_id = fields.String(required=True)
+    consented = fields.Boolean(required=True)
+    channel = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(REMINDER_CHANNELS)
+    )
+    address = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The e-mail address or E.164 phone number; null when withdrawn."},
+    )
+    version = fields.Integer(
+        required=True,
+        metadata={"description": "Increases with every change: a late event never wins."},
+    )
+    changed_at = fields.AwareDateTime(required=True)

@@ -6,7 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from shared.contracts.registry import REGISTRY
 
-CHANNELS = ("email", "webhook", "in_app")
+#: ``sms`` only for a client's appointment reminder (through the agency's SMS gateway).
+CHANNELS = ("email", "webhook", "in_app", "sms")
 
 
 class _NotificationEvent(Schema):

@@ -292,11 +292,33 @@ def _casework(api: PlanningApi, client_id: str, *, signed: bool = False) -> dict
     return {**made, "team_id": "north"}
 
 
+#: The new unmet needs of the reassessment of the plan under review: one suggested change each.
+SUGGESTED = ("relationships", "leisure", "daily_living_skills", "work_and_education")
+
+
+def _suggestions(review: dict[str, str], first: int) -> list[dict[str, str]]:
+    """Each decision ends a suggestion for every other: take-up and dismiss get their own two."""
+    return [{**review, "suggestion_id": review[f"suggestion_{n}"]} for n in (first, first + 1)]
+
+
 def _plan_under_review(api: PlanningApi) -> dict[str, str]:
     """An approved plan opened for review with its goal changed, so it has a second version to
     compare with the approved one (``older`` and ``newer`` are the compare operation's query)."""
     records = _plan_with_a_strategy(api, approved=True)
     plan_id = records["plan_id"]
+    plan = api.plan(plan_id)
+    api.deliver(  # a reassessment finds a new unmet need: a suggested change for the review
+        "intake.assessment.completed.v1",
+        {
+            **{k: plan[k] for k in ("client_id", "client_reference", "episode_id")},
+            "assessment_id": str(uuid.uuid4()),
+            "version": 2,
+            "completed_at": datetime.now(UTC),
+            "unmet_needs": list(SUGGESTED),
+            "risk_level": "none",
+        },
+    )
+    suggestions = [s["id"] for s in api.plan(plan_id)["suggested_changes"]]
     opened = api.call("POST", f"/plans/{plan_id}/start-review")
     assert opened.status_code == 200, opened.json
     changed = api.call(
@@ -306,7 +328,13 @@ def _plan_under_review(api: PlanningApi) -> dict[str, str]:
     )
     assert changed.status_code == 200, changed.json
     assert changed.json["current_version"] == 2, changed.json
-    return {**records, "number": "2", "older": "1", "newer": "2"}
+    return {
+        **records,
+        "number": "2",
+        "older": "1",
+        "newer": "2",
+        **{f"suggestion_{n}": suggestion for n, suggestion in enumerate(suggestions)},
+    }
 
 
 def _crisis(api: PlanningApi, records: dict[str, str]) -> dict[str, str]:
@@ -353,14 +381,23 @@ def _seed_planning(api: PlanningApi) -> SeededService:
     feed = api.call("POST", "/me/calendar-feed", as_=("cm-feed", "case_manager"))
     assert feed.status_code == 201, feed.json
     records["secret"] = feed.json["path"].removeprefix("/calendar/").removesuffix(".ics")
+    review = _plan_under_review(api)
     return SeededService(
         "planning",
         api,
         {**records, **_crisis(api, records)},
-        other_states=[_plan_with_a_strategy(api, approved=True), _plan_under_review(api)],
+        other_states=[_plan_with_a_strategy(api, approved=True), review],
         own_states={
-            f"POST /appointments/{{appointment_id}}/{move}": _appointments(api, client, 4)
-            for move in ("attend", "outcome", "reschedule")
+            **{
+                f"POST /appointments/{{appointment_id}}/{move}": _appointments(api, client, 4)
+                for move in ("attend", "outcome", "reschedule")
+            },
+            **{
+                f"POST /plans/{{plan_id}}/suggested-changes/{{suggestion_id}}/{move}": (
+                    _suggestions(review, first)
+                )
+                for move, first in (("take-up", 0), ("dismiss", 2))
+            },
         },
     )
 

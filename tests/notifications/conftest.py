@@ -18,6 +18,13 @@ from tests.support.service_api import ServiceApi
 
 CASE_MANAGER, SUPERVISOR = "cm-1", "sup-1"
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+#: Events notifications records without telling anyone at once (the handler does it all).
+RECORDED_ONLY = {
+    "intake.client.discharged.v1",
+    "intake.reminder_consent.changed.v1",
+    "planning.appointment.scheduled.v1",
+    "planning.appointment.status_changed.v1",
+}
 
 
 @dataclass
@@ -43,7 +50,7 @@ class NotificationsApi(ServiceApi):
             id=event_id or str(uuid.uuid4()),
         )
         with self.runtime.unit_of_work() as uow:
-            if routing_key == "intake.client.discharged.v1":
+            if routing_key in RECORDED_ONLY:
                 self.runtime.handlers()[routing_key](event, uow)
             else:
                 if routing_key == "intake.case.assigned.v1":
@@ -58,6 +65,12 @@ class NotificationsApi(ServiceApi):
         with self.runtime.units_of_work_on_one_connection() as unit_of_work:  # as the worker
             config = ChannelConfig.from_env(self.runtime.outbound)  # as the worker's
             return operations.dispatch_due(unit_of_work, config, clock)
+
+    def remind(self, now: datetime) -> int:
+        """One run of the reminder task at the test's moment, as the worker runs it."""
+        with self.runtime.units_of_work_on_one_connection() as unit_of_work:
+            config = ChannelConfig.from_env(self.runtime.outbound)
+            return operations.remind_due(unit_of_work, config, now)
 
     def escalate(self, now: datetime) -> int:
         """One escalator run at the test's moment, as the worker runs it."""

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from services.notifications import domain, operations
-from services.notifications.channels import PARTNER_TEMPLATES, TEMPLATES, ChannelConfig, render
+from services.notifications.channels import (
+    CLIENT_TEMPLATES,
+    PARTNER_TEMPLATES,
+    TEMPLATES,
+    ChannelConfig,
+    render,
+)
 from tests.notifications.conftest import CASE_MANAGER, NOW, SUPERVISOR, NotificationsApi
 from tests.support.mail import free_port
 
@@ -83,7 +89,7 @@ def test_webhook_delivery_is_signed_with_the_recipients_secret(
     assert payload["data"]["urgency"] == "urgent" and "C-1042" in payload["data"]["subject"]
 
 
-@pytest.mark.parametrize("template", sorted(set(TEMPLATES) - PARTNER_TEMPLATES))
+@pytest.mark.parametrize("template", sorted(set(TEMPLATES) - PARTNER_TEMPLATES - CLIENT_TEMPLATES))
 def test_templates_show_only_the_client_reference_and_escape_html(template: str) -> None:
     subject, body = render(
         template,
@@ -91,10 +97,27 @@ def test_templates_show_only_the_client_reference_and_escape_html(template: str)
         app_url="https://casehub.example",
         notification_id="n-1",
         escalation_level=1,
+        when="Tuesday 1 December 2026 at 14:00",
+        video=True,
     )
     assert "<b>" not in subject + body and "&lt;b&gt;C-1&lt;/b&gt;" in subject + body
     for clinical in ("PHQ", "GAD", "C-SSRS", "suicid", "diagnos", "score"):
         assert clinical.lower() not in (subject + body).lower()
+
+
+@pytest.mark.parametrize("template", sorted(CLIENT_TEMPLATES))
+def test_client_templates_hold_the_time_only(template: str) -> None:
+    """What reaches a client's phone or mailbox names no reference, place or anything clinical."""
+    subject, body = render(
+        template,
+        client_reference="C-1",
+        app_url="https://casehub.example",
+        notification_id="n-1",
+        when="<i>Tuesday</i>",
+        video=False,
+    )
+    assert "C-1" not in subject + body and "casehub.example" not in body
+    assert "&lt;i&gt;Tuesday&lt;/i&gt;" in body
 
 
 @pytest.mark.parametrize("template", sorted(PARTNER_TEMPLATES))

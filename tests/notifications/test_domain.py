@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.notifications import domain
 from services.notifications.domain import (
     QuietHours,
     RecipientKind,
@@ -82,3 +84,19 @@ def test_on_call_addresses_are_never_people() -> None:
 def test_backoff_doubles_and_is_capped() -> None:
     assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert retry_delay(20) == timedelta(minutes=30)
+
+
+def test_a_reminder_is_due_at_nine_on_the_agencys_day_before() -> None:
+    chicago = ZoneInfo("America/Chicago")
+    # 05:30 UTC on 2 December is 23:30 on 1 December in Chicago: reminded on 30 November there.
+    early = datetime(2026, 12, 2, 5, 30, tzinfo=UTC)
+    assert domain.reminder_due_at(early, chicago) == datetime(2026, 11, 30, 9, 0, tzinfo=chicago)
+    assert domain.reminder_due_at(early, ZoneInfo("UTC")) == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    # across the end of daylight saving time the reminder stays at 09:00 local
+    after_dst = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    assert domain.reminder_due_at(after_dst, chicago).hour == 9
+
+
+def test_a_client_recipient_is_its_own_kind() -> None:
+    assert domain.recipient_kind("client:c-1") == domain.RecipientKind.CLIENT
+    assert domain.recipient_kind("cm-1") == domain.RecipientKind.PERSON

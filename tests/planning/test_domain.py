@@ -930,3 +930,11 @@ def test_a_consent_needs_renewal_from_14_days_before_its_end() -> None:
     assert casework_domain.consent_needs_renewal(date(2026, 12, 14), today)
     assert not casework_domain.consent_needs_renewal(date(2026, 12, 15), today)
     assert not casework_domain.consent_needs_renewal(None, today)
+
+
+def test_only_uncovered_new_needs_are_suggested_once_each() -> None:
+    content = {"goals": [{"domain": "housing", "status": "achieved"}]}
+    assert domain.new_unmet_needs(
+        content, ["housing", "income", "income", "leisure"], already_suggested={"leisure"}
+    ) == ["income"]
+    assert domain.new_unmet_needs(content, [], already_suggested=set()) == []

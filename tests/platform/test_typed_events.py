@@ -546,6 +546,25 @@ CASES += [
             "case_manager_id": "cm-1",
         },
     ),
+    (
+        intake.ReminderConsentChanged(
+            client_id="c-1",
+            consented=True,
+            channel="sms",
+            address="+15550142",
+            version=1,
+            changed_at=AT,
+        ),
+        "client/c-1",
+        {
+            "client_id": "c-1",
+            "consented": True,
+            "channel": "sms",
+            "address": "+15550142",
+            "version": 1,
+            "changed_at": AT,
+        },
+    ),
 ]
 
 #: A partner's referral to the agency, worked by intake: the outcome, never a name or client id.

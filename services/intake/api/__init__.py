@@ -15,6 +15,7 @@ from services.intake.api.common import (
     duplicate_reviews_bp,
     referral_requests_bp,
 )
+from services.intake.api.reminders import reminders_bp
 from services.intake.models import AUDIT, Base
 from shared.web.audit import audit_blueprint
 from shared.web.privacy import privacy_blueprint
@@ -27,6 +28,7 @@ BLUEPRINTS = [
     caseloads_bp,
     duplicate_reviews_bp,
     care_team_bp,
+    reminders_bp,
     audit_blueprint(AUDIT),
     privacy_blueprint("intake", Base.metadata, AUDIT),
 ]

@@ -1,6 +1,6 @@
 """The notifications service layer, one module per use case (no Flask; time is passed in):
 ``from_events`` (events become notifications and deliveries), ``sending`` (the dispatcher),
-``escalation`` (unacknowledged crisis alerts), ``people`` (inbox, acknowledgement, preferences,
+``escalation`` (unacknowledged crisis alerts), ``reminders`` (appointments, the day before), ``people`` (inbox, acknowledgement, preferences,
 rules, the delivery log) and ``signals`` (wake-up channel and counters)."""
 
 from services.notifications.operations.escalation import escalate, escalate_due
@@ -20,6 +20,12 @@ from services.notifications.operations.people import (
     read_preferences,
     save_preferences,
     update_rule,
+)
+from services.notifications.operations.reminders import (
+    record_appointment,
+    record_reminder_consent,
+    remind_due,
+    settle_appointment,
 )
 from services.notifications.operations.sending import (
     Clock,
@@ -55,9 +61,13 @@ __all__ = [
     "mark_read",
     "notify",
     "read_preferences",
+    "record_appointment",
     "record_assignment",
     "record_discharge",
+    "record_reminder_consent",
     "record_team_change",
+    "remind_due",
     "save_preferences",
+    "settle_appointment",
     "update_rule",
 ]

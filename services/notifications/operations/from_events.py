@@ -150,12 +150,12 @@ def notify(
             supervisor_id=supervisor,
             contact_email=data.get("contact_email"),
         )
-        _deliver(uow, notification, recipients, rule.channels, now)
+        deliver(uow, notification, recipients, rule.channels, now)
         created.append(notification)
     return created
 
 
-def _deliver(
+def deliver(
     uow: UnitOfWork,
     notification: Notification,
     recipients: list[str],

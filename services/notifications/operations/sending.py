@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, case, select
 
 from services.notifications import domain
-from services.notifications.channels import ChannelConfig, Mailer, send_webhook
+from services.notifications.channels import ChannelConfig, Mailer, send_sms, send_webhook
 from services.notifications.events import NotificationDelivered, NotificationFailed
 from services.notifications.models import (
+    ClientReminderContact,
     Delivery,
     DeliveryAttempt,
     Notification,
@@ -31,6 +32,12 @@ from services.notifications.operations.signals import (
     DELIVERIES_FAILED,
     log,
 )
+
+
+class ConsentWithdrawn(LookupError):
+    """The client no longer consents to reminders (or changed how to be reached): the delivery
+    is cancelled, never retried."""
+
 
 Sender = Callable[[Delivery, Notification, list[Notification]], None]
 Clock = Callable[[], datetime]
@@ -145,7 +152,14 @@ def _attempt(
             parent=tracing.context_from(notification.traceparent),
             attributes={"casehub.delivery.id": first.id, "casehub.urgency": notification.urgency},
         ):
-            _send(config, mailer, first, [n for _, n in group], preference)
+            if first.recipient_kind == domain.RecipientKind.CLIENT:
+                _send_to_client(uow, config, mailer, first, notification)
+            else:
+                _send(config, mailer, first, [n for _, n in group], preference)
+    except ConsentWithdrawn as withdrawn:
+        for delivery, _ in group:
+            delivery.status, delivery.last_error = domain.DeliveryStatus.CANCELLED, str(withdrawn)
+        return
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"[:500]
         for delivery, each in group:
@@ -238,4 +252,33 @@ def _send(
                 "subject": f"notification/{notifications[0].id}",
                 "data": {"subject": subject, "body": body, "urgency": notifications[0].urgency},
             },
+        )
+
+
+def _send_to_client(
+    uow: UnitOfWork,
+    config: ChannelConfig,
+    mailer: Mailer,
+    delivery: Delivery,
+    notification: Notification,
+) -> None:
+    """The client's consent is read again now, in the sending transaction: a withdrawal that
+    arrived after the reminder was made still stops it."""
+    contact = (
+        uow.session.get(ClientReminderContact, notification.client_id)
+        if notification.client_id
+        else None
+    )
+    if contact is None or not contact.consented or not contact.address:
+        raise ConsentWithdrawn("consent withdrawn")
+    if contact.channel != delivery.channel:
+        raise ConsentWithdrawn("the client chose another channel")
+    if delivery.channel == domain.ClientChannel.SMS:
+        send_sms(config, contact.address, notification.body, delivery.id)
+    else:
+        mailer.send(
+            contact.address,
+            notification.subject,
+            notification.body,
+            message_id=f"<{delivery.id}@casehub>",
         )

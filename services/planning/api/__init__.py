@@ -17,6 +17,7 @@ from services.planning.schemas import (
     CrisisEpisodeOut,
     CrisisEpisodePage,
     CrisisPictureOut,
+    DismissIn,
     FollowUpArgs,
     FollowUpOut,
     FollowUpPage,
@@ -137,6 +138,7 @@ def _respond(uow: Any, plan: Plan) -> dict[str, Any]:
             operations.next_review(uow, plan),
         ),
         "strategy_referrals": operations.strategy_referrals(uow, plan),
+        "suggested_changes": operations.suggestions_of(uow, plan),
     }
 
 
@@ -206,7 +208,9 @@ def compare_versions(args: dict[str, Any], plan_id: str) -> Any:
 @plans.arguments(AgreementIn, example=AGREEMENT_EXAMPLE)
 @plans.response(200, PlanOut)
 @plans.alt_response(
-    409, description="Not allowed from this status (allowed named), or not ready (reasons)."
+    409,
+    description="Not allowed from this status (allowed named), not ready (reasons), or a "
+    "review with suggested changes still undecided (named).",
 )
 def approve(agreement: dict[str, Any], plan_id: str) -> Any:
     """Record the client's agreement and approve the working version; a review is scheduled."""
@@ -230,6 +234,42 @@ def start_review(plan_id: str) -> Any:
     """Open the plan for review: changes now go into a new version."""
     with _uow() as uow:
         return _respond(uow, operations.start_review(uow, current_principal(), plan_id))
+
+
+@plans.route("/<plan_id>/suggested-changes/<suggestion_id>/take-up", methods=["POST"])
+@require_roles(*EDITORS)
+@plans.response(200, PlanOut)
+@plans.alt_response(
+    409, description="The plan is not under review (start it first), or the change is decided."
+)
+def take_up_suggestion(plan_id: str, suggestion_id: str) -> Any:
+    """At the review: a suggested change becomes a draft goal in the new version."""
+    with _uow() as uow:
+        plan = operations.take_up(
+            uow, current_principal(), plan_id, suggestion_id, current_runtime().clock.now()
+        )
+        return _respond(uow, plan)
+
+
+@plans.route("/<plan_id>/suggested-changes/<suggestion_id>/dismiss", methods=["POST"])
+@require_roles(*EDITORS)
+@plans.arguments(DismissIn, example={"reason": "Housing is stable; the client declines support."})
+@plans.response(200, PlanOut)
+@plans.alt_response(
+    409, description="The plan is not under review (start it first), or the change is decided."
+)
+def dismiss_suggestion(body: dict[str, Any], plan_id: str, suggestion_id: str) -> Any:
+    """At the review: set a suggested change aside, with the reason on the record."""
+    with _uow() as uow:
+        plan = operations.dismiss(
+            uow,
+            current_principal(),
+            plan_id,
+            suggestion_id,
+            body["reason"],
+            current_runtime().clock.now(),
+        )
+        return _respond(uow, plan)
 
 
 @plans.route("/<plan_id>/close", methods=["POST"])
@@ -401,6 +441,7 @@ def overdue(args: dict[str, Any]) -> Any:
                     "owner_id": plan.owner_id,
                     "due_on": review.due_on,
                     "reason": review.reason,
+                    "open_suggested_changes": len(operations.open_suggestions(uow, plan)),
                 }
                 for review, plan in page.items
             ],

@@ -48,6 +48,12 @@ from services.planning.operations.reading import (
     read_version,
     strategy_referrals,
 )
+from services.planning.operations.suggestions import (
+    dismiss,
+    open_suggestions,
+    suggestions_of,
+    take_up,
+)
 from services.planning.operations.task_sources import (
     announce_expiring_consents,
     record_consent,
@@ -79,6 +85,7 @@ __all__ = [
     "compare",
     "complete_follow_up",
     "crisis_picture",
+    "dismiss",
     "draft_from_assessment",
     "editable_plan",
     "list_crises",
@@ -88,6 +95,7 @@ __all__ = [
     "load_plan",
     "next_review",
     "open_from_high_risk",
+    "open_suggestions",
     "overdue_reviews",
     "plan_version",
     "read_plan",
@@ -105,6 +113,8 @@ __all__ = [
     "set_safety_plan",
     "start_review",
     "strategy_referrals",
+    "suggestions_of",
+    "take_up",
     "task_for_reassessment",
     "task_for_referral",
     "tasks_of",

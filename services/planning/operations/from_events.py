@@ -24,6 +24,7 @@ from services.planning.models import (
 from services.planning.operations.access import next_review, working_version
 from services.planning.operations.discharge import keep_continuity, record_scores
 from services.planning.operations.lifecycle import close_plan
+from services.planning.operations.suggestions import suggest_from_assessment
 from services.planning.operations.task_sources import (
     task_for_missing_safety_plan,
     task_for_referral,
@@ -77,8 +78,10 @@ def _create_plan(
     return plan, True
 
 
-def draft_from_assessment(uow: UnitOfWork, data: Mapping[str, Any]) -> Plan:
-    """One proposed goal per unmet-need domain; a later assessment adds what is new."""
+def draft_from_assessment(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> Plan:
+    """One proposed goal per unmet-need domain; a later assessment adds what is new: to the
+    draft being written, or, when the plan is active, as suggested changes for its next review
+    (the agreed plan never changes behind the client's back, and the need is never ignored)."""
     plan = _plan_for_episode(uow, data["episode_id"])
     created = False
     if plan is None:
@@ -87,6 +90,8 @@ def draft_from_assessment(uow: UnitOfWork, data: Mapping[str, Any]) -> Plan:
     if not created and domain.is_editable(plan.status):
         version = working_version(uow, plan, "system")
         version.content = domain.propose_goals(version.content, data["unmet_needs"], new_id)
+    elif plan.status == domain.PlanStatus.ACTIVE and plan.approved_version is not None:
+        suggest_from_assessment(uow, plan, data, now)
     plan.latest_assessment_id = data["assessment_id"]
     record_scores(uow, data)
     return plan

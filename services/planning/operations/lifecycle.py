@@ -23,6 +23,7 @@ from services.planning.operations.access import (
     pending_reviews,
     plan_version,
 )
+from services.planning.operations.suggestions import refuse_open_suggestions
 from services.planning.operations.task_sources import task_for_review, tasks_for_strategies
 from services.planning.operations.writing import goal_in
 from services.planning.settings import ReviewPolicy
@@ -45,6 +46,8 @@ def approve(
     """The client agreed: the working version is approved, referrals requested, a review set
     (dated from the agency's day of the approval)."""
     plan = editable_plan(uow, actor, plan_id)
+    if plan.status == domain.PlanStatus.UNDER_REVIEW:
+        refuse_open_suggestions(uow, plan)
     version = plan_version(uow, plan, plan.current_version)
     previous = plan_version(uow, plan, plan.approved_version) if plan.approved_version else None
     decision = domain.decide_approval(
