@@ -1,10 +1,8 @@
 """Events into the read model. Each projector fills only the columns its event knows, keyed by
-the natural id, so redelivered or out-of-order events leave the same rows; ``archive`` keeps
-every event for a rebuild."""
+the natural id, so redelivered or out-of-order events leave the same rows."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -13,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from services.reporting.models import (
     AcknowledgementFact,
-    ArchivedEvent,
     AssignmentFact,
     CrisisAlertFact,
     EpisodeFacts,
@@ -39,7 +36,9 @@ def _earliest(current: datetime | None, candidate: datetime | None) -> datetime 
 
 
 #: ``session.info`` key of the rows a rebuild has made so far: into an emptied read model,
-#: a key not among them is new, so no query is needed to find out.
+#: a key not among them is new, so no query is needed to find out. Should the live consumer
+#: have made the row meanwhile, the insert fails on its key and the rebuild redoes that chunk
+#: without this shortcut (rebuild.py).
 REBUILT_KEYS = "reporting_rebuilt_keys"
 
 
@@ -73,18 +72,6 @@ def _state_programme(episode: EpisodeFacts, programme: str | None, at: datetime)
     """The programme stated by the newest event wins (a late, older one changes nothing)."""
     if programme and (episode.programme_stated_at is None or at >= episode.programme_stated_at):
         episode.programme, episode.programme_stated_at = programme, at
-
-
-def archive(session: Session, event: Event, archived_at: datetime) -> None:
-    session.add(
-        ArchivedEvent(
-            event_id=event.id,
-            event_type=event.type,
-            occurred_at=event.time,
-            archived_at=archived_at,
-            envelope=json.dumps(event.to_cloudevent(), sort_keys=True),
-        )
-    )
 
 
 def on_registered(session: Session, event: Event) -> None:
@@ -250,7 +237,7 @@ def on_acknowledged(session: Session, event: Event) -> None:
     )
 
 
-#: Event types the figures read; every other type is archived only.
+#: Event types the figures read; every other type is received and left (the archive keeps it).
 PROJECTORS: dict[str, Projector] = {
     "casehub.intake.client.registered.v1": on_registered,
     "casehub.intake.client.readmitted.v1": on_registered,
