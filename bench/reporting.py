@@ -36,6 +36,9 @@ from shared.service import ServiceRuntime
 
 BATCH = 50
 MILLION = 1_000_000
+#: The live projection is timed on at most this many events (it runs at the database's pace);
+#: the rebuild takes the whole archive.
+PROJECTION_SAMPLE = 2_000
 
 
 def _event(routing_key: str, data: dict[str, Any], at: datetime) -> Event:
@@ -247,13 +250,14 @@ def run_reporting(count: int, *, stream: bool = True) -> list[Outcome]:
     try:
         runtime.migrate()
         events = synthetic_events(count)
-        baseline = _no_database_rate(events)
+        sample = events[:PROJECTION_SAMPLE]
+        baseline = _no_database_rate(sample)
         handlers = runtime.handlers()
         inbox = runtime.spec.tables.inbox
         began = time.perf_counter()
-        for start in range(0, len(events), BATCH):
+        for start in range(0, len(sample), BATCH):
             with runtime.unit_of_work() as uow:
-                batch = events[start : start + BATCH]
+                batch = sample[start : start + BATCH]
                 insert_ignoring_duplicates(
                     uow.session,
                     inbox,
@@ -265,9 +269,9 @@ def run_reporting(count: int, *, stream: bool = True) -> list[Outcome]:
                 )
                 for event in batch:
                     handlers[event.routing_key](event, uow)
-        projected = len(events) / (time.perf_counter() - began)
+        projected = len(sample) / (time.perf_counter() - began)
         outcome.add(
-            f"projection, {len(events):,} events ({BATCH} a transaction, with the inbox)",
+            f"projection, {len(sample):,} events ({BATCH} a transaction, with the inbox)",
             projected,
             "events/s",
             baseline=baseline,

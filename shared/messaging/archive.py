@@ -231,7 +231,7 @@ class FolderArchive:
                 for line in handle:
                     if not line.endswith(b"\n") or offset >= end:
                         return
-                    record = json.loads(line)
+                    record, body = _record(line)
                     offset = record["offset"] + 1
                     if isinstance(start, int) and record["offset"] < start:
                         continue
@@ -239,9 +239,10 @@ class FolderArchive:
                         datetime.fromisoformat(record["archived_at"]) < start
                     ):
                         continue
-                    yield ArchivedMessage(
-                        record["offset"], record["routing_key"], _body(record).encode()
-                    )
+                    yield ArchivedMessage(record["offset"], record["routing_key"], body)
+
+
+_EVENT = b', "event": '
 
 
 def _line(offset: int, archived_at: str, routing_key: str, body: bytes) -> bytes:
@@ -258,10 +259,13 @@ def _line(offset: int, archived_at: str, routing_key: str, body: bytes) -> bytes
     return (head[:-1] + ', "body": ' + json.dumps(text) + "}\n").encode()
 
 
-def _body(record: dict[str, Any]) -> str:
-    if "event" in record:
-        return json.dumps(record["event"], separators=(",", ":"), sort_keys=True)
-    return str(record["body"])
+def _record(line: bytes) -> tuple[dict[str, Any], bytes]:
+    """A line's offset, time and key, and the event's bytes as published (sliced, not re-encoded)."""
+    head, found, rest = line.partition(_EVENT)
+    if found:
+        return json.loads(head + b"}"), rest[:-2]
+    record = json.loads(line)
+    return record, str(record["body"]).encode()
 
 
 class StreamArchive:

@@ -42,18 +42,30 @@ def _earliest(current: datetime | None, candidate: datetime | None) -> datetime 
 REBUILT_KEYS = "reporting_rebuilt_keys"
 
 
+#: ``session.info`` key of the rows a rebuild's transaction holds, by key: a second event about
+#: a row added moments ago finds it here, where ``session.get`` would flush and query.
+REBUILT_ROWS = "reporting_rebuilt_rows"
+
+
 def _row(session: Session, model: type[Row], key: str, **defaults: Any) -> Row:
     """The row for ``key``, added with ``defaults`` if this is the first event about it."""
     rebuilt: set[tuple[type, str]] | None = session.info.get(REBUILT_KEYS)
-    if rebuilt is not None and (model, key) not in rebuilt:
+    if rebuilt is None:
+        row = session.get(model, key)
+        if row is None:
+            row = model(**defaults)
+            session.add(row)
+        return row
+    held: dict[tuple[type, str], Any] = session.info.setdefault(REBUILT_ROWS, {})
+    found = held.get((model, key))
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    row = session.get(model, key) if (model, key) in rebuilt else None  # an earlier chunk's
+    if row is None:
         rebuilt.add((model, key))
         row = model(**defaults)
         session.add(row)
-        return row
-    row = session.get(model, key)
-    if row is None:
-        row = model(**defaults)
-        session.add(row)
+    held[(model, key)] = row
     return row
 
 
