@@ -303,6 +303,10 @@ class StreamArchive:
             publisher.close()
         finally:
             connection.release()
+        if outcome.unroutable:
+            raise LookupError(
+                f"the archive stream {self.queue} does not exist yet: a worker declares it at start"
+            )
         if outcome.confirmed != [mark]:
             raise ConnectionError(f"the archive stream {self.queue} did not take the end mark")
         return mark

@@ -35,6 +35,7 @@ def test_rebuild_from_the_archive_gives_the_live_tables(reporting: ReportingApi)
     result = rebuild(reporting.runtime, chunk=10)
     assert result.events == len(redelivered)  # the archive keeps every publication, in order
     assert result.projected == len(events) and result.already_handled == 15  # the copies
+    assert result.lookups_from_offset is None  # nobody else wrote: the shortcut held
     assert reporting.tables() == live
     assert reporting.handled() == len(events)  # the inbox again knows every event, once
     with reporting.runtime.database.read_session() as session:
@@ -107,6 +108,8 @@ def test_events_arriving_during_a_rebuild_are_counted_exactly_once(
     assert result.projected == len(a)  # A by the replay, and only A
     assert result.already_handled == len(b)  # B reached by the replay after the live consumer
     assert result.projected + len(live_handled) == len(events)
+    # the replay met rows the live consumer had made, and looked keys up from then on
+    assert result.lookups_from_offset is not None
     assert reporting.handled() == len(events)
     assert reporting.tables() == expected
 

@@ -66,6 +66,9 @@ class RebuildResult:
     skipped: int = 0
     failed_event_ids: list[str] = field(default_factory=list)
     last_offset: int | None = None
+    #: Where the replay found a row the live consumer had made and went on looking each key up
+    #: (None: the shortcut into the emptied tables held to the end).
+    lookups_from_offset: int | None = None
 
 
 def _lock_inbox(session: Session, runtime: ServiceRuntime) -> None:
@@ -143,6 +146,7 @@ class Replay:
                 return
             except IntegrityError:
                 self.made = None  # the live consumer made some of these rows: look each up
+                self.result.lookups_from_offset = messages[0].offset
             except Exception:
                 log.warning("reporting.rebuild_chunk_failed", offset=last_offset)
                 self.made = None
