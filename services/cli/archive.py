@@ -37,8 +37,13 @@ def cmd_archive(args: argparse.Namespace) -> int:
     settings = Settings.from_env("cli")
     archive = open_archive(settings, platform_topology(settings), lambda: open_connection(settings))
     count, last = 0, None
+    try:
+        end = archive.end_mark()
+    except (LookupError, ConnectionError, OSError) as error:
+        print(f"casehub archive: {error}", file=sys.stderr)
+        return 1
     with _output(args.out) as out:
-        for message in archive.read(start, until=archive.end_mark()):
+        for message in archive.read(start, until=end):
             last = message.offset
             try:
                 event = json.loads(message.body)

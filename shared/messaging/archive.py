@@ -97,6 +97,10 @@ class EventArchive(Protocol):
         """The archive's end now: reading ``until`` it stops after every event archived so far."""
         ...
 
+    def holds_events(self) -> bool:
+        """Whether any event is kept (a rebuild refuses to empty a read model from nothing)."""
+        ...
+
     def read(self, start: Start = "first", until: str | None = None) -> Iterator[ArchivedMessage]:
         """Events in archive order from ``start`` (an offset before the oldest kept one starts at
         the oldest), up to ``until`` or, without it, up to the end as it is when reading begins."""
@@ -174,6 +178,9 @@ class FolderArchive:
 
     def end_mark(self) -> str:
         return str(self.end())
+
+    def holds_events(self) -> bool:
+        return any(True for _ in self.read("first"))
 
     def append(self, messages: Sequence[tuple[str, bytes]]) -> list[int]:
         """Archive ``(routing_key, body)`` pairs in order, durably (fsync); their offsets."""
@@ -310,6 +317,10 @@ class StreamArchive:
         if outcome.confirmed != [mark]:
             raise ConnectionError(f"the archive stream {self.queue} did not take the end mark")
         return mark
+
+    def holds_events(self) -> bool:
+        """Reads at most one event (after publishing an end mark, so it never waits)."""
+        return any(True for _ in self.read("first"))
 
     def read(self, start: Start = "first", until: str | None = None) -> Iterator[ArchivedMessage]:
         until = until or self.end_mark()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from services.cli import main
 from services.reporting.models import READ_MODEL, ArchiveReplay
 from services.reporting.operations.rebuild import RebuildResult, rebuild
+from shared.messaging.broker import open_connection
 from shared.messaging.consumer import Delivery
 from tests.reporting.conftest import ReportingApi, consume_until, publish
 from tests.reporting.scenario import cohort
@@ -130,4 +131,26 @@ def test_rebuild_command_reports_what_it_replayed(
     out = capsys.readouterr().out
     assert f"replayed {len(events)} archived events up to offset {len(events) - 1}" in out
     assert f"{len(events)} projected, 0 already handled" in out
+    assert reporting.tables() == before
+
+
+def test_a_rebuild_from_an_empty_archive_leaves_the_read_model_alone(
+    reporting: ReportingApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pointed at the wrong broker, exchange or folder, a rebuild would empty every figure and
+    replay nothing: it refuses instead, and says why."""
+    reporting.deliver(cohort())  # straight to the handlers: nothing was published
+    before = reporting.tables()
+    connection = open_connection(reporting.runtime.settings)
+    try:
+        reporting.runtime.topology.declare(connection)  # the stream exists, empty
+    finally:
+        connection.release()
+    settings = reporting.runtime.settings
+    monkeypatch.setenv("REPORTING_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("CASEHUB_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CASEHUB_BROKER_URL", settings.broker_url)
+    monkeypatch.setenv("CASEHUB_EXCHANGE", settings.exchange)
+    assert main(["reporting", "rebuild"]) == 1
+    assert "the event archive holds no events" in capsys.readouterr().err
     assert reporting.tables() == before

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -222,6 +222,11 @@ class Replay:
             session.close()
 
 
+def _read_model_holds_rows(runtime: ServiceRuntime) -> bool:
+    with runtime.database.read_session() as session:
+        return any(session.scalars(select(model).limit(1)).first() for model in READ_MODEL)
+
+
 def rebuild(
     runtime: ServiceRuntime,
     archive: EventArchive | None = None,
@@ -231,6 +236,11 @@ def rebuild(
 ) -> RebuildResult:
     """Drop the read model, replay the archive from the first offset to the end mark."""
     archive = archive or runtime.event_archive()
+    if not archive.holds_events() and _read_model_holds_rows(runtime):
+        raise LookupError(
+            "the event archive holds no events: the read model is left as it is (wrong "
+            "CASEHUB_BROKER_URL, CASEHUB_EXCHANGE or CASEHUB_DATA_DIR, or the archive was lost)"
+        )
     result = RebuildResult()
     mark = drop_read_model(runtime, archive, datetime.now(UTC))
     replay = Replay(runtime, result)
