@@ -254,6 +254,7 @@ class Stack:
                 base = f"{self.queue_prefix}{service}.events"
                 for name in (base, f"{base}.dlq", *self._retry_queue_names(base)):
                     channel.queue_delete(name)
+            channel.queue_delete(f"{self.queue_prefix}events.archive")  # the event archive
             channel.exchange_delete(self.exchange)
         with psycopg.connect(_admin_conninfo(), autocommit=True) as connection:
             for url in self.databases.values():

@@ -43,6 +43,8 @@ def platform_topology(settings: Settings) -> Topology:
         settings.retry_delays,
         settings.delivery_limit,
         settings.queue_prefix,
+        settings.archive_max_age,
+        settings.archive_max_bytes,
     )
 
 

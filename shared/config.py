@@ -32,6 +32,10 @@ LOOPBACK_HOST = "127.0.0.1"
 #: Development only: webhooks may go to http:// and to loopback or private addresses.
 ALLOW_PRIVATE_WEBHOOKS_VARIABLE = "CASEHUB_ALLOW_PRIVATE_WEBHOOKS"
 PLATFORM_EXCHANGE = "casehub.events"
+#: The event archive's retention (RabbitMQ ``x-max-age`` / ``x-max-length-bytes``): as long as
+#: client records are kept (CASEHUB_RETENTION_YEARS), within 50 GB (about 50 million events).
+DEFAULT_ARCHIVE_MAX_AGE = "7Y"
+DEFAULT_ARCHIVE_MAX_BYTES = 50_000_000_000
 
 
 def default_data_dir() -> Path:
@@ -78,6 +82,25 @@ def _floats(raw: str) -> tuple[float, ...]:
     if not values or any(value <= 0 for value in values):
         raise ValueError(f"retry delays must be positive seconds, got {raw!r}")
     return values
+
+
+def _archive_age(raw: str | None) -> str:
+    """Checked at start: RabbitMQ refuses a malformed ``x-max-age`` when the stream is declared."""
+    from shared.messaging.archive import max_age
+
+    text = (raw or DEFAULT_ARCHIVE_MAX_AGE).strip()
+    max_age(text)
+    return text
+
+
+def _positive(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive number of bytes, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -138,6 +161,10 @@ class Settings:
     #: How long after discharge a client's record is kept before intake announces that its
     #: retention expired (``CASEHUB_RETENTION_YEARS``, default 7; a legal hold stops it).
     retention_years: float = 7.0
+    #: Retention of the event archive (``CASEHUB_ARCHIVE_MAX_AGE``, ``CASEHUB_ARCHIVE_MAX_BYTES``):
+    #: the stream's arguments on RabbitMQ, the segment folder's limits on the embedded default.
+    archive_max_age: str = DEFAULT_ARCHIVE_MAX_AGE
+    archive_max_bytes: int = DEFAULT_ARCHIVE_MAX_BYTES
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -248,6 +275,11 @@ class Settings:
             allow_private_webhooks=_flag(env, ALLOW_PRIVATE_WEBHOOKS_VARIABLE),
             emergency_access_hours=float(env.get("CASEHUB_EMERGENCY_ACCESS_HOURS", "12")),
             retention_years=float(env.get("CASEHUB_RETENTION_YEARS", "7")),
+            archive_max_age=_archive_age(env.get("CASEHUB_ARCHIVE_MAX_AGE")),
+            archive_max_bytes=_positive(
+                "CASEHUB_ARCHIVE_MAX_BYTES",
+                env.get("CASEHUB_ARCHIVE_MAX_BYTES") or str(DEFAULT_ARCHIVE_MAX_BYTES),
+            ),
             encryption_keys=tuple(
                 part.strip()
                 for part in env.get("CASEHUB_ENCRYPTION_KEYS", "").split(",")

@@ -18,6 +18,7 @@ from shared.config import Settings
 from shared.contracts import REGISTRY, ContractRegistry
 from shared.db import Database
 from shared.errors import CasehubError
+from shared.messaging.archive import EventArchive, open_archive
 from shared.messaging.broker import open_connection, ping_broker
 from shared.messaging.consumer import DelayedRetryPump, EventConsumer, Handler
 from shared.messaging.outbox import OutboxWriter, measure_outbox_lag
@@ -165,6 +166,11 @@ class ServiceRuntime:
 
     def connect_broker(self) -> Connection:
         return open_connection(self.settings)
+
+    def event_archive(self) -> EventArchive:
+        """Every event published on the platform's exchange, in order (the stream, or the
+        embedded default's folder): what a read model is rebuilt from."""
+        return open_archive(self.settings, self.topology, self.connect_broker)
 
     def relay(self) -> OutboxRelay:
         return OutboxRelay(

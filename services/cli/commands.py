@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 
 from services.cli import governance
+from services.cli.archive import cmd_archive
 from services.cli.database import cmd_migrate, cmd_reporting, cmd_revision, cmd_topology
 from services.cli.dead_letters import cmd_dlq
 from services.cli.dev import DEV_BASE_PORT, cmd_dev
@@ -76,10 +77,22 @@ def build_parser() -> argparse.ArgumentParser:
         "intake, 9102 planning, …; 0 for none)",
     )
     reporting = add(
-        "reporting", cmd_reporting, "rebuild the reporting read model from its event archive"
+        "reporting", cmd_reporting, "rebuild the reporting read model from the event archive"
     )
     reporting.add_argument("action", choices=("rebuild",))
     reporting.add_argument("--no-migrate", action="store_true")
+    archive = add(
+        "archive", cmd_archive, "export the event archive as JSON lines (backfill a new consumer)"
+    )
+    archive.add_argument("action", choices=("export",))
+    archive.add_argument(
+        "--from",
+        dest="start",
+        default="first",
+        help="first (default), an offset, or an ISO 8601 time (events archived from then on)",
+    )
+    archive.add_argument("--type", help="only this event type (casehub.intake.case.assigned.v1)")
+    archive.add_argument("--out", help="write the JSON lines here instead of stdout")
     token = add("token", cmd_token, "mint a development JWT")
     token.add_argument("--sub", required=True)
     token.add_argument("--role", action="append", required=True)

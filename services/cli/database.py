@@ -91,7 +91,12 @@ def cmd_reporting(args: argparse.Namespace) -> int:
     configure_logging("reporting", runtime.settings.log_level)
     if not args.no_migrate:
         runtime.migrate()
-    print(runtime.spec.maintenance["rebuild"](runtime))
+    try:
+        print(runtime.spec.maintenance["rebuild"](runtime))
+    except (LookupError, ConnectionError, OSError) as error:
+        # The archive could not be marked: nothing was dropped (the drop rolled back).
+        print(f"casehub reporting rebuild: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -12,11 +12,8 @@ from flask import Response, current_app
 from services.reporting import domain
 from services.reporting.models import AUDIT
 from services.reporting.operations import report
-from services.reporting.operations.archive_feed import archived_events
 from services.reporting.operations.exports import FORMATS
 from services.reporting.schemas import (
-    ArchiveArgs,
-    ArchivePage,
     FunderReportArgs,
     KpiArgs,
     KpisOut,
@@ -24,7 +21,6 @@ from services.reporting.schemas import (
 from shared.clock import agency_today
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
-from shared.web.paging import page_body
 from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
@@ -32,14 +28,8 @@ from shared.web.service_app import current_runtime
 READERS = ("supervisor", "admin", "reporting")
 CLOCK = "reporting_clock"
 
-#: Every archived event carries client identifiers: only admins and the reporting role.
-ARCHIVE_READERS = ("admin", "reporting")
-
 figures = Blueprint("figures", __name__, url_prefix="", description="KPIs and funder reports")
-archive = Blueprint(
-    "archive", __name__, url_prefix="/archive", description="The event archive, for backfills"
-)
-BLUEPRINTS = [figures, archive, audit_blueprint(AUDIT)]
+BLUEPRINTS = [figures, audit_blueprint(AUDIT)]
 
 
 def _caller() -> report.Caller:
@@ -87,25 +77,6 @@ def funder_report(args: dict[str, Any]) -> Any:
         mimetype=FORMATS[format_].split(";")[0],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-@archive.route("/events", methods=["GET"])
-@require_roles(*ARCHIVE_READERS)
-@archive.arguments(ArchiveArgs, location="query")
-@archive.response(200, ArchivePage)
-def archived(args: dict[str, Any]) -> Any:
-    """Every event reporting received, oldest first, a page at a time: a new consumer replays
-    it from the start, then keeps its ``cursor``."""
-    with current_runtime().unit_of_work() as uow:
-        return page_body(
-            archived_events(
-                uow,
-                current_principal(),
-                event_type=args.get("type"),
-                limit=args["limit"],
-                cursor=args["cursor"],
-            )
-        )
 
 
 def install_clock(now: Callable[[], datetime]) -> Callable[[Any, Any], None]:

@@ -12,14 +12,19 @@ from services.reporting.operations.rebuild import rebuild
 from shared.db import utc_now
 from shared.service import ServiceRuntime, ServiceSpec
 
-#: The service's clock, built once: handlers stamp archive rows with it, the API dates "today".
+#: The service's clock, built once: the API dates "today" with it.
 now = utc_now
 
 
 def rebuild_read_model(runtime: ServiceRuntime) -> str:
     """``casehub reporting rebuild``: the read model thrown away and replayed from the archive."""
-    result = rebuild(runtime.database)
-    return f"reporting: replayed {result.events} archived events into {result.projected} rows"
+    result = rebuild(runtime)
+    failed = f", {len(result.failed_event_ids)} failed" if result.failed_event_ids else ""
+    return (
+        f"reporting: replayed {result.events} archived events up to offset "
+        f"{result.last_offset}: {result.projected} projected, {result.already_handled} already "
+        f"handled, {result.skipped} not for reporting{failed}"
+    )
 
 
 SERVICE = ServiceSpec(
@@ -29,7 +34,7 @@ SERVICE = ServiceSpec(
     "rebuildable from its event archive.",
     metadata=Base.metadata,
     tables=MESSAGING,
-    handlers=event_handlers(now),
+    handlers=event_handlers(),
     blueprints=BLUEPRINTS,
     migrations=Path(__file__).parent / "migrations",
     configure_app=install_clock(now),

@@ -1,5 +1,6 @@
-"""The reporting service's database: the event archive (append-only, kept across rebuilds) and
-the read model projected from it (dropped and rebuilt at will).
+"""The reporting service's database: the read model projected from the events (dropped and
+rebuilt at will from the platform's event archive, ``shared.messaging.archive``) and where the
+last rebuild stands in that archive.
 
 Only identifiers, codes, dates and scores: never names, dates of birth or free text. Every
 projection row is keyed by the natural id of what it describes and each event fills only its own
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import AuditTrail
@@ -26,21 +27,25 @@ class Base(DeclarativeBase):
 
 
 MESSAGING = messaging_tables(Base.metadata)
-#: Who read the event archive (it carries client ids); figures are aggregates and not audited.
+#: The audit trail every service keeps (``GET /audit``); figures are aggregates and not audited.
 AUDIT = AuditTrail(Base.metadata)
 
 
-class ArchivedEvent(Base):
-    """Every event the platform published, in arrival order; the source of a rebuild."""
+class ArchiveReplay(Base):
+    """A rebuild's place in the event archive: the offset last projected is written in the same
+    transaction as that projection, so the row always says how far the read model has got."""
 
-    __tablename__ = "archived_events"
-    position: Mapped[int] = mapped_column(POSITION, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
-    event_type: Mapped[str] = mapped_column(String(200), index=True)
-    occurred_at: Mapped[datetime]
-    archived_at: Mapped[datetime]
-    #: The CloudEvent as received and validated (JSON text).
-    envelope: Mapped[str] = mapped_column(Text)
+    __tablename__ = "archive_replay"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime]
+    #: The archive's end when the read model was dropped: the replay reads up to it.
+    end_mark: Mapped[str] = mapped_column(String(64))
+    last_offset: Mapped[int | None] = mapped_column(POSITION)
+    #: Events the replay projected, and those the inbox had already (the live consumer came
+    #: first, or an earlier copy of the same event was replayed).
+    replayed: Mapped[int] = mapped_column(Integer, default=0)
+    already_handled: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None]
 
 
 class StaffMember(Base):
@@ -138,7 +143,7 @@ class AcknowledgementFact(Base):
     acknowledged_at: Mapped[datetime]
 
 
-#: The read model: what a rebuild empties and refills (the archive and messaging tables stay).
+#: The read model: what a rebuild empties and refills (with the inbox, see rebuild.py).
 READ_MODEL = (
     StaffMember,
     EpisodeFacts,

@@ -7,7 +7,6 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.reporting.operations.exports import FORMATS
-from shared.web.paging import CursorPage, PageArgs
 
 #: The longest period one request may ask for (figures are computed on request).
 MAX_PERIOD_DAYS = 3660
@@ -99,16 +98,3 @@ class KpisOut(Schema):
     discharges = fields.Nested(DischargesOut)
     caseload = fields.List(fields.Nested(CaseloadOut))
     not_yet_available = fields.List(fields.String())
-
-
-class ArchiveArgs(PageArgs):
-    type = fields.String(
-        validate=validate.Length(min=1, max=200),
-        metadata={"example": "casehub.intake.case.assigned.v1"},
-    )
-
-
-class ArchivePage(CursorPage):
-    items = fields.List(
-        fields.Dict(), metadata={"description": "CloudEvents 1.0 (structured JSON)."}
-    )

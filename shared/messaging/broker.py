@@ -5,6 +5,7 @@ from __future__ import annotations
 from kombu import Connection
 
 from shared.config import Settings
+from shared.messaging.archive import max_age
 from shared.messaging.embedded import Transport as EmbeddedTransport
 from shared.messaging.embedded import embedded_transport_options
 
@@ -32,7 +33,10 @@ def open_connection(settings: Settings, *, quick: bool = False) -> Connection:
         connection = Connection(
             transport=EmbeddedTransport,
             transport_options=embedded_transport_options(
-                settings.broker_folder, settings.embedded_polling_interval
+                settings.broker_folder,
+                settings.embedded_polling_interval,
+                archive_max_age=max_age(settings.archive_max_age),
+                archive_max_bytes=settings.archive_max_bytes,
             ),
         )
     elif settings.broker_url.startswith("memory:"):

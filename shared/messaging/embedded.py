@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from contextlib import suppress
+from datetime import timedelta
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -194,8 +195,15 @@ class Transport(filesystem.Transport):
     driver_name = "casehub-filesystem"
 
 
-def embedded_transport_options(broker_folder: Path, polling_interval: float) -> dict[str, Any]:
-    """Folders for the embedded transport: one absolute directory that every process shares."""
+def embedded_transport_options(
+    broker_folder: Path,
+    polling_interval: float,
+    *,
+    archive_max_age: timedelta | None = None,
+    archive_max_bytes: int | None = None,
+) -> dict[str, Any]:
+    """Folders for the embedded transport: one absolute directory that every process shares,
+    with the event archive's folder and retention (``shared.messaging.archive``)."""
     broker_folder = broker_folder.resolve()
     queue_folder = broker_folder / "queue"
     for folder in (queue_folder, broker_folder / "control", broker_folder / INFLIGHT):
@@ -207,4 +215,7 @@ def embedded_transport_options(broker_folder: Path, polling_interval: float) -> 
         "inflight_folder": str(broker_folder / INFLIGHT),
         "store_processed": False,
         "polling_interval": polling_interval,
+        "archive_root": str(broker_folder),
+        "archive_max_age": archive_max_age,
+        "archive_max_bytes": archive_max_bytes,
     }

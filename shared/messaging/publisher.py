@@ -11,11 +11,13 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from amqp.basic_message import Message as AmqpMessage
 from kombu import Connection, Exchange, Producer
 
+from shared.messaging.archive import FolderArchive, archive_folder
 from shared.messaging.broker import is_embedded
 
 CONTENT_TYPE = "application/cloudevents+json"
@@ -146,13 +148,29 @@ class ConfirmingPublisher:
 class EmbeddedPublisher:
     """filesystem:// has no confirms: a message is published once its file is written.
 
-    It would also silently divert an unroutable message, so routing is checked first.
+    It would also silently divert an unroutable message, so routing is checked first. Events
+    for the exchange are appended to its archive folder first, as RabbitMQ routes them to the
+    archive stream: publishing here is the broker's routing, done by the publishing process, so
+    this is the one place that sees every event on its way to every queue.
     """
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._channel = connection.channel()
         self._producers: dict[str, Producer] = {}
+        self._archives: dict[str, FolderArchive] = {}
+
+    def _archive(self, exchange: str) -> FolderArchive | None:
+        options = self._connection.transport_options or {}
+        if not exchange or not options.get("archive_root"):
+            return None  # retries and dead letters go to a queue directly: not new events
+        if exchange not in self._archives:
+            self._archives[exchange] = FolderArchive(
+                archive_folder(Path(options["archive_root"]), exchange),
+                max_age=options.get("archive_max_age"),
+                max_bytes=options.get("archive_max_bytes"),
+            )
+        return self._archives[exchange]
 
     def _producer(self, exchange: str) -> Producer:
         if exchange not in self._producers:
@@ -170,11 +188,22 @@ class EmbeddedPublisher:
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> PublishOutcome:
         outcome = PublishOutcome()
+        routable: list[OutgoingMessage] = []
         for message in messages:
-            producer = self._producer(message.exchange)
-            if not self._routable(message.exchange, message.routing_key):
+            self._producer(message.exchange)
+            if self._routable(message.exchange, message.routing_key):
+                routable.append(message)
+            else:
                 outcome.unroutable.append(message.key)
-                continue
+        by_exchange: dict[str, list[OutgoingMessage]] = {}
+        for message in routable:
+            by_exchange.setdefault(message.exchange, []).append(message)
+        for exchange, group in by_exchange.items():
+            archive = self._archive(exchange)
+            if archive is not None:
+                archive.append([(message.routing_key, message.body) for message in group])
+        for message in routable:
+            producer = self._producer(message.exchange)
             producer.publish(
                 message.body,
                 routing_key=message.routing_key,

@@ -9,9 +9,15 @@ from typing import Any
 
 from kombu import Connection, Exchange, Queue, binding
 
-from shared.config import PLATFORM_EXCHANGE
+from shared.config import (
+    DEFAULT_ARCHIVE_MAX_AGE,
+    DEFAULT_ARCHIVE_MAX_BYTES,
+    PLATFORM_EXCHANGE,
+)
 
 DEFAULT_EXCHANGE = ""
+#: Transports without streams: there the publishing side writes the archive folder instead.
+_NO_STREAMS = ("filesystem", "memory")
 
 
 def topic_matches(pattern: str, routing_key: str) -> bool:
@@ -33,7 +39,8 @@ def _match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
 
 @dataclass(frozen=True)
 class Topology:
-    """Exchange, one quorum queue per consuming service, its retry queues and its DLQ."""
+    """Exchange, one quorum queue per consuming service, its retry queues and its DLQ, and the
+    archive stream bound to every routing key."""
 
     exchange_name: str
     subscriptions: Mapping[str, frozenset[str]]
@@ -43,6 +50,10 @@ class Topology:
     #: name, so two platforms (staging beside production, parallel test or benchmark runs) never
     #: consume each other's events. An explicit prefix (CASEHUB_QUEUE_PREFIX) overrides that.
     queue_prefix: str = ""
+    #: Retention of the archive stream, whichever is reached first (RabbitMQ removes whole
+    #: segments): ``x-max-age`` (``7Y``, ``400D``…) and ``x-max-length-bytes``.
+    archive_max_age: str = DEFAULT_ARCHIVE_MAX_AGE
+    archive_max_bytes: int = DEFAULT_ARCHIVE_MAX_BYTES
 
     @classmethod
     def build(
@@ -52,6 +63,8 @@ class Topology:
         retry_delays: Iterable[float] = (1.0, 10.0, 60.0),
         delivery_limit: int = 20,
         queue_prefix: str | None = None,
+        archive_max_age: str = DEFAULT_ARCHIVE_MAX_AGE,
+        archive_max_bytes: int = DEFAULT_ARCHIVE_MAX_BYTES,
     ) -> Topology:
         if queue_prefix is None:
             queue_prefix = "" if exchange_name == PLATFORM_EXCHANGE else f"{exchange_name}."
@@ -61,6 +74,8 @@ class Topology:
             retry_delays=tuple(retry_delays),
             delivery_limit=delivery_limit,
             queue_prefix=queue_prefix,
+            archive_max_age=archive_max_age,
+            archive_max_bytes=archive_max_bytes,
         )
 
     @property
@@ -86,6 +101,26 @@ class Topology:
             *self.retry_queue_names(service),
             self.dlq_name(service),
         ]
+
+    @property
+    def archive_name(self) -> str:
+        """The stream that keeps every event published on the exchange."""
+        return f"{self.queue_prefix}events.archive"
+
+    def archive_queue(self) -> Queue:
+        """Bound with ``#``: every event, whoever subscribes to it. Its arguments cannot change
+        once declared (PRECONDITION_FAILED): change retention with a policy (docs/operations.md)."""
+        return Queue(
+            self.archive_name,
+            exchange=self.exchange,
+            routing_key="#",
+            durable=True,
+            queue_arguments={
+                "x-queue-type": "stream",
+                "x-max-age": self.archive_max_age,
+                "x-max-length-bytes": self.archive_max_bytes,
+            },
+        )
 
     def expects_route(self, routing_key: str) -> bool:
         """Whether some service subscribes to this key (else a broker return is expected)."""
@@ -156,6 +191,8 @@ class Topology:
                 self.dead_letter_queue(service),
             ]:
                 queue.declare(channel=channel)
+        if connection.transport.driver_type not in _NO_STREAMS:
+            self.archive_queue().declare(channel=channel)
 
 
 def rabbitmq_definitions(topology: Topology, vhost: str = "/") -> dict[str, Any]:
@@ -187,6 +224,26 @@ def rabbitmq_definitions(topology: Topology, vhost: str = "/") -> dict[str, Any]
                     "arguments": {},
                 }
             )
+    archive = topology.archive_queue()
+    queues.append(
+        {
+            "name": archive.name,
+            "vhost": vhost,
+            "durable": True,
+            "auto_delete": False,
+            "arguments": dict(archive.queue_arguments or {}),
+        }
+    )
+    bindings.append(
+        {
+            "source": topology.exchange_name,
+            "vhost": vhost,
+            "destination": archive.name,
+            "destination_type": "queue",
+            "routing_key": "#",
+            "arguments": {},
+        }
+    )
     return {
         "vhosts": [{"name": vhost}],
         "exchanges": [

@@ -141,7 +141,7 @@ def test_every_body_operation_refuses_bodies_it_cannot_use_with_a_problem_and_wr
     """Malformed JSON is a 400, a body in another format a 415, an unknown field or a NUL
     character a 422 naming the field (also NUL in a query parameter)."""
     operations = body_operations(service)
-    # reporting only reads (figures, its archive); its NUL-in-query check still runs below
+    # reporting only reads (figures, its audit trail); its NUL-in-query check still runs below
     assert operations or service.name == "reporting", "every service takes at least one body"
     rows_before = service.row_counts()
     wrong: list[str] = []

@@ -54,7 +54,9 @@ def test_each_bound_queue_receives_what_it_should(backend: Backend, data_dir: Pa
                 for key in [*keys, "planning.plan.created.v1"]
             ]
         )
-        assert outcome.unroutable == ["planning.plan.created.v1"]
+        # RabbitMQ: the archive stream is bound with "#", so every event has a queue; embedded,
+        # the archive is a folder, not a queue, and a key nobody subscribes to comes back.
+        assert outcome.unroutable == ([] if backend.is_real else ["planning.plan.created.v1"])
         received: dict[str, list[str]] = {}
         channel = connection.channel()
         for service in services:
@@ -66,6 +68,7 @@ def test_each_bound_queue_receives_what_it_should(backend: Backend, data_dir: Pa
             for service in services:
                 for name in topology.queue_names(service):
                     channel.queue_delete(name)
+            channel.queue_delete(topology.archive_name)
             channel.exchange_delete(topology.exchange_name)
     finally:
         connection.release()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from services.reporting.models import READ_MODEL, ArchivedEvent
+from services.reporting.models import READ_MODEL
 from shared.contracts import Event
 from shared.messaging.broker import open_connection
 from shared.messaging.publisher import OutgoingMessage, make_publisher
@@ -43,9 +43,11 @@ class ReportingApi(ServiceApi):
                 )
         return snapshot
 
-    def archived(self) -> int:
+    def handled(self) -> int:
+        """Events recorded in the inbox: each handled once, by the consumer or a replay."""
+        inbox = self.runtime.spec.tables.inbox
         with self.runtime.database.read_session() as session:
-            return session.scalar(select(func.count()).select_from(ArchivedEvent)) or 0
+            return session.scalar(select(func.count()).select_from(inbox)) or 0
 
 
 @pytest.fixture
@@ -74,6 +76,7 @@ def remove_queues(runtime: ServiceRuntime) -> None:
         for service in runtime.topology.subscriptions:
             for queue in runtime.topology.queue_names(service):
                 channel.queue_delete(queue)
+        channel.queue_delete(runtime.topology.archive_name)
         channel.exchange_delete(runtime.settings.exchange)
     finally:
         connection.release()
@@ -102,13 +105,13 @@ def publish(runtime: ServiceRuntime, events: Iterable[Event]) -> None:
         connection.release()
 
 
-def consume_until(runtime: ServiceRuntime, archived: int, api: ReportingApi) -> None:
-    """Run the service's consumer until the archive holds ``archived`` events."""
+def consume_until(runtime: ServiceRuntime, handled: int, api: ReportingApi) -> None:
+    """Run the service's consumer until its inbox holds ``handled`` events."""
     stop = threading.Event()
     thread = threading.Thread(target=runtime.consumer().run, args=(stop,), daemon=True)
     thread.start()
     try:
-        assert wait_until(lambda: api.archived() >= archived, timeout=60), api.archived()
+        assert wait_until(lambda: api.handled() >= handled, timeout=60), api.handled()
     finally:
         stop.set()
         thread.join(timeout=15)

@@ -127,23 +127,3 @@ def test_funder_report_pdf_renders_with_its_figures(loaded: ReportingApi) -> Non
     assert "Days from registration to plan approval (median)" in text
     assert "Registrations all 6" in text
     assert "Discharges total < 5" in text and "Methods" in text
-
-
-def test_a_new_consumer_backfills_from_the_archive_a_page_at_a_time(loaded: ReportingApi) -> None:
-    events = cohort()
-    seen, cursor = [], None
-    while True:
-        page = loaded.call(
-            "GET", "/archive/events", query={"limit": 20, **({"cursor": cursor} if cursor else {})}
-        ).json
-        seen += [(envelope["type"], envelope["subject"]) for envelope in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == [(event.type, event.subject) for event in events]  # all, in order
-    assigned = loaded.call(
-        "GET", "/archive/events", query={"type": "casehub.intake.case.assigned.v1"}
-    ).json["items"]
-    assert len(assigned) == 8 and assigned[0]["specversion"] == "1.0"
-    refused = loaded.call("GET", "/archive/events", as_=("sup-north", "supervisor"))
-    assert refused.status_code == 403

@@ -180,11 +180,10 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /privacy/clients/{client_id}/export": {ADMIN},
         "GET /audit": {ADMIN},
     },
-    # figures only, suppressed, in the caller's teams; the archive carries client ids
+    # figures only, suppressed, in the caller's teams (the event archive is the broker's)
     "reporting": {
         "GET /kpis": {SUP, ADMIN, "reporting"},
         "GET /reports/funder": {SUP, ADMIN, "reporting"},
-        "GET /archive/events": {ADMIN, "reporting"},
         "GET /audit": {ADMIN},
     },
 }

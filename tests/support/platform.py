@@ -124,6 +124,7 @@ class TestPlatform:
             sink = self.config.sink_name
             for queue in self.topology.queue_names(sink):
                 channel.queue_delete(queue)
+            channel.queue_delete(self.topology.archive_name)
             channel.exchange_delete(self.config.exchange)
         finally:
             connection.release()

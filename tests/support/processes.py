@@ -170,6 +170,7 @@ class ProcessPlatform:
             for name in topology.subscriptions:
                 for queue in topology.queue_names(name):
                     channel.queue_delete(queue)
+            channel.queue_delete(topology.archive_name)
             channel.exchange_delete(self.exchange)
 
     def topology(self) -> Topology:

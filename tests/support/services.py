@@ -76,6 +76,7 @@ class RunningServices:
             for name in topology.subscriptions:
                 for queue in topology.queue_names(name):
                     channel.queue_delete(queue)
+            channel.queue_delete(topology.archive_name)
             channel.exchange_delete(self.exchange)
         finally:
             connection.release()

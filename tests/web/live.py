@@ -110,6 +110,7 @@ def _delete_broker_names(broker_url: str, exchange: str) -> None:
         for name in topology.subscriptions:
             for queue_name in topology.queue_names(name):
                 channel.queue_delete(queue_name)
+        channel.queue_delete(topology.archive_name)
         channel.exchange_delete(exchange)
     finally:
         connection.release()

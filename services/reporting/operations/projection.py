@@ -1,10 +1,8 @@
 """Events into the read model. Each projector fills only the columns its event knows, keyed by
-the natural id, so redelivered or out-of-order events leave the same rows; ``archive`` keeps
-every event for a rebuild."""
+the natural id, so redelivered or out-of-order events leave the same rows."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -13,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from services.reporting.models import (
     AcknowledgementFact,
-    ArchivedEvent,
     AssignmentFact,
     CrisisAlertFact,
     EpisodeFacts,
@@ -39,22 +36,36 @@ def _earliest(current: datetime | None, candidate: datetime | None) -> datetime 
 
 
 #: ``session.info`` key of the rows a rebuild has made so far: into an emptied read model,
-#: a key not among them is new, so no query is needed to find out.
+#: a key not among them is new, so no query is needed to find out. Should the live consumer
+#: have made the row meanwhile, the insert fails on its key and the rebuild redoes that chunk
+#: without this shortcut (rebuild.py).
 REBUILT_KEYS = "reporting_rebuilt_keys"
+
+
+#: ``session.info`` key of the rows a rebuild's transaction holds, by key: a second event about
+#: a row added moments ago finds it here, where ``session.get`` would flush and query.
+REBUILT_ROWS = "reporting_rebuilt_rows"
 
 
 def _row(session: Session, model: type[Row], key: str, **defaults: Any) -> Row:
     """The row for ``key``, added with ``defaults`` if this is the first event about it."""
     rebuilt: set[tuple[type, str]] | None = session.info.get(REBUILT_KEYS)
-    if rebuilt is not None and (model, key) not in rebuilt:
+    if rebuilt is None:
+        row = session.get(model, key)
+        if row is None:
+            row = model(**defaults)
+            session.add(row)
+        return row
+    held: dict[tuple[type, str], Any] = session.info.setdefault(REBUILT_ROWS, {})
+    found = held.get((model, key))
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    row = session.get(model, key) if (model, key) in rebuilt else None  # an earlier chunk's
+    if row is None:
         rebuilt.add((model, key))
         row = model(**defaults)
         session.add(row)
-        return row
-    row = session.get(model, key)
-    if row is None:
-        row = model(**defaults)
-        session.add(row)
+    held[(model, key)] = row
     return row
 
 
@@ -73,18 +84,6 @@ def _state_programme(episode: EpisodeFacts, programme: str | None, at: datetime)
     """The programme stated by the newest event wins (a late, older one changes nothing)."""
     if programme and (episode.programme_stated_at is None or at >= episode.programme_stated_at):
         episode.programme, episode.programme_stated_at = programme, at
-
-
-def archive(session: Session, event: Event, archived_at: datetime) -> None:
-    session.add(
-        ArchivedEvent(
-            event_id=event.id,
-            event_type=event.type,
-            occurred_at=event.time,
-            archived_at=archived_at,
-            envelope=json.dumps(event.to_cloudevent(), sort_keys=True),
-        )
-    )
 
 
 def on_registered(session: Session, event: Event) -> None:
@@ -250,7 +249,7 @@ def on_acknowledged(session: Session, event: Event) -> None:
     )
 
 
-#: Event types the figures read; every other type is archived only.
+#: Event types the figures read; every other type is received and left (the archive keeps it).
 PROJECTORS: dict[str, Projector] = {
     "casehub.intake.client.registered.v1": on_registered,
     "casehub.intake.client.readmitted.v1": on_registered,
