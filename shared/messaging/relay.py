@@ -163,11 +163,28 @@ class OutboxRelay:
             session.close()
         return ids
 
-    def _claim(self, session: Any) -> list[Row[Any]]:
+    def _claim(self, session: Any) -> tuple[list[int], list[Row[Any]]]:
         """The rows counted by ``_record_attempts`` still unpublished, locked again for sending
-        (a row another relay claimed in between is left to it, and so are the rows after it)."""
+        (a row another relay claimed in between is left to it, and so are the rows after it).
+        Returns the ids counted and the rows this relay now holds."""
         ids = self._record_attempts()
-        return self._select(session, ids) if ids else []
+        return ids, (self._select(session, ids) if ids else [])
+
+    def _forget_attempts(self, ids: Sequence[int]) -> None:
+        """Take back the count of rows this relay counted but did not get to send (another relay
+        took them between the count and the lock): an attempt is a relay that set out to send
+        the row, so contention between live relays never inflates it. Run after the publishing
+        transaction, holding no lock, so it waits for the other relay rather than deadlocking."""
+        session = self.database.session()
+        try:
+            with session.begin():
+                session.execute(
+                    update(self.outbox)
+                    .where(self.outbox.c.id.in_(ids), self.outbox.c.attempts > 0)
+                    .values(attempts=self.outbox.c.attempts - 1)
+                )
+        finally:
+            session.close()
 
     def publish_pending(self) -> int:
         """Publish one claimed batch; return how many rows were marked sent."""
@@ -177,9 +194,11 @@ class OutboxRelay:
         failures: dict[int, str] = {}
         spans: dict[int, Any] = {}
         traced = tracing.recording()
+        counted: list[int] = []
+        rows: list[Row[Any]] = []
         try:
             with session.begin():
-                rows = self._claim(session)
+                counted, rows = self._claim(session)
                 if not rows:
                     return 0
                 by_id = {row.id: row for row in rows}
@@ -222,6 +241,12 @@ class OutboxRelay:
                     )
         finally:
             session.close()
+            taken_by_another = sorted(set(counted) - {row.id for row in rows})
+            if taken_by_another:
+                try:
+                    self._forget_attempts(taken_by_another)
+                except Exception as error:  # a count left high misleads no one; never mask
+                    log.warning("relay.attempts_not_taken_back", error=type(error).__name__)
             for row_id, span in spans.items():
                 failed = failures.get(row_id) or (None if row_id in published else "not sent")
                 tracing.end_span(span, failed=failed)

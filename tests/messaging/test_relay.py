@@ -88,8 +88,9 @@ def test_two_relays_on_postgresql_never_publish_an_event_twice(
     assert len(rows) == 500
     assert all(row.published_at is not None for row in rows)
     assert sum(sent) == 500  # each row published by one relay, once
-    # Counted when claimed: a row both relays claimed a moment apart counts two, sent once.
-    assert {row.attempts for row in rows} <= {1, 2}
+    # Counted when claimed; a relay that counted a row the other one then took gives its count
+    # back, so contention never inflates it: one send, one attempt.
+    assert {row.attempts for row in rows} == {1}
 
     sink = platform.sink()
     platform.start(sink.consumer().run, "consumer")
