@@ -9,13 +9,12 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import text
 
-from services.catalog import load_spec, platform_topology
-from shared.config import Settings
 from shared.db import create_database_engine
-from shared.migrations import alembic_config, upgrade
+from shared.migrations import alembic_config
 from shared.service import ServiceRuntime
 from tests.notifications.conftest import NOW, NotificationsApi
 from tests.support.backends import Backend
+from tests.support.migrations import database_at, runtime_on
 
 BEFORE = "notifications_0005"
 CRISIS_RULE = "a6b1c7e0-0000-4000-8000-000000000001"
@@ -31,9 +30,7 @@ OLD_ROWS = [
 
 def _old_database(backend: Backend, data_dir: Path) -> tuple[ServiceRuntime, str]:
     """A notifications database at the revision before, holding one escalated crisis alert."""
-    spec = load_spec("notifications")
-    url = backend.new_database("notifications", data_dir)
-    upgrade(spec.migrations, url, BEFORE)  # type: ignore[arg-type]
+    url = database_at("notifications", BEFORE, backend, data_dir)
     engine = create_database_engine(url)
     with engine.begin() as connection:
         connection.execute(
@@ -62,14 +59,7 @@ def _old_database(backend: Backend, data_dir: Path) -> tuple[ServiceRuntime, str
                 },
             )
     engine.dispose()
-    settings = Settings(
-        service="notifications",
-        data_dir=data_dir,
-        database_url=url,
-        broker_url=backend.broker_url,
-        broker_connect_timeout=2,
-    )
-    return ServiceRuntime(spec, settings, platform_topology(settings)), url
+    return runtime_on("notifications", url, backend, data_dir), url
 
 
 def test_old_deliveries_are_backfilled_to_exact_recipients_and_still_work(

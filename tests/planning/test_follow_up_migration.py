@@ -10,13 +10,12 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import text
 
-from services.catalog import load_spec, platform_topology
-from shared.config import Settings
 from shared.db import create_database_engine
-from shared.migrations import alembic_config, upgrade
+from shared.migrations import alembic_config
 from shared.service import ServiceRuntime
 from tests.planning.conftest import PlanningApi
 from tests.support.backends import Backend
+from tests.support.migrations import database_at, runtime_on
 
 BEFORE = "planning_0008_casework"
 OPENED = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)
@@ -28,9 +27,7 @@ OLD_ROWS = [
 
 
 def _old_database(backend: Backend, data_dir: Path) -> tuple[ServiceRuntime, str]:
-    spec = load_spec("planning")
-    url = backend.new_database("planning", data_dir)
-    upgrade(spec.migrations, url, BEFORE)  # type: ignore[arg-type]
+    url = database_at("planning", BEFORE, backend, data_dir)
     engine = create_database_engine(url)
     with engine.begin() as connection:
         connection.execute(
@@ -64,14 +61,7 @@ def _old_database(backend: Backend, data_dir: Path) -> tuple[ServiceRuntime, str
                 ),
             )
     engine.dispose()
-    settings = Settings(
-        service="planning",
-        data_dir=data_dir,
-        database_url=url,
-        broker_url=backend.broker_url,
-        broker_connect_timeout=2,
-    )
-    return ServiceRuntime(spec, settings, platform_topology(settings)), url
+    return runtime_on("planning", url, backend, data_dir), url
 
 
 def test_old_follow_ups_move_onto_the_worklist_and_back(backend: Backend, data_dir: Path) -> None:
