@@ -53,7 +53,7 @@ def load_intake(url: str, clients: int, given: list[str], family: list[str]) -> 
         connection.execute(
             """INSERT INTO case_managers
                (id, display_name, team, supervisor_id, caseload_cap, active, version)
-               SELECT 'cm-' || m, 'Case manager ' || m, 'team-' || (m % 40), 'sup-' || (m % 40),
+               SELECT 'cm-' || m, 'Case manager ' || m, 'team-' || (m %% 40), 'sup-' || (m %% 40),
                       %(per)s, true, 0
                FROM generate_series(0, %(managers)s - 1) AS m""",
             {"managers": managers, "per": CLIENTS_PER_MANAGER},
@@ -67,9 +67,9 @@ def load_intake(url: str, clients: int, given: list[str], family: list[str]) -> 
                       'cm-' || (n %% %(managers)s), 1, false, 'seed', now(), now()
                FROM (SELECT n,
                             (%(given)s::text[])[1 + n %% cardinality(%(given)s::text[])] AS g,
-                            (%(family)s::text[])[1 + (n * 7919) %% cardinality(%(family)s::text[])]
+                            (%(family)s::text[])[(1 + (n::bigint * 7919) %% cardinality(%(family)s::text[]))::int]
                               AS f,
-                            date '1940-01-01' + (n * 104729) %% 25000 AS born
+                            date '1940-01-01' + ((n::bigint * 104729) %% 25000)::int AS born
                      FROM generate_series(0, %(clients)s - 1) AS n) AS s""",
             {"clients": clients, "managers": managers, "given": given, "family": family},
         )
@@ -85,10 +85,10 @@ def load_intake(url: str, clients: int, given: list[str], family: list[str]) -> 
         # One client in twenty has an assessment with an open risk flag (what the caseload ranks).
         connection.execute(
             """INSERT INTO assessments (id, client_id, episode_id, version, domains, risk_level,
-                   assessed_by, completed_at)
+                   risk_reasons, cssrs_screen_needed, assessed_by, completed_at)
                SELECT md5('assessment' || n)::uuid::text, md5('client' || n)::uuid::text,
                       md5('episode' || n)::uuid::text, 1, '{}',
-                      (ARRAY['low','moderate','high'])[1 + n %% 3], 'seed', now()
+                      (ARRAY['low','moderate','high'])[1 + n %% 3], '[]', false, 'seed', now()
                FROM generate_series(0, %(clients)s - 1, 20) AS n""",
             {"clients": clients},
         )
@@ -110,7 +110,7 @@ def load_reporting(url: str, episodes: int) -> int:
         connection.execute(
             """INSERT INTO staff (case_manager_id, team, supervisor_id, caseload_cap, active,
                    version)
-               SELECT 'cm-' || m, 'team-' || (m % 40), 'sup-' || (m % 40), 50, true, 1
+               SELECT 'cm-' || m, 'team-' || (m %% 40), 'sup-' || (m %% 40), 50, true, 1
                FROM generate_series(0, %(managers)s - 1) AS m""",
             {"managers": max(1, episodes // CLIENTS_PER_MANAGER)},
         )

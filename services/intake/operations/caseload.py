@@ -260,15 +260,17 @@ def caseload(
     (a caseload is capped: ≤ 500). One query reads the manager (for the access check) and every
     client with its current episode and open flags; the audit row of the read is chained at
     commit."""
-    flags = (
-        select(
-            RiskFlag.client_id,
-            func.count().label("open_flags"),
-            func.max(_RISK_RANK).label("rank"),
-        )
-        .where(RiskFlag.status == "open")
-        .group_by(RiskFlag.client_id)
-        .subquery()
+    flag_count = (
+        select(func.count(RiskFlag.id))
+        .where(RiskFlag.client_id == Client.id, RiskFlag.status == "open")
+        .correlate(Client)
+        .scalar_subquery()
+    )
+    flag_rank = (
+        select(func.max(_RISK_RANK))
+        .where(RiskFlag.client_id == Client.id, RiskFlag.status == "open")
+        .correlate(Client)
+        .scalar_subquery()
     )
     latest = (
         select(func.max(Episode.number))
@@ -283,13 +285,12 @@ def caseload(
             *CASELOAD_CLIENT_COLUMNS,
             Episode.next_review_due,
             Episode.last_contact_at,
-            flags.c.open_flags,
-            flags.c.rank,
+            flag_count.label("open_flags"),
+            flag_rank.label("rank"),
         )
         .select_from(CaseManager)
         .outerjoin(Client, Client.case_manager_id == CaseManager.id)
         .outerjoin(Episode, and_(Episode.client_id == Client.id, Episode.number == latest))
-        .outerjoin(flags, flags.c.client_id == Client.id)
         .where(CaseManager.id == case_manager_id)
     ).all()
     manager = rows[0] if rows else None
