@@ -224,7 +224,7 @@ def _p(samples: list[float], percentile: int) -> float:
 
 
 def run_scale(clients: int, requests: int) -> list[Outcome]:
-    outcome = Outcome("scale")
+    outcome = Outcome("large data")
     rng = random.Random(11)
     given, family = _names(400, rng), _names(3000, rng)
     with Stack(("intake", "reporting")) as stack:
