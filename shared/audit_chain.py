@@ -15,7 +15,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 #: Rows recorded in a session, waiting for its commit: (audit table, head table, values).
@@ -91,34 +104,70 @@ def _chain_pending_rows(session: Session) -> None:
     by_head: dict[Table, list[tuple[Table, dict[str, Any]]]] = {}
     for table, head, values in pending:
         by_head.setdefault(head, []).append((table, values))
-    combine = session.get_bind().dialect.name == "postgresql"
+    in_one_statement = session.get_bind().dialect.name == "postgresql"
     for head, rows in by_head.items():
+        if in_one_statement and all(_chain_in_one_statement(session, t, head, v) for t, v in rows):
+            continue
         last = _lock_head(session, head)
         prev, last_id = last.last_hash, last.last_id
-        for position, (table, values) in enumerate(rows):
+        for table, values in rows:
             digest = row_hash(prev, values)
-            inserted = insert(table).values(**values, prev_hash=prev, row_hash=digest)
-            if combine and position == len(rows) - 1:
-                _insert_last_and_move_head(session, head, inserted.returning(table.c.id), digest)
-                break
-            last_id = session.execute(inserted.returning(table.c.id)).scalar_one()
+            last_id = session.execute(
+                insert(table)
+                .values(**values, prev_hash=prev, row_hash=digest)
+                .returning(table.c.id)
+            ).scalar_one()
             prev = digest
-        else:
-            session.execute(
-                update(head).where(head.c.id == 1).values(last_id=last_id, last_hash=prev)
-            )
+        session.execute(update(head).where(head.c.id == 1).values(last_id=last_id, last_hash=prev))
 
 
-def _insert_last_and_move_head(session: Session, head: Table, inserted: Any, digest: str) -> None:
-    """PostgreSQL: the transaction's last row and the head's move in one statement (one round
-    trip fewer while the head is locked); rows before it keep their own insert, so ids follow
-    the chain's order."""
-    row = inserted.cte("chained")
-    session.execute(
+def _hashed_after_prev(values: Mapping[str, Any]) -> str:
+    """The canonical JSON ``row_hash`` hashes, minus its opening ``[`` and the previous hash: the
+    database puts those in front once it holds the head (``row_hash`` and this agree byte for
+    byte; JSON from ``json.dumps`` is ASCII)."""
+    rest = json.dumps(
+        [_plain(values.get(name)) for name in HASHED],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return "," + rest[1:]
+
+
+def _chain_in_one_statement(
+    session: Session, table: Table, head: Table, values: dict[str, Any]
+) -> bool:
+    """PostgreSQL: lock the head, hash the row onto it, insert it and move the head in one
+    statement, so the head is held for that one round trip and the COMMIT, not three. At READ
+    COMMITTED the locking read returns the newest head after any wait. False when there is no
+    head row yet (a database made from the models): the caller chains the usual way."""
+    held = select(head.c.last_hash).where(head.c.id == 1).with_for_update().cte("held")
+    prev_json = func.coalesce(literal('"') + held.c.last_hash + literal('"'), literal("null"))
+    text = literal("[") + prev_json + bindparam("hashed_rest", _hashed_after_prev(values))
+    digest = func.encode(func.sha256(func.convert_to(text, literal("UTF8"))), literal("hex"))
+    columns = list(values)
+    chained = (
+        insert(table)
+        .from_select(
+            [*columns, "prev_hash", "row_hash"],
+            select(
+                *(literal(values[name], type_=table.c[name].type) for name in columns),
+                held.c.last_hash,
+                digest,
+            ).select_from(held),
+        )
+        .returning(table.c.id, table.c.row_hash)
+        .cte("chained")
+    )
+    moved = session.execute(
         update(head)
         .where(head.c.id == 1)
-        .values(last_id=select(row.c.id).scalar_subquery(), last_hash=digest)
+        .values(
+            last_id=select(chained.c.id).scalar_subquery(),
+            last_hash=select(chained.c.row_hash).scalar_subquery(),
+        )
     )
+    return moved.rowcount == 1
 
 
 @event.listens_for(Session, "after_rollback")
