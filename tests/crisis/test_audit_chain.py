@@ -65,8 +65,8 @@ def test_every_row_carries_the_hash_of_the_one_before_and_verify_says_intact(
 
 
 def test_requests_at_once_chain_in_one_unbroken_line(intake: IntakeApi) -> None:
-    """Registrations and reads from several threads at once: every audit row is chained onto the
-    one committed before it (PostgreSQL chains each row in one statement that holds the head)."""
+    """Registrations, reads and searches (one audit row per client found) from several threads at
+    once: every audit row is chained onto the one committed before it."""
     callers = 6
     start = threading.Barrier(callers)
     token = intake.token(*ADMIN)
@@ -81,14 +81,15 @@ def test_requests_at_once_chain_in_one_unbroken_line(intake: IntakeApi) -> None:
             headers=headers,
         )
         read = http.get(f"/clients/{created.json['id']}", headers=headers)
-        return [created.status_code, read.status_code]
+        found = http.get("/clients", query_string={"name": "Chain"}, headers=headers)
+        return [created.status_code, read.status_code, found.status_code]
 
     with ThreadPoolExecutor(callers) as pool:
         statuses = list(pool.map(work, range(callers)))
-    assert statuses == [[201, 200]] * callers
+    assert statuses == [[201, 200, 200]] * callers
     report = _verify(intake)
     assert report["intact"] is True, report["problems"]
-    assert report["rows"] == len(_audit_ids(intake)) >= 2 * callers
+    assert report["rows"] == len(_audit_ids(intake)) >= 3 * callers
 
 
 def test_verify_catches_an_edited_row(
