@@ -100,12 +100,16 @@ def seed(stack: Stack, clients: int) -> int:
         for first in range(0, clients, 5000):
             connection.execute(insert(Client.__table__), client_rows[first : first + 5000])
             connection.execute(insert(Episode.__table__), episode_rows[first : first + 5000])
+    with intake.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE")  # planner statistics, as a live database has
     intake.dispose()
     bare = create_engine(stack.databases["bare"])
     bare_app.METADATA.create_all(bare)
     with bare.begin() as connection:
         for first in range(0, clients, 5000):
             connection.execute(insert(bare_app.CLIENTS), bare_rows[first : first + 5000])
+    with bare.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE")
     bare.dispose()
     return managers
 
