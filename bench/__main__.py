@@ -3,6 +3,7 @@
 python -m bench                      # everything, full sizes (~10 min), rewrites RESULTS.md
 python -m bench --only crisis        # one benchmark (repeatable), prints its table
 python -m bench --quick              # every size scaled down (~2 min)
+python -m bench --only size          # 500,000 clients and 5,000,000 events (loaded by PostgreSQL)
 CASEHUB_BENCH_DATABASE_URL=postgresql://... CASEHUB_BENCH_BROKER_URL=amqp://... python -m bench
 """
 
@@ -24,6 +25,7 @@ from bench.pipeline import run_pipeline, run_scale_out
 from bench.planning_scale import run_planning_scale_out
 from bench.report import Outcome, render, table, write
 from bench.reporting import run_reporting
+from bench.scale import run_scale
 from bench.web_pages import run_web_pages
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -39,11 +41,14 @@ class Sizes:
     clients: int
     seconds: float
     reporting_events: int
+    #: Clients (and episodes; ten events each in reporting) of the half-million-client bench.
+    scale_clients: int
+    scale_requests: int
 
 
-FULL = Sizes(20_000, 8_000, 500, 10, 20, 50_000, 8, 20_000)
-QUICK = Sizes(2_000, 1_500, 40, 20, 10, 2_000, 2, 2_000)
-TINY = Sizes(300, 300, 5, 10, 5, 200, 1, 300)
+FULL = Sizes(20_000, 8_000, 500, 10, 20, 50_000, 8, 20_000, 500_000, 300)
+QUICK = Sizes(2_000, 1_500, 40, 20, 10, 2_000, 2, 2_000, 20_000, 100)
+TINY = Sizes(300, 300, 5, 10, 5, 200, 1, 300, 1_000, 20)
 
 BENCHMARKS: dict[str, Callable[[Sizes, bool], list[Outcome]]] = {
     "pipeline": lambda s, profile: run_pipeline(s.events, profile),
@@ -55,6 +60,7 @@ BENCHMARKS: dict[str, Callable[[Sizes, bool], list[Outcome]]] = {
     ],
     "reporting": lambda s, _profile: run_reporting(s.reporting_events),
     "web": lambda s, _profile: [run_web_pages(max(10, s.alerts // 2))],
+    "size": lambda s, _profile: run_scale(s.scale_clients, s.scale_requests),
 }
 
 
@@ -72,6 +78,7 @@ def merge(outcomes: list[Outcome]) -> list[Outcome]:
         "API throughput",
         "web pages",
         "scale-out",
+        "large data",
         "memory",
         "reporting",
     ]

@@ -30,6 +30,12 @@ def on_plan_approved(event: Event, uow: UnitOfWork) -> None:
     operations.note_review_due(uow, values["episode_id"], values["next_review_due"])
 
 
+def on_contact_recorded(event: Event, uow: UnitOfWork) -> None:
+    """The caseload shows each client's last contact."""
+    values = REGISTRY.load(event.type, event.data)
+    operations.note_contact(uow, values["episode_id"], values["occurred_at"])
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     "planning.review.due.v1": on_review_due,
     "planning.client.erased.v1": on_client_erased,
@@ -37,4 +43,5 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "notifications.client.erased.v1": on_client_erased,
     "referrals.inbound_referral.received.v1": on_inbound_referral,
     "planning.plan.approved.v1": on_plan_approved,
+    "planning.contact.recorded.v1": on_contact_recorded,
 }

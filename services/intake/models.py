@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Sequence,
     String,
     UniqueConstraint,
 )
@@ -103,6 +104,8 @@ class Episode(Base):
     discharge_reason: Mapped[str | None] = mapped_column(String(100))
     case_manager_id: Mapped[str | None] = mapped_column(ForeignKey("case_managers.id"), index=True)
     next_review_due: Mapped[date | None] = mapped_column(Date)
+    #: When the latest contact planning recorded for this episode happened (caseload column).
+    last_contact_at: Mapped[datetime | None]
     client: Mapped[Client] = relationship(back_populates="episodes")
 
 
@@ -214,11 +217,18 @@ class DuplicateReview(Base):
 
 
 class ClientReferenceCounter(Base):
-    """Allocates human-friendly client references (C-1001, C-1002, …) inside the transaction."""
+    """Allocates human-friendly client references (C-1001, C-1002, …) inside the transaction on
+    SQLite (one writer at a time anyway); PostgreSQL uses ``CLIENT_REFERENCES`` instead."""
 
     __tablename__ = "client_reference_counter"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer)
+
+
+#: References on PostgreSQL: claimed without a lock held to commit, so registrations do not queue
+#: behind each other. Unique and in order of claim, but not gap-free: a registration that is
+#: refused as a duplicate or rolled back leaves its number unused.
+CLIENT_REFERENCES = Sequence("client_reference_seq", start=1001, metadata=Base.metadata)
 
 
 class ErasureReport(Base):

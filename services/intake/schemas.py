@@ -287,11 +287,31 @@ class AssignmentOut(Schema):
     assigned_at = fields.DateTime()
 
 
+class CaseloadClient(Schema):
+    """The client as a caseload lists them; the full record is ``GET /clients/{id}``."""
+
+    id = fields.String()
+    reference = fields.String(metadata={"example": "C-1042"})
+    status = fields.String()
+    given_name = fields.String()
+    family_name = fields.String()
+    date_of_birth = fields.Date()
+    preferred_language = fields.String(allow_none=True)
+    case_manager_id = fields.String(allow_none=True)
+
+
 class CaseloadEntry(Schema):
-    client = fields.Nested(ClientOut)
+    client = fields.Nested(CaseloadClient)
     highest_open_risk = fields.String(allow_none=True)
     open_risk_flags = fields.Integer()
     next_review_due = fields.Date(allow_none=True)
+    last_contact_at = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "When the latest contact recorded in planning for the client's open "
+            "episode happened (null: none yet)."
+        },
+    )
 
 
 class DuplicateReviewArgs(PageArgs):

@@ -7,6 +7,8 @@ import csv
 import io
 import itertools
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +62,34 @@ def test_every_row_carries_the_hash_of_the_one_before_and_verify_says_intact(
     assert main(["audit", "verify", "intake"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["intact"] is True and report["rows"] == len(rows)
+
+
+def test_requests_at_once_chain_in_one_unbroken_line(intake: IntakeApi) -> None:
+    """Registrations, reads and searches (one audit row per client found) from several threads at
+    once: every audit row is chained onto the one committed before it."""
+    callers = 6
+    start = threading.Barrier(callers)
+    token = intake.token(*ADMIN)
+
+    def work(n: int) -> list[int]:
+        http = intake.http.application.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        start.wait()
+        created = http.post(
+            "/clients",
+            json={"given_name": f"Line{n}", "family_name": "Chain", "date_of_birth": "1970-01-01"},
+            headers=headers,
+        )
+        read = http.get(f"/clients/{created.json['id']}", headers=headers)
+        found = http.get("/clients", query_string={"name": "Chain"}, headers=headers)
+        return [created.status_code, read.status_code, found.status_code]
+
+    with ThreadPoolExecutor(callers) as pool:
+        statuses = list(pool.map(work, range(callers)))
+    assert statuses == [[201, 200, 200]] * callers
+    report = _verify(intake)
+    assert report["intact"] is True, report["problems"]
+    assert report["rows"] == len(_audit_ids(intake)) >= 3 * callers
 
 
 def test_verify_catches_an_edited_row(

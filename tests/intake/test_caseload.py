@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
+from typing import Any
 
 from services.intake.handlers import on_review_due
-from shared.contracts import Event
+from shared.contracts import REGISTRY, Event
 from tests.intake.conftest import SUPERVISOR, IntakeApi
 
 
@@ -198,3 +200,74 @@ def test_reassignment_ends_the_previous_assignment_and_names_it_in_the_event(
         intake.call("GET", f"/clients/{client['id']}", as_=("cm-2", "case_manager")).status_code
         == 200
     )
+
+
+def _contact_recorded(intake: IntakeApi, client: dict[str, Any], occurred_at: str) -> None:
+    """Planning's ``contact.recorded`` handed to intake's handler as its consumer would."""
+    event_type = "casehub.planning.contact.recorded.v1"
+    data = {
+        "client_id": client["id"],
+        "client_reference": client["reference"],
+        "episode_id": client["episodes"][-1]["id"],
+        "case_manager_id": "cm-1",
+        "contact_id": str(uuid.uuid4()),
+        "contact_type": "phone",
+        "occurred_at": occurred_at,
+        "duration_minutes": 20,
+        "late": False,
+        "goal_ids": [],
+    }
+    event = Event(
+        type=event_type,
+        source="/planning",
+        subject=f"client/{client['id']}",
+        data=REGISTRY.validate(event_type, data, tolerant=True),
+    )
+    with intake.runtime.unit_of_work() as uow:
+        intake.runtime.handlers()["planning.contact.recorded.v1"](event, uow)
+
+
+def test_the_caseload_shows_the_latest_contact_whatever_order_events_arrive_in(
+    intake: IntakeApi,
+) -> None:
+    intake.case_manager("cm-1")
+    client = intake.register()
+    assert intake.assign(client["id"], "cm-1").status_code == 201
+    client = intake.call("GET", f"/clients/{client['id']}").json
+
+    def last_contact() -> Any:
+        response = intake.call("GET", "/case-managers/cm-1/caseload", as_=("cm-1", "case_manager"))
+        assert response.status_code == 200, response.json
+        [entry] = response.json["items"]
+        return entry["last_contact_at"]
+
+    assert last_contact() is None
+    _contact_recorded(intake, client, "2026-11-20T10:00:00+00:00")
+    _contact_recorded(intake, client, "2026-11-19T16:00:00+00:00")  # older, arriving late
+    _contact_recorded(intake, client, "2026-11-20T11:30:00+02:00")  # 09:30 UTC: earlier still
+    _contact_recorded(intake, client, "2026-11-20T10:00:00+00:00")  # the same time again
+    assert last_contact() == "2026-11-20T10:00:00+00:00"
+    _contact_recorded(intake, client, "2026-11-21T08:15:00+00:00")
+    assert last_contact() == "2026-11-21T08:15:00+00:00"
+
+
+def test_a_contact_of_a_closed_episode_does_not_show_on_the_next(intake: IntakeApi) -> None:
+    intake.case_manager("cm-1")
+    client = intake.register()
+    assert intake.assign(client["id"], "cm-1").status_code == 201
+    first = intake.call("GET", f"/clients/{client['id']}").json
+    discharged = intake.call(
+        "POST",
+        f"/clients/{client['id']}/discharge",
+        as_=("cm-1", "case_manager"),
+        json_body={"reason_code": "goals_met"},
+    )
+    assert discharged.status_code == 200, discharged.json
+    readmitted = intake.call("POST", f"/clients/{client['id']}/readmit")
+    assert readmitted.status_code == 201, readmitted.json
+    assert intake.assign(client["id"], "cm-1").status_code == 201
+    _contact_recorded(intake, first, "2026-11-20T10:00:00+00:00")  # names the old episode
+    [entry] = intake.call("GET", "/case-managers/cm-1/caseload", as_=("cm-1", "case_manager")).json[
+        "items"
+    ]
+    assert entry["last_contact_at"] is None

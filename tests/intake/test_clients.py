@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -91,6 +92,32 @@ def test_the_same_person_registered_at_once_from_several_desks_becomes_one_clien
     assert {response.status_code for response in refused} == {409}
     assert all(r.json["existing_client_ids"] == [created[0]["id"]] for r in refused)
     assert len(intake.events("client.registered.v1")) == 1
+
+
+def test_different_people_registered_at_once_get_distinct_references_in_the_format(
+    intake: IntakeApi,
+) -> None:
+    """References are claimed without a lock held to commit (PostgreSQL: a sequence), so several
+    desks register side by side; each still gets its own ``C-<number>``."""
+    callers = 6
+    start = threading.Barrier(callers)
+    token = intake.token("iw-1", "intake_worker")
+
+    def register(n: int) -> Any:
+        http = intake.http.application.test_client()
+        start.wait()
+        return http.post(
+            "/clients",
+            json={"given_name": f"Desk{n}", "family_name": "Person", "date_of_birth": "1979-02-03"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    with ThreadPoolExecutor(callers) as pool:
+        responses = list(pool.map(register, range(callers)))
+    assert [response.status_code for response in responses] == [201] * callers
+    references = [response.json["reference"] for response in responses]
+    assert len(set(references)) == callers
+    assert all(re.fullmatch(r"C-\d+", reference) for reference in references), references
 
 
 def test_bad_client_input_is_a_422_naming_fields_and_writes_nothing(intake: IntakeApi) -> None:

@@ -88,18 +88,7 @@ def caseload(args: dict[str, Any], case_manager_id: str) -> Any:
         page = operations.caseload(
             uow, current_principal(), case_manager_id, limit=args["limit"], cursor=args["cursor"]
         )
-        return page_body(
-            page,
-            [
-                {
-                    "client": client,
-                    "highest_open_risk": level,
-                    "open_risk_flags": count,
-                    "next_review_due": client.current_episode.next_review_due,
-                }
-                for client, level, count in page.items
-            ],
-        )
+        return page_body(page, page.items)
 
 
 # -- duplicate reviews -------------------------------------------------------------------------

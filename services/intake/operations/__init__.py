@@ -65,6 +65,7 @@ from services.intake.operations.duplicates import (
 )
 from services.intake.operations.emergency import crisis_picture, grant_emergency_access
 from services.intake.operations.from_events import (
+    note_contact,
     note_review_due,
 )
 from services.intake.operations.outcomes import (
@@ -115,6 +116,7 @@ __all__ = [
     "list_risk_flags",
     "load_client",
     "loads",
+    "note_contact",
     "note_review_due",
     "open_episode",
     "publish_revoked",

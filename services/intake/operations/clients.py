@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.intake import domain
 from services.intake.events import (
@@ -17,6 +18,7 @@ from services.intake.events import (
 )
 from services.intake.models import (
     AUDIT,
+    CLIENT_REFERENCES,
     Client,
     ClientReferenceCounter,
     DuplicateReview,
@@ -46,21 +48,43 @@ UPDATABLE_FIELDS = (
 )
 
 
-def _lock_reference_counter(uow: UnitOfWork) -> ClientReferenceCounter:
-    """The one counter row, locked until commit: registrations queue here, so references are
-    gap-free and unique, and the duplicate check that follows sees every earlier registration
-    (at READ COMMITTED each statement after the wait reads what the others committed)."""
-    return uow.session.scalars(
+def _claim_reference(uow: UnitOfWork, person_key: str) -> str:
+    """Claim the next client reference and hold the person's registration lock to commit.
+
+    PostgreSQL, one round trip: the next value of a sequence (never locked to commit, so
+    registrations of different people run side by side; unique but not gap-free) and a
+    transaction advisory lock on the person key, so two registrations of the same person queue and
+    the duplicate check that follows (a new statement, hence a new snapshot at READ COMMITTED)
+    sees the other's committed record. SQLite: the one counter row (writers are serial there)."""
+    if uow.session.get_bind().dialect.name == "postgresql":
+        number = uow.session.execute(
+            select(
+                CLIENT_REFERENCES.next_value(),
+                func.pg_advisory_xact_lock(func.hashtextextended(person_key, 0)),
+            )
+        ).scalar_one()
+        return f"C-{number}"
+    counter = uow.session.scalars(
         select(ClientReferenceCounter)
         .where(ClientReferenceCounter.id == 1)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-
-
-def _next_reference(counter: ClientReferenceCounter) -> str:
     counter.last_value += 1
     return f"C-{counter.last_value}"
+
+
+def _matches(
+    uow: UnitOfWork, person_key: str, visible: ColumnElement[bool]
+) -> list[tuple[str, bool]]:
+    """Every live record of this person (oldest first) and whether the caller may see it: one
+    query on the person-key index."""
+    rows = uow.session.execute(
+        select(Client.id, visible.label("seen"))
+        .where(Client.person_key == person_key, Client.merged_into_id.is_(None))
+        .order_by(Client.reference)
+    ).all()
+    return [(client_id, bool(seen)) for client_id, seen in rows]
 
 
 def register_client(
@@ -74,12 +98,10 @@ def register_client(
     another person); a match they may not see is never revealed: the client is registered and the
     pair goes on the duplicate-review list for supervisors and admins."""
     key = domain.person_key(details["given_name"], details["family_name"], details["date_of_birth"])
-    counter = _lock_reference_counter(uow)
-    matches = select(Client.id).where(Client.person_key == key, Client.merged_into_id.is_(None))
-    seen = set(uow.session.scalars(matches.where(visible_clients(actor))))
-    every_match = list(uow.session.scalars(matches.order_by(Client.reference)))
-    existing = [match for match in every_match if match in seen]
-    unseen = [match for match in every_match if match not in seen]
+    reference = _claim_reference(uow, key)
+    every_match = _matches(uow, key, visible_clients(actor))
+    existing = [match for match, seen in every_match if seen]
+    unseen = [match for match, seen in every_match if not seen]
     if existing and not confirmed_not_duplicate:
         raise Conflict(
             "A client with the same name and date of birth exists; confirm it is another person "
@@ -87,7 +109,7 @@ def register_client(
             existing_client_ids=existing,
         )
     client = Client(
-        reference=_next_reference(counter),
+        reference=reference,
         person_key=key,
         registered_by=actor.sub,
         given_name=details["given_name"],
