@@ -21,7 +21,7 @@ dev: install
 	$(BIN)/casehub dev $(ARGS)
 
 test: install lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 lint: install
 	$(BIN)/ruff check .
