@@ -97,6 +97,12 @@ def test_reminders_reach_the_case_manager_and_only_a_consenting_client(
     assert consent.status_code == 200, consent.json
     services.start_workers()
     assert wait_until(lambda: _consented(notifications, client["id"]) is True, timeout=45)
+    # planning learns who carries the client from intake's case.assigned, through the broker
+    appointments = f"/clients/{client['id']}/appointments"
+    assert wait_until(
+        lambda: planning_http.get(appointments, headers=case_manager).status_code == 200,
+        timeout=45,
+    )
 
     zone = agency_zone()
     local_day = (datetime.now(zone) + timedelta(days=3)).date()

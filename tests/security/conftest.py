@@ -282,6 +282,13 @@ def _seed_intake(api: IntakeApi) -> SecuredService:
     )
     member = _call(api, cm, "POST", f"{base}/care-team", {"role": "gp", "name": "Dr Amir Patel"})
     medication = _call(api, cm, "POST", f"{base}/medications", {"name": "Sertraline"})
+    _call(
+        api,
+        cm,
+        "PUT",
+        f"{base}/reminder-consent",
+        {"channel": "email", "address": "zq@example.org"},
+    )
     ids = {
         "member_id": member["id"],
         "medication_id": medication["id"],
@@ -346,6 +353,36 @@ def _seed_casework(api: PlanningApi, client: str) -> dict[str, str]:
     }
 
 
+def _plan_with_suggestions(api: PlanningApi) -> dict[str, str]:
+    """Another plan of cm-1, approved, reassessed with two new unmet needs (two suggested
+    changes) and opened for review, where the suggestions are taken up or dismissed."""
+    ids = api.new_episode(unmet=["housing"])
+    plan = ids["plan_id"]
+    api.write_goals(plan)
+    approved = api.approve(plan)
+    assert approved.status_code == 200, approved.json
+    api.deliver(
+        "intake.assessment.completed.v1",
+        {
+            **{k: ids[k] for k in ("client_id", "client_reference", "episode_id")},
+            "assessment_id": str(uuid.uuid4()),
+            "version": 2,
+            "completed_at": datetime.now(UTC),
+            "unmet_needs": ["housing", "relationships", "leisure"],
+            "risk_level": "none",
+        },
+    )
+    suggestions = [s["id"] for s in api.plan(plan)["suggested_changes"]]
+    assert len(suggestions) == 2, suggestions
+    opened = api.call("POST", f"/plans/{plan}/start-review")
+    assert opened.status_code == 200, opened.json
+    return {
+        "review_plan_id": plan,
+        "suggestion_a": suggestions[0],
+        "suggestion_b": suggestions[1],
+    }
+
+
 def _seed_planning(api: PlanningApi) -> SecuredService:
     """A plan of cm-1 (supervised by sup-1), ready for approval, with a goal and a strategy."""
     ids = api.new_episode(unmet=["housing", "income"])
@@ -378,6 +415,7 @@ def _seed_planning(api: PlanningApi) -> SecuredService:
         },
     )
     casework = _seed_casework(api, ids["client_id"])
+    review = _plan_with_suggestions(api)
     return SecuredService(
         "planning",
         api,
@@ -388,6 +426,7 @@ def _seed_planning(api: PlanningApi) -> SecuredService:
             "other_goal_id": goals[1]["id"],
             "strategy_id": strategies[0]["id"],
             "number": "1",
+            **review,
         },
         markers={ids["client_id"], plan},
         queries={"GET /plans/{plan_id}/compare": {"older": 1, "newer": 1}},

@@ -64,6 +64,15 @@ ALIASES: dict[str, dict[str, str]] = {
     "POST /referrals/{referral_id}/send": {"referral_id": "draft_referral_id"},
     "PATCH /referrals/{referral_id}": {"referral_id": "draft_referral_id"},
     "DELETE /plans/{plan_id}/goals/{goal_id}": {"goal_id": "other_goal_id"},
+    # a reassessment's suggested changes are decided on a plan under review, each once
+    "POST /plans/{plan_id}/suggested-changes/{suggestion_id}/take-up": {
+        "plan_id": "review_plan_id",
+        "suggestion_id": "suggestion_a",
+    },
+    "POST /plans/{plan_id}/suggested-changes/{suggestion_id}/dismiss": {
+        "plan_id": "review_plan_id",
+        "suggestion_id": "suggestion_b",
+    },
 }
 #: Order that keeps the seeded record alive to the end: reads, then changes, then endings.
 LAST = (

@@ -74,6 +74,14 @@ def two_partners(referrals_world: SecuredService) -> SecuredService:
     )
     assert subscribed.status_code == 201
     referrals_world.ids["other_subscription_id"] = subscribed.json["id"]
+    referred = api.call(
+        "POST",
+        "/partner/inbound-referrals",
+        as_=("h-1", PARTNER, HOUSING),
+        json_body={"given_name": "Sam", "family_name": "Okafor", "reason": "Asked for support"},
+    )
+    assert referred.status_code == 202, referred.json
+    referrals_world.ids["inbound_id"] = referred.json["id"]
     return referrals_world
 
 
@@ -107,6 +115,7 @@ AIMED_AT_THE_OTHER_ORG: dict[str, Any] = {
     "POST /partner/webhooks/{subscription_id}/rotate-secret": {
         "secret": "stolen-secret-0123456789"
     },
+    "GET /partner/inbound-referrals/{inbound_id}": None,
     "GET /fhir/Task/{referral_id}": None,
     "GET /fhir/ServiceRequest/{referral_id}": None,
     "PATCH /fhir/Task/{referral_id}": [{"op": "replace", "path": "/status", "value": "rejected"}],

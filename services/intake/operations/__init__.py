@@ -25,19 +25,16 @@ from services.intake.operations.assessments import (
 from services.intake.operations.caseload import (
     announced_state,
     assign,
-    caseload,
     loads,
     save_case_manager,
     team_view,
 )
+from services.intake.operations.caseload_view import caseload
 from services.intake.operations.clients import (
     UPDATABLE_FIELDS,
     add_nominated_person,
-    close_episode,
-    discharge,
     publish_updated,
     read_client,
-    readmit,
     register_client,
     remove_nominated_person,
     search_clients,
@@ -64,6 +61,7 @@ from services.intake.operations.duplicates import (
     resolve_duplicate_review,
 )
 from services.intake.operations.emergency import crisis_picture, grant_emergency_access
+from services.intake.operations.episodes import close_episode, discharge, readmit
 from services.intake.operations.from_events import (
     note_contact,
     note_review_due,

@@ -15,7 +15,7 @@ from services.intake.models import (
 from services.intake.operations.access import (
     visible_clients,
 )
-from services.intake.operations.clients import close_episode
+from services.intake.operations.episodes import close_episode
 from shared.errors import Conflict, NotFound
 from shared.identity import Principal
 from shared.pagination import Page, keyset_page

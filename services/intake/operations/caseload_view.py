@@ -1,0 +1,126 @@
+"""A caseload as its case manager (or their supervisor) reads it: one query for the access
+check, the clients, their current episode and open flags; the read audited with it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+
+from services.intake import domain
+from services.intake.models import (
+    AUDIT,
+    CaseManager,
+    Client,
+    Episode,
+    RiskFlag,
+)
+from shared.errors import NotFound
+from shared.identity import Principal
+from shared.pagination import Page, ordered_page
+from shared.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class CaseloadEntry:
+    """One client on a caseload: the summary the list shows, not the full record."""
+
+    client: Mapping[str, Any]
+    highest_open_risk: str | None
+    open_risk_flags: int
+    next_review_due: date | None
+    last_contact_at: datetime | None
+
+
+#: The client columns a caseload shows (no contact details, notes or nominated persons).
+CASELOAD_CLIENT_COLUMNS = (
+    Client.id,
+    Client.reference,
+    Client.status,
+    Client.given_name,
+    Client.family_name,
+    Client.date_of_birth,
+    Client.preferred_language,
+    Client.case_manager_id,
+)
+_RISK_RANK = case(
+    *((RiskFlag.level == level.value, level.rank) for level in domain.RiskLevel),
+    else_=0,
+)
+
+
+def caseload(
+    uow: UnitOfWork, actor: Principal, case_manager_id: str, *, limit: int, cursor: str | None
+) -> Page[CaseloadEntry]:
+    """The case manager's open clients: open risk flags first (high before moderate), then the
+    nearest review due, a page at a time. The rank is computed here, so the page is cut in Python
+    (a caseload is capped: ≤ 500). One query reads the manager (for the access check) and every
+    client with its current episode and open flags; the audit row of the read is chained at
+    commit."""
+    flag_count = (
+        select(func.count(RiskFlag.id))
+        .where(RiskFlag.client_id == Client.id, RiskFlag.status == "open")
+        .correlate(Client)
+        .scalar_subquery()
+    )
+    flag_rank = (
+        select(func.max(_RISK_RANK))
+        .where(RiskFlag.client_id == Client.id, RiskFlag.status == "open")
+        .correlate(Client)
+        .scalar_subquery()
+    )
+    latest = (
+        select(func.max(Episode.number))
+        .where(Episode.client_id == Client.id)
+        .correlate(Client)
+        .scalar_subquery()
+    )
+    rows = uow.session.execute(
+        select(
+            CaseManager.active,
+            CaseManager.supervisor_id,
+            *CASELOAD_CLIENT_COLUMNS,
+            Episode.next_review_due,
+            Episode.last_contact_at,
+            flag_count.label("open_flags"),
+            flag_rank.label("rank"),
+        )
+        .select_from(CaseManager)
+        .outerjoin(Client, Client.case_manager_id == CaseManager.id)
+        .outerjoin(Episode, and_(Episode.client_id == Client.id, Episode.number == latest))
+        .where(CaseManager.id == case_manager_id)
+    ).all()
+    manager = rows[0] if rows else None
+    allowed = manager is not None and (
+        actor.has_any("admin")
+        or (actor.sub == case_manager_id and manager.active)
+        or (actor.has_any("supervisor") and manager.supervisor_id == actor.sub)
+    )
+    if not allowed:
+        raise NotFound(f"No caseload {case_manager_id} that you may see.")
+    levels = list(domain.RiskLevel)
+    entries = [
+        CaseloadEntry(
+            client={column.key: getattr(row, column.key) for column in CASELOAD_CLIENT_COLUMNS},
+            highest_open_risk=str(levels[row.rank]) if row.open_flags else None,
+            open_risk_flags=row.open_flags or 0,
+            next_review_due=row.next_review_due,
+            last_contact_at=row.last_contact_at,
+        )
+        for row in rows
+        if row.id is not None
+    ]
+
+    def order(entry: CaseloadEntry) -> tuple[int, str, str]:
+        due = entry.next_review_due or date.max
+        rank = domain.RiskLevel(entry.highest_open_risk or "none").rank
+        return (-rank, due.isoformat(), entry.client["reference"])
+
+    page = ordered_page(entries, order, limit=limit, cursor=cursor)
+    AUDIT.record(
+        uow.session, actor, "read", "caseload", case_manager_id, None, clients=len(page.items)
+    )
+    return page
