@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.intake.domain import LIFE_DOMAINS, DataCategory, DuplicateOutcome, NeedRating
+from shared.contracts.intake import REQUEST_OUTCOMES
 from shared.web.paging import CursorPage, PageArgs
 
 CATEGORIES = [category.value for category in DataCategory]
@@ -478,7 +479,7 @@ class CorrectionPage(CursorPage):
 
 class ReferralRequestArgs(PageArgs):
     status = fields.String(
-        validate=validate.OneOf(("new", "registered", "matched", "declined")),
+        validate=validate.OneOf(("new", *REQUEST_OUTCOMES)),
         metadata={"description": "Only requests in this state (`new`: still to be worked)."},
     )
 
@@ -486,7 +487,7 @@ class ReferralRequestArgs(PageArgs):
 class ReferralRequestDecisionIn(Schema):
     outcome = fields.String(
         required=True,
-        validate=validate.OneOf(("registered", "matched", "declined")),
+        validate=validate.OneOf(REQUEST_OUTCOMES),
         metadata={
             "description": "registered: a new client was registered from it; matched: it is a "
             "known client; declined: the agency will not take it (give a reason)."

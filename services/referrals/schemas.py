@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.referrals.domain import REASON_CODES, ReferralStatus
-from shared.contracts.intake import DATA_CATEGORIES, LIFE_DOMAINS
+from shared.contracts.intake import DATA_CATEGORIES, LIFE_DOMAINS, REQUEST_OUTCOMES
 from shared.web.paging import CursorPage, PageArgs
 from shared.webhooks import SECRET_PREFIX, is_standard_secret
 
@@ -370,9 +370,7 @@ class InboundReferralOut(Schema):
 
 
 class InboundReferralArgs(PageArgs):
-    status = fields.String(
-        validate=validate.OneOf(("received", "registered", "matched", "declined"))
-    )
+    status = fields.String(validate=validate.OneOf(("received", *REQUEST_OUTCOMES)))
 
 
 class InboundReferralPage(CursorPage):

@@ -134,11 +134,20 @@ class _BadCsrf(HTTPException):
 
 
 def _create_session_tables(settings: WebSettings) -> None:
-    METADATA.create_all(Database(settings.database_url).engine)
+    database = Database(settings.database_url)
+    try:
+        METADATA.create_all(database.engine)
+    finally:
+        database.dispose()
 
 
 def _session_tables_present(settings: WebSettings) -> bool:
-    return session_table_present(Database(settings.database_url))
+    """Asked every 2 s by ``casehub migrate web --check``: each check closes its connections."""
+    database = Database(settings.database_url)
+    try:
+        return session_table_present(database)
+    finally:
+        database.dispose()
 
 
 #: What ``casehub api web``, ``casehub migrate web`` and ``casehub dev`` need of the web app.

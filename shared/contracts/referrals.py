@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from shared.contracts.intake import REQUEST_OUTCOMES
 from shared.contracts.registry import REGISTRY
 
 REASON = "Why, one of the reason codes (e.g. `no_capacity`, `client_declined`)."
@@ -122,9 +123,7 @@ class ReferralOverdue(_ReferralEvent):
 class InboundReferralDecided(Schema):
     inbound_referral_id = fields.String(required=True)
     organization_id = fields.String(required=True)
-    outcome = fields.String(
-        required=True, validate=validate.OneOf(("registered", "matched", "declined"))
-    )
+    outcome = fields.String(required=True, validate=validate.OneOf(REQUEST_OUTCOMES))
     reason = fields.String(load_default=None, allow_none=True)
     decided_at = fields.AwareDateTime(required=True)
 
