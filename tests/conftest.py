@@ -12,6 +12,7 @@ from tests.support.backends import (
     EMBEDDED,
     REAL,
     Backend,
+    drop_templates,
     embedded_backend,
     real_backend,
     stop_containers,
@@ -67,6 +68,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    drop_templates()
     stop_containers()
 
 

@@ -14,7 +14,7 @@ from services.catalog import load_spec, platform_topology
 from shared.config import Settings
 from shared.service import ServiceRuntime
 from shared.web import mint_token
-from tests.support.backends import Backend
+from tests.support.backends import Backend, fresh_database
 
 
 @dataclass
@@ -29,15 +29,16 @@ class ServiceApi:
         # Many tests send wrong credentials on purpose; tests/security/test_hardening.py sets a
         # limit to test the 429 brake.
         settings.setdefault("auth_failure_limit", 0)
+        spec = load_spec(name)
         config = Settings(
             service=name,
             data_dir=data_dir,
-            database_url=backend.new_database(name, data_dir),
+            database_url=fresh_database(backend, spec, data_dir),
             broker_url=backend.broker_url,
             broker_connect_timeout=2,
             **settings,
         )
-        runtime = ServiceRuntime(load_spec(name), config, platform_topology(config))
+        runtime = ServiceRuntime(spec, config, platform_topology(config))
         if config.allow_private_webhooks and not runtime.outbound.http_allowed:
             # Test receivers listen over http on loopback, on PostgreSQL too: such a runtime
             # stands in for the embedded default's development setting (the only place http is
@@ -45,7 +46,8 @@ class ServiceApi:
             runtime.outbound = replace(runtime.outbound, allow_http=True)
             if runtime.spec.bootstrap is not None:
                 runtime.service_settings = runtime.spec.bootstrap(runtime)
-        runtime.migrate()
+        if spec.migrations is None:
+            runtime.migrate()
         return cls(runtime, runtime.create_app().test_client())
 
     def token(self, sub: str, *roles: str) -> str:

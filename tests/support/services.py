@@ -14,7 +14,7 @@ from shared.messaging.broker import open_connection
 from shared.messaging.topology import Topology
 from shared.service import ServiceRuntime, subscriptions
 from shared.worker import worker_threads
-from tests.support.backends import Backend
+from tests.support.backends import Backend, fresh_database
 
 
 class RunningServices:
@@ -36,7 +36,7 @@ class RunningServices:
             settings = Settings(
                 service=name,
                 data_dir=data_dir,
-                database_url=backend.new_database(name, data_dir),
+                database_url=fresh_database(backend, spec, data_dir),
                 broker_url=backend.broker_url,
                 exchange=self.exchange,
                 retry_delays=(0.2,),
@@ -50,7 +50,8 @@ class RunningServices:
                 self.exchange, subscriptions(list(specs.values())), settings.retry_delays
             )
             self.runtimes[name] = ServiceRuntime(spec, settings, topology)
-            self.runtimes[name].migrate()
+            if spec.migrations is None:
+                self.runtimes[name].migrate()
 
     def __getitem__(self, name: str) -> ServiceRuntime:
         return self.runtimes[name]
