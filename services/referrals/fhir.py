@@ -31,11 +31,9 @@ TASK_PROFILE = f"{IG}/SDOHCC-TaskForReferralManagement"
 SERVICE_REQUEST_PROFILE = f"{IG}/SDOHCC-ServiceRequest"
 TASK_CODES = "http://hl7.org/fhir/CodeSystem/task-code"
 CASEHUB = "https://casehub.example/fhir"
-#: Casehub's own code systems and identifier systems (documented in docs/partners.md).
+#: Casehub's own code systems, the same in every agency (documented in docs/partners.md).
 REASON_SYSTEM = f"{CASEHUB}/CodeSystem/referral-reason"
 DOMAIN_SYSTEM = f"{CASEHUB}/CodeSystem/life-domain"
-CLIENT_REFERENCE_SYSTEM = f"{CASEHUB}/NamingSystem/client-reference"
-REFERRAL_SYSTEM = f"{CASEHUB}/NamingSystem/referral"
 RESULTING_ACTIVITY = "resulting-activity"
 #: The IG's SDOH category for each life domain of the assessment it covers.
 SDOH_CATEGORY: Mapping[str, str] = {
@@ -62,6 +60,24 @@ REQUEST_STATUS: Mapping[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class Agency:
+    """The referring agency as its resources name it. Client references and referral ids are
+    the agency's own numbers (every agency has a C-1005), so their identifier systems live under
+    the agency's base URI: a partner serving two agencies never takes two people for one."""
+
+    identifier_base: str
+    name: str
+
+    @property
+    def client_reference_system(self) -> str:
+        return f"{self.identifier_base}/NamingSystem/client-reference"
+
+    @property
+    def referral_system(self) -> str:
+        return f"{self.identifier_base}/NamingSystem/referral"
+
+
 class FhirInvalid(ValueError):
     """A resource or patch that is not valid FHIR (or not a Task Casehub can read a move from)."""
 
@@ -75,28 +91,31 @@ def _moment(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _client(referral: Referral) -> dict[str, Any]:
+def _client(referral: Referral, agency: Agency) -> dict[str, Any]:
     return {
-        "identifier": {"system": CLIENT_REFERENCE_SYSTEM, "value": referral.client_reference},
+        "identifier": {
+            "system": agency.client_reference_system,
+            "value": referral.client_reference,
+        },
         "display": f"Client {referral.client_reference}",
     }
 
 
-def task(referral: Referral, reason_code: str | None) -> dict[str, Any]:
+def task(referral: Referral, reason_code: str | None, agency: Agency) -> dict[str, Any]:
     """The referral as the IG's Task; ``reason_code`` is the one of the move that set its status."""
     resource: dict[str, Any] = {
         "resourceType": "Task",
         "id": referral.id,
         "meta": {"profile": [TASK_PROFILE], "lastUpdated": _moment(referral.updated_at)},
-        "identifier": [{"system": REFERRAL_SYSTEM, "value": referral.id}],
+        "identifier": [{"system": agency.referral_system, "value": referral.id}],
         "status": referral.status,
         "intent": "order",
         "code": {"coding": [{"system": TASK_CODES, "code": "fulfill"}]},
         "focus": {"reference": f"ServiceRequest/{referral.id}"},
-        "for": _client(referral),
+        "for": _client(referral, agency),
         "authoredOn": _moment(referral.sent_at or referral.created_at),
         "lastModified": _moment(referral.updated_at),
-        "requester": {"display": "Casehub (the referring agency)"},
+        "requester": {"display": agency.name},
         "owner": {"reference": f"Organization/{referral.organization_id}"},
     }
     if reason_code:
@@ -111,7 +130,7 @@ def task(referral: Referral, reason_code: str | None) -> dict[str, Any]:
     return _valid(Task, resource)
 
 
-def service_request(referral: Referral) -> dict[str, Any]:
+def service_request(referral: Referral, agency: Agency) -> dict[str, Any]:
     """What is asked for: the SDOH category of the need, the service, the client's reference."""
     category = [
         {
@@ -132,14 +151,14 @@ def service_request(referral: Referral) -> dict[str, Any]:
         "resourceType": "ServiceRequest",
         "id": referral.id,
         "meta": {"profile": [SERVICE_REQUEST_PROFILE], "lastUpdated": _moment(referral.updated_at)},
-        "identifier": [{"system": REFERRAL_SYSTEM, "value": referral.id}],
+        "identifier": [{"system": agency.referral_system, "value": referral.id}],
         "status": REQUEST_STATUS[referral.status],
         "intent": "order",
         "category": category,
         "code": {"text": f"Referral to {referral.service_id or 'a partner service'}"},
-        "subject": _client(referral),
+        "subject": _client(referral, agency),
         "authoredOn": _moment(referral.sent_at or referral.created_at),
-        "requester": {"display": "Casehub (the referring agency)"},
+        "requester": {"display": agency.name},
         "performer": performer,
     }
     return _valid(ServiceRequest, resource)

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
+from services.referrals.settings import ReferralsSettings
 from tests.partners.conftest import Partner
 from tests.referrals.conftest import ReferralsApi
 
 FHIR_JSON = "application/fhir+json"
 SDOH = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
 REASONS = "https://casehub.example/fhir/CodeSystem/referral-reason"
-CLIENTS = "https://casehub.example/fhir/NamingSystem/client-reference"
+#: Unpinned, an agency's identifier systems live under the FHIR base partners call.
+CLIENTS = "http://localhost/fhir/NamingSystem/client-reference"
 
 
 def _read(partner: Partner, path: str, model: Any, status: int = 200, **request: Any) -> Any:
@@ -40,6 +43,7 @@ def test_a_fhir_client_reads_and_moves_a_referral_task(
     task = _read(housing, f"/fhir/Task/{referral_id}", Task)
     assert task.status == "requested" and task.intent == "order"
     assert task.for_fhir.identifier.system == CLIENTS
+    assert task.identifier[0].system == "http://localhost/fhir/NamingSystem/referral"
     assert task.owner.reference == f"Organization/{housing.organization}"
     request = _read(
         housing, task.focus.reference and f"/fhir/{task.focus.reference}", ServiceRequest
@@ -132,3 +136,27 @@ def test_refusals_are_operation_outcomes(referrals: ReferralsApi, housing: Partn
     anonymous = referrals.http.get(f"/fhir/Task/{referral_id}")
     assert anonymous.status_code == 401 and anonymous.mimetype == FHIR_JSON
     OperationOutcome.model_validate(anonymous.json)
+
+
+def test_an_agency_pins_its_identifier_systems_and_names_itself(
+    referrals: ReferralsApi, housing: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two agencies both have a C-1042: under each agency's own base URI a partner serving both
+    never takes them for one person; the requester is the agency by name, not the software."""
+    monkeypatch.setenv("REFERRALS_FHIR_IDENTIFIER_BASE", "https://fhir.northside.example.org/")
+    monkeypatch.setenv("CASEHUB_AGENCY_NAME", "Northside Community Mental Health")
+    referrals.runtime.service_settings = ReferralsSettings.from_env()
+    referral_id = referrals.referral(referrals.client())
+    task = _read(housing, f"/fhir/Task/{referral_id}", Task)
+    request = _read(housing, f"/fhir/ServiceRequest/{referral_id}", ServiceRequest)
+    northside = "https://fhir.northside.example.org/NamingSystem"
+    for resource in (task, request):
+        assert resource.identifier[0].system == f"{northside}/referral"
+        assert resource.requester.display == "Northside Community Mental Health"
+    assert task.for_fhir.identifier.system == f"{northside}/client-reference"
+    assert request.subject.identifier.system == f"{northside}/client-reference"
+
+
+def test_an_identifier_base_that_is_not_a_uri_fails_at_start() -> None:
+    with pytest.raises(ValueError, match="REFERRALS_FHIR_IDENTIFIER_BASE"):
+        ReferralsSettings.from_env({"REFERRALS_FHIR_IDENTIFIER_BASE": "northside agency"})

@@ -61,7 +61,9 @@ class Backend:
         return self._url_of(database)
 
     def _url_of(self, database: str) -> str:
-        url = make_url(self.admin_database_url).set(database=database, drivername="postgresql+psycopg")
+        url = make_url(self.admin_database_url).set(
+            database=database, drivername="postgresql+psycopg"
+        )
         return url.render_as_string(hide_password=False)
 
     def _admin_conninfo(self) -> str:

@@ -113,10 +113,16 @@ def _base_url() -> str:
     return request.url_root.rstrip("/") + blueprint.url_prefix
 
 
+def _agency() -> fhir.Agency:
+    """The agency's identifier base (``REFERRALS_FHIR_IDENTIFIER_BASE``), else this FHIR base."""
+    settings = current_runtime().service_settings
+    return fhir.Agency(settings.fhir_identifier_base or _base_url(), settings.agency_name)
+
+
 def _task(uow: Any, referral: Referral) -> dict[str, Any]:
     moves = operations.transitions(uow, referral)
     last = moves[-1] if moves and moves[-1].to_status == referral.status else None
-    return fhir.task(referral, last.reason_code if last else None)
+    return fhir.task(referral, last.reason_code if last else None, _agency())
 
 
 @blueprint.route("/metadata", methods=["GET"])
@@ -177,7 +183,7 @@ def read_service_request(referral_id: str) -> Response:
     """The ServiceRequest a Task of yours fulfils (the same id)."""
     with current_runtime().unit_of_work() as uow:
         referral = operations.read(uow, current_principal(), referral_id)
-        return _fhir(fhir.service_request(referral))
+        return _fhir(fhir.service_request(referral, _agency()))
 
 
 def _body() -> Any:
