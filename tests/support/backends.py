@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,16 @@ class Backend:
             return f"sqlite:///{target}"
         database = f"casehub_t_{service}_{uuid.uuid4().hex[:6]}"
         with psycopg.connect(self._admin_conninfo(), autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+            for attempt in range(50):
+                try:
+                    connection.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+                    break
+                except psycopg.errors.ObjectInUse:
+                    # PostgreSQL copies a template only while nobody is connected to it; the
+                    # templates refuse connections, but an autovacuum worker may still be in one.
+                    if attempt == 49:
+                        raise
+                    time.sleep(0.1)
         self._created.append(database)
         return self._url_of(database)
 
@@ -108,6 +118,8 @@ def _template(backend: Backend, service: str, migrations: Path) -> str:
         connection.execute(f'CREATE DATABASE "{name}"')
     _template_databases.append((backend._admin_conninfo(), name))
     upgrade(migrations, backend._url_of(name))
+    with psycopg.connect(backend._admin_conninfo(), autocommit=True) as connection:
+        connection.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
     _templates[key] = name
     return name
 
