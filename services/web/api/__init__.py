@@ -12,6 +12,7 @@ from services.web.api import (
     referrals,
     reports,
     sign_in,
+    suggestions,
 )
 from services.web.api.common import pages
 from services.web.api.errors import api_error_page, http_error_page
@@ -27,6 +28,7 @@ SCREENS = (
     referrals,
     reports,
     sign_in,
+    suggestions,
 )
 
 __all__ = ["SCREENS", "api_error_page", "http_error_page", "pages"]
