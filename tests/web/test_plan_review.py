@@ -113,6 +113,9 @@ def test_suggested_changes_wait_for_the_review_and_are_each_decided(
     assert "Income taken up" in page and f'id="goal-{goal_id}"' in page
     assert f'href="#goal-{goal_id}">proposed goal</a>' in page
     assert "1 to decide" in page
+    assert (
+        'Decide the suggested changes first: <a href="#suggested-changes">Relationships</a>' in page
+    )
 
     refused = manager.post(
         f"/plans/{plan_id}/approve",
