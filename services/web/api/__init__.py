@@ -10,8 +10,10 @@ from services.web.api import (
     emergency_access,
     plans,
     referrals,
+    reminders,
     reports,
     sign_in,
+    suggestions,
 )
 from services.web.api.common import pages
 from services.web.api.errors import api_error_page, http_error_page
@@ -25,8 +27,10 @@ SCREENS = (
     emergency_access,
     plans,
     referrals,
+    reminders,
     reports,
     sign_in,
+    suggestions,
 )
 
 __all__ = ["SCREENS", "api_error_page", "http_error_page", "pages"]

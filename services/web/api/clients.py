@@ -21,21 +21,32 @@ from services.web.api.common import (
     signed_in,
     value_or,
 )
-from services.web.backend import ApiError
+from services.web.backend import ApiError, Caller
 from shared.clock import agency_today
+
+#: How a client may be reminded of appointments, as intake takes them, and as the form says them.
+REMINDER_CHANNELS: tuple[tuple[str, str], ...] = (
+    ("email", "E-mail"),
+    ("sms", "Text message (SMS)"),
+)
 
 
 @pages.get("/clients/<client_id>")
 @signed_in(*STAFF)
 @page
 def client_record(client_id: str) -> Any:
-    person = caller()
+    return "client.html", record_values(caller(), client_id)
+
+
+def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any]:
+    """What the client record shows; ``shown`` adds what a refused form brings back."""
     casework = bool(roles() & set(CASEWORK))
     calls: dict[str, Callable[[], Any]] = {
         "client": lambda: person.get("intake", f"/clients/{client_id}"),
         "consents": lambda: person.items("intake", f"/clients/{client_id}/consents"),
         "assessments": lambda: person.items("intake", f"/clients/{client_id}/assessments"),
         "flags": lambda: person.items("intake", f"/clients/{client_id}/risk-flags"),
+        "reminders": lambda: person.get("intake", f"/clients/{client_id}/reminder-consent"),
     }
     if casework:
         calls["plans"] = lambda: person.items("planning", "/plans", client_id=client_id)
@@ -58,7 +69,7 @@ def client_record(client_id: str) -> Any:
     points = screens.score_history(assessments)
     open_flags = [flag for flag in flags if flag["status"] == "open"]
     active_plan = screens.latest([p for p in plans if p["status"] != "closed"], "created_at")
-    return "client.html", {
+    return {
         "client": client,
         "age": screens.age_on(
             screens.parse_day(client["date_of_birth"]) or date.today(), agency_today()
@@ -79,6 +90,11 @@ def client_record(client_id: str) -> Any:
         "managers": value_or(results.get("managers"), []),
         "categories": screens.CONSENT_CATEGORIES,
         "today": agency_today(),
+        "reminders": value_or(results["reminders"]),
+        "reminder_channels": REMINDER_CHANNELS,
+        "reminder_form": None,
+        "reminder_errors": {},
+        **shown,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import redirect, request, url_for
@@ -19,7 +20,8 @@ from services.web.api.common import (
     signed_in,
     value_or,
 )
-from services.web.backend import ApiError
+from services.web.backend import ApiError, Caller
+from services.web.suggestions import still_to_decide, suggestion_rows
 
 
 @pages.get("/clients/<client_id>/plan")
@@ -42,7 +44,12 @@ def client_plan(client_id: str) -> Any:
 @signed_in(*CASEWORK)
 @page
 def plan(plan_id: str) -> Any:
-    person = caller()
+    return "plan.html", plan_values(caller(), plan_id)
+
+
+def plan_values(person: Caller, plan_id: str, **shown: Any) -> dict[str, Any]:
+    """What the plan page shows; ``shown`` adds what a refused form brings back (its errors and
+    what was typed)."""
     results = person.gather(
         plan=lambda: person.get("planning", f"/plans/{plan_id}"),
         versions=lambda: person.items("planning", f"/plans/{plan_id}/versions"),
@@ -60,21 +67,24 @@ def plan(plan_id: str) -> Any:
                 )
             )
         )
-    notes = {}
     goals = current["working_version"]["content"]["goals"]
-    if goals:
-        fetched = person.gather(
-            **{
-                goal["id"]: (
-                    lambda gid=goal["id"]: person.items(
-                        "planning", f"/plans/{plan_id}/goals/{gid}/progress-notes"
-                    )
-                )
-                for goal in goals
-            }
+    suggested = current.get("suggested_changes") or []
+    calls: dict[str, Callable[[], Any]] = {
+        f"notes-{goal['id']}": (
+            lambda gid=goal["id"]: person.items(
+                "planning", f"/plans/{plan_id}/goals/{gid}/progress-notes"
+            )
         )
-        notes = {key: value_or(value, []) for key, value in fetched.items()}
-    return "plan.html", {
+        for goal in goals
+    }
+    if suggested:
+        calls["assessments"] = lambda: person.items(
+            "intake", f"/clients/{current['client_id']}/assessments"
+        )
+    fetched = person.backend.gather(calls) if calls else {}
+    notes = {goal["id"]: value_or(fetched[f"notes-{goal['id']}"], []) for goal in goals}
+    rows = suggestion_rows(suggested, value_or(fetched.get("assessments"), []))
+    return {
         "plan": current,
         "goals": goals,
         "safety_plan": current["working_version"]["content"].get("safety_plan") or {},
@@ -85,6 +95,11 @@ def plan(plan_id: str) -> Any:
         "domains": screens.LIFE_DOMAINS,
         "responsible": screens.RESPONSIBLE,
         "editable": current["status"] in ("draft", "under_review") and bool(roles() & set(EDITORS)),
+        "open_suggestions": [row for row in rows if row["status"] == "open"],
+        "decided_suggestions": [row for row in rows if row["status"] != "open"],
+        "dismiss_errors": {},
+        "dismiss_typed": {},
+        **shown,
     }
 
 
@@ -187,9 +202,15 @@ def approve_plan(plan_id: str) -> Any:
         "present": screens.lines(form.get("present")),
         "notes": form.get("notes") or None,
     }
-    return _plan_change(
-        plan_id, "POST", "/approve", body, "Plan approved with the client's agreement.", "approval"
-    )
+    try:
+        caller().send("planning", "POST", f"/plans/{plan_id}/approve", body)
+    except ApiError as error:
+        waiting = still_to_decide(error)
+        flash(waiting or error.plain_words, "error")
+        anchor = "suggested-changes" if waiting else "approval"
+        return redirect(url_for("pages.plan", plan_id=plan_id, _anchor=anchor))
+    flash("Plan approved with the client's agreement.")
+    return redirect(url_for("pages.plan", plan_id=plan_id, _anchor="approval"))
 
 
 @pages.post("/plans/<plan_id>/start-review")
@@ -201,5 +222,5 @@ def start_review(plan_id: str) -> Any:
         "/start-review",
         None,
         "Review started: changes go into a new version.",
-        "top",
+        "suggested-changes" if request.form.get("then") == "suggested-changes" else "top",
     )
