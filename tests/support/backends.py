@@ -53,6 +53,7 @@ class Backend:
         template = _template(self, service, migrations)
         if self.admin_database_url is None:
             target = folder / f"{service}.db"
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(template, target)
             return f"sqlite:///{target}"
         database = f"casehub_t_{service}_{uuid.uuid4().hex[:6]}"

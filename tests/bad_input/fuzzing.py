@@ -1,4 +1,4 @@
-"""schemathesis drives every operation of every service's OpenAPI document, with valid callers:
+"""The fuzzing that the test_fuzzing_*.py files run: schemathesis drives every operation of every service's OpenAPI document, with valid callers:
 no answer is a 5xx, every status code is one the operation documents (under its own code, not
 only `default`), and every body matches the documented schema and content type.
 
@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -188,12 +187,13 @@ def _fuzz(
     exercise()
 
 
-@pytest.mark.slow
-def test_every_operation_answers_as_documented_and_never_with_a_server_error(
+def every_operation_answers_as_documented(
     service: SeededService,
     backend: Backend,
     record_property: Callable[[str, object], None],
 ) -> None:
+    """The whole check for one service on one backend (a test file per service, so pytest-xdist
+    runs the services side by side instead of one worker taking every service in turn)."""
     spec = service.openapi
     schema = schemathesis.openapi.from_wsgi("/openapi.json", service.api.http.application)
     operations = sorted((result.ok() for result in schema.get_all_operations()), key=_run_order)
