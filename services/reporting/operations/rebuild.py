@@ -14,6 +14,9 @@ while the live consumer goes on.
    paths go through the same inbox, and a chunk takes the inbox lock before it reads anything,
    so whichever comes first projects the event and the other skips it: no gap, no double count.
 
+The archive is read and decoded (contract validation included) a chunk ahead, in a thread,
+while the current chunk waits on the database (``shared/messaging/read_ahead.py``).
+
 Readers see the figures fill up during the replay (``archive_replay.finished_at`` is empty
 until it ends).
 """
@@ -43,6 +46,7 @@ from shared.db import insert_ignoring_duplicates
 from shared.logging import get_logger
 from shared.messaging.archive import ArchivedMessage, EventArchive
 from shared.messaging.consumer import Handler
+from shared.messaging.read_ahead import ReadAhead
 from shared.service import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 
@@ -128,12 +132,15 @@ class Replay:
         #: live consumer is known to have made rows too.
         self.made: set[Any] | None = set()
 
-    def chunk(self, messages: list[ArchivedMessage]) -> None:
-        if not messages:
+    def decode(self, message: ArchivedMessage) -> tuple[ArchivedMessage, Event | None]:
+        return message, _decode(message, self.handlers)
+
+    def chunk(self, decoded: list[tuple[ArchivedMessage, Event | None]]) -> None:
+        if not decoded:
             return
+        messages = [message for message, _ in decoded]
         unique: dict[str, Event] = {}
-        for message in messages:
-            event = _decode(message, self.handlers)
+        for message, event in decoded:
             if event is None:
                 self.result.skipped += 1
                 log.warning("reporting.rebuild_skipped", offset=message.offset)
@@ -244,15 +251,11 @@ def rebuild(
     result = RebuildResult()
     mark = drop_read_model(runtime, archive, datetime.now(UTC))
     replay = Replay(runtime, result)
-    pending: list[ArchivedMessage] = []
-    for message in archive.read("first", until=mark):
-        pending.append(message)
-        if len(pending) >= chunk:
-            replay.chunk(pending)
-            pending = []
-            if between_chunks is not None:
+    with ReadAhead(archive.read("first", until=mark), replay.decode, chunk) as chunks:
+        for decoded in chunks:
+            replay.chunk(decoded)
+            if between_chunks is not None and len(decoded) >= chunk:
                 between_chunks(result)
-    replay.chunk(pending)
     with runtime.database.session() as session, session.begin():
         finished = session.get(ArchiveReplay, REPLAY_ROW)
         assert finished is not None
