@@ -75,6 +75,16 @@ class RebuildResult:
     lookups_from_offset: int | None = None
 
 
+#: A chunk's inbox rows on PostgreSQL: two array parameters, where a row per event made psycopg
+#: parse a statement with three placeholders an event (a fifth of a chunk's time in the profile).
+_INBOX_UNNEST = (
+    "INSERT INTO {inbox} (event_id, event_type, received_at) "
+    "SELECT given.id, given.type, :now "
+    "FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[])) AS given(id, type) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+
+
 def _lock_inbox(session: Session, runtime: ServiceRuntime) -> None:
     """Make the live consumer's inbox insert wait for this transaction (readers are not held)."""
     if runtime.database.is_postgresql:
@@ -165,8 +175,17 @@ class Replay:
             self._one_by_one(unique, last_offset, len(messages))
 
     def _begin(self, session: Session, events: Iterable[Event]) -> set[str]:
+        """Lock the inbox and record the events in it; the ids that were not there yet."""
         _lock_inbox(session, self.runtime)
         now = datetime.now(UTC)
+        if self.runtime.database.is_postgresql:
+            ids, types = [], []
+            for event in events:
+                ids.append(event.id)
+                types.append(event.type)
+            statement = _INBOX_UNNEST.format(inbox=self.inbox.name)
+            found = session.execute(text(statement), {"ids": ids, "types": types, "now": now})
+            return set(found.scalars())
         rows = [{"event_id": e.id, "event_type": e.type, "received_at": now} for e in events]
         return insert_ignoring_duplicates(session, self.inbox, rows, self.inbox.c.event_id)
 
