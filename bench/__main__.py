@@ -4,6 +4,7 @@ python -m bench                      # everything, full sizes (~10 min), rewrite
 python -m bench --only crisis        # one benchmark (repeatable), prints its table
 python -m bench --quick              # every size scaled down (~2 min)
 python -m bench --only size          # 500,000 clients and 5,000,000 events (loaded by PostgreSQL)
+python -m bench --only reporting --reporting-events 1000000 --output /tmp/million.md
 CASEHUB_BENCH_DATABASE_URL=postgresql://... CASEHUB_BENCH_BROKER_URL=amqp://... python -m bench
 """
 
@@ -98,6 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--tiny", action="store_true", help="smallest sizes (the smoke test)")
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy sampling")
     parser.add_argument(
+        "--reporting-events",
+        type=int,
+        help="events in the reporting rebuild's archive (e.g. 1000000; the live projection is "
+        "then not measured again)",
+    )
+    parser.add_argument(
+        "--reporting-archive",
+        choices=["both", "stream", "folder"],
+        default="both",
+        help="which archive the reporting rebuild reads",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         help="write the results here (default: bench/RESULTS.md on a full run of everything)",
@@ -107,6 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     # databases, queues and exchange and stops its service processes.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
+    if args.reporting_events is not None or args.reporting_archive != "both":
+        count = args.reporting_events or sizes.reporting_events
+        BENCHMARKS["reporting"] = lambda s, _profile: run_reporting(
+            count,
+            stream=args.reporting_archive in ("both", "stream"),
+            folder=args.reporting_archive in ("both", "folder"),
+            projection=args.reporting_events is None,
+        )
     chosen = list(dict.fromkeys(args.only or BENCHMARKS))
     if "memory" in chosen:
         chosen.remove("memory")

@@ -16,6 +16,7 @@ at one moment: the next offset of the folder, or a marker message published into
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import json
@@ -41,7 +42,10 @@ MARK_HEADER = "x-casehub-archive-mark"
 #: The header RabbitMQ puts on every message read from a stream: its offset.
 OFFSET_HEADER = "x-stream-offset"
 #: Messages a stream consumer may hold unacknowledged (a stream consumer must set a prefetch).
-STREAM_PREFETCH = 500
+STREAM_PREFETCH = 2000
+#: A reader acknowledges (the broker's credit back) every this many messages, not each one: an
+#: ack per message was a quarter of a bare read's time. Below the prefetch, so credit never runs out.
+STREAM_ACK_EVERY = STREAM_PREFETCH // 4
 #: Size at which the folder archive starts a new segment (retention removes whole segments).
 SEGMENT_BYTES = 16 * 1024 * 1024
 
@@ -277,7 +281,7 @@ def _record(line: bytes) -> tuple[dict[str, Any], bytes]:
 
 class StreamArchive:
     """A RabbitMQ stream read over AMQP 0.9.1: ``basic.qos`` (required on a stream), a consumer
-    with ``x-stream-offset``, manual acks; every delivery carries its offset in a header."""
+    with ``x-stream-offset``, manual acks in groups; every delivery carries its offset in a header."""
 
     def __init__(
         self, connection_factory: Callable[[], Connection], queue: str, confirm_timeout: float
@@ -325,7 +329,7 @@ class StreamArchive:
     def read(self, start: Start = "first", until: str | None = None) -> Iterator[ArchivedMessage]:
         until = until or self.end_mark()
         connection = self._connection_factory()
-        received: list[Any] = []
+        received: collections.deque[Any] = collections.deque()
         try:
             channel = connection.channel()
             channel.basic_qos(0, STREAM_PREFETCH, False)
@@ -335,6 +339,7 @@ class StreamArchive:
                 callback=received.append,
                 arguments={OFFSET_HEADER: start},
             )
+            unacknowledged = 0
             while True:
                 if not received:
                     try:
@@ -342,19 +347,21 @@ class StreamArchive:
                     except TimeoutError:
                         connection.heartbeat_check()
                     continue
-                batch, received[:] = list(received), []
-                for message in batch:
-                    headers = message.properties.get("application_headers") or {}
-                    if headers.get(MARK_HEADER) is None:
-                        yield ArchivedMessage(
-                            int(headers[OFFSET_HEADER]),
-                            message.delivery_info.get("routing_key", ""),
-                            _as_bytes(message.body),
-                        )
-                    elif headers[MARK_HEADER] == until:
-                        return
-                channel.basic_ack(batch[-1].delivery_tag, multiple=True)
-                connection.heartbeat_check()
+                message = received.popleft()
+                headers = message.properties.get("application_headers") or {}
+                if headers.get(MARK_HEADER) is None:
+                    yield ArchivedMessage(
+                        int(headers[OFFSET_HEADER]),
+                        message.delivery_info.get("routing_key", ""),
+                        _as_bytes(message.body),
+                    )
+                elif headers[MARK_HEADER] == until:
+                    return
+                unacknowledged += 1
+                if unacknowledged >= STREAM_ACK_EVERY:
+                    channel.basic_ack(message.delivery_tag, multiple=True)
+                    connection.heartbeat_check()
+                    unacknowledged = 0
         finally:
             with contextlib.suppress(Exception):
                 connection.release()

@@ -18,7 +18,12 @@ import pytest
 from services.catalog import platform_topology
 from services.cli import main
 from shared.config import Settings
-from shared.messaging.archive import FolderArchive, open_archive
+from shared.messaging.archive import (
+    STREAM_ACK_EVERY,
+    STREAM_PREFETCH,
+    FolderArchive,
+    open_archive,
+)
 from shared.messaging.broker import open_connection
 from shared.messaging.publisher import OutgoingMessage, make_publisher
 from shared.messaging.topology import Topology, rabbitmq_definitions
@@ -95,6 +100,20 @@ def test_every_published_event_is_archived_in_order_with_its_offset(
     assert len(list(archive.read(before, until=mark))) == 12
     later = [json.loads(m.body)["n"] for m in archive.read("first")]  # up to the end now
     assert later[:12] == list(range(12)) and later[-3:] == [12, 13, 14]
+
+
+def test_an_archive_longer_than_the_prefetch_is_read_to_its_end_in_order(
+    platform: tuple[Settings, Topology],
+) -> None:
+    """A stream reader acknowledges in groups: the broker's credit must never run out."""
+    settings, topology = platform
+    count = STREAM_PREFETCH + 3 * STREAM_ACK_EVERY + 7
+    _publish(settings, topology, _bodies(0, count))
+    archive = open_archive(settings, topology, lambda: open_connection(settings))
+
+    read = list(archive.read("first", until=archive.end_mark()))
+    assert [m.offset for m in read] == list(range(count))
+    assert [json.loads(m.body)["n"] for m in read] == list(range(count))
 
 
 def test_the_stream_is_declared_with_its_retention_arguments(

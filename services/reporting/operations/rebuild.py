@@ -14,6 +14,9 @@ while the live consumer goes on.
    paths go through the same inbox, and a chunk takes the inbox lock before it reads anything,
    so whichever comes first projects the event and the other skips it: no gap, no double count.
 
+The archive is read and decoded (contract validation included) a chunk ahead, in a thread,
+while the current chunk waits on the database (``shared/messaging/read_ahead.py``).
+
 Readers see the figures fill up during the replay (``archive_replay.finished_at`` is empty
 until it ends).
 """
@@ -43,6 +46,7 @@ from shared.db import insert_ignoring_duplicates
 from shared.logging import get_logger
 from shared.messaging.archive import ArchivedMessage, EventArchive
 from shared.messaging.consumer import Handler
+from shared.messaging.read_ahead import ReadAhead
 from shared.service import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 
@@ -69,6 +73,16 @@ class RebuildResult:
     #: Where the replay found a row the live consumer had made and went on looking each key up
     #: (None: the shortcut into the emptied tables held to the end).
     lookups_from_offset: int | None = None
+
+
+#: A chunk's inbox rows on PostgreSQL: two array parameters, where a row per event made psycopg
+#: parse a statement with three placeholders an event (a fifth of a chunk's time in the profile).
+_INBOX_UNNEST = (
+    "INSERT INTO {inbox} (event_id, event_type, received_at) "
+    "SELECT given.id, given.type, :now "
+    "FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[])) AS given(id, type) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
 
 
 def _lock_inbox(session: Session, runtime: ServiceRuntime) -> None:
@@ -128,12 +142,15 @@ class Replay:
         #: live consumer is known to have made rows too.
         self.made: set[Any] | None = set()
 
-    def chunk(self, messages: list[ArchivedMessage]) -> None:
-        if not messages:
+    def decode(self, message: ArchivedMessage) -> tuple[ArchivedMessage, Event | None]:
+        return message, _decode(message, self.handlers)
+
+    def chunk(self, decoded: list[tuple[ArchivedMessage, Event | None]]) -> None:
+        if not decoded:
             return
+        messages = [message for message, _ in decoded]
         unique: dict[str, Event] = {}
-        for message in messages:
-            event = _decode(message, self.handlers)
+        for message, event in decoded:
             if event is None:
                 self.result.skipped += 1
                 log.warning("reporting.rebuild_skipped", offset=message.offset)
@@ -158,8 +175,17 @@ class Replay:
             self._one_by_one(unique, last_offset, len(messages))
 
     def _begin(self, session: Session, events: Iterable[Event]) -> set[str]:
+        """Lock the inbox and record the events in it; the ids that were not there yet."""
         _lock_inbox(session, self.runtime)
         now = datetime.now(UTC)
+        if self.runtime.database.is_postgresql:
+            ids, types = [], []
+            for event in events:
+                ids.append(event.id)
+                types.append(event.type)
+            statement = _INBOX_UNNEST.format(inbox=self.inbox.name)
+            found = session.execute(text(statement), {"ids": ids, "types": types, "now": now})
+            return set(found.scalars())
         rows = [{"event_id": e.id, "event_type": e.type, "received_at": now} for e in events]
         return insert_ignoring_duplicates(session, self.inbox, rows, self.inbox.c.event_id)
 
@@ -244,15 +270,11 @@ def rebuild(
     result = RebuildResult()
     mark = drop_read_model(runtime, archive, datetime.now(UTC))
     replay = Replay(runtime, result)
-    pending: list[ArchivedMessage] = []
-    for message in archive.read("first", until=mark):
-        pending.append(message)
-        if len(pending) >= chunk:
-            replay.chunk(pending)
-            pending = []
-            if between_chunks is not None:
+    with ReadAhead(archive.read("first", until=mark), replay.decode, chunk) as chunks:
+        for decoded in chunks:
+            replay.chunk(decoded)
+            if between_chunks is not None and len(decoded) >= chunk:
                 between_chunks(result)
-    replay.chunk(pending)
     with runtime.database.session() as session, session.begin():
         finished = session.get(ArchiveReplay, REPLAY_ROW)
         assert finished is not None
