@@ -166,12 +166,13 @@ def _hashed_after_prev(values: Mapping[str, Any]) -> str:
 
 #: The one-statement chaining of ``_chain_in_one_statement``, built once per trail and set of
 #: columns: building it anew for each audited request (and its cache key) was a fifth of a
-#: request's CPU time in the profile.
-_ONE_STATEMENT: dict[tuple[Table, Table, tuple[str, ...]], Any] = {}
+#: request's CPU time in the profile. Keyed by table names, as every ``AuditTrail`` (some made
+#: per call) has the same shape.
+_ONE_STATEMENT: dict[tuple[str, str, tuple[str, ...]], Any] = {}
 
 
 def _one_statement(table: Table, head: Table, columns: tuple[str, ...]) -> Any:
-    key = (table, head, columns)
+    key = (table.name, head.name, columns)
     statement = _ONE_STATEMENT.get(key)
     if statement is None:
         held = (
