@@ -28,7 +28,11 @@ class AuditTrail:
     """The ``audit_log`` table of one service's database and the two things done with it."""
 
     def __init__(self, metadata: MetaData, *, as_first_migrated: bool = False) -> None:
-        later = [] if as_first_migrated else [purpose_column(), *audit_chain.chain_columns()]
+        later = (
+            []
+            if as_first_migrated
+            else [purpose_column(), *audit_chain.chain_columns(), audit_chain.lane_column()]
+        )
         self.table = Table(
             "audit_log",
             metadata,

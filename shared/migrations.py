@@ -8,7 +8,7 @@ from typing import Any
 
 from alembic import command, context, op
 from alembic.config import Config
-from sqlalchemy import MetaData, create_engine, pool
+from sqlalchemy import MetaData, create_engine, pool, text
 
 from shared.db import UtcDateTime, create_database_engine, normalise_database_url, service_metadata
 from shared.messaging.tables import messaging_tables
@@ -128,6 +128,36 @@ def add_audit_chain() -> None:
     trail.head.create(op.get_bind())
     op.get_bind().execute(trail.head.insert().values(id=1, last_id=None, last_hash=None))
     audit_chain.seal_unchained(op.get_bind(), trail.table, trail.head)  # type: ignore[arg-type]
+
+
+def add_audit_lanes() -> None:
+    """Every service's migration that lets audited transactions chain onto several heads
+    (``shared.audit_chain.LANES``): the lane column, every row so far in lane 1, and on PostgreSQL
+    the heads of the other lanes (SQLite keeps one)."""
+    from shared import audit_chain
+
+    with op.batch_alter_table("audit_log") as batch:
+        batch.add_column(audit_chain.lane_column())
+    if op.get_bind().dialect.name == "postgresql":
+        head = audit_chain.head_table(service_metadata())
+        op.get_bind().execute(
+            head.insert(),
+            [
+                {"id": lane, "last_id": None, "last_hash": None}
+                for lane in range(2, audit_chain.LANES + 1)
+            ],
+        )
+
+
+def drop_audit_lanes() -> None:
+    """Back to one chain: only while no row was chained onto another lane (the one chain could
+    not take them without rewriting their hashes)."""
+    bind = op.get_bind()
+    if bind.execute(text("SELECT count(*) FROM audit_log WHERE lane <> 1")).scalar_one():
+        raise RuntimeError("audit rows on lanes other than 1: the one-lane trail cannot hold them")
+    bind.execute(text("DELETE FROM audit_chain WHERE id <> 1"))
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_column("lane")
 
 
 def drop_audit_chain() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.intake.domain import LIFE_DOMAINS, DataCategory, DuplicateOutcome, NeedRating
@@ -313,6 +316,36 @@ class CaseloadEntry(Schema):
             "episode happened (null: none yet)."
         },
     )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def caseload_entry_json(entry: Any) -> dict[str, Any]:
+    """What ``CaseloadEntry().dump(entry)`` gives, written out: marshmallow took a third of a
+    caseload request's CPU for these flat rows (a test holds the two equal, field for field)."""
+    client = entry.client
+    return {
+        "client": {
+            "id": _text(client["id"]),
+            "reference": _text(client["reference"]),
+            "status": _text(client["status"]),
+            "given_name": _text(client["given_name"]),
+            "family_name": _text(client["family_name"]),
+            "date_of_birth": _iso(client["date_of_birth"]),
+            "preferred_language": _text(client["preferred_language"]),
+            "case_manager_id": _text(client["case_manager_id"]),
+        },
+        "highest_open_risk": _text(entry.highest_open_risk),
+        "open_risk_flags": None if entry.open_risk_flags is None else int(entry.open_risk_flags),
+        "next_review_due": _iso(entry.next_review_due),
+        "last_contact_at": _iso(entry.last_contact_at),
+    }
 
 
 class DuplicateReviewArgs(PageArgs):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Insert, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from shared import context, metrics, tracing
@@ -54,20 +55,30 @@ class OutboxWriter:
         )
 
     def write(self, session: Session, event: Event) -> None:
-        statement = insert(self.outbox).values(
-            event_id=event.id,
-            event_type=event.type,
-            routing_key=event.routing_key,
-            subject=event.subject,
-            payload=json.dumps(event.to_cloudevent(), separators=(",", ":"), sort_keys=True),
-            created_at=datetime.now(UTC),
+        # The relay's wake-up rides on the first insert of a transaction: one round trip instead
+        # of two. Like any NOTIFY it reaches the relay only when the transaction commits.
+        wake = self.notify_postgresql and not session.info.get(WAKE_KEY)
+        session.execute(
+            self._insert_waking if wake else self._insert,
+            {
+                "event_id": event.id,
+                "event_type": event.type,
+                "routing_key": event.routing_key,
+                "subject": event.subject,
+                "payload": json.dumps(event.to_cloudevent(), separators=(",", ":"), sort_keys=True),
+                "created_at": datetime.now(UTC),
+            },
         )
-        if self.notify_postgresql and not session.info.get(WAKE_KEY):
-            # The relay's wake-up rides on the insert: one round trip instead of two. Like any
-            # NOTIFY it reaches the relay only when the transaction commits.
-            statement = statement.returning(func.pg_notify(notification_channel(self.service), ""))
-        session.execute(statement)
         session.info[WAKE_KEY] = True
+
+    @functools.cached_property
+    def _insert(self) -> Insert:
+        """Built once, values bound at execution (building it per event showed in profiles)."""
+        return insert(self.outbox)
+
+    @functools.cached_property
+    def _insert_waking(self) -> Insert:
+        return insert(self.outbox).returning(func.pg_notify(notification_channel(self.service), ""))
 
     def after_commit(self) -> None:
         """Wake a relay running in this same process (the embedded default polls otherwise)."""

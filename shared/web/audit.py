@@ -41,6 +41,12 @@ class AuditEntryOut(Schema):
         lambda row: bool((getattr(row, "detail", None) or {}).get("emergency")),
         metadata={"description": "A read or grant under break-the-glass emergency access"},
     )
+    lane = fields.Integer(
+        metadata={
+            "description": "The chain (lane) this row is linked into: prev_hash is the "
+            "row_hash of the lane's row before it"
+        }
+    )
     prev_hash = fields.String(allow_none=True)
     row_hash = fields.String(
         allow_none=True, metadata={"description": "This row's link in the hash chain"}

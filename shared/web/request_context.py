@@ -14,6 +14,7 @@ from flask import Flask, Response, g, request
 from shared import context
 from shared.audit import PURPOSE_LENGTH
 from shared.logging import get_logger
+from shared.tracing import new_traceparent
 from shared.web.problems import Problem
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -61,7 +62,9 @@ def stated_purpose(value: str | None) -> str | None:
 def _enter_request() -> None:
     request_id = accepted_request_id(request.headers.get(REQUEST_ID_HEADER))
     incoming_trace = request.headers.get("traceparent", "").strip().lower()
-    trace = incoming_trace if _TRACEPARENT.fullmatch(incoming_trace) else None
+    # Without one from the caller the request starts its own trace: its log lines and events
+    # share a trace id whether or not spans are recorded (a recorded span takes precedence).
+    trace = incoming_trace if _TRACEPARENT.fullmatch(incoming_trace) else new_traceparent()
     tokens: list[tuple[ContextVar[str | None], Token[str | None]]] = [
         (context.correlation_id, context.correlation_id.set(request_id)),
         (context.traceparent, context.traceparent.set(trace)),

@@ -66,7 +66,7 @@ def test_every_row_carries_the_hash_of_the_one_before_and_verify_says_intact(
 
 def test_requests_at_once_chain_in_one_unbroken_line(intake: IntakeApi) -> None:
     """Registrations, reads and searches (one audit row per client found) from several threads at
-    once: every audit row is chained onto the one committed before it."""
+    once: every audit row is chained onto the one committed before it in its lane."""
     callers = 6
     start = threading.Barrier(callers)
     token = intake.token(*ADMIN)
@@ -116,6 +116,26 @@ def test_verify_catches_a_deleted_row_in_the_middle_and_at_the_end(intake: Intak
     _tamper(intake, "DELETE FROM audit_log WHERE id = :id", id=ids[-1])
     problems = _verify(intake)["problems"]
     assert {"id": ids[-1], "problem": "missing_at_end", "after_id": ids[-2]} in problems
+
+
+def test_a_held_lane_is_skipped_not_waited_for_and_verify_walks_each_lane(
+    intake: IntakeApi, real_only: None
+) -> None:
+    """PostgreSQL: while another transaction holds lane 1, an audited read chains onto lane 2
+    at once; each lane is its own chain, and a row deleted from the end of lane 2 is caught."""
+    client = intake.register()
+    with intake.runtime.database.engine.connect() as holder:
+        holder.execute(text("SELECT id FROM audit_chain WHERE id = 1 FOR UPDATE"))
+        assert intake.call("GET", f"/clients/{client['id']}", as_=ADMIN).status_code == 200
+        holder.rollback()
+    rows = intake.call("GET", "/audit", as_=ADMIN).json["items"]
+    assert [row["lane"] for row in rows] == [1] * (len(rows) - 1) + [2]
+    assert rows[-1]["prev_hash"] is None  # the first row of its lane
+    assert _verify(intake)["intact"] is True
+
+    _tamper(intake, "DELETE FROM audit_log WHERE id = :id", id=rows[-1]["id"])
+    problems = _verify(intake)["problems"]
+    assert problems == [{"id": rows[-1]["id"], "problem": "missing_at_end", "after_id": None}]
 
 
 def _wsgi_clients(*services: tuple[str, ServiceApi]) -> dict[str, httpx.Client]:

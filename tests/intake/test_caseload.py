@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date
 from typing import Any
 
 from services.intake.handlers import on_review_due
+from services.intake.operations import caseload_view
+from services.intake.schemas import CaseloadEntry as CaseloadEntryOut
+from services.intake.schemas import caseload_entry_json
 from shared.contracts import REGISTRY, Event
+from shared.identity import Principal
 from tests.intake.conftest import SUPERVISOR, IntakeApi
 
 
@@ -271,3 +276,31 @@ def test_a_contact_of_a_closed_episode_does_not_show_on_the_next(intake: IntakeA
         "items"
     ]
     assert entry["last_contact_at"] is None
+
+
+def test_the_caseload_body_is_what_its_documented_schema_would_dump(intake: IntakeApi) -> None:
+    """The view writes its JSON by hand (speed): it must stay what ``CaseloadEntry`` documents,
+    with and without the optional values."""
+    intake.case_manager("cm-1")
+    clients = [intake.register(f"D{n}", "Dump", f"1981-02-0{n + 1}") for n in range(2)]
+    for client in clients:
+        intake.assign(client["id"], "cm-1")
+    intake.call(
+        "POST",
+        f"/clients/{clients[0]['id']}/assessments",
+        json_body={
+            "domains": {"housing": {"rating": "met_need"}},
+            "phq9": {"items": [0, 0, 0, 0, 0, 0, 0, 0, 1]},
+        },
+    )
+    with intake.runtime.unit_of_work() as uow:
+        page = caseload_view.caseload(
+            uow, Principal(sub="admin-1", roles=frozenset({"admin"})), "cm-1", limit=50, cursor=None
+        )
+    assert len(page.items) == 2 and {e.highest_open_risk for e in page.items} == {None, "moderate"}
+    schema = CaseloadEntryOut()
+    assert set(schema.fields) == set(caseload_entry_json(page.items[0]))
+    for entry in page.items:
+        assert caseload_entry_json(entry) == schema.dump(entry)
+    served = intake.call("GET", "/case-managers/cm-1/caseload", as_=("admin-1", "admin")).json
+    assert served["items"] == json.loads(json.dumps(schema.dump(page.items, many=True)))

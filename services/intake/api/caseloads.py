@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import jsonify
+
 from services.intake import domain, operations
 from services.intake.api.common import (
     caseloads_bp,
@@ -27,6 +29,7 @@ from services.intake.schemas import (
     ReferralRequestOut,
     ReferralRequestPage,
     TeamArgs,
+    caseload_entry_json,
 )
 from shared.unit_of_work import UnitOfWork
 from shared.web import current_principal, require_roles
@@ -88,7 +91,8 @@ def caseload(args: dict[str, Any], case_manager_id: str) -> Any:
         page = operations.caseload(
             uow, current_principal(), case_manager_id, limit=args["limit"], cursor=args["cursor"]
         )
-        return page_body(page, page.items)
+    # Already the documented shape (CaseloadPage): a Response is sent as it is, not dumped again.
+    return jsonify(page_body(page, [caseload_entry_json(entry) for entry in page.items]))
 
 
 # -- duplicate reviews -------------------------------------------------------------------------

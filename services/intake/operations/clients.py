@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, bindparam, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.intake import domain
@@ -44,6 +44,13 @@ UPDATABLE_FIELDS = (
 )
 
 
+#: Built once (with the person key bound at execution), as every registration runs it.
+_NEXT_REFERENCE = select(
+    CLIENT_REFERENCES.next_value(),
+    func.pg_advisory_xact_lock(func.hashtextextended(bindparam("person_key", type_=String()), 0)),
+)
+
+
 def _claim_reference(uow: UnitOfWork, person_key: str) -> str:
     """Claim the next client reference and hold the person's registration lock to commit.
 
@@ -53,12 +60,7 @@ def _claim_reference(uow: UnitOfWork, person_key: str) -> str:
     the duplicate check that follows (a new statement, hence a new snapshot at READ COMMITTED)
     sees the other's committed record. SQLite: the one counter row (writers are serial there)."""
     if uow.session.get_bind().dialect.name == "postgresql":
-        number = uow.session.execute(
-            select(
-                CLIENT_REFERENCES.next_value(),
-                func.pg_advisory_xact_lock(func.hashtextextended(person_key, 0)),
-            )
-        ).scalar_one()
+        number = uow.session.execute(_NEXT_REFERENCE, {"person_key": person_key}).scalar_one()
         return f"C-{number}"
     counter = uow.session.scalars(
         select(ClientReferenceCounter)
