@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from services.reporting import domain
@@ -64,6 +64,9 @@ def compute(
     """Every figure of the scope and period. Only the scope's rows of the period leave the
     database (counts where the figure is a count); ``with_caseload=False`` skips the
     per-case-manager caseload (the funder report shows none)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Sorts for the outcome windows and hashes for the scope stay in memory (read only).
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     in_care, registered = queries.episode_counts(session, scope, period)
     timed = queries.timed_episodes(session, scope, period)
     pairs = queries.outcome_pairs(session, scope, period)

@@ -115,9 +115,9 @@ def discharges(session: Session, scope: Scope, period: domain.Period) -> dict[st
 
 
 def timed_episodes(session: Session, scope: Scope, period: domain.Period) -> list[domain.Episode]:
-    """Episodes first assigned, or with a plan first approved, in the period: what the two
-    duration figures are computed over (their ``team`` is not loaded: the scope is applied
-    here)."""
+    """Episodes first assigned, or with a plan first approved, in the period, with the dates the
+    two duration figures read (registration, first assignment, first approved plan; the rest
+    is left empty: the scope was applied here)."""
     first_assigned = (
         select(
             AssignmentFact.episode_id.label("episode_id"),
@@ -127,7 +127,12 @@ def timed_episodes(session: Session, scope: Scope, period: domain.Period) -> lis
         .subquery()
     )
     rows = session.execute(
-        select(EpisodeFacts, first_assigned.c.at)
+        select(
+            EpisodeFacts.episode_id,
+            EpisodeFacts.registered_at,
+            first_assigned.c.at,
+            EpisodeFacts.first_plan_approved_at,
+        )
         .outerjoin(first_assigned, first_assigned.c.episode_id == EpisodeFacts.episode_id)
         .where(
             *in_scope(scope),
@@ -139,17 +144,8 @@ def timed_episodes(session: Session, scope: Scope, period: domain.Period) -> lis
         )
     )
     return [
-        domain.Episode(
-            episode_id=row.episode_id,
-            programme=row.programme or domain.UNSPECIFIED_PROGRAMME,
-            team=None,
-            registered_at=row.registered_at,
-            first_assigned_at=at,
-            first_plan_approved_at=row.first_plan_approved_at,
-            discharged_at=row.discharged_at,
-            discharge_reason=row.discharge_reason,
-        )
-        for row, at in rows
+        domain.Episode(episode, "", None, registered, assigned, approved, None, None)
+        for episode, registered, assigned, approved in rows
     ]
 
 
@@ -161,43 +157,37 @@ def outcome_pairs(
     _, after = period.instants()
     replacement = aliased(ScoreFact)
     series = (ScoreFact.episode_id, ScoreFact.instrument)
+    # One pass over each series in time order: every score with the series' first total, its
+    # place and the series' length; the last score of each series is the row kept.
+    in_order = {"partition_by": series, "order_by": (ScoreFact.taken_at, ScoreFact.id)}
     ranked = (
         select(
-            ScoreFact.episode_id,
             ScoreFact.instrument,
             ScoreFact.total,
             ScoreFact.taken_at,
-            func.row_number()
-            .over(partition_by=series, order_by=(ScoreFact.taken_at, ScoreFact.id))
-            .label("position"),
+            func.first_value(ScoreFact.total).over(**in_order).label("baseline"),
+            func.row_number().over(**in_order).label("position"),
             func.count().over(partition_by=series).label("scores"),
         )
         .where(
             ScoreFact.episode_id.in_(scoped_ids(scope)),
             ScoreFact.instrument.in_(sorted(domain.INSTRUMENTS)),
             ScoreFact.taken_at < after,
-            ~exists().where(replacement.supersedes_assessment_id == ScoreFact.assessment_id),
+            ~exists().where(
+                replacement.supersedes_assessment_id.is_not(None),
+                replacement.supersedes_assessment_id == ScoreFact.assessment_id,
+            ),
         )
         .subquery()
     )
-    baseline, latest = ranked.alias("baseline"), ranked.alias("latest")
     rows = session.execute(
-        select(latest.c.instrument, baseline.c.total, latest.c.total, func.count())
-        .select_from(latest)
-        .join(
-            baseline,
-            and_(
-                baseline.c.episode_id == latest.c.episode_id,
-                baseline.c.instrument == latest.c.instrument,
-                baseline.c.position == 1,
-            ),
-        )
+        select(ranked.c.instrument, ranked.c.baseline, ranked.c.total, func.count())
         .where(
-            latest.c.position == latest.c.scores,
-            latest.c.scores >= 2,
-            between(latest.c.taken_at, period),
+            ranked.c.position == ranked.c.scores,
+            ranked.c.scores >= 2,
+            between(ranked.c.taken_at, period),
         )
-        .group_by(latest.c.instrument, baseline.c.total, latest.c.total)
+        .group_by(ranked.c.instrument, ranked.c.baseline, ranked.c.total)
     )
     pairs: dict[str, Counter[tuple[int, int]]] = {name: Counter() for name in domain.INSTRUMENTS}
     for instrument, first, last, people in rows:
@@ -225,7 +215,7 @@ def _episode_at_sending() -> ColumnElement[str]:
     def one(*conditions: ColumnElement[bool], latest_first: bool = True) -> ScalarSelect[str]:
         query = select(episode.episode_id).where(client, *conditions)
         if latest_first:
-            query = query.order_by(episode.registered_at.desc(), episode.episode_id.desc())
+            query = query.order_by(episode.registered_at.desc())
         return query.limit(1).scalar_subquery()
 
     return func.coalesce(
@@ -238,8 +228,9 @@ def _episode_at_sending() -> ColumnElement[str]:
 def referrals(session: Session, scope: Scope, period: domain.Period) -> list[domain.Referral]:
     """Referrals sent in the period and attributed to a scoped episode (the client's episode
     open at sending)."""
-    scoped = scoped_ids(scope)
-    rows = session.execute(
+    # OFFSET 0 keeps PostgreSQL from inlining the subquery: the attribution's correlated
+    # lookups then run once a referral, not again in the join that checks the scope.
+    sent = (
         select(
             ReferralFact.organization_id,
             ReferralFact.sent_at,
@@ -247,10 +238,18 @@ def referrals(session: Session, scope: Scope, period: domain.Period) -> list[dom
             ReferralFact.completed_at,
             ReferralFact.rejected_at,
             ReferralFact.rejection_reason,
-        ).where(
+            _episode_at_sending().label("episode_id"),
+        )
+        .where(
             between(ReferralFact.sent_at, period),
             ReferralFact.client_id.in_(select(EpisodeFacts.client_id).where(*in_scope(scope))),
-            _episode_at_sending().in_(scoped),
+        )
+        .offset(0)
+        .subquery()
+    )
+    rows = session.execute(
+        select(*(column for column in sent.c if column.name != "episode_id")).where(
+            sent.c.episode_id.in_(scoped_ids(scope))
         )
     )
     return [domain.Referral(*row) for row in rows]
