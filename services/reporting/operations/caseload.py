@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.reporting import domain
 from services.reporting.models import AssignmentFact, EpisodeFacts, StaffMember
 from services.reporting.operations import queries
 from services.reporting.operations.queries import Scope
-from shared.db import UtcDateTime
 
 
 @dataclass(frozen=True)
@@ -71,27 +70,25 @@ def caseloads(
         )
         spans = spans.where(AssignmentFact.episode_id.in_(touched))
     span = spans.subquery()
-    days = union_all(
-        *(
-            select(
-                literal(index, Integer).label("day"), literal(bound, UtcDateTime()).label("bound")
-            )
-            for index, bound in enumerate(bounds)
+
+    def carried_at(bound: datetime) -> ColumnElement[int]:
+        """1 when the span holds the episode at the end of the day before ``bound``."""
+        held = and_(
+            span.c.start < bound,
+            or_(span.c.until.is_(None), span.c.until >= bound),
+            or_(span.c.discharged.is_(None), span.c.discharged >= bound),
         )
-    ).subquery()
-    query = (
-        select(days.c.day, span.c.manager, func.count())
-        .select_from(span)
-        .join(
-            days,
-            and_(
-                span.c.start < days.c.bound,
-                or_(span.c.until.is_(None), span.c.until >= days.c.bound),
-                or_(span.c.discharged.is_(None), span.c.discharged >= days.c.bound),
-            ),
-        )
-        .group_by(days.c.day, span.c.manager)
+        return func.count(case((held, 1)))
+
+    # One pass over the spans, a count per day (rather than joining each span to each day).
+    query = select(span.c.manager, *(carried_at(bound) for bound in bounds)).group_by(
+        span.c.manager
     )
     if teams is not None:
         query = query.where(span.c.manager.in_(queries.managers_of(teams)))
-    return [(on[day], manager, int(clients)) for day, manager, clients in session.execute(query)]
+    return [
+        (day, manager, int(clients))
+        for manager, *counts in session.execute(query)
+        for day, clients in zip(on, counts, strict=True)
+        if clients
+    ]
