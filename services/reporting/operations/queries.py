@@ -115,20 +115,20 @@ def discharges(session: Session, scope: Scope, period: domain.Period) -> dict[st
 
 
 def timed_episodes(session: Session, scope: Scope, period: domain.Period) -> list[domain.Episode]:
-    """Episodes first assigned, or with a plan first approved, in the period, with the dates the
-    two duration figures read (registration, first assignment, first approved plan; the rest
-    is left empty: the scope was applied here)."""
+    """Episodes first assigned, or with a plan first approved, in the period, with only the
+    dates the two duration figures read (registration, first assignment, first approved plan;
+    the rest, ids included, is left empty: the scope was applied here)."""
     first_assigned = (
         select(
             AssignmentFact.episode_id.label("episode_id"),
             func.min(AssignmentFact.assigned_at).label("at"),
         )
+        .where(AssignmentFact.episode_id.in_(scoped_ids(scope)))
         .group_by(AssignmentFact.episode_id)
         .subquery()
     )
     rows = session.execute(
         select(
-            EpisodeFacts.episode_id,
             EpisodeFacts.registered_at,
             first_assigned.c.at,
             EpisodeFacts.first_plan_approved_at,
@@ -144,8 +144,8 @@ def timed_episodes(session: Session, scope: Scope, period: domain.Period) -> lis
         )
     )
     return [
-        domain.Episode(episode, "", None, registered, assigned, approved, None, None)
-        for episode, registered, assigned, approved in rows
+        domain.Episode("", "", None, registered, assigned, approved, None, None)
+        for registered, assigned, approved in rows
     ]
 
 
