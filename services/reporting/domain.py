@@ -7,12 +7,12 @@ calendar days, both ends included; a moment falls in it when its agency date doe
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 
-from shared.clock import in_agency_zone
+from shared.clock import agency_zone, in_agency_zone
 from shared.outcomes import GAD7 as GAD7  # the thresholds are shared with intake
 from shared.outcomes import INSTRUMENTS as INSTRUMENTS
 from shared.outcomes import PHQ9 as PHQ9
@@ -35,6 +35,22 @@ class Period:
         if isinstance(moment, datetime):
             moment = in_agency_zone(moment).date()
         return isinstance(moment, date) and self.start <= moment <= self.end
+
+    def instants(self) -> tuple[datetime, datetime]:
+        """The period as UTC instants, its first and the first after it: a moment is in the
+        period when ``first <= moment < after`` (what a database can compare on an index)."""
+        return day_start(self.start), day_start(self.end + timedelta(days=1))
+
+    def holds(self) -> Callable[[datetime], bool]:
+        """``moment in period`` with the period's instants worked out once, for figures that
+        test many rows (a lookup of the agency's zone per row is most of their time)."""
+        first, after = self.instants()
+        return lambda moment: first <= moment < after
+
+
+def day_start(day: date) -> datetime:
+    """The first instant of an agency day, in UTC (a moment before it has an earlier date)."""
+    return datetime.combine(day, time(), agency_zone()).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -164,20 +180,22 @@ def registrations(episodes: Iterable[Episode], period: Period) -> int:
 def registration_to_assignment(episodes: Iterable[Episode], period: Period) -> Duration:
     """Median days from registration to first assignment, over episodes first assigned in the
     period: median(first_assigned_at - registered_at)."""
+    within = period.holds()
     return duration(
         _days(e.registered_at, e.first_assigned_at)
         for e in episodes
-        if e.registered_at and e.first_assigned_at and e.first_assigned_at in period
+        if e.registered_at and e.first_assigned_at and within(e.first_assigned_at)
     )
 
 
 def days_to_plan_approval(episodes: Iterable[Episode], period: Period) -> Duration:
     """Median days from registration to the first approved plan, over episodes whose plan was
     first approved in the period: median(first_plan_approved_at - registered_at)."""
+    within = period.holds()
     return duration(
         _days(e.registered_at, e.first_plan_approved_at)
         for e in episodes
-        if e.registered_at and e.first_plan_approved_at and e.first_plan_approved_at in period
+        if e.registered_at and e.first_plan_approved_at and within(e.first_plan_approved_at)
     )
 
 
@@ -186,12 +204,15 @@ def reviews_on_time(reviews: Iterable[Review], period: Period, today: date) -> R
     outcome is known (held, or due before today and not held: late). A review due today or
     later and not yet held is not counted either way."""
     held_on_time = known = 0
+    day_after: dict[date, datetime] = {}  # the first instant after each due day
     for review in reviews:
-        if review.due_on not in period:
+        if not period.start <= review.due_on <= period.end:
             continue
         if review.held_at is not None:
             known += 1
-            held_on_time += in_agency_zone(review.held_at).date() <= review.due_on
+            if review.due_on not in day_after:
+                day_after[review.due_on] = day_start(review.due_on + timedelta(days=1))
+            held_on_time += review.held_at < day_after[review.due_on]
         elif review.due_on < today:
             known += 1
     return Rate(held_on_time, known)
@@ -214,8 +235,9 @@ def referrals_by_partner(
     accepted, completed and rejected (with the count of each reason code), and the median days
     from sending to acceptance: median(accepted_at - sent_at)."""
     grouped: dict[str, list[Referral]] = {}
+    within = period.holds()
     for referral in referrals:
-        if referral.sent_at is not None and referral.sent_at in period:
+        if referral.sent_at is not None and within(referral.sent_at):
             grouped.setdefault(referral.organization_id, []).append(referral)
     return {
         organization: PartnerFigures(
@@ -263,13 +285,13 @@ class OutcomeFigures:
     remission: Rate
 
 
-def outcomes(scores: Iterable[Score], instrument: Instrument, period: Period) -> OutcomeFigures:
-    """Change from baseline, over episodes with a baseline and a later score by the end of the
-    period, the latest of them taken in the period. Baseline = the episode's first score,
-    latest = its last score up to the period's end; change = latest - baseline (negative is
-    better). Reliable improvement: baseline - latest >= the instrument's reliable change
-    (PHQ-9 6, GAD-7 4), over all those people. Response: latest <= baseline / 2; remission:
-    latest below 5 — both over people whose baseline was in the clinical range (>= 10)."""
+def outcome_pairs(
+    scores: Iterable[Score], instrument: Instrument, period: Period
+) -> Counter[tuple[int, int]]:
+    """Who counts for outcomes, as (baseline, latest) totals and how many episodes have each:
+    episodes with a baseline and a later score by the end of the period, the latest of them
+    taken in the period. Baseline = the episode's first score, latest = its last score up to
+    the period's end."""
     by_episode: dict[str, list[Score]] = {}
     for score in scores:
         if (
@@ -277,31 +299,49 @@ def outcomes(scores: Iterable[Score], instrument: Instrument, period: Period) ->
             and in_agency_zone(score.taken_at).date() <= period.end
         ):
             by_episode.setdefault(score.episode_id, []).append(score)
-    pairs: list[tuple[int, int]] = []
+    pairs: Counter[tuple[int, int]] = Counter()
     for series in by_episode.values():
         series.sort(key=lambda s: s.taken_at)
         if len(series) >= 2 and series[-1].taken_at in period:
-            pairs.append((series[0].total, series[-1].total))
-    clinical = [(b, last) for b, last in pairs if b >= instrument.clinical_cutoff]
-    count = len(pairs)
+            pairs[series[0].total, series[-1].total] += 1
+    return pairs
 
-    def mean(values: Iterable[int]) -> float | None:
-        values = list(values)
-        return round(sum(values) / len(values), 2) if values else None
+
+def outcome_figures(pairs: Mapping[tuple[int, int], int], instrument: Instrument) -> OutcomeFigures:
+    """Change from baseline over the episodes of ``outcome_pairs`` (each pair counted as many
+    times as episodes have it): change = latest - baseline (negative is better). Reliable
+    improvement: baseline - latest >= the instrument's reliable change (PHQ-9 6, GAD-7 4), over
+    all those people. Response: latest <= baseline / 2; remission: latest below 5 — both over
+    people whose baseline was in the clinical range (>= 10)."""
+    count = sum(pairs.values())
+    clinical = {(b, last): n for (b, last), n in pairs.items() if b >= instrument.clinical_cutoff}
+    in_clinical = sum(clinical.values())
+
+    def mean(value: Callable[[int, int], int]) -> float | None:
+        total = sum(value(b, last) * n for (b, last), n in pairs.items())
+        return round(total / count, 2) if count else None
+
+    def people(which: Mapping[tuple[int, int], int], rule: Callable[[int, int], bool]) -> int:
+        return sum(n for (b, last), n in which.items() if rule(b, last))
 
     return OutcomeFigures(
         people=count,
-        mean_baseline=mean(b for b, _ in pairs),
-        mean_latest=mean(last for _, last in pairs),
-        mean_change=mean(last - b for b, last in pairs),
+        mean_baseline=mean(lambda b, _: b),
+        mean_latest=mean(lambda _, last: last),
+        mean_change=mean(lambda b, last: last - b),
         reliable_improvement=Rate(
-            sum(b - last >= instrument.reliable_change for b, last in pairs), count
+            people(pairs, lambda b, last: b - last >= instrument.reliable_change), count
         ),
-        response=Rate(sum(last * 2 <= b for b, last in clinical), len(clinical)),
+        response=Rate(people(clinical, lambda b, last: last * 2 <= b), in_clinical),
         remission=Rate(
-            sum(last < instrument.remission_below for _, last in clinical), len(clinical)
+            people(clinical, lambda _, last: last < instrument.remission_below), in_clinical
         ),
     )
+
+
+def outcomes(scores: Iterable[Score], instrument: Instrument, period: Period) -> OutcomeFigures:
+    """PHQ-9/GAD-7 outcomes of a period: ``outcome_figures`` over ``outcome_pairs``."""
+    return outcome_figures(outcome_pairs(scores, instrument, period), instrument)
 
 
 def discharges_by_reason(episodes: Iterable[Episode], period: Period) -> dict[str, int]:

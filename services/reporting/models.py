@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import AuditTrail
@@ -67,7 +67,7 @@ class EpisodeFacts(Base):
     episode_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(36), index=True)
     registered_at: Mapped[datetime | None]
-    programme: Mapped[str | None] = mapped_column(String(100))
+    programme: Mapped[str | None] = mapped_column(String(100), index=True)
     #: When the programme was last stated, so a late event never undoes a newer one.
     programme_stated_at: Mapped[datetime | None]
     discharged_at: Mapped[datetime | None]
@@ -92,7 +92,7 @@ class ScoreFact(Base):
     __table_args__ = (UniqueConstraint("assessment_id", "instrument"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     assessment_id: Mapped[str] = mapped_column(String(36), index=True)
-    supersedes_assessment_id: Mapped[str | None] = mapped_column(String(36))
+    supersedes_assessment_id: Mapped[str | None] = mapped_column(String(36), index=True)
     episode_id: Mapped[str] = mapped_column(String(36), index=True)
     instrument: Mapped[str] = mapped_column(String(10))
     total: Mapped[int] = mapped_column(Integer)
@@ -105,7 +105,7 @@ class ReviewFact(Base):
     __tablename__ = "reviews"
     review_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     episode_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    due_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
     held_at: Mapped[datetime | None]
 
 
@@ -116,7 +116,7 @@ class ReferralFact(Base):
     referral_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(36), index=True)
     organization_id: Mapped[str] = mapped_column(String(100), index=True)
-    sent_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
     accepted_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     rejected_at: Mapped[datetime | None]
@@ -131,7 +131,7 @@ class CrisisAlertFact(Base):
     episode_id: Mapped[str] = mapped_column(String(36), index=True)
     client_id: Mapped[str] = mapped_column(String(36), index=True)
     level: Mapped[str] = mapped_column(String(20))
-    flagged_at: Mapped[datetime]
+    flagged_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class AcknowledgementFact(Base):
@@ -142,6 +142,16 @@ class AcknowledgementFact(Base):
     client_id: Mapped[str] = mapped_column(String(36), index=True)
     acknowledged_at: Mapped[datetime]
 
+
+# What the figures' queries (operations/queries.py, caseload.py) look rows up by.
+Index("ix_assignments_episode_time", AssignmentFact.episode_id, AssignmentFact.assigned_at)
+Index("ix_episodes_client_registered", EpisodeFacts.client_id, EpisodeFacts.registered_at)
+Index("ix_scores_series", ScoreFact.episode_id, ScoreFact.instrument, ScoreFact.taken_at)
+Index(
+    "ix_acknowledgements_client_time",
+    AcknowledgementFact.client_id,
+    AcknowledgementFact.acknowledged_at,
+)
 
 #: The read model: what a rebuild empties and refills (with the inbox, see rebuild.py).
 READ_MODEL = (

@@ -165,6 +165,6 @@ def funder_report_for(
 ) -> bytes:
     """``GET /reports/funder``: the same figures without per-case-manager rows, as a document."""
     scope = scope_for(session, caller.sub, caller.roles, team=team, programme=programme)
-    body = kpis(compute(session, scope, period, today), with_caseload=False)
+    body = kpis(compute(session, scope, period, today, with_caseload=False), with_caseload=False)
     meta = {"programme": programme, "from": period.start, "to": period.end}
     return exports.render(format_, meta, list(lines(body)))
