@@ -3,14 +3,14 @@ and scores in time order, a client's episodes and acknowledgements in time order
 assessments and the programme.
 
 Revision ID: reporting_0005_figure_indexes
-Revises: reporting_0004_archive_stream
+Revises: reporting_0005_audit_lanes
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "reporting_0005_figure_indexes"
-down_revision = "reporting_0004_archive_stream"
+down_revision = "reporting_0005_audit_lanes"
 branch_labels = None
 depends_on = None
 
