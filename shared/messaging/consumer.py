@@ -395,7 +395,9 @@ class EventConsumer:
             queues=[self.topology.service_queue(self.service)],
             on_message=self._collect,
             no_ack=False,
-            prefetch_count=self.settings.prefetch,
+            # Twice the batch: the broker sends the next batch while this one is handled, instead
+            # of waiting for its ack. Still nothing is acknowledged before its commit.
+            prefetch_count=2 * self.settings.prefetch,
         )
         embedded = is_embedded(connection)
         self._ack_whole_batch = not embedded
