@@ -125,7 +125,7 @@ class Settings:
     jwt_issuer: str = "casehub"
     retry_delays: tuple[float, ...] = (1.0, 10.0, 60.0)
     delivery_limit: int = 20
-    prefetch: int = 50
+    prefetch: int = 200
     relay_batch_size: int = 500
     relay_poll_interval: float = 1.0
     confirm_timeout: float = 10.0
@@ -255,7 +255,7 @@ class Settings:
             jwt_issuer=env.get("CASEHUB_JWT_ISSUER", "casehub"),
             retry_delays=_floats(env.get("CASEHUB_RETRY_DELAYS", "1,10,60")),
             delivery_limit=int(env.get("CASEHUB_DELIVERY_LIMIT", "20")),
-            prefetch=min(max(int(env.get("CASEHUB_PREFETCH", "50")), 1), 500),
+            prefetch=min(max(int(env.get("CASEHUB_PREFETCH", "200")), 1), 500),
             relay_batch_size=int(env.get("CASEHUB_RELAY_BATCH_SIZE", "500")),
             relay_poll_interval=float(env.get("CASEHUB_RELAY_POLL_INTERVAL", "1.0")),
             confirm_timeout=float(env.get("CASEHUB_CONFIRM_TIMEOUT", "10")),

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ import psycopg
 from sqlalchemy import (
     JSON,
     Column,
+    ColumnElement,
     Connection,
     DateTime,
     Dialect,
@@ -24,10 +25,13 @@ from sqlalchemy import (
     MetaData,
     Table,
     TypeDecorator,
+    any_,
     create_engine,
     event,
+    literal,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -202,6 +206,14 @@ class CommitSignal:
             with contextlib.suppress(psycopg.Error):
                 self._listener.close()
         self._listener = None
+
+
+def one_of(column: Column[Any], values: Iterable[Any], *, postgresql: bool) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one parameter however many
+    values: a relay batch's IN list of 500 ids was rendered, and parsed by psycopg, each time."""
+    if not postgresql:
+        return column.in_(list(values))
+    return column == any_(literal(list(values), ARRAY(column.type)))
 
 
 def insert_ignoring_duplicates(

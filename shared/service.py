@@ -20,9 +20,10 @@ from shared.db import Database
 from shared.errors import CasehubError
 from shared.messaging.archive import EventArchive, open_archive
 from shared.messaging.broker import open_connection, ping_broker
-from shared.messaging.consumer import DelayedRetryPump, EventConsumer, Handler
+from shared.messaging.consumer import DelayedRetryPump, EventConsumer
 from shared.messaging.outbox import OutboxWriter, measure_outbox_lag
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.subscription import Handler, Subscription
 from shared.messaging.tables import MessagingTables
 from shared.messaging.topology import Topology
 from shared.outbound import OutboundGuard
@@ -56,7 +57,8 @@ class ServiceSpec:
     metadata: MetaData
     tables: MessagingTables
     #: Routing key -> handler. With ``bootstrap``, each handler also takes the service's
-    #: settings and the clock (``handler(event, uow, settings=..., clock=...)``).
+    #: settings and the clock (``handler(event, uow, settings=..., clock=...)``). A
+    #: ``Subscription`` adds a hook for consecutive events of its type handled together.
     handlers: Mapping[str, Callable[..., None]]
     #: flask-smorest blueprints (the platform core does not import the web framework).
     blueprints: Sequence[Any] = ()
@@ -159,8 +161,11 @@ class ServiceRuntime:
         """The spec's handlers with the service's settings handed in (see ``bootstrap``)."""
         if self.spec.bootstrap is None:
             return dict(self.spec.handlers)
+        options = {"settings": self.service_settings, "clock": self.clock}
         return {
-            key: partial(handler, settings=self.service_settings, clock=self.clock)
+            key: handler.bind(**options)
+            if isinstance(handler, Subscription)
+            else partial(handler, **options)
             for key, handler in self.spec.handlers.items()
         }
 

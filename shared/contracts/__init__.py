@@ -4,6 +4,7 @@ from shared.contracts.envelope import (
     CloudEventSchema,
     EnvelopeError,
     Event,
+    envelope_attributes,
     event_type_for,
     routing_key_for,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "Event",
     "EventContract",
     "UnknownEventType",
+    "envelope_attributes",
     "event_type_for",
     "routing_key_for",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError
 
-from shared.contracts.envelope import EVENT_TYPE_PATTERN, routing_key_for
+from shared.contracts.envelope import EVENT_TYPE_PATTERN, Event, routing_key_for
 
 
 class UnknownEventType(LookupError):
@@ -82,6 +82,19 @@ class ContractRegistry:
         """The data as values a handler works with (dates as dates, moments as aware datetimes),
         read tolerantly; raises ContractViolation like ``validate``."""
         return self._load(event_type, data, tolerant=True)[1]
+
+    def values(self, event: Event) -> dict[str, Any]:
+        """What ``load`` gives for the event's data: the values the consumer loaded when it
+        validated the event (``read``), else loaded now (an event built in a test or a replay)."""
+        if event.values is not None:
+            return dict(event.values)
+        return self.load(event.type, event.data)
+
+    def read(self, event_type: str, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A consumer's tolerant validation: the serialisable data (as ``validate`` returns it)
+        and the loaded values (as ``load`` returns them), from one load of the data."""
+        schema, loaded = self._load(event_type, data, tolerant=True)
+        return schema.dump(loaded), loaded
 
     def validate(self, event_type: str, data: Any, *, tolerant: bool = False) -> dict[str, Any]:
         """Return the serialisable data, or raise ContractViolation naming the fields.

@@ -1,8 +1,9 @@
 """Consuming a service's queue: validate, handle once (inbox), commit, then ack.
 
 Messages are handled in batches of up to ``prefetch``: one transaction records every event id
-in the inbox and runs every handler. If a handler fails the batch is redone with a savepoint
-per message, so one bad event never rolls back its neighbours' effects.
+in the inbox and runs every handler (consecutive events of a type whose subscription has a batch
+hook go to the hook together). If a handler fails the batch is redone with a savepoint per
+message and the one-event handlers, so one bad event never rolls back its neighbours' effects.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from kombu.message import Message
 from sqlalchemy import insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
-from shared import context, metrics, tracing
+from shared import metrics, tracing
 from shared.config import Settings
 from shared.contracts import (
     ContractRegistry,
@@ -29,6 +30,7 @@ from shared.contracts import (
     EnvelopeError,
     Event,
     UnknownEventType,
+    envelope_attributes,
 )
 from shared.db import Database, insert_ignoring_duplicates
 from shared.logging import get_logger
@@ -36,13 +38,13 @@ from shared.messaging.broker import is_embedded, next_backoff, open_connection
 from shared.messaging.embedded import recover_orphaned_messages
 from shared.messaging.outbox import OutboxWriter
 from shared.messaging.publisher import OutgoingMessage, Publisher, make_publisher
+from shared.messaging.subscription import Handler, batch_hook, handling
 from shared.messaging.tables import MessagingTables
 from shared.messaging.topology import DEFAULT_EXCHANGE, Topology
 from shared.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
-Handler = Callable[[Event, UnitOfWork], None]
 ATTEMPT_HEADER = "x-casehub-attempt"
 DUE_HEADER = "x-casehub-due-at"
 ERROR_HEADER = "x-casehub-error"
@@ -99,23 +101,26 @@ class EventConsumer:
 
     # -- decoding -------------------------------------------------------------------------------
     def _decode(self, message: Message) -> Delivery:
+        """The event with its data validated against its contract: read once, kept both as sent
+        on (serialisable) and as loaded values (``Event.values``) for the handler."""
         delivery = Delivery(message)
         try:
             try:
                 envelope = json.loads(message.body)
             except (ValueError, TypeError) as error:
                 raise InvalidEvent(f"body is not JSON: {error}") from None
-            event = Event.from_cloudevent(envelope)
-            routing_key = event.routing_key
+            attributes = envelope_attributes(envelope)
+            event_type = attributes["type"]
+            routing_key = event_type.removeprefix("casehub.")
             handler = self.handlers.get(routing_key)
             if handler is None:
                 raise InvalidEvent(f"{self.service} has no handler for {routing_key}")
-            data = self.registry.validate(event.type, event.data, tolerant=True)
+            attributes["data"], values = self.registry.read(event_type, attributes["data"])
         except (InvalidEvent, EnvelopeError, ContractViolation, UnknownEventType) as error:
             delivery.outcome = "invalid"
             delivery.error = str(error)
             return delivery
-        delivery.event = Event(**{**event.__dict__, "data": data})
+        delivery.event = Event(**attributes, values=values)
         delivery.handler = handler
         return delivery
 
@@ -123,12 +128,7 @@ class EventConsumer:
     def _run_handler(self, delivery: Delivery, uow: UnitOfWork) -> None:
         assert delivery.event is not None and delivery.handler is not None
         event = delivery.event
-        tokens = (
-            context.correlation_id.set(event.correlationid or event.id),
-            context.causation_id.set(event.id),
-            context.traceparent.set(event.traceparent),
-        )
-        try:
+        with handling(event):
             if tracing.recording():
                 with tracing.span(
                     f"process {event.routing_key}",
@@ -147,10 +147,42 @@ class EventConsumer:
                     delivery.handler(event, uow)
             else:
                 delivery.handler(event, uow)
-        finally:
-            context.traceparent.reset(tokens[2])
-            context.causation_id.reset(tokens[1])
-            context.correlation_id.reset(tokens[0])
+
+    def _run_batch(self, run: list[Delivery], uow: UnitOfWork) -> None:
+        """Consecutive events of one type to their subscription's batch hook."""
+        hook = batch_hook(run[0].handler)
+        assert hook is not None
+        events = [delivery.event for delivery in run if delivery.event is not None]
+        if tracing.recording():
+            with tracing.span(
+                f"process {events[0].routing_key}",
+                kind=tracing.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "rabbitmq",
+                    "messaging.operation.type": "process",
+                    "messaging.batch.message_count": len(events),
+                    "messaging.rabbitmq.destination.routing_key": events[0].routing_key,
+                    "casehub.service": self.service,
+                },
+            ):
+                hook(events, uow)
+        else:
+            hook(events, uow)
+
+    @staticmethod
+    def _runs(deliveries: list[Delivery]) -> list[list[Delivery]]:
+        """The deliveries in order, consecutive ones whose handler has a batch hook together."""
+        runs: list[list[Delivery]] = []
+        for delivery in deliveries:
+            if (
+                runs
+                and batch_hook(delivery.handler) is not None
+                and runs[-1][-1].handler is delivery.handler
+            ):
+                runs[-1].append(delivery)
+            else:
+                runs.append([delivery])
+        return runs
 
     def _inbox_row(self, event: Event) -> dict[str, Any]:
         return {"event_id": event.id, "event_type": event.type, "received_at": datetime.now(UTC)}
@@ -158,7 +190,6 @@ class EventConsumer:
     def _handle_together(self, deliveries: list[Delivery]) -> bool:
         """Fast path: one transaction for the batch. False if a handler failed (nothing kept)."""
         session = self.database.session()
-        failed: tuple[Delivery, str] = (deliveries[0], "")
         failed: tuple[Delivery, str] | None = None
         try:
             with session.begin():
@@ -174,21 +205,32 @@ class EventConsumer:
                     session, self.inbox, rows, self.inbox.c.event_id
                 )
                 uow = UnitOfWork(session, self.writer)
+                fresh: list[Delivery] = []
                 for event_id, delivery in unique.items():
-                    if event_id not in new_ids:
+                    if event_id in new_ids:
+                        fresh.append(delivery)
+                    else:
                         delivery.outcome = "duplicate"
-                        continue
+                for run in self._runs(fresh):
+                    # A failing batch hook names no one event: one by one tells whose it was.
+                    blamed = run[0] if len(run) == 1 else None
                     try:
-                        self._run_handler(delivery, uow)
+                        if blamed is None:
+                            self._run_batch(run, uow)
+                        else:
+                            self._run_handler(blamed, uow)
                     except SQLAlchemyError as error:
                         if self._is_infrastructure_error(error):
                             raise
-                        failed = (delivery, f"{type(error).__name__}: {error}")
+                        if blamed is not None:
+                            failed = (blamed, f"{type(error).__name__}: {error}")
                         raise _RedoOneByOne from error
                     except Exception as error:
-                        failed = (delivery, f"{type(error).__name__}: {error}")
+                        if blamed is not None:
+                            failed = (blamed, f"{type(error).__name__}: {error}")
                         raise _RedoOneByOne from error
-                    delivery.outcome = "handled"
+                    for delivery in run:
+                        delivery.outcome = "handled"
                 try:
                     session.flush()  # a handler's failing write surfaces here, not at commit
                 except SQLAlchemyError as error:
@@ -353,7 +395,9 @@ class EventConsumer:
             queues=[self.topology.service_queue(self.service)],
             on_message=self._collect,
             no_ack=False,
-            prefetch_count=self.settings.prefetch,
+            # Twice the batch: the broker sends the next batch while this one is handled, instead
+            # of waiting for its ack. Still nothing is acknowledged before its commit.
+            prefetch_count=2 * self.settings.prefetch,
         )
         embedded = is_embedded(connection)
         self._ack_whole_batch = not embedded

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shared import metrics, tracing
 from shared.config import Settings
-from shared.db import CommitSignal, Database
+from shared.db import CommitSignal, Database, one_of
 from shared.logging import get_logger
 from shared.messaging.broker import next_backoff, open_connection
 from shared.messaging.outbox import OutboxWriter, notification_channel
@@ -106,6 +106,9 @@ class OutboxRelay:
         self._connection = None
         self._publisher = None
 
+    def _one_of(self, column: Any, values: Any) -> Any:
+        return one_of(column, values, postgresql=self.database.is_postgresql)
+
     def _select(self, session: Any, among: Sequence[int] | None = None) -> list[Row[Any]]:
         """Unpublished rows in order (``among``: only those), locked on PostgreSQL so several
         relays never send the same row at once, less any whose subject has an earlier row
@@ -120,7 +123,7 @@ class OutboxRelay:
             outbox.c.event_type,
         ).where(outbox.c.published_at.is_(None))
         if among is not None:
-            query = query.where(outbox.c.id.in_(among))
+            query = query.where(self._one_of(outbox.c.id, among))
         query = query.order_by(outbox.c.id).limit(self.settings.relay_batch_size)
         if not self.database.is_postgresql:
             return list(session.execute(query).all())
@@ -132,8 +135,8 @@ class OutboxRelay:
             select(outbox.c.subject, func.min(outbox.c.id))
             .where(
                 outbox.c.published_at.is_(None),
-                outbox.c.subject.in_({row.subject for row in rows}),
-                outbox.c.id.not_in(claimed),
+                self._one_of(outbox.c.subject, {row.subject for row in rows}),
+                ~self._one_of(outbox.c.id, claimed),
                 outbox.c.id < max(claimed),
             )
             .group_by(outbox.c.subject)
@@ -156,7 +159,7 @@ class OutboxRelay:
                 if ids:
                     session.execute(
                         update(self.outbox)
-                        .where(self.outbox.c.id.in_(ids))
+                        .where(self._one_of(self.outbox.c.id, ids))
                         .values(attempts=self.outbox.c.attempts + 1)
                     )
         finally:
@@ -180,7 +183,7 @@ class OutboxRelay:
             with session.begin():
                 session.execute(
                     update(self.outbox)
-                    .where(self.outbox.c.id.in_(ids), self.outbox.c.attempts > 0)
+                    .where(self._one_of(self.outbox.c.id, ids), self.outbox.c.attempts > 0)
                     .values(attempts=self.outbox.c.attempts - 1)
                 )
         finally:
@@ -230,7 +233,7 @@ class OutboxRelay:
                 if published:
                     session.execute(
                         update(self.outbox)
-                        .where(self.outbox.c.id.in_(published))
+                        .where(self._one_of(self.outbox.c.id, published))
                         .values(published_at=now)
                     )
                 for row_id, reason in failures.items():

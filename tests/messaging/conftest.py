@@ -15,6 +15,7 @@ def platform(backend: Backend, data_dir: Path) -> Iterator[TestPlatform]:
     FAULTS.failing_note_ids.clear()
     FAULTS.refused_note_ids.clear()
     FAULTS.calls.clear()
+    FAULTS.batches.clear()
     test_platform = create_platform(backend, data_dir)
     yield test_platform
     test_platform.shutdown()

@@ -11,11 +11,13 @@ from services.catalog import load_spec
 from shared.config import SERVICE_NAMES
 from shared.contracts import (
     REGISTRY,
+    CloudEventSchema,
     ContractRegistry,
     ContractViolation,
     EnvelopeError,
     Event,
     UnknownEventType,
+    envelope_attributes,
 )
 
 
@@ -82,6 +84,59 @@ def test_broken_envelope_names_each_bad_attribute() -> None:
             {"specversion": "0.3", "id": "not-a-uuid", "source": "intake", "data": {}}
         )
     assert set(error.value.messages) == {"specversion", "id", "source", "type", "subject", "time"}
+
+
+_SENT = Event(
+    type="casehub.intake.client.registered.v1",
+    source="/intake",
+    subject="client/c1",
+    data={"client_id": "c1"},
+    correlationid="req-1",
+).to_cloudevent()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"time": "2026-11-30T16:00:00.5+14:00", "traceparent": None, "added_later": 1},
+        {"datacontenttype": "text/plain", "causationid": "any text"},
+        {"time": "2026-11-30T16:00:00"},  # no zone
+        {"time": "30/11/2026"},
+        {"time": 1764518400},
+        {"id": "not-a-uuid"},
+        {"id": 7},
+        {"specversion": 1.0},
+        {"source": "/Intake"},
+        {"source": "/intake\n"},
+        {"type": "casehub.intake.client.registered"},
+        {"subject": ""},
+        {"subject": "x" * 201},
+        {"data": [1]},
+        {"data": None},
+        {"correlationid": 5},
+        {"datacontenttype": None},
+        {"traceparent": ["00"]},
+        {"specversion": None, "time": None},
+    ],
+)
+def test_the_envelope_is_read_as_the_schema_reads_it(changes: dict[str, object]) -> None:
+    """The hand-written check of a well-formed envelope accepts what the schema accepts, with the
+    same values, and leaves the rest to the schema, which names what is wrong."""
+    envelope = {**_SENT, **changes}
+    try:
+        loaded = CloudEventSchema().load(envelope)
+    except Exception:
+        with pytest.raises(EnvelopeError):
+            envelope_attributes(envelope)
+        return
+    attributes = envelope_attributes(envelope)
+    assert attributes == {name: loaded[name] for name in attributes}
+    assert set(attributes) == {"type", "source", "subject", "data", "id", "time"} | {
+        "correlationid",
+        "causationid",
+        "traceparent",
+    }
 
 
 def test_intake_life_domains_are_the_contracts_life_domains() -> None:

@@ -11,9 +11,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from services.referrals import operations
 from services.referrals.domain import OWN_ENDPOINTS, TRANSITIONS, ReferralStatus, allowed_moves
+from services.referrals.models import ConsentGrant
+from shared.contracts import REGISTRY, Event
 from shared.errors import Conflict
 from shared.web.auth import Principal
 from tests.referrals.conftest import HOUSING, THERAPY, ReferralsApi
@@ -49,6 +52,55 @@ def test_consent_ends_on_the_agency_s_expiry_day_not_utc_s(
         assert refused.extensions["reason"] == "no_consent"
         outcome = False
     assert outcome is sent
+
+
+def test_consent_grants_handled_together_leave_what_one_at_a_time_would(
+    referrals: ReferralsApi,
+) -> None:
+    """The consumer's batch hook: a grant already recorded stays as it is, and of an id repeated
+    within the batch the first counts, as when each event is handled in turn."""
+    client_id = referrals.client(consent_to=None)
+    known = referrals.consent(client_id, HOUSING, ["contact_details"])
+    fresh, other = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def granted(consent_id: str, organization: str, categories: list[str]) -> Event:
+        event_type = "casehub.intake.consent.granted.v1"
+        data = {
+            "consent_id": consent_id,
+            "client_id": client_id,
+            "organization_id": organization,
+            "categories": categories,
+            "starts_on": date(2026, 11, 1),
+        }
+        return Event(
+            type=event_type,
+            source="/intake",
+            subject=f"client/{client_id}",
+            data=REGISTRY.validate(event_type, data, tolerant=True),
+        )
+
+    hook = referrals.runtime.handlers()["intake.consent.granted.v1"].batch  # type: ignore[attr-defined]
+    with referrals.runtime.unit_of_work() as uow:
+        hook(
+            [
+                granted(known, THERAPY, ["diagnosis"]),
+                granted(fresh, HOUSING, ["contact_details", "assessment_summary"]),
+                granted(fresh, THERAPY, ["diagnosis"]),
+                granted(other, THERAPY, ["assessment_summary"]),
+            ],
+            uow,
+        )
+    with referrals.runtime.database.read_session() as session:
+        grants = {
+            grant.consent_id: (grant.organization_id, grant.categories, grant.starts_on)
+            for grant in session.scalars(
+                select(ConsentGrant).where(ConsentGrant.client_id == client_id)
+            )
+        }
+    assert grants[known][:2] == (HOUSING, ["contact_details"])
+    assert grants[fresh] == (HOUSING, ["contact_details", "assessment_summary"], date(2026, 11, 1))
+    assert grants[other] == (THERAPY, ["assessment_summary"], date(2026, 11, 1))
+    assert len(grants) == 3
 
 
 def test_sending_needs_consent_for_that_organisation(referrals: ReferralsApi) -> None:

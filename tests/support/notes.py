@@ -7,15 +7,17 @@ inbox); only their domain is tiny so the tests can count effects exactly.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
-from sqlalchemy import Integer, String, select
+from sqlalchemy import Integer, String, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.contracts import ContractRegistry, Event
 from shared.db import service_metadata
+from shared.messaging.subscription import Subscription
 from shared.messaging.tables import messaging_tables
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.unit_of_work import UnitOfWork
@@ -73,6 +75,8 @@ class HandlerFaults:
     #: Notes whose effect the database refuses (NOT NULL), seen only when the session flushes.
     refused_note_ids: set[str] = field(default_factory=set)
     calls: Counter[str] = field(default_factory=Counter)
+    #: The notes each call of the batch hook was given, in order.
+    batches: list[list[str]] = field(default_factory=list)
 
 
 FAULTS = HandlerFaults()
@@ -98,6 +102,30 @@ def on_note_written(event: Event, uow: UnitOfWork) -> None:
             sequence=event.data["sequence"],
             correlation_id=event.correlationid,
         )
+    )
+
+
+def on_notes_written(events: Sequence[Event], uow: UnitOfWork) -> None:
+    """The batch hook: one insert for the run, failing on the notes the handler fails on."""
+    note_ids = [event.data["note_id"] for event in events]
+    FAULTS.batches.append(note_ids)
+    failing = FAULTS.failing_note_ids.intersection(note_ids)
+    if failing:
+        raise RuntimeError(f"cannot handle notes {sorted(failing)} yet")
+    uow.session.execute(
+        insert(Effect),
+        [
+            {
+                "event_id": event.id,
+                "note_id": event.data["note_id"],
+                "subject": None
+                if event.data["note_id"] in FAULTS.refused_note_ids
+                else event.subject,
+                "sequence": event.data["sequence"],
+                "correlation_id": event.correlationid,
+            }
+            for event in events
+        ],
     )
 
 
@@ -139,14 +167,16 @@ def source_spec(name: str) -> ServiceSpec:
     )
 
 
-def sink_spec(name: str) -> ServiceSpec:
+def sink_spec(name: str, *, batched: bool = False) -> ServiceSpec:
+    """``batched``: the handler comes with a batch hook (``on_notes_written``)."""
+    handler = Subscription(on_note_written, batch=on_notes_written) if batched else on_note_written
     return ServiceSpec(
         name=name,
         title="Sink",
         description="Test sink service.",
         metadata=SinkBase.metadata,
         tables=SINK_TABLES,
-        handlers={NOTE_ROUTING_KEY: on_note_written},
+        handlers={NOTE_ROUTING_KEY: handler},
         build_app=build_app,
         registry=REGISTRY,
     )

@@ -89,10 +89,10 @@ class TestPlatform:
         settings = self.settings(name, self.config.source_database_url, **overrides)
         return ServiceRuntime(source_spec(name), settings, self.topology)
 
-    def sink(self, **overrides: Any) -> ServiceRuntime:
+    def sink(self, *, batched: bool = False, **overrides: Any) -> ServiceRuntime:
         name = self.config.sink_name
         settings = self.settings(name, self.config.sink_database_url, **overrides)
-        return ServiceRuntime(sink_spec(name), settings, self.topology)
+        return ServiceRuntime(sink_spec(name, batched=batched), settings, self.topology)
 
     def start(self, run: Callable[[threading.Event], None], name: str) -> threading.Thread:
         thread = threading.Thread(target=run, args=(self.stop,), name=name, daemon=True)

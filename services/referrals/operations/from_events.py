@@ -3,11 +3,11 @@ client, discharge, and draft referrals from a plan's referral strategies."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from services.referrals import domain
 from services.referrals.events import ReferralCreated
@@ -24,22 +24,35 @@ log = get_logger(__name__)
 
 
 def record_consent(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    # No autoflush: the lookup must not flush the batch's earlier grants one round trip at a
-    # time; they are inserted together at commit (a repeated id within one batch fails the
-    # flush, and the consumer's one-by-one redo then finds the first one).
-    with uow.session.no_autoflush:
-        grant = uow.session.get(ConsentGrant, data["consent_id"])
-    if grant is None:
-        uow.session.add(
-            ConsentGrant(
-                consent_id=data["consent_id"],
-                client_id=data["client_id"],
-                organization_id=data["organization_id"],
-                categories=list(data["categories"]),
-                starts_on=data["starts_on"],  # loaded by the handler: dates as dates
-                expires_on=data.get("expires_on"),
+    record_consents(uow, [data])
+
+
+def record_consents(uow: UnitOfWork, grants: Sequence[Mapping[str, Any]]) -> None:
+    """Consent grants (values as loaded: dates as dates), as if recorded one after another: a
+    grant already known is left alone, and of a repeated id the first counts. One query finds
+    the known ones, one insert adds the rest (a batch of the consumer costs two round trips)."""
+    known = set(
+        uow.session.scalars(
+            select(ConsentGrant.consent_id).where(
+                ConsentGrant.consent_id.in_({grant["consent_id"] for grant in grants})
             )
         )
+    )
+    new: dict[str, dict[str, Any]] = {}
+    for grant in grants:
+        if grant["consent_id"] in known or grant["consent_id"] in new:
+            continue
+        new[grant["consent_id"]] = {
+            "consent_id": grant["consent_id"],
+            "client_id": grant["client_id"],
+            "organization_id": grant["organization_id"],
+            "categories": list(grant["categories"]),
+            "starts_on": grant["starts_on"],
+            "expires_on": grant.get("expires_on"),
+            "revoked": False,
+        }
+    if new:
+        uow.session.execute(insert(ConsentGrant), list(new.values()))
 
 
 def record_revocation(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> None:
