@@ -125,27 +125,35 @@ class EventConsumer:
         return delivery
 
     # -- handling -------------------------------------------------------------------------------
+    def _processing(
+        self, routing_key: str, parent: Any = None, **attributes: Any
+    ) -> contextlib.AbstractContextManager[Any]:
+        """The consumer span of one event or one batch, or nothing when no trace is recorded."""
+        if not tracing.recording():
+            return contextlib.nullcontext()
+        return tracing.span(
+            f"process {routing_key}",
+            kind=tracing.SpanKind.CONSUMER,
+            parent=parent,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.operation.type": "process",
+                "messaging.rabbitmq.destination.routing_key": routing_key,
+                "casehub.service": self.service,
+                **attributes,
+            },
+        )
+
     def _run_handler(self, delivery: Delivery, uow: UnitOfWork) -> None:
         assert delivery.event is not None and delivery.handler is not None
         event = delivery.event
         with handling(event):
+            parent = None
             if tracing.recording():
-                with tracing.span(
-                    f"process {event.routing_key}",
-                    kind=tracing.SpanKind.CONSUMER,
-                    parent=tracing.context_from(
-                        (delivery.message.headers or {}).get("traceparent"), event.traceparent
-                    ),
-                    attributes={
-                        "messaging.system": "rabbitmq",
-                        "messaging.operation.type": "process",
-                        "messaging.message.id": event.id,
-                        "messaging.rabbitmq.destination.routing_key": event.routing_key,
-                        "casehub.service": self.service,
-                    },
-                ):
-                    delivery.handler(event, uow)
-            else:
+                parent = tracing.context_from(
+                    (delivery.message.headers or {}).get("traceparent"), event.traceparent
+                )
+            with self._processing(event.routing_key, parent, **{"messaging.message.id": event.id}):
                 delivery.handler(event, uow)
 
     def _run_batch(self, run: list[Delivery], uow: UnitOfWork) -> None:
@@ -153,20 +161,9 @@ class EventConsumer:
         hook = batch_hook(run[0].handler)
         assert hook is not None
         events = [delivery.event for delivery in run if delivery.event is not None]
-        if tracing.recording():
-            with tracing.span(
-                f"process {events[0].routing_key}",
-                kind=tracing.SpanKind.CONSUMER,
-                attributes={
-                    "messaging.system": "rabbitmq",
-                    "messaging.operation.type": "process",
-                    "messaging.batch.message_count": len(events),
-                    "messaging.rabbitmq.destination.routing_key": events[0].routing_key,
-                    "casehub.service": self.service,
-                },
-            ):
-                hook(events, uow)
-        else:
+        with self._processing(
+            events[0].routing_key, **{"messaging.batch.message_count": len(events)}
+        ):
             hook(events, uow)
 
     @staticmethod
