@@ -4,9 +4,10 @@ screens.py, sign-in in oidc.py, sessions in sessions.py; one module here per gro
 
 from services.web.api import (
     alerts,
+    appointments,
     caseload,
-    casework,
     clients,
+    contacts,
     emergency_access,
     plans,
     referrals,
@@ -14,6 +15,7 @@ from services.web.api import (
     reports,
     sign_in,
     suggestions,
+    worklist,
 )
 from services.web.api.common import pages
 from services.web.api.errors import api_error_page, http_error_page
@@ -21,9 +23,10 @@ from services.web.api.errors import api_error_page, http_error_page
 #: The modules above register their routes on ``pages`` when imported.
 SCREENS = (
     alerts,
+    appointments,
     caseload,
-    casework,
     clients,
+    contacts,
     emergency_access,
     plans,
     referrals,
@@ -31,6 +34,7 @@ SCREENS = (
     reports,
     sign_in,
     suggestions,
+    worklist,
 )
 
 __all__ = ["SCREENS", "api_error_page", "http_error_page", "pages"]
