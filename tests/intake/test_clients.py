@@ -170,6 +170,33 @@ def test_search_finds_by_name_birth_date_and_external_id(intake: IntakeApi) -> N
     )
 
 
+def test_search_by_name_matches_within_a_name_or_the_person_key_never_across_them(
+    intake: IntakeApi,
+) -> None:
+    """Given name, family name and person key are searched as one text joined by ``|``; a
+    fragment matches within one of them only, wildcards and ``|`` included."""
+    renee = intake.register("Renée", "O'Hara", "1975-03-09")
+    ana = intake.register("Ana", "Lopez", "1981-07-30")
+
+    def found(name: str) -> list[str]:
+        response = intake.call("GET", "/clients", query={"name": name})
+        assert response.status_code == 200, response.json
+        return [c["id"] for c in response.json["items"]]
+
+    assert found("OHAR") == [renee["id"]]  # the person key drops the apostrophe
+    assert found("renee|oh") == [renee["id"]]  # the person key holds both names
+    assert found("lopez|1981") == [ana["id"]]
+    assert found("ana|lo") == [ana["id"]]
+    assert found("ana%lop") == [ana["id"]]  # within the person key "ana|lopez|1981-07-30"
+    assert found("Ana|Lopez|1981") == [ana["id"]]
+    # Across the join of the family name and the person key: never a match.
+    assert found("lopez|ana") == []
+    assert found("hara|renee") == []
+    assert found("z_an") == []
+    assert found("ez%ana") == []
+    assert sorted(found("a")) == sorted([renee["id"], ana["id"]])
+
+
 def test_a_client_is_found_by_exact_reference_and_a_mistyped_filter_is_refused(
     intake: IntakeApi,
 ) -> None:
