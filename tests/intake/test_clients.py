@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 
 from services.intake import operations
+from services.intake.schemas import ClientOut, client_json
+from shared.identity import Principal
 from tests.intake.conftest import SUPERVISOR, IntakeApi
 
 
@@ -223,6 +226,60 @@ def test_search_pages_with_a_cursor(intake: IntakeApi) -> None:
     seen = [c["id"] for page in (first, second, third) for c in page["items"]]
     assert set(seen) == ids and len(seen) == 5 and third["next_cursor"] is None
     assert intake.call("GET", "/clients", query={"cursor": "garbage!"}).status_code == 422
+
+
+def test_search_results_are_the_full_records_as_the_schema_dumps_them(intake: IntakeApi) -> None:
+    """The search writes its records' JSON itself (``client_json``): field for field what
+    ``ClientOut`` dumps, for a record with every part filled in and for a bare one."""
+    intake.case_manager("cm-1")
+    full = intake.register(
+        "Dana",
+        "Searchfield",
+        "1960-02-29",
+        external_id="MRN-77",
+        preferred_language="Welsh",
+        contact={"phone": "555-0101", "email": "dana@example.org", "address": "1 High St"},
+        advance_statement="No depot injections, please.",
+        nominated_persons=[
+            {
+                "name": "Jo Searchfield",
+                "relationship_to_client": "carer",
+                "phone": "555-0102",
+                "may_be_told": ["contact_details", "risk_information"],
+            }
+        ],
+    )
+    assert intake.assign(full["id"], "cm-1").status_code == 201
+    discharged = intake.call(
+        "POST",
+        f"/clients/{full['id']}/discharge",
+        as_=("cm-1", "case_manager"),
+        json_body={"reason_code": "goals_met"},
+    )
+    assert discharged.status_code == 200, discharged.json
+    assert intake.call("POST", f"/clients/{full['id']}/readmit").status_code == 201
+    intake.register("Eli", "Searchfield", "1999-12-31")
+    admin = Principal(sub="admin-1", roles=frozenset({"admin"}))
+    with intake.runtime.unit_of_work() as uow:
+        page = operations.search_clients(
+            uow,
+            admin,
+            name="searchfield",
+            date_of_birth=None,
+            external_id=None,
+            limit=50,
+            cursor=None,
+        )
+        schema = ClientOut()
+        assert len(page.items) == 2
+        for client in page.items:
+            assert set(client_json(client)) == set(schema.fields)
+            assert client_json(client) == schema.dump(client)
+        dumped = json.loads(json.dumps(schema.dump(page.items, many=True)))
+    served = intake.call("GET", "/clients", query={"name": "searchfield"})
+    assert served.status_code == 200, served.json
+    assert served.json["items"] == dumped
+    assert len(served.json["items"][0]["episodes"]) == 2
 
 
 def test_discharge_closes_the_episode_and_readmission_opens_a_new_one(intake: IntakeApi) -> None:
