@@ -352,9 +352,9 @@ _CONTACT_FIELDS = ("phone", "email", "address")
 
 
 def client_json(client: Any) -> dict[str, Any]:
-    """What ``ClientOut().dump(client)`` gives, written out: marshmallow was most of a search
-    page's CPU for its 50 records, their episodes and nominated persons (a test holds the two
-    equal, field for field)."""
+    """What ``ClientOut().dump(client)`` gives, written out: marshmallow's dump of a search page's
+    50 records, their episodes and nominated persons was a tenth of the search's CPU (a test holds
+    the two equal, field for field)."""
     contact = client.contact
     return {
         "id": _text(client.id),
