@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 
 from services.intake import operations
+from services.intake.schemas import ClientOut, client_json
+from shared.identity import Principal
 from tests.intake.conftest import SUPERVISOR, IntakeApi
 
 
@@ -170,6 +173,33 @@ def test_search_finds_by_name_birth_date_and_external_id(intake: IntakeApi) -> N
     )
 
 
+def test_search_by_name_matches_within_a_name_or_the_person_key_never_across_them(
+    intake: IntakeApi,
+) -> None:
+    """Given name, family name and person key are searched as one text joined by ``|``; a
+    fragment matches within one of them only, wildcards and ``|`` included."""
+    renee = intake.register("Renée", "O'Hara", "1975-03-09")
+    ana = intake.register("Ana", "Lopez", "1981-07-30")
+
+    def found(name: str) -> list[str]:
+        response = intake.call("GET", "/clients", query={"name": name})
+        assert response.status_code == 200, response.json
+        return [c["id"] for c in response.json["items"]]
+
+    assert found("OHAR") == [renee["id"]]  # the person key drops the apostrophe
+    assert found("renee|oh") == [renee["id"]]  # the person key holds both names
+    assert found("lopez|1981") == [ana["id"]]
+    assert found("ana|lo") == [ana["id"]]
+    assert found("ana%lop") == [ana["id"]]  # within the person key "ana|lopez|1981-07-30"
+    assert found("Ana|Lopez|1981") == [ana["id"]]
+    # Across the join of the family name and the person key: never a match.
+    assert found("lopez|ana") == []
+    assert found("hara|renee") == []
+    assert found("z_an") == []
+    assert found("ez%ana") == []
+    assert sorted(found("a")) == sorted([renee["id"], ana["id"]])
+
+
 def test_a_client_is_found_by_exact_reference_and_a_mistyped_filter_is_refused(
     intake: IntakeApi,
 ) -> None:
@@ -196,6 +226,60 @@ def test_search_pages_with_a_cursor(intake: IntakeApi) -> None:
     seen = [c["id"] for page in (first, second, third) for c in page["items"]]
     assert set(seen) == ids and len(seen) == 5 and third["next_cursor"] is None
     assert intake.call("GET", "/clients", query={"cursor": "garbage!"}).status_code == 422
+
+
+def test_search_results_are_the_full_records_as_the_schema_dumps_them(intake: IntakeApi) -> None:
+    """The search writes its records' JSON itself (``client_json``): field for field what
+    ``ClientOut`` dumps, for a record with every part filled in and for a bare one."""
+    intake.case_manager("cm-1")
+    full = intake.register(
+        "Dana",
+        "Searchfield",
+        "1960-02-29",
+        external_id="MRN-77",
+        preferred_language="Welsh",
+        contact={"phone": "555-0101", "email": "dana@example.org", "address": "1 High St"},
+        advance_statement="No depot injections, please.",
+        nominated_persons=[
+            {
+                "name": "Jo Searchfield",
+                "relationship_to_client": "carer",
+                "phone": "555-0102",
+                "may_be_told": ["contact_details", "risk_information"],
+            }
+        ],
+    )
+    assert intake.assign(full["id"], "cm-1").status_code == 201
+    discharged = intake.call(
+        "POST",
+        f"/clients/{full['id']}/discharge",
+        as_=("cm-1", "case_manager"),
+        json_body={"reason_code": "goals_met"},
+    )
+    assert discharged.status_code == 200, discharged.json
+    assert intake.call("POST", f"/clients/{full['id']}/readmit").status_code == 201
+    intake.register("Eli", "Searchfield", "1999-12-31")
+    admin = Principal(sub="admin-1", roles=frozenset({"admin"}))
+    with intake.runtime.unit_of_work() as uow:
+        page = operations.search_clients(
+            uow,
+            admin,
+            name="searchfield",
+            date_of_birth=None,
+            external_id=None,
+            limit=50,
+            cursor=None,
+        )
+        schema = ClientOut()
+        assert len(page.items) == 2
+        for client in page.items:
+            assert set(client_json(client)) == set(schema.fields)
+            assert client_json(client) == schema.dump(client)
+        dumped = json.loads(json.dumps(schema.dump(page.items, many=True)))
+    served = intake.call("GET", "/clients", query={"name": "searchfield"})
+    assert served.status_code == 200, served.json
+    assert served.json["items"] == dumped
+    assert len(served.json["items"][0]["episodes"]) == 2
 
 
 def test_discharge_closes_the_episode_and_readmission_opens_a_new_one(intake: IntakeApi) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import jsonify
+
 from services.intake import operations
 from services.intake.api.common import (
     STAFF,
@@ -22,6 +24,7 @@ from services.intake.schemas import (
     DischargeIn,
     NominatedPersonIn,
     NominatedPersonOut,
+    client_json,
 )
 from shared.web import current_principal, require_roles
 from shared.web.paging import page_body
@@ -80,7 +83,8 @@ def search_clients(args: dict[str, Any]) -> Any:
             limit=args["limit"],
             cursor=args["cursor"],
         )
-    return page_body(page)
+    # Already the documented shape (ClientPage): a Response is sent as it is, not dumped again.
+    return jsonify(page_body(page, [client_json(client) for client in page.items]))
 
 
 @clients_bp.route("/<client_id>", methods=["GET"])
