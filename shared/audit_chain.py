@@ -261,6 +261,23 @@ def _chain_many_rows(
     return True
 
 
+def chain_single_row_now(session: Session) -> list[Any]:
+    """PostgreSQL, a session in autocommit (an audited read): chain its one pending row with the
+    one statement, which commits by itself, durably, before this returns. Returns what is left
+    to chain in a transaction of its own: nothing, or the pending rows when they are not exactly
+    one or no lane was free (the statement then wrote nothing)."""
+    pending = session.info.pop(PENDING_KEY, None) or []
+    if len(pending) != 1:
+        return pending
+    [(table, head, values)] = pending
+    return [] if _chain_in_one_statement(session, table, values, head) else pending
+
+
+def chain_later(session: Session, pending: list[Any]) -> None:
+    """Hand rows ``chain_single_row_now`` left to a session whose commit chains them."""
+    session.info.setdefault(PENDING_KEY, []).extend(pending)
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget_pending_rows(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)

@@ -1,5 +1,6 @@
 """A caseload as its case manager (or their supervisor) reads it: one query for the access
-check, the clients, their current episode and open flags; the read audited with it."""
+check, the clients, their current episode and open flags; the read audited with it (an audited
+read: two round trips, see ``shared.unit_of_work.audited_read``)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from services.intake.models import (
 from shared.errors import NotFound
 from shared.identity import Principal
 from shared.pagination import Page, ordered_page
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import AuditedRead
 
 
 @dataclass(frozen=True)
@@ -93,14 +94,14 @@ _CASELOAD = _caseload_query()
 
 
 def caseload(
-    uow: UnitOfWork, actor: Principal, case_manager_id: str, *, limit: int, cursor: str | None
+    read: AuditedRead, actor: Principal, case_manager_id: str, *, limit: int, cursor: str | None
 ) -> Page[CaseloadEntry]:
     """The case manager's open clients: open risk flags first (high before moderate), then the
     nearest review due, a page at a time. The rank is computed here, so the page is cut in Python
     (a caseload is capped: ≤ 500). One query reads the manager (for the access check) and every
-    client with its current episode and open flags; the audit row of the read is chained at
-    commit."""
-    rows = uow.session.execute(_CASELOAD, {"case_manager_id": case_manager_id}).all()
+    client with its current episode and open flags; the audit row of the read is chained at the
+    end of the read."""
+    rows = read.session.execute(_CASELOAD, {"case_manager_id": case_manager_id}).all()
     manager = rows[0] if rows else None
     allowed = manager is not None and (
         actor.has_any("admin")
@@ -129,6 +130,6 @@ def caseload(
 
     page = ordered_page(entries, order, limit=limit, cursor=cursor)
     AUDIT.record(
-        uow.session, actor, "read", "caseload", case_manager_id, None, clients=len(page.items)
+        read.session, actor, "read", "caseload", case_manager_id, None, clients=len(page.items)
     )
     return page
