@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, default=5000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--save", help="write the cProfile stats to this file")
     options = parser.parse_args()
     with Stack(("intake",)) as stack:
         stack.databases["bare"] = stack._create_database("bare")
@@ -113,6 +114,8 @@ def main() -> None:
         profiler.disable()
         cpu = (time.process_time() - started) / len(paths)
         stats = pstats.Stats(profiler)
+        if options.save:
+            stats.dump_stats(options.save)
         by_part: Counter[str] = Counter()
         total = 0.0
         for (filename, _line, _name), (_cc, _nc, self_time, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
