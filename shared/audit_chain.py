@@ -212,16 +212,18 @@ def _one_statement(table: Table, head: Table, columns: tuple[str, ...]) -> Any:
 
 
 def _chain_in_one_statement(
-    session: Session, table: Table, values: dict[str, Any], head: Table
+    session: Session, table: Table, values: dict[str, Any], head: Table, *, core: bool = False
 ) -> bool:
     """PostgreSQL: take a free lane, hash the row onto it, insert it and move the lane's head in
     one statement, so the head is held for that one round trip and the COMMIT, not three. False
     when no lane was free (or there is no head row yet, a database made from the models): the
-    caller chains the usual way, waiting for a lane."""
+    caller chains the usual way, waiting for a lane. ``core``: run it on the session's connection,
+    without the ORM's autoflush and execution context (an audited read has nothing to flush)."""
     statement = _one_statement(table, head, tuple(values))
     parameters = {f"audit_{name}": value for name, value in values.items()}
     parameters["hashed_rest"] = _hashed_after_prev(values)
-    moved = session.execute(statement, parameters)
+    run = session.connection().execute if core else session.execute
+    moved = run(statement, parameters)
     return moved.rowcount == 1
 
 
@@ -270,7 +272,8 @@ def chain_single_row_now(session: Session) -> list[Any]:
     if len(pending) != 1:
         return pending
     [(table, head, values)] = pending
-    return [] if _chain_in_one_statement(session, table, values, head) else pending
+    chained = _chain_in_one_statement(session, table, values, head, core=True)  # nothing to flush
+    return [] if chained else pending
 
 
 def chain_later(session: Session, pending: list[Any]) -> None:
