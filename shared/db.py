@@ -154,6 +154,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = normalise_database_url(url)
+        self._dialect = make_url(self.url).get_backend_name()  # asked on every request
         self._engine: Engine | None = None
         self._engine_pid: int | None = None
         self._sessions: sessionmaker[Session] | None = None
@@ -177,7 +178,7 @@ class Database:
 
     @property
     def dialect(self) -> str:
-        return make_url(self.url).get_backend_name()
+        return self._dialect
 
     @property
     def is_postgresql(self) -> bool:
