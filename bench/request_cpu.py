@@ -110,7 +110,9 @@ def main() -> None:
         for path in paths:
             http.get(path, headers=headers)
         plain = (time.process_time() - started) / len(paths)
-        print(f"CPU a request, not profiled: {plain * 1000:.2f} ms (client and server, one process)")
+        print(
+            f"CPU a request, not profiled: {plain * 1000:.2f} ms (client and server, one process)"
+        )
         profiler = cProfile.Profile(time.process_time)
         started = time.process_time()
         profiler.enable()
