@@ -212,16 +212,18 @@ def _one_statement(table: Table, head: Table, columns: tuple[str, ...]) -> Any:
 
 
 def _chain_in_one_statement(
-    session: Session, table: Table, values: dict[str, Any], head: Table
+    session: Session, table: Table, values: dict[str, Any], head: Table, *, core: bool = False
 ) -> bool:
     """PostgreSQL: take a free lane, hash the row onto it, insert it and move the lane's head in
     one statement, so the head is held for that one round trip and the COMMIT, not three. False
     when no lane was free (or there is no head row yet, a database made from the models): the
-    caller chains the usual way, waiting for a lane."""
+    caller chains the usual way, waiting for a lane. ``core``: run it on the session's connection,
+    without the ORM's autoflush and execution context (an audited read has nothing to flush)."""
     statement = _one_statement(table, head, tuple(values))
     parameters = {f"audit_{name}": value for name, value in values.items()}
     parameters["hashed_rest"] = _hashed_after_prev(values)
-    moved = session.execute(statement, parameters)
+    run = session.connection().execute if core else session.execute
+    moved = run(statement, parameters)
     return moved.rowcount == 1
 
 
@@ -258,6 +260,24 @@ def _chain_many_rows(
         update(head).where(head.c.id == held.id).values(last_id=ids[-1], last_hash=prev)
     )
     return True
+
+
+def chain_single_row_now(session: Session) -> list[Any]:
+    """PostgreSQL, a session in autocommit (an audited read): chain its one pending row with the
+    one statement, which commits by itself, durably, before this returns. Returns what is left
+    to chain in a transaction of its own: nothing, or the pending rows when they are not exactly
+    one or no lane was free (the statement then wrote nothing)."""
+    pending = session.info.pop(PENDING_KEY, None) or []
+    if len(pending) != 1:
+        return pending
+    [(table, head, values)] = pending
+    chained = _chain_in_one_statement(session, table, values, head, core=True)  # nothing to flush
+    return [] if chained else pending
+
+
+def chain_later(session: Session, pending: list[Any]) -> None:
+    """Hand rows ``chain_single_row_now`` left to a session whose commit chains them."""
+    session.info.setdefault(PENDING_KEY, []).extend(pending)
 
 
 @event.listens_for(Session, "after_rollback")

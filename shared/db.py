@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import threading
 import time
 import uuid
@@ -33,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.tracing import instrument_engine
@@ -87,14 +89,55 @@ def create_database_engine(url: str) -> Engine:
     engine = create_engine(
         url,
         hide_parameters=True,
-        pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=10,
+        pool_recycle=pool_recycle_seconds(),
         connect_args={"connect_timeout": 5},
     )
+    _drop_closed_connections_on_checkout(engine)
     instrument_engine(engine)
     return engine
+
+
+def _server_has_spoken(dbapi_connection: Any) -> bool:
+    """Whether an idle connection's socket has something to read: between requests the server
+    says nothing unless it is closing the connection (a restart or shutdown sends a FATAL error
+    and closes the socket). A local ``poll``, no round trip."""
+    try:
+        descriptor = dbapi_connection.fileno()
+    except Exception:  # a closed connection has no socket: as good as spoken
+        return True
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def _drop_closed_connections_on_checkout(engine: Engine) -> None:
+    """Instead of ``pool_pre_ping`` (a ``SELECT 1`` round trip on every checkout, i.e. every
+    request): a connection whose server has spoken while it sat in the pool is pinged, and if it
+    does not answer, every connection pooled before now is dropped and a fresh one is opened
+    (``InvalidatePoolError``). So after a database restart no request meets a dead pooled
+    connection; only requests in flight at the restart fail, with a 503 problem, and their
+    disconnect error invalidates the pool too (SQLAlchemy's own handling)."""
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        if not _server_has_spoken(dbapi_connection):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the ping's transaction; nothing else ran on it
+        except Exception as error:  # any failure: the connection is gone
+            raise InvalidatePoolError("the database closed this pooled connection") from error
+
+
+def pool_recycle_seconds(env: Mapping[str, str] | None = None) -> int:
+    """Pooled connections older than this are replaced at checkout (``CASEHUB_DB_POOL_RECYCLE``,
+    default 1800 s): a firewall or pooler that drops idle connections without a word would
+    otherwise leave the pool holding sockets that hang on their next statement."""
+    env = os.environ if env is None else env
+    return int(env.get("CASEHUB_DB_POOL_RECYCLE", "1800"))
 
 
 def pool_limits(env: Mapping[str, str] | None = None) -> tuple[int, int]:
@@ -111,6 +154,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = normalise_database_url(url)
+        self._dialect = make_url(self.url).get_backend_name()  # asked on every request
         self._engine: Engine | None = None
         self._engine_pid: int | None = None
         self._sessions: sessionmaker[Session] | None = None
@@ -134,7 +178,7 @@ class Database:
 
     @property
     def dialect(self) -> str:
-        return make_url(self.url).get_backend_name()
+        return self._dialect
 
     @property
     def is_postgresql(self) -> bool:

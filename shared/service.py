@@ -27,7 +27,7 @@ from shared.messaging.subscription import Handler, Subscription
 from shared.messaging.tables import MessagingTables
 from shared.messaging.topology import Topology
 from shared.outbound import OutboundGuard
-from shared.unit_of_work import UnitOfWork, unit_of_work
+from shared.unit_of_work import AuditedRead, UnitOfWork, audited_read, unit_of_work
 
 
 class ConfigurationProblem(RuntimeError):
@@ -142,12 +142,15 @@ class ServiceRuntime:
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         return unit_of_work(self.database, self.outbox, self.spec.tables.idempotency_keys)
 
+    def audited_read(self) -> AbstractContextManager[AuditedRead]:
+        return audited_read(self.database)
+
     @contextmanager
     def units_of_work_on_one_connection(
         self,
     ) -> Iterator[Callable[[], AbstractContextManager[UnitOfWork]]]:
         """Units of work one after another on one connection: a loop of short transactions (the
-        dispatcher's one per email) skips the pool's checkout and liveness ping for each."""
+        dispatcher's one per email) skips the pool's checkout for each."""
         with self.database.engine.connect() as connection:
             yield partial(unit_of_work, self.database, self.outbox, connection=connection)
 

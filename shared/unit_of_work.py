@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
+from shared import audit_chain
 from shared.contracts import Event
 from shared.contracts.typed import TypedEvent
 from shared.db import Database
@@ -77,3 +78,41 @@ def unit_of_work(
         raise
     finally:
         session.close()
+
+
+class AuditedRead:
+    """Inside ``with audited_read() as read``: query through ``read.session`` and record the read
+    (``AUDIT.record``); nothing else is written."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+
+@contextmanager
+def audited_read(database: Database) -> Iterator[AuditedRead]:
+    """A read whose one write is its audit row, in two round trips on PostgreSQL instead of
+    five: the queries run in autocommit (no BEGIN, no COMMIT; at READ COMMITTED each statement
+    had its own snapshot anyway) and the audit row is chained by the one statement that holds a
+    lane, which commits on its own, synchronously, before the block is left. So, as in a unit of
+    work, no answer leaves without its durable, chained audit row, and a read that fails (a 404
+    of the access check) records none. If that statement cannot chain (every lane held) the row
+    is chained in a transaction of its own. The session never flushes: an ORM change made in it
+    is an error, not a write. SQLite: one transaction, as a unit of work."""
+    if not database.is_postgresql:
+        with database.session() as session, session.begin():
+            yield AuditedRead(session)
+        return
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        session = database.session(connection)
+        session.autoflush = False
+        try:
+            yield AuditedRead(session)
+            if session.new or session.dirty or session.deleted:
+                raise RuntimeError("an audited read changed models: use a unit of work")
+            left = audit_chain.chain_single_row_now(session)
+        finally:
+            session.info.pop(audit_chain.PENDING_KEY, None)
+            session.close()
+    if left:
+        with database.session() as session, session.begin():
+            audit_chain.chain_later(session, left)

@@ -328,23 +328,26 @@ def _iso(value: date | datetime | None) -> str | None:
 
 def caseload_entry_json(entry: Any) -> dict[str, Any]:
     """What ``CaseloadEntry().dump(entry)`` gives, written out: marshmallow took a third of a
-    caseload request's CPU for these flat rows (a test holds the two equal, field for field)."""
+    caseload request's CPU for these flat rows (a test holds the two equal, field for field).
+    The client's text fields come from ``String`` columns, already ``str`` (or None) as
+    marshmallow's ``String`` would dump them."""
     client = entry.client
+    born, due, contact = client["date_of_birth"], entry.next_review_due, entry.last_contact_at
     return {
         "client": {
-            "id": _text(client["id"]),
-            "reference": _text(client["reference"]),
-            "status": _text(client["status"]),
-            "given_name": _text(client["given_name"]),
-            "family_name": _text(client["family_name"]),
-            "date_of_birth": _iso(client["date_of_birth"]),
-            "preferred_language": _text(client["preferred_language"]),
-            "case_manager_id": _text(client["case_manager_id"]),
+            "id": client["id"],
+            "reference": client["reference"],
+            "status": client["status"],
+            "given_name": client["given_name"],
+            "family_name": client["family_name"],
+            "date_of_birth": None if born is None else born.isoformat(),
+            "preferred_language": client["preferred_language"],
+            "case_manager_id": client["case_manager_id"],
         },
         "highest_open_risk": _text(entry.highest_open_risk),
         "open_risk_flags": None if entry.open_risk_flags is None else int(entry.open_risk_flags),
-        "next_review_due": _iso(entry.next_review_due),
-        "last_contact_at": _iso(entry.last_contact_at),
+        "next_review_due": None if due is None else due.isoformat(),
+        "last_contact_at": None if contact is None else contact.isoformat(),
     }
 
 

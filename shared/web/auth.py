@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -133,8 +134,44 @@ def _claim(claims: dict[str, Any], path: str) -> Any:
     return value
 
 
+#: Tokens verified lately, by token and the settings that verified it: a caller sends the same
+#: token with every request until it expires, and checking its signature and claims again each
+#: time was a tenth of a caseload request's CPU. An entry holds until the token's ``exp`` (the
+#: same instant ``jwt.decode`` would refuse it) and never longer than ``VERIFIED_FOR_SECONDS``,
+#: the JWKS key set's own cache lifespan, so a key the identity provider withdraws stops working
+#: no later than it did before. Only tokens that verified are kept.
+_VERIFIED: dict[tuple[Any, ...], tuple[float, Principal]] = {}
+_VERIFIED_LOCK = threading.Lock()
+VERIFIED_FOR_SECONDS = 300
+VERIFIED_TOKENS_KEPT = 4096
+
+
 def decode_token(settings: Settings, token: str) -> Principal:
-    """Verify a token's signature, expiry, audience and issuer; read subject, roles and org."""
+    """Verify a token's signature, expiry, audience and issuer; read subject, roles and org
+    (a token verified lately with the same settings is not verified again before it expires)."""
+    key = (
+        token,
+        settings.jwt_secret,
+        settings.jwt_public_key,
+        settings.jwt_jwks_url,
+        settings.jwt_audience,
+        settings.jwt_issuer,
+        settings.jwt_roles_claim,
+    )
+    now = time.time()
+    verified = _VERIFIED.get(key)
+    if verified is not None and now < verified[0]:
+        return verified[1]
+    principal, expires = _verify_token(settings, token)
+    with _VERIFIED_LOCK:
+        if len(_VERIFIED) >= VERIFIED_TOKENS_KEPT:
+            _VERIFIED.pop(next(iter(_VERIFIED)))  # the oldest
+        _VERIFIED[key] = (min(expires, now + VERIFIED_FOR_SECONDS), principal)
+    return principal
+
+
+def _verify_token(settings: Settings, token: str) -> tuple[Principal, float]:
+    """The principal of a token that verifies, and the instant it expires."""
     try:
         key, algorithms = _verification_key(settings, token)
         claims = jwt.decode(
@@ -159,7 +196,8 @@ def decode_token(settings: Settings, token: str) -> Principal:
         raise _unauthorized("The bearer token's sub, roles or org claim is malformed.")
     if len(sub) > SUBJECT_LENGTH:
         raise _unauthorized(f"The bearer token's sub claim is over {SUBJECT_LENGTH} characters.")
-    return Principal(sub=sub, roles=frozenset(r for r in roles if r in ROLES), org=org)
+    principal = Principal(sub=sub, roles=frozenset(r for r in roles if r in ROLES), org=org)
+    return principal, float(claims["exp"])
 
 
 def _bearer_token() -> str:

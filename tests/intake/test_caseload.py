@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
+
+from sqlalchemy import MetaData, text
 
 from services.intake.handlers import on_review_due
 from services.intake.operations import caseload_view
 from services.intake.schemas import CaseloadEntry as CaseloadEntryOut
 from services.intake.schemas import caseload_entry_json
+from shared.audit import AuditTrail
 from shared.contracts import REGISTRY, Event
 from shared.identity import Principal
 from tests.intake.conftest import SUPERVISOR, IntakeApi
+from tests.support.backends import Backend
 
 
 def test_assigning_past_the_cap_is_409_unless_a_supervisor_overrides_with_a_reason(
@@ -293,9 +299,13 @@ def test_the_caseload_body_is_what_its_documented_schema_would_dump(intake: Inta
             "phq9": {"items": [0, 0, 0, 0, 0, 0, 0, 0, 1]},
         },
     )
-    with intake.runtime.unit_of_work() as uow:
+    with intake.runtime.audited_read() as read:
         page = caseload_view.caseload(
-            uow, Principal(sub="admin-1", roles=frozenset({"admin"})), "cm-1", limit=50, cursor=None
+            read,
+            Principal(sub="admin-1", roles=frozenset({"admin"})),
+            "cm-1",
+            limit=50,
+            cursor=None,
         )
     assert len(page.items) == 2 and {e.highest_open_risk for e in page.items} == {None, "moderate"}
     schema = CaseloadEntryOut()
@@ -304,3 +314,48 @@ def test_the_caseload_body_is_what_its_documented_schema_would_dump(intake: Inta
         assert caseload_entry_json(entry) == schema.dump(entry)
     served = intake.call("GET", "/case-managers/cm-1/caseload", as_=("admin-1", "admin")).json
     assert served["items"] == json.loads(json.dumps(schema.dump(page.items, many=True)))
+
+
+def _caseload_reads(intake: IntakeApi) -> list[Any]:
+    with intake.runtime.database.engine.connect() as connection:
+        return list(
+            connection.execute(
+                text(
+                    "SELECT entity_id, actor, detail, row_hash FROM audit_log"
+                    " WHERE action = 'read' AND entity = 'caseload' ORDER BY id"
+                )
+            )
+        )
+
+
+def test_every_caseload_read_is_audited_and_chained_even_while_every_lane_is_held(
+    intake: IntakeApi, backend: Backend
+) -> None:
+    """The caseload is an audited read (no transaction of its own on PostgreSQL): its audit row
+    is chained before the answer leaves, also when another transaction holds every lane of the
+    trail (then the read waits for one); a refused read records nothing."""
+    intake.case_manager("cm-1")
+    client = intake.register("Audit", "Read")
+    intake.assign(client["id"], "cm-1")
+    admin = ("admin-1", "admin")
+    assert intake.call("GET", "/case-managers/cm-1/caseload", as_=admin).status_code == 200
+    refused = intake.call("GET", "/case-managers/cm-1/caseload", as_=("cm-2", "case_manager"))
+    assert refused.status_code == 404
+    if backend.is_real:
+        holder = intake.runtime.database.engine.connect()
+        holder.execute(text("SELECT id FROM audit_chain FOR UPDATE"))
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(intake.call, "GET", "/case-managers/cm-1/caseload", as_=admin)
+            time.sleep(0.3)
+            assert not waiting.done()  # no answer before its audit row is chained
+            holder.rollback()
+            holder.close()
+            assert waiting.result(timeout=30).status_code == 200
+    else:
+        assert intake.call("GET", "/case-managers/cm-1/caseload", as_=admin).status_code == 200
+    reads = _caseload_reads(intake)
+    assert [(row.entity_id, row.actor) for row in reads] == [("cm-1", "admin-1")] * 2
+    details = [json.loads(r.detail) if isinstance(r.detail, str) else r.detail for r in reads]
+    assert details == [{"clients": 1}] * 2 and all(len(row.row_hash) == 64 for row in reads)
+    with intake.runtime.database.read_session() as session:
+        assert AuditTrail(MetaData()).verify(session).intact

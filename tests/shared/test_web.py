@@ -27,7 +27,14 @@ from flask_smorest import Blueprint
 
 from shared.config import Settings
 from shared.logging import configure_logging
-from shared.web import Problem, create_service_app, current_principal, mint_token, require_roles
+from shared.web import (
+    Problem,
+    create_service_app,
+    current_principal,
+    decode_token,
+    mint_token,
+    require_roles,
+)
 
 PROBLEM = "application/problem+json"
 blp = Blueprint("things", __name__, url_prefix="/things", description="Test endpoints")
@@ -229,6 +236,21 @@ def _assert_invalid_token(client: FlaskClient, token: str, phrase: str) -> None:
 
 def test_expired_token_is_401(client: FlaskClient, settings: Settings) -> None:
     token = mint_token(settings, "cm-7", ["case_manager"], ttl_seconds=-10)
+    _assert_invalid_token(client, token, "expired")
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(
+    client: FlaskClient, settings: Settings
+) -> None:
+    """Verified tokens are remembered (not checked again on every request), never past their
+    ``exp``; nor is a token remembered for settings that would not verify it."""
+    token = mint_token(settings, "cm-7", ["case_manager"], ttl_seconds=2)
+    for _ in range(2):
+        assert client.get("/things/mine", headers=_bearer(token)).status_code == 200
+    other_audience = replace(settings, jwt_audience="another-service")
+    with pytest.raises(Problem):
+        decode_token(other_audience, token)
+    time.sleep(2.1)
     _assert_invalid_token(client, token, "expired")
 
 

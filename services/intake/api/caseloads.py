@@ -34,6 +34,7 @@ from services.intake.schemas import (
 from shared.unit_of_work import UnitOfWork
 from shared.web import current_principal, require_roles
 from shared.web.paging import PageArgs, page_body
+from shared.web.service_app import current_runtime
 
 
 # -- case managers, caseloads, audit -----------------------------------------------------------
@@ -87,9 +88,9 @@ def team_view(args: dict[str, Any]) -> Any:
 @caseloads_bp.response(200, CaseloadPage)
 def caseload(args: dict[str, Any], case_manager_id: str) -> Any:
     """A caseload: clients with open risk flags first, then the nearest review due."""
-    with request_uow() as uow:
+    with current_runtime().audited_read() as read:
         page = operations.caseload(
-            uow, current_principal(), case_manager_id, limit=args["limit"], cursor=args["cursor"]
+            read, current_principal(), case_manager_id, limit=args["limit"], cursor=args["cursor"]
         )
     # Already the documented shape (CaseloadPage): a Response is sent as it is, not dumped again.
     return jsonify(page_body(page, [caseload_entry_json(entry) for entry in page.items]))
