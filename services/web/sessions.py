@@ -37,6 +37,10 @@ WEB_SESSIONS = Table(
 )
 
 
+#: How often the activity of a session that did not change is written (see ``SessionStore.save``).
+TOUCH_EVERY = timedelta(seconds=60)
+
+
 def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
@@ -107,11 +111,15 @@ class SessionStore:
         return WebSession(session_id, dict(row.data), created, seen)
 
     def save(self, session: WebSession, now: datetime) -> None:
-        """Write the session if it changed, and record activity (for the idle timeout)."""
+        """Write the session if it changed, and record activity (for the idle timeout). An
+        unchanged session's activity is written at most every ``TOUCH_EVERY``: most pages then
+        write nothing, and the idle timeout can only come that much early, never late."""
+        if session.is_new and not session.changed:
+            return
+        if not session.is_new and not session.changed and now - session.last_seen_at < TOUCH_EVERY:
+            return
         with self.database.engine.begin() as connection:
             if session.is_new:
-                if not session.changed:
-                    return
                 connection.execute(
                     insert(WEB_SESSIONS).values(
                         id_hash=_hash(session.id),
@@ -130,6 +138,7 @@ class SessionStore:
                     .where(WEB_SESSIONS.c.id_hash == _hash(session.id))
                     .values(**values)
                 )
+        session.last_seen_at = now
         session.changed = False
 
     def rotate(self, session: WebSession, now: datetime) -> WebSession:
