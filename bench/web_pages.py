@@ -47,16 +47,22 @@ class Call:
     service: str
     path: str
     params: Mapping[str, Any]
+    #: The path as the results name it (a client's id left out).
+    shown: str = ""
 
     @property
     def label(self) -> str:
-        return f"{self.service} {self.path}"
+        return f"{self.service} {self.shown or self.path}"
 
 
 def page_calls(client_id: str) -> dict[str, tuple[str, list[Call]]]:
     """Each measured page and the calls it makes for a case manager (services/web/api/
-    caseload.py and clients.py; tests/bench/test_web_pages.py holds the two lists equal)."""
+    caseload.py and clients.py; tests/web/test_bench_page_calls.py holds them equal)."""
     inbox = Call("notifications", "/me/notifications", {"limit": 50})
+
+    def of(service: str, below: str, params: Mapping[str, Any]) -> Call:
+        return Call(service, f"/clients/{client_id}{below}", params, f"/clients/{{id}}{below}")
+
     return {
         f"caseload page ({CASELOAD} clients)": (
             "/caseload",
@@ -69,15 +75,15 @@ def page_calls(client_id: str) -> dict[str, tuple[str, list[Call]]]:
         "client record page": (
             f"/clients/{client_id}",
             [
-                Call("intake", f"/clients/{client_id}", {}),
-                Call("intake", f"/clients/{client_id}/consents", {"limit": 200}),
-                Call("intake", f"/clients/{client_id}/assessments", {"limit": 200}),
-                Call("intake", f"/clients/{client_id}/risk-flags", {"limit": 200}),
-                Call("intake", f"/clients/{client_id}/reminder-consent", {}),
+                of("intake", "", {}),
+                of("intake", "/consents", {"limit": 200}),
+                of("intake", "/assessments", {"limit": 200}),
+                of("intake", "/risk-flags", {"limit": 200}),
+                of("intake", "/reminder-consent", {}),
                 Call("planning", "/plans", {"client_id": client_id, "limit": 200}),
                 Call("referrals", "/referrals", {"client_id": client_id, "limit": 200}),
-                Call("planning", f"/clients/{client_id}/contacts", {"limit": 200}),
-                Call("planning", f"/clients/{client_id}/appointments", {"limit": 200}),
+                of("planning", "/contacts", {"limit": 200}),
+                of("planning", "/appointments", {"limit": 200}),
                 inbox,
             ],
         ),
