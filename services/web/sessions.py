@@ -96,7 +96,7 @@ class SessionStore:
         """The live session with this id, or None (unknown, idle too long, or too old)."""
         if not session_id or len(session_id) > 100:
             return None
-        with self.database.engine.begin() as connection:
+        with self._reading() as connection:
             row = connection.execute(
                 select(WEB_SESSIONS).where(WEB_SESSIONS.c.id_hash == _hash(session_id))
             ).first()
@@ -109,6 +109,15 @@ class SessionStore:
                 )
                 return None
         return WebSession(session_id, dict(row.data), created, seen)
+
+    def _reading(self) -> Any:
+        """Every page reads its session before its API calls can start: on PostgreSQL one
+        statement outside a transaction (no BEGIN and COMMIT round trips; the rare DELETE of
+        an expired session commits by itself). SQLite keeps its transaction (shared/db.py
+        begins them itself)."""
+        if self.database.engine.dialect.name == "sqlite":
+            return self.database.engine.begin()
+        return self.database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def save(self, session: WebSession, now: datetime) -> None:
         """Write the session if it changed, and record activity (for the idle timeout). An

@@ -13,6 +13,7 @@ from services.web.app import COOKIE, create_app
 from services.web.config import OidcSettings, WebSettings
 from services.web.sessions import TOUCH_EVERY, WEB_SESSIONS, SessionStore
 from shared.db import Database
+from tests.support.backends import Backend
 from tests.web.conftest import Person, web_settings
 
 
@@ -96,9 +97,11 @@ def test_an_unreachable_service_is_said_in_plain_words_with_retry(offline_app) -
     assert "please retry in a moment" in answer.get_data(as_text=True)
 
 
-def test_sessions_end_after_the_idle_timeout_and_the_absolute_lifetime(data_dir: Path) -> None:
+def test_sessions_end_after_the_idle_timeout_and_the_absolute_lifetime(
+    backend: Backend, data_dir: Path
+) -> None:
     store = SessionStore(
-        Database(f"sqlite:///{data_dir / 'sessions'}.db"),
+        Database(backend.new_database("sessions", data_dir)),
         idle=timedelta(minutes=15),
         lifetime=timedelta(hours=12),
     )
@@ -123,15 +126,16 @@ def test_sessions_end_after_the_idle_timeout_and_the_absolute_lifetime(data_dir:
     store.save(idle, start)
     assert store.load(idle.id, start + timedelta(minutes=16)) is None
     assert store.load("not-a-session", start) is None
+    store.database.dispose()
 
 
 def test_an_unchanged_session_is_written_once_a_minute_and_never_outlives_its_idle_time(
-    data_dir: Path,
+    backend: Backend, data_dir: Path
 ) -> None:
     """Most pages change nothing in the session: they leave its activity unwritten until it is a
     minute old, so the idle timeout may come that much early, never late."""
     store = SessionStore(
-        Database(f"sqlite:///{data_dir / 'sessions'}.db"),
+        Database(backend.new_database("sessions", data_dir)),
         idle=timedelta(minutes=15),
         lifetime=timedelta(hours=12),
     )
@@ -144,7 +148,7 @@ def test_an_unchanged_session_is_written_once_a_minute_and_never_outlives_its_id
     def seen() -> datetime:
         with store.database.engine.connect() as connection:
             moment = connection.execute(select(WEB_SESSIONS.c.last_seen_at)).scalar_one()
-        return moment.replace(tzinfo=UTC)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     soon = start + TOUCH_EVERY - timedelta(seconds=1)
     loaded = store.load(session.id, soon)
@@ -168,3 +172,4 @@ def test_an_unchanged_session_is_written_once_a_minute_and_never_outlives_its_id
         store.save(loaded, moment)
     assert store.load(session.id, moment + timedelta(minutes=14)) is not None
     assert store.load(session.id, moment + timedelta(minutes=15, seconds=1)) is None
+    store.database.dispose()
