@@ -2,9 +2,9 @@
 own gunicorn processes on PostgreSQL, the web app in its own, calling them over HTTP. A case
 manager with 50 clients (each with consent and an assessment, the plans planning drafts from
 them; the record shown also has contacts, an appointment and a referral) opens the caseload and
-the client record many times; between two pages each API call the page makes is made alone,
-with the same token, so every figure's baseline is measured in the same run under the same
-load. Target: a page's p95 under 1.5x the p95 of its slowest call alone."""
+the client record many times; after each page the bench makes the page's API calls itself,
+with the same token, at once and then one by one, so every baseline is measured in the same run
+under the same load. Target: a page's p95 under 1.5x the p95 of its slowest call alone."""
 
 from __future__ import annotations
 
