@@ -60,7 +60,7 @@ BENCHMARKS: dict[str, Callable[[Sizes, bool], list[Outcome]]] = {
         run_planning_scale_out(s.scale_events),
     ],
     "reporting": lambda s, _profile: run_reporting(s.reporting_events),
-    "web": lambda s, _profile: [run_web_pages(max(10, s.alerts // 2))],
+    "web": lambda s, profile: [run_web_pages(max(10, s.alerts // 5), profile)],
     "size": lambda s, _profile: run_scale(s.scale_clients, s.scale_requests),
 }
 

@@ -10,8 +10,11 @@ from typing import Any
 
 import httpx
 
-#: A page makes a handful of calls at once; more threads would only queue at the services.
-PAGE_CONCURRENCY = 8
+#: Threads for the pages' API calls, shared by the requests of one web worker: the client
+#: record makes ten calls at once, and a gunicorn worker serves four requests at a time. With
+#: fewer, a page's last calls wait for its first to finish (8 made the record page two calls
+#: deep). Idle threads cost next to nothing.
+PAGE_CONCURRENCY = 32
 
 
 class ApiError(Exception):

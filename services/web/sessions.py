@@ -37,6 +37,10 @@ WEB_SESSIONS = Table(
 )
 
 
+#: How often the activity of a session that did not change is written (see ``SessionStore.save``).
+TOUCH_EVERY = timedelta(seconds=60)
+
+
 def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
@@ -92,7 +96,7 @@ class SessionStore:
         """The live session with this id, or None (unknown, idle too long, or too old)."""
         if not session_id or len(session_id) > 100:
             return None
-        with self.database.engine.begin() as connection:
+        with self._reading() as connection:
             row = connection.execute(
                 select(WEB_SESSIONS).where(WEB_SESSIONS.c.id_hash == _hash(session_id))
             ).first()
@@ -106,12 +110,25 @@ class SessionStore:
                 return None
         return WebSession(session_id, dict(row.data), created, seen)
 
+    def _reading(self) -> Any:
+        """Every page reads its session before its API calls can start: on PostgreSQL one
+        statement outside a transaction (no BEGIN and COMMIT round trips; the rare DELETE of
+        an expired session commits by itself). SQLite keeps its transaction (shared/db.py
+        begins them itself)."""
+        if self.database.engine.dialect.name == "sqlite":
+            return self.database.engine.begin()
+        return self.database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
     def save(self, session: WebSession, now: datetime) -> None:
-        """Write the session if it changed, and record activity (for the idle timeout)."""
+        """Write the session if it changed, and record activity (for the idle timeout). An
+        unchanged session's activity is written at most every ``TOUCH_EVERY``: most pages then
+        write nothing, and the idle timeout can only come that much early, never late."""
+        if session.is_new and not session.changed:
+            return
+        if not session.is_new and not session.changed and now - session.last_seen_at < TOUCH_EVERY:
+            return
         with self.database.engine.begin() as connection:
             if session.is_new:
-                if not session.changed:
-                    return
                 connection.execute(
                     insert(WEB_SESSIONS).values(
                         id_hash=_hash(session.id),
@@ -130,6 +147,7 @@ class SessionStore:
                     .where(WEB_SESSIONS.c.id_hash == _hash(session.id))
                     .values(**values)
                 )
+        session.last_seen_at = now
         session.changed = False
 
     def rotate(self, session: WebSession, now: datetime) -> WebSession:

@@ -7,10 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from services.web.app import COOKIE, create_app
 from services.web.config import OidcSettings, WebSettings
-from services.web.sessions import SessionStore
+from services.web.sessions import TOUCH_EVERY, WEB_SESSIONS, SessionStore
 from shared.db import Database
+from tests.support.backends import Backend
 from tests.web.conftest import Person, web_settings
 
 
@@ -94,9 +97,11 @@ def test_an_unreachable_service_is_said_in_plain_words_with_retry(offline_app) -
     assert "please retry in a moment" in answer.get_data(as_text=True)
 
 
-def test_sessions_end_after_the_idle_timeout_and_the_absolute_lifetime(data_dir: Path) -> None:
+def test_sessions_end_after_the_idle_timeout_and_the_absolute_lifetime(
+    backend: Backend, data_dir: Path
+) -> None:
     store = SessionStore(
-        Database(f"sqlite:///{data_dir / 'sessions'}.db"),
+        Database(backend.new_database("sessions", data_dir)),
         idle=timedelta(minutes=15),
         lifetime=timedelta(hours=12),
     )
@@ -121,3 +126,50 @@ def test_sessions_end_after_the_idle_timeout_and_the_absolute_lifetime(data_dir:
     store.save(idle, start)
     assert store.load(idle.id, start + timedelta(minutes=16)) is None
     assert store.load("not-a-session", start) is None
+    store.database.dispose()
+
+
+def test_an_unchanged_session_is_written_once_a_minute_and_never_outlives_its_idle_time(
+    backend: Backend, data_dir: Path
+) -> None:
+    """Most pages change nothing in the session: they leave its activity unwritten until it is a
+    minute old, so the idle timeout may come that much early, never late."""
+    store = SessionStore(
+        Database(backend.new_database("sessions", data_dir)),
+        idle=timedelta(minutes=15),
+        lifetime=timedelta(hours=12),
+    )
+    store.create_schema()
+    start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    session = store.new(start, {"sub": "cm-ana"})
+    session.changed = True
+    store.save(session, start)
+
+    def seen() -> datetime:
+        with store.database.engine.connect() as connection:
+            moment = connection.execute(select(WEB_SESSIONS.c.last_seen_at)).scalar_one()
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    soon = start + TOUCH_EVERY - timedelta(seconds=1)
+    loaded = store.load(session.id, soon)
+    assert loaded is not None
+    store.save(loaded, soon)
+    assert seen() == start  # nothing written
+    loaded.set("flash", [{"text": "Saved.", "kind": "info"}])
+    store.save(loaded, soon)
+    assert seen() == soon  # a change is written at once, with the activity
+    later = soon + TOUCH_EVERY
+    loaded = store.load(session.id, later)
+    assert loaded is not None
+    store.save(loaded, later)
+    assert seen() == later
+    # Active every 50 s without a change for an hour, then idle: never later than 15 minutes.
+    moment = later
+    for _ in range(72):
+        moment += timedelta(seconds=50)
+        loaded = store.load(session.id, moment)
+        assert loaded is not None
+        store.save(loaded, moment)
+    assert store.load(session.id, moment + timedelta(minutes=14)) is not None
+    assert store.load(session.id, moment + timedelta(minutes=15, seconds=1)) is None
+    store.database.dispose()
