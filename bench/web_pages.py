@@ -58,7 +58,11 @@ class Call:
 def page_calls(client_id: str) -> dict[str, tuple[str, list[Call]]]:
     """Each measured page and the calls it makes for a case manager (services/web/api/
     caseload.py and clients.py; tests/web/test_bench_page_calls.py holds them equal)."""
-    inbox = Call("notifications", "/me/notifications", {"limit": 50})
+    inbox = Call(
+        "notifications",
+        "/me/notifications",
+        {"limit": 50, "urgent": "true", "unacknowledged": "true"},
+    )
 
     def of(service: str, below: str, params: Mapping[str, Any]) -> Call:
         return Call(service, f"/clients/{client_id}{below}", params, f"/clients/{{id}}{below}")

@@ -76,6 +76,8 @@ def my_notifications(args: dict[str, Any]) -> Any:
             uow,
             current_principal(),
             unread_only=args["unread"],
+            urgent_only=args["urgent"],
+            unacknowledged_only=args["unacknowledged"],
             limit=args["limit"],
             cursor=args["cursor"],
         )

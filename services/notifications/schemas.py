@@ -65,6 +65,14 @@ class RulePatch(Schema):
 
 class InboxArgs(PageArgs):
     unread = fields.Boolean(load_default=False)
+    urgent = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Only urgent items (crisis alerts)."},
+    )
+    unacknowledged = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Only alerts nobody has acknowledged yet."},
+    )
 
 
 class InboxItem(Schema):

@@ -325,3 +325,33 @@ def test_dispatcher_keeps_its_smtp_connection_between_runs_until_idle(
     assert mailbox is not None
     first, second, third = mailbox.peers
     assert first == second and third != first
+
+
+def test_the_inbox_gives_the_open_urgent_alerts_however_many_items_are_newer(
+    notifications: NotificationsApi,
+) -> None:
+    """The crisis banner asks for these: an older alert nobody acknowledged must not drop off
+    behind a page of newer, ordinary items."""
+    notifications.person(CASE_MANAGER)
+    me = (CASE_MANAGER, "case_manager")
+    notifications.risk_flagged("high", now=NOW)
+    for n in range(3):
+        notifications.risk_flagged(
+            "moderate",
+            now=NOW + timedelta(minutes=n + 1),
+            client_id=f"c-{n}",
+            client_reference=f"C-20{n}",
+        )
+    newest = notifications.call("GET", "/me/notifications", as_=me, query={"limit": 2}).json
+    assert all(item["urgency"] != "urgent" for item in newest["items"])
+    query = {"urgent": True, "unacknowledged": True, "limit": 2}
+    [alert] = notifications.call("GET", "/me/notifications", as_=me, query=query).json["items"]
+    assert alert["urgency"] == "urgent" and alert["client_reference"] == "C-1042"
+    acknowledged = notifications.call(
+        "POST", f"/notifications/{alert['notification_id']}/acknowledge", as_=me
+    )
+    assert acknowledged.status_code == 200, acknowledged.json
+    left = notifications.call("GET", "/me/notifications", as_=me, query=query).json
+    assert left == {"items": [], "next_cursor": None}
+    everything = notifications.call("GET", "/me/notifications", as_=me, query={"limit": 10}).json
+    assert len(everything["items"]) == 4

@@ -83,8 +83,17 @@ def _delivered_to(actor: Principal) -> Any:
 
 
 def inbox(
-    uow: UnitOfWork, actor: Principal, *, unread_only: bool, limit: int, cursor: str | None
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    unread_only: bool,
+    limit: int,
+    cursor: str | None,
+    urgent_only: bool = False,
+    unacknowledged_only: bool = False,
 ) -> Page[tuple[Delivery, Notification]]:
+    """My in-app items, newest first. The filters let the crisis banner ask for exactly the
+    urgent alerts still open, however many other items are newer (and audit only those)."""
     statement = (
         select(Delivery, Notification)
         .join(Notification, Notification.id == Delivery.notification_id)
@@ -92,6 +101,10 @@ def inbox(
     )
     if unread_only:
         statement = statement.where(Delivery.read_at.is_(None))
+    if urgent_only:
+        statement = statement.where(Notification.urgency == domain.Urgency.URGENT)
+    if unacknowledged_only:
+        statement = statement.where(Notification.acknowledged_at.is_(None))
     page = keyset_page(
         uow.session,
         statement,

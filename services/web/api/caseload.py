@@ -13,6 +13,7 @@ from services.web.api.common import (
     caller,
     flash,
     home_for,
+    open_urgent_alerts,
     page,
     pages,
     roles,
@@ -88,7 +89,7 @@ def team() -> Any:
     results = person.gather(
         managers=lambda: person.items("intake", "/case-managers"),
         overdue=lambda: person.items("planning", "/reviews/overdue"),
-        inbox=lambda: person.get("notifications", "/me/notifications", limit=100)["items"],
+        alerts=lambda: open_urgent_alerts(person),
         duplicates=lambda: person.items("intake", "/duplicate-reviews", status="open"),
     )
     if isinstance(results["managers"], ApiError):
@@ -98,6 +99,6 @@ def team() -> Any:
         "managers": managers,
         "open_flags": sum(m["open_risk_flags"] for m in managers),
         "overdue": value_or(results["overdue"], []),
-        "alerts": screens.urgent_alerts(value_or(results["inbox"], [])),
+        "alerts": screens.urgent_alerts(value_or(results["alerts"], [])),
         "duplicates": value_or(results["duplicates"], []),
     }

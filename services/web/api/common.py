@@ -118,6 +118,14 @@ def render(template: str, **values: Any) -> str:
     return render_template(template, urgent_alerts=g.get("urgent") or [], **values)
 
 
+def open_urgent_alerts(person: Caller) -> list[dict[str, Any]]:
+    """Every urgent alert of mine nobody has acknowledged, however many other items are newer:
+    the crisis banner stays until each is acknowledged."""
+    return person.items(
+        "notifications", "/me/notifications", urgent="true", unacknowledged="true", limit=50
+    )
+
+
 def urgent_in(person: Caller) -> Callable[[], list[dict[str, Any]]]:
     person_roles = roles()
 
@@ -125,10 +133,9 @@ def urgent_in(person: Caller) -> Callable[[], list[dict[str, Any]]]:
         if not person_roles & set(STAFF):
             return []
         try:
-            page = person.get("notifications", "/me/notifications", limit=50)
+            return screens.urgent_alerts(open_urgent_alerts(person))
         except ApiError:
             return []
-        return screens.urgent_alerts(page["items"])
 
     return fetch
 
