@@ -12,6 +12,7 @@ from services.notifications.schemas import (
     DeliveryArgs,
     DeliveryPage,
     InboxArgs,
+    InboxItem,
     InboxPage,
     NotificationOut,
     PreferenceIn,
@@ -83,21 +84,31 @@ def my_notifications(args: dict[str, Any]) -> Any:
         )
         return page_body(
             page,
-            [
-                {
-                    "delivery_id": d.id,
-                    "notification_id": n.id,
-                    "subject": n.subject,
-                    "body": n.body,
-                    "urgency": n.urgency,
-                    "client_reference": n.client_reference,
-                    "created_at": n.created_at,
-                    "read_at": d.read_at,
-                    "acknowledged_at": n.acknowledged_at,
-                }
-                for d, n in page.items
-            ],
+            [_inbox_item(delivery, notification) for delivery, notification in page.items],
         )
+
+
+@inbox.route("/notifications/<notification_id>", methods=["GET"])
+@require_roles(*STAFF)
+@inbox.response(200, InboxItem)
+def my_notification(notification_id: str) -> Any:
+    """One notification of my inbox: where an alert's link lands."""
+    with _uow() as uow:
+        return _inbox_item(*operations.inbox_item(uow, current_principal(), notification_id))
+
+
+def _inbox_item(delivery: Any, notification: Any) -> dict[str, Any]:
+    return {
+        "delivery_id": delivery.id,
+        "notification_id": notification.id,
+        "subject": notification.subject,
+        "body": notification.body,
+        "urgency": notification.urgency,
+        "client_reference": notification.client_reference,
+        "created_at": notification.created_at,
+        "read_at": delivery.read_at,
+        "acknowledged_at": notification.acknowledged_at,
+    }
 
 
 @inbox.route("/notifications/<delivery_id>/read", methods=["POST"])

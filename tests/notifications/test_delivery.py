@@ -355,3 +355,19 @@ def test_the_inbox_gives_the_open_urgent_alerts_however_many_items_are_newer(
     assert left == {"items": [], "next_cursor": None}
     everything = notifications.call("GET", "/me/notifications", as_=me, query={"limit": 10}).json
     assert len(everything["items"]) == 4
+
+
+def test_one_inbox_item_is_read_by_its_notification_and_only_by_its_recipient(
+    notifications: NotificationsApi,
+) -> None:
+    notifications.person(CASE_MANAGER)
+    me = (CASE_MANAGER, "case_manager")
+    notifications.risk_flagged("high")
+    [listed] = notifications.call("GET", "/me/notifications", as_=me).json["items"]
+    path = f"/me/notifications/{listed['notification_id']}"
+    one = notifications.call("GET", path, as_=me)
+    assert one.status_code == 200 and one.json == listed
+    assert notifications.call("GET", path, as_=("cm-someone-else", "case_manager")).status_code == (
+        404
+    )
+    assert notifications.call("GET", "/me/notifications/no-such", as_=me).status_code == 404

@@ -168,6 +168,7 @@ POLICY: dict[str, dict[str, set[str]]] = {
     },
     "notifications": {
         "GET /me/notifications": STAFF,
+        "GET /me/notifications/{notification_id}": STAFF,
         "POST /me/notifications/{delivery_id}/read": STAFF,
         "GET /me/preferences": STAFF,
         "PUT /me/preferences": STAFF,

@@ -129,6 +129,36 @@ def inbox(
     return Page(items, page.next_cursor)
 
 
+def inbox_item(
+    uow: UnitOfWork, actor: Principal, notification_id: str
+) -> tuple[Delivery, Notification]:
+    """One notification as it reached my inbox (the page an alert's link opens), without
+    reading, and auditing, the rest of the inbox to find it."""
+    row = uow.session.execute(
+        select(Delivery, Notification)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(
+            _delivered_to(actor),
+            Delivery.channel == domain.Channel.IN_APP,
+            Notification.id == notification_id,
+        )
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFound(f"No notification {notification_id} in your inbox.")
+    delivery, notification = row
+    AUDIT.record(
+        uow.session,
+        actor,
+        "read",
+        "notification",
+        notification.id,
+        notification.client_id,
+        via="inbox",
+    )
+    return delivery, notification
+
+
 def mark_read(uow: UnitOfWork, actor: Principal, delivery_id: str, now: datetime) -> Delivery:
     delivery = uow.session.get(Delivery, delivery_id)
     if (
