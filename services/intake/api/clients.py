@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import jsonify
+
 from services.intake import operations
 from services.intake.api.common import (
     STAFF,
@@ -22,6 +24,7 @@ from services.intake.schemas import (
     DischargeIn,
     NominatedPersonIn,
     NominatedPersonOut,
+    client_json,
 )
 from shared.web import current_principal, require_roles
 from shared.web.paging import page_body
@@ -58,9 +61,11 @@ def register_client(body: dict[str, Any]) -> Any:
     """Register a client and open their first episode."""
     confirmed = body.pop("confirmed_not_duplicate")
     with request_uow() as uow:
-        return operations.register_client(
+        client = operations.register_client(
             uow, current_principal(), body, confirmed_not_duplicate=confirmed
         )
+    # Already the documented shape (ClientOut): a Response is sent as it is, not dumped again.
+    return jsonify(client_json(client)), 201
 
 
 @clients_bp.route("", methods=["GET"])
