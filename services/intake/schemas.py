@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -352,52 +351,56 @@ def caseload_entry_json(entry: Any) -> dict[str, Any]:
 _CONTACT_FIELDS = ("phone", "email", "address")
 
 
-def client_json(client: Mapping[str, Any]) -> dict[str, Any]:
-    """What ``ClientOut().dump(client)`` gives for a client as registered, written out: the
-    registration answers without marshmallow (a test holds this equal to the schema's dump of
-    the stored record, field for field)."""
-    contact = client["contact"] or {}
+def client_json(client: Any) -> dict[str, Any]:
+    """What ``ClientOut().dump(client)`` gives, written out: marshmallow was most of a search
+    page's CPU for its 50 records, their episodes and nominated persons (a test holds the two
+    equal, field for field)."""
+    contact = client.contact
     return {
-        "id": _text(client["id"]),
-        "reference": _text(client["reference"]),
-        "status": _text(client["status"]),
-        "given_name": _text(client["given_name"]),
-        "family_name": _text(client["family_name"]),
-        "date_of_birth": _iso(client["date_of_birth"]),
-        "external_id": _text(client["external_id"]),
-        "preferred_language": _text(client["preferred_language"]),
-        "contact": {name: _text(contact[name]) for name in _CONTACT_FIELDS if name in contact},
-        "advance_statement": _text(client["advance_statement"]),
-        "case_manager_id": _text(client["case_manager_id"]),
-        "merged_into_id": _text(client["merged_into_id"]),
+        "id": _text(client.id),
+        "reference": _text(client.reference),
+        "status": _text(client.status),
+        "given_name": _text(client.given_name),
+        "family_name": _text(client.family_name),
+        "date_of_birth": _iso(client.date_of_birth),
+        "external_id": _text(client.external_id),
+        "preferred_language": _text(client.preferred_language),
+        "contact": None
+        if contact is None
+        else {key: _text(contact[key]) for key in _CONTACT_FIELDS if key in contact},
+        "advance_statement": _text(client.advance_statement),
+        "case_manager_id": _text(client.case_manager_id),
+        "merged_into_id": _text(client.merged_into_id),
         "episodes": [
             {
-                "id": _text(episode["id"]),
-                "number": int(episode["number"]),
-                "status": _text(episode["status"]),
-                "programme": _text(episode["programme"]),
-                "opened_at": _iso(episode["opened_at"]),
-                "closed_at": _iso(episode["closed_at"]),
-                "discharge_reason": _text(episode["discharge_reason"]),
-                "case_manager_id": _text(episode["case_manager_id"]),
-                "next_review_due": _iso(episode["next_review_due"]),
+                "id": _text(episode.id),
+                "number": None if episode.number is None else int(episode.number),
+                "status": _text(episode.status),
+                "programme": _text(episode.programme),
+                "opened_at": _iso(episode.opened_at),
+                "closed_at": _iso(episode.closed_at),
+                "discharge_reason": _text(episode.discharge_reason),
+                "case_manager_id": _text(episode.case_manager_id),
+                "next_review_due": _iso(episode.next_review_due),
             }
-            for episode in client["episodes"]
+            for episode in client.episodes
         ],
         "nominated_persons": [
             {
-                "name": _text(person["name"]),
-                "relationship_to_client": _text(person["relationship_to_client"]),
-                "phone": _text(person["phone"]),
-                "email": _text(person["email"]),
-                "may_be_told": [str(category) for category in person["may_be_told"]],
-                "id": _text(person["id"]),
+                "name": _text(person.name),
+                "relationship_to_client": _text(person.relationship_to_client),
+                "phone": _text(person.phone),
+                "email": _text(person.email),
+                "may_be_told": None
+                if person.may_be_told is None
+                else [_text(category) for category in person.may_be_told],
+                "id": _text(person.id),
             }
-            for person in client["nominated_persons"]
+            for person in client.nominated_persons
         ],
-        "registered_by": _text(client["registered_by"]),
-        "created_at": _iso(client["created_at"]),
-        "updated_at": _iso(client["updated_at"]),
+        "registered_by": _text(client.registered_by),
+        "created_at": _iso(client.created_at),
+        "updated_at": _iso(client.updated_at),
     }
 
 

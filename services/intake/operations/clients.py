@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Boolean, String, Table, bindparam, exists, func, insert, or_, select
@@ -196,12 +197,13 @@ def register_client(
     details: Mapping[str, Any],
     *,
     confirmed_not_duplicate: bool = False,
-) -> dict[str, Any]:
+) -> SimpleNamespace:
     """Register a client. A match the caller may see is a 409 naming it (unless they confirm it is
     another person); a match they may not see is never revealed: the client is registered and the
     pair goes on the duplicate-review list for supervisors and admins.
 
-    Returns the record as registered, in ``ClientOut``'s shape (nothing is read back)."""
+    Returns the record as registered, with a ``Client``'s attributes, episodes and nominated
+    persons (nothing is read back)."""
     key = domain.person_key(details["given_name"], details["family_name"], details["date_of_birth"])
     reference = _claim_reference(uow, key)
     now = utc_now()
@@ -237,11 +239,13 @@ def register_client(
         "case_manager_id": None,
         "next_review_due": None,
     }
-    postgresql = uow.session.get_bind().dialect.name == "postgresql"
+    # Core statements on the transaction's connection: the session's ORM execution adds nothing.
+    connection = uow.session.connection()
+    postgresql = connection.dialect.name == "postgresql"
     if postgresql:
         every_match = [
             (match, bool(seen))
-            for match, seen in uow.session.execute(
+            for match, seen in connection.execute(
                 _match_and_insert(actor.roles),
                 {f"client_{name}": value for name, value in client.items()}
                 | {f"episode_{name}": value for name, value in episode.items()}
@@ -259,8 +263,8 @@ def register_client(
             existing_client_ids=existing,
         )
     if not postgresql:
-        uow.session.execute(_INSERT_CLIENT, client)
-        uow.session.execute(_INSERT_EPISODE, episode)
+        connection.execute(_INSERT_CLIENT, client)
+        connection.execute(_INSERT_EPISODE, episode)
     nominated = [
         {
             "id": new_id(),
@@ -274,7 +278,7 @@ def register_client(
         for person in details.get("nominated_persons", [])
     ]
     if nominated:
-        uow.session.execute(_INSERT_NOMINATED_PERSONS, nominated)
+        connection.execute(_INSERT_NOMINATED_PERSONS, nominated)
     AUDIT.record(
         uow.session,
         actor,
@@ -296,7 +300,11 @@ def register_client(
             registered_at=now,
         )
     )
-    return client | {"episodes": [episode], "nominated_persons": nominated}
+    return SimpleNamespace(
+        **client,
+        episodes=[SimpleNamespace(**episode)],
+        nominated_persons=[SimpleNamespace(**person) for person in nominated],
+    )
 
 
 def _flag_possible_duplicate(

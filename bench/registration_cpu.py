@@ -2,8 +2,8 @@
 fast, this says where a request's CPU goes and how many round trips it makes, without gunicorn
 or the load generator sharing the cores.
 
-python -m bench.request_cpu                      # 200 POST /clients on 5,000 seeded clients
-python -m bench.request_cpu --requests 500 --profile 25
+python -m bench.registration_cpu                      # 200 POST /clients on 5,000 seeded clients
+python -m bench.registration_cpu --requests 500 --profile 25
 """
 
 from __future__ import annotations
