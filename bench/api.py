@@ -213,9 +213,10 @@ def run_api(clients: int, seconds: float, profile: bool = True) -> list[Outcome]
     outcome.notes.append(
         f"SQL statements per request (each a PostgreSQL round trip), BEGIN and COMMIT not "
         f"counted: POST /clients {statements['POST /clients']} (reference from a sequence with "
-        "the person's advisory lock in one statement, one duplicate query, client, episode, "
-        "outbox row carrying the pg_notify, then at commit the audit head lock and one statement "
-        "inserting the audit row and moving the head) against 1 insert bare; GET caseload "
+        "the person's advisory lock in one statement; one statement matching the person's "
+        "records and inserting client + first episode unless a visible match refuses it; outbox "
+        "row carrying the pg_notify; at commit one statement inserting the audit row and moving "
+        "its lane's head) against 1 insert bare; GET caseload "
         f"{statements['GET caseload']} (manager, clients, current episodes and open flags in one "
         "query; the audit head lock and the audit row with the head's move) against 1 select "
         "bare. The audit row of a read is a write: its COMMIT waits for the WAL flush, which the "

@@ -91,7 +91,7 @@ _CLIENTS = cast(Table, Client.__table__)
 _EPISODES = cast(Table, Episode.__table__)
 #: Registration writes its rows with Core statements built once, values bound at execution: the
 #: ORM's unit-of-work flush of a client, its episode and nominated persons (and building their
-#: statements) was a third of a registration's CPU. The columns written, in ``ClientOut``'s terms.
+#: statements) was a third of a registration's CPU. The columns written (the others stay NULL).
 _CLIENT_COLUMNS = (
     "id",
     "reference",
