@@ -61,9 +61,11 @@ def register_client(body: dict[str, Any]) -> Any:
     """Register a client and open their first episode."""
     confirmed = body.pop("confirmed_not_duplicate")
     with request_uow() as uow:
-        return operations.register_client(
+        client = operations.register_client(
             uow, current_principal(), body, confirmed_not_duplicate=confirmed
         )
+    # Already the documented shape (ClientOut): a Response is sent as it is, not dumped again.
+    return jsonify(client_json(client)), 201
 
 
 @clients_bp.route("", methods=["GET"])

@@ -24,7 +24,7 @@ from shared.unit_of_work import UnitOfWork
 RecordT = TypeVar("RecordT")
 
 
-def deactivated(case_manager_id: str) -> ColumnElement[bool]:
+def deactivated(case_manager_id: str | ColumnElement[str]) -> ColumnElement[bool]:
     """The person is a case manager marked inactive: they left the team, and their access too."""
     return exists(
         select(CaseManager.id).where(
@@ -33,20 +33,24 @@ def deactivated(case_manager_id: str) -> ColumnElement[bool]:
     )
 
 
-def visible_clients(actor: Principal) -> ColumnElement[bool]:
+def visible_clients(
+    actor: Principal, sub: str | ColumnElement[str] | None = None
+) -> ColumnElement[bool]:
     """Which clients the caller may see: admin all; supervisor their team and the unassigned;
     case manager their own (none once deactivated); intake worker the unassigned and those they
-    registered."""
+    registered. ``sub`` (a bound parameter) stands for the caller in a statement built once
+    per set of roles."""
     if actor.has_any("admin"):
         return true()
+    caller = actor.sub if sub is None else sub
     rules: list[ColumnElement[bool]] = []
     if actor.has_any("supervisor"):
-        team = select(CaseManager.id).where(CaseManager.supervisor_id == actor.sub)
+        team = select(CaseManager.id).where(CaseManager.supervisor_id == caller)
         rules += [Client.case_manager_id.in_(team), Client.case_manager_id.is_(None)]
     if actor.has_any("case_manager"):
-        rules.append(and_(Client.case_manager_id == actor.sub, ~deactivated(actor.sub)))
+        rules.append(and_(Client.case_manager_id == caller, ~deactivated(caller)))
     if actor.has_any("intake_worker"):
-        rules += [Client.case_manager_id.is_(None), Client.registered_by == actor.sub]
+        rules += [Client.case_manager_id.is_(None), Client.registered_by == caller]
     return or_(*rules) if rules else false()
 
 
