@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.sql
 from sqlalchemy import (
     JSON,
     Column,
@@ -211,6 +212,60 @@ class Database:
             self._engine = None
 
 
+def _libpq_url(database: Database) -> str:
+    return make_url(database.url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class CommitNotifier:
+    """Wakes a channel's ``CommitSignal`` waiters after a commit, from outside the committing
+    transaction. A transaction that sends NOTIFY holds one cluster-wide lock from its commit
+    until its WAL is flushed, so API commits that carried the relay's wake-up queued one behind
+    the other (8 connections: about 1,000 commits/s with it, 3,000 without). Here one thread of
+    the process sends the wake-up on its own connection, in a transaction that does not wait for
+    the flush (a wake-up lost in a crash costs one poll interval: the waiter polls anyway), and a
+    burst of commits sends one wake-up."""
+
+    def __init__(self, database: Database, channel: str) -> None:
+        self._url = _libpq_url(database)
+        self._statement = psycopg.sql.SQL(
+            "BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_notify({}, ''); COMMIT"
+        ).format(psycopg.sql.Literal(channel))
+        self._lock = threading.Lock()
+        self._pending = threading.Event()
+        self._pid: int | None = None
+
+    def notify(self) -> None:
+        """Ask for a wake-up (returns at once)."""
+        if self._pid != os.getpid():  # first use, or a forked child: the thread did not follow
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._pending = threading.Event()
+                    threading.Thread(
+                        target=self._send_wake_ups,
+                        args=(self._pending,),
+                        name="casehub-commit-notifier",
+                        daemon=True,
+                    ).start()
+                    self._pid = os.getpid()
+        self._pending.set()
+
+    def _send_wake_ups(self, pending: threading.Event) -> None:
+        connection: psycopg.Connection[Any] | None = None
+        while True:
+            pending.wait()
+            pending.clear()
+            try:
+                if connection is None or connection.closed:
+                    connection = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+                connection.execute(self._statement)
+            except psycopg.Error:  # the database is away: waiters poll until it is back
+                if connection is not None:
+                    with contextlib.suppress(psycopg.Error):
+                        connection.close()
+                connection = None
+                time.sleep(0.5)
+
+
 class CommitSignal:
     """PostgreSQL LISTEN/NOTIFY: a transaction that ran ``signal_on_commit`` wakes this waiter
     the moment it commits (a rolled-back one never does). Elsewhere ``wait`` just sleeps, so the
@@ -219,10 +274,9 @@ class CommitSignal:
     def __init__(self, database: Database, channel: str) -> None:
         self._listener: psycopg.Connection[Any] | None = None
         if database.is_postgresql:
-            url = make_url(database.url).set(drivername="postgresql")
             try:
                 self._listener = psycopg.connect(
-                    url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
+                    _libpq_url(database), autocommit=True, connect_timeout=5
                 )
                 self._listener.execute(f'LISTEN "{channel}"')
             except psycopg.Error:

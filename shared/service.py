@@ -16,12 +16,12 @@ from shared import crypto, metrics
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.config import Settings
 from shared.contracts import REGISTRY, ContractRegistry
-from shared.db import Database
+from shared.db import CommitNotifier, Database
 from shared.errors import CasehubError
 from shared.messaging.archive import EventArchive, open_archive
 from shared.messaging.broker import open_connection, ping_broker
 from shared.messaging.consumer import DelayedRetryPump, EventConsumer
-from shared.messaging.outbox import OutboxWriter, measure_outbox_lag
+from shared.messaging.outbox import OutboxWriter, measure_outbox_lag, notification_channel
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.subscription import Handler, Subscription
 from shared.messaging.tables import MessagingTables
@@ -136,7 +136,9 @@ class ServiceRuntime:
             self.spec.name,
             self.spec.tables.outbox,
             self.spec.registry,
-            notify_postgresql=self.database.is_postgresql,
+            notifier=CommitNotifier(self.database, notification_channel(self.spec.name))
+            if self.database.is_postgresql
+            else None,
         )
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:

@@ -14,7 +14,7 @@ from shared.contracts import Event
 from shared.contracts.typed import TypedEvent
 from shared.db import Database
 from shared.idempotency import current_request
-from shared.messaging.outbox import WAKE_KEY, OutboxWriter
+from shared.messaging.outbox import OutboxWriter
 
 
 class UnitOfWork:
@@ -70,8 +70,6 @@ def unit_of_work(
             yield uow
         if claimed_here:
             request.committed = True  # type: ignore[union-attr]
-        if session.info.pop(WAKE_KEY, False):
-            outbox.after_commit()
     except BaseException:
         if claimed_here:
             request.claimed_in = None  # type: ignore[union-attr]  # rolled back with the change

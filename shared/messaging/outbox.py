@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, func, insert, select
+from sqlalchemy import Insert, Table, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from shared import context, metrics, tracing
 from shared.contracts import ContractRegistry, Event
-from shared.db import Database
+from shared.db import CommitNotifier, Database
 
 WAKE_KEY = "casehub_outbox_written"
 
@@ -33,12 +33,14 @@ class OutboxWriter:
         outbox: Table,
         registry: ContractRegistry,
         *,
-        notify_postgresql: bool,
+        notifier: CommitNotifier | None = None,
     ) -> None:
+        """``notifier``: on PostgreSQL, what wakes relays in other processes after a commit
+        that wrote events (the embedded default's relay runs in this process: ``written``)."""
         self.service = service
         self.outbox = outbox
         self.registry = registry
-        self.notify_postgresql = notify_postgresql
+        self.notifier = notifier
         self.written = threading.Event()
 
     def build(self, event_type: str, *, subject: str, data: Mapping[str, Any]) -> Event:
@@ -55,11 +57,8 @@ class OutboxWriter:
         )
 
     def write(self, session: Session, event: Event) -> None:
-        # The relay's wake-up rides on the first insert of a transaction: one round trip instead
-        # of two. Like any NOTIFY it reaches the relay only when the transaction commits.
-        wake = self.notify_postgresql and not session.info.get(WAKE_KEY)
         session.execute(
-            self._insert_waking if wake else self._insert,
+            self._insert,
             {
                 "event_id": event.id,
                 "event_type": event.type,
@@ -69,20 +68,33 @@ class OutboxWriter:
                 "created_at": datetime.now(UTC),
             },
         )
-        session.info[WAKE_KEY] = True
+        session.info[WAKE_KEY] = self  # the relays are woken once this transaction commits
 
     @functools.cached_property
     def _insert(self) -> Insert:
         """Built once, values bound at execution (building it per event showed in profiles)."""
         return insert(self.outbox)
 
-    @functools.cached_property
-    def _insert_waking(self) -> Insert:
-        return insert(self.outbox).returning(func.pg_notify(notification_channel(self.service), ""))
-
     def after_commit(self) -> None:
-        """Wake a relay running in this same process (the embedded default polls otherwise)."""
+        """Wake the relays: one running in this process (the embedded default) at once, those
+        of other processes through the notifier (they poll otherwise)."""
         self.written.set()
+        if self.notifier is not None:
+            self.notifier.notify()
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relays(session: Session) -> None:
+    """Whatever committed the events (a unit of work, a consumer's batch, a script), the relays
+    learn of them right after the commit, never before it and never for a rollback."""
+    writer = session.info.pop(WAKE_KEY, None)
+    if writer is not None:
+        writer.after_commit()
+
+
+@event.listens_for(Session, "after_rollback")
+def _no_wake_after_rollback(session: Session) -> None:
+    session.info.pop(WAKE_KEY, None)
 
 
 def measure_outbox_lag(database: Database, outbox: Table, service: str) -> tuple[int, float]:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.contracts import REGISTRY
-from shared.db import CommitSignal, Database, service_metadata, signal_on_commit
+from shared.db import CommitNotifier, CommitSignal, Database, service_metadata, signal_on_commit
 from shared.messaging.outbox import OutboxWriter, notification_channel
 from shared.messaging.tables import messaging_tables
 from tests.support.backends import Backend
@@ -70,7 +70,10 @@ def test_an_event_written_to_the_outbox_wakes_the_relay_when_it_commits(
     tables = messaging_tables(metadata)
     metadata.create_all(database.engine)
     writer = OutboxWriter(
-        "intake", tables.outbox, REGISTRY, notify_postgresql=database.is_postgresql
+        "intake",
+        tables.outbox,
+        REGISTRY,
+        notifier=CommitNotifier(database, notification_channel("intake")),
     )
     relay = CommitSignal(database, notification_channel("intake"))
     data = {
