@@ -221,12 +221,12 @@ class CommitNotifier:
     transaction. A transaction that sends NOTIFY holds one cluster-wide lock from its commit
     until its WAL is flushed, so API commits that carried the relay's wake-up queued one behind
     the other (8 connections: about 1,000 commits/s with it, 3,000 without). Here one thread of
-    the process sends the wake-up on its own connection, in a transaction that does not wait for
-    the flush (a wake-up lost in a crash costs one poll interval: the waiter polls anyway), and a
-    burst of commits sends one wake-up."""
+    the process sends the wake-up, on a connection borrowed from the pool for one round trip, in
+    a transaction that does not wait for the flush (a wake-up lost in a crash costs one poll
+    interval: the waiter polls anyway), and a burst of commits sends one wake-up."""
 
     def __init__(self, database: Database, channel: str) -> None:
-        self._url = _libpq_url(database)
+        self._database = database
         self._statement = psycopg.sql.SQL(
             "BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_notify({}, ''); COMMIT"
         ).format(psycopg.sql.Literal(channel))
@@ -250,19 +250,21 @@ class CommitNotifier:
         self._pending.set()
 
     def _send_wake_ups(self, pending: threading.Event) -> None:
-        connection: psycopg.Connection[Any] | None = None
         while True:
             pending.wait()
             pending.clear()
             try:
-                if connection is None or connection.closed:
-                    connection = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
-                connection.execute(self._statement)
-            except psycopg.Error:  # the database is away: waiters poll until it is back
-                if connection is not None:
-                    with contextlib.suppress(psycopg.Error):
-                        connection.close()
-                connection = None
+                pooled = self._database.engine.raw_connection()
+                try:
+                    driver = pooled.driver_connection
+                    driver.autocommit = True  # the statement carries its own BEGIN and COMMIT
+                    try:
+                        driver.execute(self._statement)
+                    finally:
+                        driver.autocommit = False
+                finally:
+                    pooled.close()  # back to the pool
+            except Exception:  # the database is away or the pool exhausted: waiters poll
                 time.sleep(0.5)
 
 
