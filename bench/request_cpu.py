@@ -1,7 +1,7 @@
-"""CPU and round trips of one intake GET caseload, in process (the test client): what a request
-costs when the machine is too loaded for throughput figures to mean much.
+"""CPU and round trips of one intake request, in process (the test client): what a request
+costs when the machine is too loaded for throughput figures to mean much, and where it goes.
 
-python -m bench.request_cpu [--requests 300] [--clients 5000]
+python -m bench.request_cpu [--endpoint caseload|register] [--requests 300] [--clients 5000]
 
 Round trips are counted at the driver: statements SQLAlchemy sends, the pool's pings and the
 COMMITs / ROLLBACKs that reach the server. CPU is cProfile with ``time.process_time`` (waiting
@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bench.api import read_caseload, seed
+from bench.api import new_client, read_caseload, seed
 from bench.environment import Stack
 from services.catalog import runtime_for
 from shared.web import mint_token
@@ -86,6 +86,7 @@ class RoundTrips:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", choices=("caseload", "register"), default="caseload")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, default=5000)
     parser.add_argument("--top", type=int, default=25)
@@ -97,29 +98,44 @@ def main() -> None:
         managers = seed(stack, options.clients)
         runtime = runtime_for("intake", stack.settings("intake"))
         http = runtime.create_app().test_client()
-        token = mint_token(runtime.settings, "admin-1", ["admin"])
-        headers = {"Authorization": f"Bearer {token}"}
         rng = random.Random(3)
-        paths = [read_caseload(managers, n, rng)[1] for n in range(options.requests)]
-        for path in paths[:50]:  # warm caches, the pool and the statement cache
-            assert http.get(path, headers=headers).status_code == 200
+        if options.endpoint == "caseload":
+            who, expected = ("admin-1", ["admin"]), 200
+            calls = [read_caseload(managers, n, rng) for n in range(options.requests + 51)]
+        else:
+            who, expected = ("iw-1", ["intake_worker"]), 201
+            calls = [new_client(n, rng) for n in range(2 * options.requests + 51)]
+        headers = {"Authorization": f"Bearer {mint_token(runtime.settings, *who)}"}
+        pending = iter(calls)
+
+        def request() -> None:
+            method, path, body = next(pending)
+            response = http.open(path, method=method, json=body, headers=headers)
+            assert response.status_code == expected, response.json
+
+        for _ in range(50):  # warm caches, the pool and the statement cache
+            request()
         trips = RoundTrips(runtime.database.engine)
-        assert http.get(paths[0], headers=headers).status_code == 200
-        print("round trips of one GET caseload:", dict(trips.counts))
+        request()
+        print(f"round trips of one {options.endpoint} request:", dict(trips.counts))
+        if options.endpoint == "caseload":  # reads repeat; registrations must be new people
+            pending = iter(calls[51:])
         started = time.process_time()
-        for path in paths:
-            http.get(path, headers=headers)
-        plain = (time.process_time() - started) / len(paths)
+        for _ in range(options.requests):
+            request()
+        plain = (time.process_time() - started) / options.requests
         print(
             f"CPU a request, not profiled: {plain * 1000:.2f} ms (client and server, one process)"
         )
+        if options.endpoint == "caseload":
+            pending = iter(calls[51:])
         profiler = cProfile.Profile(time.process_time)
         started = time.process_time()
         profiler.enable()
-        for path in paths:
-            http.get(path, headers=headers)
+        for _ in range(options.requests):
+            request()
         profiler.disable()
-        cpu = (time.process_time() - started) / len(paths)
+        cpu = (time.process_time() - started) / options.requests
         stats = pstats.Stats(profiler)
         if options.save:
             stats.dump_stats(options.save)

@@ -222,7 +222,18 @@ def test_a_crisis_alert_seen_by_an_operator_one_trace_and_metrics_from_every_pro
     )
     assert sample(intake_api, "casehub_outbox_pending", service="intake") == 0
 
-    workers = {name: scrape(platform.worker_metrics_ports[name][0]) for name in SERVICES}
+    workers: dict[str, str] = {}
+
+    def drained() -> bool:
+        """Scrape every worker until no outbox has an event waiting: planning writes events of
+        its own while it handles intake's, so a scrape can land between its commit and its relay."""
+        workers.update({name: scrape(platform.worker_metrics_ports[name][0]) for name in SERVICES})
+        return all(
+            sample(workers[name], "casehub_outbox_oldest_pending_seconds", service=name) == 0
+            for name in SERVICES
+        )
+
+    assert wait_until(drained, timeout=30), "an outbox never drained"
     assert sample(workers["intake"], "casehub_events_published_total", service="intake")
     assert sample(
         workers["planning"],

@@ -138,6 +138,13 @@ class WebPlatform:
                 f"/users/{person}/preferences", headers=admin, json={"channels": ["in_app"]}
             )
             assert prefs.status_code == 200, prefs.json
+        # Planning learns the team from intake's event, a moment later: wait for it, as a person
+        # would not notice but a test that acts at once does.
+        planning, supervisor = self.api("planning"), self.as_(SUPERVISOR, "supervisor")
+        assert wait_until(
+            lambda: planning.get("/teams/north/worklist", headers=supervisor).status_code == 200,
+            timeout=15,
+        ), "planning never learned of team north"
 
 
 def wsgi_backend(services: RunningServices, settings: WebSettings) -> Backend:

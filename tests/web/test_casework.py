@@ -37,6 +37,11 @@ def assigned_client(web_platform: WebPlatform, given: str = "Sam", family: str =
         f"/clients/{client_id}/assignment", headers=worker, json={"case_manager_id": CASE_MANAGER}
     )
     assert assigned.status_code == 201, assigned.json
+    planning, manager = web_platform.api("planning"), web_platform.as_(CASE_MANAGER, "case_manager")
+    assert wait_until(  # planning learns of the assignment from intake's event, a moment later
+        lambda: planning.get(f"/clients/{client_id}/contacts", headers=manager).status_code == 200,
+        timeout=15,
+    ), "planning never learned of the assignment"
     return client_id
 
 

@@ -1,5 +1,5 @@
 """The intake service layer, one module per use case (no Flask): ``access`` (who sees which
-client, who carries it), ``clients``, ``consent``, ``assessments`` (scoring and risk), ``caseload``
+client, who carries it), ``registration``, ``clients``, ``consent``, ``assessments`` (scoring and risk), ``caseload``
 (case managers and assignment), ``from_events``, ``duplicates`` and ``outcomes`` (scores over time, reassessment). Every refusal is a
 ``shared.errors`` exception the web layer turns into a problem; roles are checked once, at the
 HTTP edge (``api.py``)."""
@@ -35,7 +35,6 @@ from services.intake.operations.clients import (
     add_nominated_person,
     publish_updated,
     read_client,
-    register_client,
     remove_nominated_person,
     search_clients,
     update_client,
@@ -70,6 +69,7 @@ from services.intake.operations.outcomes import (
     announce_due_reassessments,
     client_outcomes,
 )
+from services.intake.operations.registration import register_client
 from services.intake.operations.requests import (
     decide_referral_request,
     list_referral_requests,

@@ -124,3 +124,16 @@ def duplicate_review_references(uow: UnitOfWork, review: DuplicateReview) -> dic
         )
     ).all()
     return dict(rows)
+
+
+def flag_possible_duplicate(
+    uow: UnitOfWork, actor: Principal, client_id: str, existing_id: str
+) -> None:
+    """A registration matched a record its registrar may not see: supervisors review the pair."""
+    review = DuplicateReview(
+        new_client_id=client_id, existing_client_id=existing_id, flagged_by=actor.sub
+    )
+    uow.session.add(review)
+    uow.session.flush()
+    for about in (client_id, existing_id):
+        AUDIT.record(uow.session, actor, "flag", "duplicate_review", review.id, about)
