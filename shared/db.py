@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.logging import get_logger
 from shared.tracing import instrument_engine
 
 
@@ -250,6 +251,7 @@ class CommitNotifier:
         self._pending.set()
 
     def _send_wake_ups(self, pending: threading.Event) -> None:
+        failing = False
         while True:
             pending.wait()
             pending.clear()
@@ -264,7 +266,13 @@ class CommitNotifier:
                         driver.autocommit = False
                 finally:
                     pooled.close()  # back to the pool
-            except Exception:  # the database is away or the pool exhausted: waiters poll
+                failing = False
+            except Exception as error:  # the database is away or the pool exhausted: waiters poll
+                if not failing:  # once a streak: the relay's polling covers it meanwhile
+                    get_logger(__name__).warning(
+                        "commit_notifier.failed", error=type(error).__name__
+                    )
+                failing = True
                 time.sleep(0.5)
 
 

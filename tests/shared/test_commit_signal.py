@@ -97,3 +97,15 @@ def test_an_event_written_to_the_outbox_wakes_the_relay_when_it_commits(
         relay.close()
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(tables.outbox)) == 1
+
+
+def test_a_wake_up_never_holds_up_the_commit_that_asked_for_it() -> None:
+    """The notifier works beside the request: a database that cannot be reached costs the
+    waiters one poll interval, never the committing request a wait or an error."""
+    unreachable = Database("postgresql://nobody@127.0.0.1:1/none")
+    notifier = CommitNotifier(unreachable, CHANNEL)
+    started = time.monotonic()
+    for _ in range(100):
+        notifier.notify()
+    assert time.monotonic() - started < 0.5
+    unreachable.dispose()
