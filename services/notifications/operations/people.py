@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 
 from services.notifications import domain
 from services.notifications.events import NotificationAcknowledged
@@ -94,11 +94,7 @@ def inbox(
 ) -> Page[tuple[Delivery, Notification]]:
     """My in-app items, newest first. The filters let the crisis banner ask for exactly the
     urgent alerts still open, however many other items are newer (and audit only those)."""
-    statement = (
-        select(Delivery, Notification)
-        .join(Notification, Notification.id == Delivery.notification_id)
-        .where(_delivered_to(actor), Delivery.channel == domain.Channel.IN_APP)
-    )
+    statement = _my_in_app_items(actor)
     if unread_only:
         statement = statement.where(Delivery.read_at.is_(None))
     if urgent_only:
@@ -116,16 +112,8 @@ def inbox(
         key_values=lambda row: (row.Notification.created_at, row.Delivery.id),
     )
     items = [(delivery, notification) for delivery, notification in page.items]
-    for _delivery, notification in items:  # an alert names a client: reading it is audited
-        AUDIT.record(
-            uow.session,
-            actor,
-            "read",
-            "notification",
-            notification.id,
-            notification.client_id,
-            via="inbox",
-        )
+    for _delivery, notification in items:
+        _audit_read(uow, actor, notification)
     return Page(items, page.next_cursor)
 
 
@@ -135,18 +123,25 @@ def inbox_item(
     """One notification as it reached my inbox (the page an alert's link opens), without
     reading, and auditing, the rest of the inbox to find it."""
     row = uow.session.execute(
-        select(Delivery, Notification)
-        .join(Notification, Notification.id == Delivery.notification_id)
-        .where(
-            _delivered_to(actor),
-            Delivery.channel == domain.Channel.IN_APP,
-            Notification.id == notification_id,
-        )
-        .limit(1)
+        _my_in_app_items(actor).where(Notification.id == notification_id).limit(1)
     ).first()
     if row is None:
         raise NotFound(f"No notification {notification_id} in your inbox.")
     delivery, notification = row
+    _audit_read(uow, actor, notification)
+    return delivery, notification
+
+
+def _my_in_app_items(actor: Principal) -> Select[tuple[Delivery, Notification]]:
+    return (
+        select(Delivery, Notification)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(_delivered_to(actor), Delivery.channel == domain.Channel.IN_APP)
+    )
+
+
+def _audit_read(uow: UnitOfWork, actor: Principal, notification: Notification) -> None:
+    """An alert names a client: reading it is audited."""
     AUDIT.record(
         uow.session,
         actor,
@@ -156,7 +151,6 @@ def inbox_item(
         notification.client_id,
         via="inbox",
     )
-    return delivery, notification
 
 
 def mark_read(uow: UnitOfWork, actor: Principal, delivery_id: str, now: datetime) -> Delivery:
