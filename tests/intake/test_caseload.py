@@ -13,8 +13,8 @@ from sqlalchemy import MetaData, text
 
 from services.intake.handlers import on_review_due
 from services.intake.operations import caseload_view
+from services.intake.response_json import caseload_entry_json
 from services.intake.schemas import CaseloadEntry as CaseloadEntryOut
-from services.intake.schemas import caseload_entry_json
 from shared.audit import AuditTrail
 from shared.contracts import REGISTRY, Event
 from shared.identity import Principal

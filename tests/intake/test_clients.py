@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from services.intake import operations
-from services.intake.schemas import ClientOut, client_json
+from services.intake.response_json import client_json
+from services.intake.schemas import ClientOut
 from shared.identity import Principal
 from tests.intake.conftest import SUPERVISOR, IntakeApi
 

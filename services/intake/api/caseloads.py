@@ -15,6 +15,7 @@ from services.intake.api.common import (
     request_uow,
 )
 from services.intake.models import DuplicateReview
+from services.intake.response_json import caseload_entry_json
 from services.intake.schemas import (
     CaseloadPage,
     CaseManagerIn,
@@ -29,7 +30,6 @@ from services.intake.schemas import (
     ReferralRequestOut,
     ReferralRequestPage,
     TeamArgs,
-    caseload_entry_json,
 )
 from shared.unit_of_work import UnitOfWork
 from shared.web import current_principal, require_roles

@@ -13,6 +13,7 @@ from services.intake.api.common import (
     request_now,
     request_uow,
 )
+from services.intake.response_json import client_json
 from services.intake.schemas import (
     AssignmentIn,
     AssignmentOut,
@@ -24,7 +25,6 @@ from services.intake.schemas import (
     DischargeIn,
     NominatedPersonIn,
     NominatedPersonOut,
-    client_json,
 )
 from shared.web import current_principal, require_roles
 from shared.web.paging import page_body

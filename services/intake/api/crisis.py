@@ -11,10 +11,7 @@ from services.intake.api.common import (
     request_now,
     request_uow,
 )
-from services.intake.schemas import (
-    CrisisPictureOut,
-    EmergencyGrantOut,
-)
+from services.intake.rights_schemas import CrisisPictureOut, EmergencyGrantOut
 from shared import emergency_access
 from shared.web import current_principal, require_roles
 from shared.web.request_context import required_purpose

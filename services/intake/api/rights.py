@@ -13,18 +13,15 @@ from services.intake.api.common import (
     request_uow,
 )
 from services.intake.models import Consent
-from services.intake.schemas import (
-    ConsentIn,
-    ConsentOut,
-    ConsentPage,
+from services.intake.rights_schemas import (
     CorrectionDecisionIn,
     CorrectionIn,
     CorrectionOut,
     CorrectionPage,
     LegalHoldIn,
     RetentionOut,
-    RevokeIn,
 )
+from services.intake.schemas import ConsentIn, ConsentOut, ConsentPage, RevokeIn
 from shared.web import current_principal, require_roles
 from shared.web.paging import PageArgs, page_body
 from shared.web.service_app import current_runtime
