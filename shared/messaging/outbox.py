@@ -92,9 +92,13 @@ def _wake_relays(session: Session) -> None:
         writer.after_commit()
 
 
-@event.listens_for(Session, "after_rollback")
-def _no_wake_after_rollback(session: Session) -> None:
-    session.info.pop(WAKE_KEY, None)
+@event.listens_for(Session, "after_transaction_create")
+def _no_wake_from_an_earlier_transaction(session: Session, transaction: Any) -> None:
+    """A new outermost transaction starts with nothing to announce (one that rolled back left
+    its mark). Not on a rollback itself: that fires for a savepoint too, which would silence a
+    consumer batch's events committed after one event's savepoint was rolled back."""
+    if transaction.parent is None:
+        session.info.pop(WAKE_KEY, None)
 
 
 def measure_outbox_lag(database: Database, outbox: Table, service: str) -> tuple[int, float]:

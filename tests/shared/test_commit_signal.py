@@ -109,3 +109,37 @@ def test_a_wake_up_never_holds_up_the_commit_that_asked_for_it() -> None:
         notifier.notify()
     assert time.monotonic() - started < 0.5
     unreachable.dispose()
+
+
+def test_events_written_before_a_rolled_back_savepoint_still_wake_the_relay(
+    database: Database,
+) -> None:
+    """A consumer batch falls back to one event at a time, each in a savepoint: a failing one
+    must not silence the wake-up for those that committed with the batch."""
+    metadata = service_metadata()
+    tables = messaging_tables(metadata)
+    metadata.create_all(database.engine)
+    writer = OutboxWriter(
+        "intake",
+        tables.outbox,
+        REGISTRY,
+        notifier=CommitNotifier(database, notification_channel("intake")),
+    )
+    relay = CommitSignal(database, notification_channel("intake"))
+    data = {
+        "client_id": "c-1",
+        "client_reference": "C-1042",
+        "episode_id": "e-1",
+        "discharged_at": datetime.now(UTC),
+        "reason_code": "moved_away",
+    }
+    try:
+        with database.session() as session:
+            session.begin()
+            writer.write(session, writer.build(DISCHARGED, subject="client/c-1", data=data))
+            savepoint = session.begin_nested()
+            savepoint.rollback()
+            session.commit()
+        assert relay.wait(5) is True
+    finally:
+        relay.close()
