@@ -41,7 +41,9 @@ def served(web_platform: WebPlatform) -> Iterator[str]:
 def _sign_in(page: object, served: str, name: str) -> None:
     page.goto(f"{served}/sign-in")  # type: ignore[attr-defined]
     page.get_by_role("button", name=re.compile(name)).click()  # type: ignore[attr-defined]
-    page.wait_for_load_state()  # type: ignore[attr-defined]
+    # Until the sign-in answer arrives the page is still the (loaded) sign-in page: a navigation
+    # started before then carries the pre-sign-in cookie, whose session sign-in has just ended.
+    page.wait_for_url(lambda url: "/sign-in" not in url)  # type: ignore[attr-defined]
 
 
 def _fill_contact_form_by_keyboard(page: object) -> set[str]:
