@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select, true
 
 from services.intake import domain
 from services.intake.models import (
@@ -90,7 +90,46 @@ def _caseload_query() -> Any:
     )
 
 
+def _caseload_query_postgresql() -> Any:
+    """PostgreSQL: the same rows, each client's current episode taken by one probe of the
+    (client, number) index (``LATERAL ... ORDER BY number DESC LIMIT 1``) instead of a max()
+    probe and then a scan of the client's episodes for it, and the open flags counted and ranked
+    in one pass instead of two. SQLite has no LATERAL: it runs ``_caseload_query``."""
+    current_episode = (
+        select(Episode.next_review_due, Episode.last_contact_at)
+        .where(Episode.client_id == Client.id)
+        .order_by(Episode.number.desc())
+        .limit(1)
+        .lateral("current_episode")
+    )
+    open_flags = (
+        select(
+            func.count(RiskFlag.id).label("open_flags"),
+            func.max(_RISK_RANK).label("rank"),
+        )
+        .where(RiskFlag.client_id == Client.id, RiskFlag.status == "open")
+        .lateral("open_flags")
+    )
+    return (
+        select(
+            CaseManager.active,
+            CaseManager.supervisor_id,
+            *CASELOAD_CLIENT_COLUMNS,
+            current_episode.c.next_review_due,
+            current_episode.c.last_contact_at,
+            open_flags.c.open_flags,
+            open_flags.c.rank,
+        )
+        .select_from(CaseManager)
+        .outerjoin(Client, Client.case_manager_id == CaseManager.id)
+        .outerjoin(current_episode, true())
+        .outerjoin(open_flags, true())
+        .where(CaseManager.id == bindparam("case_manager_id"))
+    )
+
+
 _CASELOAD = _caseload_query()
+_CASELOAD_POSTGRESQL = _caseload_query_postgresql()
 _CLIENT_KEYS = tuple(column.key for column in CASELOAD_CLIENT_COLUMNS)
 #: Where the client columns sit in a row of ``_CASELOAD`` (after the manager's two).
 _CLIENTS_AT = slice(2, 2 + len(CASELOAD_CLIENT_COLUMNS))
@@ -109,7 +148,9 @@ def caseload(
     end of the read."""
     # Core, not the ORM: the statement selects columns only, and the ORM's execution context
     # around it cost more CPU than the query's own round trip.
-    rows = read.session.connection().execute(_CASELOAD, {"case_manager_id": case_manager_id}).all()
+    connection = read.session.connection()
+    query = _CASELOAD_POSTGRESQL if connection.dialect.name == "postgresql" else _CASELOAD
+    rows = connection.execute(query, {"case_manager_id": case_manager_id}).all()
     manager = rows[0] if rows else None
     allowed = manager is not None and (
         actor.has_any("admin")
