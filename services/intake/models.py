@@ -94,7 +94,8 @@ class Episode(Base):
 
     __tablename__ = "episodes"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    #: Indexed with the number (``ix_episodes_client_number``), which serves lookups by client too.
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="open")
     #: e.g. intensive case management, ACT team, housing first: reports group by it.
@@ -109,7 +110,8 @@ class Episode(Base):
     client: Mapped[Client] = relationship(back_populates="episodes")
 
 
-#: A client's current episode (highest number) in one index probe: the caseload reads it per row.
+#: A client's episodes, and their current one (highest number) in one index probe: the caseload
+#: reads it per row.
 Index("ix_episodes_client_number", Episode.client_id, Episode.number)
 
 
