@@ -342,7 +342,13 @@ def insert_ignoring_duplicates(
 
 
 def signal_on_commit(session: Session, channel: str) -> None:
-    """Wake the ``CommitSignal`` waiters of ``channel`` when this session's transaction commits."""
+    """Wake the ``CommitSignal`` waiters of ``channel`` when this session's transaction commits.
+
+    The NOTIFY rides in the transaction, so PostgreSQL delivers it with the commit itself: no
+    thread, no second connection that a busy pool or a failing database could deny. That is what
+    the crisis path wants (an alert's delivery wakes the dispatcher at once), and notifications
+    commits too rarely for the notify lock held through the commit's WAL flush to queue anyone;
+    the outbox's wake-up, sent on every API write, goes through a ``CommitNotifier`` instead."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
 
