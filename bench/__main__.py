@@ -26,6 +26,7 @@ from bench.pipeline import run_pipeline, run_scale_out
 from bench.planning_scale import run_planning_scale_out
 from bench.report import Outcome, render, table, write
 from bench.reporting import run_reporting
+from bench.retention import run_retention
 from bench.scale import run_scale
 from bench.web_pages import run_web_pages
 
@@ -48,11 +49,13 @@ class Sizes:
     #: Whether a rate baseline far below its usual rate (``bench.usual``) is measured again and,
     #: if it stays low, reported as not a result: only full-size runs reach the usual rates.
     judge_baselines: bool = False
+    #: Events a simulated day in the outbox and inbox retention run.
+    retention_per_day: int = 20_000
 
 
 FULL = Sizes(20_000, 8_000, 500, 10, 20, 50_000, 8, 20_000, 500_000, 300, judge_baselines=True)
-QUICK = Sizes(2_000, 1_500, 40, 20, 10, 2_000, 2, 2_000, 20_000, 100)
-TINY = Sizes(300, 300, 5, 10, 5, 200, 1, 300, 1_000, 20)
+QUICK = Sizes(2_000, 1_500, 40, 20, 10, 2_000, 2, 2_000, 20_000, 100, retention_per_day=2_000)
+TINY = Sizes(300, 300, 5, 10, 5, 200, 1, 300, 1_000, 20, retention_per_day=200)
 
 BENCHMARKS: dict[str, Callable[[Sizes, bool], list[Outcome]]] = {
     "pipeline": lambda s, profile: run_pipeline(
@@ -69,6 +72,7 @@ BENCHMARKS: dict[str, Callable[[Sizes, bool], list[Outcome]]] = {
     "reporting": lambda s, _profile: run_reporting(s.reporting_events),
     "web": lambda s, profile: [run_web_pages(max(10, s.alerts // 5), profile)],
     "size": lambda s, _profile: run_scale(s.scale_clients, s.scale_requests),
+    "retention": lambda s, _profile: [run_retention(s.retention_per_day)],
 }
 
 
@@ -87,6 +91,7 @@ def merge(outcomes: list[Outcome]) -> list[Outcome]:
         "web pages",
         "scale-out",
         "large data",
+        "table retention",
         "memory",
         "reporting",
     ]

@@ -298,9 +298,9 @@ class OutboxRelay:
             headers=headers,
         )
 
-    def remove_old_published(self) -> int:
+    def remove_old_published(self, now: datetime | None = None) -> int:
         """Published rows are kept a while for inspection, then removed so the table stays small."""
-        cutoff = datetime.now(UTC) - timedelta(days=self.settings.outbox_retention_days)
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=self.settings.outbox_retention_days)
         with self.database.session() as session, session.begin():
             result = session.execute(
                 delete(self.outbox).where(

@@ -54,3 +54,26 @@ def test_bench_entry_point_writes_a_results_table(
     assert re.search(r"\| [\d.]+x \| ≥ 2\.0x baseline \| (yes|\*\*no\*\*) \|", rows[0])
     memory = [line for line in text.splitlines() if line.startswith("| memory")]
     assert len(memory) == 4 and all(re.search(r"\| [\d.]+ MiB \|", row) for row in memory)
+
+
+def test_outbox_and_inbox_stay_flat_once_their_retention_windows_are_full(
+    backend: Backend, real_only: None, tmp_path: Path
+) -> None:
+    """Weeks of simulated load through the relay's pruning and the worker's inbox expiry: each
+    table holds its retention window's events and no more (without the outbox's pruning it would
+    hold 44 days' instead of 7: 6.3x), and a further week leaves its size where it was."""
+    output = tmp_path / "RESULTS.md"
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench", "--tiny", "--only", "retention", "--output", str(output)],
+        cwd=ROOT,
+        env={**os.environ, "CASEHUB_BENCH_DATABASE_URL": backend.admin_database_url or ""},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    rows = [
+        line for line in output.read_text().splitlines() if line.startswith("| table retention")
+    ]
+    assert len(rows) == 4 and all(ROW.match(row) for row in rows), rows
+    assert all(row.endswith("| yes |") for row in rows), rows
