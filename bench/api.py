@@ -15,7 +15,7 @@ from bench import bare_app
 from bench.environment import PeakMemory, Stack, children, resident_mb
 from bench.load import LoadResult, random_name, run_load
 from bench.profiling import Sampler
-from bench.report import Outcome, until_baselines_are_usual
+from bench.report import Outcome, add_memory, until_baselines_are_usual
 from bench.usual import usual_rate
 from services.catalog import runtime_for
 from services.intake import domain
@@ -253,6 +253,5 @@ def run_api(
         f"{WARM_UP_SECONDS:.0f} s of the same load on each side, on the same 2 cores."
     )
     outcome.profiles.update(profiles)
-    memory.add("intake API worker RSS idle", idle, "MiB")
-    memory.add("intake API worker RSS peak under load", max(peaks), "MiB")
+    add_memory(memory, "intake API worker", idle, max(peaks), "under load")
     return [outcome, memory]

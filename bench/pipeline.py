@@ -28,7 +28,7 @@ from bench.environment import (
     wait_until,
 )
 from bench.profiling import Sampler
-from bench.report import Outcome, until_baselines_are_usual
+from bench.report import Outcome, add_memory, until_baselines_are_usual
 from bench.usual import usual_rate
 from services.catalog import runtime_for
 from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
@@ -310,8 +310,7 @@ def run_pipeline(
         outcome.profiles["intake worker + referrals worker during the run"] = excerpt
     memory = Outcome("memory")
     for role in idle:
-        memory.add(f"{role} RSS idle", idle[role], "MiB")
-        memory.add(f"{role} RSS peak while {count:,} events ran", loaded[role], "MiB")
+        add_memory(memory, role, idle[role], loaded[role], f"while {count:,} events ran")
     return [outcome, memory]
 
 

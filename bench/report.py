@@ -81,6 +81,25 @@ class Outcome:
         return figure
 
 
+#: A process's resident memory at its peak under load within this of its idle size is flat (the
+#: allocator keeps what a burst needed; a leak grows with the load, not by a fixed step).
+FLAT_MEMORY = 1.25
+
+
+def add_memory(outcome: Outcome, process: str, idle: float, peak: float, under: str) -> None:
+    """A process's resident memory idle and at its peak ``under`` load, the peak judged flat."""
+    outcome.add(f"{process} RSS idle", idle, "MiB")
+    outcome.add(
+        f"{process} RSS peak {under}",
+        peak,
+        "MiB",
+        baseline=idle,
+        baseline_name="idle",
+        target=f"≤ {FLAT_MEMORY:.2f}x idle (flat)",
+        check=lambda f: (f.ratio or 0) <= FLAT_MEMORY,
+    )
+
+
 def _number(value: float | None, unit: str = "") -> str:
     if value is None:
         return "—"
