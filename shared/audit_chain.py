@@ -132,8 +132,12 @@ def _chain_pending_rows(session: Session) -> None:
         by_head.setdefault(head, []).append((table, values))
     postgresql = session.get_bind().dialect.name == "postgresql"
     for head, rows in by_head.items():
-        if postgresql and len(rows) == 1 and _chain_in_one_statement(session, *rows[0], head):
-            continue
+        if postgresql and len(rows) == 1:
+            # The changes first, so the lane is held for this statement and the COMMIT only;
+            # then the statement on the connection, without the ORM's execution around it.
+            session.flush()
+            if _chain_in_one_statement(session, *rows[0], head, core=True):
+                continue
         if postgresql and _chain_many_rows(session, head, rows):
             continue
         last = _hold_lane(session, head) if postgresql else _lock_head(session, head)
