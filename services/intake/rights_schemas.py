@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from services.intake.operations.corrections import CORRECTABLE
 from services.intake.schemas import Contact, NominatedPersonOut
 from shared.web.paging import CursorPage
 
@@ -74,18 +75,8 @@ class RetentionOut(Schema):
     reports = fields.List(fields.Nested(ErasureReportOut))
 
 
-CORRECTABLE_FIELDS = (
-    "given_name",
-    "family_name",
-    "date_of_birth",
-    "preferred_language",
-    "external_id",
-    "advance_statement",
-)
-
-
 class CorrectionIn(Schema):
-    field = fields.String(required=True, validate=validate.OneOf(CORRECTABLE_FIELDS))
+    field = fields.String(required=True, validate=validate.OneOf(CORRECTABLE))
     requested_value = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
     reason = fields.String(validate=validate.Length(max=5_000), load_default=None)
 

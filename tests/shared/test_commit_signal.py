@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -63,9 +64,8 @@ def test_a_rolled_back_transaction_wakes_no_one(database: Database) -> None:
         signal.close()
 
 
-def test_an_event_written_to_the_outbox_wakes_the_relay_when_it_commits(
-    database: Database,
-) -> None:
+def _outbox_and_relay(database: Database) -> tuple[Any, OutboxWriter, CommitSignal, dict[str, Any]]:
+    """An outbox whose writer wakes through a CommitNotifier, the relay's waiter, and an event."""
     metadata = service_metadata()
     tables = messaging_tables(metadata)
     metadata.create_all(database.engine)
@@ -83,6 +83,13 @@ def test_an_event_written_to_the_outbox_wakes_the_relay_when_it_commits(
         "discharged_at": datetime.now(UTC),
         "reason_code": "moved_away",
     }
+    return tables, writer, relay, data
+
+
+def test_an_event_written_to_the_outbox_wakes_the_relay_when_it_commits(
+    database: Database,
+) -> None:
+    tables, writer, relay, data = _outbox_and_relay(database)
     try:
         for commit in (False, True):
             with database.session() as session:
@@ -116,23 +123,7 @@ def test_events_written_before_a_rolled_back_savepoint_still_wake_the_relay(
 ) -> None:
     """A consumer batch falls back to one event at a time, each in a savepoint: a failing one
     must not silence the wake-up for those that committed with the batch."""
-    metadata = service_metadata()
-    tables = messaging_tables(metadata)
-    metadata.create_all(database.engine)
-    writer = OutboxWriter(
-        "intake",
-        tables.outbox,
-        REGISTRY,
-        notifier=CommitNotifier(database, notification_channel("intake")),
-    )
-    relay = CommitSignal(database, notification_channel("intake"))
-    data = {
-        "client_id": "c-1",
-        "client_reference": "C-1042",
-        "episode_id": "e-1",
-        "discharged_at": datetime.now(UTC),
-        "reason_code": "moved_away",
-    }
+    _tables, writer, relay, data = _outbox_and_relay(database)
     try:
         with database.session() as session:
             session.begin()
