@@ -136,7 +136,7 @@ def _chain_pending_rows(session: Session) -> None:
             # The changes first, so the lane is held for this statement and the COMMIT only;
             # then the statement on the connection, without the ORM's execution around it.
             session.flush()
-            if _chain_in_one_statement(session, *rows[0], head, core=True):
+            if _chain_in_one_statement(session, *rows[0], head):
                 continue
         if postgresql and _chain_many_rows(session, head, rows):
             continue
@@ -216,18 +216,17 @@ def _one_statement(table: Table, head: Table, columns: tuple[str, ...]) -> Any:
 
 
 def _chain_in_one_statement(
-    session: Session, table: Table, values: dict[str, Any], head: Table, *, core: bool = False
+    session: Session, table: Table, values: dict[str, Any], head: Table
 ) -> bool:
     """PostgreSQL: take a free lane, hash the row onto it, insert it and move the lane's head in
     one statement, so the head is held for that one round trip and the COMMIT, not three. False
     when no lane was free (or there is no head row yet, a database made from the models): the
-    caller chains the usual way, waiting for a lane. ``core``: run it on the session's connection,
-    without the ORM's autoflush and execution context (an audited read has nothing to flush)."""
+    caller chains the usual way, waiting for a lane. Run on the session's connection, without the
+    ORM's autoflush and execution context: the caller flushes first where there is anything."""
     statement = _one_statement(table, head, tuple(values))
     parameters = {f"audit_{name}": value for name, value in values.items()}
     parameters["hashed_rest"] = _hashed_after_prev(values)
-    run = session.connection().execute if core else session.execute
-    moved = run(statement, parameters)
+    moved = session.connection().execute(statement, parameters)
     return moved.rowcount == 1
 
 
@@ -275,7 +274,7 @@ def chain_single_row_now(session: Session) -> list[Any]:
     if len(pending) != 1:
         return pending
     [(table, head, values)] = pending
-    chained = _chain_in_one_statement(session, table, values, head, core=True)  # nothing to flush
+    chained = _chain_in_one_statement(session, table, values, head)  # nothing to flush
     return [] if chained else pending
 
 
