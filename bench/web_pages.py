@@ -79,11 +79,7 @@ def page_calls(client_id: str) -> dict[str, tuple[str, list[Call]]]:
         "client record page": (
             f"/clients/{client_id}",
             [
-                of("intake", "", {}),
-                of("intake", "/consents", {"limit": 200}),
-                of("intake", "/assessments", {"limit": 200}),
-                of("intake", "/risk-flags", {"limit": 200}),
-                of("intake", "/reminder-consent", {}),
+                of("intake", "/record", {"limit": 200}),
                 Call("planning", "/plans", {"client_id": client_id, "limit": 200}),
                 Call("referrals", "/referrals", {"client_id": client_id, "limit": 200}),
                 of("planning", "/contacts", {"limit": 200}),

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.intake.domain import LIFE_DOMAINS, DataCategory, DuplicateOutcome, NeedRating
 from shared.contracts.intake import REQUEST_OUTCOMES
+from shared.pagination import MAX_LIMIT
 from shared.web.paging import CursorPage, PageArgs
 
 CATEGORIES = [category.value for category in DataCategory]
@@ -507,3 +508,26 @@ class ReminderConsentOut(Schema):
     recorded_by = fields.String(metadata={"description": "Who recorded the consent or withdrawal."})
     changed_at = fields.DateTime()
     version = fields.Integer()
+
+
+class ClientRecordArgs(Schema):
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": "At most this many of each list (consents, assessments, flags)."},
+    )
+
+
+class ClientRecordOut(Schema):
+    """What a client record screen shows, in one audited read. Each list is its first page,
+    oldest first: a ``next_cursor`` continues it at the list's own endpoint."""
+
+    client = fields.Nested(ClientOut)
+    consents = fields.Nested(ConsentPage)
+    assessments = fields.Nested(AssessmentPage)
+    risk_flags = fields.Nested(RiskFlagPage)
+    reminder_consent = fields.Nested(
+        ReminderConsentOut,
+        allow_none=True,
+        metadata={"description": "null when the client was never asked about reminders."},
+    )

@@ -193,11 +193,17 @@ class Caller:
 
     def items(self, service: str, path: str, *, limit: int = 200, **params: Any) -> list[Any]:
         """Every item of a paged list, following cursors (pages of ``limit``)."""
-        found: list[Any] = []
-        cursor = None
-        while True:
-            page = self.get(service, path, limit=limit, cursor=cursor, **params)
+        return self.rest(service, path, self.get(service, path, limit=limit, **params), limit=limit)
+
+    def rest(
+        self, service: str, path: str, page: Mapping[str, Any], *, limit: int = 200
+    ) -> list[Any]:
+        """A page's items and those of the pages after it at ``path`` (an aggregate answer's
+        first page of a list continues at the list's own endpoint)."""
+        found = list(page["items"])
+        cursor = page.get("next_cursor")
+        while cursor:
+            page = self.get(service, path, limit=limit, cursor=cursor)
             found.extend(page["items"])
             cursor = page.get("next_cursor")
-            if not cursor:
-                return found
+        return found

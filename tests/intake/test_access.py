@@ -90,6 +90,7 @@ ENDPOINTS: list[tuple[str, str, str, Any, dict[str, Any]]] = [
         _matrix(),
     ),
     ("list consents", "GET", "/clients/{c}/consents", None, _matrix()),
+    ("read the client record", "GET", "/clients/{c}/record", None, _matrix()),
     ("revoke consent", "POST", "/clients/{c}/consents/{k}/revoke", {"reason": "asked"}, _matrix()),
     ("record assessment", "POST", "/clients/{c}/assessments", NEEDS, _matrix()),
     ("list assessments", "GET", "/clients/{c}/assessments", None, _matrix()),

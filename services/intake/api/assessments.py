@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.intake import domain, operations
+from services.intake import operations
 from services.intake.api.common import (
     ASSESSMENT_EXAMPLE,
     STAFF,
+    assessment_out,
     assessments_bp,
     request_now,
     request_uow,
 )
-from services.intake.models import Assessment, RiskFlag
 from services.intake.schemas import (
     AssessmentIn,
     AssessmentOut,
@@ -24,42 +24,11 @@ from services.intake.schemas import (
     RiskFlagPage,
 )
 from services.intake.settings import reassessment_policy
-from shared.unit_of_work import UnitOfWork
 from shared.web import current_principal, require_roles
 from shared.web.paging import PageArgs, page_body
 
 
 # -- assessments and risk ----------------------------------------------------------------------
-def _assessment_out(
-    uow: UnitOfWork, assessment: Assessment, flag: RiskFlag | None = None
-) -> dict[str, Any]:
-    ratings = {name: value["rating"] for name, value in assessment.domains.items()}
-    return {
-        **{
-            field: getattr(assessment, field)
-            for field in (
-                "id",
-                "client_id",
-                "episode_id",
-                "version",
-                "supersedes_id",
-                "domains",
-                "phq9",
-                "gad7",
-                "cssrs",
-                "risk_level",
-                "risk_reasons",
-                "cssrs_screen_needed",
-                "assessed_by",
-                "completed_at",
-            )
-        },
-        "unmet_needs": domain.unmet_needs(ratings),
-        "superseded_by_id": operations.superseded_by(uow, assessment),
-        "risk_flag_id": flag.id if flag else None,
-    }
-
-
 @assessments_bp.route("/<client_id>/assessments", methods=["POST"])
 @require_roles(*STAFF)
 @assessments_bp.arguments(AssessmentIn, example=ASSESSMENT_EXAMPLE)
@@ -69,7 +38,7 @@ def record_assessment(body: dict[str, Any], client_id: str) -> Any:
     """Complete an assessment: the server scores the instruments and decides the risk level."""
     with request_uow() as uow:
         assessment, flag = operations.record_assessment(uow, current_principal(), client_id, body)
-        return _assessment_out(uow, assessment, flag)
+        return assessment_out(uow, assessment, flag)
 
 
 @assessments_bp.route("/<client_id>/assessments", methods=["GET"])
@@ -82,7 +51,8 @@ def list_assessments(args: dict[str, Any], client_id: str) -> Any:
         page = operations.list_assessments(
             uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
         )
-        return page_body(page, [_assessment_out(uow, a) for a in page.items])
+        amended = operations.amendments_of(uow, page.items)
+        return page_body(page, [assessment_out(uow, a, amended=amended) for a in page.items])
 
 
 @assessments_bp.route("/<client_id>/assessments/<assessment_id>", methods=["GET"])
@@ -91,7 +61,7 @@ def list_assessments(args: dict[str, Any], client_id: str) -> Any:
 def read_assessment(client_id: str, assessment_id: str) -> Any:
     """One assessment version."""
     with request_uow() as uow:
-        return _assessment_out(
+        return assessment_out(
             uow, operations.read_assessment(uow, current_principal(), client_id, assessment_id)
         )
 
@@ -122,7 +92,7 @@ def amend_assessment(body: dict[str, Any], client_id: str, assessment_id: str) -
         assessment, flag = operations.record_assessment(
             uow, current_principal(), client_id, body, supersedes_id=assessment_id
         )
-        return _assessment_out(uow, assessment, flag)
+        return assessment_out(uow, assessment, flag)
 
 
 @assessments_bp.route("/<client_id>/risk-flags", methods=["GET"])

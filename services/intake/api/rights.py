@@ -8,11 +8,11 @@ from services.intake import operations
 from services.intake.api.common import (
     STAFF,
     clients_bp,
+    consent_out,
     consents_bp,
     request_now,
     request_uow,
 )
-from services.intake.models import Consent
 from services.intake.rights_schemas import (
     CorrectionDecisionIn,
     CorrectionIn,
@@ -91,13 +91,6 @@ def decide_correction(body: dict[str, Any], client_id: str, correction_id: str) 
 
 
 # -- consent -----------------------------------------------------------------------------------
-def _consent_out(consent: Consent) -> dict[str, Any]:
-    return {
-        **{field: getattr(consent, field) for field in ConsentOut().fields if field != "in_force"},
-        "in_force": operations.consent_in_force(consent, request_now()),
-    }
-
-
 @consents_bp.route("/<client_id>/consents", methods=["POST"])
 @require_roles(*STAFF)
 @consents_bp.arguments(
@@ -113,7 +106,7 @@ def _consent_out(consent: Consent) -> dict[str, Any]:
 def grant_consent(body: dict[str, Any], client_id: str) -> Any:
     """Record the client's consent to share categories of data with one organisation."""
     with request_uow() as uow:
-        return _consent_out(operations.grant_consent(uow, current_principal(), client_id, body))
+        return consent_out(operations.grant_consent(uow, current_principal(), client_id, body))
 
 
 @consents_bp.route("/<client_id>/consents", methods=["GET"])
@@ -126,7 +119,7 @@ def list_consents(args: dict[str, Any], client_id: str) -> Any:
         page = operations.list_consents(
             uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
         )
-        return page_body(page, [_consent_out(consent) for consent in page.items])
+        return page_body(page, [consent_out(consent) for consent in page.items])
 
 
 @consents_bp.route("/<client_id>/consents/<consent_id>/revoke", methods=["POST"])
@@ -137,7 +130,7 @@ def list_consents(args: dict[str, Any], client_id: str) -> Any:
 def revoke_consent(body: dict[str, Any], client_id: str, consent_id: str) -> Any:
     """Revoke a consent; partners stop receiving the client's data."""
     with request_uow() as uow:
-        return _consent_out(
+        return consent_out(
             operations.revoke_consent(
                 uow, current_principal(), client_id, consent_id, body["reason"], request_now()
             )

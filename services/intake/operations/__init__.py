@@ -69,6 +69,7 @@ from services.intake.operations.outcomes import (
     announce_due_reassessments,
     client_outcomes,
 )
+from services.intake.operations.record import ClientRecord, amendments_of, read_client_record
 from services.intake.operations.registration import register_client
 from services.intake.operations.requests import (
     decide_referral_request,
@@ -85,7 +86,9 @@ from services.intake.operations.retention import (
 __all__ = [
     "CORRECTABLE",
     "UPDATABLE_FIELDS",
+    "ClientRecord",
     "add_nominated_person",
+    "amendments_of",
     "announce_due_reassessments",
     "announce_expired_consents",
     "announced_state",
@@ -121,6 +124,7 @@ __all__ = [
     "publish_updated",
     "read_assessment",
     "read_client",
+    "read_client_record",
     "readmit",
     "record_assessment",
     "record_erasure_report",

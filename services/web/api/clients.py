@@ -12,6 +12,7 @@ from services.web import screens
 from services.web.api.common import (
     CASEWORK,
     STAFF,
+    attempt,
     caller,
     flash,
     page,
@@ -42,11 +43,7 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
     """What the client record shows; ``shown`` adds what a refused form brings back."""
     casework = bool(roles() & set(CASEWORK))
     calls: dict[str, Callable[[], Any]] = {
-        "client": lambda: person.get("intake", f"/clients/{client_id}"),
-        "consents": lambda: person.items("intake", f"/clients/{client_id}/consents"),
-        "assessments": lambda: person.items("intake", f"/clients/{client_id}/assessments"),
-        "flags": lambda: person.items("intake", f"/clients/{client_id}/risk-flags"),
-        "reminders": lambda: person.get("intake", f"/clients/{client_id}/reminder-consent"),
+        "record": lambda: person.get("intake", f"/clients/{client_id}/record", limit=200),
     }
     if casework:
         calls["plans"] = lambda: person.items("planning", "/plans", client_id=client_id)
@@ -58,14 +55,16 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
     if "supervisor" in roles() or "intake_worker" in roles() or "admin" in roles():
         calls["managers"] = lambda: person.items("intake", "/case-managers")
     results = person.backend.gather(calls)
-    if isinstance(results["client"], ApiError):
-        raise results["client"]
-    client = results["client"]
-    assessments = value_or(results["assessments"], [])
-    flags = value_or(results["flags"], [])
+    if isinstance(results["record"], ApiError):
+        raise results["record"]
+    record = results["record"]
+    client = record["client"]
+    assessments, flags, consents = (
+        value_or(_whole_list(person, client_id, record, name), [])
+        for name in ("assessments", "risk_flags", "consents")
+    )
     plans = value_or(results.get("plans"), [])
     referrals = value_or(results.get("referrals"), [])
-    consents = value_or(results["consents"], [])
     points = screens.score_history(assessments)
     open_flags = [flag for flag in flags if flag["status"] == "open"]
     active_plan = screens.latest([p for p in plans if p["status"] != "closed"], "created_at")
@@ -90,12 +89,27 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
         "managers": value_or(results.get("managers"), []),
         "categories": screens.CONSENT_CATEGORIES,
         "today": agency_today(),
-        "reminders": value_or(results["reminders"]),
+        "reminders": record["reminder_consent"],
         "reminder_channels": REMINDER_CHANNELS,
         "reminder_form": None,
         "reminder_errors": {},
         **shown,
     }
+
+
+#: Where each list of intake's record continues past its first page.
+_RECORD_LISTS = {
+    "assessments": "assessments",
+    "risk_flags": "risk-flags",
+    "consents": "consents",
+}
+
+
+def _whole_list(person: Caller, client_id: str, record: dict[str, Any], name: str) -> Any:
+    """Every item of one of the record's lists (its first page came with the record); an
+    ApiError when a later page could not be read."""
+    path = f"/clients/{client_id}/{_RECORD_LISTS[name]}"
+    return attempt(lambda: person.rest("intake", path, record[name]))
 
 
 @pages.post("/clients/<client_id>/consents")
