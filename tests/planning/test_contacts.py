@@ -212,3 +212,28 @@ def test_the_supervisor_reads_and_an_admin_reads_but_cannot_write(planning: Plan
         json_body=contact_body(),
     )
     assert refused.status_code == 403
+
+
+def test_the_list_shows_each_contact_with_its_own_addenda_in_order(planning: PlanningApi) -> None:
+    ids = assigned_client(planning)
+    path = f"/clients/{ids['client_id']}/contacts"
+    made = []
+    for day, texts in ((1, ["first", "second"]), (2, []), (3, ["third"])):
+        contact = planning.call(
+            "POST",
+            path,
+            json_body=contact_body(
+                occurred_at=(datetime.now(UTC) - timedelta(hours=10 - day)).isoformat(), sign=True
+            ),
+        ).json
+        for text in texts:
+            added = planning.call(
+                "POST", f"/contacts/{contact['id']}/addenda", json_body={"text": text}
+            )
+            assert added.status_code == 201, added.json
+        made.append((contact["id"], texts))
+    listed = planning.call("GET", path).json["items"]  # newest first
+    assert [(c["id"], [a["text"] for a in c["addenda"]]) for c in listed] == made[::-1]
+    for contact_id, texts in made:
+        alone = planning.call("GET", f"/contacts/{contact_id}").json
+        assert [a["text"] for a in alone["addenda"]] == texts

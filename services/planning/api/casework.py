@@ -85,11 +85,14 @@ def _columns(record: Any) -> dict[str, Any]:
     return {column.key: getattr(record, column.key) for column in record.__table__.columns}
 
 
-def _contact_out(uow: Any, contact: Contact) -> dict[str, Any]:
+def _contact_out(
+    uow: Any, contact: Contact, addenda: dict[str, list[Any]] | None = None
+) -> dict[str, Any]:
+    """``addenda``: a page's addenda looked up at once (``contacts.addenda_of``); else a query."""
     return {
         **_columns(contact),
         "signed": contact.signed_at is not None,
-        "addenda": contacts.addenda(uow, contact),
+        "addenda": addenda[contact.id] if addenda is not None else contacts.addenda(uow, contact),
     }
 
 
@@ -140,7 +143,8 @@ def list_contacts(args: dict[str, Any], client_id: str) -> Any:
         page = contacts.list_contacts(
             uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
         )
-        return page_body(page, [_contact_out(uow, c) for c in page.items])
+        addenda = contacts.addenda_of(uow, page.items)
+        return page_body(page, [_contact_out(uow, c, addenda) for c in page.items])
 
 
 @contact_bp.route("/contacts/<contact_id>", methods=["GET"])
