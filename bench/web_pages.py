@@ -80,10 +80,8 @@ def page_calls(client_id: str) -> dict[str, tuple[str, list[Call]]]:
             f"/clients/{client_id}",
             [
                 of("intake", "/record", {"limit": 200}),
-                Call("planning", "/plans", {"client_id": client_id, "limit": 200}),
+                of("planning", "/casework", {"limit": 200}),
                 Call("referrals", "/referrals", {"client_id": client_id, "limit": 200}),
-                of("planning", "/contacts", {"limit": 200}),
-                of("planning", "/appointments", {"limit": 200}),
                 inbox,
             ],
         ),

@@ -13,6 +13,8 @@ from services.planning.casework_domain import (
     TaskPriority,
     TaskStatus,
 )
+from services.planning.schemas import PlanPage
+from shared.pagination import MAX_LIMIT
 from shared.web.paging import CursorPage, PageArgs
 
 SHORT = validate.Length(min=1, max=500)
@@ -321,3 +323,32 @@ class DischargeSummaryOut(Schema):
     discharged_at = fields.DateTime(allow_none=True)
     written_by = fields.String(allow_none=True)
     updated_at = fields.DateTime()
+
+
+class ClientCaseworkArgs(Schema):
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": "At most this many of each list (plans, contacts, appointments)."},
+    )
+
+
+class ClientCaseworkOut(Schema):
+    """A client's casework as the record screen shows it, in one request. Each list is its first
+    page (plans oldest first, contacts newest first, appointments earliest first): a
+    ``next_cursor`` continues it at the list's own endpoint."""
+
+    plans = fields.Nested(PlanPage)
+    contacts = fields.Nested(
+        ContactPage,
+        allow_none=True,
+        metadata={
+            "description": "null when you see plans of the client but may read none of its "
+            "episodes' casework (GET /clients/{id}/contacts would be a 404)."
+        },
+    )
+    appointments = fields.Nested(
+        AppointmentPage,
+        allow_none=True,
+        metadata={"description": "null as contacts are."},
+    )

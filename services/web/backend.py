@@ -193,17 +193,24 @@ class Caller:
 
     def items(self, service: str, path: str, *, limit: int = 200, **params: Any) -> list[Any]:
         """Every item of a paged list, following cursors (pages of ``limit``)."""
-        return self.rest(service, path, self.get(service, path, limit=limit, **params), limit=limit)
+        first = self.get(service, path, limit=limit, **params)
+        return self.rest(service, path, first, limit=limit, **params)
 
     def rest(
-        self, service: str, path: str, page: Mapping[str, Any], *, limit: int = 200
+        self,
+        service: str,
+        path: str,
+        page: Mapping[str, Any],
+        *,
+        limit: int = 200,
+        **params: Any,
     ) -> list[Any]:
         """A page's items and those of the pages after it at ``path`` (an aggregate answer's
         first page of a list continues at the list's own endpoint)."""
         found = list(page["items"])
         cursor = page.get("next_cursor")
         while cursor:
-            page = self.get(service, path, limit=limit, cursor=cursor)
+            page = self.get(service, path, limit=limit, cursor=cursor, **params)
             found.extend(page["items"])
             cursor = page.get("next_cursor")
         return found

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from services.planning import domain, operations
-from services.planning.api.casework import CASEWORK_BLUEPRINTS
+from services.planning.api.casework import CASEWORK_BLUEPRINTS, appointment_out, contact_out
+from services.planning.casework_schemas import ClientCaseworkArgs, ClientCaseworkOut
 from services.planning.models import AUDIT, Base, Plan, PlanVersion, Review
+from services.planning.operations import contacts as casework_contacts
 from services.planning.schemas import (
     AgreementIn,
     CloseIn,
@@ -71,8 +73,15 @@ follow_ups = Blueprint(
     url_prefix="/follow-ups",
     description="Follow-up contacts after a crisis or a hospital discharge (the worklist)",
 )
+client_casework = Blueprint(
+    "client_casework",
+    __name__,
+    url_prefix="/clients",
+    description="A client's casework in one request, as the client record screen shows it",
+)
 BLUEPRINTS = [
     plans,
+    client_casework,
     goals,
     reviews,
     crisis,
@@ -158,6 +167,30 @@ def list_plans(args: dict[str, Any]) -> Any:
             cursor=args["cursor"],
         )
         return page_body(page, [_respond(uow, plan) for plan in page.items])
+
+
+@client_casework.route("/<client_id>/casework", methods=["GET"])
+@require_roles(*READERS)
+@client_casework.arguments(ClientCaseworkArgs, location="query")
+@client_casework.response(200, ClientCaseworkOut)
+def read_client_casework(args: dict[str, Any], client_id: str) -> Any:
+    """The client's plans, contacts and appointments (the first ``limit`` of each), each read
+    and audited as its own list is; 404 when you see neither a plan nor an episode of theirs."""
+    with _uow() as uow:
+        found = operations.read_client_casework(
+            uow, current_principal(), client_id, limit=args["limit"]
+        )
+        contacts, appointments = found.contacts, found.appointments
+        addenda = casework_contacts.addenda_of(uow, contacts.items if contacts else [])
+        return {
+            "plans": page_body(found.plans, [_respond(uow, plan) for plan in found.plans.items]),
+            "contacts": None
+            if contacts is None
+            else page_body(contacts, [contact_out(uow, c, addenda) for c in contacts.items]),
+            "appointments": None
+            if appointments is None
+            else page_body(appointments, map(appointment_out, appointments.items)),
+        }
 
 
 @plans.route("/<plan_id>", methods=["GET"])

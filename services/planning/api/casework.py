@@ -85,7 +85,7 @@ def _columns(record: Any) -> dict[str, Any]:
     return {column.key: getattr(record, column.key) for column in record.__table__.columns}
 
 
-def _contact_out(
+def contact_out(
     uow: Any, contact: Contact, addenda: dict[str, list[Any]] | None = None
 ) -> dict[str, Any]:
     """``addenda``: a page's addenda looked up at once (``contacts.addenda_of``); else a query."""
@@ -96,7 +96,7 @@ def _contact_out(
     }
 
 
-def _appointment_out(appointment: Appointment) -> dict[str, Any]:
+def appointment_out(appointment: Appointment) -> dict[str, Any]:
     return {
         **_columns(appointment),
         "allowed_transitions": sorted(
@@ -130,7 +130,7 @@ def record_contact(body: dict[str, Any], client_id: str) -> Any:
     contact recorded more than 24 hours after it happened is marked late."""
     with _uow() as uow:
         contact = contacts.record_contact(uow, current_principal(), client_id, body, _now())
-        return _contact_out(uow, contact)
+        return contact_out(uow, contact)
 
 
 @contact_bp.route("/clients/<client_id>/contacts", methods=["GET"])
@@ -144,7 +144,7 @@ def list_contacts(args: dict[str, Any], client_id: str) -> Any:
             uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
         )
         addenda = contacts.addenda_of(uow, page.items)
-        return page_body(page, [_contact_out(uow, c, addenda) for c in page.items])
+        return page_body(page, [contact_out(uow, c, addenda) for c in page.items])
 
 
 @contact_bp.route("/contacts/<contact_id>", methods=["GET"])
@@ -153,7 +153,7 @@ def list_contacts(args: dict[str, Any], client_id: str) -> Any:
 def read_contact(contact_id: str) -> Any:
     """One contact with its note and addenda."""
     with _uow() as uow:
-        return _contact_out(uow, contacts.read_contact(uow, current_principal(), contact_id))
+        return contact_out(uow, contacts.read_contact(uow, current_principal(), contact_id))
 
 
 @contact_bp.route("/contacts/<contact_id>", methods=["PATCH"])
@@ -165,7 +165,7 @@ def update_contact(changes: dict[str, Any], contact_id: str) -> Any:
     """Change a note not yet signed (a signed one is a 409: add an addendum)."""
     with _uow() as uow:
         contact = contacts.update_contact(uow, current_principal(), contact_id, changes, _now())
-        return _contact_out(uow, contact)
+        return contact_out(uow, contact)
 
 
 @contact_bp.route("/contacts/<contact_id>/sign", methods=["POST"])
@@ -176,7 +176,7 @@ def sign_contact(contact_id: str) -> Any:
     """Sign the note (every DAP section written); from then on it never changes."""
     with _uow() as uow:
         contact = contacts.sign_contact(uow, current_principal(), contact_id, _now())
-        return _contact_out(uow, contact)
+        return contact_out(uow, contact)
 
 
 @contact_bp.route("/contacts/<contact_id>/addenda", methods=["POST"])
@@ -188,7 +188,7 @@ def add_addendum(body: dict[str, Any], contact_id: str) -> Any:
     """Correct or add to a signed note; the note itself stays as signed."""
     with _uow() as uow:
         contacts.add_addendum(uow, current_principal(), contact_id, body["text"], _now())
-        return _contact_out(uow, contacts.read_contact(uow, current_principal(), contact_id))
+        return contact_out(uow, contacts.read_contact(uow, current_principal(), contact_id))
 
 
 # --- appointments -----------------------------------------------------------------------------
@@ -209,7 +209,7 @@ def add_addendum(body: dict[str, Any], contact_id: str) -> Any:
 def schedule(body: dict[str, Any], client_id: str) -> Any:
     """Book an appointment with the client (a place or an https video link)."""
     with _uow() as uow:
-        return _appointment_out(appointments.schedule(uow, current_principal(), client_id, body))
+        return appointment_out(appointments.schedule(uow, current_principal(), client_id, body))
 
 
 @appointment_bp.route("/clients/<client_id>/appointments", methods=["GET"])
@@ -222,7 +222,7 @@ def list_appointments(args: dict[str, Any], client_id: str) -> Any:
         page = appointments.list_appointments(
             uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
         )
-        return page_body(page, [_appointment_out(a) for a in page.items])
+        return page_body(page, [appointment_out(a) for a in page.items])
 
 
 @appointment_bp.route("/appointments/<appointment_id>", methods=["GET"])
@@ -231,7 +231,7 @@ def list_appointments(args: dict[str, Any], client_id: str) -> Any:
 def read_appointment(appointment_id: str) -> Any:
     """One appointment and the moves it still allows."""
     with _uow() as uow:
-        return _appointment_out(
+        return appointment_out(
             appointments.read_appointment(uow, current_principal(), appointment_id)
         )
 
@@ -250,7 +250,7 @@ def attend(body: dict[str, Any], appointment_id: str) -> Any:
         appointment, contact = appointments.attend(
             uow, current_principal(), appointment_id, body, _now()
         )
-        return {"appointment": _appointment_out(appointment), "contact": _contact_out(uow, contact)}
+        return {"appointment": appointment_out(appointment), "contact": contact_out(uow, contact)}
 
 
 @appointment_bp.route("/appointments/<appointment_id>/outcome", methods=["POST"])
@@ -261,7 +261,7 @@ def attend(body: dict[str, Any], appointment_id: str) -> Any:
 def record_outcome(body: dict[str, Any], appointment_id: str) -> Any:
     """Cancelled, or a no-show (which makes a follow-up task)."""
     with _uow() as uow:
-        return _appointment_out(
+        return appointment_out(
             appointments.record_outcome(
                 uow, current_principal(), appointment_id, body["status"], body["reason"], _now()
             )
@@ -278,7 +278,7 @@ def record_outcome(body: dict[str, Any], appointment_id: str) -> Any:
 def reschedule(body: dict[str, Any], appointment_id: str) -> Any:
     """Move the appointment: a new one is booked and the old one says where it went."""
     with _uow() as uow:
-        return _appointment_out(
+        return appointment_out(
             appointments.reschedule(uow, current_principal(), appointment_id, body, _now())
         )
 
@@ -295,7 +295,7 @@ def my_appointments(args: dict[str, Any]) -> Any:
         page = appointments.my_appointments(
             uow, current_principal(), start, end, limit=args["limit"], cursor=args["cursor"]
         )
-        return page_body(page, [_appointment_out(a) for a in page.items])
+        return page_body(page, [appointment_out(a) for a in page.items])
 
 
 @appointment_bp.route("/me/calendar-feed", methods=["POST"])

@@ -12,6 +12,7 @@ from services.planning.operations.access import (
     visible_plans,
     working_version,
 )
+from services.planning.operations.client_casework import ClientCasework, read_client_casework
 from services.planning.operations.crisis import (
     close_crisis,
     complete_follow_up,
@@ -72,6 +73,7 @@ from services.planning.settings import ReviewPolicy
 
 __all__ = [
     "PENDING_REVIEW",
+    "ClientCasework",
     "ReviewPolicy",
     "add_goal",
     "add_progress_note",
@@ -98,6 +100,7 @@ __all__ = [
     "open_suggestions",
     "overdue_reviews",
     "plan_version",
+    "read_client_casework",
     "read_plan",
     "read_version",
     "record_assignment",

@@ -199,6 +199,13 @@ def list_appointments(
 ) -> Page[Appointment]:
     episodes = readable_episodes(uow, actor, client_id)
     AUDIT.record(uow.session, actor, "read", "appointments", None, client_id)
+    return appointments_page(uow, client_id, episodes, limit=limit, cursor=cursor)
+
+
+def appointments_page(
+    uow: UnitOfWork, client_id: str, episodes: list[str], *, limit: int, cursor: str | None
+) -> Page[Appointment]:
+    """A page of the client's appointments in these episodes, earliest first (no access check)."""
     return keyset_page(
         uow.session,
         select(Appointment).where(

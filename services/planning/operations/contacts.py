@@ -240,6 +240,13 @@ def list_contacts(
     """The client's contacts, newest first, across the episodes the caller may read."""
     episodes = readable_episodes(uow, actor, client_id)
     AUDIT.record(uow.session, actor, "read", "contacts", None, client_id)
+    return contacts_page(uow, client_id, episodes, limit=limit, cursor=cursor)
+
+
+def contacts_page(
+    uow: UnitOfWork, client_id: str, episodes: list[str], *, limit: int, cursor: str | None
+) -> Page[Contact]:
+    """A page of the client's contacts in these episodes, newest first (no access check)."""
     return keyset_page(
         uow.session,
         select(Contact).where(Contact.client_id == client_id, Contact.episode_id.in_(episodes)),

@@ -46,12 +46,10 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
         "record": lambda: person.get("intake", f"/clients/{client_id}/record", limit=200),
     }
     if casework:
-        calls["plans"] = lambda: person.items("planning", "/plans", client_id=client_id)
-        calls["referrals"] = lambda: person.items("referrals", "/referrals", client_id=client_id)
-        calls["contacts"] = lambda: person.items("planning", f"/clients/{client_id}/contacts")
-        calls["appointments"] = lambda: person.items(
-            "planning", f"/clients/{client_id}/appointments"
+        calls["casework"] = lambda: person.get(
+            "planning", f"/clients/{client_id}/casework", limit=200
         )
+        calls["referrals"] = lambda: person.items("referrals", "/referrals", client_id=client_id)
     if "supervisor" in roles() or "intake_worker" in roles() or "admin" in roles():
         calls["managers"] = lambda: person.items("intake", "/case-managers")
     results = person.backend.gather(calls)
@@ -63,7 +61,7 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
         value_or(_whole_list(person, client_id, record, name), [])
         for name in ("assessments", "risk_flags", "consents")
     )
-    plans = value_or(results.get("plans"), [])
+    plans, contacts, appointments = _casework(person, client_id, results.get("casework"))
     referrals = value_or(results.get("referrals"), [])
     points = screens.score_history(assessments)
     open_flags = [flag for flag in flags if flag["status"] == "open"]
@@ -83,8 +81,8 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
         "active_plan": active_plan,
         "referrals": referrals,
         "casework": casework,
-        "contacts": value_or(results.get("contacts"), []),
-        "appointments": value_or(results.get("appointments"), []),
+        "contacts": contacts,
+        "appointments": appointments,
         "timeline": screens.timeline(assessments=assessments, plans=plans, referrals=referrals),
         "managers": value_or(results.get("managers"), []),
         "categories": screens.CONSENT_CATEGORIES,
@@ -97,19 +95,41 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
     }
 
 
-#: Where each list of intake's record continues past its first page.
+#: Where each list of intake's record and planning's casework continues past its first page.
 _RECORD_LISTS = {
     "assessments": "assessments",
     "risk_flags": "risk-flags",
     "consents": "consents",
+    "contacts": "contacts",
+    "appointments": "appointments",
 }
 
 
-def _whole_list(person: Caller, client_id: str, record: dict[str, Any], name: str) -> Any:
+def _whole_list(
+    person: Caller, client_id: str, record: dict[str, Any], name: str, service: str = "intake"
+) -> Any:
     """Every item of one of the record's lists (its first page came with the record); an
     ApiError when a later page could not be read."""
     path = f"/clients/{client_id}/{_RECORD_LISTS[name]}"
-    return attempt(lambda: person.rest("intake", path, record[name]))
+    return attempt(lambda: person.rest(service, path, record[name]))
+
+
+def _casework(person: Caller, client_id: str, found: Any) -> tuple[list[Any], ...]:
+    """Plans, contacts and appointments from planning's casework answer (empty when it refused,
+    or a list the caller may not read)."""
+    if found is None or isinstance(found, ApiError):
+        return [], [], []
+    plans = value_or(
+        attempt(lambda: person.rest("planning", "/plans", found["plans"], client_id=client_id)),
+        [],
+    )
+    lists = (
+        []
+        if found[name] is None
+        else value_or(_whole_list(person, client_id, found, name, "planning"), [])
+        for name in ("contacts", "appointments")
+    )
+    return (plans, *lists)
 
 
 @pages.post("/clients/<client_id>/consents")
