@@ -213,6 +213,7 @@ def run_api(
             target="≥ 0.5x bare",
             check=lambda f: (f.ratio or 0) >= 0.5,
             usual_baseline=usual_rate(f"bare {name}") if judge_baselines else None,
+            failed=mine.errors + baseline.errors,
         )
         outcome.add(
             f"{name} p99 under that load",

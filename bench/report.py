@@ -33,6 +33,9 @@ class Figure:
     #: What the baseline (a rate) usually reaches on a quiet machine (``bench.usual``); None:
     #: not judged (small runs, latencies).
     usual_baseline: float | None = None
+    #: Requests that failed (an error status or none) in the runs behind the figure: a rate that
+    #: counted refused requests is not a result (refusals cost less than the work measured).
+    failed: int = 0
 
     @property
     def ratio(self) -> float | None:
@@ -52,12 +55,14 @@ class Figure:
     def met(self) -> bool | None:
         """None (no verdict) without a target, or when the baseline ran far below its usual
         rate: such a ratio is not a result."""
-        if self.check is None or self.baseline_far_below_usual:
+        if self.check is None or self.baseline_far_below_usual or self.failed:
             return None
         return self.check(self)
 
     @property
     def verdict(self) -> str:
+        if self.check is not None and self.failed:
+            return f"not a result: {self.failed:,} requests failed"
         if self.check is not None and self.baseline_far_below_usual:
             return (
                 f"not a result: baseline far below its usual {_number(self.usual_baseline)}"

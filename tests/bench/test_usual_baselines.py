@@ -90,3 +90,62 @@ def test_usual_rates_of_another_machine_come_from_the_environment(
     assert usual_rate("bare POST /clients") == 2_400
     assert usual_rate("bare GET caseload") is None  # 0: not judged
     assert usual_rate("kombu confirm each") == REFERENCE["kombu confirm each"]
+
+
+def test_a_rate_that_counted_failed_requests_gives_no_verdict() -> None:
+    """Refused requests (a duplicate registration's 409) cost less than the work measured: a
+    rate that counted them would flatter us, so any failure makes the figure no result."""
+    outcome = Outcome("API throughput")
+    outcome.add(
+        "POST /clients throughput",
+        900.0,
+        "req/s",
+        baseline=1_200.0,
+        baseline_name="bare",
+        target="≥ 0.5x bare",
+        check=lambda f: (f.ratio or 0) >= 0.5,
+        failed=3_940,
+    )
+    [figure] = outcome.figures
+    assert figure.met is None
+    row = table([outcome]).splitlines()[-1]
+    assert "not a result: 3,940 requests failed" in row and "| yes |" not in row
+
+
+def test_each_load_run_sends_its_own_requests() -> None:
+    """A measured run after its warm-up must not register the warm-up's people again (their
+    409s were counted as registrations): two runs against one server, no body sent twice."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bench.api import new_client
+    from bench.load import run_load
+
+    bodies: list[list[str]] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            bodies[-1].append(json.dumps(json.loads(body), sort_keys=True))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for _ in range(2):
+            bodies.append([])
+            result = run_load(url, new_client, seconds=0.3, clients=2)
+            assert result.errors == 0 and result.requests == len(bodies[-1]) > 0
+    finally:
+        server.shutdown()
+    warm_up, measured = (set(run) for run in bodies)
+    assert len(warm_up) == len(bodies[0]) and not warm_up & measured
