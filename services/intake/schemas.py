@@ -6,7 +6,6 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.intake.domain import LIFE_DOMAINS, DataCategory, DuplicateOutcome, NeedRating
 from shared.contracts.intake import REQUEST_OUTCOMES
-from shared.pagination import MAX_LIMIT
 from shared.web.paging import CursorPage, PageArgs
 
 CATEGORIES = [category.value for category in DataCategory]
@@ -508,14 +507,6 @@ class ReminderConsentOut(Schema):
     recorded_by = fields.String(metadata={"description": "Who recorded the consent or withdrawal."})
     changed_at = fields.DateTime()
     version = fields.Integer()
-
-
-class ClientRecordArgs(Schema):
-    limit = fields.Integer(
-        load_default=50,
-        validate=validate.Range(min=1, max=MAX_LIMIT),
-        metadata={"description": "At most this many of each list (consents, assessments, flags)."},
-    )
 
 
 class ClientRecordOut(Schema):

@@ -14,7 +14,6 @@ from services.planning.casework_domain import (
     TaskStatus,
 )
 from services.planning.schemas import PlanPage
-from shared.pagination import MAX_LIMIT
 from shared.web.paging import CursorPage, PageArgs
 
 SHORT = validate.Length(min=1, max=500)
@@ -323,14 +322,6 @@ class DischargeSummaryOut(Schema):
     discharged_at = fields.DateTime(allow_none=True)
     written_by = fields.String(allow_none=True)
     updated_at = fields.DateTime()
-
-
-class ClientCaseworkArgs(Schema):
-    limit = fields.Integer(
-        load_default=50,
-        validate=validate.Range(min=1, max=MAX_LIMIT),
-        metadata={"description": "At most this many of each list (plans, contacts, appointments)."},
-    )
 
 
 class ClientCaseworkOut(Schema):

@@ -18,6 +18,20 @@ class PageArgs(Schema):
     )
 
 
+class FirstPagesArgs(Schema):
+    """The query of an answer made of several lists (a record as a screen shows it), each its
+    first page."""
+
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={
+            "description": "At most this many of each list; a list's next_cursor continues it "
+            "at the list's own endpoint."
+        },
+    )
+
+
 class CursorPage(Schema):
     """A page's ``items`` (declared by each list) and where the next page starts."""
 

@@ -23,7 +23,6 @@ from services.intake.schemas import (
     ClientOut,
     ClientPage,
     ClientPatch,
-    ClientRecordArgs,
     ClientRecordOut,
     ClientSearchArgs,
     DischargeIn,
@@ -31,7 +30,7 @@ from services.intake.schemas import (
     NominatedPersonOut,
 )
 from shared.web import current_principal, require_roles
-from shared.web.paging import page_body
+from shared.web.paging import FirstPagesArgs, page_body
 
 
 # -- clients -----------------------------------------------------------------------------------
@@ -104,7 +103,7 @@ def read_client(client_id: str) -> Any:
 
 @clients_bp.route("/<client_id>/record", methods=["GET"])
 @require_roles(*STAFF)
-@clients_bp.arguments(ClientRecordArgs, location="query")
+@clients_bp.arguments(FirstPagesArgs, location="query")
 @clients_bp.response(200, ClientRecordOut)
 def read_client_record(args: dict[str, Any], client_id: str) -> Any:
     """The client record as a screen shows it, in one request: the client, consents, assessments,

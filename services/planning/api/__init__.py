@@ -6,7 +6,7 @@ from typing import Any
 
 from services.planning import domain, operations
 from services.planning.api.casework import CASEWORK_BLUEPRINTS, appointment_out, contact_out
-from services.planning.casework_schemas import ClientCaseworkArgs, ClientCaseworkOut
+from services.planning.casework_schemas import ClientCaseworkOut
 from services.planning.models import AUDIT, Base, Plan, PlanVersion, Review
 from services.planning.operations import contacts as casework_contacts
 from services.planning.schemas import (
@@ -41,7 +41,7 @@ from services.planning.schemas import (
 from shared import emergency_access
 from shared.web import current_principal, require_roles
 from shared.web.audit import audit_blueprint
-from shared.web.paging import PageArgs, page_body
+from shared.web.paging import FirstPagesArgs, PageArgs, page_body
 from shared.web.privacy import privacy_blueprint
 from shared.web.query import Blueprint
 from shared.web.request_context import required_purpose
@@ -171,7 +171,7 @@ def list_plans(args: dict[str, Any]) -> Any:
 
 @client_casework.route("/<client_id>/casework", methods=["GET"])
 @require_roles(*READERS)
-@client_casework.arguments(ClientCaseworkArgs, location="query")
+@client_casework.arguments(FirstPagesArgs, location="query")
 @client_casework.response(200, ClientCaseworkOut)
 def read_client_casework(args: dict[str, Any], client_id: str) -> Any:
     """The client's plans, contacts and appointments (the first ``limit`` of each), each read
