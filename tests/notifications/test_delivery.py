@@ -21,7 +21,7 @@ from services.notifications.channels import (
     render,
 )
 from tests.notifications.conftest import CASE_MANAGER, NOW, SUPERVISOR, NotificationsApi
-from tests.support.mail import free_port
+from tests.support.ports import free_port
 
 
 def test_smtp_failure_is_retried_with_backoff_then_fails_visibly(

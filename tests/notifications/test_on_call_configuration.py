@@ -15,7 +15,7 @@ from services.notifications.channels import placeholder_address
 from shared import metrics
 from shared.worker import start_metrics_server
 from tests.support.backends import Backend, embedded_backend
-from tests.support.mail import free_port
+from tests.support.ports import free_port
 from tests.support.service_api import ServiceApi
 
 REAL_ADDRESSES = {

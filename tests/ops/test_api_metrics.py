@@ -11,8 +11,8 @@ from pathlib import Path
 
 import requests
 
-from tests.support.mail import free_port
 from tests.support.platform import wait_until
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from services.notifications.channels import ChannelConfig, Mailer, SmtpSettingsError
-from tests.support.mail import Mailbox, free_port
+from tests.support.mail import Mailbox
+from tests.support.ports import free_port
 
 USER, PASSWORD = "casehub-relay", "relay-password-1"
 

@@ -19,8 +19,8 @@ from shared.service import ServiceRuntime
 from shared.worker import start_metrics_server, worker_threads
 from tests.support.backends import Backend
 from tests.support.listening import listening_addresses
-from tests.support.mail import free_port
 from tests.support.platform import wait_until
+from tests.support.ports import free_port
 from tests.support.services import RunningServices
 
 

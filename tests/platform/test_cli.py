@@ -21,7 +21,7 @@ from services.cli.dev import ports_in_use
 from shared.clock import agency_today
 from shared.config import SERVICE_NAMES, Settings
 from shared.web.auth import decode_token, mint_token
-from tests.support.mail import free_port
+from tests.support.ports import free_port
 from tests.support.processes import DevProcess, dev_ports, dev_worker_ports
 
 ROOT = Path(__file__).resolve().parents[2]

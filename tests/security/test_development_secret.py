@@ -24,8 +24,8 @@ from shared.config import SERVICE_NAMES, Settings
 from shared.web.auth import mint_token
 from tests.platform.test_deploy import OVERLAYS, rendered
 from tests.support.listening import listening_addresses
-from tests.support.mail import free_port
 from tests.support.platform import wait_until
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPOSED_HOSTS = ("0.0.0.0", "::", "10.1.2.3", "casehub.internal")

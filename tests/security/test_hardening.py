@@ -15,8 +15,8 @@ import requests
 
 from tests.intake.conftest import IntakeApi
 from tests.support.backends import Backend
-from tests.support.mail import free_port
 from tests.support.platform import wait_until
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 3

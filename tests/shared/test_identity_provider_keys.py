@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from shared.config import Settings
 from shared.web.auth import decode_token
 from shared.web.problems import Problem
-from tests.support.mail import free_port
+from tests.support.ports import free_port
 
 
 class IdentityProvider:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import email
-import socket
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tests.support.ports import free_port
 
 
 @dataclass
@@ -24,12 +25,6 @@ class Mailbox:
 
     def to(self, address: str) -> list[Message]:
         return [message for message in self.messages if message["To"] == address]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_smtp() -> tuple[Controller, Mailbox, int]:

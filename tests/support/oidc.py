@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import urllib.parse
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from tests.support.ports import free_port
 
 NODE_DIR = Path(__file__).parent / "node"
 WEB_CLIENT_ID = "casehub-web"
@@ -43,12 +44,6 @@ def ensure_node_modules() -> None:
                 "npm is needed for the test OpenID provider (Node.js, Debian nodejs npm)"
             )
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from tests.support.mail import free_port
+from tests.support.ports import free_port
 
 
 def _missing(*commands: str) -> str | None:

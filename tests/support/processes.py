@@ -25,8 +25,8 @@ from shared.crypto import generate_key
 from shared.messaging.topology import Topology
 from shared.service import subscriptions
 from shared.web import mint_token
-from tests.support.mail import free_port
 from tests.support.platform import wait_until
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CASEHUB = [sys.executable, "-m", "services.cli"]

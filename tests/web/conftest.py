@@ -24,8 +24,8 @@ from shared.config import SERVICE_NAMES, Settings
 from tests.support.backends import Backend as TestBackend
 from tests.support.backends import embedded_backend
 from tests.support.journey import bearer
-from tests.support.oidc import free_port
 from tests.support.platform import wait_until
+from tests.support.ports import free_port
 from tests.support.services import RunningServices
 
 CSRF = re.compile(r'(?:name="csrf_token" value="|"X-CSRF-Token": ")([^"]+)"')

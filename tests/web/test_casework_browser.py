@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.support.oidc import ensure_node_modules, free_port
+from tests.support.oidc import ensure_node_modules
+from tests.support.ports import free_port
 from tests.web.conftest import CASE_MANAGER, WebPlatform
 from tests.web.test_browser import accessible, shot
 from tests.web.test_casework import assigned_client, hours_ago

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.support.oidc import free_port
+from tests.support.ports import free_port
 from tests.web.conftest import WebPlatform
 
 pytestmark = pytest.mark.slow
