@@ -179,7 +179,7 @@ def platform(
     for name in SERVICES:
         running.start_worker(name)
     for name in SERVICES:
-        assert wait_until(lambda n=name: running.answers(n), timeout=60), f"{name} never answered"
+        running.await_api(name)
     yield running
     running.stop()
 

@@ -3,6 +3,7 @@ per service, started with the `casehub` CLI, so tests can stop, kill and restart
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import random
@@ -30,6 +31,34 @@ from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CASEHUB = [sys.executable, "-m", "services.cli"]
+
+
+def _listening_inode(port: int) -> str | None:
+    """The inode of the TCP socket listening on ``port`` (any address), from /proc/net."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                return fields[9]
+    return None
+
+
+def _holds_socket(pid: int, inode: str) -> bool:
+    """Whether process ``pid`` has the socket ``inode`` open (a gunicorn arbiter its listener)."""
+    target = f"socket:[{inode}]"
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for descriptor in descriptors:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{descriptor}") == target:
+                return True
+    return False
 
 
 class ProcessPlatform:
@@ -67,6 +96,7 @@ class ProcessPlatform:
         }
         self.settings = Settings.from_env("tests", self.environment)
         self.apis: dict[str, subprocess.Popen[bytes]] = {}
+        self._api_workers: dict[str, int] = {}
         #: Where each API's gunicorn master and each worker serve /metrics (ports of their own).
         self.api_metrics_ports: dict[str, int] = {}
         self.worker_metrics_ports: dict[str, list[int]] = {name: [] for name in SERVICE_NAMES}
@@ -96,11 +126,44 @@ class ProcessPlatform:
     def start_api(self, name: str, workers: int = 1) -> None:
         port = str(self.ports[name])
         self.api_metrics_ports[name] = free_port()
+        self._api_workers[name] = workers
         self.apis[name] = self._spawn(
             f"{name}-api",
             *("api", name, "--no-migrate", "--workers", str(workers), "--host", "127.0.0.1"),
             *("--port", port, "--metrics-port", str(self.api_metrics_ports[name])),
         )
+
+    def await_api(self, name: str, timeout: float = 60) -> None:
+        """Wait until ``name``'s API answers on its port, and it is this API that listens there
+        (not another test's server that took the port between choosing and binding). An API that
+        could not bind its ports is started again on new ones, at most twice; one that died of
+        anything else, or never answered, fails the test with its log."""
+        for attempt in range(3):
+            process = self.apis[name]
+            wait_until(
+                lambda p=process: (
+                    p.poll() is not None or (self.answers(name) and self.listens(name))
+                ),
+                timeout=timeout,
+            )
+            if process.poll() is None and self.answers(name) and self.listens(name):
+                return
+            log = (self.data_dir / f"{name}-api.log").read_text(errors="replace")
+            taken = "Address already in use" in log or "Connection in use" in log
+            if process.poll() is not None and taken and attempt < 2:
+                self.ports[name] = free_port()
+                self.start_api(name, self._api_workers[name])
+                continue
+            raise AssertionError(f"{name} never answered; its log ends:\n{log[-3000:]}")
+
+    def listens(self, name: str) -> bool:
+        """Whether the socket listening on ``name``'s port is this API's (Linux /proc; True where
+        there is no /proc to ask)."""
+        if not Path("/proc/net/tcp").exists():
+            return True
+        inode = _listening_inode(self.ports[name])
+        process = self.apis.get(name)
+        return inode is not None and process is not None and _holds_socket(process.pid, inode)
 
     def start_worker(self, name: str) -> subprocess.Popen[bytes]:
         metrics_port = free_port()
@@ -119,7 +182,7 @@ class ProcessPlatform:
         for name in self.services if workers is None else workers:
             self.start_worker(name)
         for name in self.services:
-            assert wait_until(lambda n=name: self.answers(n), timeout=60), f"{name} never answered"
+            self.await_api(name)
 
     def answers(self, name: str) -> bool:
         try:
