@@ -17,10 +17,13 @@ import threading
 from pathlib import Path
 
 #: Ports a block: each pytest-xdist worker (and the main process) chooses in its own.
-BLOCK = 4_000
+BLOCK = 2_500
 #: Where the kernel's ephemeral range starts when /proc does not say (Linux's default).
 EPHEMERAL_START = 32_768
+#: The blocks lie in 10000-19999: 20000 on is where the tests' ``casehub dev`` instances go
+#: (``tests.support.processes.DEV_BASE_PORTS``, their workers' metrics ports above them).
 _LOWEST = 10_000
+_HIGHEST = 20_000
 
 _lock = threading.Lock()
 _handed_out: set[int] = set()
@@ -38,12 +41,13 @@ def _block() -> range:
     the room under the ephemeral range."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     index = int(worker[2:]) + 1 if worker[:2] == "gw" and worker[2:].isdigit() else 0
-    blocks = max(1, (_ephemeral_start() - _LOWEST) // BLOCK)
+    blocks = max(1, (min(_HIGHEST, _ephemeral_start()) - _LOWEST) // BLOCK)
     start = _LOWEST + (index % blocks) * BLOCK
     return range(start, start + BLOCK)
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
+    """Whether nothing holds ``port`` on the loopback address now."""
     with socket.socket() as probe:
         try:
             probe.bind(("127.0.0.1", port))
@@ -56,7 +60,7 @@ def free_port() -> int:
     """A port no server listens on, that the kernel will not hand out, not given before here."""
     with _lock:
         block = _block()
-        if _ephemeral_start() - _LOWEST < BLOCK:  # no room below the ephemeral range
+        if min(_HIGHEST, _ephemeral_start()) - _LOWEST < BLOCK:  # no room below the ephemeral range
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
                 return int(probe.getsockname()[1])
@@ -65,7 +69,7 @@ def free_port() -> int:
             offset = random.randrange(BLOCK)
             for step in range(BLOCK):
                 port = block[(offset + step) % BLOCK]
-                if port not in _handed_out and _bindable(port):
+                if port not in _handed_out and bindable(port):
                     _handed_out.add(port)
                     return port
             _handed_out.difference_update(block)  # every port given once: a second round

@@ -9,7 +9,6 @@ import queue
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +26,7 @@ from shared.messaging.topology import Topology
 from shared.service import subscriptions
 from shared.web import mint_token
 from tests.support.platform import wait_until
-from tests.support.ports import free_port
+from tests.support.ports import bindable, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CASEHUB = [sys.executable, "-m", "services.cli"]
@@ -336,15 +335,6 @@ DEV_BASE_PORT = SERVICE_PORTS[SERVICE_NAMES[0]]
 MAIL_PORT = 1025
 
 
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def dev_worker_ports(base: int) -> list[int]:
     """The workers' metrics ports, moved from 9101… as far as the base port moves from 8001."""
     return [WORKER_METRICS_PORTS[name] + base - DEV_BASE_PORT for name in SERVICE_NAMES]
@@ -363,5 +353,5 @@ def dev_ports() -> tuple[int, int]:
             mail,
             *dev_worker_ports(base),
         ]
-        if all(1024 <= port < 32768 and _is_free(port) for port in ports):
+        if all(1024 <= port < 32768 and bindable(port) for port in ports):
             return base, mail
