@@ -38,7 +38,7 @@ def _ephemeral_start() -> int:
 
 def _block() -> range:
     """This process's block: the main process the first, worker gwN the (N+2)th, cycling through
-    the room under the ephemeral range."""
+    the room between 10000 and the lower of 20000 and the ephemeral range."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     index = int(worker[2:]) + 1 if worker[:2] == "gw" and worker[2:].isdigit() else 0
     blocks = max(1, (min(_HIGHEST, _ephemeral_start()) - _LOWEST) // BLOCK)

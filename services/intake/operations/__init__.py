@@ -15,6 +15,7 @@ from services.intake.operations.access import (
     visible_clients,
 )
 from services.intake.operations.assessments import (
+    amendments_of,
     list_assessments,
     list_risk_flags,
     read_assessment,
@@ -69,7 +70,7 @@ from services.intake.operations.outcomes import (
     announce_due_reassessments,
     client_outcomes,
 )
-from services.intake.operations.record import ClientRecord, amendments_of, read_client_record
+from services.intake.operations.record import ClientRecord, read_client_record
 from services.intake.operations.registration import register_client
 from services.intake.operations.requests import (
     decide_referral_request,

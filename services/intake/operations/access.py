@@ -80,6 +80,21 @@ def page_of_client_records(
     """One page of a client's records of one kind, oldest first; the read is audited once."""
     client = load_client(uow, actor, client_id)
     AUDIT.record(uow.session, actor, "read", kind, None, client.id)
+    return client_records_page(uow, client, record, order, limit=limit, cursor=cursor)
+
+
+def client_records_page(
+    uow: UnitOfWork,
+    client: Client,
+    record: type[RecordT],
+    order: Sequence[Any],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[RecordT]:
+    """A page of a client's records of one kind in ``order`` (no access check, no audit: the
+    caller did both). A list's order is one constant, so a page started in one answer (the client
+    record) continues with the same cursor at the list's own endpoint."""
     return keyset_page(
         uow.session,
         select(record).where(record.client_id == client.id),  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,10 @@ from shared.errors import Conflict, NotFound
 from shared.identity import Principal
 from shared.pagination import Page
 from shared.unit_of_work import UnitOfWork
+
+#: The order of a client's assessments and risk flags (oldest first), wherever a page is read.
+ASSESSMENT_ORDER = (Assessment.completed_at, Assessment.version, Assessment.id)
+RISK_FLAG_ORDER = (RiskFlag.opened_at, RiskFlag.id)
 
 
 def record_assessment(
@@ -161,7 +165,7 @@ def list_assessments(
         actor,
         client_id,
         Assessment,
-        [Assessment.completed_at, Assessment.version, Assessment.id],
+        ASSESSMENT_ORDER,
         kind="assessment",
         limit=limit,
         cursor=cursor,
@@ -180,9 +184,19 @@ def read_assessment(
 
 
 def superseded_by(uow: UnitOfWork, assessment: Assessment) -> str | None:
-    return uow.session.scalars(
-        select(Assessment.id).where(Assessment.supersedes_id == assessment.id)
-    ).first()
+    return amendments_of(uow, [assessment]).get(assessment.id)
+
+
+def amendments_of(uow: UnitOfWork, assessments: Sequence[Assessment]) -> dict[str, str]:
+    """For each assessment that was amended, the id of the version amending it: one query for a
+    page (a query per assessment before)."""
+    ids = [assessment.id for assessment in assessments]
+    if not ids:
+        return {}
+    rows = uow.session.execute(
+        select(Assessment.supersedes_id, Assessment.id).where(Assessment.supersedes_id.in_(ids))
+    )
+    return {old: new for old, new in rows if old is not None}
 
 
 def list_risk_flags(
@@ -193,7 +207,7 @@ def list_risk_flags(
         actor,
         client_id,
         RiskFlag,
-        [RiskFlag.opened_at, RiskFlag.id],
+        RISK_FLAG_ORDER,
         kind="risk_flag",
         limit=limit,
         cursor=cursor,

@@ -24,6 +24,9 @@ from shared.identity import Principal
 from shared.pagination import Page
 from shared.unit_of_work import UnitOfWork
 
+#: The order of a client's consents (oldest first), wherever a page of them is read.
+CONSENT_ORDER = (Consent.granted_at, Consent.id)
+
 
 def consent_in_force(consent: Consent, at: datetime) -> bool:
     """The shared rule (``shared.rules``) applied to a stored consent, on the agency's clock."""
@@ -86,7 +89,7 @@ def list_consents(
         actor,
         client_id,
         Consent,
-        [Consent.granted_at, Consent.id],
+        CONSENT_ORDER,
         kind="consent",
         limit=limit,
         cursor=cursor,

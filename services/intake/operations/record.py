@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from services.intake.models import (
     AUDIT,
     Assessment,
@@ -19,9 +17,15 @@ from services.intake.models import (
     ReminderConsent,
     RiskFlag,
 )
-from services.intake.operations.access import load_client
+from services.intake.operations.access import client_records_page, load_client
+from services.intake.operations.assessments import (
+    ASSESSMENT_ORDER,
+    RISK_FLAG_ORDER,
+    amendments_of,
+)
+from services.intake.operations.consent import CONSENT_ORDER
 from shared.identity import Principal
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page
 from shared.unit_of_work import UnitOfWork
 
 
@@ -40,43 +44,18 @@ class ClientRecord:
     reminder_consent: ReminderConsent | None
 
 
-def _first_page(
-    uow: UnitOfWork, record: Any, client: Client, order: Sequence[Any], limit: int
-) -> Page[Any]:
-    return keyset_page(
-        uow.session,
-        select(record).where(record.client_id == client.id),
-        list(order),
-        limit=limit,
-        cursor=None,
-    )
-
-
-def amendments_of(uow: UnitOfWork, assessments: Sequence[Assessment]) -> dict[str, str]:
-    """For each assessment that was amended, the id of the version amending it: one query."""
-    ids = [assessment.id for assessment in assessments]
-    if not ids:
-        return {}
-    rows = uow.session.execute(
-        select(Assessment.supersedes_id, Assessment.id).where(Assessment.supersedes_id.in_(ids))
-    ).all()
-    return {str(old): new for old, new in rows}
-
-
 def read_client_record(
     uow: UnitOfWork, actor: Principal, client_id: str, *, limit: int
 ) -> ClientRecord:
     """404 as ``read_client`` when the caller may not see the client."""
     client = load_client(uow, actor, client_id)
-    consents = _first_page(uow, Consent, client, [Consent.granted_at, Consent.id], limit)
-    assessments = _first_page(
-        uow,
-        Assessment,
-        client,
-        [Assessment.completed_at, Assessment.version, Assessment.id],
-        limit,
-    )
-    flags = _first_page(uow, RiskFlag, client, [RiskFlag.opened_at, RiskFlag.id], limit)
+
+    def first_page(record: Any, order: Sequence[Any]) -> Page[Any]:
+        return client_records_page(uow, client, record, order, limit=limit, cursor=None)
+
+    consents = first_page(Consent, CONSENT_ORDER)
+    assessments = first_page(Assessment, ASSESSMENT_ORDER)
+    flags = first_page(RiskFlag, RISK_FLAG_ORDER)
     reminders = uow.session.get(ReminderConsent, client.id)
     AUDIT.record(uow.session, actor, "read", "client", client.id, client.id, via="record")
     for kind in ("consent", "assessment", "risk_flag"):

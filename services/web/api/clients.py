@@ -95,22 +95,13 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
     }
 
 
-#: Where each list of intake's record and planning's casework continues past its first page.
-_RECORD_LISTS = {
-    "assessments": "assessments",
-    "risk_flags": "risk-flags",
-    "consents": "consents",
-    "contacts": "contacts",
-    "appointments": "appointments",
-}
-
-
 def _whole_list(
     person: Caller, client_id: str, record: dict[str, Any], name: str, service: str = "intake"
 ) -> Any:
-    """Every item of one of the record's lists (its first page came with the record); an
-    ApiError when a later page could not be read."""
-    path = f"/clients/{client_id}/{_RECORD_LISTS[name]}"
+    """Every item of one of the record's lists (its first page came with the record; the rest is
+    at the list's own endpoint, ``risk_flags`` at ``…/risk-flags``); an ApiError when a later
+    page could not be read."""
+    path = f"/clients/{client_id}/{name.replace('_', '-')}"
     return attempt(lambda: person.rest(service, path, record[name]))
 
 
