@@ -128,6 +128,8 @@ class Settings:
     prefetch: int = 200
     relay_batch_size: int = 500
     relay_poll_interval: float = 1.0
+    #: The shortest time between two relay wake-ups one process sends (``CommitNotifier``).
+    relay_wake_interval: float = 0.02
     confirm_timeout: float = 10.0
     broker_connect_timeout: float = 5.0
     broker_heartbeat: int = 30
@@ -258,6 +260,7 @@ class Settings:
             prefetch=min(max(int(env.get("CASEHUB_PREFETCH", "200")), 1), 500),
             relay_batch_size=int(env.get("CASEHUB_RELAY_BATCH_SIZE", "500")),
             relay_poll_interval=float(env.get("CASEHUB_RELAY_POLL_INTERVAL", "1.0")),
+            relay_wake_interval=float(env.get("CASEHUB_RELAY_WAKE_INTERVAL", "0.02")),
             confirm_timeout=float(env.get("CASEHUB_CONFIRM_TIMEOUT", "10")),
             broker_connect_timeout=float(env.get("CASEHUB_BROKER_CONNECT_TIMEOUT", "5")),
             broker_heartbeat=int(env.get("CASEHUB_BROKER_HEARTBEAT", "30")),

@@ -136,7 +136,11 @@ class ServiceRuntime:
             self.spec.name,
             self.spec.tables.outbox,
             self.spec.registry,
-            notifier=CommitNotifier(self.database, notification_channel(self.spec.name))
+            notifier=CommitNotifier(
+                self.database,
+                notification_channel(self.spec.name),
+                min_interval=self.settings.relay_wake_interval,
+            )
             if self.database.is_postgresql
             else None,
         )

@@ -4,14 +4,16 @@ write wakes the relay."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from shared.contracts import REGISTRY
 from shared.db import CommitNotifier, CommitSignal, Database, service_metadata, signal_on_commit
@@ -134,3 +136,34 @@ def test_events_written_before_a_rolled_back_savepoint_still_wake_the_relay(
         assert relay.wait(5) is True
     finally:
         relay.close()
+
+
+def test_a_burst_of_commits_sends_one_wake_up_at_once_and_at_most_one_more(
+    database: Database,
+) -> None:
+    """The first commit after a quiet spell wakes the relay at once; the commits that follow
+    within the interval share one wake-up sent when it ends, not one each."""
+    libpq_url = make_url(database.url).set(drivername="postgresql")
+    listener = psycopg.connect(libpq_url.render_as_string(hide_password=False), autocommit=True)
+    try:
+        listener.execute(f'LISTEN "{CHANNEL}"')
+        notifier = CommitNotifier(database, CHANNEL, min_interval=1.0)
+
+        def commit_every_50_ms() -> None:  # one wake-up each without the interval
+            for _ in range(10):
+                notifier.notify()
+                time.sleep(0.05)
+
+        started = time.monotonic()
+        committing = threading.Thread(target=commit_every_50_ms)
+        committing.start()
+        arrivals = [
+            time.monotonic() - started for _ in listener.notifies(timeout=3.0, stop_after=3)
+        ]
+        committing.join()
+    finally:
+        listener.close()
+    assert 1 <= len(arrivals) <= 2, arrivals
+    assert arrivals[0] < 0.5  # at once, not held back for the interval
+    if len(arrivals) == 2:
+        assert arrivals[1] - arrivals[0] >= 0.9  # the burst's rest waited for the interval
