@@ -35,8 +35,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from shared import at_commit
+
 #: Rows recorded in a session, waiting for its commit: (audit table, head table, values).
 PENDING_KEY = "casehub_audit_pending"
+#: Other rows inserted at commit, with the audit row where possible: (table, values).
+RIDERS_KEY = "casehub_rows_at_commit"
 HASH_LENGTH = 64
 #: The columns a row's hash covers, in this order (with the previous row's hash first).
 HASHED = (
@@ -97,7 +101,13 @@ def row_hash(prev_hash: str | None, row: Mapping[str, Any]) -> str:
 
 def defer(session: Session, table: Table, head: Table, values: dict[str, Any]) -> None:
     """Record a row to be chained and inserted when the session's transaction commits."""
-    session.info.setdefault(PENDING_KEY, []).append((table, head, values))
+    at_commit.defer(session, PENDING_KEY, (table, head, values))
+
+
+def insert_at_commit(session: Session, table: Table, values: dict[str, Any]) -> None:
+    """Insert a row (an outbox row) when the session's transaction commits; when it is the only
+    one, in the statement that chains the transaction's audit row: one round trip, not two."""
+    at_commit.defer(session, RIDERS_KEY, (table, values))
 
 
 def _lock_head(session: Session, head: Table) -> Any:
@@ -124,8 +134,10 @@ def _hold_lane(session: Session, head: Table) -> Any:
 
 @event.listens_for(Session, "before_commit")
 def _chain_pending_rows(session: Session) -> None:
-    pending = session.info.pop(PENDING_KEY, None)
+    riders = at_commit.take(session, RIDERS_KEY)
+    pending = at_commit.take(session, PENDING_KEY)
     if not pending:
+        _insert_riders(session, riders)
         return
     by_head: dict[Table, list[tuple[Table, dict[str, Any]]]] = {}
     for table, head, values in pending:
@@ -136,7 +148,11 @@ def _chain_pending_rows(session: Session) -> None:
             # The changes first, so the lane is held for this statement and the COMMIT only;
             # then the statement on the connection, without the ORM's execution around it.
             session.flush()
-            if _chain_in_one_statement(session, *rows[0], head):
+            rider = riders[0] if len(riders) == 1 else None
+            chained = _chain_in_one_statement(session, *rows[0], head, rider=rider)
+            if rider is not None:
+                riders = []  # the statement inserted it, whether or not a lane was free
+            if chained:
                 continue
         if postgresql and _chain_many_rows(session, head, rows):
             continue
@@ -153,6 +169,22 @@ def _chain_pending_rows(session: Session) -> None:
         session.execute(
             update(head).where(head.c.id == lane).values(last_id=last_id, last_hash=prev)
         )
+    _insert_riders(session, riders)
+
+
+def _insert_riders(session: Session, riders: list[tuple[Table, dict[str, Any]]]) -> None:
+    """Rows that did not ride in an audit statement: each run of one table's rows in one
+    statement, in the order they were recorded."""
+    connection = session.connection() if riders else None
+    start = 0
+    while start < len(riders):
+        table = riders[start][0]
+        end = start
+        while end < len(riders) and riders[end][0] is table:
+            end += 1
+        assert connection is not None
+        connection.execute(insert(table), [values for _table, values in riders[start:end]])
+        start = end
 
 
 def _hashed_after_prev(values: Mapping[str, Any]) -> str:
@@ -172,11 +204,18 @@ def _hashed_after_prev(values: Mapping[str, Any]) -> str:
 #: columns: building it anew for each audited request (and its cache key) was a fifth of a
 #: request's CPU time in the profile. Keyed by table names, as every ``AuditTrail`` (some made
 #: per call) has the same shape.
-_ONE_STATEMENT: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+_ONE_STATEMENT: dict[tuple[Any, ...], Any] = {}
 
 
-def _one_statement(table: Table, head: Table, columns: tuple[str, ...]) -> Any:
-    key = (table.name, head.name, columns)
+def _one_statement(
+    table: Table,
+    head: Table,
+    columns: tuple[str, ...],
+    rider: tuple[Table, tuple[str, ...]] | None = None,
+) -> Any:
+    """``rider``: (table, columns) of another row the statement inserts too (an outbox row: a
+    data-modifying CTE runs whatever the rest of the statement finds)."""
+    key = (table.name, head.name, columns, rider and (rider[0].name, rider[1]))
     statement = _ONE_STATEMENT.get(key)
     if statement is None:
         held = (
@@ -211,20 +250,37 @@ def _one_statement(table: Table, head: Table, columns: tuple[str, ...]) -> Any:
                 last_hash=select(chained.c.row_hash).scalar_subquery(),
             )
         )
+        if rider is not None:
+            rider_table, rider_columns = rider
+            row = {
+                name: bindparam(f"rider_{name}", type_=rider_table.c[name].type)
+                for name in rider_columns
+            }
+            # One row (VALUES of several rows is compiled anew each time: not cacheable).
+            statement = statement.add_cte(insert(rider_table).values(row).cte("rider"))
         _ONE_STATEMENT[key] = statement
     return statement
 
 
 def _chain_in_one_statement(
-    session: Session, table: Table, values: dict[str, Any], head: Table
+    session: Session,
+    table: Table,
+    values: dict[str, Any],
+    head: Table,
+    *,
+    rider: tuple[Table, dict[str, Any]] | None = None,
 ) -> bool:
     """PostgreSQL: take a free lane, hash the row onto it, insert it and move the lane's head in
     one statement, so the head is held for that one round trip and the COMMIT, not three. False
     when no lane was free (or there is no head row yet, a database made from the models): the
     caller chains the usual way, waiting for a lane. Run on the session's connection, without the
-    ORM's autoflush and execution context: the caller flushes first where there is anything."""
-    statement = _one_statement(table, head, tuple(values))
+    ORM's autoflush and execution context: the caller flushes first where there is anything.
+    ``rider`` (a row inserted at commit) is inserted by the same statement in any case."""
+    shape = (rider[0], tuple(rider[1])) if rider is not None else None
+    statement = _one_statement(table, head, tuple(values), shape)
     parameters = {f"audit_{name}": value for name, value in values.items()}
+    if rider is not None:
+        parameters.update({f"rider_{name}": value for name, value in rider[1].items()})
     parameters["hashed_rest"] = _hashed_after_prev(values)
     moved = session.connection().execute(statement, parameters)
     return moved.rowcount == 1
@@ -270,7 +326,7 @@ def chain_single_row_now(session: Session) -> list[Any]:
     one statement, which commits by itself, durably, before this returns. Returns what is left
     to chain in a transaction of its own: nothing, or the pending rows when they are not exactly
     one or no lane was free (the statement then wrote nothing)."""
-    pending = session.info.pop(PENDING_KEY, None) or []
+    pending = at_commit.take(session, PENDING_KEY)
     if len(pending) != 1:
         return pending
     [(table, head, values)] = pending
@@ -280,12 +336,7 @@ def chain_single_row_now(session: Session) -> list[Any]:
 
 def chain_later(session: Session, pending: list[Any]) -> None:
     """Hand rows ``chain_single_row_now`` left to a session whose commit chains them."""
-    session.info.setdefault(PENDING_KEY, []).extend(pending)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_pending_rows(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
+    at_commit.give_back(session, PENDING_KEY, pending)
 
 
 @dataclass
