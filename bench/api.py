@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import create_engine, event, insert
 
 from bench import bare_app
-from bench.environment import PeakMemory, Stack, children, resident_mb
+from bench.environment import PeakMemory, Stack, children, cpu_of, local_postgres, resident_mb
 from bench.load import LoadResult, random_name, run_load
 from bench.profiling import Sampler
 from bench.report import Outcome, add_memory, until_baselines_are_usual
@@ -117,6 +117,29 @@ def seed(stack: Stack, clients: int) -> int:
     return managers
 
 
+class ServerCpu:
+    """CPU the servers spent on one load run, per request: the API's gunicorn workers and the
+    PostgreSQL processes on this machine (a backend started during the run counts from zero).
+    The load generator shares the cores, so a throughput ratio leans toward 1 where it is the
+    bottleneck; CPU a request is what a request costs the servers wherever they run."""
+
+    def __init__(self, workers: Any) -> None:
+        """Reads where the servers' CPU stands: create it right before the run."""
+        self._workers = workers
+        self._api = cpu_of(workers())
+        self._database = cpu_of(local_postgres())
+        self.api_ms = self.database_ms = 0.0
+
+    def measured(self, requests: int) -> ServerCpu:
+        """Call right after the run of ``requests`` requests."""
+        api, database = cpu_of(self._workers()), cpu_of(local_postgres())
+        spent_api = sum(used - self._api.get(pid, 0.0) for pid, used in api.items())
+        spent_db = sum(used - self._database.get(pid, 0.0) for pid, used in database.items())
+        self.api_ms = 1000 * spent_api / max(requests, 1)
+        self.database_ms = 1000 * spent_db / max(requests, 1)
+        return self
+
+
 def statements_per_request(stack: Stack, managers: int) -> dict[str, int]:
     """SQL statements one request runs, counted in-process with the same app (the profile says
     where time goes; this says why: round trips)."""
@@ -169,6 +192,7 @@ def run_api(
         results: dict[str, tuple[LoadResult, LoadResult]] = {}
         profiles: dict[str, str] = {}
         peaks: list[float] = []
+        cpu: dict[str, tuple[ServerCpu, ServerCpu]] = {}
         for name, maker, headers in (
             ("POST /clients", new_client, writer),
             ("GET caseload", caseload, admin),
@@ -178,6 +202,7 @@ def run_api(
                 maker: Any = maker,
                 headers: dict[str, str] = headers,
                 baseline_name: str = f"bare {name}",
+                endpoint: str = name,
             ) -> tuple[tuple[LoadResult, LoadResult], dict[str, float]]:
                 # Both sides warm up on this endpoint first, equally: a freshly started worker
                 # serves its first ~10,000 registrations up to a third slower than later ones
@@ -186,9 +211,13 @@ def run_api(
                 run_load(ours, maker, headers=headers, seconds=WARM_UP_SECONDS)
                 run_load(bare, maker, seconds=WARM_UP_SECONDS)
                 with PeakMemory(workers) as peak:
+                    our_cpu = ServerCpu(workers)
                     mine = run_load(ours, maker, headers=headers, seconds=seconds)
+                    our_cpu.measured(mine.requests)
                 peaks.append(peak.peak)
+                bare_cpu = ServerCpu(partial(children, bare_process.pid))
                 baseline = run_load(bare, maker, seconds=seconds)
+                cpu[endpoint] = (our_cpu, bare_cpu.measured(baseline.requests))  # as reported
                 return (mine, baseline), {baseline_name: baseline.rate}
 
             results[name] = until_baselines_are_usual(
@@ -220,6 +249,16 @@ def run_api(
             mine.percentile(99) * 1000,
             "ms",
             baseline=baseline.percentile(99) * 1000,
+            baseline_name="bare",
+        )
+        ours_cpu, bare_cpu = cpu[name]
+        outcome.add(
+            f"{name} server CPU a request (API workers + PostgreSQL: "
+            f"{ours_cpu.api_ms:.2f} + {ours_cpu.database_ms:.2f} ms; bare "
+            f"{bare_cpu.api_ms:.2f} + {bare_cpu.database_ms:.2f} ms)",
+            ours_cpu.api_ms + ours_cpu.database_ms,
+            "ms",
+            baseline=bare_cpu.api_ms + bare_cpu.database_ms,
             baseline_name="bare",
         )
         if mine.errors or baseline.errors:

@@ -69,6 +69,30 @@ def machine_busy() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+def local_postgres() -> list[int]:
+    """PostgreSQL's processes on this machine (none when the bench's server is elsewhere)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue  # ended meanwhile
+    return found
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    """CPU seconds each process has used so far (those that ended meanwhile left out)."""
+    used = {}
+    for pid in pids:
+        try:
+            used[pid] = cpu_seconds(pid)
+        except (OSError, IndexError):
+            continue
+    return used
+
+
 def children(pid: int) -> list[int]:
     """Direct children (gunicorn's workers under its arbiter)."""
     path = Path(f"/proc/{pid}/task/{pid}/children")

@@ -13,6 +13,7 @@ The heads also catch rows deleted from the end of a lane."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -175,16 +176,8 @@ def _chain_pending_rows(session: Session) -> None:
 def _insert_riders(session: Session, riders: list[tuple[Table, dict[str, Any]]]) -> None:
     """Rows that did not ride in an audit statement: each run of one table's rows in one
     statement, in the order they were recorded."""
-    connection = session.connection() if riders else None
-    start = 0
-    while start < len(riders):
-        table = riders[start][0]
-        end = start
-        while end < len(riders) and riders[end][0] is table:
-            end += 1
-        assert connection is not None
-        connection.execute(insert(table), [values for _table, values in riders[start:end]])
-        start = end
+    for table, run in itertools.groupby(riders, key=lambda rider: rider[0]):
+        session.connection().execute(insert(table), [values for _table, values in run])
 
 
 def _hashed_after_prev(values: Mapping[str, Any]) -> str:
