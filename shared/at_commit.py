@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.orm import Session, SessionTransaction
 
+#: Rows to insert at commit, (table, values): ``shared.audit_chain``'s commit hook writes them,
+#: a lone one in the statement that chains a lone audit row.
+ROWS_KEY = "casehub_rows_at_commit"
 #: The session.info keys whose items this module keeps.
-_KEYS: set[str] = set()
+_KEYS: set[str] = {ROWS_KEY}
 
 
 def defer(session: Session, key: str, item: Any) -> None:
     """Keep ``item`` under ``key`` until ``take`` (at commit) or a rollback that covers it."""
     _KEYS.add(key)
     session.info.setdefault(key, []).append((session.get_nested_transaction(), item))
+
+
+def insert_at_commit(session: Session, table: Table, values: dict[str, Any]) -> None:
+    """Insert a row (an outbox row) when the session's transaction commits."""
+    defer(session, ROWS_KEY, (table, values))
 
 
 def take(session: Session, key: str) -> list[Any]:

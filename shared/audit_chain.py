@@ -40,8 +40,6 @@ from shared import at_commit
 
 #: Rows recorded in a session, waiting for its commit: (audit table, head table, values).
 PENDING_KEY = "casehub_audit_pending"
-#: Other rows inserted at commit, with the audit row where possible: (table, values).
-RIDERS_KEY = "casehub_rows_at_commit"
 HASH_LENGTH = 64
 #: The columns a row's hash covers, in this order (with the previous row's hash first).
 HASHED = (
@@ -105,12 +103,6 @@ def defer(session: Session, table: Table, head: Table, values: dict[str, Any]) -
     at_commit.defer(session, PENDING_KEY, (table, head, values))
 
 
-def insert_at_commit(session: Session, table: Table, values: dict[str, Any]) -> None:
-    """Insert a row (an outbox row) when the session's transaction commits; when it is the only
-    one, in the statement that chains the transaction's audit row: one round trip, not two."""
-    at_commit.defer(session, RIDERS_KEY, (table, values))
-
-
 def _lock_head(session: Session, head: Table) -> Any:
     """Lane 1, waited for (SQLite, sealing, and a database made from the models)."""
     statement = select(head).where(head.c.id == 1).with_for_update()
@@ -135,7 +127,9 @@ def _hold_lane(session: Session, head: Table) -> Any:
 
 @event.listens_for(Session, "before_commit")
 def _chain_pending_rows(session: Session) -> None:
-    riders = at_commit.take(session, RIDERS_KEY)
+    """Also inserts the rows ``at_commit.insert_at_commit`` kept (outbox rows): a lone one in the
+    statement that chains a lone audit row, one round trip for both."""
+    riders = at_commit.take(session, at_commit.ROWS_KEY)
     pending = at_commit.take(session, PENDING_KEY)
     if not pending:
         _insert_riders(session, riders)

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Table, event, func, select
 from sqlalchemy.orm import Session
 
-from shared import audit_chain, context, metrics, tracing
+from shared import at_commit, context, metrics, tracing
+from shared import audit_chain as _commit_hook  # noqa: F401 - inserts the rows kept at commit
 from shared.contracts import ContractRegistry, Event
 from shared.db import CommitNotifier, Database
 
@@ -60,7 +61,7 @@ class OutboxWriter:
         statement that chains the transaction's audit row where there is one (a round trip
         fewer for every audited change that raises an event); gone with a rollback, or with the
         savepoint it was written in."""
-        audit_chain.insert_at_commit(
+        at_commit.insert_at_commit(
             session,
             self.outbox,
             {
