@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.web import screens
 from services.web.api import api_error_page, http_error_page, pages
+from services.web.api.common import record_url
 from services.web.backend import ApiError, Backend
 from services.web.config import WEB_PORT, WebSettings
 from services.web.context import WebContext
@@ -57,6 +58,7 @@ def create_app(settings: WebSettings | None = None, *, backend: Backend | None =
     app.jinja_env.filters["label"] = screens.label
     app.jinja_env.filters["when"] = screens.when
     app.jinja_env.filters["local_time"] = screens.local_time
+    app.jinja_env.globals["record_url"] = record_url
     policy = content_security_policy(settings)
 
     @app.before_request

@@ -4,6 +4,7 @@ app): the path of each template's link is a route here, and signed in it answers
 from __future__ import annotations
 
 import re
+import urllib.parse
 import uuid
 
 from jinja2 import Environment
@@ -41,3 +42,22 @@ def test_every_notification_link_is_a_page_of_the_web_app(offline_app) -> None: 
     for path in paths:  # signed out: to the sign-in page and back to that link afterwards
         answer = person.get(path)
         assert answer.status_code == 302 and answer.headers["Location"].startswith("/sign-in")
+
+
+def test_a_listed_clients_link_is_the_address_url_for_builds(offline_app) -> None:  # type: ignore[no-untyped-def]
+    """Lists build each row's record link from one prefix; it must stay the route's own address,
+    under a mount point too, with the id quoted."""
+    from flask import url_for
+
+    from services.web.api.common import record_url
+
+    for root in ("", "/casehub"):
+        for client_id in (str(uuid.uuid4()), "C 1042?x=1"):
+            with offline_app.test_request_context("/caseload", base_url=f"http://h{root}"):
+                assert record_url(client_id) == url_for("pages.client_record", client_id=client_id)
+                adapter = offline_app.url_map.bind("h", script_name=root or "/")
+                path = record_url(client_id).removeprefix(root)
+                assert adapter.match(urllib.parse.unquote(path)) == (
+                    "pages.client_record",
+                    {"client_id": client_id},
+                )
