@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -117,3 +118,18 @@ def test_a_crisis_alert_is_in_time_when_acknowledged_within_fifteen_minutes() ->
         domain.CrisisAlert(flagged, None),
     ]
     assert domain.crisis_acknowledged_in_time(alerts, period) == Rate(1, 3)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 7, 10])
+def test_a_duration_from_its_two_middle_values_is_the_median_of_all(count: int) -> None:
+    """What PostgreSQL sends for a duration (the count, the lower and the upper middle value)
+    gives the very median ``duration`` takes of every value, odd counts and even, rounding
+    included."""
+    rng = random.Random(count)
+    values = [timedelta(minutes=rng.randint(0, 60 * 24 * 90)) for _ in range(count)]
+    ordered = sorted(values)
+    lower, upper = ordered[(count - 1) // 2], ordered[count // 2]
+    assert domain.duration_from_middles(count, lower, upper) == domain.duration(
+        value.total_seconds() / 86400 for value in values
+    )
+    assert domain.duration_from_middles(0, None, None) == domain.duration([])

@@ -11,19 +11,25 @@ test as the agency date of the moment falling in the period, and it can use an i
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Interval,
     ScalarSelect,
     Select,
+    Subquery,
     and_,
     case,
     exists,
     func,
     or_,
     select,
+    tuple_,
+    type_coerce,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -114,11 +120,9 @@ def discharges(session: Session, scope: Scope, period: domain.Period) -> dict[st
     return dict(sorted((str(r), int(n)) for r, n in rows))
 
 
-def timed_episodes(session: Session, scope: Scope, period: domain.Period) -> list[domain.Episode]:
-    """Episodes first assigned, or with a plan first approved, in the period, with only the
-    dates the two duration figures read (registration, first assignment, first approved plan;
-    the rest, ids included, is left empty: the scope was applied here)."""
-    first_assigned = (
+def _first_assignments(scope: Scope) -> Subquery:
+    """Each scoped episode's first assignment (``episode_id``, ``at``)."""
+    return (
         select(
             AssignmentFact.episode_id.label("episode_id"),
             func.min(AssignmentFact.assigned_at).label("at"),
@@ -127,12 +131,19 @@ def timed_episodes(session: Session, scope: Scope, period: domain.Period) -> lis
         .group_by(AssignmentFact.episode_id)
         .subquery()
     )
-    rows = session.execute(
-        select(
-            EpisodeFacts.registered_at,
-            first_assigned.c.at,
-            EpisodeFacts.first_plan_approved_at,
-        )
+
+
+def _timed(
+    columns: Sequence[ColumnElement[Any]],
+    first_assigned: Subquery,
+    scope: Scope,
+    period: domain.Period,
+) -> Select[Any]:
+    """``columns`` of the episodes first assigned, or with a plan first approved, in the period
+    (``first_assigned``: ``_first_assignments(scope)``, which the columns may name)."""
+    return (
+        select(*columns)
+        .select_from(EpisodeFacts)
         .outerjoin(first_assigned, first_assigned.c.episode_id == EpisodeFacts.episode_id)
         .where(
             *in_scope(scope),
@@ -143,10 +154,58 @@ def timed_episodes(session: Session, scope: Scope, period: domain.Period) -> lis
             ),
         )
     )
+
+
+def timed_episodes(session: Session, scope: Scope, period: domain.Period) -> list[domain.Episode]:
+    """Episodes first assigned, or with a plan first approved, in the period, with only the
+    dates the two duration figures read (registration, first assignment, first approved plan;
+    the rest, ids included, is left empty: the scope was applied here)."""
+    first_assigned = _first_assignments(scope)
+    query = _timed(
+        [EpisodeFacts.registered_at, first_assigned.c.at, EpisodeFacts.first_plan_approved_at],
+        first_assigned,
+        scope,
+        period,
+    )
     return [
         domain.Episode("", "", None, registered, assigned, approved, None, None)
-        for registered, assigned, approved in rows
+        for registered, assigned, approved in session.connection().execute(query)
     ]
+
+
+def _middles(values: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """How many ``values`` there are (NULLs left out) and their lower and upper middle."""
+    return [
+        func.count(values),
+        func.percentile_disc(0.5).within_group(values),
+        func.percentile_disc(0.5).within_group(values.desc()),
+    ]
+
+
+def timed_figures(
+    session: Session, scope: Scope, period: domain.Period
+) -> tuple[domain.Duration, domain.Duration]:
+    """PostgreSQL: ``domain.registration_to_assignment`` and ``domain.days_to_plan_approval``
+    counted where the rows are (``timed_episodes`` sent 170,000 rows at 500,000 episodes): each
+    duration's count and middle values, the median then taken as ``domain.duration`` does."""
+    first_assigned = _first_assignments(scope)
+    registered = EpisodeFacts.registered_at
+    approved = EpisodeFacts.first_plan_approved_at
+    assigned = first_assigned.c.at
+    to_assignment = type_coerce(
+        case((between(assigned, period), assigned - registered)), Interval()
+    )
+    to_approval = type_coerce(case((between(approved, period), approved - registered)), Interval())
+    row = (
+        session.connection()
+        .execute(
+            _timed(
+                [*_middles(to_assignment), *_middles(to_approval)], first_assigned, scope, period
+            )
+        )
+        .one()
+    )
+    return domain.duration_from_middles(*row[:3]), domain.duration_from_middles(*row[3:])
 
 
 def outcome_pairs(
@@ -197,7 +256,7 @@ def outcome_pairs(
 
 def reviews(session: Session, scope: Scope, period: domain.Period) -> list[domain.Review]:
     """Reviews of the scoped episodes that fell due in the period."""
-    rows = session.execute(
+    rows = session.connection().execute(
         select(ReviewFact.due_on, ReviewFact.held_at).where(
             ReviewFact.due_on.between(period.start, period.end),
             ReviewFact.episode_id.in_(scoped_ids(scope)),
@@ -225,9 +284,10 @@ def _episode_at_sending() -> ColumnElement[str]:
     )
 
 
-def referrals(session: Session, scope: Scope, period: domain.Period) -> list[domain.Referral]:
+def _attributed_referrals(scope: Scope, period: domain.Period) -> Subquery:
     """Referrals sent in the period and attributed to a scoped episode (the client's episode
-    open at sending)."""
+    open at sending), with their partner's figures' columns and ``reason``: the rejection's
+    reason code (``unstated`` for none), NULL when not rejected."""
     # OFFSET 0 keeps PostgreSQL from inlining the subquery: the attribution's correlated
     # lookups then run once a referral, not again in the join that checks the scope.
     sent = (
@@ -247,12 +307,71 @@ def referrals(session: Session, scope: Scope, period: domain.Period) -> list[dom
         .offset(0)
         .subquery()
     )
-    rows = session.execute(
-        select(*(column for column in sent.c if column.name != "episode_id")).where(
-            sent.c.episode_id.in_(scoped_ids(scope))
+    reason = case(
+        (
+            sent.c.rejected_at.is_not(None),
+            func.coalesce(func.nullif(sent.c.rejection_reason, ""), "unstated"),
         )
     )
+    return (
+        select(
+            *(column for column in sent.c if column.name != "episode_id"), reason.label("reason")
+        )
+        .where(sent.c.episode_id.in_(scoped_ids(scope)))
+        .subquery()
+    )
+
+
+def referrals(session: Session, scope: Scope, period: domain.Period) -> list[domain.Referral]:
+    """Referrals sent in the period and attributed to a scoped episode (the client's episode
+    open at sending)."""
+    attributed = _attributed_referrals(scope, period)
+    rows = session.connection().execute(
+        select(*(column for column in attributed.c if column.name != "reason"))
+    )
     return [domain.Referral(*row) for row in rows]
+
+
+def referral_figures(
+    session: Session, scope: Scope, period: domain.Period
+) -> dict[str, domain.PartnerFigures]:
+    """PostgreSQL: ``domain.referrals_by_partner`` counted where the rows are (``referrals``
+    sent 170,000 rows at 500,000 episodes), in one pass over the attributed referrals: each
+    partner's counts and days to acceptance, and each partner's count of each rejection reason
+    (grouping sets), the median then taken as ``domain.duration`` does."""
+    attributed = _attributed_referrals(scope, period)
+    partner, reason = attributed.c.organization_id, attributed.c.reason
+    to_acceptance = type_coerce(attributed.c.accepted_at - attributed.c.sent_at, Interval())
+    rows = session.connection().execute(
+        select(
+            partner,
+            reason,
+            func.grouping(reason),
+            func.count(),
+            func.count(attributed.c.accepted_at),
+            func.count(attributed.c.completed_at),
+            func.count(attributed.c.rejected_at),
+            *_middles(to_acceptance),
+        ).group_by(func.grouping_sets(tuple_(partner), tuple_(partner, reason)))
+    )
+    totals: dict[str, tuple[Any, ...]] = {}
+    reasons: dict[str, dict[str, int]] = {}
+    for organization, code, whole, sent, accepted, completed, rejected, *middles in rows:
+        if whole:
+            totals[organization] = (sent, accepted, completed, rejected, middles)
+        elif code is not None:
+            reasons.setdefault(organization, {})[code] = sent
+    return {
+        organization: domain.PartnerFigures(
+            sent=sent,
+            accepted=accepted,
+            completed=completed,
+            rejected=rejected,
+            rejection_reasons=dict(sorted(reasons.get(organization, {}).items())),
+            to_acceptance=domain.duration_from_middles(*middles),
+        )
+        for organization, (sent, accepted, completed, rejected, middles) in sorted(totals.items())
+    }
 
 
 def crisis_alerts(
@@ -268,7 +387,7 @@ def crisis_alerts(
         )
         .scalar_subquery()
     )
-    rows = session.execute(
+    rows = session.connection().execute(
         select(CrisisAlertFact.flagged_at, first_acknowledged).where(
             between(CrisisAlertFact.flagged_at, period),
             CrisisAlertFact.episode_id.in_(scoped_ids(scope)),
