@@ -200,8 +200,7 @@ def run_scale(clients: int, requests: int) -> list[Outcome]:
     outcome.notes.append(
         "Funder report: peak resident memory of the process grew by "
         f"{reports.funder_report_peak_growth / 2**20:,.0f} MB while it ran (the figures are "
-        "counted in SQL, medians included; only the reviews due in the period come back as "
-        "rows)."
+        "counted in SQL, medians included; only crisis alerts come back as rows)."
     )
     outcome.notes.append(
         f"Loaded with generate_series: intake {clients:,} clients, episodes, "

@@ -155,6 +155,28 @@ def cohort(seed: int) -> list[Any]:
                         held_at=maybe(0.6, moments.any()),
                     )
                 )
+            if rng.random() < 0.3:
+                # Held at the very end of the due day (late) and a second before it (on time),
+                # in the zone under test; due today and not held (not counted), due yesterday
+                # and not held (late).
+                due = rng.choice(EDGES) - timedelta(days=1)
+                end = domain.day_start(due + timedelta(days=1))
+                for n, (due_on, held_at) in enumerate(
+                    [
+                        (due, end),
+                        (due, end - timedelta(seconds=1)),
+                        (TODAY, None),
+                        (TODAY - timedelta(days=1), None),
+                    ]
+                ):
+                    rows.append(
+                        ReviewFact(
+                            review_id=f"r-{episode}-edge-{n}",
+                            episode_id=episode,
+                            due_on=due_on,
+                            held_at=held_at,
+                        )
+                    )
             for n in range(rng.choice([0, 0, 1, 2])):
                 flagged = moments.any()
                 rows.append(

@@ -77,11 +77,13 @@ def compute(
     if postgresql:  # counted in the database: no row of these figures is sent
         to_assignment, plan_approval = queries.timed_figures(session, scope, period)
         partners = queries.referral_figures(session, scope, period)
+        on_time = queries.reviews_on_time(session, scope, period, today)
     else:
         timed = queries.timed_episodes(session, scope, period)
         to_assignment = domain.registration_to_assignment(timed, period)
         plan_approval = domain.days_to_plan_approval(timed, period)
         partners = domain.referrals_by_partner(queries.referrals(session, scope, period), period)
+        on_time = domain.reviews_on_time(queries.reviews(session, scope, period), period, today)
     return Figures(
         period=period,
         scope=scope,
@@ -90,9 +92,7 @@ def compute(
         caseload=caseload_points(session, scope, period) if with_caseload else [],
         registration_to_assignment=to_assignment,
         plan_approval=plan_approval,
-        reviews_on_time=domain.reviews_on_time(
-            queries.reviews(session, scope, period), period, today
-        ),
+        reviews_on_time=on_time,
         referrals=partners,
         crisis_acknowledged=domain.crisis_acknowledged_in_time(
             queries.crisis_alerts(session, scope, period), period

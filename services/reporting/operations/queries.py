@@ -13,16 +13,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
+    DateTime,
     Interval,
     ScalarSelect,
     Select,
     Subquery,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -31,6 +34,7 @@ from sqlalchemy import (
     tuple_,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
 from services.reporting import domain
@@ -263,6 +267,46 @@ def reviews(session: Session, scope: Scope, period: domain.Period) -> list[domai
         )
     )
     return [domain.Review(due_on, held_at) for due_on, held_at in rows]
+
+
+def reviews_on_time(
+    session: Session, scope: Scope, period: domain.Period, today: date
+) -> domain.Rate:
+    """PostgreSQL: ``domain.reviews_on_time`` counted in the database (``reviews`` sent 150,000
+    rows at 500,000 episodes). Each due day's end is the domain's own (``day_start`` of the next
+    day, in the agency's zone), passed in beside the day rather than worked out by the
+    database's time zone rules."""
+    days = [period.start + timedelta(days=n) for n in range((period.end - period.start).days + 1)]
+    ends = (
+        func.unnest(
+            bindparam("due_days", days, type_=ARRAY(Date())),
+            bindparam(
+                "day_ends",
+                [domain.day_start(day + timedelta(days=1)) for day in days],
+                type_=ARRAY(DateTime(timezone=True)),
+            ),
+        )
+        .table_valued("due_day", "day_end")
+        .render_derived()
+    )
+    held = ReviewFact.held_at
+    on_time, known = (
+        session.connection()
+        .execute(
+            select(
+                func.count().filter(held.is_not(None) & (held < ends.c.day_end)),
+                func.count().filter(held.is_not(None) | (ReviewFact.due_on < today)),
+            )
+            .select_from(ReviewFact)
+            .join(ends, ends.c.due_day == ReviewFact.due_on)
+            .where(
+                ReviewFact.due_on.between(period.start, period.end),
+                ReviewFact.episode_id.in_(scoped_ids(scope)),
+            )
+        )
+        .one()
+    )
+    return domain.Rate(int(on_time), int(known))
 
 
 def _episode_at_sending() -> ColumnElement[str]:
