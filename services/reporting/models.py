@@ -143,7 +143,8 @@ class AcknowledgementFact(Base):
     acknowledged_at: Mapped[datetime]
 
 
-# What the figures' queries (operations/queries.py, caseload.py) look rows up by.
+# What the figures' queries (operations/queries.py, counted.py, attribution.py, caseload.py) look
+# rows up by.
 Index("ix_assignments_episode_time", AssignmentFact.episode_id, AssignmentFact.assigned_at)
 Index("ix_episodes_client_registered", EpisodeFacts.client_id, EpisodeFacts.registered_at)
 Index("ix_scores_series", ScoreFact.episode_id, ScoreFact.instrument, ScoreFact.taken_at)

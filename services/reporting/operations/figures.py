@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.reporting import domain
 from services.reporting.models import StaffMember
-from services.reporting.operations import queries
+from services.reporting.operations import attribution, counted, queries
 from services.reporting.operations.caseload import CaseloadPoint, caseload_points
 from services.reporting.operations.queries import Scope
 from shared.errors import Forbidden
@@ -75,14 +75,16 @@ def compute(
     in_care, registered = queries.episode_counts(session, scope, period)
     pairs = queries.outcome_pairs(session, scope, period)
     if postgresql:  # counted in the database: no row of these figures is sent
-        to_assignment, plan_approval = queries.timed_figures(session, scope, period)
-        partners = queries.referral_figures(session, scope, period)
-        on_time = queries.reviews_on_time(session, scope, period, today)
+        to_assignment, plan_approval = counted.durations(session, scope, period)
+        partners = counted.partners(session, scope, period)
+        on_time = counted.reviews_on_time(session, scope, period, today)
     else:
         timed = queries.timed_episodes(session, scope, period)
         to_assignment = domain.registration_to_assignment(timed, period)
         plan_approval = domain.days_to_plan_approval(timed, period)
-        partners = domain.referrals_by_partner(queries.referrals(session, scope, period), period)
+        partners = domain.referrals_by_partner(
+            attribution.referrals(session, scope, period), period
+        )
         on_time = domain.reviews_on_time(queries.reviews(session, scope, period), period, today)
     return Figures(
         period=period,

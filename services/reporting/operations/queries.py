@@ -13,28 +13,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
-    DateTime,
-    Interval,
     ScalarSelect,
     Select,
     Subquery,
     and_,
-    bindparam,
     case,
     exists,
     func,
     or_,
     select,
-    tuple_,
-    type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
 from services.reporting import domain
@@ -43,7 +36,6 @@ from services.reporting.models import (
     AssignmentFact,
     CrisisAlertFact,
     EpisodeFacts,
-    ReferralFact,
     ReviewFact,
     ScoreFact,
     StaffMember,
@@ -124,7 +116,7 @@ def discharges(session: Session, scope: Scope, period: domain.Period) -> dict[st
     return dict(sorted((str(r), int(n)) for r, n in rows))
 
 
-def _first_assignments(scope: Scope) -> Subquery:
+def first_assignments(scope: Scope) -> Subquery:
     """Each scoped episode's first assignment (``episode_id``, ``at``)."""
     return (
         select(
@@ -137,14 +129,14 @@ def _first_assignments(scope: Scope) -> Subquery:
     )
 
 
-def _timed(
+def timed_query(
     columns: Sequence[ColumnElement[Any]],
     first_assigned: Subquery,
     scope: Scope,
     period: domain.Period,
 ) -> Select[Any]:
     """``columns`` of the episodes first assigned, or with a plan first approved, in the period
-    (``first_assigned``: ``_first_assignments(scope)``, which the columns may name)."""
+    (``first_assigned``: ``first_assignments(scope)``, which the columns may name)."""
     return (
         select(*columns)
         .select_from(EpisodeFacts)
@@ -164,8 +156,8 @@ def timed_episodes(session: Session, scope: Scope, period: domain.Period) -> lis
     """Episodes first assigned, or with a plan first approved, in the period, with only the
     dates the two duration figures read (registration, first assignment, first approved plan;
     the rest, ids included, is left empty: the scope was applied here)."""
-    first_assigned = _first_assignments(scope)
-    query = _timed(
+    first_assigned = first_assignments(scope)
+    query = timed_query(
         [EpisodeFacts.registered_at, first_assigned.c.at, EpisodeFacts.first_plan_approved_at],
         first_assigned,
         scope,
@@ -175,41 +167,6 @@ def timed_episodes(session: Session, scope: Scope, period: domain.Period) -> lis
         domain.Episode("", "", None, registered, assigned, approved, None, None)
         for registered, assigned, approved in session.connection().execute(query)
     ]
-
-
-def _middles(values: ColumnElement[Any]) -> list[ColumnElement[Any]]:
-    """How many ``values`` there are (NULLs left out) and their lower and upper middle."""
-    return [
-        func.count(values),
-        func.percentile_disc(0.5).within_group(values),
-        func.percentile_disc(0.5).within_group(values.desc()),
-    ]
-
-
-def timed_figures(
-    session: Session, scope: Scope, period: domain.Period
-) -> tuple[domain.Duration, domain.Duration]:
-    """PostgreSQL: ``domain.registration_to_assignment`` and ``domain.days_to_plan_approval``
-    counted where the rows are (``timed_episodes`` sent 170,000 rows at 500,000 episodes): each
-    duration's count and middle values, the median then taken as ``domain.duration`` does."""
-    first_assigned = _first_assignments(scope)
-    registered = EpisodeFacts.registered_at
-    approved = EpisodeFacts.first_plan_approved_at
-    assigned = first_assigned.c.at
-    to_assignment = type_coerce(
-        case((between(assigned, period), assigned - registered)), Interval()
-    )
-    to_approval = type_coerce(case((between(approved, period), approved - registered)), Interval())
-    row = (
-        session.connection()
-        .execute(
-            _timed(
-                [*_middles(to_assignment), *_middles(to_approval)], first_assigned, scope, period
-            )
-        )
-        .one()
-    )
-    return domain.duration_from_middles(*row[:3]), domain.duration_from_middles(*row[3:])
 
 
 def outcome_pairs(
@@ -267,155 +224,6 @@ def reviews(session: Session, scope: Scope, period: domain.Period) -> list[domai
         )
     )
     return [domain.Review(due_on, held_at) for due_on, held_at in rows]
-
-
-def reviews_on_time(
-    session: Session, scope: Scope, period: domain.Period, today: date
-) -> domain.Rate:
-    """PostgreSQL: ``domain.reviews_on_time`` counted in the database (``reviews`` sent 150,000
-    rows at 500,000 episodes). Each due day's end is the domain's own (``day_start`` of the next
-    day, in the agency's zone), passed in beside the day rather than worked out by the
-    database's time zone rules."""
-    days = [period.start + timedelta(days=n) for n in range((period.end - period.start).days + 1)]
-    ends = (
-        func.unnest(
-            bindparam("due_days", days, type_=ARRAY(Date())),
-            bindparam(
-                "day_ends",
-                [domain.day_start(day + timedelta(days=1)) for day in days],
-                type_=ARRAY(DateTime(timezone=True)),
-            ),
-        )
-        .table_valued("due_day", "day_end")
-        .render_derived()
-    )
-    held = ReviewFact.held_at
-    on_time, known = (
-        session.connection()
-        .execute(
-            select(
-                func.count().filter(held.is_not(None) & (held < ends.c.day_end)),
-                func.count().filter(held.is_not(None) | (ReviewFact.due_on < today)),
-            )
-            .select_from(ReviewFact)
-            .join(ends, ends.c.due_day == ReviewFact.due_on)
-            .where(
-                ReviewFact.due_on.between(period.start, period.end),
-                ReviewFact.episode_id.in_(scoped_ids(scope)),
-            )
-        )
-        .one()
-    )
-    return domain.Rate(int(on_time), int(known))
-
-
-def _episode_at_sending() -> ColumnElement[str]:
-    """The client's episode open when the referral was sent: the latest registered by then, an
-    undated one, or else the latest registered (a referral predating the episode's own event)."""
-    episode = aliased(EpisodeFacts)
-    client = episode.client_id == ReferralFact.client_id
-
-    def one(*conditions: ColumnElement[bool], latest_first: bool = True) -> ScalarSelect[str]:
-        query = select(episode.episode_id).where(client, *conditions)
-        if latest_first:
-            query = query.order_by(episode.registered_at.desc())
-        return query.limit(1).scalar_subquery()
-
-    return func.coalesce(
-        one(episode.registered_at <= ReferralFact.sent_at),
-        one(episode.registered_at.is_(None), latest_first=False),
-        one(episode.registered_at.is_not(None)),
-    )
-
-
-def _attributed_referrals(scope: Scope, period: domain.Period) -> Subquery:
-    """Referrals sent in the period and attributed to a scoped episode (the client's episode
-    open at sending), with their partner's figures' columns and ``reason``: the rejection's
-    reason code (``unstated`` for none), NULL when not rejected."""
-    # OFFSET 0 keeps PostgreSQL from inlining the subquery: the attribution's correlated
-    # lookups then run once a referral, not again in the join that checks the scope.
-    sent = (
-        select(
-            ReferralFact.organization_id,
-            ReferralFact.sent_at,
-            ReferralFact.accepted_at,
-            ReferralFact.completed_at,
-            ReferralFact.rejected_at,
-            ReferralFact.rejection_reason,
-            _episode_at_sending().label("episode_id"),
-        )
-        .where(
-            between(ReferralFact.sent_at, period),
-            ReferralFact.client_id.in_(select(EpisodeFacts.client_id).where(*in_scope(scope))),
-        )
-        .offset(0)
-        .subquery()
-    )
-    reason = case(
-        (
-            sent.c.rejected_at.is_not(None),
-            func.coalesce(func.nullif(sent.c.rejection_reason, ""), "unstated"),
-        )
-    )
-    return (
-        select(
-            *(column for column in sent.c if column.name != "episode_id"), reason.label("reason")
-        )
-        .where(sent.c.episode_id.in_(scoped_ids(scope)))
-        .subquery()
-    )
-
-
-def referrals(session: Session, scope: Scope, period: domain.Period) -> list[domain.Referral]:
-    """Referrals sent in the period and attributed to a scoped episode (the client's episode
-    open at sending)."""
-    attributed = _attributed_referrals(scope, period)
-    rows = session.connection().execute(
-        select(*(column for column in attributed.c if column.name != "reason"))
-    )
-    return [domain.Referral(*row) for row in rows]
-
-
-def referral_figures(
-    session: Session, scope: Scope, period: domain.Period
-) -> dict[str, domain.PartnerFigures]:
-    """PostgreSQL: ``domain.referrals_by_partner`` counted where the rows are (``referrals``
-    sent 170,000 rows at 500,000 episodes), in one pass over the attributed referrals: each
-    partner's counts and days to acceptance, and each partner's count of each rejection reason
-    (grouping sets), the median then taken as ``domain.duration`` does."""
-    attributed = _attributed_referrals(scope, period)
-    partner, reason = attributed.c.organization_id, attributed.c.reason
-    to_acceptance = type_coerce(attributed.c.accepted_at - attributed.c.sent_at, Interval())
-    rows = session.connection().execute(
-        select(
-            partner,
-            reason,
-            func.grouping(reason),
-            func.count(),
-            func.count(attributed.c.accepted_at),
-            func.count(attributed.c.completed_at),
-            func.count(attributed.c.rejected_at),
-            *_middles(to_acceptance),
-        ).group_by(func.grouping_sets(tuple_(partner), tuple_(partner, reason)))
-    )
-    totals: dict[str, tuple[Any, ...]] = {}
-    reasons: dict[str, dict[str, int]] = {}
-    for organization, code, whole, sent, accepted, completed, rejected, *middles in rows:
-        if whole:
-            totals[organization] = (sent, accepted, completed, rejected, middles)
-        elif code is not None:
-            reasons.setdefault(organization, {})[code] = sent
-    return {
-        organization: domain.PartnerFigures(
-            sent=sent,
-            accepted=accepted,
-            completed=completed,
-            rejected=rejected,
-            rejection_reasons=dict(sorted(reasons.get(organization, {}).items())),
-            to_acceptance=domain.duration_from_middles(*middles),
-        )
-        for organization, (sent, accepted, completed, rejected, middles) in sorted(totals.items())
-    }
 
 
 def crisis_alerts(
