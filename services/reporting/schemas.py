@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -12,13 +13,28 @@ from services.reporting.operations.exports import FORMATS
 MAX_PERIOD_DAYS = 3660
 
 
+#: The days a period may hold: no agency's records lie outside them, and a period's instants
+#: (its days' midnights in the agency's zone, and the one after its end) exist for every zone
+#: (9999-12-31's next midnight, or 0001-01-01's in a zone east of UTC, is no datetime: a 500).
+REPORTABLE_DAYS = validate.Range(
+    min=date(1900, 1, 1), max=date(2999, 12, 31), error="must be from {min} to {max}"
+)
+
+
 class KpiArgs(Schema):
     programme = fields.String(validate=validate.Length(min=1, max=100))
     team = fields.String(validate=validate.Length(min=1, max=100))
     from_ = fields.Date(
-        required=True, data_key="from", metadata={"description": "First day, included."}
+        required=True,
+        data_key="from",
+        validate=REPORTABLE_DAYS,
+        metadata={"description": "First day, included (1900-01-01 to 2999-12-31)."},
     )
-    to = fields.Date(required=True, metadata={"description": "Last day, included."})
+    to = fields.Date(
+        required=True,
+        validate=REPORTABLE_DAYS,
+        metadata={"description": "Last day, included (1900-01-01 to 2999-12-31)."},
+    )
 
     @validates_schema
     def period_in_order(self, data: dict[str, Any], **_: Any) -> None:

@@ -76,14 +76,18 @@ def test_only_supervisors_admins_and_reporting_read_figures(
         {"from": "yesterday", "to": "2026-01-01"},
         {**QUERY, "format": "docx"},
         {**QUERY, "colour": "red"},
+        # No midnight follows 9999-12-31; 0001-01-01's is before year 1 east of UTC.
+        {"from": "9999-12-01", "to": "9999-12-31"},
+        {"from": "0001-01-01", "to": "0001-01-31"},
     ],
 )
 def test_bad_queries_are_refused_with_a_problem(
     reporting: ReportingApi, query: dict[str, str]
 ) -> None:
-    response = reporting.call("GET", "/reports/funder", query=query)
-    assert response.status_code in (400, 422), response.status_code
-    assert response.headers["Content-Type"] == "application/problem+json"
+    for path in ("/reports/funder", "/kpis"):
+        response = reporting.call("GET", path, query=query)
+        assert response.status_code in (400, 422), (path, response.status_code)
+        assert response.headers["Content-Type"] == "application/problem+json"
 
 
 def test_funder_report_as_csv_has_the_suppressed_figures_and_methods(loaded: ReportingApi) -> None:
