@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.intake.domain import LIFE_DOMAINS, DataCategory, DuplicateOutcome, NeedRating
+from services.intake.domain import (
+    LIFE_DOMAINS,
+    DataCategory,
+    DuplicateOutcome,
+    NeedRating,
+    birth_date_problem,
+)
+from shared.clock import agency_today
 from shared.contracts.intake import REQUEST_OUTCOMES
 from shared.web.paging import CursorPage, PageArgs
 
@@ -45,10 +54,23 @@ def programme_field() -> fields.String:
     )
 
 
+BIRTH_DESCRIPTION = "From 1900-01-01 to today (the agency's date); any other day is a 422."
+
+
+def _plausible_birth(born: date) -> None:
+    problem = birth_date_problem(born, agency_today())
+    if problem:
+        raise ValidationError(problem)
+
+
 class ClientIn(Schema):
     given_name = fields.String(required=True, validate=NAME, metadata={"example": "Alex"})
     family_name = fields.String(required=True, validate=NAME, metadata={"example": "Rivera"})
-    date_of_birth = fields.Date(required=True, metadata={"example": "1988-04-12"})
+    date_of_birth = fields.Date(
+        required=True,
+        validate=_plausible_birth,
+        metadata={"example": "1988-04-12", "description": BIRTH_DESCRIPTION},
+    )
     external_id = fields.String(validate=validate.Length(max=100), allow_none=True)
     preferred_language = fields.String(validate=validate.Length(max=50), allow_none=True)
     contact = fields.Nested(Contact, load_default=dict)
@@ -70,7 +92,9 @@ class ClientIn(Schema):
 class ClientPatch(Schema):
     given_name = fields.String(validate=NAME)
     family_name = fields.String(validate=NAME)
-    date_of_birth = fields.Date()
+    date_of_birth = fields.Date(
+        validate=_plausible_birth, metadata={"description": BIRTH_DESCRIPTION}
+    )
     external_id = fields.String(validate=validate.Length(max=100), allow_none=True)
     preferred_language = fields.String(validate=validate.Length(max=50), allow_none=True)
     contact = fields.Nested(Contact)

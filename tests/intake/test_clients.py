@@ -142,6 +142,36 @@ def test_bad_client_input_is_a_422_naming_fields_and_writes_nothing(intake: Inta
     assert intake.call("POST", "/clients", json_body=None).status_code in (400, 415, 422)
 
 
+def test_a_date_of_birth_after_today_or_before_1900_is_refused_everywhere_it_is_written(
+    intake: IntakeApi,
+) -> None:
+    """A future or impossible date of birth would sit in the record, its age and its duplicate
+    matching, silently wrong: registration, an update and a correction request refuse it."""
+    today = date.today()
+    for born in ((today + timedelta(days=2)).isoformat(), "9999-12-31", "1899-12-31", "0001-01-01"):
+        registered = intake.call(
+            "POST",
+            "/clients",
+            json_body={"given_name": "Alex", "family_name": "Rivera", "date_of_birth": born},
+        )
+        assert registered.status_code == 422, (born, registered.json)
+        assert "date_of_birth" in registered.json["errors"]["json"]
+    assert intake.events() == []
+    client = intake.register(dob="1900-01-01")
+    patched = intake.call(
+        "PATCH", f"/clients/{client['id']}", json_body={"date_of_birth": "9999-12-31"}
+    )
+    assert patched.status_code == 422 and "date_of_birth" in patched.json["errors"]["json"]
+    asked = intake.call(
+        "POST",
+        f"/clients/{client['id']}/corrections",
+        as_=("sup-1", "supervisor"),
+        json_body={"field": "date_of_birth", "requested_value": "1066-10-14"},
+    )
+    assert asked.status_code == 422 and "requested_value" in asked.json["errors"]["json"]
+    assert intake.call("GET", f"/clients/{client['id']}").json["date_of_birth"] == "1900-01-01"
+
+
 def test_update_publishes_the_names_of_changed_fields_only(intake: IntakeApi) -> None:
     client = intake.register()
     response = intake.call(

@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from services.intake import domain
 from services.intake.models import AUDIT, Correction
 from services.intake.operations.access import load_client
 from services.intake.operations.clients import update_client
+from shared.clock import agency_today
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.identity import Principal
 from shared.pagination import Page, keyset_page
@@ -32,6 +34,7 @@ def request_correction(
     uow: UnitOfWork, actor: Principal, client_id: str, body: dict[str, Any]
 ) -> Correction:
     client = load_client(uow, actor, client_id)
+    _value(body["field"], body["requested_value"])  # a date of birth must be one, now as later
     correction = Correction(
         client_id=client.id,
         field=body["field"],
@@ -71,9 +74,13 @@ def _value(field: str, text: str) -> Any:
     if field != "date_of_birth":
         return text
     try:
-        return date.fromisoformat(text)
+        born = date.fromisoformat(text)
     except ValueError:
         raise Unprocessable("requested_value", "A date of birth is YYYY-MM-DD.") from None
+    problem = domain.birth_date_problem(born, agency_today())
+    if problem:
+        raise Unprocessable("requested_value", f"A date of birth {problem}.")
+    return born
 
 
 def decide_correction(
