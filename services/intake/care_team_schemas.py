@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.web.fields import Day
 from shared.web.paging import CursorPage
 
 ROLES = (
@@ -57,15 +58,15 @@ class MedicationIn(_MedicationDates):
     name = fields.String(required=True, validate=NAME)
     dose = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     prescriber = fields.String(load_default=None, allow_none=True, validate=NAME)
-    started_on = fields.Date(load_default=None, allow_none=True)
-    stopped_on = fields.Date(load_default=None, allow_none=True)
+    started_on = Day(load_default=None, allow_none=True)
+    stopped_on = Day(load_default=None, allow_none=True)
 
 
 class MedicationPatch(_MedicationDates):
     dose = fields.String(allow_none=True, validate=validate.Length(max=100))
     prescriber = fields.String(allow_none=True, validate=NAME)
-    started_on = fields.Date(allow_none=True)
-    stopped_on = fields.Date(allow_none=True)
+    started_on = Day(allow_none=True)
+    stopped_on = Day(allow_none=True)
 
 
 class MedicationOut(Schema):
@@ -74,8 +75,8 @@ class MedicationOut(Schema):
     name = fields.String()
     dose = fields.String(allow_none=True)
     prescriber = fields.String(allow_none=True)
-    started_on = fields.Date(allow_none=True)
-    stopped_on = fields.Date(allow_none=True)
+    started_on = Day(allow_none=True)
+    stopped_on = Day(allow_none=True)
     recorded_by = fields.String()
     recorded_at = fields.DateTime()
 

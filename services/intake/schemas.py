@@ -15,6 +15,7 @@ from services.intake.domain import (
 )
 from shared.clock import agency_today
 from shared.contracts.intake import REQUEST_OUTCOMES
+from shared.web.fields import Day
 from shared.web.paging import CursorPage, PageArgs
 
 CATEGORIES = [category.value for category in DataCategory]
@@ -66,7 +67,7 @@ def _plausible_birth(born: date) -> None:
 class ClientIn(Schema):
     given_name = fields.String(required=True, validate=NAME, metadata={"example": "Alex"})
     family_name = fields.String(required=True, validate=NAME, metadata={"example": "Rivera"})
-    date_of_birth = fields.Date(
+    date_of_birth = Day(
         required=True,
         validate=_plausible_birth,
         metadata={"example": "1988-04-12", "description": BIRTH_DESCRIPTION},
@@ -92,9 +93,7 @@ class ClientIn(Schema):
 class ClientPatch(Schema):
     given_name = fields.String(validate=NAME)
     family_name = fields.String(validate=NAME)
-    date_of_birth = fields.Date(
-        validate=_plausible_birth, metadata={"description": BIRTH_DESCRIPTION}
-    )
+    date_of_birth = Day(validate=_plausible_birth, metadata={"description": BIRTH_DESCRIPTION})
     external_id = fields.String(validate=validate.Length(max=100), allow_none=True)
     preferred_language = fields.String(validate=validate.Length(max=50), allow_none=True)
     contact = fields.Nested(Contact)
@@ -110,7 +109,7 @@ class EpisodeOut(Schema):
     closed_at = fields.DateTime(allow_none=True)
     discharge_reason = fields.String(allow_none=True)
     case_manager_id = fields.String(allow_none=True)
-    next_review_due = fields.Date(allow_none=True)
+    next_review_due = Day(allow_none=True)
 
 
 class ClientOut(Schema):
@@ -119,7 +118,7 @@ class ClientOut(Schema):
     status = fields.String()
     given_name = fields.String()
     family_name = fields.String()
-    date_of_birth = fields.Date()
+    date_of_birth = Day()
     external_id = fields.String(allow_none=True)
     preferred_language = fields.String(allow_none=True)
     contact = fields.Nested(Contact)
@@ -145,7 +144,7 @@ class ClientSearchArgs(PageArgs):
         },
     )
     name = fields.String(validate=validate.Length(min=1, max=100))
-    date_of_birth = fields.Date()
+    date_of_birth = Day()
     external_id = fields.String(validate=validate.Length(max=100))
 
 
@@ -169,8 +168,8 @@ class ConsentIn(Schema):
         required=True,
         validate=validate.Length(min=1),
     )
-    starts_on = fields.Date(required=True)
-    expires_on = fields.Date(load_default=None, allow_none=True)
+    starts_on = Day(required=True)
+    expires_on = Day(load_default=None, allow_none=True)
 
 
 class ConsentOut(ConsentIn):
@@ -320,7 +319,7 @@ class CaseloadClient(Schema):
     status = fields.String()
     given_name = fields.String()
     family_name = fields.String()
-    date_of_birth = fields.Date()
+    date_of_birth = Day()
     preferred_language = fields.String(allow_none=True)
     case_manager_id = fields.String(allow_none=True)
 
@@ -329,7 +328,7 @@ class CaseloadEntry(Schema):
     client = fields.Nested(CaseloadClient)
     highest_open_risk = fields.String(allow_none=True)
     open_risk_flags = fields.Integer()
-    next_review_due = fields.Date(allow_none=True)
+    next_review_due = Day(allow_none=True)
     last_contact_at = fields.DateTime(
         allow_none=True,
         metadata={
@@ -479,7 +478,7 @@ class OutcomesOut(Schema):
     episode_id = fields.String()
     phq9 = fields.Nested(InstrumentOutcome)
     gad7 = fields.Nested(InstrumentOutcome)
-    next_reassessment_due = fields.Date(
+    next_reassessment_due = Day(
         allow_none=True,
         metadata={"description": "90 days after the latest assessment; 30 after high risk."},
     )

@@ -14,6 +14,7 @@ from services.planning.casework_domain import (
     TaskStatus,
 )
 from services.planning.schemas import PlanPage
+from shared.web.fields import Day, Moment
 from shared.web.paging import CursorPage, PageArgs
 
 SHORT = validate.Length(min=1, max=500)
@@ -84,7 +85,7 @@ class _ContactFields(Schema):
 
 
 class ContactIn(_ContactFields):
-    occurred_at = fields.AwareDateTime(required=True, metadata={"description": "When it happened."})
+    occurred_at = Moment(required=True, metadata={"description": "When it happened."})
     sign = fields.Boolean(
         load_default=False, metadata={"description": "Sign the note now (it is then locked)."}
     )
@@ -99,7 +100,7 @@ class AttendIn(_ContactFields):
     """The contact of an attended appointment: its time, place and length are the appointment's
     unless given."""
 
-    occurred_at = fields.AwareDateTime()
+    occurred_at = Moment()
     sign = fields.Boolean(load_default=False)
 
     @pre_load
@@ -154,7 +155,7 @@ class ContactPage(CursorPage):
 
 
 class AppointmentIn(Schema):
-    starts_at = fields.AwareDateTime(required=True)
+    starts_at = Moment(required=True)
     duration_minutes = fields.Integer(load_default=60, validate=MINUTES)
     location = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     video_link = fields.Url(
@@ -169,7 +170,7 @@ class AppointmentIn(Schema):
 
 
 class RescheduleIn(Schema):
-    starts_at = fields.AwareDateTime(required=True)
+    starts_at = Moment(required=True)
     duration_minutes = fields.Integer(validate=MINUTES)
     location = fields.String(allow_none=True, validate=validate.Length(max=200))
     video_link = fields.Url(allow_none=True, schemes={"https"}, validate=validate.Length(max=500))
@@ -215,13 +216,13 @@ class AttendedOut(Schema):
 
 
 class MyAppointmentArgs(PageArgs):
-    from_ = fields.AwareDateTime(data_key="from", load_default=None)
-    to = fields.AwareDateTime(load_default=None)
+    from_ = Moment(data_key="from", load_default=None)
+    to = Moment(load_default=None)
 
 
 class TaskIn(Schema):
     title = fields.String(required=True, validate=SHORT)
-    due_on = fields.Date(required=True)
+    due_on = Day(required=True)
     priority = fields.String(
         load_default="normal",
         validate=validate.OneOf([p.name.lower() for p in TaskPriority]),
@@ -248,7 +249,7 @@ class TaskOut(Schema):
     client_id = fields.String(allow_none=True)
     client_reference = fields.String(allow_none=True)
     title = fields.String()
-    due_on = fields.Date()
+    due_on = Day()
     due_at = fields.DateTime(
         allow_none=True,
         metadata={

@@ -16,6 +16,7 @@ from services.planning.domain import (
     StrategyType,
 )
 from shared.contracts.intake import LIFE_DOMAINS
+from shared.web.fields import Day, Moment
 from shared.web.paging import CursorPage, PageArgs
 
 TEXT = validate.Length(min=1, max=2_000)
@@ -27,13 +28,13 @@ class GoalIn(Schema):
         required=True, validate=TEXT, metadata={"description": "The client's own words."}
     )
     measurable_target = fields.String(required=True, validate=TEXT)
-    target_date = fields.Date(load_default=None, allow_none=True)
+    target_date = Day(load_default=None, allow_none=True)
 
 
 class GoalPatch(Schema):
     in_own_words = fields.String(validate=TEXT)
     measurable_target = fields.String(validate=TEXT)
-    target_date = fields.Date(allow_none=True)
+    target_date = Day(allow_none=True)
     status = fields.Enum(GoalStatus, by_value=True)
 
 
@@ -41,7 +42,7 @@ class StrategyIn(Schema):
     description = fields.String(required=True, validate=TEXT)
     type = fields.Enum(StrategyType, by_value=True, load_default=StrategyType.ACTION)
     responsible = fields.Enum(Responsible, by_value=True, required=True)
-    due_by = fields.Date(load_default=None, allow_none=True)
+    due_by = Day(load_default=None, allow_none=True)
     partner_service_id = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=100)
     )
@@ -140,7 +141,7 @@ class PlanOut(Schema):
     latest_assessment_id = fields.String(allow_none=True)
     current_version = fields.Integer()
     approved_version = fields.Integer(allow_none=True)
-    next_review_due = fields.Date(allow_none=True)
+    next_review_due = Day(allow_none=True)
     created_at = fields.DateTime()
     approved_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
@@ -226,7 +227,7 @@ class OverdueReviewOut(Schema):
     client_id = fields.String()
     client_reference = fields.String()
     owner_id = fields.String(allow_none=True)
-    due_on = fields.Date()
+    due_on = Day()
     reason = fields.String()
     open_suggested_changes = fields.Integer(
         metadata={"description": "Suggested changes this review must take up or dismiss."}
@@ -326,6 +327,4 @@ class CrisisCloseIn(Schema):
 
 
 class HospitalDischargeIn(Schema):
-    discharged_at = fields.AwareDateTime(
-        required=True, metadata={"description": "When the client left hospital"}
-    )
+    discharged_at = Moment(required=True, metadata={"description": "When the client left hospital"})

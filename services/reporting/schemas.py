@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.reporting.operations.exports import FORMATS
+from shared.web.fields import Day
 
 #: The longest period one request may ask for (figures are computed on request).
 MAX_PERIOD_DAYS = 3660
 
 
-#: The days a period may hold: no agency's records lie outside them, and a period's instants
-#: (its days' midnights in the agency's zone, and the one after its end) exist for every zone
-#: (9999-12-31's next midnight, or 0001-01-01's in a zone east of UTC, is no datetime: a 500).
-REPORTABLE_DAYS = validate.Range(
-    min=date(1900, 1, 1), max=date(2999, 12, 31), error="must be from {min} to {max}"
-)
-
-
 class KpiArgs(Schema):
     programme = fields.String(validate=validate.Length(min=1, max=100))
     team = fields.String(validate=validate.Length(min=1, max=100))
-    from_ = fields.Date(
+    from_ = Day(
         required=True,
         data_key="from",
-        validate=REPORTABLE_DAYS,
         metadata={"description": "First day, included (1900-01-01 to 2999-12-31)."},
     )
-    to = fields.Date(
+    to = Day(
         required=True,
-        validate=REPORTABLE_DAYS,
         metadata={"description": "Last day, included (1900-01-01 to 2999-12-31)."},
     )
 
@@ -82,7 +72,7 @@ class PartnerOut(Schema):
 
 
 class CaseloadOut(Schema):
-    on = fields.Date()
+    on = Day()
     case_manager_id = fields.String()
     team = fields.String(allow_none=True)
     clients = fields.Integer()
@@ -90,8 +80,8 @@ class CaseloadOut(Schema):
 
 
 class PeriodOut(Schema):
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = Day(data_key="from")
+    to = Day()
 
 
 class DischargesOut(Schema):

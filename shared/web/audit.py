@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 
 from shared.audit import AuditTrail
 from shared.web.auth import require_roles
+from shared.web.fields import Moment
 from shared.web.paging import CursorPage, PageArgs
 from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
@@ -16,10 +17,8 @@ from shared.web.service_app import current_runtime
 class AuditArgs(PageArgs):
     client_id = fields.String()
     actor = fields.String()
-    since = fields.AwareDateTime(
-        data_key="from", metadata={"description": "Rows at or after this moment"}
-    )
-    until = fields.AwareDateTime(data_key="to", metadata={"description": "Rows before this moment"})
+    since = Moment(data_key="from", metadata={"description": "Rows at or after this moment"})
+    until = Moment(data_key="to", metadata={"description": "Rows before this moment"})
 
 
 class AuditEntryOut(Schema):
