@@ -14,6 +14,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 TIMEZONE_VARIABLE = "CASEHUB_TIMEZONE"
 
 
+#: The days any record may name: no agency's records lie outside them, and every day's
+#: midnights, in any zone, and the day after are datetimes (Python's calendar ends at year 1 and
+#: 9999). Request fields hold to it (``shared.web.fields``).
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+
+
 @functools.lru_cache(maxsize=8)
 def agency_zone_named(name: str) -> ZoneInfo:
     name = name.strip() or "UTC"

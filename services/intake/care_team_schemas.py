@@ -75,8 +75,8 @@ class MedicationOut(Schema):
     name = fields.String()
     dose = fields.String(allow_none=True)
     prescriber = fields.String(allow_none=True)
-    started_on = Day(allow_none=True)
-    stopped_on = Day(allow_none=True)
+    started_on = fields.Date(allow_none=True)
+    stopped_on = fields.Date(allow_none=True)
     recorded_by = fields.String()
     recorded_at = fields.DateTime()
 

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from shared import rules
+from shared.clock import EARLIEST_DAY
 
 # --- Errors -------------------------------------------------------------------------------------
 
@@ -497,19 +498,14 @@ def _normalise_name(name: str) -> str:
     return " ".join("".join(kept).split())
 
 
-#: The earliest date of birth a record may hold: earlier is a typing slip (a year of 1088 for
-#: 1988), never a living client.
-EARLIEST_BIRTH = date(1900, 1, 1)
-
-
 def birth_date_problem(born: date, today: date) -> str | None:
     """Why ``born`` cannot be a client's date of birth (a day after today in the agency's zone,
-    or before ``EARLIEST_BIRTH``), or None: such a date would stay in the record, its age
-    figures and its duplicate matching, silently wrong."""
+    or before the platform's ``EARLIEST_DAY``), or None: such a date would stay in the record,
+    its age figures and its duplicate matching, silently wrong."""
     if born > today:
         return f"must not be after today ({today.isoformat()})"
-    if born < EARLIEST_BIRTH:
-        return f"must not be before {EARLIEST_BIRTH.isoformat()}"
+    if born < EARLIEST_DAY:
+        return f"must not be before {EARLIEST_DAY.isoformat()}"
     return None
 
 

@@ -7,7 +7,6 @@ from marshmallow import Schema, fields, validate
 
 from services.intake.operations.corrections import CORRECTABLE
 from services.intake.schemas import Contact, NominatedPersonOut
-from shared.web.fields import Day
 from shared.web.paging import CursorPage
 
 
@@ -44,7 +43,7 @@ class CrisisPictureOut(Schema):
     client_reference = fields.String()
     given_name = fields.String()
     family_name = fields.String()
-    date_of_birth = Day()
+    date_of_birth = fields.Date()
     contact = fields.Nested(Contact)
     status = fields.String()
     grant_id = fields.String()
@@ -71,7 +70,7 @@ class RetentionOut(Schema):
     legal_hold = fields.Boolean()
     legal_hold_reason = fields.String(allow_none=True)
     retention_years = fields.Float()
-    expires_on = Day(allow_none=True, metadata={"description": "None while in care"})
+    expires_on = fields.Date(allow_none=True, metadata={"description": "None while in care"})
     erased_at = fields.DateTime(allow_none=True)
     reports = fields.List(fields.Nested(ErasureReportOut))
 

@@ -109,7 +109,7 @@ class EpisodeOut(Schema):
     closed_at = fields.DateTime(allow_none=True)
     discharge_reason = fields.String(allow_none=True)
     case_manager_id = fields.String(allow_none=True)
-    next_review_due = Day(allow_none=True)
+    next_review_due = fields.Date(allow_none=True)
 
 
 class ClientOut(Schema):
@@ -118,7 +118,7 @@ class ClientOut(Schema):
     status = fields.String()
     given_name = fields.String()
     family_name = fields.String()
-    date_of_birth = Day()
+    date_of_birth = fields.Date()
     external_id = fields.String(allow_none=True)
     preferred_language = fields.String(allow_none=True)
     contact = fields.Nested(Contact)
@@ -319,7 +319,7 @@ class CaseloadClient(Schema):
     status = fields.String()
     given_name = fields.String()
     family_name = fields.String()
-    date_of_birth = Day()
+    date_of_birth = fields.Date()
     preferred_language = fields.String(allow_none=True)
     case_manager_id = fields.String(allow_none=True)
 
@@ -328,7 +328,7 @@ class CaseloadEntry(Schema):
     client = fields.Nested(CaseloadClient)
     highest_open_risk = fields.String(allow_none=True)
     open_risk_flags = fields.Integer()
-    next_review_due = Day(allow_none=True)
+    next_review_due = fields.Date(allow_none=True)
     last_contact_at = fields.DateTime(
         allow_none=True,
         metadata={
@@ -478,7 +478,7 @@ class OutcomesOut(Schema):
     episode_id = fields.String()
     phq9 = fields.Nested(InstrumentOutcome)
     gad7 = fields.Nested(InstrumentOutcome)
-    next_reassessment_due = Day(
+    next_reassessment_due = fields.Date(
         allow_none=True,
         metadata={"description": "90 days after the latest assessment; 30 after high risk."},
     )

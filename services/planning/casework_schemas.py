@@ -249,7 +249,7 @@ class TaskOut(Schema):
     client_id = fields.String(allow_none=True)
     client_reference = fields.String(allow_none=True)
     title = fields.String()
-    due_on = Day()
+    due_on = fields.Date()
     due_at = fields.DateTime(
         allow_none=True,
         metadata={

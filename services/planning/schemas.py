@@ -141,7 +141,7 @@ class PlanOut(Schema):
     latest_assessment_id = fields.String(allow_none=True)
     current_version = fields.Integer()
     approved_version = fields.Integer(allow_none=True)
-    next_review_due = Day(allow_none=True)
+    next_review_due = fields.Date(allow_none=True)
     created_at = fields.DateTime()
     approved_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
@@ -227,7 +227,7 @@ class OverdueReviewOut(Schema):
     client_id = fields.String()
     client_reference = fields.String()
     owner_id = fields.String(allow_none=True)
-    due_on = Day()
+    due_on = fields.Date()
     reason = fields.String()
     open_suggested_changes = fields.Integer(
         metadata={"description": "Suggested changes this review must take up or dismiss."}

@@ -10,8 +10,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
-EARLIEST_DAY = date(1900, 1, 1)
-LATEST_DAY = date(2999, 12, 31)
+from shared.clock import EARLIEST_DAY, LATEST_DAY
+
 RANGE_MESSAGE = f"must be from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
 
 
