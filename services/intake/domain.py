@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Any
 
 from shared import rules
-from shared.clock import EARLIEST_DAY
 
 # --- Errors -------------------------------------------------------------------------------------
 
@@ -498,14 +497,14 @@ def _normalise_name(name: str) -> str:
     return " ".join("".join(kept).split())
 
 
-def birth_date_problem(born: date, today: date) -> str | None:
+def birth_date_problem(born: date, today: date, earliest: date) -> str | None:
     """Why ``born`` cannot be a client's date of birth (a day after today in the agency's zone,
-    or before the platform's ``EARLIEST_DAY``), or None: such a date would stay in the record,
-    its age figures and its duplicate matching, silently wrong."""
+    or before ``earliest``, the first day any record may name), or None: such a date would stay
+    in the record, its age figures and its duplicate matching, silently wrong."""
     if born > today:
         return f"must not be after today ({today.isoformat()})"
-    if born < EARLIEST_DAY:
-        return f"must not be before {EARLIEST_DAY.isoformat()}"
+    if born < earliest:
+        return f"must not be before {earliest.isoformat()}"
     return None
 
 

@@ -13,7 +13,7 @@ from services.intake.domain import (
     NeedRating,
     birth_date_problem,
 )
-from shared.clock import agency_today
+from shared.clock import EARLIEST_DAY, agency_today
 from shared.contracts.intake import REQUEST_OUTCOMES
 from shared.web.fields import Day
 from shared.web.paging import CursorPage, PageArgs
@@ -59,7 +59,7 @@ BIRTH_DESCRIPTION = "From 1900-01-01 to today (the agency's date); any other day
 
 
 def _plausible_birth(born: date) -> None:
-    problem = birth_date_problem(born, agency_today())
+    problem = birth_date_problem(born, agency_today(), EARLIEST_DAY)
     if problem:
         raise ValidationError(problem)
 

@@ -13,7 +13,7 @@ from services.intake import domain
 from services.intake.models import AUDIT, Correction
 from services.intake.operations.access import load_client
 from services.intake.operations.clients import update_client
-from shared.clock import agency_today
+from shared.clock import EARLIEST_DAY, agency_today
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.identity import Principal
 from shared.pagination import Page, keyset_page
@@ -77,7 +77,7 @@ def _value(field: str, text: str) -> Any:
         born = date.fromisoformat(text)
     except ValueError:
         raise Unprocessable("requested_value", "A date of birth is YYYY-MM-DD.") from None
-    problem = domain.birth_date_problem(born, agency_today())
+    problem = domain.birth_date_problem(born, agency_today(), EARLIEST_DAY)
     if problem:
         raise Unprocessable("requested_value", f"A date of birth {problem}.")
     return born
