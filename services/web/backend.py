@@ -1,14 +1,23 @@
-"""Calls to the four services' public APIs with the signed-in person's own token: one httpx
-client per service (keep-alive pool), the calls of one page made concurrently."""
+"""Calls to the four services' public APIs with the signed-in person's own token: one urllib3
+connection pool per service (keep-alive), the calls of one page made concurrently.
+
+urllib3 rather than httpx: a page makes three to ten calls, and httpx's own work was about a
+millisecond of CPU a call (half again of urllib3's), as much as the fastest calls themselves
+(bench/web_pages.py). Tests serve a service from its real WSGI app in-process through
+``transports`` (any object with ``send``, such as :class:`WsgiTransport`)."""
 
 from __future__ import annotations
 
+import json as jsonlib
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
 
-import httpx
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import MaxRetryError
 
 #: Threads for the pages' API calls, shared by the requests of one web worker: the client
 #: record makes ten calls at once, and a gunicorn worker serves four requests at a time. With
@@ -34,16 +43,126 @@ class ApiError(Exception):
         return self.detail
 
 
-def _error_from(response: httpx.Response) -> ApiError:
+@dataclass(frozen=True)
+class Reply:
+    """A service's answer: status, headers (looked up without regard to case) and body."""
+
+    status: int
+    reason: str
+    headers: urllib3.HTTPHeaderDict
+    content: bytes
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.content)
+
+
+class Transport(Protocol):
+    """Sends one request to one service; raises :class:`Unreachable` if it cannot."""
+
+    def send(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
+    ) -> Reply: ...
+
+    def close(self) -> None: ...
+
+
+class Unreachable(Exception):
+    """The service could not be reached or did not answer in time; the message names how."""
+
+
+class PooledTransport:
+    """HTTP/1.1 to one service over a pool of keep-alive connections (one per concurrent call,
+    up to :data:`PAGE_CONCURRENCY` kept). A connection the service closed while idle is
+    noticed before reuse; a refused or reset connection is retried once for a call that
+    changes nothing (GET, HEAD), never for one that might have changed something."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        split = urlsplit(base_url)
+        self._prefix = split.path.rstrip("/")
+        self._pool = urllib3.connection_from_url(
+            f"{split.scheme}://{split.netloc}",
+            maxsize=PAGE_CONCURRENCY,
+            block=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            retries=urllib3.Retry(
+                total=1, connect=1, read=1, redirect=0, status=0, other=0, raise_on_redirect=False
+            ),
+        )
+
+    def send(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
+    ) -> Reply:
+        try:
+            response = self._pool.urlopen(
+                method,
+                self._prefix + target,
+                body=body,
+                headers=dict(headers),
+                redirect=False,
+                preload_content=True,
+            )
+        except MaxRetryError as error:
+            raise Unreachable(type(error.reason or error).__name__) from None
+        except (Urllib3Error, OSError) as error:
+            raise Unreachable(type(error).__name__) from None
+        return Reply(response.status, response.reason or "", response.headers, response.data)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class WsgiTransport:
+    """A service's WSGI app called in-process, as a socket would reach it: for tests, and for
+    a single process that serves the services beside the web app."""
+
+    def __init__(self, app: Callable[..., Any], base_url: str = "http://localhost") -> None:
+        self.app = app
+        self.base_url = base_url
+
+    def send(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
+    ) -> Reply:
+        from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+        path, _, query = target.partition("?")
+        builder = EnvironBuilder(
+            path=path,
+            base_url=self.base_url,
+            query_string=query,
+            method=method,
+            headers=dict(headers),
+            data=body or b"",
+        )
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=True)
+        try:
+            content = b"".join(app_iter)
+        finally:
+            getattr(app_iter, "close", lambda: None)()
+        code, _, reason = status.partition(" ")
+        return Reply(
+            int(code), reason, urllib3.HTTPHeaderDict(response_headers.to_wsgi_list()), content
+        )
+
+    def close(self) -> None:
+        return None
+
+
+def _error_from(reply: Reply) -> ApiError:
     try:
-        body = response.json()
+        body = reply.json()
     except ValueError:
         body = {}
-    detail = str(body.get("detail") or body.get("title") or response.reason_phrase)
+    if not isinstance(body, dict):
+        body = {}
+    detail = str(body.get("detail") or body.get("title") or reply.reason)
     errors = body.get("errors")
     if isinstance(errors, dict) and errors:
         detail += " " + "; ".join(f"{field}: {_flat(message)}" for field, message in errors.items())
-    return ApiError(response.status_code, detail, body=body)
+    return ApiError(reply.status, detail, body=body)
 
 
 def _flat(message: Any) -> str:
@@ -54,26 +173,64 @@ def _flat(message: Any) -> str:
     return str(message)
 
 
+def _query_value(value: Any) -> str:
+    """A query parameter as the services read it: booleans in JSON's words."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+def query_string(params: Mapping[str, Any] | None) -> str:
+    """``?a=1&b=2`` for the parameters (a list or tuple repeats its name), or nothing."""
+    if not params:
+        return ""
+    pairs = []
+    for name, value in params.items():
+        for each in value if isinstance(value, list | tuple) else (value,):
+            pairs.append((name, _query_value(each)))
+    return "?" + urlencode(pairs)
+
+
 @dataclass
 class Backend:
-    """The services' base URLs and one client each; ``transports`` lets tests serve a service
-    from its real WSGI app in-process instead of over a socket."""
+    """The services' base URLs and a transport each; ``transports`` lets tests serve a service
+    from its real WSGI app in-process (:class:`WsgiTransport`) instead of over a socket."""
 
     urls: Mapping[str, str]
     timeout: float = 10.0
-    transports: Mapping[str, httpx.BaseTransport] | None = None
+    transports: Mapping[str, Transport] | None = None
 
     def __post_init__(self) -> None:
-        self._clients = {
-            name: httpx.Client(
-                base_url=url,
-                timeout=self.timeout,
-                transport=(self.transports or {}).get(name),
-                limits=httpx.Limits(max_keepalive_connections=20, max_connections=50),
-            )
+        given = self.transports or {}
+        self._transports: dict[str, Transport] = {
+            name: given.get(name) or PooledTransport(url, self.timeout)
             for name, url in self.urls.items()
         }
         self._pool = ThreadPoolExecutor(PAGE_CONCURRENCY, thread_name_prefix="web-api")
+
+    def _send(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        request_id: str | None,
+    ) -> Reply:
+        if request_id:
+            headers["X-Request-ID"] = request_id
+        try:
+            reply = self._transports[service].send(
+                method, path + query_string(params), headers, body
+            )
+        except Unreachable as error:
+            raise ApiError(503, f"The {service} service did not answer ({error}).") from None
+        if reply.status >= 400:
+            raise _error_from(reply)
+        return reply
 
     def call(
         self,
@@ -92,21 +249,14 @@ class Backend:
             "Accept": "application/json",
             **(extra_headers or {}),
         }
-        if request_id:
-            headers["X-Request-ID"] = request_id
-        try:
-            response = self._clients[service].request(
-                method, path, params=params, json=json, headers=headers
-            )
-        except httpx.HTTPError as error:
-            raise ApiError(
-                503, f"The {service} service did not answer ({type(error).__name__})."
-            ) from None
-        if response.status_code >= 400:
-            raise _error_from(response)
-        if response.status_code == 204 or not response.content:
+        body = None
+        if json is not None:
+            body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+        reply = self._send(service, method, path, headers, params, body, request_id)
+        if reply.status == 204 or not reply.content:
             return None
-        return response.json()
+        return reply.json()
 
     def download(
         self,
@@ -116,20 +266,14 @@ class Backend:
         *,
         params: Mapping[str, Any] | None = None,
         request_id: str | None = None,
-    ) -> httpx.Response:
+    ) -> Reply:
         """A document (a report as PDF, XLSX or CSV) as the service sent it, for passing on."""
         headers = {"Authorization": f"Bearer {token}"}
-        if request_id:
-            headers["X-Request-ID"] = request_id
-        try:
-            response = self._clients[service].get(path, params=params, headers=headers)
-        except httpx.HTTPError as error:
-            raise ApiError(
-                503, f"The {service} service did not answer ({type(error).__name__})."
-            ) from None
-        if response.status_code >= 400:
-            raise _error_from(response)
-        return response
+        return self._send(service, "GET", path, headers, params, None, request_id)
+
+    def submit(self, call: Callable[[], Any]) -> Future[Any]:
+        """Start a call on the page threads (its result is waited for later)."""
+        return self._pool.submit(call)
 
     def gather(self, calls: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
         """Run a page's calls at once; each result is its value or the ApiError it raised."""
@@ -144,8 +288,8 @@ class Backend:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
-        for client in self._clients.values():
-            client.close()
+        for transport in self._transports.values():
+            transport.close()
 
 
 class Caller:
@@ -182,7 +326,7 @@ class Caller:
             extra_headers={"X-Purpose": purpose} if purpose else None,
         )
 
-    def download(self, service: str, path: str, **params: Any) -> httpx.Response:
+    def download(self, service: str, path: str, **params: Any) -> Reply:
         clean = {key: value for key, value in params.items() if value not in (None, "")}
         return self.backend.download(
             self.token, service, path, params=clean, request_id=self.request_id

@@ -1,5 +1,5 @@
 """The web app against the four real services: each service's own Flask app and worker threads
-on the embedded backend, reached through httpx's WSGI transport (no sockets, the same HTTP
+on the embedded backend, reached through the web backend's WsgiTransport (no sockets, the same HTTP
 requests). People sign in with the development sign-in here; tests/web/test_oidc.py and the
 browser tests sign in through a real OpenID provider."""
 
@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from services.web.app import create_app
-from services.web.backend import Backend
+from services.web.backend import Backend, WsgiTransport
 from services.web.config import WebSettings
 from shared.config import SERVICE_NAMES, Settings
 from tests.support.backends import Backend as TestBackend
@@ -149,7 +148,8 @@ class WebPlatform:
 
 def wsgi_backend(services: RunningServices, settings: WebSettings) -> Backend:
     transports = {
-        name: httpx.WSGITransport(app=services[name].create_app()) for name in SERVICE_NAMES
+        name: WsgiTransport(services[name].create_app(), settings.service_urls[name])
+        for name in SERVICE_NAMES
     }
     return Backend(settings.service_urls, transports=transports)
 

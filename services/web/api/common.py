@@ -160,7 +160,7 @@ def page(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        future = web().backend._pool.submit(urgent_in(caller()))
+        future = web().backend.submit(urgent_in(caller()))
         result = view(*args, **kwargs)
         g.urgent = future.result()
         if isinstance(result, tuple) and isinstance(result[0], str) and result[0].endswith(".html"):
