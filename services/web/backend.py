@@ -9,15 +9,17 @@ millisecond of CPU a call (half again of urllib3's), as much as the fastest call
 from __future__ import annotations
 
 import json as jsonlib
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import MaxRetryError
+from urllib3.util import parse_url
 
 #: Threads for the pages' API calls, shared by the requests of one web worker: the client
 #: record makes ten calls at once, and a gunicorn worker serves four requests at a time. With
@@ -70,24 +72,61 @@ class Unreachable(Exception):
     """The service could not be reached or did not answer in time; the message names how."""
 
 
-class PooledTransport:
-    """HTTP/1.1 to one service over a pool of keep-alive connections (one per concurrent call,
-    up to :data:`PAGE_CONCURRENCY` kept). A connection the service closed while idle is
-    noticed before reuse; a refused or reset connection is retried once for a call that
-    changes nothing (GET, HEAD), never for one that might have changed something."""
+#: A kept connection idle longer than this is closed rather than reused: under the services'
+#: keep-alive (gunicorn's, 5 s: services/cli/serve.py), so the web app never sends a request
+#: on a connection the service is closing at that very moment (a form sent then would fail).
+IDLE_LIMIT = 4.0
 
-    def __init__(self, base_url: str, timeout: float) -> None:
-        split = urlsplit(base_url)
-        self._prefix = split.path.rstrip("/")
-        self._pool = urllib3.connection_from_url(
-            f"{split.scheme}://{split.netloc}",
-            maxsize=PAGE_CONCURRENCY,
+
+class _FreshConnections:
+    """A urllib3 pool that notes when each connection went idle and closes one idle longer
+    than ``idle_limit`` as it is taken out (urllib3 then opens a new one)."""
+
+    idle_limit = IDLE_LIMIT
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        since = getattr(conn, "casehub_idle_since", None)
+        if since is not None and time.monotonic() - since > self.idle_limit:
+            conn.close()
+        return conn
+
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None:
+            conn.casehub_idle_since = time.monotonic()
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _FreshHttpPool(_FreshConnections, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _FreshHttpsPool(_FreshConnections, urllib3.HTTPSConnectionPool):
+    pass
+
+
+class PooledTransport:
+    """HTTP/1.1 to one service over a pool of keep-alive connections (one per concurrent call;
+    a worker's page threads and request threads together never need more than are kept). A
+    connection idle past :data:`IDLE_LIMIT`, or that the service closed, is not reused; a
+    refused or reset connection is retried once for a call that changes nothing (GET, HEAD),
+    never for one that might have changed something."""
+
+    def __init__(self, base_url: str, timeout: float, *, idle_limit: float = IDLE_LIMIT) -> None:
+        url = parse_url(base_url)
+        self._prefix = (url.path or "").rstrip("/")
+        secure = url.scheme == "https"
+        self._pool = (_FreshHttpsPool if secure else _FreshHttpPool)(
+            url.host or "localhost",
+            url.port or (443 if secure else 80),
+            maxsize=2 * PAGE_CONCURRENCY,
             block=False,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
             retries=urllib3.Retry(
                 total=1, connect=1, read=1, redirect=0, status=0, other=0, raise_on_redirect=False
             ),
         )
+        self._pool.idle_limit = idle_limit
 
     def send(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes | None

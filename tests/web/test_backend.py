@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask, jsonify, request
 
-from services.web.backend import ApiError, Backend, Caller, WsgiTransport
+from services.web.backend import ApiError, Backend, Caller, PooledTransport, WsgiTransport
 from tests.support.ports import free_port
 
 
@@ -50,6 +50,7 @@ def _handler(seen: Seen) -> type[BaseHTTPRequestHandler]:
                     "query": parse_qs(split.query, keep_blank_values=True),
                     "headers": dict(self.headers.items()),
                     "body": body,
+                    "client_port": self.client_address[1],
                 }
             )
             if seen.mode == "drop":
@@ -100,6 +101,24 @@ def server() -> Iterator[tuple[str, Seen]]:
 
 def _caller(url: str, timeout: float = 5.0) -> Caller:
     return Caller(Backend({"intake": url}, timeout=timeout), "the-token", "req-1")
+
+
+def test_calls_one_after_another_share_a_connection_until_it_has_idled_too_long(
+    server: tuple[str, Seen],
+) -> None:
+    """Kept connections are reused, but not one idle longer than the limit (set under the
+    services' keep-alive, so no call goes out on a connection the service is closing)."""
+    url, seen = server
+    transport = PooledTransport(url, 5.0, idle_limit=0.3)
+    caller = Caller(Backend({"intake": url}, transports={"intake": transport}), "t")
+    for _ in range(3):
+        caller.get("intake", "/clients")
+    time.sleep(0.5)
+    caller.send("intake", "POST", "/clients", {})
+    caller.get("intake", "/clients")
+    ports = [r["client_port"] for r in seen.requests]
+    assert len(set(ports[:3])) == 1
+    assert ports[3] != ports[0] and ports[4] == ports[3]
 
 
 def test_a_call_sends_the_token_request_id_query_and_body(server: tuple[str, Seen]) -> None:
