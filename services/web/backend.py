@@ -1,10 +1,10 @@
 """Calls to the four services' public APIs with the signed-in person's own token: one urllib3
 connection pool per service (keep-alive), the calls of one page made concurrently.
 
-urllib3 rather than httpx: a page makes three to ten calls, and httpx's own work was about a
-millisecond of CPU a call (half again of urllib3's), as much as the fastest calls themselves
+urllib3 rather than httpx: a page makes three or four calls, and httpx's own work was about a
+millisecond of CPU a call, twice urllib3's (with the JSON), and half of the web app's CPU a page
 (bench/web_pages.py). Tests serve a service from its real WSGI app in-process through
-``transports`` (any object with ``send``, such as :class:`WsgiTransport`)."""
+``transports`` (any object with ``send``: tests/support/wsgi_transport.py)."""
 
 from __future__ import annotations
 
@@ -150,46 +150,6 @@ class PooledTransport:
         self._pool.close()
 
 
-class WsgiTransport:
-    """A service's WSGI app called in-process, as a socket would reach it: for tests, and for
-    a single process that serves the services beside the web app."""
-
-    def __init__(self, app: Callable[..., Any], base_url: str = "http://localhost") -> None:
-        self.app = app
-        self.base_url = base_url
-
-    def send(
-        self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
-    ) -> Reply:
-        from werkzeug.test import EnvironBuilder, run_wsgi_app
-
-        path, _, query = target.partition("?")
-        builder = EnvironBuilder(
-            path=path,
-            base_url=self.base_url,
-            query_string=query,
-            method=method,
-            headers=dict(headers),
-            data=body or b"",
-        )
-        try:
-            environ = builder.get_environ()
-        finally:
-            builder.close()
-        app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=True)
-        try:
-            content = b"".join(app_iter)
-        finally:
-            getattr(app_iter, "close", lambda: None)()
-        code, _, reason = status.partition(" ")
-        return Reply(
-            int(code), reason, urllib3.HTTPHeaderDict(response_headers.to_wsgi_list()), content
-        )
-
-    def close(self) -> None:
-        return None
-
-
 def _error_from(reply: Reply) -> ApiError:
     try:
         body = reply.json()
@@ -235,7 +195,7 @@ def query_string(params: Mapping[str, Any] | None) -> str:
 @dataclass
 class Backend:
     """The services' base URLs and a transport each; ``transports`` lets tests serve a service
-    from its real WSGI app in-process (:class:`WsgiTransport`) instead of over a socket."""
+    from its real WSGI app in-process instead of over a socket."""
 
     urls: Mapping[str, str]
     timeout: float = 10.0

@@ -1,5 +1,5 @@
 """The web app against the four real services: each service's own Flask app and worker threads
-on the embedded backend, reached through the web backend's WsgiTransport (no sockets, the same HTTP
+on the embedded backend, reached through tests/support/wsgi_transport.py (no sockets, the same HTTP
 requests). People sign in with the development sign-in here; tests/web/test_oidc.py and the
 browser tests sign in through a real OpenID provider."""
 
@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from services.web.app import create_app
-from services.web.backend import Backend, WsgiTransport
+from services.web.backend import Backend
 from services.web.config import WebSettings
 from shared.config import SERVICE_NAMES, Settings
 from tests.support.backends import Backend as TestBackend
@@ -26,6 +26,7 @@ from tests.support.journey import bearer
 from tests.support.platform import wait_until
 from tests.support.ports import free_port
 from tests.support.services import RunningServices
+from tests.support.wsgi_transport import WsgiTransport
 
 CSRF = re.compile(r'(?:name="csrf_token" value="|"X-CSRF-Token": ")([^"]+)"')
 CASE_MANAGER, SUPERVISOR = "cm-ana", "sup-maria"

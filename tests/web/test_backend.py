@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask, jsonify, request
 
-from services.web.backend import ApiError, Backend, Caller, PooledTransport, WsgiTransport
+from services.web.backend import ApiError, Backend, Caller, PooledTransport
 from tests.support.ports import free_port
+from tests.support.wsgi_transport import WsgiTransport
 
 
 @dataclass
