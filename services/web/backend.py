@@ -38,6 +38,11 @@ class ApiError(Exception):
         self.body = dict(body or {})
 
     @property
+    def is_outage(self) -> bool:
+        """The service failed or could not be reached (not a refusal of this request)."""
+        return self.status >= 500 or self.status == 0
+
+    @property
     def plain_words(self) -> str:
         """What to tell the person: the API's own detail, or what to do about an outage."""
         if self.status in (502, 503, 504) or self.status == 0:

@@ -45,7 +45,7 @@ def caseload() -> Any:
     )
     if isinstance(results["entries"], ApiError):
         raise results["entries"]
-    overdue = [] if isinstance(results["overdue"], ApiError) else results["overdue"]
+    overdue = value_or(results["overdue"], [])
     rows = screens.caseload_rows(results["entries"], agency_today(), overdue_reviews=overdue)
     chosen = screens.filter_and_sort(
         rows,

@@ -15,6 +15,7 @@ from services.web.api.common import (
     attempt,
     caller,
     flash,
+    note_outage,
     page,
     pages,
     roles,
@@ -109,6 +110,8 @@ def _casework(person: Caller, client_id: str, found: Any) -> tuple[list[Any], ..
     """Plans, contacts and appointments from planning's casework answer (empty when it refused,
     or a list the caller may not read)."""
     if found is None or isinstance(found, ApiError):
+        if found is not None:
+            note_outage(found)
         return [], [], []
     plans = value_or(
         attempt(lambda: person.rest("planning", "/plans", found["plans"], client_id=client_id)),

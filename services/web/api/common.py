@@ -115,7 +115,13 @@ def home_for(person_roles: set[str]) -> str:
 
 
 def render(template: str, **values: Any) -> str:
-    return render_template(template, urgent_alerts=g.get("urgent") or [], **values)
+    return render_template(
+        template,
+        urgent_alerts=g.get("urgent") or [],
+        alerts_unknown=g.get("urgent_unknown"),
+        incomplete=g.get("incomplete") or [],
+        **values,
+    )
 
 
 def record_url(client_id: str) -> str:
@@ -141,16 +147,18 @@ def open_urgent_alerts(person: Caller) -> list[dict[str, Any]]:
     )
 
 
-def urgent_in(person: Caller) -> Callable[[], list[dict[str, Any]]]:
+def urgent_in(person: Caller) -> Callable[[], list[dict[str, Any]] | ApiError]:
+    """The banner's alerts, or why they could not be had: a banner that silently shows
+    nothing when notifications does not answer would read as "no crisis alert waiting"."""
     person_roles = roles()
 
-    def fetch() -> list[dict[str, Any]]:
+    def fetch() -> list[dict[str, Any]] | ApiError:
         if not person_roles & set(STAFF):
             return []
         try:
             return screens.urgent_alerts(open_urgent_alerts(person))
-        except ApiError:
-            return []
+        except ApiError as error:
+            return error
 
     return fetch
 
@@ -162,7 +170,11 @@ def page(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         future = web().backend.submit(urgent_in(caller()))
         result = view(*args, **kwargs)
-        g.urgent = future.result()
+        found = future.result()
+        if isinstance(found, ApiError):
+            g.urgent, g.urgent_unknown = [], found.plain_words
+        else:
+            g.urgent = found
         if isinstance(result, tuple) and isinstance(result[0], str) and result[0].endswith(".html"):
             template, values, *status = result
             return (render(template, **values), *status) if status else render(template, **values)
@@ -172,7 +184,21 @@ def page(view: F) -> F:
 
 
 def value_or(result: Any, default: Any = None) -> Any:
-    return default if result is None or isinstance(result, ApiError) else result
+    """A call's value, or ``default`` when it was refused or failed. A refusal (this person may
+    not see it) leaves the part out quietly; an outage is also noted for the page to say it
+    is incomplete, so an empty list there never reads as "none" (no plan, no risk flag)."""
+    if isinstance(result, ApiError):
+        note_outage(result)
+        return default
+    return default if result is None else result
+
+
+def note_outage(error: ApiError) -> None:
+    """Have the page say it is incomplete, and why, when a call it shows failed."""
+    if error.is_outage:
+        noted = g.setdefault("incomplete", [])
+        if error.plain_words not in noted:
+            noted.append(error.plain_words)
 
 
 def attempt(call: Callable[[], Any]) -> Any:
