@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 
+from shared.audit import AuditTrail
 from tests.notifications.conftest import CASE_MANAGER, NOW, SUPERVISOR, NotificationsApi
 
 QUIET_ALL_DAY = {"quiet_start": "00:00:00", "quiet_end": "23:59:00"}
@@ -281,3 +282,36 @@ def test_sending_an_alert_reads_the_address_with_the_delivery(
     assert mailbox is not None
     assert len(mailbox.to(f"{CASE_MANAGER}@agency.example")) == 1
     assert len(mailbox.to("supervisor@agency.example")) == 1
+
+
+def test_the_banners_inbox_read_audits_each_alert_it_shows_and_nothing_more(
+    notifications: NotificationsApi,
+) -> None:
+    """The crisis banner asks on every page: an empty answer writes no audit row, and each alert
+    shown has its row, chained, whether one or several come back."""
+    me = (CASE_MANAGER, "case_manager")
+    banner = {"urgent": "true", "unacknowledged": "true", "limit": 50}
+    notifications.person(CASE_MANAGER)
+    admin = ("admin-1", "admin")
+
+    def inbox_reads() -> list[str]:
+        trail = notifications.call("GET", "/audit", as_=admin, query={"limit": 200}).json
+        return [
+            e["entity_id"]
+            for e in trail["items"]
+            if e["entity"] == "notification" and e["actor"] == CASE_MANAGER
+        ]
+
+    assert notifications.call("GET", "/me/notifications", as_=me, query=banner).json["items"] == []
+    assert inbox_reads() == []
+    notifications.risk_flagged("high", client_id="c-1", client_reference="C-1042")
+    [one] = notifications.call("GET", "/me/notifications", as_=me, query=banner).json["items"]
+    assert inbox_reads() == [one["notification_id"]]
+    notifications.risk_flagged("high", client_id="c-2", client_reference="C-2000")
+    two = notifications.call("GET", "/me/notifications", as_=me, query=banner).json["items"]
+    assert len(two) == 2
+    assert sorted(inbox_reads()) == sorted(
+        [one["notification_id"]] + [i["notification_id"] for i in two]
+    )
+    with notifications.runtime.database.read_session() as session:
+        assert AuditTrail(MetaData()).verify(session).intact

@@ -7,10 +7,11 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import MetaData, update
 
 from services.planning import operations
-from services.planning.models import Review
+from services.planning.models import Review, SuggestedChange
+from shared.audit import AuditTrail
 from shared.clock import Clock
 from tests.planning.conftest import COMPLETE_SAFETY_PLAN, OWNER, SUPERVISOR, PlanningApi
 
@@ -386,3 +387,35 @@ def test_overdue_reviews_are_listed_for_the_owner_and_the_team(planning: Plannin
     assert (
         planning.call("GET", "/reviews/overdue", as_=("iw-1", "intake_worker")).status_code == 403
     )
+    # Each answer has its audit row, in the chain (an audited read: no transaction of its own),
+    # and none for the refused one.
+    trail = planning.call("GET", "/audit", as_=("admin-1", "admin"), query={"limit": 200}).json
+    reads = [
+        (e["actor"], e["detail"].get("count"))
+        for e in trail["items"]
+        if e["entity"] == "overdue_reviews"
+    ]
+    assert reads == [(OWNER, 1), (SUPERVISOR, 1), ("cm-2", 0)]
+    with planning.runtime.database.read_session() as session:
+        assert AuditTrail(MetaData()).verify(session).intact
+
+
+def test_an_overdue_review_counts_its_plans_open_suggested_changes(
+    planning: PlanningApi,
+) -> None:
+    """One statement for the page: the counts come with the reviews, each its own plan's."""
+    first, second = _plan_in(planning, "active"), _plan_in(planning, "active")
+    _make_due(planning, 3)
+    with planning.runtime.unit_of_work() as uow:
+        for plan_id, domains in ((first, ["housing", "income"]), (second, ["work"])):
+            for name in domains:
+                uow.session.add(
+                    SuggestedChange(plan_id=plan_id, assessment_id=str(uuid.uuid4()), domain=name)
+                )
+        uow.session.add(
+            SuggestedChange(
+                plan_id=second, assessment_id=str(uuid.uuid4()), domain="rights", status="dismissed"
+            )
+        )
+    listed = planning.call("GET", "/reviews/overdue").json["items"]
+    assert {r["plan_id"]: r["open_suggested_changes"] for r in listed} == {first: 2, second: 1}

@@ -23,7 +23,7 @@ from services.notifications.models import (
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.outbound import OutboundGuard, OutboundRefused
 from shared.pagination import Page, keyset_page
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import AuditedRead, UnitOfWork
 
 if TYPE_CHECKING:
     from shared.identity import Principal
@@ -83,7 +83,7 @@ def _delivered_to(actor: Principal) -> Any:
 
 
 def inbox(
-    uow: UnitOfWork,
+    read: UnitOfWork | AuditedRead,
     actor: Principal,
     *,
     unread_only: bool,
@@ -102,7 +102,7 @@ def inbox(
     if unacknowledged_only:
         statement = statement.where(Notification.acknowledged_at.is_(None))
     page = keyset_page(
-        uow.session,
+        read.session,
         statement,
         [Notification.created_at, Delivery.id],
         limit=limit,
@@ -113,7 +113,7 @@ def inbox(
     )
     items = [(delivery, notification) for delivery, notification in page.items]
     for _delivery, notification in items:
-        _audit_read(uow, actor, notification)
+        _audit_read(read, actor, notification)
     return Page(items, page.next_cursor)
 
 
@@ -140,7 +140,9 @@ def _my_in_app_items(actor: Principal) -> Select[tuple[Delivery, Notification]]:
     )
 
 
-def _audit_read(uow: UnitOfWork, actor: Principal, notification: Notification) -> None:
+def _audit_read(
+    uow: UnitOfWork | AuditedRead, actor: Principal, notification: Notification
+) -> None:
     """An alert names a client: reading it is audited."""
     AUDIT.record(
         uow.session,

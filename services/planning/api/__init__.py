@@ -455,9 +455,11 @@ def list_progress_notes(args: dict[str, Any], plan_id: str, goal_id: str) -> Any
 def overdue(args: dict[str, Any]) -> Any:
     """Reviews past their date, longest overdue first: your plans (case manager), your team's
     (supervisor), or all (admin)."""
-    with _uow() as uow:
+    # An audited read: the query and its audit row in two round trips (every caseload page
+    # view asks this).
+    with current_runtime().audited_read() as read:
         page = operations.overdue_reviews(
-            uow,
+            read,
             current_principal(),
             current_runtime().clock.today(),
             limit=args["limit"],
@@ -474,9 +476,9 @@ def overdue(args: dict[str, Any]) -> Any:
                     "owner_id": plan.owner_id,
                     "due_on": review.due_on,
                     "reason": review.reason,
-                    "open_suggested_changes": len(operations.open_suggestions(uow, plan)),
+                    "open_suggested_changes": open_suggestions,
                 }
-                for review, plan in page.items
+                for review, plan, open_suggestions in page.items
             ],
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.planning import domain
 from services.planning.models import (
@@ -15,6 +15,7 @@ from services.planning.models import (
     ProgressNote,
     Review,
     StrategyReferral,
+    SuggestedChange,
 )
 from services.planning.operations.access import (
     PENDING_REVIEW,
@@ -25,7 +26,7 @@ from services.planning.operations.access import (
 )
 from shared.identity import Principal
 from shared.pagination import Page, keyset_page
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import AuditedRead, UnitOfWork
 
 
 def list_plans(
@@ -123,12 +124,29 @@ def list_progress_notes(
 
 
 def overdue_reviews(
-    uow: UnitOfWork, actor: Principal, today: date, *, limit: int, cursor: str | None
-) -> Page[tuple[Review, Plan]]:
-    """Reviews past their date on the plans the caller carries (or supervises)."""
+    read: UnitOfWork | AuditedRead,
+    actor: Principal,
+    today: date,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[tuple[Review, Plan, int]]:
+    """Reviews past their date on the plans the caller carries (or supervises), each with the
+    number of suggested changes still open on its plan: one statement for the page (the
+    caseload page asks on every view), not one more a review."""
+    open_suggestions = (
+        select(func.count())
+        .where(
+            SuggestedChange.plan_id == Plan.id,
+            SuggestedChange.status == domain.SuggestionStatus.OPEN,
+        )
+        .correlate(Plan)
+        .scalar_subquery()
+        .label("open_suggested_changes")
+    )
     page = keyset_page(
-        uow.session,
-        select(Review, Plan)
+        read.session,
+        select(Review, Plan, open_suggestions)
         .join(Plan, Plan.id == Review.plan_id)
         .where(Review.status.in_(PENDING_REVIEW), Review.due_on < today, visible_plans(actor)),
         [Review.due_on, Review.id],
@@ -137,8 +155,11 @@ def overdue_reviews(
         rows=True,
         key_values=lambda row: (row.Review.due_on, row.Review.id),
     )
-    AUDIT.record(uow.session, actor, "read", "overdue_reviews", None, None, count=len(page.items))
-    return Page([(review, plan) for review, plan in page.items], page.next_cursor)
+    AUDIT.record(read.session, actor, "read", "overdue_reviews", None, None, count=len(page.items))
+    return Page(
+        [(row.Review, row.Plan, row.open_suggested_changes) for row in page.items],
+        page.next_cursor,
+    )
 
 
 def strategy_referrals(uow: UnitOfWork, plan: Plan) -> dict[str, str]:
