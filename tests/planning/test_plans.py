@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, update
+from sqlalchemy import MetaData, event, update
 
 from services.planning import operations
 from services.planning.models import Review, SuggestedChange
@@ -419,3 +420,50 @@ def test_an_overdue_review_counts_its_plans_open_suggested_changes(
         )
     listed = planning.call("GET", "/reviews/overdue").json["items"]
     assert {r["plan_id"]: r["open_suggested_changes"] for r in listed} == {first: 2, second: 1}
+
+
+def test_a_list_of_plans_shows_each_as_it_is_read_alone_in_as_many_statements_for_any_count(
+    planning: PlanningApi,
+) -> None:
+    """Versions, next reviews, referrals' state and suggested changes come for the whole page
+    at once: the same answer as each plan read alone, and no statement more for more plans."""
+    drafted = _plan_in(planning, "draft")
+    approved = _plan_in(planning, "active")
+    with planning.runtime.unit_of_work() as uow:
+        uow.session.add(SuggestedChange(plan_id=approved, assessment_id="a-1", domain="income"))
+        uow.session.add(
+            SuggestedChange(
+                plan_id=approved, assessment_id="a-2", domain="work", status="dismissed"
+            )
+        )
+    statements: list[str] = []
+
+    def counted(*args: Any) -> None:
+        # Each plan read has its audit row: on SQLite an insert each (PostgreSQL chains them
+        # in one statement), the trail's own cost, not the plans'.
+        if "audit" not in args[2]:
+            statements.append(args[2])
+
+    engine = planning.runtime.database.engine
+
+    def listed() -> tuple[list[dict[str, Any]], int]:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", counted)
+        try:
+            items = planning.call("GET", "/plans", query={"limit": 50}).json["items"]
+        finally:
+            event.remove(engine, "before_cursor_execute", counted)
+        return items, len(statements)
+
+    two, with_two = listed()
+    assert {p["id"] for p in two} == {drafted, approved}
+    for shown in two:
+        assert shown == planning.plan(shown["id"], as_=(OWNER, "case_manager"))
+    by_id = {p["id"]: p for p in two}
+    assert [s["status"] for s in by_id[approved]["suggested_changes"]] == ["open", "dismissed"]
+    assert by_id[approved]["next_review_due"] is not None
+    assert by_id[drafted]["suggested_changes"] == []
+    _plan_in(planning, "active")
+    _plan_in(planning, "closed")
+    four, with_four = listed()
+    assert len(four) == 4 and with_four == with_two

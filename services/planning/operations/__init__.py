@@ -39,6 +39,7 @@ from services.planning.operations.lifecycle import (
     close,
     start_review,
 )
+from services.planning.operations.plan_details import PlanDetails, plan_details
 from services.planning.operations.reading import (
     compare,
     list_plans,
@@ -74,6 +75,7 @@ from services.planning.settings import ReviewPolicy
 __all__ = [
     "PENDING_REVIEW",
     "ClientCasework",
+    "PlanDetails",
     "ReviewPolicy",
     "add_goal",
     "add_progress_note",
@@ -99,6 +101,7 @@ __all__ = [
     "open_from_high_risk",
     "open_suggestions",
     "overdue_reviews",
+    "plan_details",
     "plan_version",
     "read_client_casework",
     "read_plan",
