@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from services.referrals import operations
 from services.referrals.domain import OWN_ENDPOINTS, TRANSITIONS, ReferralStatus, allowed_moves
@@ -374,3 +374,44 @@ def test_referrals_list_narrows_to_one_client(referrals: ReferralsApi) -> None:
     listed = referrals.call("GET", f"/referrals?client_id={first}").json["items"]
     assert [item["id"] for item in listed] == [mine]
     assert referrals.call("GET", "/referrals?client_id=nobody").json["items"] == []
+
+
+def test_a_list_of_referrals_shows_each_as_read_alone_in_as_many_statements_for_any_count(
+    referrals: ReferralsApi,
+) -> None:
+    """Consented categories and transitions come for the whole page at once: the same answer as
+    each referral read alone, and no statement more for more referrals."""
+    referrals.directory()
+    client_id = referrals.client(consent_to=HOUSING, categories=["contact_details"])
+    referrals.consent(client_id, THERAPY, ["assessment_summary"])
+    first = referrals.referral(client_id)
+    second = referrals.referral(client_id, "cbt", send=False)
+    engine = referrals.runtime.database.engine
+    statements: list[str] = []
+
+    def counted(*args: Any) -> None:
+        if "audit" not in args[2]:  # each referral read has its audit row (SQLite: an insert each)
+            statements.append(args[2])
+
+    def listed() -> tuple[list[dict[str, Any]], int]:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", counted)
+        try:
+            answer = referrals.call("GET", "/referrals", query={"client_id": client_id})
+        finally:
+            event.remove(engine, "before_cursor_execute", counted)
+        assert answer.status_code == 200, answer.json
+        return answer.json["items"], len(statements)
+
+    two, with_two = listed()
+    assert {r["id"] for r in two} == {first, second}
+    for shown in two:
+        assert shown == referrals.call("GET", f"/referrals/{shown['id']}").json
+    by_id = {r["id"]: r for r in two}
+    assert by_id[first]["shareable_categories"] == ["contact_details"]
+    assert by_id[second]["shareable_categories"] == ["assessment_summary"]
+    assert [t["to_status"] for t in by_id[first]["transitions"]][-1] == "requested"
+    referrals.referral(client_id)
+    referrals.referral(client_id, "cbt")
+    four, with_four = listed()
+    assert len(four) == 4 and with_four == with_two

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -105,6 +106,11 @@ def accept_partner_api_keys(app: Flask, runtime: ServiceRuntime) -> None:
 
 
 def _referral_out(uow: Any, referral: Referral) -> dict[str, Any]:
+    return _referrals_out(uow, [referral])[0]
+
+
+def _referrals_out(uow: Any, referrals: Sequence[Referral]) -> list[dict[str, Any]]:
+    """Referrals as the API shows them, what each shows beside itself read for all at once."""
     fields = (
         "id",
         "client_id",
@@ -122,17 +128,16 @@ def _referral_out(uow: Any, referral: Referral) -> dict[str, Any]:
         "sent_at",
         "updated_at",
     )
-    shareable = (
-        operations.consented_categories(uow, referral.client_id, referral.organization_id, _today())
-        if referral.organization_id
-        else None
-    )
-    return {
-        **{f: getattr(referral, f) for f in fields},
-        "needs_service": referral.service_id is None,
-        "shareable_categories": sorted(shareable or ()),
-        "transitions": operations.transitions(uow, referral),
-    }
+    details = operations.referral_details(uow, referrals, _today())
+    return [
+        {
+            **{f: getattr(referral, f) for f in fields},
+            "needs_service": referral.service_id is None,
+            "shareable_categories": sorted(details[referral.id].shareable or ()),
+            "transitions": details[referral.id].transitions,
+        }
+        for referral in referrals
+    ]
 
 
 # -- directory ---------------------------------------------------------------------------------
@@ -263,7 +268,7 @@ def list_referrals(args: dict[str, Any]) -> Any:
             limit=args["limit"],
             cursor=args["cursor"],
         )
-        return page_body(page, [_referral_out(uow, r) for r in page.items])
+        return page_body(page, _referrals_out(uow, page.items))
 
 
 @referrals.route("/<referral_id>", methods=["GET"])

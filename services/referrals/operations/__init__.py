@@ -10,6 +10,7 @@ from services.referrals.operations.access import (
     open_referrals,
     partner_view,
     read,
+    referral_details,
     transitions,
     visible_to_referrer,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "record_revocation",
     "record_team_change",
     "refer_to_agency",
+    "referral_details",
     "revoke_api_key",
     "rotate_secret",
     "save_organization",

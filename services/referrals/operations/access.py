@@ -3,10 +3,13 @@ partner's (its organisation's sent referrals, only the consented parts of the pa
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, tuple_
 
 from services.referrals import domain
 from services.referrals.models import (
@@ -169,3 +172,48 @@ def transitions(uow: UnitOfWork, referral: Referral) -> list[ReferralTransition]
             .order_by(ReferralTransition.at)
         )
     )
+
+
+@dataclass(frozen=True)
+class ReferralDetails:
+    """What a referral's representation shows beside it."""
+
+    shareable: set[str] | None
+    transitions: list[ReferralTransition]
+
+
+def referral_details(
+    uow: UnitOfWork, referrals: Sequence[Referral], today: date
+) -> dict[str, ReferralDetails]:
+    """Each referral's consented categories (as ``consented_categories``) and transitions (as
+    ``transitions``), for a whole page in two statements, not two queries a referral."""
+    if not referrals:
+        return {}
+    pairs = {(r.client_id, r.organization_id) for r in referrals if r.organization_id}
+    grants: dict[tuple[str, str], list[ConsentGrant]] = defaultdict(list)
+    if pairs:
+        for grant in uow.session.scalars(
+            select(ConsentGrant).where(
+                tuple_(ConsentGrant.client_id, ConsentGrant.organization_id).in_(sorted(pairs))
+            )
+        ):
+            grants[(grant.client_id, grant.organization_id)].append(grant)
+    moves: dict[str, list[ReferralTransition]] = defaultdict(list)
+    for move in uow.session.scalars(
+        select(ReferralTransition)
+        .where(ReferralTransition.referral_id.in_([r.id for r in referrals]))
+        .order_by(ReferralTransition.at)
+    ):
+        moves[move.referral_id].append(move)
+
+    def shareable(referral: Referral) -> set[str] | None:
+        if not referral.organization_id:
+            return None
+        live = [
+            g
+            for g in grants[(referral.client_id, referral.organization_id)]
+            if domain.consent_in_force(g.starts_on, g.expires_on, g.revoked, today)
+        ]
+        return {category for grant in live for category in grant.categories} if live else None
+
+    return {r.id: ReferralDetails(shareable(r), moves[r.id]) for r in referrals}
