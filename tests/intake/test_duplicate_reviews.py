@@ -60,7 +60,12 @@ def test_a_caller_who_cannot_see_the_match_registers_and_the_pair_goes_to_review
         (alex["id"], "iw-2", "open"),
         (sam["id"], OTHER_SUPERVISOR, "open"),
     ]
-    assert reviews[0]["existing_client_reference"] == alex["reference"]
+    # each pair with its own records' references (looked up for the whole page at once)
+    assert [r["existing_client_reference"] for r in reviews] == [
+        alex["reference"],
+        sam["reference"],
+    ]
+    assert len({r["new_client_reference"] for r in reviews} - {None}) == 2
     assert all(r["new_client_id"] not in registrations for r in reviews)
     # sup-1 sees both records of each pair; sup-2 not the existing ones (another team's clients)
     assert len(_reviews(intake, (SUPERVISOR, "supervisor")).json["items"]) == 2

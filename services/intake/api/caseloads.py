@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import jsonify
@@ -98,15 +99,21 @@ def caseload(args: dict[str, Any], case_manager_id: str) -> Any:
 
 # -- duplicate reviews -------------------------------------------------------------------------
 def _review_out(uow: UnitOfWork, review: DuplicateReview) -> dict[str, Any]:
-    references = operations.duplicate_review_references(uow, review)
-    return {
-        field: getattr(review, field)
-        for field in DuplicateReviewOut().fields
-        if hasattr(review, field)
-    } | {
-        "new_client_reference": references.get(review.new_client_id),
-        "existing_client_reference": references.get(review.existing_client_id),
-    }
+    return _reviews_out(uow, [review])[0]
+
+
+def _reviews_out(uow: UnitOfWork, reviews: Sequence[DuplicateReview]) -> list[dict[str, Any]]:
+    """The pairs with their records' references, looked up for the whole page at once."""
+    references = operations.duplicate_review_references(uow, reviews)
+    fields = list(DuplicateReviewOut().fields)
+    return [
+        {field: getattr(review, field) for field in fields if hasattr(review, field)}
+        | {
+            "new_client_reference": references.get(review.new_client_id),
+            "existing_client_reference": references.get(review.existing_client_id),
+        }
+        for review in reviews
+    ]
 
 
 @duplicate_reviews_bp.route("", methods=["GET"])
@@ -125,7 +132,7 @@ def list_duplicate_reviews(args: dict[str, Any]) -> Any:
             cursor=args["cursor"],
         )
         return {
-            "items": [_review_out(uow, review) for review in page.items],
+            "items": _reviews_out(uow, page.items),
             "next_cursor": page.next_cursor,
         }
 

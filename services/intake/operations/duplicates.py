@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, select
@@ -116,12 +117,16 @@ def _merge(uow: UnitOfWork, review: DuplicateReview, at: datetime) -> None:
     duplicate.updated_at = at
 
 
-def duplicate_review_references(uow: UnitOfWork, review: DuplicateReview) -> dict[str, str]:
-    """The two records' references, so a reviewer can find them."""
+def duplicate_review_references(
+    uow: UnitOfWork, reviews: Sequence[DuplicateReview]
+) -> dict[str, str]:
+    """The records' references by client id, so a reviewer can find them: one statement for a
+    whole page of pairs."""
+    ids = {i for review in reviews for i in (review.new_client_id, review.existing_client_id)}
+    if not ids:
+        return {}
     rows = uow.session.execute(
-        select(Client.id, Client.reference).where(
-            Client.id.in_([review.new_client_id, review.existing_client_id])
-        )
+        select(Client.id, Client.reference).where(Client.id.in_(sorted(ids)))
     ).all()
     return dict(rows)
 

@@ -505,14 +505,17 @@ def read_crisis_picture(client_id: str) -> Any:
 
 
 def _crisis_out(uow: Any, crisis: Any) -> dict[str, Any]:
-    return {
-        **{
-            name: getattr(crisis, name)
-            for name in CrisisEpisodeOut().fields
-            if name != "follow_ups"
-        },
-        "follow_ups": operations.tasks_of(uow, crisis),
-    }
+    return _crises_out(uow, [crisis])[0]
+
+
+def _crises_out(uow: Any, crises: Sequence[Any]) -> list[dict[str, Any]]:
+    """Crisis episodes with their follow-ups, read for the whole page at once."""
+    follow_ups = operations.follow_ups_of(uow, crises)
+    fields = [name for name in CrisisEpisodeOut().fields if name != "follow_ups"]
+    return [
+        {**{name: getattr(crisis, name) for name in fields}, "follow_ups": follow_ups[crisis.id]}
+        for crisis in crises
+    ]
 
 
 @crisis.route("/<client_id>/crisis-episodes", methods=["GET"])
@@ -525,7 +528,7 @@ def list_crisis_episodes(args: dict[str, Any], client_id: str) -> Any:
         page = operations.list_crises(
             uow, current_principal(), client_id, limit=args["limit"], cursor=args["cursor"]
         )
-        return page_body(page, [_crisis_out(uow, c) for c in page.items])
+        return page_body(page, _crises_out(uow, page.items))
 
 
 @crisis.route("/<client_id>/hospital-discharges", methods=["POST"])

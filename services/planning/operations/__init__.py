@@ -16,6 +16,7 @@ from services.planning.operations.client_casework import ClientCasework, read_cl
 from services.planning.operations.crisis import (
     close_crisis,
     complete_follow_up,
+    follow_ups_of,
     list_crises,
     open_from_high_risk,
     report_hospital_discharge,
@@ -92,6 +93,7 @@ __all__ = [
     "dismiss",
     "draft_from_assessment",
     "editable_plan",
+    "follow_ups_of",
     "list_crises",
     "list_plans",
     "list_progress_notes",

@@ -5,7 +5,7 @@ closes with a note."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -163,11 +163,18 @@ def list_crises(
 
 def tasks_of(uow: UnitOfWork, crisis: CrisisEpisode) -> list[Task]:
     """The crisis's follow-ups: tasks on the case manager's one worklist."""
-    return list(
-        uow.session.scalars(
-            select(Task).where(Task.crisis_episode_id == crisis.id).order_by(Task.due_at)
-        )
-    )
+    return follow_ups_of(uow, [crisis])[crisis.id]
+
+
+def follow_ups_of(uow: UnitOfWork, crises: Sequence[CrisisEpisode]) -> dict[str, list[Task]]:
+    """Each crisis's follow-ups by crisis id, for a page of crises in one statement."""
+    found: dict[str, list[Task]] = {crisis.id: [] for crisis in crises}
+    if found:
+        for task in uow.session.scalars(
+            select(Task).where(Task.crisis_episode_id.in_(list(found))).order_by(Task.due_at)
+        ):
+            found[str(task.crisis_episode_id)].append(task)
+    return found
 
 
 def _load_crisis(uow: UnitOfWork, actor: Principal, crisis_id: str, now: datetime) -> CrisisEpisode:
