@@ -21,10 +21,10 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import MaxRetryError
 from urllib3.util import parse_url
 
-#: Threads for the pages' API calls, shared by the requests of one web worker: the client
-#: record makes ten calls at once, and a gunicorn worker serves four requests at a time. With
-#: fewer, a page's last calls wait for its first to finish (8 made the record page two calls
-#: deep). Idle threads cost next to nothing.
+#: Threads for the pages' API calls, shared by the requests of one web worker: a page makes
+#: its calls at once (the record four, the team page four), and a gunicorn worker serves four
+#: requests at a time. With fewer, a page's last calls wait for its first to finish (8 made the
+#: record page, then ten calls, two calls deep). Idle threads cost next to nothing.
 PAGE_CONCURRENCY = 32
 
 
@@ -127,8 +127,18 @@ class PooledTransport:
             maxsize=2 * PAGE_CONCURRENCY,
             block=False,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            # Only a GET or HEAD is sent again after a broken connection: urllib3 would also
+            # resend a PUT or DELETE (idempotent in HTTP), but here one may write an audit row
+            # or raise an event, which must not happen twice.
             retries=urllib3.Retry(
-                total=1, connect=1, read=1, redirect=0, status=0, other=0, raise_on_redirect=False
+                total=1,
+                connect=1,
+                read=1,
+                redirect=0,
+                status=0,
+                other=0,
+                allowed_methods=frozenset({"GET", "HEAD"}),
+                raise_on_redirect=False,
             ),
         )
         self._pool.idle_limit = idle_limit

@@ -195,10 +195,14 @@ def test_a_call_that_may_have_changed_something_is_never_sent_twice(
     assert post.value.status == 503
     assert "did not answer" in post.value.detail and "retry" in post.value.plain_words
     assert [r["method"] for r in seen.requests] == ["POST"]
+    for method in ("PUT", "DELETE"):  # idempotent in HTTP, but an audit row or event each here
+        with pytest.raises(ApiError):
+            caller.send("intake", method, "/case-managers/cm-1", {"team": "north"})
+    assert [r["method"] for r in seen.requests] == ["POST", "PUT", "DELETE"]
     with pytest.raises(ApiError) as get:
         caller.get("intake", "/clients")
     assert get.value.status == 503
-    assert [r["method"] for r in seen.requests] == ["POST", "GET", "GET"]
+    assert [r["method"] for r in seen.requests] == ["POST", "PUT", "DELETE", "GET", "GET"]
 
 
 def test_a_service_nobody_answers_for_is_a_503_naming_it() -> None:
