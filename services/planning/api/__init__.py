@@ -206,8 +206,7 @@ def read_client_casework(args: dict[str, Any], client_id: str) -> Any:
 def read_plan(plan_id: str) -> Any:
     """A plan with its working version (404 if it is not yours to see)."""
     with _uow() as uow:
-        plan, _version, _review = operations.read_plan(uow, current_principal(), plan_id)
-        return _respond(uow, plan)
+        return _respond(uow, operations.read_plan(uow, current_principal(), plan_id))
 
 
 @plans.route("/<plan_id>/versions", methods=["GET"])

@@ -20,7 +20,6 @@ from services.planning.operations.crisis import (
     list_crises,
     open_from_high_risk,
     report_hospital_discharge,
-    tasks_of,
     worklist,
 )
 from services.planning.operations.crisis import record_action as record_crisis_action
@@ -49,12 +48,10 @@ from services.planning.operations.reading import (
     overdue_reviews,
     read_plan,
     read_version,
-    strategy_referrals,
 )
 from services.planning.operations.suggestions import (
     dismiss,
     open_suggestions,
-    suggestions_of,
     take_up,
 )
 from services.planning.operations.task_sources import (
@@ -120,12 +117,9 @@ __all__ = [
     "respond_to_high_risk",
     "set_safety_plan",
     "start_review",
-    "strategy_referrals",
-    "suggestions_of",
     "take_up",
     "task_for_reassessment",
     "task_for_referral",
-    "tasks_of",
     "update_goal",
     "visible_plans",
     "working_version",

@@ -161,13 +161,9 @@ def list_crises(
     return page
 
 
-def tasks_of(uow: UnitOfWork, crisis: CrisisEpisode) -> list[Task]:
-    """The crisis's follow-ups: tasks on the case manager's one worklist."""
-    return follow_ups_of(uow, [crisis])[crisis.id]
-
-
 def follow_ups_of(uow: UnitOfWork, crises: Sequence[CrisisEpisode]) -> dict[str, list[Task]]:
-    """Each crisis's follow-ups by crisis id, for a page of crises in one statement."""
+    """Each crisis's follow-ups (tasks on the case manager's one worklist) by crisis id, for a
+    page of crises in one statement."""
     found: dict[str, list[Task]] = {crisis.id: [] for crisis in crises}
     if found:
         for task in uow.session.scalars(

@@ -25,9 +25,9 @@ class PlanDetails:
 
 
 def plan_details(uow: UnitOfWork, plans: Sequence[Plan]) -> dict[str, PlanDetails]:
-    """Each plan's details by plan id, as ``plan_version`` (its current version),
-    ``next_review``, ``strategy_referrals`` and ``suggestions_of`` give them one plan at a
-    time."""
+    """Each plan's details by plan id: its current version, its earliest pending review, its
+    strategies' referral states and every suggested change (open ones first, then the decided,
+    oldest first)."""
     if not plans:
         return {}
     ids = [plan.id for plan in plans]
@@ -64,7 +64,6 @@ def plan_details(uow: UnitOfWork, plans: Sequence[Plan]) -> dict[str, PlanDetail
             version=versions[plan.id],
             next_review=reviews.get(plan.id),
             strategy_referrals=referrals[plan.id],
-            # open ones first, then the decided, oldest first (as suggestions_of)
             suggested_changes=sorted(
                 suggestions[plan.id], key=lambda s: s.status != domain.SuggestionStatus.OPEN
             ),

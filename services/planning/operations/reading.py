@@ -14,13 +14,11 @@ from services.planning.models import (
     PlanVersion,
     ProgressNote,
     Review,
-    StrategyReferral,
     SuggestedChange,
 )
 from services.planning.operations.access import (
     PENDING_REVIEW,
     load_plan,
-    next_review,
     plan_version,
     visible_plans,
 )
@@ -51,12 +49,11 @@ def list_plans(
     return page
 
 
-def read_plan(
-    uow: UnitOfWork, actor: Principal, plan_id: str
-) -> tuple[Plan, PlanVersion, Review | None]:
+def read_plan(uow: UnitOfWork, actor: Principal, plan_id: str) -> Plan:
+    """The plan, its read audited (what it shows beside itself: ``plan_details``)."""
     plan = load_plan(uow, actor, plan_id)
     AUDIT.record(uow.session, actor, "read", "plan", plan.id, plan.client_id)
-    return plan, plan_version(uow, plan, plan.current_version), next_review(uow, plan)
+    return plan
 
 
 def list_versions(
@@ -160,8 +157,3 @@ def overdue_reviews(
         [(row.Review, row.Plan, row.open_suggested_changes) for row in page.items],
         page.next_cursor,
     )
-
-
-def strategy_referrals(uow: UnitOfWork, plan: Plan) -> dict[str, str]:
-    links = uow.session.scalars(select(StrategyReferral).where(StrategyReferral.plan_id == plan.id))
-    return {link.strategy_id: link.status for link in links}

@@ -32,16 +32,6 @@ def open_suggestions(uow: UnitOfWork, plan: Plan) -> list[SuggestedChange]:
     )
 
 
-def suggestions_of(uow: UnitOfWork, plan: Plan) -> list[SuggestedChange]:
-    """Every suggestion the plan received, open ones first, then the decided, oldest first."""
-    rows = uow.session.scalars(
-        select(SuggestedChange)
-        .where(SuggestedChange.plan_id == plan.id)
-        .order_by(SuggestedChange.suggested_at, SuggestedChange.domain)
-    ).all()
-    return sorted(rows, key=lambda row: row.status != Status.OPEN)
-
-
 def suggest_from_assessment(
     uow: UnitOfWork, plan: Plan, data: Mapping[str, Any], now: datetime
 ) -> int:

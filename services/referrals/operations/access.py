@@ -92,7 +92,11 @@ def consented_categories(
     )
     if lock:
         statement = statement.with_for_update().execution_options(populate_existing=True)
-    grants = uow.session.scalars(statement).all()
+    return _categories_in_force(uow.session.scalars(statement).all(), today)
+
+
+def _categories_in_force(grants: Sequence[ConsentGrant], today: date) -> set[str] | None:
+    """What the grants in force today allow to be shared; None when none is in force."""
     live = [
         g for g in grants if domain.consent_in_force(g.starts_on, g.expires_on, g.revoked, today)
     ]
@@ -209,11 +213,6 @@ def referral_details(
     def shareable(referral: Referral) -> set[str] | None:
         if not referral.organization_id:
             return None
-        live = [
-            g
-            for g in grants[(referral.client_id, referral.organization_id)]
-            if domain.consent_in_force(g.starts_on, g.expires_on, g.revoked, today)
-        ]
-        return {category for grant in live for category in grant.categories} if live else None
+        return _categories_in_force(grants[(referral.client_id, referral.organization_id)], today)
 
     return {r.id: ReferralDetails(shareable(r), moves[r.id]) for r in referrals}
