@@ -85,14 +85,18 @@ def create_app(settings: WebSettings | None = None, *, backend: Backend | None =
             "person_roles": person_roles,
             "can": lambda *wanted: bool(person_roles & set(wanted)),
             "csrf_token": session.csrf_token if session is not None else "",
-            "flashes": session.pop("flash") or [] if session is not None else [],
+            # A page's own background check shows no messages: it must not use them up.
+            "flashes": session.pop("flash") or []
+            if session is not None and not g.get("passive")
+            else [],
+            "alert_poll_seconds": settings.alert_poll_seconds,
         }
 
     @app.after_request
     def save_session(response: Response) -> Response:
         session = g.get("web_session")
         if session is not None:
-            context.store.save(session, datetime.now(UTC))
+            context.store.save(session, datetime.now(UTC), activity=not g.get("passive"))
             if session.id != g.get("cookie_id") and not session.is_new:
                 response.set_cookie(
                     COOKIE,

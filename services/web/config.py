@@ -20,6 +20,9 @@ WEB_PORT = 8000
 DEFAULT_IDLE_MINUTES = 15
 #: However active, a session ends after this long (hours, ``WEB_SESSION_HOURS``).
 DEFAULT_SESSION_HOURS = 12
+#: An open page asks this often whether a crisis alert has come for the person (seconds,
+#: ``WEB_ALERT_POLL_SECONDS``; 0 turns it off: the banner then changes only with a new page).
+DEFAULT_ALERT_POLL_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class WebSettings:
     #: Where the browser reaches this app (links, OIDC redirect); None: the request's own host.
     public_url: str | None = None
     api_timeout: float = 10.0
+    alert_poll_seconds: int = DEFAULT_ALERT_POLL_SECONDS
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -116,4 +120,7 @@ class WebSettings:
             public_url=(env.get("WEB_PUBLIC_URL") or env.get("CASEHUB_APP_URL") or "").rstrip("/")
             or None,
             api_timeout=float(env.get("WEB_API_TIMEOUT", "10")),
+            alert_poll_seconds=max(
+                0, int(env.get("WEB_ALERT_POLL_SECONDS", DEFAULT_ALERT_POLL_SECONDS))
+            ),
         )

@@ -3,6 +3,7 @@ rules (sorting, overdue, the C-SSRS branching, the crisis banner) are tested wit
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -213,6 +214,16 @@ def urgent_alerts(inbox: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]
         for item in inbox
         if item.get("urgency") == "urgent" and not item.get("acknowledged_at")
     ]
+
+
+def banner_state(alerts: Iterable[Mapping[str, Any]], unknown: str | None = None) -> str:
+    """What the crisis banner shows, in a few characters: an open page sends it with each
+    check, and only a banner that changed is sent back (one that stayed the same is not
+    swapped, so a screen reader does not announce the same alert again every half minute)."""
+    shown = sorted(str(alert.get("notification_id")) for alert in alerts)
+    if unknown:
+        shown.append(f"unknown:{unknown}")
+    return hashlib.sha256("|".join(shown).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

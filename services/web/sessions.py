@@ -119,13 +119,16 @@ class SessionStore:
             return self.database.engine.begin()
         return self.database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
-    def save(self, session: WebSession, now: datetime) -> None:
+    def save(self, session: WebSession, now: datetime, *, activity: bool = True) -> None:
         """Write the session if it changed, and record activity (for the idle timeout). An
         unchanged session's activity is written at most every ``TOUCH_EVERY``: most pages then
-        write nothing, and the idle timeout can only come that much early, never late."""
+        write nothing, and the idle timeout can only come that much early, never late. A
+        request the page makes by itself (the crisis banner's check) is not activity: a tab
+        left open on an unattended screen still times out."""
         if session.is_new and not session.changed:
             return
-        if not session.is_new and not session.changed and now - session.last_seen_at < TOUCH_EVERY:
+        quiet = not activity or now - session.last_seen_at < TOUCH_EVERY
+        if not session.is_new and not session.changed and quiet:
             return
         with self.database.engine.begin() as connection:
             if session.is_new:
@@ -139,7 +142,7 @@ class SessionStore:
                 )
                 session.is_new = False
             else:
-                values: dict[str, Any] = {"last_seen_at": now}
+                values: dict[str, Any] = {"last_seen_at": now} if activity else {}
                 if session.changed:
                     values["data"] = session.data
                 connection.execute(
@@ -147,7 +150,8 @@ class SessionStore:
                     .where(WEB_SESSIONS.c.id_hash == _hash(session.id))
                     .values(**values)
                 )
-        session.last_seen_at = now
+        if activity:
+            session.last_seen_at = now
         session.changed = False
 
     def rotate(self, session: WebSession, now: datetime) -> WebSession:

@@ -58,7 +58,7 @@ def test_a_page_says_when_its_crisis_alerts_could_not_be_checked(
 
     # With notifications answering, and no alert waiting, the page has no banner at all.
     quiet = web_platform.person(CASE_MANAGER).text("/caseload")
-    assert "crisis-banner" not in quiet and "could not be checked" not in quiet
+    assert 'class="crisis-banner' not in quiet and "could not be checked" not in quiet
     assert INCOMPLETE not in quiet
 
 

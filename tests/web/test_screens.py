@@ -70,7 +70,7 @@ def test_the_day_from_intake_to_a_sent_referral_accepted_by_the_partner(
     assert "Risk: High" in shown and "PHQ-9</dt><dd>27" in shown.replace("\n", "")
 
     manager = web_platform.person(CASE_MANAGER)
-    assert wait_until(lambda: "crisis-banner" in manager.text("/caseload"), timeout=30)
+    assert wait_until(lambda: 'class="crisis-banner"' in manager.text("/caseload"), timeout=30)
     caseload = manager.text("/caseload")
     assert "Alex Rivera" in caseload and "risk-high" in caseload
     # the search is posted (a name is client data, never in a URL); htmx swaps the rows only
@@ -87,7 +87,7 @@ def test_the_day_from_intake_to_a_sent_referral_accepted_by_the_partner(
         f"/notifications/{notification_id}/acknowledge", headers={"HX-Request": "true"}
     )
     assert "escalation stopped" in acknowledged.get_data(as_text=True)
-    assert "crisis-banner" not in manager.text("/caseload")
+    assert 'class="crisis-banner"' not in manager.text("/caseload")
 
     assert wait_until(lambda: "Open plan" in manager.text(f"/clients/{client_id}"), timeout=30)
     plan_page = manager.get(f"/clients/{client_id}/plan")

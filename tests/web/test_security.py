@@ -173,3 +173,48 @@ def test_an_unchanged_session_is_written_once_a_minute_and_never_outlives_its_id
     assert store.load(session.id, moment + timedelta(minutes=14)) is not None
     assert store.load(session.id, moment + timedelta(minutes=15, seconds=1)) is None
     store.database.dispose()
+
+
+def test_an_open_page_checking_for_crisis_alerts_does_not_keep_its_session_alive(
+    backend: Backend, data_dir: Path
+) -> None:
+    """The crisis banner's check every half minute is not activity: a screen left open and
+    unattended still times out, though a token refreshed during a check is kept."""
+    store = SessionStore(
+        Database(backend.new_database("sessions", data_dir)),
+        idle=timedelta(minutes=15),
+        lifetime=timedelta(hours=12),
+    )
+    store.create_schema()
+    start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    session = store.new(start, {"sub": "cm-ana", "access_token": "first"})
+    session.changed = True
+    store.save(session, start)
+    moment = start
+    for check in range(40):  # 20 minutes of checks, nothing else
+        moment += timedelta(seconds=30)
+        loaded = store.load(session.id, moment)
+        if moment - start > timedelta(minutes=15):
+            assert loaded is None, f"check {check} found the session past its idle time"
+            break
+        assert loaded is not None
+        if check == 10:
+            loaded.set("access_token", "refreshed")
+        store.save(loaded, moment, activity=False)
+    else:
+        raise AssertionError("the checks never ended")
+    with store.database.engine.connect() as connection:
+        assert connection.execute(select(WEB_SESSIONS)).first() is None
+    # The refreshed token was written by a check, without counting as activity.
+    again = store.new(start, {"sub": "cm-ana", "access_token": "first"})
+    again.changed = True
+    store.save(again, start)
+    loaded = store.load(again.id, start + timedelta(minutes=5))
+    assert loaded is not None
+    loaded.set("access_token", "refreshed")
+    store.save(loaded, start + timedelta(minutes=5), activity=False)
+    reloaded = store.load(again.id, start + timedelta(minutes=14))
+    assert reloaded is not None and reloaded.data["access_token"] == "refreshed"
+    assert reloaded.last_seen_at == start
+    assert store.load(again.id, start + timedelta(minutes=15, seconds=1)) is None
+    store.database.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 
 from services.web import screens
 from services.web.api.common import (
@@ -12,11 +12,16 @@ from services.web.api.common import (
     attempt,
     caller,
     flash,
+    fresh_tokens,
+    note_urgent,
     page,
     pages,
+    render,
     roles,
     safe_next,
     signed_in,
+    start_calling,
+    urgent_in,
     value_or,
 )
 from services.web.backend import ApiError
@@ -41,15 +46,41 @@ def acknowledge(notification_id: str) -> Any:
     except ApiError as error:
         result, message, kind = None, error.plain_words, "error"
     if request.headers.get("HX-Request"):
-        return render_template(
+        answer = render_template(
             "partials/ack_result.html", message=message, kind=kind, result=result
         )
+        return answer, {"HX-Trigger": BANNER_CHANGED}  # the banner drops the alert now
     flash(message, kind)
     return redirect(
         safe_next(request.form.get("back"))
         if request.form.get("back")
         else url_for("pages.notification", notification_id=notification_id)
     )
+
+
+#: The event on which an open page's crisis banner checks again at once (see crisis_banner.html).
+BANNER_CHANGED = "crisis-banner-changed"
+#: htmx stops an element's polling on this status (the session is over).
+STOP_POLLING = 286
+
+
+@pages.get("/crisis-banner")
+def crisis_banner() -> Any:
+    """The crisis banner alone, which an open page asks for every ``alert_poll_seconds``: an
+    alert raised while someone reads a page reaches them there, not at their next click. The
+    check is not activity (an unattended screen still times out); a banner unchanged since
+    ``shown`` comes back as 204, which htmx leaves in place; once the session is over the
+    page says so and stops asking."""
+    g.passive = True
+    if not g.web_session.signed_in or not fresh_tokens():
+        return render_template("partials/crisis_banner.html", signed_out=True), STOP_POLLING
+    if not roles() & set(STAFF):
+        abort(403)
+    start_calling()
+    note_urgent(urgent_in(caller())())
+    if request.args.get("shown") == screens.banner_state(g.urgent, g.urgent_unknown):
+        return "", 204
+    return render("partials/crisis_banner.html")
 
 
 @pages.get("/notifications/<notification_id>")

@@ -61,12 +61,17 @@ def signed_in(*allowed: str) -> Callable[[F], F]:
                 return redirect(url_for("pages.sign_in", next=request.full_path.rstrip("?")))
             if allowed and not roles() & set(allowed):
                 abort(403)
-            g.caller = Caller(web().backend, session.data["access_token"], g.request_id)
+            start_calling()
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def start_calling() -> None:
+    """The APIs are called with the signed-in person's token, under this request's id."""
+    g.caller = Caller(web().backend, g.web_session.data["access_token"], g.request_id)
 
 
 def fresh_tokens() -> bool:
@@ -115,10 +120,12 @@ def home_for(person_roles: set[str]) -> str:
 
 
 def render(template: str, **values: Any) -> str:
+    urgent, unknown = g.get("urgent") or [], g.get("urgent_unknown")
     return render_template(
         template,
-        urgent_alerts=g.get("urgent") or [],
-        alerts_unknown=g.get("urgent_unknown"),
+        urgent_alerts=urgent,
+        alerts_unknown=unknown,
+        banner_state=screens.banner_state(urgent, unknown),
         incomplete=g.get("incomplete") or [],
         **values,
     )
@@ -164,23 +171,33 @@ def urgent_in(person: Caller) -> Callable[[], list[dict[str, Any]] | ApiError]:
 
 
 def page(view: F) -> F:
-    """A page: the banner's alerts fetched beside the page's calls, then the template."""
+    """A page: the banner's alerts fetched beside the page's calls, then the template. An
+    htmx request for part of a page (the caseload's rows as the search is typed) has no
+    banner to show: its alerts are fetched only if a whole page comes back after all."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        future = web().backend.submit(urgent_in(caller()))
+        fetch = urgent_in(caller())
+        future = None if request.headers.get("HX-Request") else web().backend.submit(fetch)
         result = view(*args, **kwargs)
-        found = future.result()
-        if isinstance(found, ApiError):
-            g.urgent, g.urgent_unknown = [], found.plain_words
-        else:
-            g.urgent = found
         if isinstance(result, tuple) and isinstance(result[0], str) and result[0].endswith(".html"):
             template, values, *status = result
+            if future is not None or not template.startswith("partials/"):
+                note_urgent(future.result() if future is not None else fetch())
             return (render(template, **values), *status) if status else render(template, **values)
+        if future is not None:
+            note_urgent(future.result())
         return result
 
     return wrapper  # type: ignore[return-value]
+
+
+def note_urgent(found: list[dict[str, Any]] | ApiError) -> None:
+    """The banner's alerts for the page, or why they could not be had."""
+    if isinstance(found, ApiError):
+        g.urgent, g.urgent_unknown = [], found.plain_words
+    else:
+        g.urgent, g.urgent_unknown = found, None
 
 
 def value_or(result: Any, default: Any = None) -> Any:

@@ -14,3 +14,12 @@ document.addEventListener("DOMContentLoaded", () => {
   form.addEventListener("change", branch);
   branch();
 });
+
+// The crisis banner checks for new alerts by itself; when that check cannot reach Casehub the
+// page says so, rather than a banner that silently stops changing.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const banner = event.detail.elt;
+  if (!banner || banner.id !== "crisis-banner" || !banner.isConnected) return;
+  const offline = banner.querySelector(".crisis-offline");
+  if (offline) offline.hidden = event.detail.successful;
+});

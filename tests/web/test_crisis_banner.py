@@ -1,0 +1,129 @@
+"""The crisis banner on an open page: the page asks again every half minute, so an alert
+raised while someone reads it reaches them there; an unchanged banner is not sent again; an
+acknowledgement clears it at once; the check neither keeps a session alive nor uses up a
+message meant for the next page; a session that ended is said so, and the checks stop."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import create_engine, update
+
+from services.web.app import create_app
+from services.web.config import WebSettings
+from services.web.sessions import WEB_SESSIONS
+from tests.support.platform import wait_until
+from tests.web.conftest import CASE_MANAGER, Person, WebPlatform, wsgi_backend
+from tests.web.test_outages import _registered_and_assigned
+from tests.web.test_screens import HIGH_RISK_FORM
+
+CHECK = re.compile(r'<div id="crisis-banner" hx-get="([^"]+)" hx-trigger="every (\d+)s')
+
+
+def _check_of(page: str) -> str:
+    found = CHECK.search(page)
+    assert found, page[:1500]
+    return html.unescape(found[1])
+
+
+def test_an_alert_raised_while_a_page_is_open_reaches_it_without_a_reload(
+    web_platform: WebPlatform,
+) -> None:
+    web_platform.seed_team_and_directory()
+    client_id = _registered_and_assigned(web_platform)
+    manager = web_platform.person(CASE_MANAGER)
+    caseload = manager.text("/caseload")
+    assert "Crisis alert" not in caseload
+    found = CHECK.search(caseload)
+    assert found and found[2] == "30", "the page checks every 30 s by default"
+    check = _check_of(caseload)
+    assert manager.get(check).status_code == 204  # nothing new: the banner stays as it is
+
+    intake = web_platform.person("iw-demo")
+    assert intake.post(f"/clients/{client_id}/assessments", HIGH_RISK_FORM).status_code == 200
+
+    def banner_arrives() -> bool:
+        return manager.get(check).status_code == 200
+
+    assert wait_until(banner_arrives, timeout=30)
+    answer = manager.get(check)
+    banner = answer.get_data(as_text=True)
+    assert "Crisis alert waiting for you" in banner and 'role="alert"' in banner
+    assert "<html" not in banner and "<main" not in banner  # the banner alone
+    assert answer.headers["Cache-Control"] == "no-store"
+    shown = _check_of(banner)
+    assert shown != check
+    assert manager.get(shown).status_code == 204  # the same alert is not announced again
+    assert "Crisis alert waiting for you" in manager.text("/caseload")
+
+    inbox = manager.text("/inbox")
+    notification_id = re.findall(r"/notifications/([0-9a-f-]{36})/acknowledge", inbox)[0]
+    acknowledged = manager.post(
+        f"/notifications/{notification_id}/acknowledge", headers={"HX-Request": "true"}
+    )
+    assert acknowledged.headers["HX-Trigger"] == "crisis-banner-changed"  # checked at once
+    cleared = manager.get(shown)
+    assert cleared.status_code == 200
+    assert "Crisis alert" not in cleared.get_data(as_text=True)
+    assert manager.get(_check_of(cleared.get_data(as_text=True))).status_code == 204
+
+
+def test_the_check_is_not_activity_and_leaves_messages_for_the_next_page(
+    web_platform: WebPlatform,
+) -> None:
+    web_platform.seed_team_and_directory()
+    manager = web_platform.person(CASE_MANAGER)
+    check = _check_of(manager.text("/caseload"))
+    engine = create_engine(web_platform.settings.database_url)
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
+    try:
+        with engine.begin() as connection:
+            connection.execute(update(WEB_SESSIONS).values(last_seen_at=long_ago))
+
+        def last_seen() -> datetime:
+            with engine.connect() as connection:
+                moment = connection.execute(WEB_SESSIONS.select()).one().last_seen_at
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+        assert manager.get(check).status_code == 204
+        assert last_seen() == long_ago  # an open, unattended page still times out
+
+        # A message for the next page survives a check made before that page is shown.
+        assert manager.get("/clients?reference=C-NOBODY").status_code == 302
+        assert manager.get(check).status_code == 204
+        assert "No client with reference C-NOBODY" in manager.text("/caseload")
+        assert last_seen() > long_ago  # a page the person opened is activity
+
+        # Idle past the timeout: the check says the person is signed out, and stops.
+        with engine.begin() as connection:
+            connection.execute(
+                update(WEB_SESSIONS).values(last_seen_at=datetime.now(UTC) - timedelta(hours=1))
+            )
+        ended = manager.get(check)
+        assert ended.status_code == 286  # htmx's "stop polling"
+        words = ended.get_data(as_text=True)
+        assert "You are signed out" in words and "no longer shows crisis alerts" in words
+        assert "hx-get" not in words
+    finally:
+        engine.dispose()
+
+
+def test_only_people_with_an_inbox_check_and_the_check_can_be_turned_off(
+    web_platform: WebPlatform,
+) -> None:
+    web_platform.seed_team_and_directory()
+    on_call = Person(web_platform.app)
+    on_call.sign_in("on-call-demo")
+    assert on_call.get("/crisis-banner").status_code == 403
+    assert "hx-get" not in on_call.text("/on-call")
+
+    assert WebSettings.from_env({}).alert_poll_seconds == 30
+    assert WebSettings.from_env({"WEB_ALERT_POLL_SECONDS": "5"}).alert_poll_seconds == 5
+    settings = replace(web_platform.settings, alert_poll_seconds=0)
+    manager = Person(create_app(settings, backend=wsgi_backend(web_platform.services, settings)))
+    manager.sign_in(CASE_MANAGER)
+    page = manager.text("/caseload")
+    assert '<div id="crisis-banner">' in page and "hx-get" not in page
