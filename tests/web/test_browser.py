@@ -179,12 +179,15 @@ def test_journey_from_a_high_risk_assessment_to_an_accepted_referral(
     # The alert reaches the open caseload without a reload (its banner checks by itself).
     manager.wait_for_selector(".crisis-banner", timeout=60_000)
     assert manager.locator(".crisis-offline").is_hidden()
+    # seen from another tab too
+    manager.wait_for_function("document.title.startsWith('(1) Crisis alert · ')", timeout=5_000)
     # A page that can no longer reach Casehub says it is not checking, until it can again.
     manager_context.set_offline(True)
     manager.wait_for_selector(".crisis-offline", state="visible", timeout=15_000)
     manager_context.set_offline(False)
     manager.wait_for_selector(".crisis-offline", state="hidden", timeout=15_000)
     manager.reload()  # the rows show the new risk
+    assert manager.title() == "(1) Crisis alert · Caseload · Casehub"
     assert manager.get_by_role("row", name=re.compile("Alex Rivera")).count() == 1
     accessible(manager, "caseload")
     shot(manager, "caseload-crisis-banner", tmp_path)

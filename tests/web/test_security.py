@@ -97,15 +97,21 @@ def test_an_unreachable_service_is_said_in_plain_words_with_retry(offline_app) -
     assert "please retry in a moment" in answer.get_data(as_text=True)
 
 
-def test_sessions_end_after_the_idle_timeout_and_the_absolute_lifetime(
-    backend: Backend, data_dir: Path
-) -> None:
+def _session_store(backend: Backend, data_dir: Path) -> SessionStore:
+    """Sessions as the app keeps them: 15 minutes idle, 12 hours at most."""
     store = SessionStore(
         Database(backend.new_database("sessions", data_dir)),
         idle=timedelta(minutes=15),
         lifetime=timedelta(hours=12),
     )
     store.create_schema()
+    return store
+
+
+def test_sessions_end_after_the_idle_timeout_and_the_absolute_lifetime(
+    backend: Backend, data_dir: Path
+) -> None:
+    store = _session_store(backend, data_dir)
     start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     session = store.new(start, {"sub": "cm-ana"})
     session.changed = True
@@ -134,12 +140,7 @@ def test_an_unchanged_session_is_written_once_a_minute_and_never_outlives_its_id
 ) -> None:
     """Most pages change nothing in the session: they leave its activity unwritten until it is a
     minute old, so the idle timeout may come that much early, never late."""
-    store = SessionStore(
-        Database(backend.new_database("sessions", data_dir)),
-        idle=timedelta(minutes=15),
-        lifetime=timedelta(hours=12),
-    )
-    store.create_schema()
+    store = _session_store(backend, data_dir)
     start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     session = store.new(start, {"sub": "cm-ana"})
     session.changed = True
@@ -180,12 +181,7 @@ def test_an_open_page_checking_for_crisis_alerts_does_not_keep_its_session_alive
 ) -> None:
     """The crisis banner's check every half minute is not activity: a screen left open and
     unattended still times out, though a token refreshed during a check is kept."""
-    store = SessionStore(
-        Database(backend.new_database("sessions", data_dir)),
-        idle=timedelta(minutes=15),
-        lifetime=timedelta(hours=12),
-    )
-    store.create_schema()
+    store = _session_store(backend, data_dir)
     start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     session = store.new(start, {"sub": "cm-ana", "access_token": "first"})
     session.changed = True

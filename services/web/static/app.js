@@ -17,6 +17,15 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // The crisis banner checks for new alerts by itself; when that check cannot reach Casehub the
 // page says so, rather than a banner that silently stops changing.
+// A tab in the background shows in its title that a crisis alert is waiting.
+const pageTitle = document.title;
+const titleWithAlerts = () => {
+  const waiting = document.querySelectorAll("#crisis-banner section.crisis-banner:not(.crisis-unknown) li").length;
+  document.title = waiting ? `(${waiting}) Crisis alert${waiting > 1 ? "s" : ""} · ${pageTitle}` : pageTitle;
+};
+document.addEventListener("DOMContentLoaded", titleWithAlerts);
+document.addEventListener("htmx:afterSettle", titleWithAlerts);
+
 document.addEventListener("htmx:afterRequest", (event) => {
   const banner = event.detail.elt;
   if (!banner || banner.id !== "crisis-banner" || !banner.isConnected) return;
