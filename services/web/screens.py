@@ -231,31 +231,45 @@ class ScorePoint:
     day: date
     phq9: int | None
     gad7: int | None
+    #: The instrument's severity band as intake scored it (``moderately_severe``…).
+    phq9_severity: str | None = None
+    gad7_severity: str | None = None
 
 
 def score_history(assessments: Iterable[Mapping[str, Any]]) -> list[ScorePoint]:
     """PHQ-9 and GAD-7 totals over time, oldest first (superseded versions left out)."""
-    points = [
-        ScorePoint(
-            parse_day(a["completed_at"]) or date.min,
-            (a.get("phq9") or {}).get("total"),
-            (a.get("gad7") or {}).get("total"),
+    points = []
+    for assessment in assessments:
+        if assessment.get("superseded_by_id"):
+            continue
+        phq9, gad7 = assessment.get("phq9") or {}, assessment.get("gad7") or {}
+        points.append(
+            ScorePoint(
+                parse_day(assessment["completed_at"]) or date.min,
+                phq9.get("total"),
+                gad7.get("total"),
+                phq9.get("severity"),
+                gad7.get("severity"),
+            )
         )
-        for a in assessments
-        if not a.get("superseded_by_id")
-    ]
     return sorted(points, key=lambda point: point.day)
 
 
-def chart(points: Sequence[ScorePoint], *, width: int = 480, height: int = 160) -> dict[str, Any]:
-    """Polylines of a small SVG chart (scores drawn against PHQ-9's 0-27 scale), drawn on the
-    server: no script, and the same numbers are in a table beside it for screen readers."""
-    pad = 24
-    span = max(len(points) - 1, 1)
+#: Where the chart's scale is marked: the severity cut-offs PHQ-9 and GAD-7 share (5 mild,
+#: 10 moderate, 15 moderately severe / severe), PHQ-9's 20 (severe) and its maximum.
+SCORE_TICKS = (0, 5, 10, 15, 20, 27)
+
+
+def chart(points: Sequence[ScorePoint], *, width: int = 480, height: int = 180) -> dict[str, Any]:
+    """A small SVG chart of the totals (against PHQ-9's 0-27 scale, its severity cut-offs
+    marked), drawn on the server: no script, and the same numbers are in a table beside it
+    for screen readers. A single assessment sits in the middle, not against the axis."""
+    left, right, top, bottom = 32, 16, 8, 24
 
     def place(index: int, value: int) -> tuple[float, float]:
-        x = pad + (width - 2 * pad) * index / span
-        y = height - pad - (height - 2 * pad) * value / 27
+        share = index / (len(points) - 1) if len(points) > 1 else 0.5
+        x = left + (width - left - right) * share
+        y = height - bottom - (height - top - bottom) * value / 27
         return round(x, 1), round(y, 1)
 
     lines = {}
@@ -266,7 +280,23 @@ def chart(points: Sequence[ScorePoint], *, width: int = 480, height: int = 160) 
             if getattr(point, name) is not None
         ]
         lines[name] = {"points": " ".join(f"{x},{y}" for x, y in coords), "dots": coords}
-    return {"width": width, "height": height, "pad": pad, "lines": lines}
+    days = []
+    if points:
+        days.append(
+            (place(0, 0)[0], points[0].day.isoformat(), "start" if len(points) > 1 else "middle")
+        )
+        if len(points) > 1:
+            days.append((place(len(points) - 1, 0)[0], points[-1].day.isoformat(), "end"))
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "baseline": height - bottom,
+        "ticks": [(value, place(0, value)[1]) for value in SCORE_TICKS],
+        "days": days,
+        "lines": lines,
+    }
 
 
 def timeline(

@@ -68,6 +68,8 @@ def test_the_day_from_intake_to_a_sent_referral_accepted_by_the_partner(
     assert result.status_code == 200
     shown = result.get_data(as_text=True)
     assert "Risk: High" in shown and "PHQ-9</dt><dd>27" in shown.replace("\n", "")
+    scores = intake.text(f"/clients/{client_id}")  # the record's table names each band
+    assert "<td>27 (severe)</td><td>14 (moderate)</td>" in scores
 
     manager = web_platform.person(CASE_MANAGER)
     assert wait_until(lambda: 'class="crisis-banner"' in manager.text("/caseload"), timeout=30)

@@ -90,12 +90,28 @@ def test_scores_over_time_leave_superseded_versions_out() -> None:
                 "gad7": {"total": 3},
                 "superseded_by_id": "x",
             },
-            {"completed_at": "2026-11-01T10:00:00Z", "phq9": {"total": 10}, "gad7": {"total": 8}},
+            {
+                "completed_at": "2026-11-01T10:00:00Z",
+                "phq9": {"total": 10, "severity": "moderate"},
+                "gad7": {"total": 8, "severity": "mild"},
+            },
         ]
     )
     assert [(p.phq9, p.gad7) for p in points] == [(20, None), (10, 8)]
+    assert (points[1].phq9_severity, points[1].gad7_severity) == ("moderate", "mild")
     drawn = screens.chart(points)
     assert len(drawn["lines"]["phq9"]["dots"]) == 2 and len(drawn["lines"]["gad7"]["dots"]) == 1
+    # The scale is marked at the severity cut-offs; 0 at the bottom, 27 at the top.
+    ticks = dict(drawn["ticks"])
+    assert list(ticks) == [0, 5, 10, 15, 20, 27]
+    assert ticks[0] == drawn["baseline"] and ticks[27] < ticks[20] < ticks[10] < ticks[0]
+    (first_x, first_y), (last_x, _) = drawn["lines"]["phq9"]["dots"]
+    assert first_y == ticks[20] and first_x == drawn["left"] and last_x == drawn["right"]
+    assert [day for _, day, _ in drawn["days"]] == ["2026-10-01", "2026-11-01"]
+    # One assessment alone sits in the middle of the chart.
+    alone = screens.chart(points[1:])
+    ((x, _),) = alone["lines"]["phq9"]["dots"]
+    assert x == (alone["left"] + alone["right"]) / 2
 
 
 def test_the_caseload_shows_and_sorts_by_last_contact_never_seen_first() -> None:
