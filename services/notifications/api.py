@@ -15,6 +15,7 @@ from services.notifications.schemas import (
     InboxItem,
     InboxPage,
     NotificationOut,
+    OnCallPage,
     PreferenceIn,
     PreferenceOut,
     RuleOut,
@@ -142,6 +143,20 @@ def save_my_preferences(values: dict[str, Any]) -> Any:
         return operations.save_preferences(
             uow, current_principal(), current_principal().sub, values, current_runtime().outbound
         )
+
+
+@notifications.route("/on-call", methods=["GET"])
+@require_roles(ON_CALL_ROLE, "admin")
+@notifications.arguments(PageArgs, location="query")
+@notifications.response(200, OnCallPage)
+def on_call_queue(args: dict[str, Any]) -> Any:
+    """Crisis alerts that reached on-call and nobody has acknowledged yet, the longest waiting
+    first: the on-call worker's queue (each links to the alert, where it is acknowledged)."""
+    with current_runtime().audited_read() as read:
+        page = operations.on_call_queue(
+            read, current_principal(), limit=args["limit"], cursor=args["cursor"]
+        )
+        return page_body(page, page.items)
 
 
 @notifications.route("/<notification_id>/acknowledge", methods=["POST"])

@@ -144,5 +144,9 @@ class InboxPage(CursorPage):
     items = fields.List(fields.Nested(InboxItem))
 
 
+class OnCallPage(CursorPage):
+    items = fields.List(fields.Nested(NotificationOut))
+
+
 class RulePage(CursorPage):
     items = fields.List(fields.Nested(RuleOut))

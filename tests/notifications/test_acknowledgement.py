@@ -135,3 +135,46 @@ def test_the_supervisor_acknowledges_through_her_reminder_alone(
     assert _acknowledge(notifications, alert, SUPERVISOR, "supervisor") == 404
     assert notifications.escalate(LEVEL_1) == 1
     assert _acknowledge(notifications, alert, SUPERVISOR, "supervisor") == 200
+
+
+def test_on_call_sees_the_alerts_waiting_for_it_longest_first_until_acknowledged(
+    notifications: NotificationsApi,
+) -> None:
+    """The on-call worker's queue: alerts that reached on-call and nobody acknowledged, each
+    read audited; an alert still with its case manager and supervisor is not there yet."""
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    earlier = notifications.risk_flagged(  # a client without a case manager: on-call at once
+        "high", case_manager=None, supervisor=None, now=NOW - timedelta(minutes=1)
+    )
+    [unassigned] = notifications.notified[earlier]
+    assigned = _alert(notifications, case_manager=CASE_MANAGER, supervisor=SUPERVISOR)
+    notifications.dispatch(NOW)
+    on_call = ("dr-night", "on_call")
+
+    def queue() -> list[str]:
+        answer = notifications.call("GET", "/notifications/on-call", as_=on_call)
+        assert answer.status_code == 200, answer.json
+        return [item["id"] for item in answer.json["items"]]
+
+    assert queue() == [unassigned]
+    assert notifications.escalate(LEVEL_1) == 2
+    assert queue() == [unassigned]  # the assigned client's alert is with the supervisor now
+    assert notifications.escalate(LEVEL_2) == 2  # on-call reminded, and now told of the other
+    assert queue() == [unassigned, assigned]  # the longest waiting first
+    page = notifications.call("GET", "/notifications/on-call?limit=1", as_=on_call).json
+    assert [item["id"] for item in page["items"]] == [unassigned] and page["next_cursor"]
+    audit = notifications.call("GET", "/audit", as_=("admin-1", "admin")).json["items"]
+    assert {
+        entry["entity_id"]
+        for entry in audit
+        if entry["action"] == "read" and entry["actor"] == "dr-night"
+    } == {unassigned, assigned}
+    assert _acknowledge(notifications, unassigned, *on_call) == 200
+    assert queue() == [assigned]
+    assert _acknowledge(notifications, assigned, CASE_MANAGER, "case_manager") == 200
+    assert queue() == []
+    refused = notifications.call(
+        "GET", "/notifications/on-call", as_=(CASE_MANAGER, "case_manager")
+    )
+    assert refused.status_code == 403

@@ -111,14 +111,14 @@ def test_the_check_is_not_activity_and_leaves_messages_for_the_next_page(
         engine.dispose()
 
 
-def test_only_people_with_an_inbox_check_and_the_check_can_be_turned_off(
+def test_the_check_can_be_turned_off(
     web_platform: WebPlatform,
 ) -> None:
     web_platform.seed_team_and_directory()
-    on_call = Person(web_platform.app)
-    on_call.sign_in("on-call-demo")
-    assert on_call.get("/crisis-banner").status_code == 403
-    assert "hx-get" not in on_call.text("/on-call")
+    never_signed_in = Person(web_platform.app).get("/crisis-banner")
+    assert never_signed_in.status_code == 286 and "hx-get" not in never_signed_in.get_data(
+        as_text=True
+    )
 
     assert WebSettings.from_env({}).alert_poll_seconds == 30
     assert WebSettings.from_env({"WEB_ALERT_POLL_SECONDS": "5"}).alert_poll_seconds == 5
@@ -127,3 +127,41 @@ def test_only_people_with_an_inbox_check_and_the_check_can_be_turned_off(
     manager.sign_in(CASE_MANAGER)
     page = manager.text("/caseload")
     assert '<div id="crisis-banner">' in page and "hx-get" not in page
+
+
+def test_on_call_sees_what_reached_on_call_in_its_banner_and_its_queue(
+    web_platform: WebPlatform,
+) -> None:
+    """A client nobody is assigned yet is assessed at high risk: the alert goes to on-call at
+    once, and the on-call worker's open page shows it without a reload, until acknowledged."""
+    web_platform.seed_team_and_directory()
+    on_call = Person(web_platform.app)
+    on_call.sign_in("on-call-demo")
+    page = on_call.text("/on-call")
+    assert "None: every alert that reached on-call has been acknowledged." in page
+    check = _check_of(page)
+    assert on_call.get(check).status_code == 204
+
+    intake = web_platform.person("iw-demo")
+    registered = intake.post(
+        "/intake/clients",
+        {"given_name": "Sam", "family_name": "Okafor", "date_of_birth": "1990-02-03"},
+    )
+    client_id = registered.headers["Location"].rsplit("/", 1)[-1]
+    assert intake.post(f"/clients/{client_id}/assessments", HIGH_RISK_FORM).status_code == 200
+
+    assert wait_until(lambda: on_call.get(check).status_code == 200, timeout=30)
+    banner = on_call.get(check).get_data(as_text=True)
+    assert "Crisis alert waiting for you" in banner
+    queue = on_call.text("/on-call")
+    [notification_id] = re.findall(
+        r'href="/notifications/([0-9a-f-]{36})"', queue[queue.find("queue-title") :]
+    )
+    reference = re.search(r"C-\d+", queue[queue.find("queue-title") :])
+    assert reference is not None
+    assert on_call.text(f"/notifications/{notification_id}")  # the alert opens for on-call
+    acknowledged = on_call.post(f"/notifications/{notification_id}/acknowledge")
+    assert acknowledged.status_code == 302
+    after = on_call.text("/on-call")
+    assert "None: every alert that reached on-call has been acknowledged." in after
+    assert 'class="crisis-banner"' not in after

@@ -7,12 +7,13 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from services.notifications import domain
 from services.notifications.channels import ChannelConfig, render
 from services.notifications.events import NotificationEscalated
 from services.notifications.models import (
+    AUDIT,
     ClientCare,
     Delivery,
     Notification,
@@ -20,10 +21,11 @@ from services.notifications.models import (
     Rule,
 )
 from shared.db import insert_ignoring_duplicates, new_id, signal_on_commit
-from shared.unit_of_work import UnitOfWork
+from shared.pagination import Page, keyset_page
+from shared.unit_of_work import AuditedRead, UnitOfWork
 
 if TYPE_CHECKING:
-    pass
+    from shared.identity import Principal
 from services.notifications.operations.signals import (
     DISPATCH_NOW,
     ESCALATIONS,
@@ -162,3 +164,37 @@ def _current_supervisor(uow: UnitOfWork, notification: Notification) -> str | No
     if care is not None and care.supervisor_id:
         return care.supervisor_id
     return notification.supervisor_id
+
+
+def on_call_queue(
+    read: AuditedRead, actor: Principal, *, limit: int, cursor: str | None
+) -> Page[Notification]:
+    """Crisis alerts that reached on-call (escalated, or with nobody else to tell) and nobody
+    has acknowledged yet, the longest waiting first: what the on-call worker's screen shows.
+    Each alert shown names a client, so each is audited."""
+    reached_on_call = exists().where(
+        Delivery.notification_id == Notification.id,
+        Delivery.recipient_kind == domain.RecipientKind.ON_CALL,
+    )
+    page = keyset_page(
+        read.session,
+        select(Notification).where(
+            Notification.urgency == domain.Urgency.URGENT,
+            Notification.acknowledged_at.is_(None),
+            reached_on_call,
+        ),
+        [Notification.created_at, Notification.id],
+        limit=limit,
+        cursor=cursor,
+    )
+    for notification in page.items:
+        AUDIT.record(
+            read.session,
+            actor,
+            "read",
+            "notification",
+            notification.id,
+            notification.client_id,
+            via="on_call",
+        )
+    return page

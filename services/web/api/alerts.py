@@ -8,12 +8,14 @@ from flask import abort, g, redirect, render_template, request, url_for
 
 from services.web import screens
 from services.web.api.common import (
+    BANNER_ROLES,
     STAFF,
     attempt,
     caller,
     flash,
     fresh_tokens,
     note_urgent,
+    on_call_queue,
     page,
     pages,
     render,
@@ -74,7 +76,7 @@ def crisis_banner() -> Any:
     g.passive = True
     if not g.web_session.signed_in or not fresh_tokens():
         return render_template("partials/crisis_banner.html", signed_out=True), STOP_POLLING
-    if not roles() & set(STAFF):
+    if not roles() & set(BANNER_ROLES):
         abort(403)
     start_calling()
     note_urgent(urgent_in(caller())())
@@ -132,4 +134,6 @@ def notification(notification_id: str) -> Any:
 @signed_in("on_call")
 @page
 def on_call() -> Any:
-    return "on_call.html", {}
+    """The alerts waiting for on-call, the longest first (each opens the alert, where it is
+    acknowledged); the list, like every page's banner, is checked again while open."""
+    return "on_call.html", {"queue": value_or(attempt(lambda: on_call_queue(caller())), None)}

@@ -154,16 +154,42 @@ def open_urgent_alerts(person: Caller) -> list[dict[str, Any]]:
     )
 
 
+def on_call_queue(person: Caller) -> list[dict[str, Any]]:
+    """Crisis alerts that reached on-call and wait for someone to acknowledge them, the longest
+    waiting first, in the banner's shape."""
+    return [
+        {
+            "notification_id": alert["id"],
+            "subject": alert["subject"],
+            "urgency": alert["urgency"],
+            "client_reference": alert.get("client_reference"),
+            "created_at": alert["created_at"],
+            "escalation_level": alert.get("escalation_level"),
+            "acknowledged_at": alert.get("acknowledged_at"),
+        }
+        for alert in person.items("notifications", "/notifications/on-call", limit=50)
+    ]
+
+
+#: Who the crisis banner is for: staff see the urgent alerts of their inbox, on-call what
+#: reached on-call (someone holding both sees both).
+BANNER_ROLES = (*STAFF, "on_call")
+
+
 def urgent_in(person: Caller) -> Callable[[], list[dict[str, Any]] | ApiError]:
     """The banner's alerts, or why they could not be had: a banner that silently shows
     nothing when notifications does not answer would read as "no crisis alert waiting"."""
     person_roles = roles()
 
     def fetch() -> list[dict[str, Any]] | ApiError:
-        if not person_roles & set(STAFF):
-            return []
         try:
-            return screens.urgent_alerts(open_urgent_alerts(person))
+            alerts = []
+            if person_roles & set(STAFF):
+                alerts = screens.urgent_alerts(open_urgent_alerts(person))
+            if "on_call" in person_roles:
+                shown = {alert["notification_id"] for alert in alerts}
+                alerts += [a for a in on_call_queue(person) if a["notification_id"] not in shown]
+            return alerts
         except ApiError as error:
             return error
 
