@@ -92,6 +92,8 @@ class NotificationOut(Schema):
     event_type = fields.String()
     urgency = fields.String()
     subject = fields.String()
+    #: Where the emergency access page opens (the on-call email links to it too).
+    client_id = fields.String(allow_none=True)
     client_reference = fields.String(allow_none=True)
     created_at = fields.DateTime()
     escalation_level = fields.Integer()

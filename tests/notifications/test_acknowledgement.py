@@ -164,6 +164,8 @@ def test_on_call_sees_the_alerts_waiting_for_it_longest_first_until_acknowledged
     assert queue() == [unassigned, assigned]  # the longest waiting first
     page = notifications.call("GET", "/notifications/on-call?limit=1", as_=on_call).json
     assert [item["id"] for item in page["items"]] == [unassigned] and page["next_cursor"]
+    first = page["items"][0]  # enough to open the client's emergency access page
+    assert (first["client_id"], first["client_reference"]) == ("c-1", "C-1042")
     audit = notifications.call("GET", "/audit", as_=("admin-1", "admin")).json["items"]
     assert {
         entry["entity_id"]

@@ -159,7 +159,10 @@ def test_on_call_sees_what_reached_on_call_in_its_banner_and_its_queue(
     )
     reference = re.search(r"C-\d+", queue[queue.find("queue-title") :])
     assert reference is not None
-    assert on_call.text(f"/notifications/{notification_id}")  # the alert opens for on-call
+    assert f"/clients/{client_id}/emergency-access" in queue
+    alert = on_call.text(f"/notifications/{notification_id}")  # the alert opens for on-call
+    assert "URGENT: crisis alert for client" in alert and "Waiting for on-call since" in alert
+    assert f"/clients/{client_id}/emergency-access" in alert and "Acknowledge" in alert
     acknowledged = on_call.post(f"/notifications/{notification_id}/acknowledge")
     assert acknowledged.status_code == 302
     after = on_call.text("/on-call")

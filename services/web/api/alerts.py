@@ -99,6 +99,10 @@ def notification(notification_id: str) -> Any:
         except ApiError as error:
             if error.status != 404:  # not in my inbox: the page says so; anything else is an error
                 raise
+    waiting = None  # on-call: the alert as it waits in the on-call queue, if it does
+    if item is None and "on_call" in roles():
+        queue = value_or(attempt(lambda: on_call_queue(person)), [])
+        waiting = next((a for a in queue if a["notification_id"] == notification_id), None)
     client, flags, safety_plan, plan_id = None, [], None, None
     reference = (item or {}).get("client_reference")
     if reference and roles() & set(STAFF):
@@ -122,6 +126,7 @@ def notification(notification_id: str) -> Any:
     return "notification.html", {
         "notification_id": notification_id,
         "item": item,
+        "waiting": waiting,
         "client": client,
         "flags": flags,
         "safety_plan": safety_plan,

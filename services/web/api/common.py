@@ -162,6 +162,7 @@ def on_call_queue(person: Caller) -> list[dict[str, Any]]:
             "notification_id": alert["id"],
             "subject": alert["subject"],
             "urgency": alert["urgency"],
+            "client_id": alert.get("client_id"),
             "client_reference": alert.get("client_reference"),
             "created_at": alert["created_at"],
             "escalation_level": alert.get("escalation_level"),
