@@ -140,5 +140,5 @@ def notification(notification_id: str) -> Any:
 @page
 def on_call() -> Any:
     """The alerts waiting for on-call, the longest first (each opens the alert, where it is
-    acknowledged); the list, like every page's banner, is checked again while open."""
+    acknowledged); a new one shows in the banner above while the page is open."""
     return "on_call.html", {"queue": value_or(attempt(lambda: on_call_queue(caller())), None)}
