@@ -13,7 +13,6 @@ from services.notifications import domain
 from services.notifications.channels import ChannelConfig, render
 from services.notifications.events import NotificationEscalated
 from services.notifications.models import (
-    AUDIT,
     ClientCare,
     Delivery,
     Notification,
@@ -26,6 +25,7 @@ from shared.unit_of_work import AuditedRead, UnitOfWork
 
 if TYPE_CHECKING:
     from shared.identity import Principal
+from services.notifications.operations.people import audit_read
 from services.notifications.operations.signals import (
     DISPATCH_NOW,
     ESCALATIONS,
@@ -188,13 +188,5 @@ def on_call_queue(
         cursor=cursor,
     )
     for notification in page.items:
-        AUDIT.record(
-            read.session,
-            actor,
-            "read",
-            "notification",
-            notification.id,
-            notification.client_id,
-            via="on_call",
-        )
+        audit_read(read, actor, notification, via="on_call")
     return page

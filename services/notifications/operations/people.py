@@ -113,7 +113,7 @@ def inbox(
     )
     items = [(delivery, notification) for delivery, notification in page.items]
     for _delivery, notification in items:
-        _audit_read(read, actor, notification)
+        audit_read(read, actor, notification)
     return Page(items, page.next_cursor)
 
 
@@ -128,7 +128,7 @@ def inbox_item(
     if row is None:
         raise NotFound(f"No notification {notification_id} in your inbox.")
     delivery, notification = row
-    _audit_read(uow, actor, notification)
+    audit_read(uow, actor, notification)
     return delivery, notification
 
 
@@ -140,18 +140,15 @@ def _my_in_app_items(actor: Principal) -> Select[tuple[Delivery, Notification]]:
     )
 
 
-def _audit_read(
-    uow: UnitOfWork | AuditedRead, actor: Principal, notification: Notification
+def audit_read(
+    uow: UnitOfWork | AuditedRead,
+    actor: Principal,
+    notification: Notification,
+    via: str = "inbox",
 ) -> None:
-    """An alert names a client: reading it is audited."""
+    """An alert names a client: reading it is audited, with where it was read."""
     AUDIT.record(
-        uow.session,
-        actor,
-        "read",
-        "notification",
-        notification.id,
-        notification.client_id,
-        via="inbox",
+        uow.session, actor, "read", "notification", notification.id, notification.client_id, via=via
     )
 
 
