@@ -159,6 +159,17 @@ def on_call_queue(args: dict[str, Any]) -> Any:
         return page_body(page, page.items)
 
 
+@notifications.route("/on-call/<notification_id>", methods=["GET"])
+@require_roles(ON_CALL_ROLE, "admin")
+@notifications.response(200, NotificationOut)
+@notifications.alt_response(404, description="No crisis alert by that id reached on-call.")
+def on_call_alert(notification_id: str) -> Any:
+    """One crisis alert that reached on-call, acknowledged or not (then by whom and when): what
+    the on-call worker opens from the queue or the on-call email."""
+    with current_runtime().audited_read() as read:
+        return operations.on_call_alert(read, current_principal(), notification_id)
+
+
 @notifications.route("/<notification_id>/acknowledge", methods=["POST"])
 @require_roles(*ACKNOWLEDGERS)
 @notifications.response(200, NotificationOut)

@@ -453,7 +453,7 @@ def _seed_referrals(api: ReferralsApi) -> SeededService:
 def _seed_notifications(api: NotificationsApi) -> SeededService:
     for person in ("cm-1", "sup-1"):
         api.person(person)
-    api.risk_flagged("high")
+    api.risk_flagged("high", supervisor=None)  # no supervisor: on-call is told too
     admin = ("admin-1", "admin")
     deliveries = api.call("GET", "/deliveries", as_=admin).json["items"]
     [in_app] = [d for d in deliveries if d["recipient"] == "cm-1" and d["channel"] == "in_app"]

@@ -180,3 +180,45 @@ def test_on_call_sees_the_alerts_waiting_for_it_longest_first_until_acknowledged
         "GET", "/notifications/on-call", as_=(CASE_MANAGER, "case_manager")
     )
     assert refused.status_code == 403
+
+
+def test_on_call_opens_one_alert_that_reached_it_waiting_or_acknowledged(
+    notifications: NotificationsApi,
+) -> None:
+    """The alert page on-call opens from its queue or email: whether it still waits, or who took
+    it and when; an alert that never reached on-call does not exist for on-call."""
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    assigned = _alert(notifications, case_manager=CASE_MANAGER, supervisor=SUPERVISOR)
+    notifications.dispatch(NOW)
+    on_call = ("dr-night", "on_call")
+
+    def opened(as_: tuple[str, str] = on_call) -> tuple[int, dict]:
+        answer = notifications.call("GET", f"/notifications/on-call/{assigned}", as_=as_)
+        return int(answer.status_code), answer.json
+
+    assert opened()[0] == 404  # still with its case manager: not on-call's to see
+    assert notifications.escalate(LEVEL_1) == 1
+    assert notifications.escalate(LEVEL_2) == 1  # now on-call
+    status, alert = opened()
+    assert status == 200, alert
+    assert (alert["id"], alert["urgency"], alert["client_reference"]) == (
+        assigned,
+        "urgent",
+        "C-1042",
+    )
+    assert alert["acknowledged_at"] is None and alert["client_id"] == "c-1"
+    assert _acknowledge(notifications, assigned, CASE_MANAGER, "case_manager") == 200
+    status, alert = opened()  # no longer in the queue, still open to on-call: who took it
+    assert status == 200 and alert["acknowledged_by"] == CASE_MANAGER and alert["acknowledged_at"]
+    audit = notifications.call("GET", "/audit", as_=("admin-1", "admin")).json["items"]
+    assert [
+        entry["entity_id"]
+        for entry in audit
+        if entry["action"] == "read" and entry["actor"] == "dr-night"
+    ] == [assigned, assigned]
+    assert opened((CASE_MANAGER, "case_manager"))[0] == 403
+    assert (
+        notifications.call("GET", "/notifications/on-call/no-such-alert", as_=on_call).status_code
+        == 404
+    )

@@ -473,10 +473,15 @@ def _seed_referrals(api: ReferralsApi) -> SecuredService:
 
 
 def _seed_notifications(api: NotificationsApi) -> SecuredService:
-    """A crisis alert about cm-1's client, in cm-1's and sup-1's inboxes."""
+    """A crisis alert about cm-1's client, in cm-1's and sup-1's inboxes, and one about a client
+    nobody carries yet, which went to on-call."""
     for person in ("cm-1", "sup-1", "cm-2", "sup-2", "iw-2"):
         api.person(person)
     api.risk_flagged("high", case_manager="cm-1", supervisor="sup-1")
+    unassigned = api.risk_flagged(
+        "high", case_manager=None, supervisor=None, client_id="c-2", client_reference="C-2077"
+    )
+    [on_call_alert] = api.notified[unassigned]
     [item] = _call(api, INSIDERS[CM], "GET", "/me/notifications")["items"]
     rules = _call(api, INSIDERS[ADMIN], "GET", "/rules")["items"]
     return SecuredService(
@@ -484,11 +489,12 @@ def _seed_notifications(api: NotificationsApi) -> SecuredService:
         api,
         {
             "notification_id": item["notification_id"],
+            "on_call_notification_id": on_call_alert,
             "delivery_id": item["delivery_id"],
             "user_id": "cm-1",
             "rule_id": rules[0]["id"],
         },
-        markers={item["client_reference"]},
+        markers={item["client_reference"], "C-2077"},
     )
 
 

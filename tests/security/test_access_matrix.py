@@ -177,6 +177,7 @@ POLICY: dict[str, dict[str, set[str]]] = {
         # on-call acknowledges by role, only what reached on-call (tests/notifications)
         "POST /notifications/{notification_id}/acknowledge": STAFF | {ON_CALL},
         "GET /notifications/on-call": {ON_CALL, ADMIN},
+        "GET /notifications/on-call/{notification_id}": {ON_CALL, ADMIN},
         "PUT /users/{user_id}/preferences": {ADMIN},
         "GET /rules": {ADMIN, SUP},
         "PATCH /rules/{rule_id}": {ADMIN},

@@ -61,6 +61,7 @@ BODIES: dict[str, Any] = {
 }
 #: Operations aimed at another seeded record than the path parameter's usual one.
 ALIASES: dict[str, dict[str, str]] = {
+    "GET /notifications/on-call/{notification_id}": {"notification_id": "on_call_notification_id"},
     "POST /referrals/{referral_id}/send": {"referral_id": "draft_referral_id"},
     "PATCH /referrals/{referral_id}": {"referral_id": "draft_referral_id"},
     "DELETE /plans/{plan_id}/goals/{goal_id}": {"goal_id": "other_goal_id"},

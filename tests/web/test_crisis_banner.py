@@ -168,3 +168,6 @@ def test_on_call_sees_what_reached_on_call_in_its_banner_and_its_queue(
     after = on_call.text("/on-call")
     assert "None: every alert that reached on-call has been acknowledged." in after
     assert 'class="crisis-banner"' not in after
+    taken = on_call.text(f"/notifications/{notification_id}")  # from the email, later on
+    assert "Acknowledged" in taken and "by on-call-demo" in taken
+    assert "Acknowledge: I am acting on this" not in taken

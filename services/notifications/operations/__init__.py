@@ -3,7 +3,12 @@
 ``escalation`` (unacknowledged crisis alerts), ``reminders`` (appointments, the day before), ``people`` (inbox, acknowledgement, preferences,
 rules, the delivery log) and ``signals`` (wake-up channel and counters)."""
 
-from services.notifications.operations.escalation import escalate, escalate_due, on_call_queue
+from services.notifications.operations.escalation import (
+    escalate,
+    escalate_due,
+    on_call_alert,
+    on_call_queue,
+)
 from services.notifications.operations.from_events import (
     notify,
     record_assignment,
@@ -62,6 +67,7 @@ __all__ = [
     "list_rules",
     "mark_read",
     "notify",
+    "on_call_alert",
     "on_call_queue",
     "read_preferences",
     "record_appointment",

@@ -20,6 +20,7 @@ from services.notifications.models import (
     Rule,
 )
 from shared.db import insert_ignoring_duplicates, new_id, signal_on_commit
+from shared.errors import NotFound
 from shared.pagination import Page, keyset_page
 from shared.unit_of_work import AuditedRead, UnitOfWork
 
@@ -166,22 +167,25 @@ def _current_supervisor(uow: UnitOfWork, notification: Notification) -> str | No
     return notification.supervisor_id
 
 
+#: An alert that went to on-call: escalated there, or with nobody else to tell.
+_REACHED_ON_CALL = exists().where(
+    Delivery.notification_id == Notification.id,
+    Delivery.recipient_kind == domain.RecipientKind.ON_CALL,
+)
+
+
 def on_call_queue(
     read: AuditedRead, actor: Principal, *, limit: int, cursor: str | None
 ) -> Page[Notification]:
     """Crisis alerts that reached on-call (escalated, or with nobody else to tell) and nobody
     has acknowledged yet, the longest waiting first: what the on-call worker's screen shows.
     Each alert shown names a client, so each is audited."""
-    reached_on_call = exists().where(
-        Delivery.notification_id == Notification.id,
-        Delivery.recipient_kind == domain.RecipientKind.ON_CALL,
-    )
     page = keyset_page(
         read.session,
         select(Notification).where(
             Notification.urgency == domain.Urgency.URGENT,
             Notification.acknowledged_at.is_(None),
-            reached_on_call,
+            _REACHED_ON_CALL,
         ),
         [Notification.created_at, Notification.id],
         limit=limit,
@@ -190,3 +194,20 @@ def on_call_queue(
     for notification in page.items:
         audit_read(read, actor, notification, via="on_call")
     return page
+
+
+def on_call_alert(read: AuditedRead, actor: Principal, notification_id: str) -> Notification:
+    """One crisis alert that reached on-call, acknowledged or not: the page an on-call worker
+    opens from the queue or the email says whether it still waits, or who took it and when.
+    Any other notification does not exist for on-call (404), as in the inbox."""
+    notification = read.session.scalars(
+        select(Notification).where(
+            Notification.id == notification_id,
+            Notification.urgency == domain.Urgency.URGENT,
+            _REACHED_ON_CALL,
+        )
+    ).first()
+    if notification is None:
+        raise NotFound(f"No crisis alert {notification_id} reached on-call.")
+    audit_read(read, actor, notification, via="on_call")
+    return notification

@@ -14,6 +14,7 @@ from services.web.api.common import (
     caller,
     flash,
     fresh_tokens,
+    note_outage,
     note_urgent,
     on_call_queue,
     page,
@@ -26,7 +27,7 @@ from services.web.api.common import (
     urgent_in,
     value_or,
 )
-from services.web.backend import ApiError
+from services.web.backend import ApiError, Caller
 
 
 @pages.get("/inbox")
@@ -99,10 +100,9 @@ def notification(notification_id: str) -> Any:
         except ApiError as error:
             if error.status != 404:  # not in my inbox: the page says so; anything else is an error
                 raise
-    waiting = None  # on-call: the alert as it waits in the on-call queue, if it does
+    on_call = None  # on-call: the alert as it reached on-call, waiting or acknowledged
     if item is None and "on_call" in roles():
-        queue = value_or(attempt(lambda: on_call_queue(person)), [])
-        waiting = next((a for a in queue if a["notification_id"] == notification_id), None)
+        on_call = on_call_alert(person, notification_id)
     client, flags, safety_plan, plan_id = None, [], None, None
     reference = (item or {}).get("client_reference")
     if reference and roles() & set(STAFF):
@@ -126,13 +126,25 @@ def notification(notification_id: str) -> Any:
     return "notification.html", {
         "notification_id": notification_id,
         "item": item,
-        "waiting": waiting,
+        "on_call": on_call,
         "client": client,
         "flags": flags,
         "safety_plan": safety_plan,
         "plan_id": plan_id,
         "sections": screens.SAFETY_PLAN_SECTIONS,
     }
+
+
+def on_call_alert(person: Caller, notification_id: str) -> dict[str, Any] | None:
+    """The alert as on-call sees it, or None when it never reached on-call (the page then says
+    what is known: it can still be acknowledged by whoever it reached)."""
+    try:
+        return person.get("notifications", f"/notifications/on-call/{notification_id}")
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        note_outage(error)
+        return None
 
 
 @pages.get("/on-call")
