@@ -23,7 +23,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "URGENT: crisis alert for client {{ client_reference }}",
         "You have an urgent alert for client {{ client_reference }}. Open Casehub now and acknowledge it: "
         "{{ app_url }}/notifications/{{ notification_id }}\n"
-        "{% if escalation_level %}Nobody has acknowledged it yet (escalation {{ escalation_level }}).\n"
+        "{% if escalation_level %}Nobody has acknowledged it yet ({% if on_call_reminder %}reminder "
+        "{{ on_call_reminder }} of {{ on_call_reminders }} to on-call{% else %}escalation "
+        "{{ escalation_level }}{% endif %}).\n"
         "{% if client_id %}On call or supervising another team? Open the client's crisis picture with "
         "emergency access (state why; it is audited): "
         "{{ app_url }}/clients/{{ client_id }}/emergency-access\n{% endif %}{% endif %}",
@@ -104,6 +106,7 @@ def _compiled(source: str) -> Template:
 def render(template: str, **values: Any) -> tuple[str, str]:
     subject, body = TEMPLATES[template]
     values.setdefault("client_id", "")  # the emergency-access link, where there is a client
+    values.setdefault("on_call_reminder", 0)  # which reminder to on-call an escalation is
     return _compiled(subject).render(**values), _compiled(body).render(**values)
 
 

@@ -71,8 +71,14 @@ ON_CALL_RECIPIENTS = {
 #: The role that answers for the on-call addresses: its holders may acknowledge what reached them.
 ON_CALL_ROLE = "on_call"
 MAX_ATTEMPTS = 5
-#: The last escalation level: after on-call there is no one further to tell.
-LAST_ESCALATION_LEVEL = 2
+#: The escalation level at which on-call is told (level 1 is the supervisor again).
+ON_CALL_LEVEL = 2
+#: After that, on-call is reminded at the same interval until someone acknowledges, this many
+#: times: an email at 02:00 can be missed, and nobody further up is there to tell (two hours of
+#: reminders at the default 15 minutes; operators are alerted after 30, see docs/operations.md).
+ON_CALL_REMINDERS = 8
+#: The last escalation level: the last reminder to on-call.
+LAST_ESCALATION_LEVEL = ON_CALL_LEVEL + ON_CALL_REMINDERS
 RISK_FLAGGED = "intake.risk.flagged.v1"
 
 
@@ -196,15 +202,21 @@ def retry_delay(attempts: int) -> timedelta:
 def escalation_targets(
     level: int, *, supervisor_id: str | None, supervisor_has_email: bool = True
 ) -> list[str]:
-    """Unacknowledged crisis alert: first the supervisor again, then the on-call address. A
-    reminder is an email: with no supervisor, or none with an address on file, on-call gets it,
-    so a reminder never goes nowhere."""
+    """Unacknowledged crisis alert: first the supervisor again, then the on-call address, then
+    on-call again at each later level. A reminder is an email: with no supervisor, or none with
+    an address on file, on-call gets it, so a reminder never goes nowhere."""
     on_call = ON_CALL_RECIPIENTS[RecipientRole.ON_CALL]
     if level == 1:
         return [supervisor_id if supervisor_id and supervisor_has_email else on_call]
-    if level == LAST_ESCALATION_LEVEL:
+    if ON_CALL_LEVEL <= level <= LAST_ESCALATION_LEVEL:
         return [on_call]
     return []
+
+
+def on_call_reminder(level: int) -> int:
+    """Which reminder to on-call an escalation level is (1 for the first after on-call was
+    told), 0 for the levels before."""
+    return max(0, level - ON_CALL_LEVEL)
 
 
 def next_escalation_at(

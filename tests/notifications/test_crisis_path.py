@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, event
 
+from services.notifications import domain
 from shared.audit import AuditTrail
 from tests.notifications.conftest import CASE_MANAGER, NOW, SUPERVISOR, NotificationsApi
 
@@ -96,12 +97,45 @@ def test_unacknowledged_alert_escalates_to_supervisor_then_on_call(
     assert notifications.escalate(NOW + timedelta(minutes=31)) == 1
     notifications.dispatch(NOW + timedelta(minutes=31))
     assert len(mailbox.to("on-call@agency.example")) == 1
-    assert notifications.escalate(NOW + timedelta(hours=5)) == 0  # on-call is the last step
+    # Nobody acknowledges: on-call is reminded every 15 minutes, a set number of times.
+    at = NOW + timedelta(minutes=31)
+    for _reminder in range(domain.ON_CALL_REMINDERS):
+        assert notifications.escalate(at + timedelta(minutes=14)) == 0
+        at += timedelta(minutes=15, seconds=1)
+        assert notifications.escalate(at) == 1
+    notifications.dispatch(at)
+    to_on_call = mailbox.to("on-call@agency.example")
+    assert len(to_on_call) == 1 + domain.ON_CALL_REMINDERS
+    last = to_on_call[-1].get_payload(decode=True).decode()
+    reminders = domain.ON_CALL_REMINDERS
+    assert f"reminder {reminders} of {reminders} to on-call" in last
+    assert "/clients/c-1/emergency-access" in last
+    assert notifications.escalate(at + timedelta(hours=5)) == 0  # the last reminder went
     escalated = notifications.events("notification.escalated.v1")
     assert [(e["data"]["level"], e["data"]["escalated_to"]) for e in escalated] == [
         (1, [SUPERVISOR]),
-        (2, ["on_call"]),
+        *((level, ["on_call"]) for level in range(2, domain.LAST_ESCALATION_LEVEL + 1)),
     ]
+
+
+def test_on_call_reminders_stop_once_someone_acknowledges(notifications: NotificationsApi) -> None:
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    [alert] = notifications.notified[notifications.risk_flagged("high")]
+    notifications.dispatch(NOW)
+    for minutes in (15, 30, 45):  # supervisor again, on-call, on-call's first reminder
+        assert notifications.escalate(NOW + timedelta(minutes=minutes, seconds=minutes)) == 1
+    acknowledged = notifications.call(
+        "POST", f"/notifications/{alert}/acknowledge", as_=("dr-night", "on_call")
+    )
+    assert acknowledged.status_code == 200
+    assert notifications.escalate(NOW + timedelta(hours=3)) == 0
+    notifications.dispatch(NOW + timedelta(hours=3))
+    mailbox = notifications.mailbox
+    assert mailbox is not None
+    assert len(mailbox.to("on-call@agency.example")) == 2  # told once, reminded once
+    reminder = mailbox.to("on-call@agency.example")[-1].get_payload(decode=True).decode()
+    assert f"reminder 1 of {domain.ON_CALL_REMINDERS} to on-call" in reminder
 
 
 def test_acknowledged_alert_does_not_escalate(notifications: NotificationsApi) -> None:

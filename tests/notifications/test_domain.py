@@ -60,18 +60,26 @@ def test_nobody_is_never_the_answer() -> None:
     ) == ["cm", "sup"]
 
 
-def test_escalation_goes_to_the_supervisor_then_on_call_then_stops() -> None:
+def test_escalation_goes_to_the_supervisor_then_reminds_on_call_then_stops() -> None:
     assert escalation_targets(1, supervisor_id="sup") == ["sup"]
     assert escalation_targets(1, supervisor_id=None) == ["on_call"]
     assert escalation_targets(1, supervisor_id="sup", supervisor_has_email=False) == ["on_call"]
     assert escalation_targets(2, supervisor_id="sup") == ["on_call"]
-    assert escalation_targets(3, supervisor_id="sup") == []
+    assert domain.LAST_ESCALATION_LEVEL == 2 + domain.ON_CALL_REMINDERS
+    for level in range(3, domain.LAST_ESCALATION_LEVEL + 1):  # on-call reminded
+        assert escalation_targets(level, supervisor_id="sup") == ["on_call"]
+        assert domain.on_call_reminder(level) == level - 2
+    assert escalation_targets(domain.LAST_ESCALATION_LEVEL + 1, supervisor_id="sup") == []
+    assert domain.on_call_reminder(1) == domain.on_call_reminder(2) == 0
 
 
 def test_escalation_waits_again_only_before_the_last_level() -> None:
     now = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
     assert next_escalation_at(1, now, 15) == now + timedelta(minutes=15)
-    assert next_escalation_at(2, now, 15) is None  # on-call was the last step
+    assert next_escalation_at(2, now, 15) == now + timedelta(minutes=15)  # reminders follow
+    last = domain.LAST_ESCALATION_LEVEL
+    assert next_escalation_at(last - 1, now, 15) == now + timedelta(minutes=15)
+    assert next_escalation_at(last, now, 15) is None  # the last reminder to on-call
     assert next_escalation_at(1, now, None) is None
 
 
