@@ -89,8 +89,9 @@ def escalate(
     uow: UnitOfWork, notification: Notification, config: ChannelConfig, now: datetime
 ) -> None:
     """One step up: level 1 emails the client's supervisor again (on-call if there is none or
-    they have no email address), level 2 on-call, each later level reminds on-call. Each step is its own delivery row (keyed by the
-    level), so a reminder to someone already told never clashes with the first alert."""
+    they have no email address), level 2 on-call, each later level reminds on-call. Each step
+    is its own delivery row (keyed by the level), so a reminder to someone already told never
+    clashes with the first alert."""
     level = notification.escalation_level + 1
     rule = uow.session.get(Rule, notification.rule_id)
     supervisor = _current_supervisor(uow, notification)
