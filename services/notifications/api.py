@@ -15,6 +15,7 @@ from services.notifications.schemas import (
     InboxItem,
     InboxPage,
     NotificationOut,
+    OnCallArgs,
     OnCallPage,
     PreferenceIn,
     PreferenceOut,
@@ -147,14 +148,20 @@ def save_my_preferences(values: dict[str, Any]) -> Any:
 
 @notifications.route("/on-call", methods=["GET"])
 @require_roles(ON_CALL_ROLE, "admin")
-@notifications.arguments(PageArgs, location="query")
+@notifications.arguments(OnCallArgs, location="query")
 @notifications.response(200, OnCallPage)
 def on_call_queue(args: dict[str, Any]) -> Any:
     """Crisis alerts that reached on-call and nobody has acknowledged yet, the longest waiting
-    first: the on-call worker's queue (each links to the alert, where it is acknowledged)."""
+    first: the on-call worker's queue (each links to the alert, where it is acknowledged). With
+    ``acknowledged=true``, the handover: those acknowledged in the last 24 hours, by whom."""
+    since = _now() - operations.HANDOVER if args["acknowledged"] else None
     with current_runtime().audited_read() as read:
         page = operations.on_call_queue(
-            read, current_principal(), limit=args["limit"], cursor=args["cursor"]
+            read,
+            current_principal(),
+            limit=args["limit"],
+            cursor=args["cursor"],
+            acknowledged_since=since,
         )
         return page_body(page, page.items)
 

@@ -146,6 +146,16 @@ class InboxPage(CursorPage):
     items = fields.List(fields.Nested(InboxItem))
 
 
+class OnCallArgs(PageArgs):
+    acknowledged = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "The handover instead of the queue: alerts that reached on-call and "
+            "were acknowledged in the last 24 hours, the latest acknowledgement first."
+        },
+    )
+
+
 class OnCallPage(CursorPage):
     items = fields.List(fields.Nested(NotificationOut))
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
+from services.notifications.models import Notification
 from tests.notifications.conftest import NOW, NotificationsApi
 
 CASE_MANAGER, SUPERVISOR = "cm-ana", "sup-maria"
@@ -222,3 +224,61 @@ def test_on_call_opens_one_alert_that_reached_it_waiting_or_acknowledged(
         notifications.call("GET", "/notifications/on-call/no-such-alert", as_=on_call).status_code
         == 404
     )
+
+
+def test_on_calls_handover_lists_what_was_acknowledged_in_the_last_day_latest_first(
+    notifications: NotificationsApi,
+) -> None:
+    """A shift starting sees who took which alert that reached on-call; an alert acknowledged
+    before it reached on-call, or more than a day ago, is not on it."""
+    notifications.person(CASE_MANAGER)
+    notifications.person(SUPERVISOR)
+    alerts = {}
+    for minutes in (3, 2, 1):  # three clients nobody carries: on-call at once
+        event_id = notifications.risk_flagged(
+            "high",
+            case_manager=None,
+            supervisor=None,
+            client_id=f"c-{minutes}",
+            client_reference=f"C-100{minutes}",
+            now=NOW - timedelta(minutes=minutes),
+        )
+        [alerts[minutes]] = notifications.notified[event_id]
+    with_her = _alert(notifications, case_manager=CASE_MANAGER, supervisor=SUPERVISOR)
+    on_call = ("dr-night", "on_call")
+
+    def handover() -> list[tuple[str, str]]:
+        answer = notifications.call("GET", "/notifications/on-call?acknowledged=true", as_=on_call)
+        assert answer.status_code == 200, answer.json
+        return [(item["id"], item["acknowledged_by"]) for item in answer.json["items"]]
+
+    assert handover() == []
+    assert _acknowledge(notifications, alerts[3], "dr-night", "on_call") == 200
+    assert _acknowledge(notifications, alerts[1], "dr-day", "on_call") == 200
+    assert _acknowledge(notifications, with_her, CASE_MANAGER, "case_manager") == 200
+    assert _acknowledge(notifications, alerts[2], "dr-day", "on_call") == 200
+    with notifications.runtime.unit_of_work() as uow:  # one of them was taken two days ago
+        taken = uow.session.get(Notification, alerts[2])
+        assert taken is not None and taken.acknowledged_at is not None
+        uow.session.execute(
+            update(Notification)
+            .where(Notification.id == alerts[2])
+            .values(acknowledged_at=taken.acknowledged_at - timedelta(days=2))
+        )
+    assert handover() == [(alerts[1], "dr-day"), (alerts[3], "dr-night")]
+    page = notifications.call(
+        "GET", "/notifications/on-call?acknowledged=true&limit=1", as_=on_call
+    ).json
+    assert [item["id"] for item in page["items"]] == [alerts[1]] and page["next_cursor"]
+    rest = notifications.call(
+        "GET",
+        "/notifications/on-call",
+        query={"acknowledged": "true", "limit": 1, "cursor": page["next_cursor"]},
+        as_=on_call,
+    ).json
+    assert [item["id"] for item in rest["items"]] == [alerts[3]] and rest["next_cursor"] is None
+    assert notifications.call("GET", "/notifications/on-call", as_=on_call).json["items"] == []
+    refused = notifications.call(
+        "GET", "/notifications/on-call?acknowledged=true", as_=(CASE_MANAGER, "case_manager")
+    )
+    assert refused.status_code == 403

@@ -139,6 +139,7 @@ def test_on_call_sees_what_reached_on_call_in_its_banner_and_its_queue(
     on_call.sign_in("on-call-demo")
     page = on_call.text("/on-call")
     assert "None: every alert that reached on-call has been acknowledged." in page
+    assert "None in the last 24 hours." in page  # the handover
     check = _check_of(page)
     assert on_call.get(check).status_code == 204
 
@@ -168,6 +169,9 @@ def test_on_call_sees_what_reached_on_call_in_its_banner_and_its_queue(
     after = on_call.text("/on-call")
     assert "None: every alert that reached on-call has been acknowledged." in after
     assert 'class="crisis-banner"' not in after
+    handover = after[after.find("handover-title") :]
+    assert f"/notifications/{notification_id}" in handover and "by on-call-demo" in handover
+    assert reference.group() in handover
     taken = on_call.text(f"/notifications/{notification_id}")  # from the email, later on
     assert "Acknowledged" in taken and "by on-call-demo" in taken
     assert "Acknowledge: I am acting on this" not in taken

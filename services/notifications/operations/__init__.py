@@ -4,6 +4,7 @@
 rules, the delivery log) and ``signals`` (wake-up channel and counters)."""
 
 from services.notifications.operations.escalation import (
+    HANDOVER,
     escalate,
     escalate_due,
     on_call_alert,
@@ -52,6 +53,7 @@ __all__ = [
     "DISPATCH_NOW",
     "ESCALATIONS",
     "ESCALATIONS_FAILED",
+    "HANDOVER",
     "Clock",
     "Dispatcher",
     "Sender",

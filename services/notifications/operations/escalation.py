@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, select
@@ -177,23 +177,42 @@ _REACHED_ON_CALL = exists().where(
 )
 
 
+#: How far back the on-call handover looks: a shift and the one before it.
+HANDOVER = timedelta(hours=24)
+
+
 def on_call_queue(
-    read: AuditedRead, actor: Principal, *, limit: int, cursor: str | None
+    read: AuditedRead,
+    actor: Principal,
+    *,
+    limit: int,
+    cursor: str | None,
+    acknowledged_since: datetime | None = None,
 ) -> Page[Notification]:
     """Crisis alerts that reached on-call (escalated, or with nobody else to tell) and nobody
     has acknowledged yet, the longest waiting first: what the on-call worker's screen shows.
-    Each alert shown names a client, so each is audited."""
-    page = keyset_page(
-        read.session,
-        select(Notification).where(
-            Notification.urgency == domain.Urgency.URGENT,
-            Notification.acknowledged_at.is_(None),
-            _REACHED_ON_CALL,
-        ),
-        [Notification.created_at, Notification.id],
-        limit=limit,
-        cursor=cursor,
+    With ``acknowledged_since``, the handover instead: those acknowledged since then, the latest
+    first, so a shift sees who took what. Each alert shown names a client, so each is audited."""
+    urgent_on_call = select(Notification).where(
+        Notification.urgency == domain.Urgency.URGENT, _REACHED_ON_CALL
     )
+    if acknowledged_since is None:
+        page = keyset_page(
+            read.session,
+            urgent_on_call.where(Notification.acknowledged_at.is_(None)),
+            [Notification.created_at, Notification.id],
+            limit=limit,
+            cursor=cursor,
+        )
+    else:
+        page = keyset_page(
+            read.session,
+            urgent_on_call.where(Notification.acknowledged_at >= acknowledged_since),
+            [Notification.acknowledged_at, Notification.id],
+            limit=limit,
+            cursor=cursor,
+            descending=True,
+        )
     for notification in page.items:
         audit_read(read, actor, notification, via="on_call")
     return page

@@ -152,5 +152,16 @@ def on_call_alert(person: Caller, notification_id: str) -> dict[str, Any] | None
 @page
 def on_call() -> Any:
     """The alerts waiting for on-call, the longest first (each opens the alert, where it is
-    acknowledged); a new one shows in the banner above while the page is open."""
-    return "on_call.html", {"queue": value_or(attempt(lambda: on_call_queue(caller())), None)}
+    acknowledged; a new one shows in the banner above while the page is open), and the
+    handover: who took which alert in the last 24 hours."""
+    person = caller()
+    results = person.gather(
+        queue=lambda: on_call_queue(person),
+        handover=lambda: person.items(
+            "notifications", "/notifications/on-call", acknowledged="true", limit=50
+        ),
+    )
+    return "on_call.html", {
+        "queue": value_or(results["queue"], None),
+        "handover": value_or(results["handover"], None),
+    }
