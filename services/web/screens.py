@@ -388,6 +388,28 @@ def lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+#: Intake's reasons for a discharge, as the form offers them.
+DISCHARGE_REASONS = (
+    ("goals_met", "Goals met"),
+    ("moved_away", "Moved away"),
+    ("transferred", "Transferred to another service"),
+    ("declined_service", "Declined the service"),
+    ("deceased", "Deceased"),
+    ("other", "Other"),
+)
+
+
+def discharge_summary_body(form: Mapping[str, str]) -> dict[str, Any]:
+    """The summary as planning takes it: a text area's lines are its list entries, and an
+    empty text is no text (not an empty string the summary would show)."""
+    return {
+        "reason": (form.get("reason") or "").strip() or None,
+        "services_received": lines(form.get("services_received")),
+        "follow_up": (form.get("follow_up") or "").strip() or None,
+        "told": lines(form.get("told")),
+    }
+
+
 def safety_plan_body(form: Mapping[str, str]) -> dict[str, list[str]]:
     return {section: lines(form.get(section)) for section in SAFETY_PLAN_SECTIONS}
 

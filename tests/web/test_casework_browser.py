@@ -1,6 +1,6 @@
 """Casework in Chromium: a case manager records and signs a contact with the keyboard alone
 (focus visible on every stop), adds an addendum, schedules and attends an appointment, records a
-no-show and dismisses its task on "My day"; the supervisor reads the team worklist. axe-core
+no-show and dismisses its task on "My day", then discharges the client with a summary; the supervisor reads the team worklist. axe-core
 checks each new screen, and the casework screenshots in docs/user-guide.md come from here
 (CASEHUB_UPDATE_SCREENSHOTS=1 writes them). The web app serves on a real socket; the services
 answer in-process (their own apps and workers)."""
@@ -166,6 +166,19 @@ def test_casework_screens_in_the_browser(
 
         page.goto(f"{served}/caseload")
         assert page.get_by_role("columnheader", name="Last contact").count() == 1
+
+        # the case closed with its discharge summary
+        page.goto(f"{served}/clients/{client_id}")
+        page.get_by_role("link", name="Discharge", exact=True).click()
+        page.wait_for_selector("h1:has-text('Discharge')")
+        accessible(page, "discharge form")
+        page.get_by_label("Reason", exact=True).select_option("goals_met")
+        page.get_by_label("Services received (one per line)").fill("Case management\nGP liaison")
+        page.get_by_label("Follow-up after discharge").fill("GP review in four weeks")
+        page.get_by_role("button", name="Discharge and close the case").click()
+        page.wait_for_selector("text=Discharged: the case is closed and its summary kept.")
+        assert page.get_by_text("GP liaison").count() == 1
+        accessible(page, "discharge summary")
         context.close()
 
         supervising = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
