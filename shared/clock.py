@@ -32,6 +32,16 @@ def agency_zone_named(name: str) -> ZoneInfo:
         ) from None
 
 
+@functools.lru_cache(maxsize=256)
+def zone_or_none(name: str) -> ZoneInfo | None:
+    """The IANA zone of that name, or None when there is none (a typo, a path, an empty name):
+    for checking a person's zone when it is given, and reading one stored earlier safely."""
+    try:
+        return ZoneInfo(name) if name and name == name.strip() else None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
 def agency_zone() -> ZoneInfo:
     return agency_zone_named(os.environ.get(TIMEZONE_VARIABLE, "UTC"))
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from shared import rules
+from shared.clock import zone_or_none
 
 
 class Urgency(StrEnum):
@@ -151,6 +152,13 @@ def recipient_kind(recipient: str) -> RecipientKind:
     return RecipientKind.ON_CALL if is_on_call(recipient) else RecipientKind.PERSON
 
 
+def person_zone(name: str) -> ZoneInfo:
+    """A person's zone as stored; one that no longer loads (saved before zones were checked, or
+    gone from the zone database) reads as UTC rather than failing the event that notifies them
+    and everyone else it names."""
+    return zone_or_none(name) or ZoneInfo("UTC")
+
+
 @dataclass(frozen=True)
 class QuietHours:
     start: time
@@ -158,13 +166,13 @@ class QuietHours:
     zone: str = "UTC"
 
     def contains(self, moment: datetime) -> bool:
-        local = moment.astimezone(ZoneInfo(self.zone)).time()
+        local = moment.astimezone(person_zone(self.zone)).time()
         if self.start <= self.end:
             return self.start <= local < self.end
         return local >= self.start or local < self.end  # spans midnight
 
     def ends_after(self, moment: datetime) -> datetime:
-        zone = ZoneInfo(self.zone)
+        zone = person_zone(self.zone)
         local = moment.astimezone(zone)
         end = datetime.combine(local.date(), self.end, tzinfo=zone)
         if end <= local:
@@ -186,8 +194,8 @@ def release_time(
     if urgency in (Urgency.URGENT, Urgency.PRIORITY):
         return now
     if urgency == Urgency.LOW and daily_digest_at is not None:
-        local = now.astimezone(ZoneInfo(zone))
-        digest = datetime.combine(local.date(), daily_digest_at, tzinfo=ZoneInfo(zone))
+        local = now.astimezone(person_zone(zone))
+        digest = datetime.combine(local.date(), daily_digest_at, tzinfo=person_zone(zone))
         return digest if digest > local else digest + timedelta(days=1)
     if quiet is not None and quiet.contains(now):
         return quiet.ends_after(now)

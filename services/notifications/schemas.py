@@ -11,6 +11,7 @@ from services.notifications.domain import (
     RecipientRole,
     Urgency,
 )
+from shared.web.fields import ZoneName
 from shared.web.paging import CursorPage, PageArgs
 
 
@@ -21,7 +22,7 @@ class PreferenceIn(Schema):
         allow_none=True, validate=validate.Length(min=16, max=200), load_only=True
     )
     channels = fields.List(fields.Enum(Channel, by_value=True), validate=validate.Length(min=1))
-    time_zone = fields.String(validate=validate.Length(min=1, max=64))
+    time_zone = ZoneName(metadata={"description": "An IANA time zone name, such as Europe/London."})
     quiet_start = fields.Time(allow_none=True)
     quiet_end = fields.Time(allow_none=True)
     daily_digest_at = fields.Time(allow_none=True)

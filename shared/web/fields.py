@@ -1,4 +1,4 @@
-"""Date and instant fields for request bodies and queries: a day or moment no agency's records
+"""Date, instant and time zone fields for request bodies and queries: a day or moment no agency's records
 can hold is a 422 naming the field, not a 500. Python's dates end at 9999-12-31 and begin at
 0001-01-01, so the day after the one, a moment of 0001-01-01 east of UTC, or an end worked out
 from a start near either edge raised OverflowError deep inside an operation."""
@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
-from shared.clock import EARLIEST_DAY, LATEST_DAY
+from shared.clock import EARLIEST_DAY, LATEST_DAY, zone_or_none
 
 RANGE_MESSAGE = f"must be from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
 
@@ -38,3 +38,14 @@ class Moment(fields.AwareDateTime):
         if not EARLIEST_DAY <= day <= LATEST_DAY:
             raise ValidationError(RANGE_MESSAGE)
         return moment
+
+
+class ZoneName(fields.String):
+    """An IANA time zone name (``Europe/London``): one Python cannot load is a 422 here, not a
+    stored value that fails whatever later works out a local time with it."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        name = super()._deserialize(value, attr, data, **kwargs)
+        if len(name) > 64 or zone_or_none(name) is None:
+            raise ValidationError("must be an IANA time zone name, such as Europe/London")
+        return name

@@ -201,6 +201,14 @@ def test_people_set_their_own_preferences_and_admins_anyone(
     )
     bad = notifications.call("PUT", "/me/preferences", as_=me, json_body={"channels": ["pigeon"]})
     assert bad.status_code == 422
+    for zone in ("Mars/Olympus_Mons", "../../etc/passwd", "", " Europe/London", "x" * 65):
+        refused = notifications.call(
+            "PUT", "/me/preferences", as_=me, json_body={"time_zone": zone}
+        )
+        assert refused.status_code == 422, (zone, refused.json)
+        assert "time_zone" in str(refused.json), refused.json
+    kept = notifications.call("GET", "/me/preferences", as_=me).json
+    assert kept["time_zone"] == "Europe/London"  # nothing of a refused change was stored
 
 
 def test_admins_change_rules_and_supervisors_can_read_them(notifications: NotificationsApi) -> None:

@@ -83,6 +83,18 @@ def test_escalation_waits_again_only_before_the_last_level() -> None:
     assert next_escalation_at(1, now, None) is None
 
 
+def test_a_zone_stored_before_zones_were_checked_reads_as_utc() -> None:
+    """A person's stored zone that no longer loads must not fail the event notifying them."""
+    night = datetime(2026, 1, 15, 23, 0, tzinfo=UTC)
+    quiet = QuietHours(time(22, 0), time(6, 0), "Mars/Olympus_Mons")
+    assert quiet.contains(night) and quiet.ends_after(night) == datetime(
+        2026, 1, 16, 6, 0, tzinfo=UTC
+    )
+    assert release_time(
+        "low", night, quiet=None, daily_digest_at=time(8, 0), zone="../../etc/passwd"
+    ) == datetime(2026, 1, 16, 8, 0, tzinfo=UTC)
+
+
 def test_on_call_addresses_are_never_people() -> None:
     assert recipient_kind("on_call") == RecipientKind.ON_CALL
     assert recipient_kind("intake_on_call") == RecipientKind.ON_CALL
