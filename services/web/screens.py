@@ -388,6 +388,28 @@ def lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+#: The channels a member of staff chooses from (webhooks are set up through the API).
+STAFF_CHANNELS = (("in_app", "In Casehub (the inbox)"), ("email", "By e-mail"))
+
+
+def preferences_body(form: Any) -> dict[str, Any]:
+    """The preferences as notifications takes them: an empty time is none (no quiet hours, no
+    digest), and an empty address is none."""
+
+    def time_or_none(name: str) -> str | None:
+        value = (form.get(name) or "").strip()
+        return f"{value}:00" if len(value) == 5 else (value or None)
+
+    return {
+        "email": (form.get("email") or "").strip() or None,
+        "channels": form.getlist("channels"),
+        "time_zone": (form.get("time_zone") or "").strip() or "UTC",
+        "quiet_start": time_or_none("quiet_start"),
+        "quiet_end": time_or_none("quiet_end"),
+        "daily_digest_at": time_or_none("daily_digest_at"),
+    }
+
+
 #: Intake's reasons for a discharge, as the form offers them.
 DISCHARGE_REASONS = (
     ("goals_met", "Goals met"),

@@ -1,6 +1,6 @@
 """Casework in Chromium: a case manager records and signs a contact with the keyboard alone
 (focus visible on every stop), adds an addendum, schedules and attends an appointment, records a
-no-show and dismisses its task on "My day", then discharges the client with a summary; the supervisor reads the team worklist. axe-core
+no-show and dismisses its task on "My day", then discharges the client with a summary and sets her quiet hours; the supervisor reads the team worklist. axe-core
 checks each new screen, and the casework screenshots in docs/user-guide.md come from here
 (CASEHUB_UPDATE_SCREENSHOTS=1 writes them). The web app serves on a real socket; the services
 answer in-process (their own apps and workers)."""
@@ -179,6 +179,14 @@ def test_casework_screens_in_the_browser(
         page.wait_for_selector("text=Discharged: the case is closed and its summary kept.")
         assert page.get_by_text("GP liaison").count() == 1
         accessible(page, "discharge summary")
+
+        page.goto(f"{served}/inbox")
+        page.get_by_role("link", name="How you are reached").click()
+        page.get_by_label("Quiet hours from").fill("21:30")
+        page.get_by_label("Quiet hours until").fill("07:00")
+        accessible(page, "preferences")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_selector("text=Saved: this is how Casehub reaches you now.")
         context.close()
 
         supervising = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})

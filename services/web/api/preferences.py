@@ -1,0 +1,58 @@
+"""How a member of staff is reached: their e-mail address, channels, time zone, quiet hours and
+daily digest, kept by notifications (crisis alerts ignore quiet hours and always reach them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import redirect, request, url_for
+
+from services.web import screens
+from services.web.api.common import STAFF, caller, flash, page, pages, signed_in
+from services.web.backend import ApiError, Caller
+
+
+def _saved(person: Caller) -> dict[str, Any] | None:
+    """What this person set so far, or None before they set anything."""
+    try:
+        return person.get("notifications", "/me/preferences")
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+@pages.get("/inbox/preferences")
+@signed_in(*STAFF)
+@page
+def preferences() -> Any:
+    return "preferences.html", {
+        "saved": _saved(caller()),
+        "form": None,
+        "error": None,
+        "channels": screens.STAFF_CHANNELS,
+    }
+
+
+@pages.post("/inbox/preferences")
+@signed_in(*STAFF)
+@page
+def save_preferences() -> Any:
+    person = caller()
+    try:
+        person.send(
+            "notifications", "PUT", "/me/preferences", screens.preferences_body(request.form)
+        )
+    except ApiError as error:
+        return (
+            "preferences.html",
+            {
+                "saved": _saved(person),
+                "form": request.form,
+                "error": error.plain_words,
+                "channels": screens.STAFF_CHANNELS,
+            },
+            422 if error.status < 500 else 503,
+        )
+    flash("Saved: this is how Casehub reaches you now.", "info")
+    return redirect(url_for("pages.preferences"))
