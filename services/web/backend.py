@@ -320,6 +320,16 @@ class Caller:
             self.token, service, "GET", path, params=clean, request_id=self.request_id
         )
 
+    def get_or_none(self, service: str, path: str, **params: Any) -> Any:
+        """What ``get`` answers, or None where the service answers 404 (nothing there yet, or
+        nothing of it for this person); any other refusal or failure is raised."""
+        try:
+            return self.get(service, path, **params)
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
     def send(
         self,
         service: str,

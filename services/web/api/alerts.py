@@ -93,13 +93,9 @@ def notification(notification_id: str) -> Any:
     """Where every notification's link lands: the alert, and for a crisis the client's risk
     reasons and safety plan (as far as this person may see them)."""
     person = caller()
-    item = None
+    item = None  # not in my inbox: the page says what is known
     if roles() & set(STAFF):
-        try:
-            item = person.get("notifications", f"/me/notifications/{notification_id}")
-        except ApiError as error:
-            if error.status != 404:  # not in my inbox: the page says so; anything else is an error
-                raise
+        item = person.get_or_none("notifications", f"/me/notifications/{notification_id}")
     on_call = None  # on-call: the alert as it reached on-call, waiting or acknowledged
     if item is None and "on_call" in roles():
         on_call = on_call_alert(person, notification_id)
@@ -139,10 +135,8 @@ def on_call_alert(person: Caller, notification_id: str) -> dict[str, Any] | None
     """The alert as on-call sees it, or None when it never reached on-call (the page then says
     what is known: it can still be acknowledged by whoever it reached)."""
     try:
-        return person.get("notifications", f"/notifications/on-call/{notification_id}")
+        return person.get_or_none("notifications", f"/notifications/on-call/{notification_id}")
     except ApiError as error:
-        if error.status == 404:
-            return None
         note_outage(error)
         return None
 

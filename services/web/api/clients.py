@@ -143,6 +143,24 @@ def grant_consent(client_id: str) -> Any:
     return redirect(url_for("pages.client_record", client_id=client_id) + "#consents")
 
 
+@pages.post("/clients/<client_id>/consents/<consent_id>/revoke")
+@signed_in(*STAFF)
+def revoke_consent(client_id: str, consent_id: str) -> Any:
+    """The client withdrew a consent to share: partners stop receiving their data from now."""
+    reason = request.form.get("reason", "").strip()
+    try:
+        revoked = caller().send(
+            "intake",
+            "POST",
+            f"/clients/{client_id}/consents/{consent_id}/revoke",
+            {"reason": reason},
+        )
+        flash(f"Consent to share with {revoked['organization_id']} withdrawn: sharing has stopped.")
+    except ApiError as error:
+        flash(error.plain_words, "error")
+    return redirect(url_for("pages.client_record", client_id=client_id) + "#consents")
+
+
 @pages.post("/clients/<client_id>/assignment")
 @signed_in("intake_worker", "supervisor", "admin")
 def assign(client_id: str) -> Any:

@@ -12,22 +12,12 @@ from services.web.api.common import EDITORS, caller, flash, page, pages, signed_
 from services.web.backend import ApiError, Caller
 
 
-def _summary_or_none(person: Caller, client_id: str) -> dict[str, Any] | None:
-    """The summary written so far (a draft before the discharge), or None when there is none."""
-    try:
-        return person.get("planning", f"/clients/{client_id}/discharge-summary")
-    except ApiError as error:
-        if error.status == 404:
-            return None
-        raise
-
-
 def _form_values(person: Caller, client_id: str) -> dict[str, Any]:
     """The client and the summary so far. Once discharged, the summary alone: the former case
     manager no longer carries the client (intake refuses), yet completes the summary."""
     results = person.gather(
         client=lambda: person.get("intake", f"/clients/{client_id}"),
-        summary=lambda: _summary_or_none(person, client_id),
+        summary=lambda: person.get_or_none("planning", f"/clients/{client_id}/discharge-summary"),
     )
     summary = results["summary"]
     if isinstance(summary, ApiError):

@@ -9,17 +9,7 @@ from flask import redirect, request, url_for
 
 from services.web import screens
 from services.web.api.common import STAFF, caller, flash, page, pages, signed_in
-from services.web.backend import ApiError, Caller
-
-
-def _saved(person: Caller) -> dict[str, Any] | None:
-    """What this person set so far, or None before they set anything."""
-    try:
-        return person.get("notifications", "/me/preferences")
-    except ApiError as error:
-        if error.status == 404:
-            return None
-        raise
+from services.web.backend import ApiError
 
 
 @pages.get("/inbox/preferences")
@@ -27,7 +17,7 @@ def _saved(person: Caller) -> dict[str, Any] | None:
 @page
 def preferences() -> Any:
     return "preferences.html", {
-        "saved": _saved(caller()),
+        "saved": caller().get_or_none("notifications", "/me/preferences"),
         "form": None,
         "error": None,
         "channels": screens.STAFF_CHANNELS,
@@ -47,7 +37,7 @@ def save_preferences() -> Any:
         return (
             "preferences.html",
             {
-                "saved": _saved(person),
+                "saved": person.get_or_none("notifications", "/me/preferences"),
                 "form": request.form,
                 "error": error.plain_words,
                 "channels": screens.STAFF_CHANNELS,
