@@ -73,3 +73,26 @@ def test_a_case_is_closed_with_its_summary_and_the_summary_completed_afterwards(
     completed = manager.text(f"/clients/{client_id}/discharge-summary")
     assert "Discharge summary saved." in completed and "<li>Housing First</li>" in completed
     assert "not yet" not in completed  # the discharge date is there
+
+
+def test_an_intake_worker_readmits_a_discharged_client_from_the_record(
+    web_platform: WebPlatform,
+) -> None:
+    web_platform.seed_team_and_directory()
+    client_id = assigned_client(web_platform)
+    manager = web_platform.person(CASE_MANAGER)
+    closed = manager.post(
+        f"/clients/{client_id}/discharge", {**SUMMARY, "reason_code": "moved_away"}
+    )
+    assert closed.status_code == 302
+    intake = web_platform.person("iw-demo")
+    record = intake.text(f"/clients/{client_id}")
+    assert "was discharged" in record and f'action="/clients/{client_id}/readmit"' in record
+    readmitted = intake.post(f"/clients/{client_id}/readmit")
+    assert readmitted.status_code == 302 and readmitted.headers["Location"].endswith("#assignment")
+    record = intake.text(f"/clients/{client_id}")
+    assert "Re-admitted: a new episode is open." in record and "was discharged" not in record
+    assert 'action="/clients/' + client_id + '/assignment"' in record
+    again = intake.post(f"/clients/{client_id}/readmit")  # already open: refused in words
+    assert again.status_code == 302
+    assert 'class="flash flash-error"' in intake.text(f"/clients/{client_id}")

@@ -161,6 +161,18 @@ def revoke_consent(client_id: str, consent_id: str) -> Any:
     return redirect(url_for("pages.client_record", client_id=client_id) + "#consents")
 
 
+@pages.post("/clients/<client_id>/readmit")
+@signed_in("intake_worker", "supervisor", "admin")
+def readmit(client_id: str) -> Any:
+    """A discharged client comes back: a new episode, assigned next from the same record."""
+    try:
+        caller().send("intake", "POST", f"/clients/{client_id}/readmit")
+        flash("Re-admitted: a new episode is open. Assign a case manager below.")
+    except ApiError as error:
+        flash(error.plain_words, "error")
+    return redirect(url_for("pages.client_record", client_id=client_id) + "#assignment")
+
+
 @pages.post("/clients/<client_id>/assignment")
 @signed_in("intake_worker", "supervisor", "admin")
 def assign(client_id: str) -> Any:
