@@ -72,7 +72,7 @@ def test_a_case_is_closed_with_its_summary_and_the_summary_completed_afterwards(
     assert saved.status_code == 302
     completed = manager.text(f"/clients/{client_id}/discharge-summary")
     assert "Discharge summary saved." in completed and "<li>Housing First</li>" in completed
-    assert "not yet" not in completed  # the discharge date is there
+    assert "<dt>Discharged</dt><dd>—" not in completed  # the discharge date is there
 
 
 def test_an_intake_worker_readmits_a_discharged_client_from_the_record(
