@@ -126,6 +126,16 @@ def _casework(person: Caller, client_id: str, found: Any) -> tuple[list[Any], ..
     return (plans, *lists)
 
 
+def _then_back_to_record(client_id: str, section: str, action: Callable[[], str]) -> Any:
+    """Do ``action`` on the record (it returns what to tell the person), or say why it was
+    refused in plain words, then back to that section of the record."""
+    try:
+        flash(action())
+    except ApiError as error:
+        flash(error.plain_words, "error")
+    return redirect(url_for("pages.client_record", client_id=client_id) + f"#{section}")
+
+
 @pages.post("/clients/<client_id>/consents")
 @signed_in(*STAFF)
 def grant_consent(client_id: str) -> Any:
@@ -135,42 +145,41 @@ def grant_consent(client_id: str) -> Any:
         "starts_on": request.form.get("starts_on") or agency_today().isoformat(),
         "expires_on": request.form.get("expires_on") or None,
     }
-    try:
+
+    def grant() -> str:
         caller().send("intake", "POST", f"/clients/{client_id}/consents", body)
-        flash(f"Consent to share with {body['organization_id']} recorded.")
-    except ApiError as error:
-        flash(error.plain_words, "error")
-    return redirect(url_for("pages.client_record", client_id=client_id) + "#consents")
+        return f"Consent to share with {body['organization_id']} recorded."
+
+    return _then_back_to_record(client_id, "consents", grant)
 
 
 @pages.post("/clients/<client_id>/consents/<consent_id>/revoke")
 @signed_in(*STAFF)
 def revoke_consent(client_id: str, consent_id: str) -> Any:
     """The client withdrew a consent to share: partners stop receiving their data from now."""
-    reason = request.form.get("reason", "").strip()
-    try:
+
+    def revoke() -> str:
         revoked = caller().send(
             "intake",
             "POST",
             f"/clients/{client_id}/consents/{consent_id}/revoke",
-            {"reason": reason},
+            {"reason": request.form.get("reason", "").strip()},
         )
-        flash(f"Consent to share with {revoked['organization_id']} withdrawn: sharing has stopped.")
-    except ApiError as error:
-        flash(error.plain_words, "error")
-    return redirect(url_for("pages.client_record", client_id=client_id) + "#consents")
+        return f"Consent to share with {revoked['organization_id']} withdrawn: sharing has stopped."
+
+    return _then_back_to_record(client_id, "consents", revoke)
 
 
 @pages.post("/clients/<client_id>/readmit")
 @signed_in("intake_worker", "supervisor", "admin")
 def readmit(client_id: str) -> Any:
     """A discharged client comes back: a new episode, assigned next from the same record."""
-    try:
+
+    def open_episode() -> str:
         caller().send("intake", "POST", f"/clients/{client_id}/readmit")
-        flash("Re-admitted: a new episode is open. Assign a case manager below.")
-    except ApiError as error:
-        flash(error.plain_words, "error")
-    return redirect(url_for("pages.client_record", client_id=client_id) + "#assignment")
+        return "Re-admitted: a new episode is open. Assign a case manager below."
+
+    return _then_back_to_record(client_id, "assignment", open_episode)
 
 
 @pages.post("/clients/<client_id>/assignment")
