@@ -9,6 +9,7 @@ millisecond of CPU a call, twice urllib3's (with the JSON), and half of the web 
 from __future__ import annotations
 
 import json as jsonlib
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -313,6 +314,24 @@ class Caller:
         self.backend = backend
         self.token = token
         self.request_id = request_id
+        self._once: dict[str, Future[Any]] = {}
+        self._once_lock = threading.Lock()
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once for this person's page however many of its parts ask, from any
+        thread (the banner beside a page listing the same alerts): one call, one audited read.
+        Its error, if it fails, is raised to each of them."""
+        with self._once_lock:
+            future = self._once.get(key)
+            first = future is None
+            if future is None:
+                future = self._once[key] = Future()
+        if first:
+            try:
+                future.set_result(compute())
+            except BaseException as error:
+                future.set_exception(error)
+        return future.result()
 
     def get(self, service: str, path: str, **params: Any) -> Any:
         clean = {key: value for key, value in params.items() if value not in (None, "")}

@@ -262,3 +262,32 @@ def test_the_wsgi_transport_sends_what_a_socket_would() -> None:
     with pytest.raises(ApiError) as refused:
         caller.send("intake", "POST", "/refuse", {})
     assert (refused.value.status, refused.value.detail) == (409, "No. json: x: Bad.")
+
+
+def test_what_several_parts_of_a_page_ask_for_once_is_computed_once() -> None:
+    """The On call page's list and its banner ask for the same queue from two threads: one
+    call (one audited read); a failure reaches both."""
+    caller = Caller(Backend({}), "t")
+    started, calls = threading.Event(), []
+
+    def slow_queue() -> list[str]:
+        calls.append(1)
+        started.set()
+        time.sleep(0.2)
+        return ["alert-1"]
+
+    other: list[Any] = []
+    thread = threading.Thread(target=lambda: other.append(caller.once("queue", slow_queue)))
+    thread.start()
+    started.wait(5)
+    assert caller.once("queue", slow_queue) == ["alert-1"]
+    thread.join(5)
+    assert other == [["alert-1"]] and len(calls) == 1
+
+    def failing() -> None:
+        raise ApiError(503, "notifications does not answer")
+
+    for _ in range(2):
+        with pytest.raises(ApiError):
+            caller.once("down", failing)
+    assert Caller(Backend({}), "t").once("queue", lambda: ["fresh"]) == ["fresh"]  # per page

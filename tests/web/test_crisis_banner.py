@@ -161,6 +161,19 @@ def test_on_call_sees_what_reached_on_call_in_its_banner_and_its_queue(
     reference = re.search(r"C-\d+", queue[queue.find("queue-title") :])
     assert reference is not None
     assert f"/clients/{client_id}/emergency-access" in queue
+    audit = web_platform.api("notifications")
+
+    def reads_of_the_alert() -> int:
+        rows = audit.get(
+            "/audit",
+            headers=web_platform.as_("admin-1", "admin"),
+            query_string={"actor": "on-call-demo", "client_id": client_id, "limit": 200},
+        ).json["items"]
+        return sum(row["entity_id"] == notification_id and row["action"] == "read" for row in rows)
+
+    read_before = reads_of_the_alert()
+    on_call.text("/on-call")  # its list and its banner show the alert: read (and audited) once
+    assert reads_of_the_alert() == read_before + 1
     alert = on_call.text(f"/notifications/{notification_id}")  # the alert opens for on-call
     assert "URGENT: crisis alert for client" in alert and "Waiting for on-call since" in alert
     assert f"/clients/{client_id}/emergency-access" in alert and "Acknowledge" in alert

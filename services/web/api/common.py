@@ -156,7 +156,12 @@ def open_urgent_alerts(person: Caller) -> list[dict[str, Any]]:
 
 def on_call_queue(person: Caller) -> list[dict[str, Any]]:
     """Crisis alerts that reached on-call and wait for someone to acknowledge them, the longest
-    waiting first, in the banner's shape."""
+    waiting first, in the banner's shape: read once a page (the On call page lists what its
+    banner shows)."""
+    return person.once("on_call_queue", lambda: _on_call_queue(person))
+
+
+def _on_call_queue(person: Caller) -> list[dict[str, Any]]:
     return [
         {
             "notification_id": alert["id"],
