@@ -21,17 +21,6 @@ EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2999, 12, 31)
 
 
-@functools.lru_cache(maxsize=8)
-def agency_zone_named(name: str) -> ZoneInfo:
-    name = name.strip() or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"{TIMEZONE_VARIABLE}={name!r} is not an IANA time zone (e.g. Europe/London)"
-        ) from None
-
-
 @functools.lru_cache(maxsize=256)
 def zone_or_none(name: str) -> ZoneInfo | None:
     """The IANA zone of that name, or None when there is none (a typo, a path, an empty name):
@@ -40,6 +29,17 @@ def zone_or_none(name: str) -> ZoneInfo | None:
         return ZoneInfo(name) if name and name == name.strip() else None
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
+
+
+@functools.lru_cache(maxsize=8)
+def agency_zone_named(name: str) -> ZoneInfo:
+    name = name.strip() or "UTC"
+    zone = zone_or_none(name)
+    if zone is None:
+        raise ValueError(
+            f"{TIMEZONE_VARIABLE}={name!r} is not an IANA time zone (e.g. Europe/London)"
+        )
+    return zone
 
 
 def agency_zone() -> ZoneInfo:

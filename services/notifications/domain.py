@@ -194,8 +194,9 @@ def release_time(
     if urgency in (Urgency.URGENT, Urgency.PRIORITY):
         return now
     if urgency == Urgency.LOW and daily_digest_at is not None:
-        local = now.astimezone(person_zone(zone))
-        digest = datetime.combine(local.date(), daily_digest_at, tzinfo=person_zone(zone))
+        their_zone = person_zone(zone)
+        local = now.astimezone(their_zone)
+        digest = datetime.combine(local.date(), daily_digest_at, tzinfo=their_zone)
         return digest if digest > local else digest + timedelta(days=1)
     if quiet is not None and quiet.contains(now):
         return quiet.ends_after(now)
