@@ -10,7 +10,7 @@ from shared.unit_of_work import UnitOfWork
 
 def on_review_due(event: Event, uow: UnitOfWork) -> None:
     values = REGISTRY.load(event.type, event.data)
-    operations.note_review_due(uow, values["episode_id"], values["due_on"])
+    operations.note_review_due(uow, values["episode_id"], values["due_on"], event.time)
 
 
 def on_client_erased(event: Event, uow: UnitOfWork) -> None:
@@ -27,7 +27,14 @@ def on_inbound_referral(event: Event, uow: UnitOfWork) -> None:
 def on_plan_approved(event: Event, uow: UnitOfWork) -> None:
     """The caseload shows the next review from the plan's approval on, not only once it is due."""
     values = REGISTRY.load(event.type, event.data)
-    operations.note_review_due(uow, values["episode_id"], values["next_review_due"])
+    operations.note_review_due(uow, values["episode_id"], values["next_review_due"], event.time)
+
+
+def on_plan_closed(event: Event, uow: UnitOfWork) -> None:
+    """A closed plan has no review to hold: the caseload stops showing one (a review it still
+    showed would turn "overdue" on a plan nobody works to)."""
+    values = REGISTRY.load(event.type, event.data)
+    operations.note_review_due(uow, values["episode_id"], None, event.time)
 
 
 def on_contact_recorded(event: Event, uow: UnitOfWork) -> None:
@@ -43,5 +50,6 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "notifications.client.erased.v1": on_client_erased,
     "referrals.inbound_referral.received.v1": on_inbound_referral,
     "planning.plan.approved.v1": on_plan_approved,
+    "planning.plan.closed.v1": on_plan_closed,
     "planning.contact.recorded.v1": on_contact_recorded,
 }

@@ -105,6 +105,9 @@ class Episode(Base):
     discharge_reason: Mapped[str | None] = mapped_column(String(100))
     case_manager_id: Mapped[str | None] = mapped_column(ForeignKey("case_managers.id"), index=True)
     next_review_due: Mapped[date | None] = mapped_column(Date)
+    #: When planning raised the event that set ``next_review_due`` (an approval, a review falling
+    #: due, the plan closing): an older one arriving later never overrides it.
+    next_review_noted_at: Mapped[datetime | None]
     #: When the latest contact planning recorded for this episode happened (caseload column).
     last_contact_at: Mapped[datetime | None]
     client: Mapped[Client] = relationship(back_populates="episodes")

@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import MetaData, text
@@ -260,6 +260,79 @@ def test_the_caseload_shows_the_latest_contact_whatever_order_events_arrive_in(
     assert last_contact() == "2026-11-20T10:00:00+00:00"
     _contact_recorded(intake, client, "2026-11-21T08:15:00+00:00")
     assert last_contact() == "2026-11-21T08:15:00+00:00"
+
+
+def _planning_event(
+    intake: IntakeApi, client: dict[str, Any], kind: str, raised_at: str, **data: Any
+) -> None:
+    """Planning's ``kind`` event about the client's plan, raised at ``raised_at``, handed to
+    intake's handler as its consumer would."""
+    event_type = f"casehub.planning.{kind}.v1"
+    ids = {
+        "plan_id": "plan-1",
+        "client_id": client["id"],
+        "episode_id": client["episodes"][-1]["id"],
+    }
+    event = Event(
+        type=event_type,
+        source="/planning",
+        subject=f"client/{client['id']}",
+        time=datetime.fromisoformat(raised_at),
+        data=REGISTRY.validate(event_type, {**ids, **data}, tolerant=True),
+    )
+    with intake.runtime.unit_of_work() as uow:
+        intake.runtime.handlers()[f"planning.{kind}.v1"](event, uow)
+
+
+def test_the_caseload_shows_the_latest_next_review_whatever_order_events_arrive_in(
+    intake: IntakeApi,
+) -> None:
+    intake.case_manager("cm-1")
+    client = intake.register()
+    assert intake.assign(client["id"], "cm-1").status_code == 201
+    client = intake.call("GET", f"/clients/{client['id']}").json
+
+    def next_review() -> Any:
+        response = intake.call("GET", "/case-managers/cm-1/caseload", as_=("cm-1", "case_manager"))
+        assert response.status_code == 200, response.json
+        [entry] = response.json["items"]
+        return entry["next_review_due"]
+
+    def approved(raised_at: str, due: str) -> None:
+        _planning_event(
+            intake,
+            client,
+            "plan.approved",
+            raised_at,
+            version=1,
+            owner_id="cm-1",
+            approved_at=raised_at,
+            next_review_due=due,
+        )
+
+    def fell_due(raised_at: str, due: str) -> None:
+        _planning_event(intake, client, "review.due", raised_at, review_id="review-1", due_on=due)
+
+    approved("2026-09-01T10:00:00+00:00", "2026-12-01")
+    fell_due("2026-12-01T06:00:00+00:00", "2026-12-01")
+    approved("2026-12-02T15:00:00+00:00", "2027-03-02")  # the review held: the plan approved again
+    assert next_review() == "2027-03-02"
+    fell_due("2026-12-01T06:00:00+00:00", "2026-12-01")  # redelivered late: the old review
+    approved("2026-09-01T10:00:00+00:00", "2026-12-01")  # the first approval, late too
+    assert next_review() == "2027-03-02"
+    _planning_event(
+        intake,
+        client,
+        "plan.closed",
+        "2026-12-10T09:00:00+00:00",
+        reason="decision",
+        closed_at="2026-12-10T09:00:00+00:00",
+    )
+    assert next_review() is None  # a closed plan has no review to hold, nor one overdue
+    approved("2026-12-02T15:00:00+00:00", "2027-03-02")  # arriving after the close
+    assert next_review() is None
+    approved("2026-12-11T11:00:00+00:00", "2027-03-11")  # a new plan, approved after
+    assert next_review() == "2027-03-11"
 
 
 def test_a_contact_of_a_closed_episode_does_not_show_on_the_next(intake: IntakeApi) -> None:

@@ -16,11 +16,25 @@ if TYPE_CHECKING:
     pass
 
 
-def note_review_due(uow: UnitOfWork, episode_id: str, due_on: date) -> None:
-    """Planning says a review is due: the caseload view orders by it."""
-    episode = uow.session.get(Episode, episode_id)
-    if episode is not None:
-        episode.next_review_due = due_on
+def note_review_due(
+    uow: UnitOfWork, episode_id: str, due_on: date | None, noted_at: datetime
+) -> None:
+    """Planning set the plan's next review (an approval, a review falling due), or there is none
+    now (the plan closed): the caseload shows it and orders by it. Events of one episode can
+    arrive out of order (redelivery, several workers): one conditional UPDATE keeps what the
+    latest of them, by when planning raised it, says."""
+    uow.session.execute(
+        update(Episode)
+        .where(
+            Episode.id == episode_id,
+            or_(
+                Episode.next_review_noted_at.is_(None),
+                Episode.next_review_noted_at <= noted_at,
+            ),
+        )
+        .values(next_review_due=due_on, next_review_noted_at=noted_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def note_contact(uow: UnitOfWork, episode_id: str, occurred_at: datetime) -> None:
