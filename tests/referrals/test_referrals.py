@@ -7,7 +7,7 @@ import itertools
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from services.referrals.models import ConsentGrant
 from shared.contracts import REGISTRY, Event
 from shared.errors import Conflict
 from shared.web.auth import Principal
-from tests.referrals.conftest import HOUSING, THERAPY, ReferralsApi
+from tests.referrals.conftest import CASE_MANAGER, HOUSING, THERAPY, ReferralsApi
 
 
 @pytest.mark.parametrize(("zone", "sent"), [("UTC", True), ("Pacific/Kiritimati", False)])
@@ -364,6 +364,87 @@ def test_a_referral_sent_as_consent_is_revoked_never_stays_open_without_consent(
                 or response.json["current_status"] == "cancelled"
             ), response.json
             assert status in ("draft", "cancelled")  # the revocation also ends open drafts
+
+
+def test_a_revocation_arriving_before_its_grant_keeps_the_consent_revoked(
+    referrals: ReferralsApi,
+) -> None:
+    """intake granted then revoked; the grant reached referrals last (it went through a retry):
+    the consent never counts, and nothing can be sent, nor shown to the partner, under it."""
+    client_id = referrals.client(consent_to=None)
+    consent_id = str(uuid.uuid4())
+    shared = {
+        "consent_id": consent_id,
+        "client_id": client_id,
+        "organization_id": HOUSING,
+        "categories": ["contact_details", "assessment_summary"],
+    }
+    referrals.deliver(
+        "intake.consent.revoked.v1",
+        {**shared, "revoked_at": datetime.now(UTC), "reason": "revoked"},
+    )
+    referrals.deliver(
+        "intake.consent.granted.v1",
+        {**shared, "starts_on": date.today() - timedelta(days=1), "expires_on": None},
+    )
+    referral_id = referrals.referral(client_id, send=False)
+    refused = referrals.call("POST", f"/referrals/{referral_id}/send")
+    assert refused.status_code == 409 and refused.json["reason"] == "no_consent"
+    referrals.consent(client_id, HOUSING, ["contact_details"])  # a new consent counts
+    assert referrals.call("POST", f"/referrals/{referral_id}/send").json["status"] == "requested"
+
+
+def test_a_discharge_replayed_after_readmission_leaves_the_new_episodes_referrals(
+    referrals: ReferralsApi,
+) -> None:
+    """The discharge of the first episode went to the dead-letter queue and was replayed after
+    the client came back and was assigned again: the referral of the new episode stays open."""
+    client_id = referrals.client()
+    assigned = {
+        "client_id": client_id,
+        "client_reference": "C-1042",
+        "case_manager_id": CASE_MANAGER,
+        "supervisor_id": "sup-1",
+        "assigned_by": "iw-1",
+        "method": "explicit",
+        "over_cap": False,
+        "assigned_at": datetime.now(UTC),
+    }
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    referrals.deliver(
+        "intake.case.assigned.v1", {**assigned, "episode_id": first, "care_version": 1}
+    )
+    referrals.deliver(
+        "intake.case.assigned.v1", {**assigned, "episode_id": second, "care_version": 3}
+    )
+    referral_id = referrals.referral(client_id)
+    referrals.deliver(
+        "intake.client.discharged.v1",
+        {
+            "client_id": client_id,
+            "client_reference": "C-1042",
+            "episode_id": first,
+            "discharged_at": datetime.now(UTC),
+            "reason_code": "goals_met",
+            "care_version": 2,
+        },
+    )
+    assert referrals.call("GET", f"/referrals/{referral_id}").json["status"] == "requested"
+    referrals.deliver(
+        "intake.client.discharged.v1",
+        {
+            "client_id": client_id,
+            "client_reference": "C-1042",
+            "episode_id": second,
+            "discharged_at": datetime.now(UTC),
+            "reason_code": "goals_met",
+            "care_version": 4,
+        },
+    )
+    admin = ("admin-1", "admin")  # nobody carries the client now
+    assert (
+        referrals.call("GET", f"/referrals/{referral_id}", as_=admin).json["status"] == "cancelled"
+    )
 
 
 def test_referrals_list_narrows_to_one_client(referrals: ReferralsApi) -> None:

@@ -64,7 +64,21 @@ def record_revocation(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -
         uow, client_id=data["client_id"], organization_id=data["organization_id"]
     )
     grant = uow.session.get(ConsentGrant, data["consent_id"])
-    if grant is not None:
+    if grant is None:
+        # The revocation came before its grant (the grant retried, or another worker held it):
+        # kept as revoked, so the grant arriving after finds it known and never makes it count.
+        uow.session.add(
+            ConsentGrant(
+                consent_id=data["consent_id"],
+                client_id=data["client_id"],
+                organization_id=data["organization_id"],
+                categories=list(data["categories"]),
+                starts_on=agency_date(now),
+                expires_on=None,
+                revoked=True,
+            )
+        )
+    else:
         grant.revoked = True
     if (
         consented_categories(uow, data["client_id"], data["organization_id"], agency_date(now))
@@ -118,11 +132,14 @@ def record_team_change(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
 
 
 def record_discharge(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> None:
-    """Open referrals are cancelled and no one carries the client any more (admins still read)."""
+    """Open referrals are cancelled and no one carries the client any more (admins still read).
+    A discharge older than who carries the client now (re-admitted and assigned since, the
+    discharge replayed late) changes nothing: the new episode's referrals stay."""
     care = _care(uow, data)
-    if supersedes(data.get("care_version"), care.care_version):
-        care.care_version = data.get("care_version")
-        care.case_manager_id = care.supervisor_id = None
+    if not supersedes(data.get("care_version"), care.care_version):
+        return
+    care.care_version = data.get("care_version")
+    care.case_manager_id = care.supervisor_id = None
     for referral in open_referrals(uow, client_id=data["client_id"]):
         apply_move(
             uow,
