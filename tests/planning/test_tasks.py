@@ -183,6 +183,58 @@ def test_a_high_risk_flag_without_a_safety_plan_makes_one_urgent_task(
     assert task["due_on"] == TODAY.isoformat()
 
 
+def _assigned(ids: dict[str, str], case_manager_id: str, care_version: int) -> dict[str, Any]:
+    return {
+        **{k: ids[k] for k in ("client_id", "client_reference", "episode_id")},
+        "case_manager_id": case_manager_id,
+        "supervisor_id": SUPERVISOR,
+        "assigned_by": "iw-1",
+        "method": "explicit",
+        "over_cap": False,
+        "assigned_at": NOON,
+        "care_version": care_version,
+    }
+
+
+def test_a_high_risk_flag_handled_before_the_assignment_it_follows_still_reaches_the_carer(
+    planning: PlanningApi,
+) -> None:
+    """intake assigned the client to cm-1, then flagged high risk; planning handled the flag
+    first (the assignment went through a retry). The urgent task and the follow-ups are on the
+    case manager's list all the same, not owned by nobody."""
+    ids = {
+        "client_id": str(uuid.uuid4()),
+        "client_reference": "C-1001",
+        "episode_id": str(uuid.uuid4()),
+    }
+    planning.deliver("intake.risk.flagged.v1", high_risk(ids, str(uuid.uuid4())))
+    assert sorted(sources(planning)) == ["crisis_follow_up"] * 2 + ["safety_plan_missing"]
+    planning.deliver("intake.case.assigned.v1", _assigned(ids, OWNER, 1))
+    assert sorted(sources(planning)) == ["crisis_follow_up"] * 2 + ["safety_plan_missing"]
+    without_a_name = {**high_risk(ids, str(uuid.uuid4())), "case_manager_id": None}
+    other = {**ids, "episode_id": str(uuid.uuid4())}
+    planning.deliver("intake.risk.flagged.v1", {**without_a_name, **other})
+    assert len(worklist(planning, ("cm-3", "case_manager"))) == 0
+    planning.deliver("intake.case.assigned.v1", _assigned(other, "cm-3", 1))  # now it has one
+    assert sorted(sources(planning)) == ["crisis_follow_up"] * 2 + ["safety_plan_missing"]
+    taken = sorted(t["source"] for t in worklist(planning, ("cm-3", "case_manager")))
+    assert taken == ["crisis_follow_up"] * 2 + ["safety_plan_missing"]
+
+
+def test_a_reassigned_client_s_open_tasks_go_to_the_new_case_manager(
+    planning: PlanningApi,
+) -> None:
+    ids = planning.new_episode(unmet=["housing"])
+    planning.deliver("intake.risk.flagged.v1", high_risk(ids, str(uuid.uuid4())))
+    [done] = [t for t in worklist(planning) if t["source"] == "crisis_follow_up"][:1]
+    closed = planning.call("POST", f"/tasks/{done['id']}/close", json_body={"status": "done"})
+    assert closed.status_code == 200, closed.json
+    planning.deliver("intake.case.assigned.v1", _assigned(ids, "cm-2", 5))
+    assert worklist(planning) == []
+    moved = sorted(t["source"] for t in worklist(planning, ("cm-2", "case_manager")))
+    assert moved == ["crisis_follow_up", "safety_plan_missing"]  # the one done stays done
+
+
 def test_a_high_risk_flag_on_an_agreed_safety_plan_makes_no_task(planning: PlanningApi) -> None:
     ids = planning.new_episode(unmet=["housing"])
     planning.write_goals(ids["plan_id"])

@@ -41,9 +41,12 @@ def _open(
     source: str,
     source_id: str,
     at: datetime,
+    case_manager_id: str | None = None,
 ) -> CrisisEpisode:
     """The crisis episode of this source, created once (insert-if-absent on its natural key,
-    so two consumers or a redelivery make one), with its follow-up tasks made once too."""
+    so two consumers or a redelivery make one), with its follow-up tasks made once too. They go
+    to whoever carries the episode here, else to the case manager the source names (a risk flag
+    can arrive before the assignment it follows: a follow-up nobody owns is on nobody's list)."""
     table = CrisisEpisode.__table__
     insert_ignoring_duplicates(
         uow.session,
@@ -75,7 +78,7 @@ def _open(
             uow,
             source=casework_domain.TaskSource.CRISIS_FOLLOW_UP,
             key=f"crisis_follow_up:{crisis.id}:{kind}",
-            owner_id=care.case_manager_id if care else None,
+            owner_id=(care.case_manager_id if care else None) or case_manager_id,
             title=title,
             due_on=agency_date(due),
             priority=priority,
@@ -100,6 +103,7 @@ def open_from_high_risk(uow: UnitOfWork, data: Mapping[str, Any]) -> CrisisEpiso
         source="risk_flag",
         source_id=data["flag_id"],
         at=at,
+        case_manager_id=data.get("case_manager_id"),
     )
 
 

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from services.planning import domain
+from services.planning import casework_domain, domain
 from services.planning.events import PlanCreated
 from services.planning.models import (
     CARE_TEAM,
@@ -19,6 +19,7 @@ from services.planning.models import (
     PlanVersion,
     Review,
     StrategyReferral,
+    Task,
     new_id,
 )
 from services.planning.operations.access import next_review, working_version
@@ -120,12 +121,13 @@ def _set_carer(
 
 
 def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    """The episode's new case manager owns the plan; the one before loses it. A late event
-    (an older ``care_version``) changes nothing."""
+    """The episode's new case manager owns the plan and its open tasks; the one before loses
+    them. A late event (an older ``care_version``) changes nothing."""
     care = _care(uow, data)
     if not supersedes(data.get("care_version"), care.care_version):
         return
     care.care_version = data.get("care_version")
+    previous = care.case_manager_id
     supervisor = CARE_TEAM.supervisor_of(
         uow.session,
         data["case_manager_id"],
@@ -133,6 +135,28 @@ def record_assignment(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
         announced_version=data.get("case_manager_version"),
     )
     _set_carer(uow, care, data["case_manager_id"], supervisor)
+    _hand_over_open_tasks(uow, care.episode_id, previous, data["case_manager_id"])
+
+
+def _hand_over_open_tasks(
+    uow: UnitOfWork, episode_id: str, previous: str | None, case_manager_id: str
+) -> None:
+    """The episode's open tasks go with it: the previous carer's (who no longer sees the client)
+    and any raised before an assignment reached planning (a crisis follow-up nobody owns is on
+    nobody's list)."""
+    owners = [Task.owner_id.is_(None)]
+    if previous is not None and previous != case_manager_id:
+        owners.append(Task.owner_id == previous)
+    uow.session.execute(
+        update(Task)
+        .where(
+            Task.episode_id == episode_id,
+            Task.status == str(casework_domain.TaskStatus.OPEN),
+            or_(*owners),
+        )
+        .values(owner_id=case_manager_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def record_team_change(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
@@ -224,7 +248,9 @@ def record_referral_status(
     if uow.session.get(Plan, data["plan_id"]) is None:
         return
     at = data["at"]  # loaded by the handler: an aware datetime
-    link = uow.session.get(StrategyReferral, data["strategy_id"])
+    # Locked: two workers handling two statuses of one referral at once compare each against
+    # what the other committed, so the older never lands last.
+    link = uow.session.get(StrategyReferral, data["strategy_id"], with_for_update=True)
     if link is None:
         uow.session.add(
             StrategyReferral(

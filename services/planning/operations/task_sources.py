@@ -89,7 +89,7 @@ def task_for_missing_safety_plan(
         uow,
         source=Source.SAFETY_PLAN_MISSING,
         key=f"risk:{data['flag_id']}:safety_plan",
-        owner_id=plan.owner_id,
+        owner_id=plan.owner_id or data.get("case_manager_id"),
         title="High risk and no safety plan: write it with the client today",
         due_on=today,
         priority=Priority.URGENT,
