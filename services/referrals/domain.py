@@ -82,7 +82,8 @@ REASON_CODES = (
 
 
 class TransitionRefused(Exception):
-    """An illegal move (409 naming the allowed ones) or one the caller's side may not make (403)."""
+    """An illegal move (409 naming the allowed ones), one the caller's side may not make (403),
+    or an allowed move missing what it needs (``field``: 422 naming it)."""
 
     def __init__(
         self,
@@ -91,9 +92,11 @@ class TransitionRefused(Exception):
         allowed: list[str],
         forbidden: bool = False,
         current: str | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(message)
         self.allowed, self.forbidden, self.current = allowed, forbidden, current
+        self.field = field
 
 
 def allowed_moves(current: ReferralStatus | str, side: Side | str | None = None) -> list[str]:
@@ -132,7 +135,10 @@ def check_move(
         )
     if requested in NEEDS_REASON and not reason_code:
         raise TransitionRefused(
-            f"Moving to {requested} needs a reason_code", allowed=mine, current=str(current)
+            f"moving to {requested} needs one of {', '.join(REASON_CODES)}",
+            allowed=mine,
+            current=str(current),
+            field="reason_code",
         )
     return requested
 

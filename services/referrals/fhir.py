@@ -101,6 +101,11 @@ def _client(referral: Referral, agency: Agency) -> dict[str, Any]:
     }
 
 
+def reason_text(reason_code: str) -> str:
+    """A reason code in words (``no_capacity`` -> "No capacity")."""
+    return reason_code.replace("_", " ").capitalize()
+
+
 def task(referral: Referral, reason_code: str | None, agency: Agency) -> dict[str, Any]:
     """The referral as the IG's Task; ``reason_code`` is the one of the move that set its status."""
     resource: dict[str, Any] = {
@@ -119,7 +124,10 @@ def task(referral: Referral, reason_code: str | None, agency: Agency) -> dict[st
         "owner": {"reference": f"Organization/{referral.organization_id}"},
     }
     if reason_code:
-        resource["statusReason"] = {"coding": [{"system": REASON_SYSTEM, "code": reason_code}]}
+        resource["statusReason"] = {
+            "coding": [{"system": REASON_SYSTEM, "code": reason_code}],
+            "text": reason_text(reason_code),  # the IG's statusReason.text is 1..1
+        }
     if referral.outcome:
         resource["output"] = [
             {
@@ -164,13 +172,18 @@ def service_request(referral: Referral, agency: Agency) -> dict[str, Any]:
     return _valid(ServiceRequest, resource)
 
 
-def search_bundle(tasks: Sequence[dict[str, Any]], base_url: str) -> dict[str, Any]:
+def search_bundle(
+    tasks: Sequence[dict[str, Any]], base_url: str, *, total: int, links: Mapping[str, str]
+) -> dict[str, Any]:
+    """A searchset of one page of ``tasks``; ``total`` counts the matches on every page, and
+    ``links`` maps a relation (``self``, ``next``) to its URL."""
     return _valid(
         Bundle,
         {
             "resourceType": "Bundle",
             "type": "searchset",
-            "total": len(tasks),
+            "total": total,
+            "link": [{"relation": relation, "url": url} for relation, url in links.items()],
             "entry": [
                 {
                     "fullUrl": f"{base_url}/Task/{resource['id']}",
@@ -267,6 +280,8 @@ class TaskMove:
     status: str
     reason_code: str | None
     outcome: str | None
+    #: ``statusReason.text``, the partner's own words (kept with the move).
+    note: str | None = None
 
 
 def read_move(resource: Any, referral_id: str) -> TaskMove:
@@ -282,6 +297,7 @@ def read_move(resource: Any, referral_id: str) -> TaskMove:
     if valid.status not in {str(s) for s in ReferralStatus}:
         raise FhirInvalid(f"status {valid.status!r} is not a Task status")
     reason = None
+    note = valid.statusReason.text if valid.statusReason is not None else None
     if valid.statusReason is not None:
         codes = [c.code for c in valid.statusReason.coding or [] if c.system == REASON_SYSTEM]
         if not codes or codes[0] not in REASON_CODES:
@@ -292,7 +308,9 @@ def read_move(resource: Any, referral_id: str) -> TaskMove:
         for output in valid.output or []
         if any(c.code == RESULTING_ACTIVITY for c in output.type.coding or [])
     ]
-    return TaskMove(str(valid.status), reason, outcomes[0] if outcomes else None)
+    if reason is not None and note == reason_text(reason):
+        note = None  # the words we gave the code, sent back: nothing of the partner's own
+    return TaskMove(str(valid.status), reason, outcomes[0] if outcomes else None, note)
 
 
 def patched(resource: dict[str, Any], operations: Any) -> dict[str, Any]:

@@ -40,6 +40,15 @@ def test_a_fhir_client_reads_and_moves_a_referral_task(
         housing, f"/fhir/Task?owner=Organization/{housing.organization}&status=requested", Bundle
     )
     assert bundle.type == "searchset" and [e.resource.id for e in bundle.entry] == [referral_id]
+    assert bundle.total == 1 and bundle.link[0].relation == "self"
+    second = referrals.referral(referrals.client())
+    first_page = _read(housing, "/fhir/Task?_count=1", Bundle)
+    assert first_page.total == 2 and len(first_page.entry) == 1  # every match, not the page
+    [following] = [link.url for link in first_page.link if link.relation == "next"]
+    last_page = _read(housing, following.removeprefix("http://localhost"), Bundle)
+    assert [e.resource.id for e in last_page.entry] == [second] and last_page.total == 2
+    by_id = _read(housing, f"/fhir/Task?owner={housing.organization}&status=requested", Bundle)
+    assert by_id.total == 2  # a reference search by id alone, as FHIR allows
     task = _read(housing, f"/fhir/Task/{referral_id}", Task)
     assert task.status == "requested" and task.intent == "order"
     assert task.for_fhir.identifier.system == CLIENTS
@@ -72,6 +81,18 @@ def test_a_fhir_client_reads_and_moves_a_referral_task(
         **{"Content-Type": FHIR_JSON},
     )
     assert held.status == "on-hold" and held.statusReason.coding[0].code == "could_not_contact"
+    assert held.statusReason.text == "Could not contact"  # the IG's statusReason.text 1..1
+    again = _read(housing, f"/fhir/Task/{referral_id}", Task)
+    changed = [{"op": "replace", "path": "/statusReason/coding/0/code", "value": "no_capacity"}]
+    not_a_move = housing.request(
+        "PATCH",
+        f"/fhir/Task/{referral_id}",
+        changed,
+        **{"Content-Type": "application/json-patch+json"},
+    )
+    assert not_a_move.status_code == 422, not_a_move.json  # never silently dropped
+    assert "only a move of status" in not_a_move.json["issue"][0]["diagnostics"]
+    assert _read(housing, f"/fhir/Task/{referral_id}", Task) == again
     done = _read(
         housing,
         f"/fhir/Task/{referral_id}",
@@ -115,12 +136,14 @@ def test_refusals_are_operation_outcomes(referrals: ReferralsApi, housing: Partn
         housing,
         f"/fhir/Task/{referral_id}",
         OperationOutcome,
-        status=409,
+        status=422,  # as docs/partners.md says, as a missing outcome is
         method="PATCH",
         body=[{"op": "replace", "path": "/status", "value": "rejected"}],
         **patch_headers,
     )
-    assert "reason" in no_reason.issue[0].diagnostics
+    assert "reason_code" in no_reason.issue[0].diagnostics
+    assert "no_capacity" in no_reason.issue[0].diagnostics
+    assert illegal.issue[0].diagnostics.count("you may make it") == 1
     invalid = _read(
         housing,
         f"/fhir/Task/{referral_id}",
@@ -133,6 +156,16 @@ def test_refusals_are_operation_outcomes(referrals: ReferralsApi, housing: Partn
     assert invalid.issue[0].code == "invalid"
     missing = _read(housing, "/fhir/Task/no-such-task", OperationOutcome, status=404)
     assert missing.issue[0].code == "not-found"
+    unsupported = _read(housing, "/fhir/Organization/housing-first", OperationOutcome, status=404)
+    assert "ServiceRequest (read)" in unsupported.issue[0].diagnostics
+    deleting = housing.request("DELETE", f"/fhir/Task/{referral_id}")
+    assert deleting.status_code == 405 and deleting.mimetype == FHIR_JSON
+    assert OperationOutcome.model_validate(deleting.json).issue[0].code == "not-supported"
+    assert "PATCH" in deleting.headers["Allow"]
+    elsewhere = housing.request("GET", "/no-such-path")  # outside /fhir: problem+json as ever
+    assert elsewhere.status_code == 404 and elsewhere.mimetype == "application/problem+json"
+    bad_count = _read(housing, "/fhir/Task?_count=0", OperationOutcome, status=422)
+    assert "_count" in bad_count.issue[0].diagnostics  # the parameter named
     anonymous = referrals.http.get(f"/fhir/Task/{referral_id}")
     assert anonymous.status_code == 401 and anonymous.mimetype == FHIR_JSON
     OperationOutcome.model_validate(anonymous.json)

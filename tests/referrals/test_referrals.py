@@ -263,7 +263,10 @@ def test_every_move_by_each_side_follows_the_transition_table(
 
 def test_rejection_needs_a_reason_and_completion_an_outcome(referrals: ReferralsApi) -> None:
     referral_id = referrals.referral(referrals.client())
-    assert referrals.partner_move(referral_id, "rejected").status_code == 409
+    unexplained = referrals.partner_move(referral_id, "rejected")
+    assert unexplained.status_code == 422, unexplained.json  # as a missing outcome is
+    assert "no_capacity" in unexplained.json["errors"]["json"]["reason_code"][0]
+    assert unexplained.json["allowed"] == ["accepted", "rejected"]
     assert referrals.partner_move(referral_id, "accepted").status_code == 200
     assert referrals.partner_move(referral_id, "completed").status_code == 422
     done = referrals.partner_move(referral_id, "completed", outcome="Tenancy signed")

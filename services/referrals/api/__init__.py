@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 
 from services.referrals import operations
+from services.referrals.api.fhir import answer_unrouted_as_fhir
 from services.referrals.api.fhir import blueprint as fhir_blueprint
 from services.referrals.models import AUDIT, Base, Referral
 from services.referrals.schemas import (
@@ -92,6 +93,8 @@ def _today() -> date:
 
 
 def accept_partner_api_keys(app: Flask, runtime: ServiceRuntime) -> None:
+    """Partners' API keys as credentials, and FHIR's answer where no route matches."""
+
     def resolve(presented: str) -> Principal | None:
         with runtime.unit_of_work() as uow:
             organization = operations.organization_for_key(uow, presented, runtime.clock.now())
@@ -103,6 +106,7 @@ def accept_partner_api_keys(app: Flask, runtime: ServiceRuntime) -> None:
         )
 
     app.extensions[API_KEY_RESOLVER] = resolve
+    answer_unrouted_as_fhir(app)
 
 
 def _referral_out(uow: Any, referral: Referral) -> dict[str, Any]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Response, request
+from flask import Flask, Response, request
 from marshmallow import INCLUDE, Schema, fields, validate
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from services.referrals import fhir, operations
 from services.referrals.domain import ReferralStatus, TransitionRefused
@@ -19,7 +20,7 @@ from services.referrals.models import Referral
 from services.referrals.refusals import REFUSALS
 from shared.errors import CasehubError
 from shared.web import current_principal, require_roles
-from shared.web.problems import Problem
+from shared.web.problems import Problem, http_exception_response
 from shared.web.query import Blueprint
 from shared.web.service_app import current_runtime
 
@@ -56,7 +57,10 @@ class FhirResource(Schema):
 class TaskSearchArgs(Schema):
     owner = fields.String(
         validate=validate.Length(min=1, max=120),
-        metadata={"description": "`Organization/{your organisation id}` (another finds nothing)."},
+        metadata={
+            "description": "`Organization/{your organisation id}` or the id alone (another "
+            "organisation finds nothing)."
+        },
     )
     status = fields.String(validate=validate.OneOf([str(s) for s in ReferralStatus]))
     _count = fields.Integer(
@@ -82,7 +86,8 @@ def _outcome(status: int, message: str, headers: Any = None) -> Response:
 
 def _refused(error: CasehubError) -> Response:
     allowed = error.extensions.get("allowed")
-    suffix = f" (you may make it: {', '.join(allowed) or 'nothing more'})" if allowed else ""
+    named = allowed is None or "you may make it" in error.detail
+    suffix = "" if named else f" (you may make it: {', '.join(allowed) or 'nothing more'})"
     return _outcome(error.status, error.detail + suffix)
 
 
@@ -100,13 +105,43 @@ def _problem(error: Problem) -> Response:
 
 
 blueprint.register_error_handler(Problem, _problem)
-blueprint.register_error_handler(
-    HTTPException,
-    lambda error: _outcome(error.code or 500, error.description or "refused"),
-)
+
+
+def _http_refusal(error: HTTPException) -> Response:
+    """A query the arguments refused names each parameter and why (webargs' messages)."""
+    messages = (getattr(error, "data", None) or {}).get("messages")
+    named = f" {json.dumps(messages, sort_keys=True)}" if messages else ""
+    return _outcome(error.code or 500, (error.description or "refused") + named)
+
+
+blueprint.register_error_handler(HTTPException, _http_refusal)
 blueprint.register_error_handler(
     fhir.FhirInvalid, lambda error: _outcome(422, f"Not a valid request: {error}")
 )
+
+
+#: What a FHIR client may ask of this server, for a request that matches none of it.
+SERVED = "Task (read, search, PATCH, PUT), ServiceRequest (read) and metadata"
+
+
+def answer_unrouted_as_fhir(app: Flask) -> None:
+    """A request under ``/fhir`` that matches no route (a resource type or interaction this
+    server does not support) is a FHIR client's too: its 404 or 405 is an OperationOutcome,
+    as every other answer there is; elsewhere the platform's problem+json."""
+
+    def answer(error: HTTPException) -> Response:
+        if request.path != blueprint.url_prefix and not request.path.startswith(
+            f"{blueprint.url_prefix}/"
+        ):
+            return http_exception_response(error)
+        if isinstance(error, MethodNotAllowed):
+            allowed = ", ".join(sorted(error.valid_methods or []))
+            message = f"{request.method} is not supported here (allowed: {allowed}); served: "
+            return _outcome(405, message + SERVED, {"Allow": allowed})
+        return _outcome(404, f"This server has no {request.path}; it serves {SERVED}.")
+
+    app.register_error_handler(NotFound, answer)
+    app.register_error_handler(MethodNotAllowed, answer)
 
 
 def _base_url() -> str:
@@ -145,22 +180,22 @@ def metadata() -> Response:
 def search_tasks(args: dict[str, Any]) -> Response:
     """Your Tasks, oldest first (filter by `status`; `owner` another organisation finds none)."""
     actor = current_principal()
-    if "owner" in args and args["owner"] != f"Organization/{actor.org}":
-        return _fhir(fhir.search_bundle([], _base_url()))
+    here = f"{_base_url()}/Task"
+    links = {"self": here + (f"?{urlencode(request.args.to_dict())}" if request.args else "")}
+    if "owner" in args and args["owner"] not in (f"Organization/{actor.org}", actor.org):
+        return _fhir(fhir.search_bundle([], _base_url(), total=0, links=links))
     with current_runtime().unit_of_work() as uow:
+        status = args.get("status")
         page = operations.list_referrals(
-            uow, actor, status=args.get("status"), limit=args["_count"], cursor=args["_cursor"]
+            uow, actor, status=status, limit=args["_count"], cursor=args["_cursor"]
         )
-        bundle = fhir.search_bundle([_task(uow, r) for r in page.items], _base_url())
+        tasks = [_task(uow, r) for r in page.items]
+        total = operations.count_referrals(uow, actor, status=status)
     if page.next_cursor:
-        query = {**request.args.to_dict(), "_cursor": page.next_cursor}
-        bundle["link"] = [
-            {
-                "relation": "next",
-                "url": f"{_base_url()}/Task?" + "&".join(f"{k}={v}" for k, v in query.items()),
-            }
-        ]
-    return _fhir(bundle)
+        links["next"] = f"{here}?" + urlencode(
+            {**request.args.to_dict(), "_cursor": page.next_cursor}
+        )
+    return _fhir(fhir.search_bundle(tasks, _base_url(), total=total, links=links))
 
 
 @blueprint.route("/Task/<referral_id>", methods=["GET"])
@@ -202,6 +237,12 @@ def _move(referral_id: str, patch: bool) -> Response:
         sent = fhir.patched(current, _body()) if patch else _body()
         wanted = fhir.read_move(sent, referral_id)
         if wanted.status == current["status"]:
+            was = fhir.read_move(current, referral_id)
+            if (wanted.reason_code, wanted.outcome) != (was.reason_code, was.outcome):
+                raise fhir.FhirInvalid(
+                    "only a move of status changes a Task here: its statusReason and output "
+                    "are those of the move that set its status"
+                )
             return _fhir(current)  # nothing to move (e.g. a PUT repeated)
         referral = operations.move(
             uow,
@@ -209,7 +250,7 @@ def _move(referral_id: str, patch: bool) -> Response:
             referral_id,
             wanted.status,
             reason_code=wanted.reason_code,
-            note="via FHIR",
+            note=f"via FHIR: {wanted.note}" if wanted.note else "via FHIR",
             outcome=wanted.outcome,
             now=runtime.clock.now(),
         )

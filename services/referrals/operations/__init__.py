@@ -5,6 +5,7 @@
 
 from services.referrals.operations.access import (
     consented_categories,
+    count_referrals,
     list_referrals,
     load_referral,
     open_referrals,
@@ -61,6 +62,7 @@ __all__ = [
     "change_draft",
     "change_subscription",
     "consented_categories",
+    "count_referrals",
     "create_referral",
     "delete_subscription",
     "deliver_next_webhook",

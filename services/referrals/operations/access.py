@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_
 
 from services.referrals import domain
 from services.referrals.models import (
@@ -148,16 +148,7 @@ def list_referrals(
     cursor: str | None,
     client_id: str | None = None,
 ) -> Page[Referral]:
-    if actor.has_any("partner"):
-        statement = select(Referral).where(
-            Referral.organization_id == actor.org, Referral.sent_at.is_not(None)
-        )
-    else:
-        statement = select(Referral).where(visible_to_referrer(actor))
-    if status:
-        statement = statement.where(Referral.status == status)
-    if client_id:
-        statement = statement.where(Referral.client_id == client_id)
+    statement = select(Referral).where(_listed(actor, status, client_id))
     page = keyset_page(
         uow.session, statement, [Referral.created_at, Referral.id], limit=limit, cursor=cursor
     )
@@ -166,6 +157,25 @@ def list_referrals(
             uow.session, actor, "read", "referral", referral.id, referral.client_id, via="list"
         )
     return page
+
+
+def count_referrals(uow: UnitOfWork, actor: Principal, *, status: str | None) -> int:
+    """How many referrals ``list_referrals`` lists on all its pages (a FHIR Bundle's total)."""
+    counted = select(func.count()).select_from(Referral).where(_listed(actor, status, None))
+    return uow.session.scalar(counted) or 0
+
+
+def _listed(actor: Principal, status: str | None, client_id: str | None) -> ColumnElement[bool]:
+    """The referrals a list shows this caller: a partner's sent ones, else the referrer's."""
+    if actor.has_any("partner"):
+        rules = [Referral.organization_id == actor.org, Referral.sent_at.is_not(None)]
+    else:
+        rules = [visible_to_referrer(actor)]
+    if status:
+        rules.append(Referral.status == status)
+    if client_id:
+        rules.append(Referral.client_id == client_id)
+    return and_(*rules)
 
 
 def transitions(uow: UnitOfWork, referral: Referral) -> list[ReferralTransition]:
