@@ -9,6 +9,7 @@ from shared.unit_of_work import UnitOfWork
 
 
 def on_review_due(event: Event, uow: UnitOfWork) -> None:
+    """A review fell due, or was brought forward (after a crisis): the caseload shows its date."""
     values = REGISTRY.load(event.type, event.data)
     operations.note_review_due(uow, values["episode_id"], values["due_on"], event.time)
 
@@ -45,6 +46,7 @@ def on_contact_recorded(event: Event, uow: UnitOfWork) -> None:
 
 EVENT_HANDLERS: dict[str, Handler] = {
     "planning.review.due.v1": on_review_due,
+    "planning.review.scheduled.v1": on_review_due,
     "planning.client.erased.v1": on_client_erased,
     "referrals.client.erased.v1": on_client_erased,
     "notifications.client.erased.v1": on_client_erased,

@@ -93,7 +93,9 @@ class ContactIn(_ContactFields):
 
 
 class ContactPatch(_ContactFields):
-    pass
+    #: Left out, the place stays what it was: a PATCH changes only what it names (a draft note
+    #: saved from a form without the place never erases it).
+    location = fields.String(allow_none=True, validate=validate.Length(max=200))
 
 
 class AttendIn(_ContactFields):

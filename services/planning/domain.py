@@ -224,7 +224,8 @@ class ApprovalRefused(Exception):
         self.reasons = list(reasons)
 
     def __str__(self) -> str:
-        return "The plan cannot be approved yet: " + "; ".join(self.reasons)
+        sentences = (r if r.endswith((".", "?", "!")) else f"{r}." for r in self.reasons)
+        return "The plan cannot be approved yet: " + " ".join(sentences)
 
 
 def is_blank(value: object) -> bool:

@@ -90,6 +90,17 @@ class ReviewDue(TypedEvent):
 
 
 @dataclass(frozen=True)
+class ReviewScheduled(TypedEvent):
+    TYPE = "casehub.planning.review.scheduled.v1"
+    review_id: str
+    plan_id: str
+    client_id: str
+    episode_id: str
+    due_on: date
+    reason: str
+
+
+@dataclass(frozen=True)
 class ClientErased(TypedEvent):
     """What retention erased here, reported back to intake."""
 

@@ -22,7 +22,7 @@ def _illegal_transition(error: IllegalTransition) -> CasehubError:
 
 
 def _approval_refused(error: ApprovalRefused) -> CasehubError:
-    return Conflict("The plan cannot be approved yet.", reasons=error.reasons)
+    return Conflict(str(error), reasons=error.reasons)  # each reason in the words too
 
 
 def _illegal_appointment_move(error: IllegalAppointmentMove) -> CasehubError:

@@ -71,6 +71,20 @@ class StrategyReferralRequested(_PlanEvent):
 
 
 @REGISTRY.register(
+    "casehub.planning.review.scheduled.v1",
+    "A plan's next review was moved outside an approval (brought forward after a crisis): "
+    "the date it is now due.",
+)
+class ReviewScheduled(Schema):
+    review_id = fields.String(required=True)
+    plan_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    episode_id = fields.String(required=True)
+    due_on = fields.Date(required=True)
+    reason = fields.String(required=True, metadata={"example": "crisis"})
+
+
+@REGISTRY.register(
     "casehub.planning.review.due.v1", "A plan review fell due (emitted once per review)."
 )
 class ReviewDue(Schema):

@@ -317,6 +317,19 @@ def test_the_caseload_shows_the_latest_next_review_whatever_order_events_arrive_
     fell_due("2026-12-01T06:00:00+00:00", "2026-12-01")
     approved("2026-12-02T15:00:00+00:00", "2027-03-02")  # the review held: the plan approved again
     assert next_review() == "2027-03-02"
+    _planning_event(
+        intake,
+        client,
+        "review.scheduled",
+        "2026-12-05T08:00:00+00:00",
+        review_id="review-2",
+        due_on="2026-12-12",
+        reason="crisis",
+    )
+    assert next_review() == "2026-12-12"  # brought forward after a crisis
+    approved("2026-12-02T15:00:00+00:00", "2027-03-02")  # that approval again, redelivered
+    assert next_review() == "2026-12-12"
+    approved("2026-12-06T15:00:00+00:00", "2027-03-02")
     fell_due("2026-12-01T06:00:00+00:00", "2026-12-01")  # redelivered late: the old review
     approved("2026-09-01T10:00:00+00:00", "2026-12-01")  # the first approval, late too
     assert next_review() == "2027-03-02"

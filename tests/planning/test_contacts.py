@@ -142,6 +142,9 @@ def test_a_signed_note_is_locked_and_takes_addenda(planning: PlanningApi) -> Non
     )
     assert changed.status_code == 200 and changed.json["note"]["plan"] == "Call GP Monday."
     assert changed.json["note"]["data"] == NOTE["data"]
+    assert changed.json["location"] == "Client's flat"  # left out of the PATCH: kept
+    moved = planning.call("PATCH", f"/contacts/{contact['id']}", json_body={"location": None})
+    assert moved.status_code == 200 and moved.json["location"] is None  # named: cleared
     signed = planning.call("POST", f"/contacts/{contact['id']}/sign")
     assert signed.status_code == 200 and signed.json["signed"] is True
 

@@ -558,7 +558,7 @@ def test_approval_refused_carries_and_names_its_reasons() -> None:
 
     assert error.reasons == ["The plan has no goals.", "A safety plan is required."]
     assert str(error) == (
-        "The plan cannot be approved yet: The plan has no goals.; A safety plan is required."
+        "The plan cannot be approved yet: The plan has no goals. A safety plan is required."
     )
     copied = pickle.loads(pickle.dumps(error))
     assert type(copied) is ApprovalRefused

@@ -234,6 +234,23 @@ def test_high_risk_requires_a_safety_plan_and_brings_the_review_forward(
     plan = planning.plan(plan_id)
     assert plan["safety_plan_required"] is True
     assert plan["next_review_due"] == (date.today() + timedelta(days=7)).isoformat()
+    [moved] = planning.events("review.scheduled.v1")  # intake's caseload shows the new date
+    assert moved["data"]["due_on"] == plan["next_review_due"]
+    assert moved["data"]["episode_id"] == ids["episode_id"] and moved["data"]["reason"] == "crisis"
+    planning.deliver(
+        "intake.risk.flagged.v1",
+        {
+            "client_id": ids["client_id"],
+            "client_reference": "C-1001",
+            "episode_id": ids["episode_id"],
+            "flag_id": str(uuid.uuid4()),
+            "assessment_id": str(uuid.uuid4()),
+            "level": "high",
+            "reasons": ["C-SSRS Q5"],
+            "flagged_at": datetime.now(UTC),
+        },
+    )
+    assert len(planning.events("review.scheduled.v1")) == 1  # the date did not move again
     planning.call("POST", f"/plans/{plan_id}/start-review")
     refused = planning.approve(plan_id)
     assert refused.status_code == 409 and any(
@@ -245,7 +262,15 @@ def test_high_risk_requires_a_safety_plan_and_brings_the_review_forward(
         ).status_code
         == 200
     )
+
+    def open_sources() -> list[str]:
+        return sorted(t["source"] for t in planning.call("GET", "/me/worklist").json["items"])
+
+    assert "safety_plan_missing" in open_sources()
     assert planning.approve(plan_id).status_code == 200
+    # the safety plan is agreed: its task closed itself, saying why; the follow-ups stay
+    assert "safety_plan_missing" not in open_sources()
+    assert "crisis_follow_up" in open_sources()
 
 
 def test_moderate_risk_changes_nothing(planning: PlanningApi) -> None:
@@ -265,6 +290,7 @@ def test_moderate_risk_changes_nothing(planning: PlanningApi) -> None:
         },
     )
     assert planning.plan(plan_id)["safety_plan_required"] is False
+    assert planning.events("review.scheduled.v1") == []
 
 
 def test_a_referral_strategy_is_requested_once_when_the_plan_is_approved(

@@ -81,6 +81,10 @@ def test_a_review_due_makes_one_task_however_often_the_scheduler_runs(
         with planning.runtime.unit_of_work() as uow:
             operations.announce_due_reviews(uow, later, NOON)
     assert sources(planning) == ["review_due"]
+    # the review held (the plan approved again with the client): its task closes itself
+    assert planning.call("POST", f"/plans/{ids['plan_id']}/start-review").status_code == 200
+    assert planning.approve(ids["plan_id"]).status_code == 200
+    assert sources(planning) == []
 
 
 @pytest.mark.parametrize("status", ["rejected", "failed"])

@@ -109,6 +109,25 @@ CASES: list[tuple[TypedEvent, str, dict[str, Any]]] = [
             "case_manager_id": "cm-1",
         },
     ),
+    (
+        planning.ReviewScheduled(
+            review_id="r-2",
+            plan_id="p-1",
+            client_id="c-1",
+            episode_id="e-1",
+            due_on=DAY,
+            reason="crisis",
+        ),
+        "client/c-1",
+        {
+            "review_id": "r-2",
+            "plan_id": "p-1",
+            "client_id": "c-1",
+            "episode_id": "e-1",
+            "due_on": DAY,
+            "reason": "crisis",
+        },
+    ),
 ]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.planning import casework_domain, domain
-from services.planning.events import PlanCreated
+from services.planning.events import PlanCreated, ReviewScheduled
 from services.planning.models import (
     CARE_TEAM,
     EpisodeCare,
@@ -206,16 +206,28 @@ def respond_to_high_risk(
                 "safety_plan": {section: [] for section in domain.SAFETY_PLAN_SECTIONS},
             }
     pending = next_review(uow, plan)
+    was = pending.due_on if pending is not None else None
     if pending is None:
-        uow.session.add(
-            Review(
-                plan_id=plan.id, due_on=today + timedelta(days=policy.crisis_days), reason="crisis"
-            )
+        pending = Review(
+            plan_id=plan.id, due_on=today + timedelta(days=policy.crisis_days), reason="crisis"
         )
+        uow.session.add(pending)
+        uow.session.flush()
     else:
         pending.due_on = domain.review_after_crisis(today, pending.due_on, policy.crisis_days)
         if pending.status == domain.ReviewStatus.SCHEDULED and pending.due_on <= today:
             pending.reason = "crisis"
+    if pending.due_on != was:  # the caseload (intake) shows the date it is now due
+        uow.publish(
+            ReviewScheduled(
+                review_id=pending.id,
+                plan_id=plan.id,
+                client_id=plan.client_id,
+                episode_id=plan.episode_id,
+                due_on=pending.due_on,
+                reason="crisis",
+            )
+        )
     return plan
 
 

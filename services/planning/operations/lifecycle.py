@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
-from services.planning import domain
+from services.planning import casework_domain, domain
 from services.planning.events import (
     GoalAchieved,
     PlanApproved,
@@ -17,7 +17,7 @@ from services.planning.events import (
     ReferralRequested,
     ReviewDue,
 )
-from services.planning.models import AUDIT, Plan, ProgressNote, Review
+from services.planning.models import AUDIT, Plan, ProgressNote, Review, Task
 from services.planning.operations.access import (
     editable_plan,
     pending_reviews,
@@ -25,6 +25,7 @@ from services.planning.operations.access import (
 )
 from services.planning.operations.suggestions import refuse_open_suggestions
 from services.planning.operations.task_sources import task_for_review, tasks_for_strategies
+from services.planning.operations.tasks import settle_tasks
 from services.planning.operations.writing import goal_in
 from services.planning.settings import ReviewPolicy
 from shared.clock import agency_date
@@ -74,6 +75,19 @@ def approve(
     completed = pending_reviews(uow, plan) if decision.completes_review else []
     for review in completed:
         review.status, review.completed_at = str(ReviewStatus.COMPLETED), now
+    if completed:
+        held = "Review held: the plan was approved with the client"
+        settle_tasks(uow, Task.source_key.in_([f"review:{r.id}" for r in completed]), held, now)
+    if not domain.missing_safety_plan_sections(version.content.get("safety_plan")):
+        settle_tasks(
+            uow,
+            and_(
+                Task.episode_id == plan.episode_id,
+                Task.source == str(casework_domain.TaskSource.SAFETY_PLAN_MISSING),
+            ),
+            "Safety plan agreed with the client",
+            now,
+        )
     uow.session.add(Review(plan_id=plan.id, due_on=decision.next_review_due, reason="routine"))
     uow.session.flush()
     AUDIT.record(

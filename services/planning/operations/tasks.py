@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from services.planning import casework_domain
@@ -84,6 +84,22 @@ def create_task(uow: UnitOfWork, actor: Principal, body: Mapping[str, Any], now:
     uow.session.flush()
     AUDIT.record(uow.session, actor, "create_task", "task", task.id, task.client_id)
     return task
+
+
+def settle_tasks(uow: UnitOfWork, which: ColumnElement[bool], reason: str, now: datetime) -> None:
+    """The system's tasks whose work the record shows done (a review held, a safety plan
+    agreed) close themselves, saying why: a worklist keeps only what is still to do."""
+    uow.session.execute(
+        update(Task)
+        .where(which, Task.status == str(casework_domain.TaskStatus.OPEN))
+        .values(
+            status=str(casework_domain.TaskStatus.DONE),
+            closed_at=now,
+            closed_by="system",
+            close_reason=reason,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _supervised_by(actor: Principal) -> ColumnElement[bool]:
