@@ -112,6 +112,7 @@ def _inbox_item(delivery: Any, notification: Any) -> dict[str, Any]:
         "created_at": notification.created_at,
         "read_at": delivery.read_at,
         "acknowledged_at": notification.acknowledged_at,
+        "acknowledged_by": notification.acknowledged_by,
     }
 
 

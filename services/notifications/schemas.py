@@ -86,6 +86,8 @@ class InboxItem(Schema):
     created_at = fields.DateTime()
     read_at = fields.DateTime(allow_none=True)
     acknowledged_at = fields.DateTime(allow_none=True)
+    #: Who took it: everyone it reached sees that someone is acting, and who.
+    acknowledged_by = fields.String(allow_none=True)
 
 
 class NotificationOut(Schema):

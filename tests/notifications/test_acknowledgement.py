@@ -64,6 +64,11 @@ def test_a_look_alike_subject_cannot_acknowledge_someone_elses_alert(
     assert notifications.escalate(LEVEL_2) == 1  # still escalating: nobody acknowledged it
     assert _acknowledge(notifications, alert, SUPERVISOR, "supervisor") == 200
     assert _acknowledged_by(notifications, alert) == [SUPERVISOR]
+    # the case manager's own copy says someone is acting, and who
+    [told] = notifications.call(
+        "GET", "/me/notifications", as_=(CASE_MANAGER, "case_manager")
+    ).json["items"]
+    assert told["acknowledged_by"] == SUPERVISOR and told["acknowledged_at"]
 
 
 @pytest.mark.parametrize(
