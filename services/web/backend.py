@@ -357,8 +357,13 @@ class Caller:
         body: Any = None,
         *,
         purpose: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Any:
-        """``purpose``: the person's stated reason, sent as ``X-Purpose`` (the audit keeps it)."""
+        """``purpose``: the person's stated reason, sent as ``X-Purpose`` (the audit keeps it).
+        ``idempotency_key``: the form's, so the same form sent twice is done once."""
+        headers = {"X-Purpose": purpose} if purpose else {}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         return self.backend.call(
             self.token,
             service,
@@ -366,7 +371,7 @@ class Caller:
             path,
             json=body,
             request_id=self.request_id,
-            extra_headers={"X-Purpose": purpose} if purpose else None,
+            extra_headers=headers or None,
         )
 
     def download(self, service: str, path: str, **params: Any) -> Reply:

@@ -331,7 +331,8 @@ def timeline(
             {
                 "at": referral["updated_at"],
                 "kind": "Referral",
-                "text": f"Referral to {referral['organization_id']}: {label(referral['status']).lower()}",
+                "text": f"Referral to {referral['organization_id'] or 'a service still to choose'}: "
+                f"{label(referral['status']).lower()}",
                 "referral_id": referral["id"],
             }
         )
@@ -352,6 +353,35 @@ def consent_summary(consents: Iterable[Mapping[str, Any]]) -> list[str]:
 def _yes(form: Mapping[str, str], name: str) -> bool | None:
     value = form.get(name, "")
     return {"yes": True, "no": False}.get(value)
+
+
+def assessment_gaps(form: Mapping[str, str]) -> list[str]:
+    """The questions left unanswered of a scale the form started: a PHQ-9 with item 9 answered
+    and another left blank must not be saved as no PHQ-9 at all (and no risk), nor a C-SSRS
+    question the screener asks be taken for a "no". A scale left wholly blank was not given."""
+    gaps: list[str] = []
+    for instrument, name, count in (("phq9", "PHQ-9", len(PHQ9_ITEMS)), ("gad7", "GAD-7", 7)):
+        answered = [form.get(f"{instrument}_{index}", "").isdigit() for index in range(count)]
+        if any(answered) and not all(answered):
+            gaps += [f"{name} item {n + 1}" for n, done in enumerate(answered) if not done]
+    asked = ["wish_to_be_dead", "suicidal_thoughts", "behaviour_ever"]
+    if any(_yes(form, f"cssrs_{key}") is not None for key, _ in CSSRS_QUESTIONS) or _yes(
+        form, "cssrs_behaviour_past_3_months"
+    ):
+        if _yes(form, "cssrs_suicidal_thoughts"):
+            asked += CSSRS_AFTER_Q2
+        numbers = {key: n + 1 for n, (key, _) in enumerate(CSSRS_QUESTIONS)}
+        gaps += [
+            f"C-SSRS question {numbers[key]}"
+            for key, _ in CSSRS_QUESTIONS
+            if key in asked and _yes(form, f"cssrs_{key}") is None
+        ]
+        if (
+            _yes(form, "cssrs_behaviour_ever")
+            and _yes(form, "cssrs_behaviour_past_3_months") is None
+        ):
+            gaps.append("C-SSRS question 6, in the past 3 months")
+    return gaps
 
 
 def assessment_body(form: Mapping[str, str]) -> dict[str, Any]:

@@ -188,3 +188,14 @@ def test_on_call_sees_what_reached_on_call_in_its_banner_and_its_queue(
     taken = on_call.text(f"/notifications/{notification_id}")  # from the email, later on
     assert "Acknowledged" in taken and "by on-call-demo" in taken
     assert "Acknowledge: I am acting on this" not in taken
+
+    glass = f"/clients/{client_id}/emergency-access"
+    on_call.text(glass)
+    for said in ("", "x", "   urgent   "):  # a reason the audit could make nothing of
+        refused = on_call.post(glass, {"reason": said})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and "at least 10 characters" in page
+        assert "Emergency access until" not in page
+    opened = on_call.post(glass, {"reason": "Crisis call: client at risk tonight"})
+    assert opened.status_code == 200, opened.get_data(as_text=True)[-800:]
+    assert "Emergency access until" in opened.get_data(as_text=True)

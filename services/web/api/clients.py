@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -225,6 +226,10 @@ def _assessment_form_values() -> dict[str, Any]:
         "frequency": screens.FREQUENCY,
         "cssrs": screens.CSSRS_QUESTIONS,
         "after_q2": screens.CSSRS_AFTER_Q2,
+        # A new key each time the form is shown: the same form posted again (a reload of the
+        # result, a double click) is answered from the first, never a second assessment and
+        # crisis alert; a form shown again after a refusal is a new attempt.
+        "idempotency_key": str(uuid.uuid4()),
     }
 
 
@@ -247,24 +252,29 @@ def new_assessment(client_id: str) -> Any:
 def record_assessment(client_id: str) -> Any:
     person = caller()
     client = person.get("intake", f"/clients/{client_id}")
+
+    def form_again(error: str, status: int) -> Any:
+        values = {"client": client, "form": request.form, "error": error}
+        return "assessment_form.html", {**values, **_assessment_form_values()}, status
+
+    gaps = screens.assessment_gaps(request.form)
+    if gaps:
+        return form_again(
+            "Not saved: a scale you start needs every answer. Still to answer: "
+            + ", ".join(gaps)
+            + ".",
+            422,
+        )
     try:
         result = person.send(
             "intake",
             "POST",
             f"/clients/{client_id}/assessments",
             screens.assessment_body(request.form),
+            idempotency_key=request.form.get("idempotency_key") or None,
         )
     except ApiError as error:
-        return (
-            "assessment_form.html",
-            {
-                "client": client,
-                "form": request.form,
-                "error": error.plain_words,
-                **_assessment_form_values(),
-            },
-            422 if error.status < 500 else 503,
-        )
+        return form_again(error.plain_words, 422 if error.status < 500 else 503)
     return "assessment_result.html", {"client": client, "assessment": result}
 
 
