@@ -122,6 +122,8 @@ ENDPOINTS: list[tuple[str, str, str, Any, dict[str, Any]]] = [
         None,
         {
             **{name: FORBIDDEN for name in CALLERS},
+            "registering intake worker": OK,  # intake assigns: every team, counts only
+            "other intake worker": OK,
             "team supervisor": OK,
             "other supervisor": OK,
             "admin": OK,

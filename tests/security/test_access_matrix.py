@@ -64,7 +64,7 @@ POLICY: dict[str, dict[str, set[str]]] = {
         "GET /clients/{client_id}/risk-flags": STAFF,
         "POST /clients/{client_id}/risk-flags/{flag_id}/resolve": {CM, SUP},
         "PUT /case-managers/{case_manager_id}": {SUP, ADMIN},
-        "GET /case-managers": {SUP, ADMIN},
+        "GET /case-managers": {IW, SUP, ADMIN},
         "GET /case-managers/{case_manager_id}/caseload": {CM, SUP, ADMIN},
         "POST /clients/{client_id}/emergency-access": EMERGENCY,
         "GET /clients/{client_id}/emergency-access/crisis-picture": EMERGENCY,

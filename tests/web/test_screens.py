@@ -51,6 +51,7 @@ def test_the_day_from_intake_to_a_sent_referral_accepted_by_the_partner(
     confirmed = intake.post("/intake/clients", {**registration, "confirmed_not_duplicate": "yes"})
     assert confirmed.status_code == 302 and _client_id(confirmed.headers["Location"]) != client_id
     record = intake.text(f"/clients/{client_id}")
+    assert f'<option value="{CASE_MANAGER}">Ana Ortiz — 0/' in record  # whom intake may choose
     assigned = intake.post(f"/clients/{client_id}/assignment", {"case_manager_id": CASE_MANAGER})
     assert assigned.status_code == 302
     intake.post(

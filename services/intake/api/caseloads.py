@@ -71,11 +71,12 @@ def save_case_manager(body: dict[str, Any], case_manager_id: str) -> Any:
 
 
 @caseloads_bp.route("", methods=["GET"])
-@require_roles("supervisor", "admin")
+@require_roles("intake_worker", "supervisor", "admin")
 @caseloads_bp.arguments(TeamArgs, location="query")
 @caseloads_bp.response(200, CaseManagerPage)
 def team_view(args: dict[str, Any]) -> Any:
-    """Team view: each case manager's load against their cap (a supervisor sees their team)."""
+    """Team view: each case manager's load against their cap (a supervisor sees their team;
+    an intake worker, who assigns new clients, every team: counts only, no client)."""
     with request_uow() as uow:
         page = operations.team_view(
             uow, current_principal(), args.get("team"), limit=args["limit"], cursor=args["cursor"]

@@ -119,7 +119,7 @@ def team_view(
     uow: UnitOfWork, actor: Principal, team: str | None, *, limit: int, cursor: str | None
 ) -> Page[tuple[CaseManager, domain.CaseManagerLoad]]:
     statement = select(CaseManager)
-    if not actor.has_any("admin"):
+    if not actor.has_any("admin", "intake_worker"):  # intake assigns across every team
         statement = statement.where(CaseManager.supervisor_id == actor.sub)
     if team:
         statement = statement.where(CaseManager.team == team)

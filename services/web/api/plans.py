@@ -222,5 +222,7 @@ def start_review(plan_id: str) -> Any:
         "/start-review",
         None,
         "Review started: changes go into a new version.",
-        "suggested-changes" if request.form.get("then") == "suggested-changes" else "top",
+        {"suggested-changes": "suggested-changes", "safety-plan": "safety-plan"}.get(
+            request.form.get("then", ""), "top"
+        ),
     )
