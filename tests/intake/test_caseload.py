@@ -238,19 +238,27 @@ def _contact_recorded(intake: IntakeApi, client: dict[str, Any], occurred_at: st
         intake.runtime.handlers()["planning.contact.recorded.v1"](event, uow)
 
 
-def test_the_caseload_shows_the_latest_contact_whatever_order_events_arrive_in(
-    intake: IntakeApi,
-) -> None:
+def _the_only_client_of_cm_1(intake: IntakeApi) -> dict[str, Any]:
     intake.case_manager("cm-1")
     client = intake.register()
     assert intake.assign(client["id"], "cm-1").status_code == 201
-    client = intake.call("GET", f"/clients/{client['id']}").json
+    return dict(intake.call("GET", f"/clients/{client['id']}").json)
+
+
+def _the_caseload_entry(intake: IntakeApi) -> dict[str, Any]:
+    response = intake.call("GET", "/case-managers/cm-1/caseload", as_=("cm-1", "case_manager"))
+    assert response.status_code == 200, response.json
+    [entry] = response.json["items"]
+    return dict(entry)
+
+
+def test_the_caseload_shows_the_latest_contact_whatever_order_events_arrive_in(
+    intake: IntakeApi,
+) -> None:
+    client = _the_only_client_of_cm_1(intake)
 
     def last_contact() -> Any:
-        response = intake.call("GET", "/case-managers/cm-1/caseload", as_=("cm-1", "case_manager"))
-        assert response.status_code == 200, response.json
-        [entry] = response.json["items"]
-        return entry["last_contact_at"]
+        return _the_caseload_entry(intake)["last_contact_at"]
 
     assert last_contact() is None
     _contact_recorded(intake, client, "2026-11-20T10:00:00+00:00")
@@ -287,16 +295,10 @@ def _planning_event(
 def test_the_caseload_shows_the_latest_next_review_whatever_order_events_arrive_in(
     intake: IntakeApi,
 ) -> None:
-    intake.case_manager("cm-1")
-    client = intake.register()
-    assert intake.assign(client["id"], "cm-1").status_code == 201
-    client = intake.call("GET", f"/clients/{client['id']}").json
+    client = _the_only_client_of_cm_1(intake)
 
     def next_review() -> Any:
-        response = intake.call("GET", "/case-managers/cm-1/caseload", as_=("cm-1", "case_manager"))
-        assert response.status_code == 200, response.json
-        [entry] = response.json["items"]
-        return entry["next_review_due"]
+        return _the_caseload_entry(intake)["next_review_due"]
 
     def approved(raised_at: str, due: str) -> None:
         _planning_event(

@@ -213,11 +213,7 @@ def test_an_active_plan_never_changes_a_review_makes_a_new_version(planning: Pla
     assert reviewed["data"]["version"] == 2
 
 
-def test_high_risk_requires_a_safety_plan_and_brings_the_review_forward(
-    planning: PlanningApi,
-) -> None:
-    plan_id = _plan_in(planning, "active")
-    ids = planning.plan(plan_id)
+def _flag_high_risk(planning: PlanningApi, ids: dict[str, Any], reason: str) -> None:
     planning.deliver(
         "intake.risk.flagged.v1",
         {
@@ -227,29 +223,25 @@ def test_high_risk_requires_a_safety_plan_and_brings_the_review_forward(
             "flag_id": str(uuid.uuid4()),
             "assessment_id": str(uuid.uuid4()),
             "level": "high",
-            "reasons": ["C-SSRS Q4"],
+            "reasons": [reason],
             "flagged_at": datetime.now(UTC),
         },
     )
+
+
+def test_high_risk_requires_a_safety_plan_and_brings_the_review_forward(
+    planning: PlanningApi,
+) -> None:
+    plan_id = _plan_in(planning, "active")
+    ids = planning.plan(plan_id)
+    _flag_high_risk(planning, ids, "C-SSRS Q4")
     plan = planning.plan(plan_id)
     assert plan["safety_plan_required"] is True
     assert plan["next_review_due"] == (date.today() + timedelta(days=7)).isoformat()
     [moved] = planning.events("review.scheduled.v1")  # intake's caseload shows the new date
     assert moved["data"]["due_on"] == plan["next_review_due"]
     assert moved["data"]["episode_id"] == ids["episode_id"] and moved["data"]["reason"] == "crisis"
-    planning.deliver(
-        "intake.risk.flagged.v1",
-        {
-            "client_id": ids["client_id"],
-            "client_reference": "C-1001",
-            "episode_id": ids["episode_id"],
-            "flag_id": str(uuid.uuid4()),
-            "assessment_id": str(uuid.uuid4()),
-            "level": "high",
-            "reasons": ["C-SSRS Q5"],
-            "flagged_at": datetime.now(UTC),
-        },
-    )
+    _flag_high_risk(planning, ids, "C-SSRS Q5")
     assert len(planning.events("review.scheduled.v1")) == 1  # the date did not move again
     planning.call("POST", f"/plans/{plan_id}/start-review")
     refused = planning.approve(plan_id)
