@@ -52,6 +52,10 @@ def test_the_day_from_intake_to_a_sent_referral_accepted_by_the_partner(
     assert confirmed.status_code == 302 and _client_id(confirmed.headers["Location"]) != client_id
     record = intake.text(f"/clients/{client_id}")
     assert f'<option value="{CASE_MANAGER}">Ana Ortiz — 0/' in record  # whom intake may choose
+    reference = re.search(r"C-\d+", record)
+    assert reference
+    typed = intake.get(f"/clients?reference=%20{reference.group().lower()}%20")  # as typed
+    assert typed.status_code == 302 and typed.headers["Location"].endswith(f"/clients/{client_id}")
     assigned = intake.post(f"/clients/{client_id}/assignment", {"case_manager_id": CASE_MANAGER})
     assert assigned.status_code == 302
     intake.post(

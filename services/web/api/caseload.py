@@ -72,7 +72,7 @@ def caseload() -> Any:
 @signed_in(*STAFF)
 def find_client() -> Any:
     """Search by exact reference (what alerts and emails name), then open the record."""
-    reference = request.args.get("reference", "").strip()
+    reference = request.args.get("reference", "").strip().upper()  # c-1001 is C-1001
     if reference:
         found = caller().get("intake", "/clients", reference=reference, limit=1)["items"]
         if found:
