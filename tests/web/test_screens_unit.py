@@ -7,7 +7,7 @@ from datetime import date
 
 from werkzeug.datastructures import MultiDict
 
-from services.web import screens
+from services.web import assessment_form, screens
 
 TODAY = date(2026, 11, 30)
 
@@ -59,14 +59,14 @@ def test_c_ssrs_q3_to_q5_reach_the_api_only_when_q2_is_yes() -> None:
         "cssrs_method": "yes",
         "cssrs_behaviour_ever": "no",
     }
-    assert screens.assessment_body(answers)["cssrs"] == {
+    assert assessment_form.assessment_body(answers)["cssrs"] == {
         "wish_to_be_dead": True,
         "suicidal_thoughts": False,
         "behaviour_ever": False,
     }
     answers["cssrs_suicidal_thoughts"] = "yes"
-    assert screens.assessment_body(answers)["cssrs"]["method"] is True
-    assert "phq9" not in screens.assessment_body(
+    assert assessment_form.assessment_body(answers)["cssrs"]["method"] is True
+    assert "phq9" not in assessment_form.assessment_body(
         {"phq9_0": "1"}
     )  # a half-answered PHQ-9 is not sent
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
-from services.web import screens
+from services.web import assessment_form, screens
 from services.web.api.common import (
     CASEWORK,
     STAFF,
@@ -221,11 +221,11 @@ def _assessment_form_values() -> dict[str, Any]:
     return {
         "domains": screens.LIFE_DOMAINS,
         "ratings": screens.NEED_RATINGS,
-        "phq9": screens.PHQ9_ITEMS,
-        "gad7": screens.GAD7_ITEMS,
-        "frequency": screens.FREQUENCY,
-        "cssrs": screens.CSSRS_QUESTIONS,
-        "after_q2": screens.CSSRS_AFTER_Q2,
+        "phq9": assessment_form.PHQ9_ITEMS,
+        "gad7": assessment_form.GAD7_ITEMS,
+        "frequency": assessment_form.FREQUENCY,
+        "cssrs": assessment_form.CSSRS_QUESTIONS,
+        "after_q2": assessment_form.CSSRS_AFTER_Q2,
         # A new key each time the form is shown: the same form posted again (a reload of the
         # result, a double click) is answered from the first, never a second assessment and
         # crisis alert; a form shown again after a refusal is a new attempt.
@@ -257,7 +257,7 @@ def record_assessment(client_id: str) -> Any:
         values = {"client": client, "form": request.form, "error": error}
         return "assessment_form.html", {**values, **_assessment_form_values()}, status
 
-    gaps = screens.assessment_gaps(request.form)
+    gaps = assessment_form.assessment_gaps(request.form)
     if gaps:
         return form_again(
             "Not saved: a scale you start needs every answer. Still to answer: "
@@ -270,7 +270,7 @@ def record_assessment(client_id: str) -> Any:
             "intake",
             "POST",
             f"/clients/{client_id}/assessments",
-            screens.assessment_body(request.form),
+            assessment_form.assessment_body(request.form),
             idempotency_key=request.form.get("idempotency_key") or None,
         )
     except ApiError as error:
