@@ -15,6 +15,17 @@ from sqlalchemy.orm import Session
 from shared.db import UtcDateTime, insert_ignoring_duplicates
 from shared.privacy import NOT_THE_RECORD
 
+#: Which of the given client ids this service has erased (one query for a whole batch).
+ErasedAmong = Callable[[Session, Collection[str]], set[str]]
+
+#: Events about the erasure itself, still handled for an erased client: a repeated
+#: ``retention_expired`` erases nothing twice, and intake records each service's report.
+ERASURE_EVENT_SUFFIXES = (".client.retention_expired.v1", ".client.erased.v1")
+
+
+def is_erasure_event(routing_key: str) -> bool:
+    return routing_key.endswith(ERASURE_EVENT_SUFFIXES)
+
 
 class Erasures:
     """The ``erasures`` table: which clients this service has erased, when, and how much."""
@@ -26,6 +37,14 @@ class Erasures:
             Column("client_id", String(36), primary_key=True),
             Column("erased_at", UtcDateTime(), nullable=False),
             Column("erased", JSON, nullable=False),
+        )
+
+    def erased_among(self, session: Session, client_ids: Collection[str]) -> set[str]:
+        """The ones of ``client_ids`` this service has erased."""
+        return set(
+            session.scalars(
+                select(self.table.c.client_id).where(self.table.c.client_id.in_(sorted(client_ids)))
+            )
         )
 
 

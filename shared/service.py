@@ -27,6 +27,7 @@ from shared.messaging.subscription import Handler, Subscription
 from shared.messaging.tables import MessagingTables
 from shared.messaging.topology import Topology
 from shared.outbound import OutboundGuard
+from shared.retention import ErasedAmong
 from shared.unit_of_work import AuditedRead, UnitOfWork, audited_read, unit_of_work
 
 
@@ -83,6 +84,9 @@ class ServiceSpec:
     #: unusable (None when fine): reported on /readyz, counted in casehub_configuration_problem
     #: and logged at start; a worker with a problem is not ready, so a rollout stops there.
     configuration_checks: Sequence[Callable[[ServiceRuntime], Mapping[str, str | None]]] = ()
+    #: Which of some client ids the service has erased (``shared.retention``): its consumer
+    #: records later events about them without running them, so nothing erased comes back.
+    erased_among: ErasedAmong | None = None
     #: Operator commands run by ``casehub <service> <command>`` (e.g. reporting's ``rebuild``),
     #: each answering the line to print; named here so the command line imports no service.
     maintenance: Mapping[str, Callable[[ServiceRuntime], str]] = field(default_factory=dict)
@@ -206,7 +210,7 @@ class ServiceRuntime:
             self.handlers(),
             self.outbox,
             connection_factory=self.connect_broker,
-            **options,  # type: ignore[arg-type]
+            **{"erased_among": self.spec.erased_among, **options},  # type: ignore[arg-type]
         )
 
     def retry_pump(self) -> DelayedRetryPump:

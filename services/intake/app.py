@@ -37,6 +37,7 @@ SERVICE = ServiceSpec(
     title="Casehub intake",
     description="Clients, consent, assessments, risk flags and caseload assignment.",
     metadata=Base.metadata,
+    erased_among=operations.erased_among,
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
     blueprints=BLUEPRINTS,

@@ -11,7 +11,7 @@ from services.notifications.api import BLUEPRINTS
 from services.notifications.channels import ChannelConfig, on_call_review
 from services.notifications.handlers import EVENT_HANDLERS
 from services.notifications.metrics import measure_crisis_alerts
-from services.notifications.models import MESSAGING, Base
+from services.notifications.models import ERASURES, MESSAGING, Base
 from shared.clock import SYSTEM_CLOCK
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
 from shared.web.service_app import build_app
@@ -54,6 +54,7 @@ SERVICE = ServiceSpec(
     title="Casehub notifications",
     description="Notification rules, deliveries and crisis escalation.",
     metadata=Base.metadata,
+    erased_among=ERASURES.erased_among,
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
     blueprints=BLUEPRINTS,

@@ -8,7 +8,7 @@ from services.catalog import app_factory
 from services.planning import operations
 from services.planning.api import BLUEPRINTS
 from services.planning.handlers import EVENT_HANDLERS
-from services.planning.models import MESSAGING, Base
+from services.planning.models import ERASURES, MESSAGING, Base
 from services.planning.refusals import REFUSALS
 from services.planning.settings import ReviewPolicy
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
@@ -35,6 +35,7 @@ SERVICE = ServiceSpec(
         "appointments, tasks and the worklist."
     ),
     metadata=Base.metadata,
+    erased_among=ERASURES.erased_among,
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
     blueprints=BLUEPRINTS,

@@ -8,7 +8,7 @@ from services.catalog import app_factory
 from services.referrals import operations
 from services.referrals.api import BLUEPRINTS, accept_partner_api_keys
 from services.referrals.handlers import EVENT_HANDLERS
-from services.referrals.models import MESSAGING, Base
+from services.referrals.models import ERASURES, MESSAGING, Base
 from services.referrals.refusals import REFUSALS
 from services.referrals.settings import ReferralsSettings
 from shared.service import PeriodicTask, ServiceRuntime, ServiceSpec
@@ -32,6 +32,7 @@ SERVICE = ServiceSpec(
     title="Casehub referrals",
     description="Resource directory, consent-checked referrals and partner access.",
     metadata=Base.metadata,
+    erased_among=ERASURES.erased_among,
     tables=MESSAGING,
     handlers=EVENT_HANDLERS,
     blueprints=BLUEPRINTS,

@@ -41,6 +41,7 @@ from shared.messaging.publisher import OutgoingMessage, Publisher, make_publishe
 from shared.messaging.subscription import Handler, batch_hook, handling
 from shared.messaging.tables import MessagingTables
 from shared.messaging.topology import DEFAULT_EXCHANGE, Topology
+from shared.retention import ErasedAmong, is_erasure_event
 from shared.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -64,7 +65,7 @@ class Delivery:
     message: Message
     event: Event | None = None
     handler: Handler | None = None
-    outcome: str = "pending"  # handled | duplicate | failed
+    outcome: str = "pending"  # handled | duplicate | erased | failed
     error: str | None = None
 
 
@@ -83,6 +84,7 @@ class EventConsumer:
         *,
         connection_factory: Callable[[], Connection] | None = None,
         before_ack: Callable[[Sequence[Delivery]], None] | None = None,
+        erased_among: ErasedAmong | None = None,
     ) -> None:
         self.settings = settings
         self.service = settings.service
@@ -94,6 +96,7 @@ class EventConsumer:
         self.writer = writer
         self._connection_factory = connection_factory or (lambda: open_connection(settings))
         self._before_ack = before_ack
+        self._erased_among = erased_among
         self._buffer: list[Message] = []
         #: RabbitMQ acks a whole batch with one ``multiple`` ack; kombu's virtual transports
         #: ignore ``multiple``, so there each message is acked.
@@ -181,6 +184,32 @@ class EventConsumer:
                 runs.append([delivery])
         return runs
 
+    def _not_erased(self, session: Any, deliveries: list[Delivery]) -> list[Delivery]:
+        """The deliveries to handle: an event about a client this service has erased is recorded
+        in the inbox and not run (outcome ``erased``), so a late retry, a dead letter replayed or
+        an archive replay cannot bring an erased record back. One query for the whole batch."""
+        if self._erased_among is None:
+            return deliveries
+
+        def about(delivery: Delivery) -> str | None:
+            assert delivery.event is not None
+            if is_erasure_event(delivery.event.routing_key):
+                return None
+            client_id = delivery.event.data.get("client_id")
+            return client_id if isinstance(client_id, str) else None
+
+        client_ids = {client_id for d in deliveries if (client_id := about(d)) is not None}
+        erased = self._erased_among(session, client_ids) if client_ids else set()
+        if not erased:
+            return deliveries
+        kept: list[Delivery] = []
+        for delivery in deliveries:
+            if about(delivery) in erased:
+                delivery.outcome = "erased"
+            else:
+                kept.append(delivery)
+        return kept
+
     def _inbox_row(self, event: Event) -> dict[str, Any]:
         return {"event_id": event.id, "event_type": event.type, "received_at": datetime.now(UTC)}
 
@@ -208,7 +237,7 @@ class EventConsumer:
                         fresh.append(delivery)
                     else:
                         delivery.outcome = "duplicate"
-                for run in self._runs(fresh):
+                for run in self._runs(self._not_erased(session, fresh)):
                     # A failing batch hook names no one event: one by one tells whose it was.
                     blamed = run[0] if len(run) == 1 else None
                     try:
@@ -266,6 +295,8 @@ class EventConsumer:
                             session.execute(
                                 insert(self.inbox).values(self._inbox_row(delivery.event))
                             )
+                            if not self._not_erased(session, [delivery]):
+                                continue
                             self._run_handler(delivery, uow)
                         delivery.outcome = "handled"
                     except SQLAlchemyError as error:
@@ -330,6 +361,7 @@ class EventConsumer:
             label = {
                 "handled": "handled",
                 "duplicate": "duplicate",
+                "erased": "skipped_erased",
                 "invalid": "dead_lettered",
                 "failed": "retried",
             }[delivery.outcome]
@@ -342,6 +374,8 @@ class EventConsumer:
                 log.error("consumer.dead_lettered", event_type=event_type, error=delivery.error)
             elif label == "retried":
                 log.warning("consumer.retry", event_type=event_type, error=delivery.error)
+            elif label == "skipped_erased":
+                log.info("consumer.skipped_erased_client", event_type=event_type)
             if not self._ack_whole_batch:
                 delivery.message.ack()
         if self._ack_whole_batch and deliveries:

@@ -5,17 +5,25 @@ reports back; the audit keeps only that it happened."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy import func, select
 
 from services.intake import operations
 from shared.contracts import REGISTRY, Event
+from shared.service import ServiceRuntime
 from tests.crisis.conftest import high_risk_client, relay
 from tests.intake.conftest import IntakeApi
 from tests.notifications.conftest import NotificationsApi, notifications
 from tests.planning.conftest import PlanningApi
 from tests.referrals.conftest import HOUSING, ReferralsApi, referrals
+from tests.reporting.conftest import publish, remove_queues
+from tests.support.backends import Backend
+from tests.support.platform import wait_until
 
 __all__ = ["notifications", "referrals"]
 ADMIN = ("admin-1", "admin")
@@ -150,3 +158,86 @@ def test_every_service_erases_once_and_reports_back(
         "planning",
         "referrals",
     ]
+
+
+def _consume(runtime: ServiceRuntime, handled: int) -> None:
+    """Run the service's real consumer until its inbox holds ``handled`` events."""
+    inbox = runtime.spec.tables.inbox
+
+    def inbox_count() -> int:
+        with runtime.database.read_session() as session:
+            return session.scalar(select(func.count()).select_from(inbox)) or 0
+
+    stop = threading.Event()
+    thread = threading.Thread(target=runtime.consumer().run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: inbox_count() >= handled, timeout=60), inbox_count()
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+
+
+def _rows_about(runtime: ServiceRuntime, client_id: str) -> dict[str, int]:
+    """Table -> rows naming the client, for every table of the service with a client_id."""
+    counts = {}
+    with runtime.database.read_session() as session:
+        for table in runtime.spec.metadata.sorted_tables:
+            if "client_id" in table.c and table.name != "erasures":
+                count = session.scalar(
+                    select(func.count()).select_from(table).where(table.c.client_id == client_id)
+                )
+                if count:
+                    counts[table.name] = count
+    return counts
+
+
+def test_events_arriving_after_the_erasure_do_not_bring_the_record_back(
+    intake: IntakeApi, backend: Backend, data_dir: Path
+) -> None:
+    """A retry that was waiting, a dead letter replayed or an older event redelivered after the
+    erasure goes through the service's real consumer: recorded, not run, while another client's
+    events in the same batch are handled."""
+    erased, other = _discharged(intake), high_risk_client(intake)
+    planning = PlanningApi.start(
+        "planning",
+        backend,
+        data_dir,
+        exchange=f"casehub.test.erasure.{uuid.uuid4().hex[:8]}",
+        embedded_polling_interval=0.02,
+        retry_delays=(0.2, 0.4),
+    )
+    try:
+        _expire(intake, LATER)
+        [expired] = intake.events("client.retention_expired.v1")
+        planning.deliver("intake.client.retention_expired.v1", expired["data"], expired["id"])
+        assert _rows_about(planning.runtime, erased["id"]) == {}
+        with intake.runtime.database.read_session() as session:
+            assert operations.erased_among(session, [erased["id"], other["id"]]) == {erased["id"]}
+
+        late = [
+            envelope
+            for kind in ("case.assigned.v1", "assessment.completed.v1", "risk.flagged.v1")
+            for envelope in intake.events(kind)
+        ]
+        assert {e["data"]["client_id"] for e in late} == {erased["id"], other["id"]}
+        publish(
+            planning.runtime,
+            [
+                Event(
+                    type=e["type"],
+                    source=e["source"],
+                    subject=e["subject"],
+                    data=e["data"],
+                    id=e["id"],
+                )
+                for e in late
+            ],
+        )
+        _consume(planning.runtime, len(late))
+
+        assert _rows_about(planning.runtime, erased["id"]) == {}
+        assert _rows_about(planning.runtime, other["id"])  # the other client's were handled
+    finally:
+        remove_queues(planning.runtime)
+        planning.runtime.database.dispose()

@@ -78,6 +78,7 @@ from services.intake.operations.requests import (
     record_referral_request,
 )
 from services.intake.operations.retention import (
+    erased_among,
     expire_due,
     record_erasure_report,
     retention_status,
@@ -107,6 +108,7 @@ __all__ = [
     "discharge",
     "duplicate_review_references",
     "end_assignment",
+    "erased_among",
     "expire_due",
     "grant_consent",
     "grant_emergency_access",

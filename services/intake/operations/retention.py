@@ -4,11 +4,12 @@ consents go), announces ``client.retention_expired`` and records what each servi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from services.intake import domain
 from services.intake.events import ClientRetentionExpired
@@ -124,6 +125,18 @@ def expire_due(uow: UnitOfWork, now: datetime, years: float, *, limit: int = 100
         record_erasure_report(uow, "intake", {"client_id": client.id, "erased": erased}, now)
         done += 1
     return done
+
+
+def erased_among(session: Session, client_ids: Collection[str]) -> set[str]:
+    """The ones of ``client_ids`` whose record intake has erased: the consumer handles no later
+    event about them (a replayed assessment or consent would bring the record back)."""
+    return set(
+        session.scalars(
+            select(Client.id).where(
+                Client.id.in_(sorted(client_ids)), Client.erased_at.is_not(None)
+            )
+        )
+    )
 
 
 def record_erasure_report(
