@@ -271,8 +271,15 @@ class EpisodeScores(Base):
     phq9_end: Mapped[int | None] = mapped_column(Integer)
     gad7_start: Mapped[int | None] = mapped_column(Integer)
     gad7_end: Mapped[int | None] = mapped_column(Integer)
+    #: When the first and the latest assessment of the episode (any scale) were completed.
     first_at: Mapped[datetime | None]
     latest_at: Mapped[datetime | None]
+    #: Each scale's own first and latest: an assessment without a PHQ-9 never decides which
+    #: PHQ-9 is the start or the end, whatever order the events arrive in.
+    phq9_first_at: Mapped[datetime | None]
+    phq9_latest_at: Mapped[datetime | None]
+    gad7_first_at: Mapped[datetime | None]
+    gad7_latest_at: Mapped[datetime | None]
 
 
 class DischargeSummary(Base):

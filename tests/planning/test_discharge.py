@@ -18,20 +18,29 @@ SUMMARY = {
 }
 
 
-def assessed(planning: PlanningApi, ids: dict[str, str], phq9: int, gad7: int, days: int) -> None:
+def assessed(
+    planning: PlanningApi, ids: dict[str, str], phq9: int | None, gad7: int | None, days: int
+) -> str:
+    """An assessment completed ``days`` from now with the given totals (None: scale not used)."""
+    assessment_id = str(uuid.uuid4())
+    scales = {
+        name: {"total": total, "severity": "moderate"}
+        for name, total in (("phq9", phq9), ("gad7", gad7))
+        if total is not None
+    }
     planning.deliver(
         "intake.assessment.completed.v1",
         {
             **{k: ids[k] for k in ("client_id", "client_reference", "episode_id")},
-            "assessment_id": str(uuid.uuid4()),
+            "assessment_id": assessment_id,
             "version": 1,
             "completed_at": datetime.now(UTC) + timedelta(days=days),
             "unmet_needs": ["housing"],
-            "phq9": {"total": phq9, "severity": "moderate"},
-            "gad7": {"total": gad7, "severity": "mild"},
+            **scales,
             "risk_level": "none",
         },
     )
+    return assessment_id
 
 
 def discharge(planning: PlanningApi, ids: dict[str, str], at: datetime) -> None:
@@ -72,6 +81,47 @@ def test_the_summary_carries_goals_achieved_and_scores_at_start_and_end(
     discharge(planning, ids, datetime.now(UTC))
     after = planning.call("GET", f"/clients/{ids['client_id']}/discharge-summary").json
     assert after["discharged_at"] is not None and after["reason"] == "Goals met"
+
+
+def test_start_and_end_scores_do_not_depend_on_the_order_assessments_arrive_in(
+    planning: PlanningApi,
+) -> None:
+    """Each scale's start is its earliest total and its end its latest, even when a later
+    assessment without that scale, or an older one retried, arrives first."""
+    scores = []
+    for order in ((1, 2, 3), (3, 2, 1), (2, 3, 1)):
+        ids = planning.new_episode(unmet=["housing"])
+        given = {1: (18, None, 10), 2: (None, 9, 20), 3: (12, 5, 30)}  # day -> (phq9, gad7, days)
+        for day in order:
+            phq9, gad7, days = given[day]
+            assessed(planning, ids, phq9=phq9, gad7=gad7, days=days)
+        summary = planning.call("GET", f"/clients/{ids['client_id']}/discharge-summary").json
+        scores.append((summary["phq9"], summary["gad7"]))
+    assert scores == [({"start": 18, "end": 12}, {"start": 9, "end": 5})] * 3
+
+
+def test_a_late_older_assessment_neither_adds_goals_nor_becomes_the_plans_basis(
+    planning: PlanningApi,
+) -> None:
+    ids = planning.new_episode(unmet=["housing"])
+    newer = assessed(planning, ids, phq9=5, gad7=4, days=30)
+    planning.deliver(
+        "intake.assessment.completed.v1",
+        {
+            **{k: ids[k] for k in ("client_id", "client_reference", "episode_id")},
+            "assessment_id": str(uuid.uuid4()),
+            "version": 1,
+            "completed_at": datetime.now(UTC) + timedelta(days=10),  # before the newer one
+            "unmet_needs": ["housing", "income"],
+            "phq9": {"total": 20, "severity": "severe"},
+            "risk_level": "none",
+        },
+    )
+    plan = planning.plan(ids["plan_id"])
+    assert plan["latest_assessment_id"] == newer
+    assert [g["domain"] for g in plan["working_version"]["content"]["goals"]] == ["housing"]
+    summary = planning.call("GET", f"/clients/{ids['client_id']}/discharge-summary").json
+    assert summary["phq9"] == {"start": 20, "end": 5}  # its score still counts
 
 
 def test_the_former_case_manager_reads_the_closed_record_for_the_continuity_period(

@@ -32,8 +32,10 @@ from shared.identity import Principal
 from shared.unit_of_work import UnitOfWork
 
 
-def record_scores(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    """Keep the first and the latest score of the episode (events may come in any order)."""
+def record_scores(uow: UnitOfWork, data: Mapping[str, Any]) -> bool:
+    """Keep each scale's first and latest total of the episode, whatever order the events
+    arrive in. True when no later assessment of the episode has been seen: this one is the
+    latest (a late, older one is False)."""
     at = data["completed_at"]
     at = at if isinstance(at, datetime) else datetime.fromisoformat(at)
     scores = uow.session.get(EpisodeScores, data["episode_id"], with_for_update=True)
@@ -44,14 +46,17 @@ def record_scores(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
         total = (data.get(name) or {}).get("total")
         if total is None:
             continue
-        if scores.first_at is None or at <= scores.first_at:
+        first, latest = getattr(scores, f"{name}_first_at"), getattr(scores, f"{name}_latest_at")
+        if first is None or at < first:
             setattr(scores, f"{name}_start", total)
-        if scores.latest_at is None or at >= scores.latest_at:
+            setattr(scores, f"{name}_first_at", at)
+        if latest is None or at >= latest:
             setattr(scores, f"{name}_end", total)
-        if getattr(scores, f"{name}_start") is None:
-            setattr(scores, f"{name}_start", total)
+            setattr(scores, f"{name}_latest_at", at)
+    newest = scores.latest_at is None or at >= scores.latest_at
     scores.first_at = min(filter(None, (scores.first_at, at)))
     scores.latest_at = max(filter(None, (scores.latest_at, at)))
+    return newest
 
 
 def keep_continuity(

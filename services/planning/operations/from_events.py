@@ -82,19 +82,24 @@ def _create_plan(
 def draft_from_assessment(uow: UnitOfWork, data: Mapping[str, Any], now: datetime) -> Plan:
     """One proposed goal per unmet-need domain; a later assessment adds what is new: to the
     draft being written, or, when the plan is active, as suggested changes for its next review
-    (the agreed plan never changes behind the client's back, and the need is never ignored)."""
+    (the agreed plan never changes behind the client's back, and the need is never ignored).
+    "Later" is by when the assessment was completed, not when its event arrived."""
     plan = _plan_for_episode(uow, data["episode_id"])
+    newest = record_scores(uow, data)
     created = False
     if plan is None:
         content = domain.propose_goals(domain.empty_content(), data["unmet_needs"], new_id)
         plan, created = _create_plan(uow, data, content)
+    if not (created or newest):
+        # A late, older assessment (retried, replayed): its scores count, but its needs were
+        # judged again by the newer one, so it neither adds goals nor becomes the plan's basis.
+        return plan
     if not created and domain.is_editable(plan.status):
         version = working_version(uow, plan, "system")
         version.content = domain.propose_goals(version.content, data["unmet_needs"], new_id)
     elif plan.status == domain.PlanStatus.ACTIVE and plan.approved_version is not None:
         suggest_from_assessment(uow, plan, data, now)
     plan.latest_assessment_id = data["assessment_id"]
-    record_scores(uow, data)
     return plan
 
 
