@@ -119,8 +119,10 @@ def on_discharged(session: Session, event: Event) -> None:
 
 
 def on_case_manager_updated(session: Session, event: Event) -> None:
+    """The newest version wins: the row is locked while its version is compared, so two
+    versions handled at the same moment by two workers never leave the older one."""
     data = event.data
-    staff = session.get(StaffMember, data["case_manager_id"])
+    staff = session.get(StaffMember, data["case_manager_id"], with_for_update=True)
     if staff is not None and staff.version > data["version"]:
         return
     if staff is None:
