@@ -86,13 +86,17 @@ class CareTeam:
         announced_version: int | None,
     ) -> str | None:
         """The case manager's supervisor: from the team held here, unless an assignment event
-        names a supervisor from a newer version of the team than the one held (or none is)."""
+        names a supervisor from a newer version of the team than the one held (or none is).
+
+        The team row is share-locked to the end of the caller's transaction: a team change
+        handled at the same moment waits, then finds the caller's episode and moves it too;
+        one handled first is read here. Either way the episode ends with the new supervisor."""
         if case_manager_id is None:
             return None
         held = session.execute(
-            select(self.table.c.supervisor_id, self.table.c.version).where(
-                self.table.c.case_manager_id == case_manager_id
-            )
+            select(self.table.c.supervisor_id, self.table.c.version)
+            .where(self.table.c.case_manager_id == case_manager_id)
+            .with_for_update(read=True)
         ).first()
         if held is None or (announced_version is not None and announced_version > held.version):
             return announced

@@ -114,3 +114,83 @@ def test_a_risk_flag_and_an_assessment_handled_at_once_both_succeed(
         len(detail["working_version"]["content"]["goals"]) == 2
     )  # the assessment's unmet needs, not lost
     assert len(planning.events("plan.created.v1")) == 1
+
+
+def test_an_assignment_and_a_team_change_handled_at_once_leave_the_new_supervisor(
+    planning: PlanningApi, real_only: None
+) -> None:
+    """The assignment reads the case manager's team while the team change moves the case
+    manager's episodes: whichever runs first, the newly assigned episode ends with the new
+    supervisor (it was left with the former one when the change missed the uncommitted row)."""
+
+    def team(version: int, supervisor: str) -> Event:
+        return Event(
+            type="casehub.intake.case_manager.updated.v1",
+            source="/intake",
+            subject="case-manager/cm-race",
+            data=REGISTRY.validate(
+                "casehub.intake.case_manager.updated.v1",
+                {
+                    "case_manager_id": "cm-race",
+                    "team": f"team-{supervisor}",
+                    "supervisor_id": supervisor,
+                    "caseload_cap": 30,
+                    "active": True,
+                    "version": version,
+                    "updated_at": datetime.now(UTC),
+                },
+                tolerant=True,
+            ),
+            id=str(uuid.uuid4()),
+        )
+
+    errors: list[BaseException] = []
+    _handle(planning, team(1, "sup-old"), errors)
+    ids = {
+        "client_id": str(uuid.uuid4()),
+        "client_reference": "C-1001",
+        "episode_id": str(uuid.uuid4()),
+    }
+    assigned = _event(
+        "intake.case.assigned.v1",
+        {
+            **ids,
+            "case_manager_id": "cm-race",
+            "supervisor_id": "sup-old",
+            "case_manager_version": 1,
+            "assigned_by": "sup-old",
+            "method": "explicit",
+            "over_cap": False,
+            "assigned_at": datetime.now(UTC),
+        },
+    )
+    read, release = threading.Event(), threading.Event()
+
+    def assigning_worker() -> None:
+        """Handles the assignment and holds its transaction open until the team change waits."""
+        try:
+            with planning.runtime.unit_of_work() as uow:
+                planning.runtime.handlers()["intake.case.assigned.v1"](assigned, uow)
+                uow.session.flush()
+                read.set()
+                assert release.wait(timeout=60)
+        except BaseException as error:
+            errors.append(error)
+            read.set()
+
+    first = threading.Thread(target=assigning_worker)
+    second = threading.Thread(target=_handle, args=(planning, team(2, "sup-new"), errors))
+    first.start()
+    assert read.wait(timeout=60)
+    second.start()
+    assert wait_until(lambda: _waiting_on_a_lock(planning), timeout=30)
+    release.set()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    assert errors == []
+    with planning.runtime.database.read_session() as session:
+        supervisor = session.execute(
+            sa.text("SELECT supervisor_id FROM episode_care WHERE episode_id = :id"),
+            {"id": ids["episode_id"]},
+        ).scalar_one()
+    assert supervisor == "sup-new"
