@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from shared.contracts import REGISTRY, Event
 from tests.planning.conftest import PlanningApi
-from tests.support.platform import wait_until
+from tests.support.platform import wait_until, waiting_on_a_lock
 
 
 def _event(routing_key: str, data: dict[str, Any]) -> Event:
@@ -33,18 +33,6 @@ def _handle(planning: PlanningApi, event: Event, errors: list[BaseException]) ->
             planning.runtime.handlers()[event.type.removeprefix("casehub.")](event, uow)
     except BaseException as error:
         errors.append(error)
-
-
-def _waiting_on_a_lock(planning: PlanningApi) -> bool:
-    with planning.runtime.database.engine.connect() as connection:
-        return bool(
-            connection.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-        )
 
 
 def test_a_risk_flag_and_an_assessment_handled_at_once_both_succeed(
@@ -99,7 +87,7 @@ def test_a_risk_flag_and_an_assessment_handled_at_once_both_succeed(
     second.start()
     if planning.runtime.database.is_postgresql:
         # The second worker found no plan and now waits on the first one's uncommitted insert.
-        assert wait_until(lambda: _waiting_on_a_lock(planning), timeout=30)
+        assert wait_until(lambda: waiting_on_a_lock(planning.runtime), timeout=30)
     release.set()
     first.join(timeout=60)
     second.join(timeout=60)
@@ -183,7 +171,7 @@ def test_an_assignment_and_a_team_change_handled_at_once_leave_the_new_superviso
     first.start()
     assert read.wait(timeout=60)
     second.start()
-    assert wait_until(lambda: _waiting_on_a_lock(planning), timeout=30)
+    assert wait_until(lambda: waiting_on_a_lock(planning.runtime), timeout=30)
     release.set()
     first.join(timeout=60)
     second.join(timeout=60)

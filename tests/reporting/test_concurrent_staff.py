@@ -6,24 +6,10 @@ from __future__ import annotations
 
 import threading
 
-import sqlalchemy as sa
-
 from services.reporting.models import StaffMember
 from tests.reporting.conftest import ReportingApi
 from tests.reporting.scenario import staff
-from tests.support.platform import wait_until
-
-
-def _waiting_on_a_lock(reporting: ReportingApi) -> bool:
-    with reporting.runtime.database.engine.connect() as connection:
-        return bool(
-            connection.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-        )
+from tests.support.platform import wait_until, waiting_on_a_lock
 
 
 def test_an_older_version_handled_beside_a_newer_one_never_wins(
@@ -58,7 +44,7 @@ def test_an_older_version_handled_beside_a_newer_one_never_wins(
     newer.start()
     assert handled.wait(timeout=60)
     older.start()
-    assert wait_until(lambda: _waiting_on_a_lock(reporting), timeout=30)
+    assert wait_until(lambda: waiting_on_a_lock(reporting.runtime), timeout=30)
     release.set()
     newer.join(timeout=60)
     older.join(timeout=60)

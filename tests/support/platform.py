@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from shared.config import Settings
 from shared.messaging.broker import open_connection
@@ -155,6 +155,20 @@ def wait_until(
             return True
         time.sleep(interval)
     return predicate()
+
+
+def waiting_on_a_lock(runtime: ServiceRuntime) -> bool:
+    """Whether a session of the service's PostgreSQL database waits on a lock (a second worker
+    blocked behind the first one's open transaction)."""
+    with runtime.database.engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        )
 
 
 def outbox_rows(runtime: ServiceRuntime) -> list[Any]:
