@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from services.intake import operations
 from shared.contracts import REGISTRY, Event
 from shared.service import ServiceRuntime
-from tests.crisis.conftest import high_risk_client, relay
+from tests.crisis.conftest import HIGH_RISK, high_risk_client, relay
 from tests.intake.conftest import IntakeApi
 from tests.notifications.conftest import NotificationsApi, notifications
 from tests.planning.conftest import PlanningApi
@@ -100,6 +100,18 @@ def test_intake_erases_after_the_period_unless_on_legal_hold(intake: IntakeApi) 
     )
     status = intake.call("GET", f"/clients/{client['id']}/retention", as_=ADMIN).json
     assert status["erased_at"] and [r["service"] for r in status["reports"]] == ["intake"]
+    # Nothing can be added to an erased record: every service drops later events about it, so
+    # a re-admission or an assessment would reach no plan and no alert.
+    for method, path, body in (
+        ("POST", f"/clients/{client['id']}/readmit", None),
+        ("PATCH", f"/clients/{client['id']}", {"given_name": "Alex"}),
+        ("POST", f"/clients/{client['id']}/assessments", HIGH_RISK),
+    ):
+        refused = intake.call(method, path, as_=ADMIN, json_body=body)
+        assert refused.status_code == 409, (path, refused.json)
+        assert "erased" in refused.json["detail"] and "new client" in refused.json["detail"]
+    record = intake.call("GET", f"/clients/{client['id']}", as_=ADMIN).json
+    assert record["given_name"] == "(erased)" and record["status"] == "discharged"
 
 
 def test_every_service_erases_once_and_reports_back(

@@ -63,6 +63,15 @@ def load_client(
     client = uow.session.scalars(statement).first()
     if client is None:
         raise NotFound(f"No client {client_id} that you may see.")
+    if for_update and client.erased_at is not None:
+        # Every service has erased the record and handles no later event about it: a change
+        # here (a re-admission, an assessment) would reach no plan and no alert.
+        raise Conflict(
+            f"Client {client.reference}'s record was erased on {client.erased_at:%Y-%m-%d} when "
+            "its retention ran out; nothing can be added to it. Register the person again as "
+            "a new client.",
+            erased_at=client.erased_at.isoformat(),
+        )
     return client
 
 
