@@ -146,7 +146,9 @@ def move(
     note: str | None,
     outcome: str | None,
     now: datetime,
+    activities: list[dict[str, Any]] | None = None,
 ) -> Referral:
+    """``activities``: the IG's resulting-activity values a FHIR client sent, kept as sent."""
     referral = load_referral(uow, actor, referral_id, for_update=True)
     side = P if actor.has_any("partner") else R
     outcome = outcome.strip() if outcome else None
@@ -175,6 +177,7 @@ def move(
         note=note,
         now=now,
         outcome=outcome,
+        activities=activities,
     )
     AUDIT.record(
         uow.session,
@@ -200,6 +203,7 @@ def apply_move(
     note: str | None,
     now: datetime,
     outcome: str | None = None,
+    activities: list[dict[str, Any]] | None = None,
 ) -> None:
     """Decide (the status machine), check the gate when it sends, record, then announce."""
     decision = domain.decide_move(referral.status, to, side, reason_code)
@@ -209,6 +213,8 @@ def apply_move(
     referral.status, referral.updated_at = str(decision.to), now
     if outcome:
         referral.outcome = outcome
+    if activities:
+        referral.resulting_activities = activities
     uow.session.add(
         ReferralTransition(
             referral_id=referral.id,
