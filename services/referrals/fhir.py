@@ -61,6 +61,22 @@ SDOH_CATEGORY: Mapping[str, str] = {
     "mental_state": "stress",
 }
 UNSPECIFIED = "sdoh-category-unspecified"
+SNOMED = "http://snomed.info/sct"
+#: ServiceRequest.code is 1..1 and bound (required) to US Core Procedure Codes, with extensible
+#: bindings per SDOH category. Casehub knows only the life domain, never the procedure a service
+#: will do, so a domain whose referral is to a social service gets the SNOMED CT procedure the
+#: IG's own ServiceRequest examples classify theirs with (STU 2.2, e.g.
+#: SDOHCC-ServiceRequestActiveFoodPantryApplicationAssistExample: 410606002). No code was
+#: verified for the clinical domains (mental state, substance use, …): text only for them.
+SOCIAL_SERVICE: Mapping[str, str] = {
+    "system": SNOMED,
+    "code": "410606002",
+    "display": "Social service procedure",
+}
+SERVICE_CODES: Mapping[str, Mapping[str, str]] = {
+    domain: SOCIAL_SERVICE
+    for domain in ("housing", "income", "work_and_education", "relationships", "leisure")
+}
 #: A Task's status -> its ServiceRequest's (the order stays active while the Task is open).
 REQUEST_STATUS: Mapping[str, str] = {
     "draft": "draft",
@@ -202,13 +218,22 @@ def service_request(referral: Referral, agency: Agency) -> dict[str, Any]:
         "status": REQUEST_STATUS[referral.status],
         "intent": "order",
         "category": category,
-        "code": {"text": f"Referral to {referral.service_id or 'a partner service'}"},
+        "code": _service_code(referral),
         "subject": _client(referral, agency),
         "authoredOn": _moment(referral.sent_at or referral.created_at),
         "requester": {"display": agency.name},
         "performer": performer,
     }
     return _valid(ServiceRequest, resource)
+
+
+def _service_code(referral: Referral) -> dict[str, Any]:
+    """The service asked for: a procedure code where Casehub knows one, always in words."""
+    code: dict[str, Any] = {"text": f"Referral to {referral.service_id or 'a partner service'}"}
+    coding = SERVICE_CODES.get(referral.domain or "")
+    if coding is not None:
+        code["coding"] = [dict(coding)]
+    return code
 
 
 def search_bundle(

@@ -17,7 +17,7 @@ from fhir.resources.R4B.task import Task
 
 from services.referrals.settings import ReferralsSettings
 from tests.partners.conftest import Partner
-from tests.referrals.conftest import ReferralsApi
+from tests.referrals.conftest import HOUSING, THERAPY, ReferralsApi
 
 FHIR_JSON = "application/fhir+json"
 SDOH = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
@@ -351,3 +351,40 @@ def test_the_guides_completion_patch_is_what_the_fhir_api_takes_and_returns(
             k: v for k, v in sent.items() if k != "type"
         }
         assert output["type"]["coding"][0]["code"] == "resulting-activity"
+
+
+@pytest.mark.parametrize(
+    ("service", "domain", "coded"),
+    [
+        ("tenancy", "housing", True),
+        ("tenancy", "income", True),
+        ("cbt", "mental_state", False),  # no verified procedure code: words only
+        ("tenancy", None, False),
+    ],
+)
+def test_a_service_request_codes_a_social_service_and_keeps_its_words(
+    referrals: ReferralsApi,
+    housing: Partner,
+    therapy: Partner,
+    service: str,
+    domain: str | None,
+    coded: bool,
+) -> None:
+    client = referrals.client(consent_to=None)
+    referrals.consent(client, HOUSING if service == "tenancy" else THERAPY, ["contact_details"])
+    created = referrals.call(
+        "POST",
+        "/referrals",
+        json_body={"client_id": client, "service_id": service, "domain": domain},
+    )
+    assert created.status_code == 201, created.json
+    assert referrals.call("POST", f"/referrals/{created.json['id']}/send").status_code == 200
+    partner = housing if service == "tenancy" else therapy
+    request = _read(partner, f"/fhir/ServiceRequest/{created.json['id']}", ServiceRequest)
+    assert request.code.text == f"Referral to {service}"
+    if coded:  # the IG's SNOMED CT code for a social service, as its examples have it
+        [coding] = request.code.coding
+        assert (coding.system, coding.code) == (SNOMED, "410606002")
+        assert coding.display == "Social service procedure"
+    else:
+        assert request.code.coding is None
