@@ -124,12 +124,29 @@ def _moment(value: datetime | None) -> str | None:
 
 
 def _client(referral: Referral, agency: Agency) -> dict[str, Any]:
+    """The client as a logical reference typed ``Patient`` (the IG's Task.for and
+    ServiceRequest.subject are US Core Patients): the agency's reference alone, never a name."""
     return {
+        "type": "Patient",
         "identifier": {
             "system": agency.client_reference_system,
             "value": referral.client_reference,
         },
         "display": f"Client {referral.client_reference}",
+    }
+
+
+def _organization(referral: Referral) -> dict[str, Any]:
+    return {"reference": f"Organization/{referral.organization_id}", "type": "Organization"}
+
+
+def _requester(agency: Agency) -> dict[str, Any]:
+    """The agency as the IG's requester (a US Core Organization): a logical reference by its
+    base URI, which partners already key identifiers on, and its name."""
+    return {
+        "type": "Organization",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": agency.identifier_base},
+        "display": agency.name,
     }
 
 
@@ -148,12 +165,12 @@ def task(referral: Referral, reason_code: str | None, agency: Agency) -> dict[st
         "status": referral.status,
         "intent": "order",
         "code": {"coding": [{"system": TASK_CODES, "code": "fulfill"}]},
-        "focus": {"reference": f"ServiceRequest/{referral.id}"},
+        "focus": {"reference": f"ServiceRequest/{referral.id}", "type": "ServiceRequest"},
         "for": _client(referral, agency),
         "authoredOn": _moment(referral.sent_at or referral.created_at),
         "lastModified": _moment(referral.updated_at),
-        "requester": {"display": agency.name},
-        "owner": {"reference": f"Organization/{referral.organization_id}"},
+        "requester": _requester(agency),
+        "owner": _organization(referral),
     }
     if reason_code:
         resource["statusReason"] = {
@@ -207,9 +224,11 @@ def service_request(referral: Referral, agency: Agency) -> dict[str, Any]:
     ]
     if referral.domain:
         category.append({"coding": [{"system": DOMAIN_SYSTEM, "code": referral.domain}]})
-    performer = [{"reference": f"Organization/{referral.organization_id}"}]
+    performer = [_organization(referral)]
     if referral.service_id:
-        performer.append({"reference": f"HealthcareService/{referral.service_id}"})
+        performer.append(
+            {"reference": f"HealthcareService/{referral.service_id}", "type": "HealthcareService"}
+        )
     resource = {
         "resourceType": "ServiceRequest",
         "id": referral.id,
@@ -221,7 +240,7 @@ def service_request(referral: Referral, agency: Agency) -> dict[str, Any]:
         "code": _service_code(referral),
         "subject": _client(referral, agency),
         "authoredOn": _moment(referral.sent_at or referral.created_at),
-        "requester": {"display": agency.name},
+        "requester": _requester(agency),
         "performer": performer,
     }
     return _valid(ServiceRequest, resource)

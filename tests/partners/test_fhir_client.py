@@ -388,3 +388,42 @@ def test_a_service_request_codes_a_social_service_and_keeps_its_words(
         assert coding.display == "Social service procedure"
     else:
         assert request.code.coding is None
+
+
+def test_references_are_typed_as_the_igs_profiles_name_them_and_say_no_more(
+    referrals: ReferralsApi, housing: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Task.for and ServiceRequest.subject are Patients, the requester an Organization (STU
+    2.2: 1..1, a US Core Organization or PractitionerRole): typed logical references, the
+    client still by the agency's reference alone."""
+    monkeypatch.setenv("REFERRALS_FHIR_IDENTIFIER_BASE", "https://fhir.northside.example.org")
+    monkeypatch.setenv("CASEHUB_AGENCY_NAME", "Northside Community Mental Health")
+    referrals.runtime.service_settings = ReferralsSettings.from_env()
+    referral_id = referrals.referral(referrals.client())
+    task = housing.request("GET", f"/fhir/Task/{referral_id}").json
+    request = housing.request("GET", f"/fhir/ServiceRequest/{referral_id}").json
+    clients = "https://fhir.northside.example.org/NamingSystem/client-reference"
+    client = {
+        "type": "Patient",
+        "identifier": {"system": clients, "value": "C-1042"},
+        "display": "Client C-1042",
+    }
+    assert task["for"] == client and request["subject"] == client  # nothing more than before
+    agency = {
+        "type": "Organization",
+        "identifier": {
+            "system": "urn:ietf:rfc:3986",
+            "value": "https://fhir.northside.example.org",
+        },
+        "display": "Northside Community Mental Health",
+    }
+    assert task["requester"] == agency and request["requester"] == agency
+    owner = {"reference": f"Organization/{HOUSING}", "type": "Organization"}
+    assert task["owner"] == owner and request["performer"][0] == owner
+    assert request["performer"][1] == {
+        "reference": "HealthcareService/tenancy",
+        "type": "HealthcareService",
+    }
+    assert task["focus"] == {"reference": f"ServiceRequest/{referral_id}", "type": "ServiceRequest"}
+    for resource, model in ((task, Task), (request, ServiceRequest)):
+        model.model_validate(resource)
