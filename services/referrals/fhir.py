@@ -109,6 +109,10 @@ class Agency:
     def referral_system(self) -> str:
         return f"{self.identifier_base}/NamingSystem/referral"
 
+    @property
+    def consent_system(self) -> str:
+        return f"{self.identifier_base}/NamingSystem/consent"
+
 
 class FhirInvalid(ValueError):
     """A resource or patch that is not valid FHIR (or not a Task Casehub can read a move from)."""
@@ -243,6 +247,15 @@ def service_request(referral: Referral, agency: Agency) -> dict[str, Any]:
         "requester": _requester(agency),
         "performer": performer,
     }
+    if referral.consent_ids:
+        resource["supportingInfo"] = [
+            {
+                "type": "Consent",
+                "identifier": {"system": agency.consent_system, "value": consent_id},
+                "display": "The client's consent to share with you",
+            }
+            for consent_id in referral.consent_ids
+        ]
     return _valid(ServiceRequest, resource)
 
 

@@ -427,3 +427,34 @@ def test_references_are_typed_as_the_igs_profiles_name_them_and_say_no_more(
     assert task["focus"] == {"reference": f"ServiceRequest/{referral_id}", "type": "ServiceRequest"}
     for resource, model in ((task, Task), (request, ServiceRequest)):
         model.model_validate(resource)
+
+
+def test_a_service_request_names_the_consent_it_was_shared_under(
+    referrals: ReferralsApi, housing: Partner
+) -> None:
+    """The IG's supportingInfo (Must Support, a Consent): the client's consent to share with
+    this partner that was in force when the referral was sent, by the agency's identifier."""
+    client = referrals.client(consent_to=None)
+    consent_id = referrals.consent(client, HOUSING, ["contact_details"])
+    referral_id = referrals.referral(client)
+    request = housing.request("GET", f"/fhir/ServiceRequest/{referral_id}").json
+    assert request["supportingInfo"] == [
+        {
+            "type": "Consent",
+            "identifier": {
+                "system": "http://localhost/fhir/NamingSystem/consent",
+                "value": consent_id,
+            },
+            "display": "The client's consent to share with you",
+        }
+    ]
+    ServiceRequest.model_validate(request)
+    elsewhere = referrals.consent(client, THERAPY, ["contact_details"])  # not this partner's
+    later = referrals.referral(client)
+    assert [i["identifier"]["value"] for i in _read_json(housing, later)] == [consent_id]
+    assert elsewhere != consent_id
+
+
+def _read_json(partner: Partner, referral_id: str) -> list[dict[str, Any]]:
+    request = partner.request("GET", f"/fhir/ServiceRequest/{referral_id}").json
+    return list(request["supportingInfo"])
