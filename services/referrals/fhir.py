@@ -30,6 +30,8 @@ IG = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition"
 TASK_PROFILE = f"{IG}/SDOHCC-TaskForReferralManagement"
 SERVICE_REQUEST_PROFILE = f"{IG}/SDOHCC-ServiceRequest"
 TASK_CODES = "http://hl7.org/fhir/CodeSystem/task-code"
+#: The IG and the version these resources follow (its canonical and package id, STU 2.2).
+IMPLEMENTATION_GUIDE = "http://hl7.org/fhir/us/sdoh-clinicalcare/ImplementationGuide/hl7.fhir.us.sdoh-clinicalcare|2.2.0"
 CASEHUB = "https://casehub.example/fhir"
 #: Casehub's own code systems, the same in every agency (documented in docs/partners.md).
 REASON_SYSTEM = f"{CASEHUB}/CodeSystem/referral-reason"
@@ -305,6 +307,7 @@ def capability_statement(base_url: str, released: datetime) -> dict[str, Any]:
             "fhirVersion": "4.0.1",
             "format": [FHIR_JSON],
             "patchFormat": [JSON_PATCH],
+            "implementationGuide": [IMPLEMENTATION_GUIDE],
             "implementation": {"description": "Casehub referrals for partners", "url": base_url},
             "rest": [
                 {

@@ -42,6 +42,10 @@ def test_a_fhir_client_reads_and_moves_a_referral_task(
     referral_id = referrals.referral(referrals.client())
     metadata = _read(housing, "/fhir/metadata", CapabilityStatement)
     assert {r.type for r in metadata.rest[0].resource} == {"Task", "ServiceRequest"}
+    assert metadata.implementationGuide == [  # the IG and the version the resources follow
+        "http://hl7.org/fhir/us/sdoh-clinicalcare/ImplementationGuide/hl7.fhir.us.sdoh-clinicalcare|2.2.0"
+    ]
+    assert str(metadata.date).startswith("2026-12-01")  # when this interface last changed
     bundle = _read(
         housing, f"/fhir/Task?owner=Organization/{housing.organization}&status=requested", Bundle
     )

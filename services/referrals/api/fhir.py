@@ -32,7 +32,7 @@ blueprint = Blueprint(
     "application/fhir+json, errors as OperationOutcome. Same credentials as the partner API.",
 )
 #: When this FHIR interface last changed (the CapabilityStatement's date).
-RELEASED = datetime(2026, 11, 30, tzinfo=UTC)
+RELEASED = datetime(2026, 12, 1, tzinfo=UTC)
 RESOURCE_DOC = {"content": {fhir.FHIR_JSON: {"schema": {"type": "object"}}}}
 OUTCOME_DOC = {
     "description": "An OperationOutcome: an unknown query parameter, or a body that is not a "
