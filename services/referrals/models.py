@@ -114,6 +114,12 @@ class Referral(Base):
     referrer_id: Mapped[str | None] = mapped_column(String(128), index=True)
     packet: Mapped[dict[str, Any]] = mapped_column(default=dict)
     outcome: Mapped[str | None] = mapped_column(Text)
+    #: What the partner did, as the IG's Task.output "resulting-activity" values it sent over FHIR
+    #: (``{"valueCodeableConcept": …}`` or ``{"valueReference": …}``), returned on the Task.
+    resulting_activities: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: The client's consents (intake's ids) in force when it was sent, the ones it is shared
+    #: under: the IG's ServiceRequest.supportingInfo.
+    consent_ids: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)

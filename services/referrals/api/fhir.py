@@ -32,7 +32,7 @@ blueprint = Blueprint(
     "application/fhir+json, errors as OperationOutcome. Same credentials as the partner API.",
 )
 #: When this FHIR interface last changed (the CapabilityStatement's date).
-RELEASED = datetime(2026, 11, 30, tzinfo=UTC)
+RELEASED = datetime(2026, 12, 1, tzinfo=UTC)
 RESOURCE_DOC = {"content": {fhir.FHIR_JSON: {"schema": {"type": "object"}}}}
 OUTCOME_DOC = {
     "description": "An OperationOutcome: an unknown query parameter, or a body that is not a "
@@ -238,7 +238,8 @@ def _move(referral_id: str, patch: bool) -> Response:
         wanted = fhir.read_move(sent, referral_id)
         if wanted.status == current["status"]:
             was = fhir.read_move(current, referral_id)
-            if (wanted.reason_code, wanted.outcome) != (was.reason_code, was.outcome):
+            asked = (wanted.reason_code, wanted.outcome, wanted.activities)
+            if asked != (was.reason_code, was.outcome, was.activities):
                 raise fhir.FhirInvalid(
                     "only a move of status changes a Task here: its statusReason and output "
                     "are those of the move that set its status"
@@ -252,6 +253,7 @@ def _move(referral_id: str, patch: bool) -> Response:
             reason_code=wanted.reason_code,
             note=f"via FHIR: {wanted.note}" if wanted.note else "via FHIR",
             outcome=wanted.outcome,
+            activities=list(wanted.activities) or None,
             now=runtime.clock.now(),
         )
         return _fhir(_task(uow, referral))

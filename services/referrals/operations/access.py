@@ -87,19 +87,32 @@ def consented_categories(
 ) -> set[str] | None:
     """``lock`` holds the grants until commit, so a revocation arriving meanwhile waits and then
     finds (and cancels) what was sent under the consent it ends."""
+    return _categories_in_force(
+        consents_in_force(uow, client_id, organization_id, today, lock=lock), today
+    )
+
+
+def consents_in_force(
+    uow: UnitOfWork, client_id: str, organization_id: str, today: date, *, lock: bool = False
+) -> list[ConsentGrant]:
+    """The client's grants to the organisation in force today (``lock`` as above)."""
     statement = select(ConsentGrant).where(
         ConsentGrant.client_id == client_id, ConsentGrant.organization_id == organization_id
     )
     if lock:
         statement = statement.with_for_update().execution_options(populate_existing=True)
-    return _categories_in_force(uow.session.scalars(statement).all(), today)
+    return _live(uow.session.scalars(statement).all(), today)
+
+
+def _live(grants: Sequence[ConsentGrant], today: date) -> list[ConsentGrant]:
+    return [
+        g for g in grants if domain.consent_in_force(g.starts_on, g.expires_on, g.revoked, today)
+    ]
 
 
 def _categories_in_force(grants: Sequence[ConsentGrant], today: date) -> set[str] | None:
     """What the grants in force today allow to be shared; None when none is in force."""
-    live = [
-        g for g in grants if domain.consent_in_force(g.starts_on, g.expires_on, g.revoked, today)
-    ]
+    live = _live(grants, today)
     return {category for grant in live for category in grant.categories} if live else None
 
 

@@ -29,7 +29,7 @@ from services.referrals.models import (
     ReferralTransition,
     Service,
 )
-from services.referrals.operations.access import P, R, consented_categories, load_referral
+from services.referrals.operations.access import P, R, consents_in_force, load_referral
 from services.referrals.operations.publishing import publish
 from services.referrals.settings import DEFAULT_RESPONSE_TIME
 from shared.clock import agency_date
@@ -101,20 +101,21 @@ def send(uow: UnitOfWork, actor: Principal, referral_id: str, now: datetime) -> 
     return referral
 
 
-def ensure_sendable(uow: UnitOfWork, referral: Referral, today: date) -> None:
+def ensure_sendable(uow: UnitOfWork, referral: Referral, today: date) -> list[str]:
     """The one gate to ``requested``, where the partner first sees the referral and its events:
     the client's consent for the organisation in force, and room in the service. ``apply_move``
-    runs it for every move there, so no path can go round it."""
+    runs it for every move there, so no path can go round it. Returns the consents it is sent
+    under (intake's consent ids)."""
     if referral.service_id is None:
         raise Conflict(
             "The referral needs a service of the directory first (its plan named one the "
             "directory does not have yet): choose one with PATCH.",
             reason="no_service",
         )
-    consented = consented_categories(
+    consents = consents_in_force(
         uow, referral.client_id, referral.organization_id, today, lock=True
     )
-    if consented is None:
+    if not consents:
         raise Conflict(
             f"Client {referral.client_reference} has no consent in force to share with "
             f"{referral.organization_id} yet. A consent recorded in intake reaches referrals "
@@ -134,6 +135,7 @@ def ensure_sendable(uow: UnitOfWork, referral: Referral, today: date) -> None:
             reason="no_capacity",
             capacity_status=service.capacity_status,
         )
+    return sorted(grant.consent_id for grant in consents)
 
 
 def move(
@@ -146,7 +148,9 @@ def move(
     note: str | None,
     outcome: str | None,
     now: datetime,
+    activities: list[dict[str, Any]] | None = None,
 ) -> Referral:
+    """``activities``: the IG's resulting-activity values a FHIR client sent, kept as sent."""
     referral = load_referral(uow, actor, referral_id, for_update=True)
     side = P if actor.has_any("partner") else R
     outcome = outcome.strip() if outcome else None
@@ -175,6 +179,7 @@ def move(
         note=note,
         now=now,
         outcome=outcome,
+        activities=activities,
     )
     AUDIT.record(
         uow.session,
@@ -200,15 +205,18 @@ def apply_move(
     note: str | None,
     now: datetime,
     outcome: str | None = None,
+    activities: list[dict[str, Any]] | None = None,
 ) -> None:
     """Decide (the status machine), check the gate when it sends, record, then announce."""
     decision = domain.decide_move(referral.status, to, side, reason_code)
     if decision.sends:
-        ensure_sendable(uow, referral, agency_date(now))
+        referral.consent_ids = ensure_sendable(uow, referral, agency_date(now))
         referral.sent_at = now
     referral.status, referral.updated_at = str(decision.to), now
     if outcome:
         referral.outcome = outcome
+    if activities:
+        referral.resulting_activities = activities
     uow.session.add(
         ReferralTransition(
             referral_id=referral.id,
