@@ -68,8 +68,7 @@ SNOMED = "http://snomed.info/sct"
 #: bindings per SDOH category. Casehub knows only the life domain, never the procedure a service
 #: will do, so a domain whose referral is to a social service gets the SNOMED CT procedure the
 #: IG's own ServiceRequest examples classify theirs with (STU 2.2, e.g.
-#: SDOHCC-ServiceRequestActiveFoodPantryApplicationAssistExample: 410606002). No code was
-#: verified for the clinical domains (mental state, substance use, …): text only for them.
+#: SDOHCC-ServiceRequestActiveFoodPantryApplicationAssistExample: 410606002).
 SOCIAL_SERVICE: Mapping[str, str] = {
     "system": SNOMED,
     "code": "410606002",
@@ -78,6 +77,14 @@ SOCIAL_SERVICE: Mapping[str, str] = {
 SERVICE_CODES: Mapping[str, Mapping[str, str]] = {
     domain: SOCIAL_SERVICE
     for domain in ("housing", "income", "work_and_education", "relationships", "leisure")
+}
+#: Any other referral (a clinical domain such as mental state, or none named): SNOMED CT's
+#: general "Referral to service", as FHIR's own mental-health referral example
+#: (ActivityDefinition referralPrimaryCareMentalHealth) codes one, so ``code`` is never words only.
+REFERRAL_TO_SERVICE: Mapping[str, str] = {
+    "system": SNOMED,
+    "code": "306206005",
+    "display": "Referral to service",
 }
 #: A Task's status -> its ServiceRequest's (the order stays active while the Task is open).
 REQUEST_STATUS: Mapping[str, str] = {
@@ -264,9 +271,7 @@ def service_request(referral: Referral, agency: Agency) -> dict[str, Any]:
 def _service_code(referral: Referral) -> dict[str, Any]:
     """The service asked for: a procedure code where Casehub knows one, always in words."""
     code: dict[str, Any] = {"text": f"Referral to {referral.service_id or 'a partner service'}"}
-    coding = SERVICE_CODES.get(referral.domain or "")
-    if coding is not None:
-        code["coding"] = [dict(coding)]
+    code["coding"] = [dict(SERVICE_CODES.get(referral.domain or "", REFERRAL_TO_SERVICE))]
     return code
 
 

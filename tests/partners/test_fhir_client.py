@@ -362,11 +362,11 @@ def test_the_guides_completion_patch_is_what_the_fhir_api_takes_and_returns(
     [
         ("tenancy", "housing", True),
         ("tenancy", "income", True),
-        ("cbt", "mental_state", False),  # no verified procedure code: words only
+        ("cbt", "mental_state", False),  # a clinical need: the general referral to a service
         ("tenancy", None, False),
     ],
 )
-def test_a_service_request_codes_a_social_service_and_keeps_its_words(
+def test_a_service_request_is_always_coded_and_keeps_its_words(
     referrals: ReferralsApi,
     housing: Partner,
     therapy: Partner,
@@ -390,8 +390,10 @@ def test_a_service_request_codes_a_social_service_and_keeps_its_words(
         [coding] = request.code.coding
         assert (coding.system, coding.code) == (SNOMED, "410606002")
         assert coding.display == "Social service procedure"
-    else:
-        assert request.code.coding is None
+    else:  # FHIR's own mental-health referral example codes it so
+        [coding] = request.code.coding
+        assert (coding.system, coding.code) == (SNOMED, "306206005")
+        assert coding.display == "Referral to service"
 
 
 def test_references_are_typed_as_the_igs_profiles_name_them_and_say_no_more(
