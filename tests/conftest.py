@@ -44,6 +44,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", kinds, indirect=True)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files holding a slow test run first (order within a file kept): pytest-xdist hands out
+    whole files (``--dist loadfile``) in this order, so the long ones start at once instead of
+    one of them keeping a worker busy at the end while the other has nothing left to do."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     real = _real_or_none()
     where = (

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.backends import Backend
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +19,7 @@ ROW = re.compile(
 )
 
 
+@pytest.mark.slow
 def test_bench_entry_point_writes_a_results_table(
     backend: Backend, real_only: None, tmp_path: Path
 ) -> None:

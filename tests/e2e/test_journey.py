@@ -52,6 +52,7 @@ IW, CM, SUP, ADMIN = (
 )
 
 
+@pytest.mark.slow
 def test_the_journey_from_intake_to_a_completed_referral(
     platform: ProcessPlatform, mailbox: tuple[Mailbox, int]
 ) -> None:

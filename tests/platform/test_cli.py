@@ -89,6 +89,7 @@ def test_migrate_all_and_dlq_list_on_the_embedded_default(data_dir: Path) -> Non
     assert replay.returncode == 1 and "not found: no-such-id" in replay.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_dev_command_brings_up_all_four_services_with_demo_data_showing_every_feature(
     data_dir: Path,
@@ -147,6 +148,7 @@ def _bearer(client: FlaskClient, sub: str, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_token(settings, sub, [role])}"}
 
 
+@pytest.mark.slow
 def test_a_second_dev_instance_has_its_own_data_mail_and_tokens_and_ctrl_c_stops_it(
     tmp_path: Path,
 ) -> None:

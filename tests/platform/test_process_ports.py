@@ -39,6 +39,7 @@ def platform(backend: Backend, data_dir: Path) -> Iterator[ProcessPlatform]:
     running.stop()
 
 
+@pytest.mark.slow
 def test_an_api_whose_port_was_taken_starts_on_a_new_one(platform: ProcessPlatform) -> None:
     taken = platform.ports["intake"]
     impostor = ThreadingHTTPServer(("127.0.0.1", taken), _Impostor)
