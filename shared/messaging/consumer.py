@@ -9,6 +9,7 @@ message and the one-event handlers, so one bad event never rolls back its neighb
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import threading
 import time
@@ -50,6 +51,18 @@ ATTEMPT_HEADER = "x-casehub-attempt"
 DUE_HEADER = "x-casehub-due-at"
 ERROR_HEADER = "x-casehub-error"
 FAILED_AT_HEADER = "x-casehub-failed-at"
+
+
+def letter_id(message: Message, envelope: Any) -> str:
+    """A letter's stable name: its message id, else its event id, else a hash of its body (a
+    letter that is not JSON, or not ours, still has one, the same in every listing). A retried
+    or dead-lettered message is sent on under this name, so ``casehub dlq`` names it so too."""
+    fields = envelope if isinstance(envelope, dict) else {}
+    known = message.properties.get("message_id") or fields.get("id")
+    if known:
+        return str(known)
+    body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 class _RedoOneByOne(Exception):
@@ -386,6 +399,16 @@ class EventConsumer:
     def _attempt(message: Message) -> int:
         return int((message.headers or {}).get(ATTEMPT_HEADER, 0))
 
+    @staticmethod
+    def _envelope_fields(delivery: Delivery) -> Any:
+        """The envelope's fields as far as they can be read (for the letter's name)."""
+        if delivery.event is not None:
+            return {"id": delivery.event.id}
+        try:
+            return json.loads(delivery.message.body)
+        except (ValueError, TypeError):
+            return None
+
     def _retry_or_dead_letter(self, delivery: Delivery) -> OutgoingMessage:
         message = delivery.message
         attempt = self._attempt(message)
@@ -402,7 +425,7 @@ class EventConsumer:
             target = self.topology.dlq_name(self.service)
         return OutgoingMessage(
             key=id(delivery),
-            message_id=message.properties.get("message_id") or str(id(delivery)),
+            message_id=letter_id(message, self._envelope_fields(delivery)),
             exchange=DEFAULT_EXCHANGE,
             routing_key=target,
             body=message.body if isinstance(message.body, bytes) else str(message.body).encode(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,7 +10,13 @@ from typing import Any
 from kombu import Connection
 from kombu.message import Message
 
-from shared.messaging.consumer import ATTEMPT_HEADER, DUE_HEADER, ERROR_HEADER, FAILED_AT_HEADER
+from shared.messaging.consumer import (
+    ATTEMPT_HEADER,
+    DUE_HEADER,
+    ERROR_HEADER,
+    FAILED_AT_HEADER,
+    letter_id,
+)
 from shared.messaging.publisher import OutgoingMessage, make_publisher
 from shared.messaging.topology import DEFAULT_EXCHANGE, Topology
 
@@ -35,17 +40,6 @@ class DeadLetter:
             "failed_at": self.failed_at,
             "error": self.error,
         }
-
-
-def letter_id(message: Message, envelope: Any) -> str:
-    """A letter's stable name: its message id, else its event id, else a hash of its body (a
-    letter that is not JSON, or not ours, still has one, the same in every listing)."""
-    fields = envelope if isinstance(envelope, dict) else {}
-    known = message.properties.get("message_id") or fields.get("id")
-    if known:
-        return str(known)
-    body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
-    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 def _read(message: Message) -> DeadLetter:

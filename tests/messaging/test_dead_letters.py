@@ -76,6 +76,27 @@ def test_a_letter_that_is_not_json_has_the_same_id_in_every_listing(
     assert letter is not None and isinstance(letter.envelope, str)
 
 
+def test_a_letter_the_consumer_parks_keeps_its_envelope_id_or_the_hash_of_its_body(
+    platform: TestPlatform, letters: tuple[Connection, DeadLetterQueue, str]
+) -> None:
+    """Sent without a message id, two letters that are not JSON and one that is not ours are
+    parked by the consumer under names that say which letter each is (they were named by a
+    memory address, which two letters could share)."""
+    connection, dlq, _ = letters
+    queue = platform.topology.queue_name(platform.config.sink_name)
+    _post(connection, queue, NOT_JSON)
+    _post(connection, queue, NOT_JSON + b"2")
+    _post(connection, queue, json.dumps({"id": "not-ours-1", "type": "x"}).encode())
+    platform.start(platform.sink().consumer().run, "consumer")
+    expected = {
+        "sha256:" + hashlib.sha256(NOT_JSON).hexdigest(),
+        "sha256:" + hashlib.sha256(NOT_JSON + b"2").hexdigest(),
+        "not-ours-1",
+    }
+    assert set(_listed_once_arrived(dlq, lambda ids: len(ids) >= 3)) == expected
+    assert dlq.show("not-ours-1") is not None
+
+
 def test_list_show_and_discard_reach_letters_past_the_first_thousand(
     letters: tuple[Connection, DeadLetterQueue, str], real_only: None
 ) -> None:
