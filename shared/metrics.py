@@ -44,7 +44,7 @@ EVENTS_PUBLISHED = Counter(
 )
 EVENTS_CONSUMED = Counter(
     "casehub_events_consumed_total",
-    "Events received, by outcome: handled, duplicate, retried, dead_lettered.",
+    "Events received, by outcome: handled, duplicate, skipped_erased, retried, dead_lettered.",
     ["service", "type", "outcome"],
 )
 EVENTS_PUBLISH_FAILED = Counter(

@@ -80,6 +80,9 @@ class Delivery:
     handler: Handler | None = None
     outcome: str = "pending"  # handled | duplicate | erased | failed
     error: str | None = None
+    #: The type its envelope names when the service handles that type, even if the event itself
+    #: is refused (metrics label a dead-lettered risk flag as one, not as "unknown").
+    claimed_type: str | None = None
 
 
 class EventConsumer:
@@ -125,6 +128,9 @@ class EventConsumer:
                 envelope = json.loads(message.body)
             except (ValueError, TypeError) as error:
                 raise InvalidEvent(f"body is not JSON: {error}") from None
+            named = envelope.get("type") if isinstance(envelope, dict) else None
+            if isinstance(named, str) and named.removeprefix("casehub.") in self.handlers:
+                delivery.claimed_type = named
             attributes = envelope_attributes(envelope)
             event_type = attributes["type"]
             routing_key = event_type.removeprefix("casehub.")
@@ -370,7 +376,8 @@ class EventConsumer:
                 if message.key not in confirmed:
                     raise ConnectionError(f"could not park a failed event: {outcome.failed}")
         for delivery in deliveries:
-            event_type = delivery.event.type if delivery.event else "unknown"
+            event_type = delivery.event.type if delivery.event else delivery.claimed_type
+            event_type = event_type or "unknown"
             label = {
                 "handled": "handled",
                 "duplicate": "duplicate",

@@ -22,7 +22,9 @@ from shared.audit import AuditTrail
 from shared.config import Settings
 from shared.messaging.broker import open_connection
 from shared.messaging.dlq import DeadLetterQueue
+from shared.metrics import EVENTS_CONSUMED
 from shared.service import ServiceRuntime
+from tests.support.notes import NOTE_WRITTEN
 from tests.support.platform import TestPlatform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +97,31 @@ def test_a_letter_the_consumer_parks_keeps_its_envelope_id_or_the_hash_of_its_bo
     }
     assert set(_listed_once_arrived(dlq, lambda ids: len(ids) >= 3)) == expected
     assert dlq.show("not-ours-1") is not None
+
+
+def test_a_refused_event_of_a_type_the_service_handles_is_counted_under_that_type(
+    platform: TestPlatform, letters: tuple[Connection, DeadLetterQueue, str]
+) -> None:
+    """A risk flag whose envelope is refused is dead-lettered at once: counted as a risk flag
+    (the alert CasehubCrisisEventDeadLettered looks for one), not as "unknown"."""
+    connection, dlq, _ = letters
+    sink = platform.config.sink_name
+    counted = EVENTS_CONSUMED.labels(sink, NOTE_WRITTEN, "dead_lettered")
+    before = counted._value.get()
+    envelope = {
+        "specversion": "1.0",
+        "id": "refused-note-1",  # not a UUID: the envelope is refused
+        "type": NOTE_WRITTEN,
+        "source": "/source",
+        "subject": "client/1",
+        "time": "2026-12-01T10:00:00+00:00",
+        "datacontenttype": "application/json",
+        "data": {"text": "no note id"},
+    }
+    _post(connection, platform.topology.queue_name(sink), json.dumps(envelope).encode())
+    platform.start(platform.sink().consumer().run, "consumer")
+    assert _listed_once_arrived(dlq, lambda ids: "refused-note-1" in ids) == ["refused-note-1"]
+    assert counted._value.get() == before + 1
 
 
 def test_list_show_and_discard_reach_letters_past_the_first_thousand(
