@@ -48,15 +48,24 @@ HOUSEKEEPING = (
 )
 
 
+#: How long after a worker starts its periodic tasks first run (at most: a task due more often
+#: runs at its own interval). Not a whole interval: a worker restarted more often than hourly
+#: (deploys, scaling down) would otherwise never run an hourly task such as retention.
+FIRST_RUN_AFTER_SECONDS = 5.0
+
+
 def run_periodic(runtime: ServiceRuntime, task: PeriodicTask, stop: threading.Event) -> None:
     signal = CommitSignal(runtime.database, task.woken_by) if task.woken_by else None
+    first = True
     try:
         while True:
+            wait = min(task.every_seconds, FIRST_RUN_AFTER_SECONDS) if first else task.every_seconds
+            first = False
             if signal is not None and signal.listening:
-                signal.wait(task.every_seconds)
+                signal.wait(wait)
                 if stop.is_set():
                     break
-            elif stop.wait(task.every_seconds):
+            elif stop.wait(wait):
                 break
             try:
                 task.run(runtime)

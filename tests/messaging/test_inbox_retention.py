@@ -4,6 +4,8 @@ never drops below the outbox's, so an outbox republish is still recognised as a 
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,9 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from shared.service import ServiceRuntime
-from shared.worker import HOUSEKEEPING, remove_old_inbox_entries
+from shared.service import PeriodicTask, ServiceRuntime
+from shared.worker import (
+    FIRST_RUN_AFTER_SECONDS,
+    HOUSEKEEPING,
+    remove_old_inbox_entries,
+    run_periodic,
+)
 from tests.support.backends import Backend
+from tests.support.platform import wait_until
 from tests.support.services import RunningServices
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -74,3 +82,22 @@ def test_the_inbox_keeps_at_least_a_day_more_than_the_outbox(services: RunningSe
 
 def test_every_worker_prunes_its_inbox() -> None:
     assert "inbox-expiry" in {task.name for task in HOUSEKEEPING}
+
+
+def test_an_hourly_task_runs_soon_after_a_worker_starts_not_an_hour_later(
+    services: RunningServices,
+) -> None:
+    """A worker restarted more often than hourly (deploys, scaling down) still runs its hourly
+    tasks (retention, inbox expiry): the first run comes seconds after the start."""
+    runs: list[float] = []
+    hourly = PeriodicTask("hourly", 3600, lambda _runtime: runs.append(time.monotonic()))
+    stop = threading.Event()
+    started = time.monotonic()
+    thread = threading.Thread(target=run_periodic, args=(services["planning"], hourly, stop))
+    thread.start()
+    try:
+        assert wait_until(lambda: bool(runs), timeout=FIRST_RUN_AFTER_SECONDS + 10)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert len(runs) == 1 and runs[0] - started < FIRST_RUN_AFTER_SECONDS + 10
