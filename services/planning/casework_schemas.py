@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from services.planning.casework_domain import (
+    NOWHERE,
     AppointmentStatus,
     ContactType,
     TaskPriority,
     TaskStatus,
+    has_somewhere,
 )
 from services.planning.schemas import PlanPage
 from shared.web.fields import Day, Moment
@@ -169,6 +179,12 @@ class AppointmentIn(Schema):
         validate=validate.Length(max=20),
         metadata={"description": "Who takes part besides the client and case manager."},
     )
+
+    @validates_schema
+    def _somewhere(self, data: dict[str, Any], **_: Any) -> None:
+        """A place, a video link or both: a 422 naming ``location`` without either."""
+        if not has_somewhere(data.get("location"), data.get("video_link")):
+            raise ValidationError(NOWHERE, "location")
 
 
 class RescheduleIn(Schema):

@@ -209,7 +209,7 @@ def _appointments(api: PlanningApi, client_id: str, count: int) -> list[dict[str
         response = api.call(
             "POST",
             f"/clients/{client_id}/appointments",
-            json_body={"starts_at": "2026-11-20T10:00:00+00:00"},
+            json_body={"starts_at": "2026-11-20T10:00:00+00:00", "location": "Clinic"},
         )
         assert response.status_code == 201, response.json
         made.append({"appointment_id": response.json["id"]})

@@ -207,7 +207,8 @@ def add_addendum(body: dict[str, Any], contact_id: str) -> Any:
 )
 @appointment_bp.response(201, AppointmentOut)
 def schedule(body: dict[str, Any], client_id: str) -> Any:
-    """Book an appointment with the client (a place or an https video link)."""
+    """Book an appointment with the client: a place, an https video link or both (neither is
+    a 422 naming ``location``)."""
     with _uow() as uow:
         return appointment_out(appointments.schedule(uow, current_principal(), client_id, body))
 
