@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
-from services.web import screens
+from services.web import forms, screens
 from services.web.api.common import (
     CASEWORK,
     EDITORS,
@@ -17,10 +17,12 @@ from services.web.api.common import (
     flash,
     page,
     pages,
+    refused_status,
     roles,
     signed_in,
 )
 from services.web.backend import ApiError, Caller
+from services.web.refusals import Form, refusal
 
 #: An appointment's moves as buttons: the API's ``allowed_transitions`` decides which show.
 APPOINTMENT_MOVES = ("attended", "cancelled", "no_show", "rescheduled")
@@ -33,7 +35,6 @@ def new_appointment(client_id: str) -> Any:
     return "appointment_form.html", {
         "client": caller().get("intake", f"/clients/{client_id}"),
         "form": None,
-        "error": None,
         "now": screens.datetime_field(datetime.now(UTC)),
     }
 
@@ -42,38 +43,42 @@ def new_appointment(client_id: str) -> Any:
 @signed_in(*EDITORS)
 @page
 def schedule_appointment(client_id: str) -> Any:
-    person = caller()
+    """Booked, or the form again with what was typed and why not."""
+    person, form = caller(), request.form
+    body = screens.appointment_body(form)
     try:
-        booked = person.send(
-            "planning",
-            "POST",
-            f"/clients/{client_id}/appointments",
-            screens.appointment_body(request.form),
-        )
+        booked = person.send("planning", "POST", f"/clients/{client_id}/appointments", body)
     except ApiError as error:
-        return (
-            "appointment_form.html",
-            {
-                "client": person.get("intake", f"/clients/{client_id}"),
-                "form": request.form,
-                "error": error.plain_words,
-                "now": screens.datetime_field(datetime.now(UTC)),
-            },
-            422 if error.status < 500 else 503,
-        )
-    flash(f"Appointment booked for {screens.local_time(booked['starts_at'])}.")
-    return redirect(url_for("pages.appointment", appointment_id=booked["id"]))
+        shown, status = refusal(error, forms.APPOINTMENT, form), refused_status(error)
+    else:
+        flash(f"Appointment booked for {screens.local_time(booked['starts_at'])}.")
+        return redirect(url_for("pages.appointment", appointment_id=booked["id"]))
+    return (
+        "appointment_form.html",
+        {
+            "client": person.get("intake", f"/clients/{client_id}"),
+            "form": form,
+            "refusal": shown,
+            "now": screens.datetime_field(datetime.now(UTC)),
+        },
+        status,
+    )
 
 
 @pages.get("/appointments/<appointment_id>")
 @signed_in(*CASEWORK)
 @page
 def appointment(appointment_id: str) -> Any:
-    person = caller()
+    return "appointment.html", appointment_values(caller(), appointment_id)
+
+
+def appointment_values(person: Caller, appointment_id: str, **shown: Any) -> dict[str, Any]:
+    """What the appointment page shows; ``shown`` adds a refused form's refusal."""
     found = person.get("planning", f"/appointments/{appointment_id}")
     client = person.get("intake", f"/clients/{found['client_id']}")
     can_write = bool(roles() & set(EDITORS))
-    return "appointment.html", {
+    now = datetime.now(UTC)
+    return {
         "appointment": found,
         "client": client,
         "moves": [m for m in APPOINTMENT_MOVES if m in found["allowed_transitions"]]
@@ -81,20 +86,27 @@ def appointment(appointment_id: str) -> Any:
         else [],
         "modes": screens.CONTACT_MODES,
         "dap": screens.DAP_SECTIONS,
-        "now": screens.datetime_field(datetime.now(UTC)),
+        "now": screens.datetime_field(now),
+        "refusal": None,
+        **shown,
     }
 
 
-def _appointment_move(appointment_id: str, move: Callable[[Caller], Any]) -> Any:
+def _appointment_move(appointment_id: str, form: Form, move: Callable[[Caller], Any]) -> Any:
+    """Do the move, or show the appointment again with the refusal beside the form's fields
+    and everything typed in them kept."""
+    person = caller()
     try:
-        return move(caller())
+        return move(person)
     except ApiError as error:
-        flash(error.plain_words, "error")
-        return redirect(url_for("pages.appointment", appointment_id=appointment_id))
+        shown = refusal(error, form, request.form)
+        values = appointment_values(person, appointment_id, refusal=shown)
+        return "appointment.html", values, refused_status(error)
 
 
 @pages.post("/appointments/<appointment_id>/attend")
 @signed_in(*EDITORS)
+@page
 def attend_appointment(appointment_id: str) -> Any:
     """Attended: planning records the contact in the same step; the person lands on it."""
     body: dict[str, Any] = {
@@ -109,15 +121,17 @@ def attend_appointment(appointment_id: str) -> Any:
         flash("Appointment attended: its contact is recorded below.")
         return redirect(url_for("pages.contact", contact_id=done["contact"]["id"]))
 
-    return _appointment_move(appointment_id, move)
+    return _appointment_move(appointment_id, forms.ATTEND, move)
 
 
 @pages.post("/appointments/<appointment_id>/outcome")
 @signed_in(*EDITORS)
+@page
 def appointment_outcome(appointment_id: str) -> Any:
     """Cancelled, or a no-show (planning then puts a follow-up task on the worklist)."""
     status = request.form.get("status", "")
     body = {"status": status, "reason": request.form.get("reason", "").strip() or None}
+    form = forms.outcome_form("no_show" if status == "no_show" else "cancelled")
 
     def move(person: Caller) -> Any:
         person.send("planning", "POST", f"/appointments/{appointment_id}/outcome", body)
@@ -128,11 +142,12 @@ def appointment_outcome(appointment_id: str) -> Any:
         )
         return redirect(url_for("pages.appointment", appointment_id=appointment_id))
 
-    return _appointment_move(appointment_id, move)
+    return _appointment_move(appointment_id, form, move)
 
 
 @pages.post("/appointments/<appointment_id>/reschedule")
 @signed_in(*EDITORS)
+@page
 def reschedule_appointment(appointment_id: str) -> Any:
     body = {
         "starts_at": screens.agency_moment(request.form.get("starts_at")),
@@ -144,4 +159,4 @@ def reschedule_appointment(appointment_id: str) -> Any:
         flash(f"Rescheduled to {screens.local_time(moved['starts_at'])}.")
         return redirect(url_for("pages.appointment", appointment_id=moved["id"]))
 
-    return _appointment_move(appointment_id, move)
+    return _appointment_move(appointment_id, forms.RESCHEDULE, move)
