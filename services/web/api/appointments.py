@@ -22,10 +22,14 @@ from services.web.api.common import (
     signed_in,
 )
 from services.web.backend import ApiError, Caller
-from services.web.refusals import Form, refusal
+from services.web.refusals import Form, refusal, refused
 
 #: An appointment's moves as buttons: the API's ``allowed_transitions`` decides which show.
 APPOINTMENT_MOVES = ("attended", "cancelled", "no_show", "rescheduled")
+#: Whether it was attended or missed is known once the appointment has begun.
+AFTER_START = ("attended", "no_show")
+NOWHERE = "Enter a place or a video link (or both): an appointment happens somewhere."
+NOT_YET = "The appointment has not started yet: record a no-show once its time has passed."
 
 
 @pages.get("/clients/<client_id>/appointments/new")
@@ -43,16 +47,21 @@ def new_appointment(client_id: str) -> Any:
 @signed_in(*EDITORS)
 @page
 def schedule_appointment(client_id: str) -> Any:
-    """Booked, or the form again with what was typed and why not."""
+    """Booked, or the form again with what was typed and why not: an appointment happens
+    somewhere, so one with neither a place nor a video link is refused before planning is asked
+    (planning refuses it too)."""
     person, form = caller(), request.form
     body = screens.appointment_body(form)
-    try:
-        booked = person.send("planning", "POST", f"/clients/{client_id}/appointments", body)
-    except ApiError as error:
-        shown, status = refusal(error, forms.APPOINTMENT, form), refused_status(error)
+    if not (body.get("location") or body.get("video_link")):
+        shown, status = refused(forms.APPOINTMENT, form, location=NOWHERE), 422
     else:
-        flash(f"Appointment booked for {screens.local_time(booked['starts_at'])}.")
-        return redirect(url_for("pages.appointment", appointment_id=booked["id"]))
+        try:
+            booked = person.send("planning", "POST", f"/clients/{client_id}/appointments", body)
+        except ApiError as error:
+            shown, status = refusal(error, forms.APPOINTMENT, form), refused_status(error)
+        else:
+            flash(f"Appointment booked for {screens.local_time(booked['starts_at'])}.")
+            return redirect(url_for("pages.appointment", appointment_id=booked["id"]))
     return (
         "appointment_form.html",
         {
@@ -81,15 +90,30 @@ def appointment_values(person: Caller, appointment_id: str, **shown: Any) -> dic
     return {
         "appointment": found,
         "client": client,
-        "moves": [m for m in APPOINTMENT_MOVES if m in found["allowed_transitions"]]
-        if can_write
-        else [],
+        "moves": offered_moves(found, now) if can_write else [],
         "modes": screens.CONTACT_MODES,
         "dap": screens.DAP_SECTIONS,
         "now": screens.datetime_field(now),
         "refusal": None,
         **shown,
     }
+
+
+def started(found: dict[str, Any], now: datetime) -> bool:
+    """The appointment's start has passed (an unreadable start counts as not yet)."""
+    start = screens.parse_moment(found.get("starts_at"))
+    return start is not None and start.tzinfo is not None and start <= now
+
+
+def offered_moves(found: dict[str, Any], now: datetime) -> list[str]:
+    """The moves planning allows, in the page's order; whether it was attended or missed is
+    only known once it has begun, so those two wait for its start."""
+    allowed = found.get("allowed_transitions") or []
+    return [
+        move
+        for move in APPOINTMENT_MOVES
+        if move in allowed and (move not in AFTER_START or started(found, now))
+    ]
 
 
 def _appointment_move(appointment_id: str, form: Form, move: Callable[[Caller], Any]) -> Any:
@@ -128,12 +152,17 @@ def attend_appointment(appointment_id: str) -> Any:
 @signed_in(*EDITORS)
 @page
 def appointment_outcome(appointment_id: str) -> Any:
-    """Cancelled, or a no-show (planning then puts a follow-up task on the worklist)."""
+    """Cancelled, or a no-show (planning then puts a follow-up task on the worklist). A no-show
+    is only known once the appointment has begun: one posted before is refused here."""
     status = request.form.get("status", "")
     body = {"status": status, "reason": request.form.get("reason", "").strip() or None}
     form = forms.outcome_form("no_show" if status == "no_show" else "cancelled")
 
     def move(person: Caller) -> Any:
+        if status == "no_show":
+            found = person.get("planning", f"/appointments/{appointment_id}")
+            if not started(found, datetime.now(UTC)):
+                raise ApiError(409, NOT_YET)
         person.send("planning", "POST", f"/appointments/{appointment_id}/outcome", body)
         flash(
             "Recorded as a no-show: a follow-up task is on your worklist."
