@@ -341,6 +341,14 @@ class DischargeSummaryOut(Schema):
     discharged_at = fields.DateTime(allow_none=True)
     written_by = fields.String(allow_none=True)
     updated_at = fields.DateTime()
+    readable_until = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "When the caller's hand-over access to the discharged episode ends "
+            "(PLANNING_CONTINUITY_DAYS after the discharge); null for whoever carries the "
+            "client now, and for an admin."
+        },
+    )
 
 
 class ClientCaseworkOut(Schema):

@@ -405,11 +405,12 @@ def team_worklist(args: dict[str, Any], team_id: str) -> Any:
 # --- discharge ----------------------------------------------------------------------------------
 
 
-def _summary_out(found: Any) -> dict[str, Any]:
-    summary, goals, scores = found
+def _summary_out(found: discharge.SummaryRead) -> dict[str, Any]:
+    scores = found.scores
     return {
-        **_columns(summary),
-        "goals_achieved": goals,
+        **_columns(found.summary),
+        "goals_achieved": found.goals_achieved,
+        "readable_until": found.readable_until,
         "phq9": {
             "start": getattr(scores, "phq9_start", None),
             "end": getattr(scores, "phq9_end", None),
