@@ -13,6 +13,7 @@ from services.web import forms, screens
 from services.web.api.common import (
     CASEWORK,
     EDITORS,
+    attempt,
     caller,
     flash,
     page,
@@ -21,6 +22,7 @@ from services.web.api.common import (
     roles,
     signed_in,
 )
+from services.web.api.discharged import client_or_reference
 from services.web.backend import ApiError, Caller
 from services.web.refusals import Form, refusal, refused
 
@@ -84,8 +86,12 @@ def appointment(appointment_id: str) -> Any:
 def appointment_values(person: Caller, appointment_id: str, **shown: Any) -> dict[str, Any]:
     """What the appointment page shows; ``shown`` adds a refused form's refusal."""
     found = person.get("planning", f"/appointments/{appointment_id}")
-    client = person.get("intake", f"/clients/{found['client_id']}")
-    can_write = bool(roles() & set(EDITORS))
+    client, open_record = client_or_reference(
+        attempt(lambda: person.get("intake", f"/clients/{found['client_id']}")),
+        found["client_id"],
+        found["client_reference"],
+    )
+    can_write = open_record and bool(roles() & set(EDITORS))
     now = datetime.now(UTC)
     return {
         "appointment": found,

@@ -12,6 +12,7 @@ from flask import redirect, request, url_for
 from services.web import assessment_form, forms, screens
 from services.web.api.common import (
     CASEWORK,
+    EDITORS,
     STAFF,
     attempt,
     caller,
@@ -25,6 +26,7 @@ from services.web.api.common import (
     signed_in,
     value_or,
 )
+from services.web.api.discharged import discharge_facts, former_record
 from services.web.backend import ApiError, Caller
 from services.web.refusals import Field, Form, Refusal, refusal, refused
 from shared.clock import agency_today
@@ -40,7 +42,15 @@ REMINDER_CHANNELS: tuple[tuple[str, str], ...] = (
 @signed_in(*STAFF)
 @page
 def client_record(client_id: str) -> Any:
-    return "client.html", record_values(caller(), client_id)
+    """The record; to a case manager or supervisor intake no longer shows it (the client was
+    discharged), what they still read for the hand-over period, or a page saying why not."""
+    person = caller()
+    try:
+        return "client.html", record_values(person, client_id)
+    except ApiError as error:
+        if error.status == 404 and roles() & set(EDITORS):
+            return former_record(person, client_id)
+        raise
 
 
 def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any]:
@@ -65,7 +75,7 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
         value_or(_whole_list(person, client_id, record, name), [])
         for name in ("assessments", "risk_flags", "consents")
     )
-    plans, contacts, appointments = _casework(person, client_id, results.get("casework"))
+    plans, contacts, appointments, handover = _casework(person, client_id, results.get("casework"))
     referrals = value_or(results.get("referrals"), [])
     points = screens.score_history(assessments)
     open_flags = [flag for flag in flags if flag["status"] == "open"]
@@ -88,6 +98,9 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
         "contacts": contacts,
         "appointments": appointments,
         "timeline": screens.timeline(assessments=assessments, plans=plans, referrals=referrals),
+        "discharge": discharge_facts(client),
+        # the discharged episode still read in planning: its summary can be opened
+        "handover": handover or "admin" in roles(),
         "managers": value_or(results.get("managers"), []),
         "categories": screens.CONSENT_CATEGORIES,
         "today": agency_today(),
@@ -108,13 +121,13 @@ def _whole_list(
     return attempt(lambda: person.rest(service, path, record[name]))
 
 
-def _casework(person: Caller, client_id: str, found: Any) -> tuple[list[Any], ...]:
+def _casework(person: Caller, client_id: str, found: Any) -> tuple[Any, ...]:
     """Plans, contacts and appointments from planning's casework answer (empty when it refused,
-    or a list the caller may not read)."""
+    or a list the caller may not read), and whether the caller reads the episodes' casework."""
     if found is None or isinstance(found, ApiError):
         if found is not None:
             note_outage(found)
-        return [], [], []
+        return [], [], [], False
     plans = value_or(
         attempt(lambda: person.rest("planning", "/plans", found["plans"], client_id=client_id)),
         [],
@@ -125,7 +138,7 @@ def _casework(person: Caller, client_id: str, found: Any) -> tuple[list[Any], ..
         else value_or(_whole_list(person, client_id, found, name, "planning"), [])
         for name in ("contacts", "appointments")
     )
-    return (plans, *lists)
+    return (plans, *lists, found["contacts"] is not None)
 
 
 def _then_back_to_record(client_id: str, section: str, action: Callable[[], str]) -> Any:

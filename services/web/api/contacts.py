@@ -22,6 +22,7 @@ from services.web.api.common import (
     signed_in,
     value_or,
 )
+from services.web.api.discharged import client_or_reference
 from services.web.backend import ApiError, Caller
 from services.web.refusals import Form, refusal
 
@@ -97,15 +98,16 @@ def contact_values(person: Caller, contact_id: str, **shown: Any) -> dict[str, A
         client=lambda: person.get("intake", f"/clients/{found['client_id']}"),
         plan=lambda: _active_plan(person, found["client_id"]),
     )
-    if isinstance(results["client"], ApiError):
-        raise results["client"]
+    client, open_record = client_or_reference(
+        results["client"], found["client_id"], found["client_reference"]
+    )
     goals = screens.goal_names(value_or(results["plan"]))
     return {
         "contact": found,
-        "client": results["client"],
+        "client": client,
         "goals_worked_on": [goals.get(goal_id, goal_id) for goal_id in found["goal_ids"] or []],
         "dap": screens.DAP_SECTIONS,
-        "can_write": bool(roles() & set(EDITORS)),
+        "can_write": open_record and bool(roles() & set(EDITORS)),
         "refusal": None,
         **shown,
     }
