@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
-from services.web import forms, screens
+from services.web import forms, labels, screens
 from services.web.api.common import (
     CASEWORK,
     EDITORS,
@@ -86,13 +86,16 @@ def plan_values(person: Caller, plan_id: str, **shown: Any) -> dict[str, Any]:
     fetched = person.backend.gather(calls) if calls else {}
     notes = {goal["id"]: value_or(fetched[f"notes-{goal['id']}"], []) for goal in goals}
     rows = suggestion_rows(suggested, value_or(fetched.get("assessments"), []))
+    versions = value_or(results["versions"], [])
     return {
         "plan": current,
         "goals": goals,
         "safety_plan": current["working_version"]["content"].get("safety_plan") or {},
         "sections": screens.SAFETY_PLAN_SECTIONS,
-        "versions": value_or(results["versions"], []),
+        "versions": versions,
         "comparison": comparison,
+        "changes": labels.comparison_lines(comparison, versions) if comparison else None,
+        "compared": (older, newer),
         "notes": notes,
         "domains": screens.LIFE_DOMAINS,
         "responsible": screens.RESPONSIBLE,
