@@ -197,6 +197,26 @@ def resolve_form(flag_id: str) -> Form:
     return _form(f"resolve-{flag_id}", _f("note", f"resolve-{flag_id}", "the resolution note"))
 
 
+def referral_form(service_id: str) -> Form:
+    """A draft referral to one service of the directory (each row has its own form)."""
+    return _form(
+        f"referral-{service_id}",
+        _f("packet", f"summary-{service_id}", "what is shared", name="assessment_summary"),
+        _f(
+            "packet.assessment_summary",
+            f"summary-{service_id}",
+            "the assessment summary",
+            name="assessment_summary",
+        ),
+        _f(
+            "packet.contact_details",
+            f"contact-{service_id}",
+            "the contact details",
+            name="contact_details",
+        ),
+    )
+
+
 # --- an appointment and a contact ---------------------------------------------------------------
 
 RESCHEDULE = _form(

@@ -186,6 +186,7 @@ LABELS = {
     "service_id": "the service",
     "case_manager_id": "the case manager",
     "reason_code": "the reason",
+    "domain": "the need",
 }
 
 _RANGE_BOTH = re.compile(

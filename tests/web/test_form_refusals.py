@@ -9,7 +9,7 @@ import html
 import re
 
 from tests.support.platform import wait_until
-from tests.web.conftest import CASE_MANAGER, PARTNER_ORG, WebPlatform
+from tests.web.conftest import CASE_MANAGER, PARTNER_ORG, PARTNER_SERVICE, WebPlatform
 from tests.web.test_casework import assigned_client
 from tests.web.test_plan_review import _assess
 
@@ -129,3 +129,25 @@ def test_a_refused_goal_and_approval_keep_what_was_typed(web_platform: WebPlatfo
     assert '<option value="electronic" selected>' in page and 'value="By e-mail"' in page
     assert 'name="client_agreed" value="yes" required checked' in page
     assert "Plan approved" not in manager.text(plan_path)
+
+
+def test_a_refused_draft_referral_keeps_what_was_typed(web_platform: WebPlatform) -> None:
+    web_platform.seed_team_and_directory()
+    client_id = assigned_client(web_platform)
+    manager = web_platform.person(CASE_MANAGER)
+    manager.text(f"/clients/{client_id}/referrals/new?domain=housing")
+    refused = manager.post(
+        "/referrals",
+        {
+            "client_id": client_id,
+            "service_id": PARTNER_SERVICE,
+            "domain": "everything",
+            "assessment_summary": "Unmet need: housing since the summer",
+            "contact_details": "+44 7700 900123",
+        },
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "<li>Choose the need from the list.</li>" in page  # about the form: summary alone
+    assert 'value="Unmet need: housing since the summer"' in page
+    assert 'value="+44 7700 900123"' in page
