@@ -12,8 +12,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.datastructures import MultiDict
-
 if TYPE_CHECKING:
     from services.web.backend import ApiError
 
@@ -56,6 +54,19 @@ class Form:
         return None
 
 
+class _NothingTyped:
+    """A form with nothing typed in it, read as a posted one is (``get``, ``getlist``)."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return default
+
+    def getlist(self, key: str) -> list[str]:
+        return []
+
+
+NOTHING_TYPED = _NothingTyped()
+
+
 @dataclass
 class Refusal:
     """What a refused form shows again: ``errors`` by input name, ``general`` messages (each with
@@ -65,7 +76,7 @@ class Refusal:
     errors: dict[str, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
     general: list[tuple[str, str | None]] = field(default_factory=list)
-    typed: Any = field(default_factory=MultiDict)
+    typed: Any = field(default_factory=lambda: NOTHING_TYPED)
 
     def of(self, key: str) -> Refusal | None:
         """This refusal if it is the form ``key``'s (a page may hold several forms)."""
@@ -101,7 +112,7 @@ class Refusal:
 
 def refusal(error: ApiError, form: Form, typed: Any = None) -> Refusal:
     """The API's refusal of ``form`` as the page shows it again, with what was ``typed``."""
-    shown = Refusal(form.key, typed=typed if typed is not None else MultiDict())
+    shown = Refusal(form.key, typed=typed if typed is not None else NOTHING_TYPED)
     found = problem_fields(error.body) if error.status == 422 else []
     if not found:
         shown.general.append((error.plain_words, None))

@@ -282,7 +282,7 @@ def _casework(api: PlanningApi, client_id: str, *, signed: bool = False) -> dict
         (
             "appointment_id",
             f"/clients/{client_id}/appointments",
-            {"starts_at": "2026-11-20T10:00:00+00:00"},
+            {"starts_at": "2026-11-20T10:00:00+00:00", "location": "Clinic"},
         ),
         ("task_id", "/tasks", {"title": "Call back", "due_on": "2026-12-01"}),
     ):
