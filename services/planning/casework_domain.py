@@ -119,6 +119,16 @@ def move_appointment(current: str, requested: str) -> AppointmentStatus:
     return target
 
 
+#: Why an appointment with neither a place nor a video link is refused (the client would not know
+#: where to go, and a reminder could not say whether it is a visit or a call).
+NOWHERE = "an appointment needs a place or a video link (or both)"
+
+
+def has_somewhere(location: str | None, video_link: str | None) -> bool:
+    """A place or a link that is more than blank space."""
+    return bool((location or "").strip() or (video_link or "").strip())
+
+
 class TaskStatus(StrEnum):
     OPEN = "open"
     DONE = "done"

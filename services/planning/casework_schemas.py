@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from services.planning.casework_domain import (
+    NOWHERE,
     AppointmentStatus,
     ContactType,
     TaskPriority,
     TaskStatus,
+    has_somewhere,
 )
 from services.planning.schemas import PlanPage
 from shared.web.fields import Day, Moment
@@ -170,6 +180,12 @@ class AppointmentIn(Schema):
         metadata={"description": "Who takes part besides the client and case manager."},
     )
 
+    @validates_schema
+    def _somewhere(self, data: dict[str, Any], **_: Any) -> None:
+        """A place, a video link or both: a 422 naming ``location`` without either."""
+        if not has_somewhere(data.get("location"), data.get("video_link")):
+            raise ValidationError(NOWHERE, "location")
+
 
 class RescheduleIn(Schema):
     starts_at = Moment(required=True)
@@ -325,6 +341,14 @@ class DischargeSummaryOut(Schema):
     discharged_at = fields.DateTime(allow_none=True)
     written_by = fields.String(allow_none=True)
     updated_at = fields.DateTime()
+    readable_until = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "When the caller's hand-over access to the discharged episode ends "
+            "(PLANNING_CONTINUITY_DAYS after the discharge); null for whoever carries the "
+            "client now, and for an admin."
+        },
+    )
 
 
 class ClientCaseworkOut(Schema):

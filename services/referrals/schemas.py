@@ -27,6 +27,18 @@ class OrganizationOut(OrganizationIn):
     id = fields.String()
 
 
+class OrganizationListed(Schema):
+    """An organisation as the directory lists it to staff: how to name it, not whom to call."""
+
+    id = fields.String()
+    name = fields.String()
+    website = fields.String(allow_none=True)
+
+
+class OrganizationPage(CursorPage):
+    items = fields.List(fields.Nested(OrganizationListed))
+
+
 class ServiceIn(Schema):
     organization_id = fields.String(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))

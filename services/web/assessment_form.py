@@ -59,14 +59,24 @@ def _yes(form: Mapping[str, str], name: str) -> bool | None:
 
 
 def assessment_gaps(form: Mapping[str, str]) -> list[str]:
-    """The questions left unanswered of a scale the form started: a PHQ-9 with item 9 answered
-    and another left blank must not be saved as no PHQ-9 at all (and no risk), nor a C-SSRS
-    question the screener asks be taken for a "no". A scale left wholly blank was not given."""
-    gaps: list[str] = []
+    """The questions left unanswered, in words ("PHQ-9 item 3")."""
+    return [words for _, words in unanswered(form)]
+
+
+def unanswered(form: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The questions left unanswered of a scale the form started, each as (its input's name,
+    its words): a PHQ-9 with item 9 answered and another left blank must not be saved as no
+    PHQ-9 at all (and no risk), nor a C-SSRS question the screener asks be taken for a "no". A
+    scale left wholly blank was not given."""
+    gaps: list[tuple[str, str]] = []
     for instrument, name, count in (("phq9", "PHQ-9", len(PHQ9_ITEMS)), ("gad7", "GAD-7", 7)):
         answered = [form.get(f"{instrument}_{index}", "").isdigit() for index in range(count)]
         if any(answered) and not all(answered):
-            gaps += [f"{name} item {n + 1}" for n, done in enumerate(answered) if not done]
+            gaps += [
+                (f"{instrument}_{n}", f"{name} item {n + 1}")
+                for n, done in enumerate(answered)
+                if not done
+            ]
     asked = ["wish_to_be_dead", "suicidal_thoughts", "behaviour_ever"]
     if any(_yes(form, f"cssrs_{key}") is not None for key, _ in CSSRS_QUESTIONS) or _yes(
         form, "cssrs_behaviour_past_3_months"
@@ -75,7 +85,7 @@ def assessment_gaps(form: Mapping[str, str]) -> list[str]:
             asked += CSSRS_AFTER_Q2
         numbers = {key: n + 1 for n, (key, _) in enumerate(CSSRS_QUESTIONS)}
         gaps += [
-            f"C-SSRS question {numbers[key]}"
+            (f"cssrs_{key}", f"C-SSRS question {numbers[key]}")
             for key, _ in CSSRS_QUESTIONS
             if key in asked and _yes(form, f"cssrs_{key}") is None
         ]
@@ -83,7 +93,9 @@ def assessment_gaps(form: Mapping[str, str]) -> list[str]:
             _yes(form, "cssrs_behaviour_ever")
             and _yes(form, "cssrs_behaviour_past_3_months") is None
         ):
-            gaps.append("C-SSRS question 6, in the past 3 months")
+            gaps.append(
+                ("cssrs_behaviour_past_3_months", "C-SSRS question 6, in the past 3 months")
+            )
     return gaps
 
 

@@ -22,6 +22,8 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import MaxRetryError
 from urllib3.util import parse_url
 
+from services.web.refusals import plain_problem
+
 #: Threads for the pages' API calls, shared by the requests of one web worker: a page makes
 #: its calls at once (the record four, the team page four), and a gunicorn worker serves four
 #: requests at a time. With fewer, a page's last calls wait for its first to finish (8 made the
@@ -45,9 +47,13 @@ class ApiError(Exception):
 
     @property
     def plain_words(self) -> str:
-        """What to tell the person: the API's own detail, or what to do about an outage."""
+        """What to tell the person: the API's own detail, or what to do about an outage. A
+        validation refusal's detail repeats its ``errors`` in the API's terms ("Invalid input:
+        starts_at (json): Not a valid datetime."): those are said in plain words instead, once."""
         if self.status in (502, 503, 504) or self.status == 0:
             return f"{self.detail} The service is unavailable right now: please retry in a moment."
+        if self.status == 422:
+            return plain_problem(self.body) or self.detail
         return self.detail
 
 
@@ -174,18 +180,7 @@ def _error_from(reply: Reply) -> ApiError:
     if not isinstance(body, dict):
         body = {}
     detail = str(body.get("detail") or body.get("title") or reply.reason)
-    errors = body.get("errors")
-    if isinstance(errors, dict) and errors:
-        detail += " " + "; ".join(f"{field}: {_flat(message)}" for field, message in errors.items())
     return ApiError(reply.status, detail, body=body)
-
-
-def _flat(message: Any) -> str:
-    if isinstance(message, list):
-        return ", ".join(_flat(part) for part in message)
-    if isinstance(message, dict):
-        return "; ".join(f"{key}: {_flat(value)}" for key, value in message.items())
-    return str(message)
 
 
 def _query_value(value: Any) -> str:

@@ -21,6 +21,11 @@ class Bar:
     fraction: float | None
 
 
+def _first(pair: tuple[str, Any]) -> str:
+    """Sort by the label alone (two partners may share a name; their figures do not compare)."""
+    return pair[0]
+
+
 def default_period(today: date) -> tuple[date, date]:
     return today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), today
 
@@ -63,28 +68,42 @@ def count_bars(counts: Iterable[tuple[str, Any]]) -> list[Bar]:
     ]
 
 
-def caseload_bars(rows: Iterable[Mapping[str, Any]]) -> list[Bar]:
-    """Each case manager's latest caseload in the period against their cap (over it: full bar)."""
+def caseload_bars(
+    rows: Iterable[Mapping[str, Any]], names: Mapping[str, str] | None = None
+) -> list[Bar]:
+    """Each case manager's latest caseload in the period against their cap (over it: full bar),
+    named by ``names`` (their display names by id), in the order of those names."""
     latest: dict[str, Mapping[str, Any]] = {}
     for row in rows:
         known = latest.get(row["case_manager_id"])
         if known is None or str(row["on"]) >= str(known["on"]):
             latest[row["case_manager_id"]] = row
     bars = []
-    for manager, row in sorted(latest.items()):
+    named = names or {}
+    rows_named = sorted(((named.get(m, m), row) for m, row in latest.items()), key=_first)
+    for name, row in rows_named:
         cap = row.get("cap")
         clients = int(row.get("clients") or 0)
         if cap:
-            bars.append(Bar(manager, f"{clients} of {cap}", min(clients / cap, 1.0)))
+            bars.append(Bar(name, f"{clients} of {cap}", min(clients / cap, 1.0)))
         else:
-            bars.append(Bar(manager, f"{clients} (no cap)", None))
+            bars.append(Bar(name, f"{clients} (no cap)", None))
     return bars
 
 
-def referral_bars(by_partner: Mapping[str, Mapping[str, Any]]) -> list[Bar]:
-    """Referrals sent to each partner, against the partner with the most."""
+def referral_bars(
+    by_partner: Mapping[str, Mapping[str, Any]], names: Mapping[str, str] | None = None
+) -> list[Bar]:
+    """Referrals sent to each partner (named by ``names``, by id), against the one with most."""
+    named = names or {}
     return count_bars(
-        (partner, figures.get("sent")) for partner, figures in sorted(by_partner.items())
+        sorted(
+            (
+                (named.get(partner, partner), figures.get("sent"))
+                for partner, figures in by_partner.items()
+            ),
+            key=_first,
+        )
     )
 
 

@@ -209,7 +209,7 @@ def _appointments(api: PlanningApi, client_id: str, count: int) -> list[dict[str
         response = api.call(
             "POST",
             f"/clients/{client_id}/appointments",
-            json_body={"starts_at": "2026-11-20T10:00:00+00:00"},
+            json_body={"starts_at": "2026-11-20T10:00:00+00:00", "location": "Clinic"},
         )
         assert response.status_code == 201, response.json
         made.append({"appointment_id": response.json["id"]})
@@ -282,7 +282,7 @@ def _casework(api: PlanningApi, client_id: str, *, signed: bool = False) -> dict
         (
             "appointment_id",
             f"/clients/{client_id}/appointments",
-            {"starts_at": "2026-11-20T10:00:00+00:00"},
+            {"starts_at": "2026-11-20T10:00:00+00:00", "location": "Clinic"},
         ),
         ("task_id", "/tasks", {"title": "Call back", "due_on": "2026-12-01"}),
     ):

@@ -112,7 +112,10 @@ def test_reminders_reach_the_case_manager_and_only_a_consenting_client(
         response = planning_http.post(
             f"/clients/{client['id']}/appointments",
             headers=case_manager,
-            json={"starts_at": (starts + timedelta(days=days)).isoformat()},
+            json={
+                "starts_at": (starts + timedelta(days=days)).isoformat(),
+                "location": "Riverside clinic",
+            },
         )
         assert response.status_code == 201, response.json
         booked.append(response.json["id"])

@@ -116,6 +116,33 @@ def test_a_rescheduled_appointment_points_to_its_replacement(planning: PlanningA
     assert len(planning.events("appointment.scheduled.v1")) == 2
 
 
+def test_an_appointment_needs_a_place_or_a_video_link(planning: PlanningApi) -> None:
+    """Neither is a 422 naming ``location`` in the problem format, booked or moved alike."""
+    ids = assigned_client(planning)
+    nowhere = {"json": {"location": ["an appointment needs a place or a video link (or both)"]}}
+    for where in ({"location": None}, {"location": None, "video_link": None}, {"location": " "}):
+        refused = planning.call(
+            "POST",
+            f"/clients/{ids['client_id']}/appointments",
+            json_body={"starts_at": (NOON + timedelta(days=1)).isoformat(), **where},
+        )
+        assert refused.status_code == 422, refused.json
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert refused.json["errors"] == nowhere
+    online = book(
+        planning, ids["client_id"], location=None, video_link="https://meet.example.org/7"
+    )
+    assert online["location"] is None
+    moved = planning.call(
+        "POST",
+        f"/appointments/{online['id']}/reschedule",
+        json_body={"starts_at": (NOON + timedelta(days=2)).isoformat(), "video_link": None},
+    )
+    assert moved.status_code == 422 and moved.json["errors"] == nowhere
+    assert planning.call("GET", f"/appointments/{online['id']}").json["status"] == "scheduled"
+    assert len(planning.events("appointment.scheduled.v1")) == 1
+
+
 def test_my_appointments_list_the_coming_two_weeks(planning: PlanningApi) -> None:
     ids = assigned_client(planning)
     book(planning, ids["client_id"])

@@ -132,12 +132,24 @@ def test_the_former_case_manager_reads_the_closed_record_for_the_continuity_peri
         "POST", f"/clients/{ids['client_id']}/contacts", json_body=contact_body()
     )
     assert contact.status_code == 201
-    discharge(planning, ids, datetime.now(UTC))
+    carried = planning.call("GET", f"/clients/{ids['client_id']}/discharge-summary")
+    assert carried.json["readable_until"] is None  # carried now: no hand-over period
+    discharged_at = datetime.now(UTC)
+    discharge(planning, ids, discharged_at)
     plan = planning.call("GET", f"/plans/{ids['plan_id']}")
     assert plan.status_code == 200 and plan.json["status"] == "closed"
     assert planning.call("GET", f"/clients/{ids['client_id']}/contacts").status_code == 200
     drafted = planning.call("GET", f"/clients/{ids['client_id']}/discharge-summary")
     assert drafted.status_code == 200 and drafted.json["reason"] == "goals_met"
+    # the former case manager is told until when (the web app says so on the closed record)
+    until = datetime.fromisoformat(drafted.json["readable_until"])
+    assert abs(
+        until.replace(tzinfo=until.tzinfo or UTC) - (discharged_at + timedelta(days=30))
+    ) < timedelta(seconds=1)
+    admin = planning.call(
+        "GET", f"/clients/{ids['client_id']}/discharge-summary", as_=("admin-1", "admin")
+    )
+    assert admin.json["readable_until"] is None
     completed = planning.call(
         "PUT", f"/clients/{ids['client_id']}/discharge-summary", json_body=SUMMARY
     )

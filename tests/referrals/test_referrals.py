@@ -499,3 +499,24 @@ def test_a_list_of_referrals_shows_each_as_read_alone_in_as_many_statements_for_
     referrals.referral(client_id, "cbt")
     four, with_four = listed()
     assert len(four) == 4 and with_four == with_two
+
+
+def test_staff_read_the_partner_organisations_names(referrals: ReferralsApi) -> None:
+    """Screens name a partner (a report's referrals chart), not its id; a partner lists none."""
+    admin = ("admin-1", "admin")
+    named = referrals.call(
+        "PUT",
+        f"/organizations/{HOUSING}",
+        as_=admin,
+        json_body={"name": "Housing First", "contacts": [{"name": "Jo", "phone": "555-0101"}]},
+    )
+    assert named.status_code == 200, named.json
+    referrals.call("PUT", f"/organizations/{THERAPY}", as_=admin, json_body={"name": "Therapy"})
+    first = referrals.call("GET", "/organizations", query={"limit": 1})
+    assert first.status_code == 200, first.json
+    assert first.json["items"] == [{"id": HOUSING, "name": "Housing First", "website": None}]
+    rest = referrals.call("GET", "/organizations", query={"cursor": first.json["next_cursor"]})
+    assert [o["name"] for o in rest.json["items"]] == ["Therapy"]
+    assert "contacts" not in str(first.json)  # whom to call is not the list's to say
+    partner = referrals.call("GET", "/organizations", as_=("p-1", "partner"))
+    assert partner.status_code == 403

@@ -342,7 +342,7 @@ def _seed_casework(api: PlanningApi, client: str) -> dict[str, str]:
         cm,
         "POST",
         f"/clients/{client}/appointments",
-        {"starts_at": "2027-01-05T10:00:00+00:00"},
+        {"starts_at": "2027-01-05T10:00:00+00:00", "location": "Clinic"},
     )
     task = _call(api, cm, "POST", "/tasks", {"title": "Call back", "due_on": "2026-12-01"})
     return {

@@ -135,6 +135,7 @@ POLICY: dict[str, dict[str, set[str]]] = {
     },
     "referrals": {
         "PUT /organizations/{organization_id}": {ADMIN},
+        "GET /organizations": READERS,
         "PUT /services/{service_id}": {ADMIN, PARTNER},
         "GET /services": {CM, SUP, ADMIN, PARTNER},
         "POST /organizations/{organization_id}/api-keys": {ADMIN},

@@ -41,8 +41,12 @@ def test_a_half_answered_scale_is_refused_naming_each_question_and_keeps_the_ans
     refused = intake.post(f"/clients/{client_id}/assessments", half)
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
-    assert "Not saved" in page and "PHQ-9 item 3" in page and "C-SSRS question 2" in page
-    assert "GAD-7 item 2" in page and "GAD-7 item 7" in page and "GAD-7 item 1," not in page
+    assert "There is a problem" in page and "C-SSRS question 2" in page
+    item_3 = "Answer PHQ-9 item 3: a scale you start needs every answer, or none."
+    assert f'<a href="#q-phq9_2">{item_3}</a>' in page  # the summary links to the question
+    assert '<p id="q-phq9_2-error" class="field-error">' in page
+    assert re.search(r'id="q-phq9_2" aria-describedby="q-phq9_2-error"', page)
+    assert "GAD-7 item 2" in page and "GAD-7 item 7" in page and "GAD-7 item 1:" not in page
     assert "C-SSRS question 6" in page  # asked whatever Q2 says
     assert re.search(r'name="phq9_8" value="3"\s+checked', page)  # what was typed stays
     assert _assessments(web_platform, client_id) == []

@@ -85,8 +85,11 @@ def test_a_signed_contact_is_locked_and_takes_addenda(web_platform: WebPlatform)
     assert "Save draft note" in draft and "Sign note" in draft
     assert "Add addendum" not in draft
 
-    refused_sign = manager.post(contact_path + "/sign", follow_redirects=True)
-    assert "Save draft note" in refused_sign.get_data(as_text=True)  # every section needed
+    refused_sign = manager.post(contact_path + "/sign")
+    assert refused_sign.status_code == 422  # every section needed, said beside the draft
+    unsigned = refused_sign.get_data(as_text=True)
+    assert "Save draft note" in unsigned and 'href="#edit-note">A signed note needs' in unsigned
+    assert NOTE["note_data"] in unsigned  # the draft as saved
     assert (
         manager.post(contact_path, {"purpose": "Check on tenancy and mood", **NOTE}).status_code
         == 302
@@ -97,11 +100,10 @@ def test_a_signed_contact_is_locked_and_takes_addenda(web_platform: WebPlatform)
     assert "Add addendum" in signed
 
     # a signed note refuses a change even when posted directly; the API's words are shown
-    changed = manager.post(
-        contact_path, {**NOTE, "note_plan": "Something else"}, follow_redirects=True
-    )
+    changed = manager.post(contact_path, {**NOTE, "note_plan": "Something else"})
+    assert changed.status_code == 409
     page = changed.get_data(as_text=True)
-    assert "flash-error" in page and "Apply for the hardship fund by Friday." in page
+    assert 'class="error-summary"' in page and "Apply for the hardship fund by Friday." in page
 
     corrected = manager.post(
         contact_path + "/addenda",
@@ -134,7 +136,14 @@ def test_an_attended_appointment_becomes_its_contact(web_platform: WebPlatform) 
         f"/clients/{client_id}/appointments",
         {"starts_at": "2026-12-02T14:00", "video_link": "http://not-secure.example.org"},
     )
-    assert refused.status_code == 422 and "video_link" in refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    again = refused.get_data(as_text=True)
+    https = "Enter the video link as a full web address starting with https://."
+    assert again.count(https) == 2  # once beside the field, once in the summary linking to it
+    assert '<a href="#appt-video">' + https in again
+    assert 'aria-describedby="appt-where-hint appt-video-error" aria-invalid="true"' in again
+    assert "video_link" not in again.split("<main", 1)[1].replace('name="video_link"', "")
+    assert 'value="http://not-secure.example.org"' in again
     booked = manager.post(
         f"/clients/{client_id}/appointments",
         {

@@ -16,6 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.support.oidc import ensure_node_modules
+from tests.support.platform import wait_until
 from tests.support.ports import free_port
 from tests.web.conftest import CASE_MANAGER, WebPlatform
 from tests.web.test_browser import accessible, shot
@@ -179,6 +180,14 @@ def test_casework_screens_in_the_browser(
         page.wait_for_selector("text=Discharged: the case is closed and its summary kept.")
         assert page.get_by_text("GP liaison").count() == 1
         accessible(page, "discharge summary")
+
+        def handed_over() -> bool:  # once planning has heard of the discharge
+            page.goto(f"{served}/clients/{client_id}")
+            return page.get_by_text("No longer on your caseload").count() == 1
+
+        assert wait_until(handed_over, timeout=15)
+        assert page.get_by_role("link", name="Record a contact").count() == 0
+        accessible(page, "the former case manager's read-only record")
 
         page.goto(f"{served}/inbox")
         page.get_by_role("link", name="How you are reached").click()

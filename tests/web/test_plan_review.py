@@ -121,9 +121,12 @@ def test_suggested_changes_wait_for_the_review_and_are_each_decided(
         f"/plans/{plan_id}/approve",
         {"client_agreed": "yes", "method": "verbal", "present": "Jo Baker"},
     )
-    assert refused.headers["Location"].endswith("#suggested-changes")
-    named = manager.text(plan_path)
-    assert "Still to decide: Relationships." in named and "flash-error" in named
+    assert refused.status_code == 409  # the plan again, the agreement as typed
+    named = refused.get_data(as_text=True)
+    assert '<a href="#suggested-changes">Decide every suggested change' in named
+    assert "Still to decide: Relationships.</a>" in named
+    assert "Jo Baker</textarea>" in named and '<option value="verbal" selected>' in named
+    assert 'name="client_agreed" value="yes" required checked' in named
 
     too_short = manager.post(
         f"/plans/{plan_id}/suggested-changes/{relationships}/dismiss", {"reason": "no"}
@@ -133,11 +136,13 @@ def test_suggested_changes_wait_for_the_review_and_are_each_decided(
     error_id = f"dismiss-{relationships}-error"
     assert f'<p id="{error_id}" class="field-error">' in shown
     assert re.search(
-        rf'id="dismiss-{relationships}"[^>]*value="no" aria-invalid="true" '
-        rf'aria-describedby="{error_id}"',
+        rf'id="dismiss-{relationships}"[^>]*value="no" aria-describedby="{error_id}" '
+        rf'aria-invalid="true"',
         shown,
     ), shown[shown.find('id="suggested-changes"') :][:2000]
-    assert "Length must be between 3 and 500" in shown
+    too_short_words = "The reason to dismiss it must be from 3 to 500 characters long."
+    assert f'<a href="#dismiss-{relationships}">{too_short_words}</a>' in shown  # the summary
+    assert "Length must be" not in shown
     assert "Relationships dismissed" not in manager.text(plan_path)
 
     dismissed = manager.post(

@@ -39,7 +39,7 @@ def test_reminder_consent_is_recorded_refused_beside_its_field_and_withdrawn(
     assert no_channel.status_code == 422
     page = no_channel.get_data(as_text=True)
     assert '<p id="reminder-channel-error" class="field-error">' in page
-    assert 'aria-invalid="true" aria-describedby="reminder-channel-error"' in page
+    assert 'aria-describedby="reminder-channel-error" aria-invalid="true"' in page
     assert 'value="jo@home.example"' in page
     assert 'data-reminders="not-asked"' in page  # nothing recorded
 

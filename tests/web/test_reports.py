@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.web.charts import Bar, caseload_bars, count_bars, default_period, share_bars
+from services.web import labels
+from services.web.charts import (
+    Bar,
+    caseload_bars,
+    count_bars,
+    default_period,
+    referral_bars,
+    share_bars,
+)
 from tests.support.platform import wait_until
 from tests.web.conftest import CASE_MANAGER, SUPERVISOR, WebPlatform
 
@@ -39,6 +47,23 @@ def test_caseload_bars_take_each_managers_latest_day_against_the_cap() -> None:
         {"on": "2026-11-20", "case_manager_id": "cm-b", "clients": 3, "cap": None},
     ]
     assert caseload_bars(rows) == [Bar("cm-a", "25 of 20", 1.0), Bar("cm-b", "3 (no cap)", None)]
+    # named, as the report shows them: by display name, in the order of the names
+    named = caseload_bars(rows, {"cm-a": "Zoe Park", "cm-b": "Ana Ortiz"})
+    assert named == [Bar("Ana Ortiz", "3 (no cap)", None), Bar("Zoe Park", "25 of 20", 1.0)]
+
+
+def test_partners_reasons_and_metrics_are_named_as_people_read_them() -> None:
+    by_partner = {"housing-first": {"sent": 6}, "talk-therapy": {"sent": "< 5"}}
+    assert referral_bars(by_partner, {"housing-first": "Housing First"}) == [
+        Bar("Housing First", "6", 1.0),
+        Bar("talk-therapy", "< 5", None),  # not in the directory: its id, not nothing
+    ]
+    same_name = {"a": {"sent": 6}, "b": {"sent": "< 5"}}  # two partners of one name still sort
+    assert len(referral_bars(same_name, {"a": "Hope", "b": "Hope"})) == 2
+    assert labels.discharge_reason("goals_met") == "Goals met"
+    assert labels.discharge_reason("new_code") == "New code"
+    assert labels.metric("hours_of_direct_service") == "hours of direct service"
+    assert labels.metric("something_new") == "something new"
 
 
 def test_the_default_period_is_the_last_90_days() -> None:
@@ -65,7 +90,10 @@ def test_supervisor_sees_the_teams_figures_and_downloads_the_funder_report(
     supervisor = web_platform.person(SUPERVISOR)
     assert wait_until(lambda: "1 of 2" in supervisor.text("/reports"), timeout=30)
     page = supervisor.text("/reports")
-    assert "Caseload against cap" in page and CASE_MANAGER in page
+    assert "Caseload against cap" in page and '<th scope="row">Ana Ortiz</th>' in page
+    assert CASE_MANAGER not in page  # the case manager by name, not by id
+    assert "Not yet available: days from assignment to the first contact" in page
+    assert "hours_of_direct_service" not in page
     assert 'role="img"' in page and "<table" in page  # the chart and its figures as a table
     assert "Sam" not in page and "Okafor" not in page  # figures only, never a name
     today = date.today().isoformat()

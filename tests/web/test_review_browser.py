@@ -57,7 +57,7 @@ def test_suggested_changes_and_reminder_consent_in_the_browser(
         page.wait_for_selector(".field-error")
         reason = page.get_by_label("Reason to dismiss relationships (required)")
         assert reason.get_attribute("aria-invalid") == "true"
-        assert "Length must be between 3 and 500" in _described_by(page, reason)
+        assert "must be from 3 to 500 characters long" in _described_by(page, reason)
         accessible(page, "a refused reason to dismiss")
         reason.fill("Family support is in place")
         page.get_by_role("button", name="Dismiss relationships").click()

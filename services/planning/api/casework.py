@@ -207,7 +207,8 @@ def add_addendum(body: dict[str, Any], contact_id: str) -> Any:
 )
 @appointment_bp.response(201, AppointmentOut)
 def schedule(body: dict[str, Any], client_id: str) -> Any:
-    """Book an appointment with the client (a place or an https video link)."""
+    """Book an appointment with the client: a place, an https video link or both (neither is
+    a 422 naming ``location``)."""
     with _uow() as uow:
         return appointment_out(appointments.schedule(uow, current_principal(), client_id, body))
 
@@ -404,11 +405,12 @@ def team_worklist(args: dict[str, Any], team_id: str) -> Any:
 # --- discharge ----------------------------------------------------------------------------------
 
 
-def _summary_out(found: Any) -> dict[str, Any]:
-    summary, goals, scores = found
+def _summary_out(found: discharge.SummaryRead) -> dict[str, Any]:
+    scores = found.scores
     return {
-        **_columns(summary),
-        "goals_achieved": goals,
+        **_columns(found.summary),
+        "goals_achieved": found.goals_achieved,
+        "readable_until": found.readable_until,
         "phq9": {
             "start": getattr(scores, "phq9_start", None),
             "end": getattr(scores, "phq9_end", None),

@@ -20,7 +20,7 @@ from services.planning.operations.casework_access import (
 from services.planning.operations.contacts import record_contact
 from services.planning.operations.tasks import Priority, Source, raise_task
 from shared.clock import agency_date
-from shared.errors import NotFound
+from shared.errors import NotFound, Unprocessable
 from shared.identity import Principal
 from shared.pagination import Page, keyset_page
 from shared.unit_of_work import UnitOfWork
@@ -180,9 +180,10 @@ def reschedule(
         "video_link": appointment.video_link,
         "with_whom": appointment.with_whom,
     }
-    replacement = _book(
-        uow, actor, care, {**kept, **{k: v for k, v in body.items() if k != "reason"}}
-    )
+    moved = {**kept, **{k: v for k, v in body.items() if k != "reason"}}
+    if not casework_domain.has_somewhere(moved.get("location"), moved.get("video_link")):
+        raise Unprocessable("location", casework_domain.NOWHERE)
+    replacement = _book(uow, actor, care, moved)
     appointment.rescheduled_to_id, appointment.status_reason = replacement.id, body.get("reason")
     _moved(uow, actor, appointment, Status.RESCHEDULED, now)
     return replacement

@@ -5,6 +5,7 @@ PHQ-9 and GAD-7 from intake's events, so the summary states the start and the en
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -169,9 +170,18 @@ def _goals_achieved(uow: UnitOfWork, episode_id: str) -> list[dict[str, str]]:
     ]
 
 
-def read_summary(
-    uow: UnitOfWork, actor: Principal, client_id: str, now: datetime
-) -> tuple[DischargeSummary, list[dict[str, str]], EpisodeScores | None]:
+@dataclass(frozen=True)
+class SummaryRead:
+    """A summary as read: its goals achieved, its scores, and until when the caller reads it
+    (the end of their hand-over period; None when they carry the client now, or are an admin)."""
+
+    summary: DischargeSummary
+    goals_achieved: list[dict[str, str]]
+    scores: EpisodeScores | None
+    readable_until: datetime | None
+
+
+def read_summary(uow: UnitOfWork, actor: Principal, client_id: str, now: datetime) -> SummaryRead:
     """The latest summary of the client's episodes the caller may read; before one is written,
     the current episode's draft (goals achieved and scores filled in, the rest empty)."""
     readable = list(
@@ -202,6 +212,7 @@ def read_summary(
             updated_at=now,
         )
     held_now = uow.session.scalars(carried_clients(actor).where(EpisodeCare.client_id == client_id))
+    continuity = held_now.first() is None and not actor.has_any("admin")
     AUDIT.record(
         uow.session,
         actor,
@@ -209,7 +220,12 @@ def read_summary(
         "discharge_summary",
         summary.episode_id,
         client_id,
-        continuity=held_now.first() is None and not actor.has_any("admin"),
+        continuity=continuity,
     )
-    scores = uow.session.get(EpisodeScores, summary.episode_id)
-    return summary, _goals_achieved(uow, summary.episode_id), scores
+    former = uow.session.get(FormerCarer, (summary.episode_id, actor.sub)) if continuity else None
+    return SummaryRead(
+        summary,
+        _goals_achieved(uow, summary.episode_id),
+        uow.session.get(EpisodeScores, summary.episode_id),
+        former.until if former is not None else None,
+    )

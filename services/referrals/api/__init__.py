@@ -25,6 +25,7 @@ from services.referrals.schemas import (
     MoveIn,
     OrganizationIn,
     OrganizationOut,
+    OrganizationPage,
     PartnerReferralOut,
     PartnerReferralPage,
     ReferralArgs,
@@ -155,6 +156,18 @@ def save_organization(values: dict[str, Any], organization_id: str) -> Any:
     """Add or change a partner organisation."""
     with _uow() as uow:
         return operations.save_organization(uow, current_principal(), organization_id, values)
+
+
+@directory.route("/organizations", methods=["GET"])
+@require_roles(*STAFF)
+@directory.arguments(PageArgs, location="query")
+@directory.response(200, OrganizationPage)
+def list_organizations(args: dict[str, Any]) -> Any:
+    """The partner organisations with their names (screens name a partner, not its id)."""
+    with _uow() as uow:
+        page = operations.list_organizations(uow, limit=args["limit"], cursor=args["cursor"])
+        items = [{"id": o.id, "name": o.name, "website": o.website} for o in page.items]
+    return page_body(page, items)
 
 
 @directory.route("/services/<service_id>", methods=["PUT"])

@@ -15,7 +15,12 @@ from services.referrals.operations.access import (
     transitions,
     visible_to_referrer,
 )
-from services.referrals.operations.directory import save_organization, save_service, search_services
+from services.referrals.operations.directory import (
+    list_organizations,
+    save_organization,
+    save_service,
+    search_services,
+)
 from services.referrals.operations.drafts import change_draft
 from services.referrals.operations.from_events import (
     draft_from_strategy,
@@ -72,6 +77,7 @@ __all__ = [
     "feed",
     "issue_api_key",
     "list_inbound",
+    "list_organizations",
     "list_referrals",
     "load_referral",
     "move",

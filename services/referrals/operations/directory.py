@@ -11,7 +11,7 @@ from services.referrals import domain
 from services.referrals.models import AUDIT, Organization, Service
 from shared.errors import Forbidden, Unprocessable
 from shared.identity import Principal
-from shared.pagination import Page, is_position
+from shared.pagination import Page, is_position, keyset_page
 from shared.unit_of_work import UnitOfWork
 
 
@@ -28,6 +28,13 @@ def save_organization(
         uow.session, actor, "save", "organization", None, None, organization_id=organization_id
     )
     return organization
+
+
+def list_organizations(uow: UnitOfWork, *, limit: int, cursor: str | None) -> Page[Organization]:
+    """The partner organisations, by id: what staff screens name them by."""
+    return keyset_page(
+        uow.session, select(Organization), [Organization.id], limit=limit, cursor=cursor
+    )
 
 
 def save_service(

@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
-from services.web import assessment_form, screens
+from services.web import assessment_form, forms, screens
 from services.web.api.common import (
     CASEWORK,
+    EDITORS,
     STAFF,
     attempt,
     caller,
@@ -19,12 +20,15 @@ from services.web.api.common import (
     note_outage,
     page,
     pages,
+    refused_status,
     roles,
     safe_next,
     signed_in,
     value_or,
 )
+from services.web.api.discharged import discharge_facts, former_record
 from services.web.backend import ApiError, Caller
+from services.web.refusals import Field, Form, Refusal, refusal, refused
 from shared.clock import agency_today
 
 #: How a client may be reminded of appointments, as intake takes them, and as the form says them.
@@ -38,7 +42,15 @@ REMINDER_CHANNELS: tuple[tuple[str, str], ...] = (
 @signed_in(*STAFF)
 @page
 def client_record(client_id: str) -> Any:
-    return "client.html", record_values(caller(), client_id)
+    """The record; to a case manager or supervisor intake no longer shows it (the client was
+    discharged), what they still read for the hand-over period, or a page saying why not."""
+    person = caller()
+    try:
+        return "client.html", record_values(person, client_id)
+    except ApiError as error:
+        if error.status == 404 and roles() & set(EDITORS):
+            return former_record(person, client_id)
+        raise
 
 
 def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any]:
@@ -63,7 +75,7 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
         value_or(_whole_list(person, client_id, record, name), [])
         for name in ("assessments", "risk_flags", "consents")
     )
-    plans, contacts, appointments = _casework(person, client_id, results.get("casework"))
+    plans, contacts, appointments, handover = _casework(person, client_id, results.get("casework"))
     referrals = value_or(results.get("referrals"), [])
     points = screens.score_history(assessments)
     open_flags = [flag for flag in flags if flag["status"] == "open"]
@@ -86,13 +98,15 @@ def record_values(person: Caller, client_id: str, **shown: Any) -> dict[str, Any
         "contacts": contacts,
         "appointments": appointments,
         "timeline": screens.timeline(assessments=assessments, plans=plans, referrals=referrals),
+        "discharge": discharge_facts(client),
+        # the discharged episode still read in planning: its summary can be opened
+        "handover": handover or "admin" in roles(),
         "managers": value_or(results.get("managers"), []),
         "categories": screens.CONSENT_CATEGORIES,
         "today": agency_today(),
         "reminders": record["reminder_consent"],
         "reminder_channels": REMINDER_CHANNELS,
-        "reminder_form": None,
-        "reminder_errors": {},
+        "refusal": None,
         **shown,
     }
 
@@ -107,13 +121,13 @@ def _whole_list(
     return attempt(lambda: person.rest(service, path, record[name]))
 
 
-def _casework(person: Caller, client_id: str, found: Any) -> tuple[list[Any], ...]:
+def _casework(person: Caller, client_id: str, found: Any) -> tuple[Any, ...]:
     """Plans, contacts and appointments from planning's casework answer (empty when it refused,
-    or a list the caller may not read)."""
+    or a list the caller may not read), and whether the caller reads the episodes' casework."""
     if found is None or isinstance(found, ApiError):
         if found is not None:
             note_outage(found)
-        return [], [], []
+        return [], [], [], False
     plans = value_or(
         attempt(lambda: person.rest("planning", "/plans", found["plans"], client_id=client_id)),
         [],
@@ -124,12 +138,12 @@ def _casework(person: Caller, client_id: str, found: Any) -> tuple[list[Any], ..
         else value_or(_whole_list(person, client_id, found, name, "planning"), [])
         for name in ("contacts", "appointments")
     )
-    return (plans, *lists)
+    return (plans, *lists, found["contacts"] is not None)
 
 
 def _then_back_to_record(client_id: str, section: str, action: Callable[[], str]) -> Any:
     """Do ``action`` on the record (it returns what to tell the person), or say why it was
-    refused in plain words, then back to that section of the record."""
+    refused in plain words, then back to that section of the record (a button alone)."""
     try:
         flash(action())
     except ApiError as error:
@@ -137,8 +151,22 @@ def _then_back_to_record(client_id: str, section: str, action: Callable[[], str]
     return redirect(url_for("pages.client_record", client_id=client_id) + f"#{section}")
 
 
+def _record_change(client_id: str, section: str, form: Form, action: Callable[[], str]) -> Any:
+    """Do ``action`` (it returns what to tell the person) and go back to that section of the
+    record; refused, the record again with the refusal beside the form's fields and everything
+    typed in them kept."""
+    person = caller()
+    try:
+        flash(action())
+    except ApiError as error:
+        shown = refusal(error, form, request.form)
+        return "client.html", record_values(person, client_id, refusal=shown), refused_status(error)
+    return redirect(url_for("pages.client_record", client_id=client_id, _anchor=section or None))
+
+
 @pages.post("/clients/<client_id>/consents")
 @signed_in(*STAFF)
+@page
 def grant_consent(client_id: str) -> Any:
     body = {
         "organization_id": request.form.get("organization_id", "").strip(),
@@ -151,11 +179,12 @@ def grant_consent(client_id: str) -> Any:
         caller().send("intake", "POST", f"/clients/{client_id}/consents", body)
         return f"Consent to share with {body['organization_id']} recorded."
 
-    return _then_back_to_record(client_id, "consents", grant)
+    return _record_change(client_id, "consents", forms.CONSENT, grant)
 
 
 @pages.post("/clients/<client_id>/consents/<consent_id>/revoke")
 @signed_in(*STAFF)
+@page
 def revoke_consent(client_id: str, consent_id: str) -> Any:
     """The client withdrew a consent to share: partners stop receiving their data from now."""
 
@@ -168,7 +197,7 @@ def revoke_consent(client_id: str, consent_id: str) -> Any:
         )
         return f"Consent to share with {revoked['organization_id']} withdrawn: sharing has stopped."
 
-    return _then_back_to_record(client_id, "consents", revoke)
+    return _record_change(client_id, "consents", forms.revoke_form(consent_id), revoke)
 
 
 @pages.post("/clients/<client_id>/readmit")
@@ -185,36 +214,45 @@ def readmit(client_id: str) -> Any:
 
 @pages.post("/clients/<client_id>/assignment")
 @signed_in("intake_worker", "supervisor", "admin")
+@page
 def assign(client_id: str) -> Any:
+    """Assigned; refused, the record again with why beside the form (from another page, such as
+    the team page, the refusal is said there instead)."""
     body = {
         "case_manager_id": request.form.get("case_manager_id") or None,
         "team": request.form.get("team") or None,
         "override_reason": request.form.get("override_reason") or None,
     }
-    try:
+    back = safe_next(request.form.get("back")) if request.form.get("back") else None
+
+    def assign_now() -> str:
         result = caller().send("intake", "POST", f"/clients/{client_id}/assignment", body)
         note = " (over the cap: reason recorded)" if result.get("over_cap") else ""
-        flash(f"Assigned to {result['case_manager_id']}{note}.")
-    except ApiError as error:
-        flash(error.plain_words, "error")
-    back = safe_next(request.form.get("back")) if request.form.get("back") else None
-    return redirect(back or url_for("pages.client_record", client_id=client_id))
+        return f"Assigned to {result['case_manager_id']}{note}."
+
+    if back:
+        try:
+            flash(assign_now())
+        except ApiError as error:
+            flash(error.plain_words, "error")
+        return redirect(back)
+    return _record_change(client_id, "assignment", forms.ASSIGNMENT, assign_now)
 
 
 @pages.post("/clients/<client_id>/risk-flags/<flag_id>/resolve")
 @signed_in(*CASEWORK)
+@page
 def resolve_flag(client_id: str, flag_id: str) -> Any:
-    try:
+    def resolve() -> str:
         caller().send(
             "intake",
             "POST",
             f"/clients/{client_id}/risk-flags/{flag_id}/resolve",
             {"note": request.form.get("note", "").strip()},
         )
-        flash("Risk flag resolved.")
-    except ApiError as error:
-        flash(error.plain_words, "error")
-    return redirect(url_for("pages.client_record", client_id=client_id))
+        return "Risk flag resolved."
+
+    return _record_change(client_id, "", forms.resolve_form(flag_id), resolve)
 
 
 def _assessment_form_values() -> dict[str, Any]:
@@ -238,12 +276,7 @@ def _assessment_form_values() -> dict[str, Any]:
 @page
 def new_assessment(client_id: str) -> Any:
     client = caller().get("intake", f"/clients/{client_id}")
-    return "assessment_form.html", {
-        "client": client,
-        "form": {},
-        "error": None,
-        **_assessment_form_values(),
-    }
+    return "assessment_form.html", {"client": client, "form": {}, **_assessment_form_values()}
 
 
 @pages.post("/clients/<client_id>/assessments")
@@ -253,18 +286,19 @@ def record_assessment(client_id: str) -> Any:
     person = caller()
     client = person.get("intake", f"/clients/{client_id}")
 
-    def form_again(error: str, status: int) -> Any:
-        values = {"client": client, "form": request.form, "error": error}
+    def form_again(shown: Refusal, status: int) -> Any:
+        values = {"client": client, "form": request.form, "refusal": shown}
         return "assessment_form.html", {**values, **_assessment_form_values()}, status
 
-    gaps = assessment_form.assessment_gaps(request.form)
+    gaps = assessment_form.unanswered(request.form)
     if gaps:
-        return form_again(
-            "Not saved: a scale you start needs every answer. Still to answer: "
-            + ", ".join(gaps)
-            + ".",
-            422,
-        )
+        shown = Refusal("assessment", typed=request.form)
+        for name, words in gaps:
+            shown.add(
+                Field(name, f"q-{name}", words),
+                f"Answer {words}: a scale you start needs every answer, or none.",
+            )
+        return form_again(shown, 422)
     try:
         result = person.send(
             "intake",
@@ -274,7 +308,7 @@ def record_assessment(client_id: str) -> Any:
             idempotency_key=request.form.get("idempotency_key") or None,
         )
     except ApiError as error:
-        return form_again(error.plain_words, 422 if error.status < 500 else 503)
+        return form_again(refusal(error, forms.ASSESSMENT, request.form), refused_status(error))
     return "assessment_result.html", {"client": client, "assessment": result}
 
 
@@ -285,11 +319,13 @@ def intake() -> Any:
     return "intake.html", {"form": {}, "duplicate": None, "error": None}
 
 
-@pages.post("/intake/clients")
-@signed_in("intake_worker", "supervisor", "admin")
-@page
-def register_client() -> Any:
-    form = request.form
+#: The nominated person's fields besides the name: typed without a name, they would be lost.
+NOMINATED_DETAILS = ("nominated_phone", "nominated_may_be_told")
+
+
+def registration_body(form: Any) -> dict[str, Any]:
+    """The client as intake takes them; a nominated person only with a name (the form checks
+    that details typed without one are not dropped)."""
     body: dict[str, Any] = {
         "given_name": form.get("given_name", "").strip(),
         "family_name": form.get("family_name", "").strip(),
@@ -299,7 +335,7 @@ def register_client() -> Any:
         "advance_statement": form.get("advance_statement") or None,
         "confirmed_not_duplicate": form.get("confirmed_not_duplicate") == "yes",
     }
-    if form.get("nominated_name"):
+    if form.get("nominated_name", "").strip():
         body["nominated_persons"] = [
             {
                 "name": form["nominated_name"].strip(),
@@ -308,18 +344,36 @@ def register_client() -> Any:
                 "may_be_told": form.getlist("nominated_may_be_told"),
             }
         ]
+    return body
+
+
+@pages.post("/intake/clients")
+@signed_in("intake_worker", "supervisor", "admin")
+@page
+def register_client() -> Any:
+    """Registered, or the form again with everything typed (the nominated person's too): a
+    possible duplicate is asked about, anything else refused is said beside its field."""
+    form = request.form
+    if not form.get("nominated_name", "").strip() and any(
+        form.get(name, "").strip() for name in NOMINATED_DETAILS
+    ):
+        shown = refused(forms.REGISTRATION, form, nominated_name=NAMELESS)
+        return "intake.html", {"form": form, "duplicate": None, "refusal": shown}, 422
     try:
-        client = caller().send("intake", "POST", "/clients", body)
+        client = caller().send("intake", "POST", "/clients", registration_body(form))
     except ApiError as error:
         duplicate = error.status == 409 and bool(error.body.get("existing_client_ids"))
-        return (
-            "intake.html",
-            {
-                "form": form,
-                "duplicate": error.body.get("existing_client_ids") if duplicate else None,
-                "error": error.plain_words,
-            },
-            409 if duplicate else (422 if error.status < 500 else 503),
-        )
+        if duplicate:
+            found = error.body.get("existing_client_ids")
+            return "intake.html", {"form": form, "duplicate": found, "error": error.detail}, 409
+        shown = refusal(error, forms.REGISTRATION, form)
+        values = {"form": form, "duplicate": None, "refusal": shown}
+        return "intake.html", values, refused_status(error)
     flash(f"Registered {client['given_name']} {client['family_name']} as {client['reference']}.")
     return redirect(url_for("pages.client_record", client_id=client["id"]))
+
+
+NAMELESS = (
+    "Enter the nominated person's name, or clear their phone and what they may be told: "
+    "details without a name cannot be kept."
+)

@@ -120,7 +120,9 @@ def home_for(person_roles: set[str]) -> str:
 
 
 def render(template: str, **values: Any) -> str:
+    """``refusal``: a refused form's (services/web/refusals.py), for its messages and summary."""
     urgent, unknown = g.get("urgent") or [], g.get("urgent_unknown")
+    values.setdefault("refusal", None)
     return render_template(
         template,
         urgent_alerts=urgent,
@@ -248,6 +250,12 @@ def note_outage(error: ApiError) -> None:
         noted = g.setdefault("incomplete", [])
         if error.plain_words not in noted:
             noted.append(error.plain_words)
+
+
+def refused_status(error: ApiError) -> int:
+    """A refused form's status when shown again: the service's own refusal (400-499), or 503
+    when the service failed (what was typed is kept either way)."""
+    return error.status if 400 <= error.status < 500 else 503
 
 
 def attempt(call: Callable[[], Any]) -> Any:

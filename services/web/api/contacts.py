@@ -3,12 +3,13 @@ signed, then changed only by addenda. Planning decides every rule."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import redirect, request, url_for
 
-from services.web import screens
+from services.web import forms, screens
 from services.web.api.common import (
     CASEWORK,
     EDITORS,
@@ -16,11 +17,14 @@ from services.web.api.common import (
     flash,
     page,
     pages,
+    refused_status,
     roles,
     signed_in,
     value_or,
 )
+from services.web.api.discharged import client_or_reference
 from services.web.backend import ApiError, Caller
+from services.web.refusals import Form, refusal
 
 
 def _active_plan(person: Caller, client_id: str) -> dict[str, Any] | None:
@@ -51,11 +55,7 @@ def _contact_form_values(person: Caller, client_id: str) -> dict[str, Any]:
 @signed_in(*EDITORS)
 @page
 def new_contact(client_id: str) -> Any:
-    return "contact_form.html", {
-        **_contact_form_values(caller(), client_id),
-        "form": None,
-        "error": None,
-    }
+    return "contact_form.html", {**_contact_form_values(caller(), client_id), "form": None}
 
 
 @pages.post("/clients/<client_id>/contacts")
@@ -76,9 +76,9 @@ def record_contact(client_id: str) -> Any:
             {
                 **_contact_form_values(person, client_id),
                 "form": request.form,
-                "error": error.plain_words,
+                "refusal": refusal(error, forms.CONTACT, request.form),
             },
-            422 if error.status < 500 else 503,
+            refused_status(error),
         )
     flash("Contact recorded and signed." if contact["signed"] else "Contact recorded (draft).")
     return redirect(url_for("pages.contact", contact_id=contact["id"]))
@@ -88,65 +88,87 @@ def record_contact(client_id: str) -> Any:
 @signed_in(*CASEWORK)
 @page
 def contact(contact_id: str) -> Any:
-    person = caller()
+    return "contact.html", contact_values(caller(), contact_id)
+
+
+def contact_values(person: Caller, contact_id: str, **shown: Any) -> dict[str, Any]:
+    """What the contact page shows; ``shown`` adds a refused form's refusal."""
     found = person.get("planning", f"/contacts/{contact_id}")
     results = person.gather(
         client=lambda: person.get("intake", f"/clients/{found['client_id']}"),
         plan=lambda: _active_plan(person, found["client_id"]),
     )
-    if isinstance(results["client"], ApiError):
-        raise results["client"]
+    client, open_record = client_or_reference(
+        results["client"], found["client_id"], found["client_reference"]
+    )
     goals = screens.goal_names(value_or(results["plan"]))
-    return "contact.html", {
+    return {
         "contact": found,
-        "client": results["client"],
+        "client": client,
         "goals_worked_on": [goals.get(goal_id, goal_id) for goal_id in found["goal_ids"] or []],
         "dap": screens.DAP_SECTIONS,
-        "can_write": bool(roles() & set(EDITORS)),
+        "can_write": open_record and bool(roles() & set(EDITORS)),
+        "refusal": None,
+        **shown,
     }
 
 
-def _back_to_contact(contact_id: str) -> Any:
+def _contact_change(contact_id: str, form: Form, send: Callable[[Caller], Any], done: str) -> Any:
+    """Make the change and show the contact; refused, the contact again with the refusal beside
+    the form's fields and what was typed kept."""
+    person = caller()
+    try:
+        send(person)
+    except ApiError as error:
+        shown = refusal(error, form, request.form)
+        return (
+            "contact.html",
+            contact_values(person, contact_id, refusal=shown),
+            refused_status(error),
+        )
+    flash(done)
     return redirect(url_for("pages.contact", contact_id=contact_id))
 
 
 @pages.post("/contacts/<contact_id>")
 @signed_in(*EDITORS)
+@page
 def update_contact(contact_id: str) -> Any:
     """Change a draft note (a signed one is locked: the API answers 409 and says so)."""
     changes: dict[str, Any] = {"note": screens.dap_note(request.form)}
     if request.form.get("purpose", "").strip():
         changes["purpose"] = request.form["purpose"].strip()
-    try:
-        caller().send("planning", "PATCH", f"/contacts/{contact_id}", changes)
-        flash("Draft note saved.")
-    except ApiError as error:
-        flash(error.plain_words, "error")
-    return _back_to_contact(contact_id)
+    return _contact_change(
+        contact_id,
+        forms.DRAFT_NOTE,
+        lambda person: person.send("planning", "PATCH", f"/contacts/{contact_id}", changes),
+        "Draft note saved.",
+    )
 
 
 @pages.post("/contacts/<contact_id>/sign")
 @signed_in(*EDITORS)
+@page
 def sign_contact(contact_id: str) -> Any:
-    try:
-        caller().send("planning", "POST", f"/contacts/{contact_id}/sign")
-        flash("Note signed: it is now locked; corrections are addenda.")
-    except ApiError as error:
-        flash(error.plain_words, "error")
-    return _back_to_contact(contact_id)
+    """Signing needs every DAP section: refused, the draft again saying which is missing."""
+    return _contact_change(
+        contact_id,
+        forms.SIGN_NOTE,
+        lambda person: person.send("planning", "POST", f"/contacts/{contact_id}/sign"),
+        "Note signed: it is now locked; corrections are addenda.",
+    )
 
 
 @pages.post("/contacts/<contact_id>/addenda")
 @signed_in(*EDITORS)
+@page
 def add_addendum(contact_id: str) -> Any:
-    try:
-        caller().send(
-            "planning",
-            "POST",
-            f"/contacts/{contact_id}/addenda",
-            {"text": request.form.get("text", "").strip()},
-        )
-        flash("Addendum added.")
-    except ApiError as error:
-        flash(error.plain_words, "error")
-    return _back_to_contact(contact_id)
+    text = request.form.get("text", "").strip()
+    return _contact_change(
+        contact_id,
+        forms.ADDENDUM,
+        lambda person: person.send(
+            "planning", "POST", f"/contacts/{contact_id}/addenda", {"text": text}
+        ),
+        "Addendum added.",
+    )

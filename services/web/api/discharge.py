@@ -7,9 +7,18 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
-from services.web import screens
-from services.web.api.common import EDITORS, caller, flash, page, pages, signed_in
+from services.web import forms, screens
+from services.web.api.common import (
+    EDITORS,
+    caller,
+    flash,
+    page,
+    pages,
+    refused_status,
+    signed_in,
+)
 from services.web.backend import ApiError, Caller
+from services.web.refusals import refusal
 
 
 def _form_values(person: Caller, client_id: str) -> dict[str, Any]:
@@ -44,7 +53,7 @@ def _form_values(person: Caller, client_id: str) -> dict[str, Any]:
 def discharge_form(client_id: str) -> Any:
     """The summary's form (what is already written filled in), with the reason for discharge
     while the case is open; once discharged, the summary alone, to complete it."""
-    return "discharge_form.html", {**_form_values(caller(), client_id), "form": None, "error": None}
+    return "discharge_form.html", {**_form_values(caller(), client_id), "form": None}
 
 
 @pages.post("/clients/<client_id>/discharge")
@@ -76,9 +85,9 @@ def discharge(client_id: str) -> Any:
             {
                 **_form_values(person, client_id),
                 "form": request.form,
-                "error": error.plain_words,
+                "refusal": refusal(error, forms.DISCHARGE, request.form),
             },
-            422 if error.status < 500 else 503,
+            refused_status(error),
         )
     flash(
         "Discharged: the case is closed and its summary kept."

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
-from services.web import screens
+from services.web import forms, labels, screens
 from services.web.api.common import (
     CASEWORK,
     EDITORS,
@@ -16,11 +16,13 @@ from services.web.api.common import (
     flash,
     page,
     pages,
+    refused_status,
     roles,
     signed_in,
     value_or,
 )
 from services.web.backend import ApiError, Caller
+from services.web.refusals import Form, refusal
 from services.web.suggestions import still_to_decide, suggestion_rows
 
 
@@ -48,7 +50,7 @@ def plan(plan_id: str) -> Any:
 
 
 def plan_values(person: Caller, plan_id: str, **shown: Any) -> dict[str, Any]:
-    """What the plan page shows; ``shown`` adds what a refused form brings back (its errors and
+    """What the plan page shows; ``shown`` adds a refused form's ``refusal`` (its messages and
     what was typed)."""
     results = person.gather(
         plan=lambda: person.get("planning", f"/plans/{plan_id}"),
@@ -84,36 +86,45 @@ def plan_values(person: Caller, plan_id: str, **shown: Any) -> dict[str, Any]:
     fetched = person.backend.gather(calls) if calls else {}
     notes = {goal["id"]: value_or(fetched[f"notes-{goal['id']}"], []) for goal in goals}
     rows = suggestion_rows(suggested, value_or(fetched.get("assessments"), []))
+    versions = value_or(results["versions"], [])
     return {
         "plan": current,
         "goals": goals,
         "safety_plan": current["working_version"]["content"].get("safety_plan") or {},
         "sections": screens.SAFETY_PLAN_SECTIONS,
-        "versions": value_or(results["versions"], []),
+        "versions": versions,
         "comparison": comparison,
+        "changes": labels.comparison_lines(comparison, versions) if comparison else None,
+        "compared": (older, newer),
         "notes": notes,
         "domains": screens.LIFE_DOMAINS,
         "responsible": screens.RESPONSIBLE,
         "editable": current["status"] in ("draft", "under_review") and bool(roles() & set(EDITORS)),
         "open_suggestions": [row for row in rows if row["status"] == "open"],
         "decided_suggestions": [row for row in rows if row["status"] != "open"],
-        "dismiss_errors": {},
-        "dismiss_typed": {},
+        "refusal": None,
         **shown,
     }
 
 
-def _plan_change(plan_id: str, method: str, path: str, body: Any, done: str, anchor: str) -> Any:
+def _plan_change(
+    plan_id: str, method: str, path: str, body: Any, done: str, anchor: str, form: Form
+) -> Any:
+    """Make the change and go back to its part of the plan; refused, the plan again with the
+    refusal beside the form's fields and everything typed in them kept."""
+    person = caller()
     try:
-        caller().send("planning", method, f"/plans/{plan_id}{path}", body)
-        flash(done)
+        person.send("planning", method, f"/plans/{plan_id}{path}", body)
     except ApiError as error:
-        flash(error.plain_words, "error")
+        shown = refusal(error, form, request.form)
+        return "plan.html", plan_values(person, plan_id, refusal=shown), refused_status(error)
+    flash(done)
     return redirect(url_for("pages.plan", plan_id=plan_id, _anchor=anchor))
 
 
 @pages.post("/plans/<plan_id>/goals")
 @signed_in(*EDITORS)
+@page
 def add_goal(plan_id: str) -> Any:
     form = request.form
     body = {
@@ -122,11 +133,12 @@ def add_goal(plan_id: str) -> Any:
         "measurable_target": form.get("measurable_target", "").strip(),
         "target_date": form.get("target_date") or None,
     }
-    return _plan_change(plan_id, "POST", "/goals", body, "Goal added.", "goals")
+    return _plan_change(plan_id, "POST", "/goals", body, "Goal added.", "goals", forms.NEW_GOAL)
 
 
 @pages.post("/plans/<plan_id>/goals/<goal_id>")
 @signed_in(*EDITORS)
+@page
 def update_goal(plan_id: str, goal_id: str) -> Any:
     form = request.form
     body = {
@@ -137,12 +149,19 @@ def update_goal(plan_id: str, goal_id: str) -> Any:
     if form.get("target_date"):
         body["target_date"] = form["target_date"]
     return _plan_change(
-        plan_id, "PATCH", f"/goals/{goal_id}", body, "Goal saved.", f"goal-{goal_id}"
+        plan_id,
+        "PATCH",
+        f"/goals/{goal_id}",
+        body,
+        "Goal saved.",
+        f"goal-{goal_id}",
+        forms.goal_form(goal_id),
     )
 
 
 @pages.post("/plans/<plan_id>/goals/<goal_id>/strategies")
 @signed_in(*EDITORS)
+@page
 def add_strategy(plan_id: str, goal_id: str) -> Any:
     form = request.form
     body: dict[str, Any] = {
@@ -154,12 +173,19 @@ def add_strategy(plan_id: str, goal_id: str) -> Any:
         body["type"] = "referral"
         body["partner_service_id"] = form["partner_service_id"].strip()
     return _plan_change(
-        plan_id, "POST", f"/goals/{goal_id}/strategies", body, "Strategy added.", f"goal-{goal_id}"
+        plan_id,
+        "POST",
+        f"/goals/{goal_id}/strategies",
+        body,
+        "Strategy added.",
+        f"goal-{goal_id}",
+        forms.strategy_form(goal_id),
     )
 
 
 @pages.post("/plans/<plan_id>/goals/<goal_id>/progress-notes")
 @signed_in(*EDITORS)
+@page
 def add_progress_note(plan_id: str, goal_id: str) -> Any:
     form = request.form
     body = {
@@ -176,11 +202,13 @@ def add_progress_note(plan_id: str, goal_id: str) -> Any:
         body,
         "Progress note added.",
         f"goal-{goal_id}",
+        forms.progress_form(goal_id),
     )
 
 
 @pages.post("/plans/<plan_id>/safety-plan")
 @signed_in(*EDITORS)
+@page
 def save_safety_plan(plan_id: str) -> Any:
     return _plan_change(
         plan_id,
@@ -189,13 +217,17 @@ def save_safety_plan(plan_id: str) -> Any:
         screens.safety_plan_body(request.form),
         "Safety plan saved.",
         "safety-plan",
+        forms.SAFETY_PLAN,
     )
 
 
 @pages.post("/plans/<plan_id>/approve")
 @signed_in(*EDITORS)
+@page
 def approve_plan(plan_id: str) -> Any:
-    form = request.form
+    """Approved, or the plan again with why not and the agreement as typed; a review refused
+    for suggested changes still open names each one and links to them."""
+    person, form = caller(), request.form
     body = {
         "client_agreed": form.get("client_agreed") == "yes",
         "method": form.get("method", ""),
@@ -203,12 +235,12 @@ def approve_plan(plan_id: str) -> Any:
         "notes": form.get("notes") or None,
     }
     try:
-        caller().send("planning", "POST", f"/plans/{plan_id}/approve", body)
+        person.send("planning", "POST", f"/plans/{plan_id}/approve", body)
     except ApiError as error:
-        waiting = still_to_decide(error)
-        flash(waiting or error.plain_words, "error")
-        anchor = "suggested-changes" if waiting else "approval"
-        return redirect(url_for("pages.plan", plan_id=plan_id, _anchor=anchor))
+        shown = refusal(error, forms.APPROVAL, form)
+        if waiting := still_to_decide(error):
+            shown.general = [(waiting, "#suggested-changes")]
+        return "plan.html", plan_values(person, plan_id, refusal=shown), refused_status(error)
     flash("Plan approved with the client's agreement.")
     return redirect(url_for("pages.plan", plan_id=plan_id, _anchor="approval"))
 
@@ -216,13 +248,13 @@ def approve_plan(plan_id: str) -> Any:
 @pages.post("/plans/<plan_id>/start-review")
 @signed_in(*EDITORS)
 def start_review(plan_id: str) -> Any:
-    return _plan_change(
-        plan_id,
-        "POST",
-        "/start-review",
-        None,
-        "Review started: changes go into a new version.",
-        {"suggested-changes": "suggested-changes", "safety-plan": "safety-plan"}.get(
-            request.form.get("then", ""), "top"
-        ),
+    """A button alone: a refusal (already under review) is said on the plan."""
+    try:
+        caller().send("planning", "POST", f"/plans/{plan_id}/start-review")
+        flash("Review started: changes go into a new version.")
+    except ApiError as error:
+        flash(error.plain_words, "error")
+    anchor = {"suggested-changes": "suggested-changes", "safety-plan": "safety-plan"}.get(
+        request.form.get("then", ""), "top"
     )
+    return redirect(url_for("pages.plan", plan_id=plan_id, _anchor=anchor))

@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
-from services.web import screens
-from services.web.api.common import STAFF, caller, flash, page, pages, signed_in
+from services.web import forms, screens
+from services.web.api.common import STAFF, caller, flash, page, pages, refused_status, signed_in
 from services.web.backend import ApiError
+from services.web.refusals import refusal
 
 
 @pages.get("/inbox/preferences")
@@ -19,7 +20,6 @@ def preferences() -> Any:
     return "preferences.html", {
         "saved": caller().get_or_none("notifications", "/me/preferences"),
         "form": None,
-        "error": None,
         "channels": screens.STAFF_CHANNELS,
     }
 
@@ -39,10 +39,10 @@ def save_preferences() -> Any:
             {
                 "saved": person.get_or_none("notifications", "/me/preferences"),
                 "form": request.form,
-                "error": error.plain_words,
+                "refusal": refusal(error, forms.PREFERENCES, request.form),
                 "channels": screens.STAFF_CHANNELS,
             },
-            422 if error.status < 500 else 503,
+            refused_status(error),
         )
     flash("Saved: this is how Casehub reaches you now.", "info")
     return redirect(url_for("pages.preferences"))

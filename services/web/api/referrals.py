@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import redirect, request, url_for
 
-from services.web import screens
+from services.web import forms, screens
 from services.web.api.common import (
     CASEWORK,
     EDITORS,
@@ -15,18 +16,25 @@ from services.web.api.common import (
     flash,
     page,
     pages,
+    refused_status,
     signed_in,
     value_or,
 )
-from services.web.backend import ApiError
+from services.web.backend import ApiError, Caller
+from services.web.refusals import refusal
 
 
 @pages.get("/clients/<client_id>/referrals/new")
 @signed_in(*EDITORS)
 @page
 def new_referral(client_id: str) -> Any:
-    person = caller()
-    args = request.args
+    return "referral_new.html", directory_values(caller(), client_id, request.args)
+
+
+def directory_values(
+    person: Caller, client_id: str, args: Mapping[str, Any], **shown: Any
+) -> dict[str, Any]:
+    """The directory searched as ``args`` say; ``shown`` adds a refused draft's refusal."""
     query = {
         "domain": args.get("domain") or None,
         "language": args.get("language") or None,
@@ -46,7 +54,7 @@ def new_referral(client_id: str) -> Any:
     if isinstance(results["client"], ApiError):
         raise results["client"]
     services_found = results["services"]
-    return "referral_new.html", {
+    return {
         "client": results["client"],
         "services": [] if isinstance(services_found, ApiError) else services_found,
         "search_error": services_found.plain_words
@@ -60,14 +68,19 @@ def new_referral(client_id: str) -> Any:
         "domains": screens.LIFE_DOMAINS,
         "categories": screens.CONSENT_CATEGORIES,
         "args": args,
+        "refusal": None,
+        **shown,
     }
 
 
 @pages.post("/referrals")
 @signed_in(*EDITORS)
+@page
 def create_referral() -> Any:
-    form = request.form
-    client_id = form.get("client_id", "")
+    """A draft, or the directory again with why not beside the service's draft form and what
+    was typed in it kept (the search by the need it was drafted for)."""
+    person, form = caller(), request.form
+    client_id, service_id = form.get("client_id", ""), form.get("service_id", "")
     packet: dict[str, Any] = {}
     if form.get("contact_details"):
         packet["contact_details"] = {"note": form["contact_details"]}
@@ -76,15 +89,17 @@ def create_referral() -> Any:
             packet[category] = form[category]
     body = {
         "client_id": client_id,
-        "service_id": form.get("service_id", ""),
+        "service_id": service_id,
         "domain": form.get("domain") or None,
         "packet": packet,
     }
     try:
-        referral = caller().send("referrals", "POST", "/referrals", body)
+        referral = person.send("referrals", "POST", "/referrals", body)
     except ApiError as error:
-        flash(error.plain_words, "error")
-        return redirect(url_for("pages.new_referral", client_id=client_id))
+        shown = refusal(error, forms.referral_form(service_id), form)
+        need = form.get("domain") if form.get("domain") in screens.LIFE_DOMAINS else None
+        values = directory_values(person, client_id, {"domain": need}, refusal=shown)
+        return "referral_new.html", values, refused_status(error)
     flash("Draft referral saved: check the packet, then send it.")
     return redirect(url_for("pages.referral", referral_id=referral["id"]))
 

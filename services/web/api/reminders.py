@@ -8,12 +8,11 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
+from services.web import forms
 from services.web.api.clients import record_values
 from services.web.api.common import STAFF, caller, flash, page, pages, signed_in
 from services.web.backend import ApiError
-from services.web.refusals import field_errors
-
-REMINDER_FIELDS = ("channel", "address")
+from services.web.refusals import refusal
 
 
 def _back(client_id: str) -> Any:
@@ -35,11 +34,8 @@ def consent_to_reminders(client_id: str) -> Any:
         if error.status >= 500 or error.status in (401, 403, 404):
             flash(error.plain_words, "error")
             return _back(client_id)
-        shown = {
-            "reminder_form": body,
-            "reminder_errors": field_errors(error, REMINDER_FIELDS, whole_form="address"),
-        }
-        return "client.html", record_values(person, client_id, **shown), 422
+        shown = refusal(error, forms.REMINDERS, request.form)
+        return "client.html", record_values(person, client_id, refusal=shown), 422
     way = "by e-mail" if body["channel"] == "email" else "by text message"
     flash(f"Consent to appointment reminders recorded: {way}.")
     return _back(client_id)

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Response, abort, request
 
-from services.web import charts
-from services.web.api.common import caller, flash, page, pages, signed_in
+from services.web import charts, labels
+from services.web.api.common import caller, flash, page, pages, signed_in, value_or
 from services.web.backend import ApiError
 from shared.clock import agency_today
 
@@ -36,17 +36,28 @@ def reports() -> Any:
     start, end = _period()
     programme = (request.args.get("programme") or "").strip() or None
     query = {"from": start.isoformat(), "to": end.isoformat(), "programme": programme}
-    try:
-        figures = caller().get("reporting", "/kpis", **query)
-    except ApiError as error:
-        if error.status >= 500:
-            raise
-        flash(error.plain_words, "error")
+    person = caller()
+    found = person.gather(
+        figures=lambda: person.get("reporting", "/kpis", **query),
+        managers=lambda: person.items("intake", "/case-managers"),
+        partners=lambda: person.items("referrals", "/organizations"),
+    )
+    figures = found["figures"]
+    if isinstance(figures, ApiError):
+        if figures.status >= 500:
+            raise figures
+        flash(figures.plain_words, "error")
         figures = None
     values: dict[str, Any] = {"figures": figures, "query": query}
     if figures:
+        # people and partners by name (an id where a directory could not be read)
+        managers = labels.people_names(value_or(found["managers"], []))
+        partners = labels.organisation_names(value_or(found["partners"], []))
+        values["not_yet_available"] = [
+            labels.metric(name) for name in figures.get("not_yet_available") or []
+        ]
         values["charts"] = {
-            "caseload": charts.caseload_bars(figures.get("caseload") or []),
+            "caseload": charts.caseload_bars(figures.get("caseload") or [], managers),
             "rates": charts.share_bars(
                 [
                     ("Reviews held on time", figures.get("reviews_on_time")),
@@ -56,10 +67,13 @@ def reports() -> Any:
                     ),
                 ]
             ),
-            "referrals": charts.referral_bars(figures.get("referrals_by_partner") or {}),
+            "referrals": charts.referral_bars(figures.get("referrals_by_partner") or {}, partners),
             "outcomes": charts.outcome_bars(figures.get("outcomes") or {}),
             "discharges": charts.count_bars(
-                sorted(((figures.get("discharges") or {}).get("by_reason") or {}).items())
+                (labels.discharge_reason(code), count)
+                for code, count in sorted(
+                    ((figures.get("discharges") or {}).get("by_reason") or {}).items()
+                )
             ),
         }
     return "reports.html", values

@@ -1,6 +1,6 @@
 """Deciding a plan's suggested changes at its review: take one up (planning writes it into the
 new version as a proposed goal) or dismiss it with the reason. Planning decides every rule; a
-refused reason comes back beside its field, anything else as the API's own words."""
+refused reason comes back beside its field."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
-from services.web.api.common import EDITORS, caller, flash, page, pages, signed_in
+from services.web.api.common import (
+    EDITORS,
+    caller,
+    flash,
+    page,
+    pages,
+    refused_status,
+    signed_in,
+)
 from services.web.api.plans import plan_values
 from services.web.backend import ApiError
-from services.web.refusals import field_errors
+from services.web.refusals import Field, Form, refusal
 from services.web.screens import label
 
 
@@ -39,8 +47,8 @@ def take_up_suggestion(plan_id: str, suggestion_id: str) -> Any:
 @signed_in(*EDITORS)
 @page
 def dismiss_suggestion(plan_id: str, suggestion_id: str) -> Any:
-    """A refused reason (missing, too short) shows the plan again with the message at the field
-    and what was typed kept; other refusals (not under review, decided already) are flashed."""
+    """Refused (no reason, too short, decided already), the plan again with the message beside
+    the reason and what was typed kept."""
     person = caller()
     reason = request.form.get("reason", "").strip()
     path = f"/plans/{plan_id}/suggested-changes/{suggestion_id}/dismiss"
@@ -49,14 +57,14 @@ def dismiss_suggestion(plan_id: str, suggestion_id: str) -> Any:
             person.send("planning", "POST", path, {"reason": reason}), suggestion_id
         )
     except ApiError as error:
-        errors = field_errors(error, ("reason",))
-        if "reason" not in errors:
-            flash(error.plain_words, "error")
-            return redirect(url_for("pages.plan", plan_id=plan_id, _anchor="suggested-changes"))
-        shown = {
-            "dismiss_errors": {suggestion_id: errors["reason"]},
-            "dismiss_typed": {suggestion_id: reason},
-        }
-        return "plan.html", plan_values(person, plan_id, **shown), 422
+        shown = refusal(error, dismiss_form(suggestion_id), request.form)
+        return "plan.html", plan_values(person, plan_id, refusal=shown), refused_status(error)
     flash(f"{label(dismissed['domain'])} dismissed; the reason is recorded.")
     return redirect(url_for("pages.plan", plan_id=plan_id, _anchor="suggested-changes"))
+
+
+def dismiss_form(suggestion_id: str) -> Form:
+    return Form(
+        f"dismiss-{suggestion_id}",
+        {"reason": Field("reason", f"dismiss-{suggestion_id}", "the reason to dismiss it")},
+    )

@@ -32,3 +32,23 @@ document.addEventListener("htmx:afterRequest", (event) => {
   const offline = banner.querySelector(".crisis-offline");
   if (offline) offline.hidden = event.detail.successful;
 });
+
+// A refused form: the error summary is read first, and each of its links puts the cursor in
+// the field it is about (the link alone would only scroll there), its label in view.
+document.addEventListener("DOMContentLoaded", () => {
+  const summary = document.querySelector(".error-summary");
+  if (!summary) return;
+  summary.focus();
+  summary.addEventListener("click", (event) => {
+    const link = event.target.closest("a[href^='#']");
+    if (!link) return;
+    const target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) return;
+    const field = target.matches("input, select, textarea") ? target : target.querySelector("input, select, textarea");
+    if (!field) return;
+    event.preventDefault();
+    const label = document.querySelector(`label[for="${field.id}"]`) || target;
+    label.scrollIntoView();
+    field.focus({ preventScroll: true });
+  });
+});
