@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         "quota + 1, at most 8)",
     )
     api.add_argument("--threads", type=int, default=4)
+    api.add_argument(
+        "--timeout",
+        type=int,
+        default=30,
+        help="seconds a request may run before gunicorn restarts its worker (default 30; "
+        "reporting's manifests give 120 for reports over every team)",
+    )
     api.add_argument("--no-migrate", action="store_true")
     api.add_argument(
         "--metrics-port",

@@ -110,7 +110,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         "post_worker_init": freeze_loaded_app,
         "worker_class": "gthread",
         "threads": args.threads,
-        "timeout": 30,
+        "timeout": getattr(args, "timeout", 30),
         "graceful_timeout": 30,
         "keepalive": 5,
         "accesslog": None,

@@ -21,7 +21,9 @@ from services.web.config import WEB_PORT, WebSettings
 from services.web.context import WebContext
 from services.web.sessions import METADATA, session_table_present
 from shared.db import Database
+from shared.metrics import render_metrics
 from shared.service import FrontendSpec
+from shared.web.observability import time_requests
 from shared.web.request_context import accepted_request_id
 
 COOKIE = "casehub_session"
@@ -120,6 +122,16 @@ def create_app(settings: WebSettings | None = None, *, backend: Backend | None =
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    time_requests(app, "web")
+    if settings.platform.metrics_port is None:
+
+        @app.get("/metrics")
+        def metrics() -> Response:
+            """The web app's own figures (request durations by page, status): on its metrics
+            port when it has one (the manifests), else here (the embedded default)."""
+            body, content_type = render_metrics()
+            return Response(body, content_type=content_type)
 
     @app.get("/readyz")
     def readyz() -> Any:

@@ -61,6 +61,12 @@ def register_observability(
     app.add_url_rule("/readyz", "readyz", readyz, methods=["GET"])
     if serve_metrics:
         app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
+    time_requests(app, service)
+
+
+def time_requests(app: Flask, service: str) -> None:
+    """Time every request by route template (``casehub_http_request_duration_seconds``): the
+    services' APIs and the web app alike, so one alert covers both."""
 
     @app.before_request
     def start_timer() -> None:
