@@ -25,10 +25,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "{{ app_url }}/notifications/{{ notification_id }}\n"
         "{% if escalation_level %}Nobody has acknowledged it yet ({% if on_call_reminder %}reminder "
         "{{ on_call_reminder }} of {{ on_call_reminders }} to on-call{% else %}escalation "
-        "{{ escalation_level }}{% endif %}).\n"
+        "{{ escalation_level }}{% endif %}).\n{% endif %}"
         "{% if client_id %}On call or supervising another team? Open the client's crisis picture with "
         "emergency access (state why; it is audited): "
-        "{{ app_url }}/clients/{{ client_id }}/emergency-access\n{% endif %}{% endif %}",
+        "{{ app_url }}/clients/{{ client_id }}/emergency-access\n{% endif %}",
     ),
     "emergency_access": (
         "Emergency access used for client {{ client_reference }}",

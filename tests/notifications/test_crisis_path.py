@@ -205,6 +205,9 @@ def test_urgent_alert_for_people_without_email_still_reaches_on_call(
     mailbox = notifications.mailbox
     assert mailbox is not None
     assert len(mailbox.to("on-call@agency.example")) == 1
+    # on-call is a first recipient here: the first email already opens the crisis picture
+    [first] = mailbox.to("on-call@agency.example")
+    assert "/clients/c-1/emergency-access" in first.get_payload(decode=True).decode()
 
 
 def test_redelivered_event_sends_nothing_twice(notifications: NotificationsApi) -> None:
