@@ -134,7 +134,7 @@ def test_a_supervisor_may_break_the_glass_outside_their_team_and_a_case_manager_
     assert unknown.status_code == 404
 
 
-def test_the_clients_supervisor_is_told_and_the_escalated_alert_links_to_emergency_access(
+def test_the_clients_supervisor_is_told_and_every_crisis_alert_links_to_emergency_access(
     intake: IntakeApi, notifications: NotificationsApi
 ) -> None:
     client = high_risk_client(intake)
@@ -166,4 +166,6 @@ def test_the_clients_supervisor_is_told_and_the_escalated_alert_links_to_emergen
         client_id=client["id"],
         escalation_level=0,
     )
-    assert "emergency-access" not in first
+    # the first alert links to it too: on-call is a first recipient when nobody carries the client
+    assert f"https://x/clients/{client['id']}/emergency-access" in first
+    assert "Nobody has acknowledged it yet" not in first
