@@ -20,9 +20,10 @@ from shared.db import CommitNotifier, Database
 from shared.errors import CasehubError
 from shared.messaging.archive import EventArchive, open_archive
 from shared.messaging.broker import open_connection, ping_broker
-from shared.messaging.consumer import DelayedRetryPump, EventConsumer
+from shared.messaging.consumer import EventConsumer
 from shared.messaging.outbox import OutboxWriter, measure_outbox_lag, notification_channel
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.retry_pump import DelayedRetryPump
 from shared.messaging.subscription import Handler, Subscription
 from shared.messaging.tables import MessagingTables
 from shared.messaging.topology import Topology
